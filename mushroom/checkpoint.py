@@ -1,0 +1,72 @@
+"""Self-describing checkpoints: weights (fp16) plus everything needed to rebuild and use them.
+
+A checkpoint is one ``torch.save`` dict (see :data:`REQUIRED_KEYS`). :func:`load_checkpoint`
+rebuilds the network from it alone, without any pretrained-weight package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mushroom.models import MushroomNet, create_model
+
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("arch", "classes", "input_size", "mean", "std", "state_dict", "temperature",
+                 "poison_threshold", "metrics", "train_config", "manifest_sha256", "version")
+
+
+def save_checkpoint(path: str | Path, model: MushroomNet, meta: dict[str, Any]) -> int:
+    """Write ``model`` with ``meta`` to ``path``; float weights are stored as fp16.
+
+    Args:
+        path: destination file; parent folders are created, writes are atomic.
+        model: the trained network.
+        meta: the other :data:`REQUIRED_KEYS` (``arch``, ``classes``, ``temperature``...)
+            plus optional extras (``adapter_dim``, ``ood``, ``conformal``...).
+
+    Returns:
+        The file size in bytes.
+    """
+    state = {k: (v.half() if v.is_floating_point() else v).clone()
+             for k, v in model.state_dict().items()}
+    ckpt = {
+        "input_size": model.cfg.input_size,
+        "mean": list(model.cfg.mean),
+        "std": list(model.cfg.std),
+        "adapter_dim": model.adapter.down.out_features,
+        "format_version": FORMAT_VERSION,
+        **meta,
+        "state_dict": state,
+    }
+    missing = [k for k in REQUIRED_KEYS if k not in ckpt]
+    if missing:
+        raise ValueError(f"checkpoint metadata lacks {missing}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
+    return path.stat().st_size
+
+
+def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
+    """Rebuild the network (fp32, eval mode) and return it with the checkpoint dict.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a Mushroom checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
+        raise ValueError(f"{path} is not a Mushroom checkpoint")
+    model = create_model(ckpt["arch"], len(ckpt["classes"]), pretrained=False,
+                         adapter_dim=ckpt.get("adapter_dim", 256))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in ckpt["state_dict"].items()})
+    return model.eval(), ckpt

@@ -1,0 +1,78 @@
+"""Typed configuration: data cleaning and splitting, the staged recipe, calibration.
+
+Every knob of the pipeline lives here with a comment saying what it does. The CLI builds
+these from flags; the checkpoint stores them (``dataclasses.asdict``) so a run can be
+reproduced from the checkpoint alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DataConfig:
+    """How photos are cleaned, grouped and split."""
+
+    seed: int = 42  # drives the split; same seed + same photos -> same split
+    val_frac: float = 0.15  # share of near-duplicate groups (per genus) sent to validation
+    test_frac: float = 0.15  # share of groups (per genus) sent to the test split
+    n_folds: int = 5  # cross-validation folds over train+val, also grouped and stratified
+    min_side: int = 64  # photos whose shorter side is below this are dropped as too small
+    max_pixels: int = 40_000_000  # larger photos are refused (decompression-bomb guard)
+    phash_distance: int = 6  # perceptual hashes within this Hamming distance are near-duplicates
+
+
+@dataclass
+class Stage:
+    """One step of the study's staged fine-tuning recipe."""
+
+    name: str  # shown in logs and the report
+    trainable: tuple[str, ...]  # submodules to unfreeze, from mushroom.models.GROUPS
+    epochs: int  # epochs spent in this stage
+    lr: float  # peak AdamW learning rate (cosine decay inside the stage)
+    cached: bool = False  # backbone frozen: train on cached features (much faster on CPU)
+
+
+def default_stages() -> list[Stage]:
+    """The study's recipe: head, + intermediate layer, upper half, everything."""
+    return [
+        Stage("1-head", ("head", "poison_head"), epochs=30, lr=3e-3, cached=True),
+        Stage("2-adapter", ("head", "poison_head", "adapter"), epochs=30, lr=1e-3, cached=True),
+        Stage("3-upper-half", ("head", "poison_head", "adapter", "upper"), epochs=6, lr=5e-4),
+        Stage("4-all", ("head", "poison_head", "adapter", "upper", "lower"), epochs=6, lr=2e-4),
+    ]
+
+
+@dataclass
+class TrainConfig:
+    """Everything `python -m mushroom train` needs besides the data."""
+
+    arch: str = "efficientnet_lite0"  # a name from mushroom.models.ARCHS
+    weights: str | None = None  # local ImageNet weights file (required for resnet18/34)
+    stages: list[Stage] = field(default_factory=default_stages)  # the staged recipe
+    batch_size: int = 32  # images per optimizer step in unfrozen stages
+    cached_batch_size: int = 128  # feature vectors per step in cached stages
+    cache_views: int = 4  # augmented views per training photo kept in the feature cache
+    weight_decay: float = 0.02  # AdamW decoupled weight decay
+    label_smoothing: float = 0.05  # cross-entropy label smoothing (helps calibration)
+    balance: str = "sampler"  # "sampler" (class-balanced sampling), "loss" (weighted CE), "none"
+    balance_power: float = 0.5  # sampling weight ~ count^-power; 1 = fully balanced
+    adapter_dim: int = 256  # width of the added intermediate (bottleneck) layer
+    dropout: float = 0.2  # dropout before the output layer
+    workers: int = 2  # DataLoader worker processes
+    seed: int = 0  # torch / numpy / sampler seed
+    device: str = "auto"  # "auto" picks CUDA when present, else CPU
+    max_train_images: int | None = None  # cap for smoke tests; None uses all
+    channels_last: bool = True  # faster convolutions on CPU and GPU
+
+
+@dataclass
+class CalibConfig:
+    """How probabilities are calibrated and the poison threshold tau is set."""
+
+    margin: float = 0.5  # tau is multiplied by this after covering every poisonous photo
+    min_tau: float = 0.02  # never flag less than this P(poisonous)
+    max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
+    uncertain_max_prob: float = 0.55  # top-1 below this -> verdict "uncertain"
+    conformal_alpha: float = 0.05  # 1 - target coverage of prediction sets

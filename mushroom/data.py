@@ -1,0 +1,304 @@
+"""Scanning, cleaning, grouping and splitting photos; the manifest; the Dataset.
+
+The input is the Kaggle layout ``DIR/<Genus>/*.jpg`` (``metadata.csv`` beside the genus
+folders is optional). The output is a manifest DataFrame with one row per usable photo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mushroom.config import DataConfig
+from mushroom.taxonomy import GENERA
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+MANIFEST_COLUMNS = ["path", "image_id", "genus", "folder_genus", "species", "split", "fold",
+                    "group", "width", "height", "label_source"]
+
+
+@dataclass
+class CleaningReport:
+    """What the cleaning step found; printed by the CLI and stored in run reports."""
+
+    scanned: int = 0  # files seen under genus folders
+    kept: int = 0  # rows in the manifest
+    corrupt: list[str] = field(default_factory=list)  # unreadable or truncated files
+    tiny: list[str] = field(default_factory=list)  # shorter side below DataConfig.min_side
+    exact_duplicates: list[str] = field(default_factory=list)  # same decoded pixels as a kept photo
+    conflicting: list[str] = field(default_factory=list)  # same pixels filed under two genera
+    near_duplicate_groups: int = 0  # groups with more than one photo
+    ignored_dirs: list[str] = field(default_factory=list)  # folders that are not one of GENERA
+    relabels: dict[str, int] = field(default_factory=dict)  # counts from expert labels
+
+    def summary(self) -> str:
+        """Human-readable multi-line summary."""
+        lines = [
+            f"scanned {self.scanned} files, kept {self.kept}",
+            f"  corrupt/unreadable: {len(self.corrupt)}",
+            f"  too small:          {len(self.tiny)}",
+            f"  exact duplicates:   {len(self.exact_duplicates)}",
+            f"  conflicting labels: {len(self.conflicting)}",
+            f"  near-duplicate groups (>1 photo): {self.near_duplicate_groups}",
+        ]
+        if self.ignored_dirs:
+            lines.append(f"  ignored folders: {', '.join(self.ignored_dirs)}")
+        for key, value in self.relabels.items():
+            lines.append(f"  labels: {key}: {value}")
+        return "\n".join(lines)
+
+
+def scan(data_dir: Path, report: CleaningReport) -> list[tuple[str, str]]:
+    """List ``(relative_path, genus)`` for every image file under a genus folder."""
+    found = []
+    for sub in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+        if sub.name not in GENERA:
+            report.ignored_dirs.append(sub.name)
+            continue
+        for file in sorted(sub.rglob("*")):
+            if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES:
+                found.append((file.relative_to(data_dir).as_posix(), sub.name))
+    report.scanned = len(found)
+    return found
+
+
+def file_id(path: Path) -> str:
+    """Content hash used as the photo's stable id (first 16 hex digits of SHA-256)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def inspect(path: Path, cfg: DataConfig) -> dict | str:
+    """Decode one photo; return its facts, or a reason string ("corrupt", "tiny")."""
+    import imagehash
+
+    from mushroom.imageio import BadImage, open_image
+
+    try:
+        img = open_image(path, max_pixels=cfg.max_pixels, min_side=1)
+    except BadImage:
+        return "corrupt"
+    if min(img.size) < cfg.min_side:
+        return "tiny"
+    return {
+        "image_id": file_id(path),
+        "pixel_sha": hashlib.sha256(img.tobytes()).hexdigest(),
+        "phash": int(str(imagehash.phash(img)), 16),
+        "width": img.size[0],
+        "height": img.size[1],
+    }
+
+
+def near_duplicate_groups(hashes: np.ndarray, max_distance: int,
+                          known: list[object] | None = None) -> np.ndarray:
+    """Union-find over perceptual hashes (and optional known groups).
+
+    Args:
+        hashes: uint64 perceptual hashes, one per photo.
+        max_distance: largest Hamming distance still counted as a near-duplicate.
+        known: optional group labels (e.g. metadata's ``near_duplicate_group``); photos that
+            share a non-null label are joined too.
+
+    Returns:
+        An int array: for each photo, the smallest index in its group.
+    """
+    n = len(hashes)
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    def union(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    bits = np.unpackbits(np.asarray(hashes, dtype=">u8").view(np.uint8).reshape(n, 8), axis=1)
+    for i in range(n - 1):
+        dist = np.count_nonzero(bits[i + 1:] != bits[i], axis=1)
+        for j in np.nonzero(dist <= max_distance)[0]:
+            union(i, int(j) + i + 1)
+    first_of: dict[object, int] = {}
+    for i, label in enumerate(known or []):
+        if label is None or (isinstance(label, float) and np.isnan(label)) or label == "":
+            continue
+        union(first_of.setdefault(label, i), i)
+    return np.array([find(i) for i in range(n)])
+
+
+def grouped_stratified_assign(genus: pd.Series, group: pd.Series, fractions: dict[str, float],
+                              seed: int) -> pd.Series:
+    """Assign whole groups to buckets so each genus is split close to ``fractions``.
+
+    Groups are shuffled with ``seed`` and, genus by genus, the next group goes to the bucket
+    furthest below its target count. A group's genus is its most common genus.
+
+    Args:
+        genus: genus of each photo.
+        group: group id of each photo; a group never straddles two buckets.
+        fractions: bucket name -> share of photos.
+        seed: random seed; the same inputs and seed give the same assignment.
+
+    Returns:
+        Bucket name per photo, aligned with ``genus``.
+    """
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"genus": genus.values, "group": group.values})
+    sizes = frame.groupby("group").size()
+    group_genus = frame.groupby("group")["genus"].agg(lambda g: g.value_counts().sort_index()
+                                                      .idxmax())
+    bucket_of: dict[object, str] = {}
+    for g in sorted(group_genus.unique()):
+        groups = sorted(group_genus.index[group_genus == g], key=str)
+        groups = [groups[k] for k in rng.permutation(len(groups))]
+        total = sizes[groups].sum()
+        filled = {b: 0 for b in fractions}
+        for grp in groups:
+            deficit = {b: fractions[b] * total - filled[b] for b in fractions}
+            best = max(fractions, key=lambda b: (deficit[b], fractions[b]))
+            bucket_of[grp] = best
+            filled[best] += sizes[grp]
+    return pd.Series([bucket_of[g] for g in group.values], index=genus.index)
+
+
+def load_metadata(data_dir: Path) -> pd.DataFrame | None:
+    """Read the optional ``metadata.csv`` (file, genus, species_hint, near_duplicate_group...)."""
+    path = data_dir / "metadata.csv"
+    if not path.is_file():
+        return None
+    meta = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return meta.set_index("file") if "file" in meta.columns else None
+
+
+def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFrame:
+    """Scan and decode every photo; drop corrupt, tiny and exact-duplicate ones; group the rest."""
+    from tqdm.auto import tqdm
+
+    rows = []
+    for rel, genus in tqdm(scan(data_dir, report), desc="reading photos", unit="img"):
+        facts = inspect(data_dir / rel, cfg)
+        if facts == "corrupt":
+            report.corrupt.append(rel)
+        elif facts == "tiny":
+            report.tiny.append(rel)
+        else:
+            rows.append({"path": rel, "genus": genus, **facts})
+    frame = pd.DataFrame(rows, columns=["path", "genus", "image_id", "pixel_sha", "phash",
+                                        "width", "height"])
+    conflicted = frame.groupby("pixel_sha")["genus"].transform("nunique") > 1
+    report.conflicting = sorted(frame.loc[conflicted, "path"])
+    frame = frame[~conflicted]
+    dup = frame.duplicated("pixel_sha", keep="first")
+    report.exact_duplicates = sorted(frame.loc[dup, "path"])
+    frame = frame[~dup].reset_index(drop=True)
+    meta = load_metadata(data_dir)
+    known = species = None
+    if meta is not None:
+        known = [meta["near_duplicate_group"].get(p, "") if "near_duplicate_group" in meta
+                 else "" for p in frame["path"]]
+        species = [meta["species_hint"].get(p, "") if "species_hint" in meta else ""
+                   for p in frame["path"]]
+    roots = near_duplicate_groups(frame["phash"].to_numpy(np.uint64), cfg.phash_distance, known)
+    frame["group"] = [f"g{frame['image_id'][r]}" for r in roots]
+    report.near_duplicate_groups = int((frame["group"].value_counts() > 1).sum())
+    frame["species"] = species if species is not None else ""
+    frame["folder_genus"] = frame["genus"]
+    frame["label_source"] = "folder"
+    return frame
+
+
+def assign_splits(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
+    """Add ``split`` (train/val/test) and ``fold`` (0..n_folds-1, -1 for test) columns."""
+    frame = frame.copy()
+    train_frac = 1.0 - cfg.val_frac - cfg.test_frac
+    frame["split"] = grouped_stratified_assign(
+        frame["genus"], frame["group"],
+        {"train": train_frac, "val": cfg.val_frac, "test": cfg.test_frac}, cfg.seed)
+    pool = frame["split"] != "test"
+    folds = grouped_stratified_assign(
+        frame.loc[pool, "genus"], frame.loc[pool, "group"],
+        {str(k): 1.0 / cfg.n_folds for k in range(cfg.n_folds)}, cfg.seed + 1)
+    frame["fold"] = -1
+    frame.loc[pool, "fold"] = folds.astype(int)
+    return frame
+
+
+def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
+                   labels_dir: str | Path | None = None,
+                   split: bool = True) -> tuple[pd.DataFrame, CleaningReport]:
+    """Clean, relabel (optional), group and split a ``<Genus>/*.jpg`` folder.
+
+    Args:
+        data_dir: the photo root.
+        cfg: cleaning and split settings.
+        labels_dir: expert label store; its consensus corrects genera, excludes flagged
+            photos and adds species (see :mod:`mushroom.labels`).
+        split: when False every row gets split "all" and fold -1 (evaluation of a folder).
+
+    Returns:
+        The manifest (columns :data:`MANIFEST_COLUMNS`) and the cleaning report.
+    """
+    cfg = cfg or DataConfig()
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"data folder not found: {data_dir}")
+    report = CleaningReport()
+    frame = clean(data_dir, cfg, report)
+    if labels_dir is not None:
+        from mushroom.labels import apply_consensus
+
+        frame, report.relabels = apply_consensus(frame, labels_dir)
+    if split:
+        frame = assign_splits(frame, cfg)
+    else:
+        frame["split"], frame["fold"] = "all", -1
+    report.kept = len(frame)
+    frame = frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
+    return frame, report
+
+
+def manifest_sha256(frame: pd.DataFrame) -> str:
+    """Hash of the manifest's content, stored in checkpoints to tie a model to its data."""
+    return hashlib.sha256(frame[MANIFEST_COLUMNS].to_csv(index=False).encode()).hexdigest()
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Load a manifest CSV written by ``python -m mushroom manifest``."""
+    frame = pd.read_csv(path, dtype={"species": str, "group": str, "image_id": str},
+                        keep_default_na=False)
+    missing = set(MANIFEST_COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path} is not a manifest: missing columns {sorted(missing)}")
+    return frame
+
+
+class PhotoDataset:
+    """Map-style dataset over manifest rows: ``(tensor, genus_index)``.
+
+    Args:
+        root: the photo root the manifest paths are relative to.
+        frame: manifest rows to serve.
+        classes: class order; ``genus`` values are mapped to indices in it.
+        transform: PIL -> tensor transform (see :mod:`mushroom.presets`).
+    """
+
+    def __init__(self, root: str | Path, frame: pd.DataFrame, classes: tuple[str, ...],
+                 transform):
+        self.root = Path(root)
+        self.paths = list(frame["path"])
+        self.targets = [classes.index(g) for g in frame["genus"]]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        from mushroom.imageio import open_image
+
+        return self.transform(open_image(self.root / self.paths[i])), self.targets[i]

@@ -1,0 +1,79 @@
+"""Safe image decoding shared by the pipeline, the app and the label store.
+
+One place decides what counts as a readable photo, so the CLI, the API and training agree.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mushroom.presets import to_rgb
+
+MAX_PIXELS = 40_000_000
+"""Largest accepted image (about 7700 x 5200); bigger ones are decompression-bomb sized."""
+
+MIN_SIDE = 8
+"""Smallest side the app accepts at all; the training pipeline is stricter (DataConfig.min_side)."""
+
+
+class BadImage(ValueError):
+    """An input that cannot be used as a photo; the message is safe to show to users."""
+
+
+def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_PIXELS,
+               min_side: int = MIN_SIDE) -> Image.Image:
+    """Decode a photo fully, apply EXIF orientation and return 8-bit RGB.
+
+    Animated images use their first frame. The pixel budget is checked from the header,
+    before any pixel is decoded, so a decompression bomb costs nothing.
+
+    Args:
+        source: a path, raw bytes or an already-open PIL image.
+        max_pixels: refuse images with more pixels than this.
+        min_side: refuse images whose shorter side is below this.
+
+    Returns:
+        The decoded RGB image.
+
+    Raises:
+        BadImage: with a user-facing message for every unusable input.
+    """
+    if isinstance(source, Image.Image):
+        img = source
+    else:
+        if isinstance(source, (bytes, bytearray)):
+            if len(source) == 0:
+                raise BadImage("The file is empty (0 bytes).")
+            fh = io.BytesIO(source)
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise BadImage(f"No such file: {path.name}")
+            if path.stat().st_size == 0:
+                raise BadImage("The file is empty (0 bytes).")
+            fh = path.open("rb")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(fh)
+        except (UnidentifiedImageError, OSError, SyntaxError) as err:
+            raise BadImage("This file is not an image we can read (JPEG, PNG, WebP, ...).") from err
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise BadImage("The image is far too large to process.") from err
+    width, height = img.size
+    if width * height > max_pixels:
+        raise BadImage(f"The image is too large ({width}x{height} pixels); "
+                       f"the limit is {max_pixels // 1_000_000} megapixels.")
+    if min(width, height) < min_side:
+        raise BadImage(f"The image is too small ({width}x{height}); take a closer photo.")
+    try:
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        return to_rgb(img)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise BadImage("The image file is truncated or corrupt.") from err

@@ -1,0 +1,31 @@
+"""``python -m mushroom manifest --data DIR [--labels DIR] --out manifest.csv``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mushroom.config import DataConfig
+from mushroom.data import build_manifest
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``manifest`` subcommand."""
+    p = sub.add_parser("manifest", help="clean, group and split a <Genus>/*.jpg folder")
+    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    p.add_argument("--labels", default=None, help="expert label store to apply (labels/)")
+    p.add_argument("--out", required=True, help="manifest CSV to write")
+    p.add_argument("--seed", type=int, default=DataConfig.seed, help="split seed")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the manifest, print the cleaning report and per-split counts."""
+    frame, report = build_manifest(args.data, DataConfig(seed=args.seed), args.labels)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    print(report.summary())
+    print(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
+    print(f"wrote {out} ({len(frame)} rows)")
+    return 0

@@ -1,0 +1,101 @@
+"""``load_model(path)`` -> :class:`Predictor`: PIL images -> calibrated genus probabilities.
+
+The predictor is what the app, the evaluation and the review queue share. It applies the
+checkpoint's eval transform and temperature, and also returns the poison-head probability
+and the embedding used by the unfamiliar-photo detector.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from mushroom.checkpoint import load_checkpoint
+from mushroom.presets import eval_transform, to_rgb
+from mushroom.taxonomy import POISONOUS
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "model.pt"
+
+
+@dataclass
+class Prediction:
+    """Model outputs for a batch of N photos over C genera."""
+
+    probs: np.ndarray  # (N, C) temperature-calibrated genus probabilities
+    logits: np.ndarray  # (N, C) raw genus logits
+    poison_head: np.ndarray  # (N,) sigmoid of the dedicated poison head
+    embedding: np.ndarray  # (N, D) adapter output, for the unfamiliar-photo detector
+
+    def p_poisonous(self, classes: tuple[str, ...]) -> np.ndarray:
+        """P(poisonous) by the rule: summed probability of the poisonous genera."""
+        idx = [i for i, c in enumerate(classes) if c in POISONOUS]
+        return self.probs[:, idx].sum(axis=1)
+
+
+class Predictor:
+    """A loaded checkpoint ready for inference on the CPU (or a given device).
+
+    Attributes:
+        classes: genus names in output order.
+        temperature: softmax temperature fitted on validation.
+        poison_threshold: tau on P(poisonous).
+        meta: the checkpoint dict without its weights (metrics, config, detector...).
+    """
+
+    def __init__(self, model: torch.nn.Module, meta: dict[str, Any], device: str = "cpu"):
+        self.model = model.to(device).eval()
+        self.device = device
+        self.meta = {k: v for k, v in meta.items() if k != "state_dict"}
+        self.classes: tuple[str, ...] = tuple(meta["classes"])
+        self.temperature = float(meta["temperature"])
+        self.poison_threshold = float(meta["poison_threshold"])
+        self.input_size = int(meta["input_size"])
+        self.transform = eval_transform(self.input_size, meta["mean"], meta["std"])
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """Model name shown to users and API clients."""
+        return str(self.meta.get("name", self.meta["arch"]))
+
+    @property
+    def version(self) -> str:
+        """Model version (a training date or tag)."""
+        return str(self.meta["version"])
+
+    def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
+        """Stack eval-transformed RGB images into one batch."""
+        return torch.stack([self.transform(to_rgb(im)) for im in images])
+
+    @torch.inference_mode()
+    def predict_batch(self, batch: torch.Tensor) -> Prediction:
+        """Run the network on an already-preprocessed batch."""
+        batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
+        logits, poison, emb = self.model.classify(self.model.features(batch))
+        logits = logits.float()
+        probs = torch.softmax(logits / self.temperature, dim=1)
+        return Prediction(probs.cpu().numpy(), logits.cpu().numpy(),
+                          torch.sigmoid(poison.float()).cpu().numpy(), emb.float().cpu().numpy())
+
+    def predict(self, images: list[Image.Image], batch_size: int = 32) -> Prediction:
+        """Predict a list of PIL images (any mode; converted to RGB)."""
+        parts = []
+        for start in range(0, len(images), batch_size):
+            batch = self.preprocess(images[start:start + batch_size])
+            with self._lock:
+                parts.append(self.predict_batch(batch))
+        return Prediction(*(np.concatenate([getattr(p, f) for p in parts])
+                            for f in ("probs", "logits", "poison_head", "embedding")))
+
+
+def load_model(path: str | Path = DEFAULT_MODEL, device: str = "cpu") -> Predictor:
+    """Load a checkpoint written by training into a :class:`Predictor`."""
+    model, meta = load_checkpoint(path)
+    model = model.to(memory_format=torch.channels_last)
+    return Predictor(model, meta, device)

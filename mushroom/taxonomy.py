@@ -1,0 +1,146 @@
+"""The nine genera, which of them are poisonous, and what foragers must know about each.
+
+Pure data plus a loader for ``labels/taxonomy.csv`` (species within genera). No torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+GENERA: tuple[str, ...] = (
+    "Agaricus",
+    "Amanita",
+    "Boletus",
+    "Cortinarius",
+    "Entoloma",
+    "Hygrocybe",
+    "Lactarius",
+    "Russula",
+    "Suillus",
+)
+"""Class order used everywhere: model outputs, reports, confusion matrices."""
+
+POISONOUS: frozenset[str] = frozenset({"Amanita", "Cortinarius", "Entoloma"})
+"""Genera whose photos must always be flagged, whatever else the model thinks."""
+
+
+@dataclass(frozen=True)
+class GenusNote:
+    """What a forager should know about a genus.
+
+    Attributes:
+        edibility: the range of edibility inside the genus, in one sentence.
+        lookalikes: dangerous confusions, in one sentence.
+    """
+
+    edibility: str
+    lookalikes: str
+
+
+GENUS_NOTES: dict[str, GenusNote] = {
+    "Agaricus": GenusNote(
+        "Includes choice edibles (field and horse mushrooms) but also the toxic yellow stainer "
+        "(A. xanthodermus).",
+        "White Agaricus are confused with deadly white Amanita (destroying angel, death cap): "
+        "Amanita has white gills, a volva at the base and never pink-to-brown gills.",
+    ),
+    "Amanita": GenusNote(
+        "Contains the deadliest mushrooms known (death cap, destroying angels, panther cap).",
+        "Mistaken for Agaricus, Russula, Volvariella and puffballs at the button stage.",
+    ),
+    "Boletus": GenusNote(
+        "Many are edible (porcini) but some are bitter or toxic (e.g. Rubroboletus satanas).",
+        "Red-pored or blue-staining boletes can be toxic; check pore colour and staining.",
+    ),
+    "Cortinarius": GenusNote(
+        "Contains deadly species (C. rubellus, C. orellanus) whose kidney damage shows days later.",
+        "Brown Cortinarius are confused with Lactarius, Tricholoma and other brown gilled mushrooms.",
+    ),
+    "Entoloma": GenusNote(
+        "Many species are poisonous (E. sinuatum causes severe gastrointestinal poisoning).",
+        "Confused with edible Clitocybe nebularis, the St George's mushroom and the miller.",
+    ),
+    "Hygrocybe": GenusNote(
+        "Mostly small waxcaps of little culinary value; some are mildly toxic.",
+        "Small orange-red species resemble toxic Cortinarius and Entoloma.",
+    ),
+    "Lactarius": GenusNote(
+        "Some edible milkcaps (L. deliciosus), many acrid or toxic (L. torminosus).",
+        "Brown milkcaps are confused with deadly Cortinarius: Lactarius exudes milk when cut.",
+    ),
+    "Russula": GenusNote(
+        "Many edible brittlegills, several emetic (R. emetica) and a few dangerous species.",
+        "Green or white Russula are confused with the deadly death cap (Amanita phalloides).",
+    ),
+    "Suillus": GenusNote(
+        "Mostly edible slippery jacks; some cause digestive upsets, peel the slimy cap.",
+        "Few deadly lookalikes, but boletes with red pores are a different, risky group.",
+    ),
+}
+
+_BINOMIAL = re.compile(r"^([A-Z][a-z]+) ([a-z][a-z-]+)(?: (?:subsp\.|var\.|f\.) [a-z][a-z-]+)?$")
+
+
+def is_poisonous(genus: str) -> bool:
+    """Return True when ``genus`` is one of the poisonous genera."""
+    return genus in POISONOUS
+
+
+def validate_species(genus: str, species: str) -> str:
+    """Check that ``species`` is a well-formed binomial inside ``genus``.
+
+    Accepts "Genus epithet" with an optional "subsp./var./f. name" rank.
+
+    Args:
+        genus: one of :data:`GENERA`.
+        species: the proposed scientific name.
+
+    Returns:
+        The normalized (whitespace-collapsed) species name.
+
+    Raises:
+        ValueError: if the genus is unknown or the name is not a binomial of that genus.
+    """
+    if genus not in GENERA:
+        raise ValueError(f"unknown genus {genus!r}; expected one of {', '.join(GENERA)}")
+    name = " ".join(str(species).split())
+    match = _BINOMIAL.match(name)
+    if not match:
+        raise ValueError(f"{species!r} is not a binomial like 'Amanita muscaria'")
+    if match.group(1) != genus:
+        raise ValueError(f"species {name!r} does not belong to genus {genus!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Species:
+    """One row of ``labels/taxonomy.csv``."""
+
+    genus: str
+    species: str
+    edibility: str
+    notes: str
+
+
+def load_taxonomy(path: str | Path) -> list[Species]:
+    """Read the species list, validating every row.
+
+    Args:
+        path: a CSV with columns genus, species, edibility, notes.
+
+    Returns:
+        The species, in file order. A missing file gives an empty list.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [
+        Species(r["genus"], validate_species(r["genus"], r["species"]), r.get("edibility", ""),
+                r.get("notes", ""))
+        for r in rows
+    ]
