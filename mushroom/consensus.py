@@ -1,0 +1,173 @@
+"""From expert votes to one effective label per photo, its export, and its use in training.
+
+The rule: each expert's latest decision on a photo is their vote (an undo withdraws it).
+The outcome with most votes wins — a genus, or "flagged" (not a mushroom / unusable) — and
+a tie goes to the tied outcome voted most recently. The species is then the majority among
+the winning genus's votes that name one, ties again to the most recent.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from mushroom.labels import VOTES, Decision, read_rows
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = ["image_id", "path", "folder_genus", "genus", "species", "flags", "excluded",
+                  "n_votes", "agreement", "votes", "notes", "last_time"]
+
+
+@dataclass
+class Consensus:
+    """The effective label of one photo and the votes behind it."""
+
+    image_id: str  # content hash shared by all rows of the photo
+    path: str  # latest known relative path
+    genus: str  # effective genus (for flagged photos: the genus they were filed under)
+    species: str  # effective species, "" when no vote for the genus names one
+    flags: list[str]  # non-empty when the photo is excluded
+    votes: list[Decision]  # one per expert, oldest first
+    notes: list[Decision] = field(default_factory=list)  # every row in force carrying a note
+
+    @property
+    def folder_genus(self) -> str:
+        """The genus folder the photo lives in."""
+        return PurePosixPath(self.path).parts[0]
+
+    @property
+    def excluded(self) -> bool:
+        """True when the experts flagged the photo out of the data."""
+        return bool(self.flags)
+
+    @property
+    def agreement(self) -> float:
+        """Share of votes that agree with the outcome."""
+        winner = "flag" if self.flags else self.genus
+        return sum(_outcome(v) == winner for v in self.votes) / len(self.votes)
+
+
+def active_rows(rows: list[Decision]) -> list[Decision]:
+    """Rows still in force: undo rows and the rows they cancel are dropped."""
+    undone = {r.undoes for r in rows if r.action == "undo"}
+    return [r for r in rows if r.action != "undo" and r.row_id not in undone]
+
+
+def _outcome(vote: Decision) -> str:
+    return "flag" if vote.flags else vote.genus
+
+
+def _majority(items: list[Decision], key: Callable[[Decision], str]) -> str:
+    """Most common key; among tied keys, the one whose latest item is most recent."""
+    counts = Counter(key(v) for v in items)
+    top = max(counts.values())
+    return next(key(v) for v in reversed(items) if counts[key(v)] == top)
+
+
+def decide(votes: list[Decision]) -> tuple[str, str, list[str]]:
+    """Apply the consensus rule to one photo's votes (oldest first).
+
+    Returns:
+        ``(genus, species, flags)``; flags is empty unless the photo is excluded.
+    """
+    winner = _majority(votes, _outcome)
+    if winner == "flag":
+        flagged = [v for v in votes if v.flags]
+        return flagged[-1].genus, "", sorted({f for v in flagged for f in v.flags})
+    named = [v for v in votes if v.genus == winner and v.species]
+    return winner, (_majority(named, lambda v: v.species) if named else ""), []
+
+
+def consensus(rows: list[Decision]) -> dict[str, Consensus]:
+    """The effective label of every photo that has at least one vote, by image id."""
+    by_image: dict[str, list[Decision]] = defaultdict(list)
+    for r in active_rows(rows):
+        by_image[r.image_id].append(r)
+    out = {}
+    for image_id, group in by_image.items():
+        # file order is write order (appends are serialized by the lock), unlike wall clocks
+        latest = {v.annotator: (i, v) for i, v in enumerate(group) if v.action in VOTES}
+        if not latest:
+            continue
+        votes = [v for _, v in sorted(latest.values(), key=lambda p: p[0])]
+        genus, species, flags = decide(votes)
+        out[image_id] = Consensus(image_id, group[-1].path, genus, species, flags, votes,
+                                  [r for r in group if r.note])
+    return out
+
+
+def describe(vote: Decision) -> str:
+    """A vote in a few words: "flag(unusable)", "Amanita muscaria" or "Amanita"."""
+    return f"flag({','.join(vote.flags)})" if vote.flags else (vote.species or vote.genus)
+
+
+def neutralize(value: object) -> str:
+    """Make a cell safe for spreadsheets: text starting like a formula gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def export_rows(labels_dir: str | Path) -> list[dict[str, str]]:
+    """One neutralized row per reviewed photo (columns :data:`EXPORT_COLUMNS`)."""
+    rows = []
+    for c in sorted(consensus(read_rows(labels_dir)).values(), key=lambda c: c.path):
+        votes = "; ".join(f"{v.annotator}: {describe(v)}" for v in c.votes)
+        notes = " | ".join(f"{n.annotator}: {n.note}" for n in c.notes)
+        raw = [c.image_id, c.path, c.folder_genus, c.genus, c.species, ";".join(c.flags),
+               str(c.excluded).lower(), len(c.votes), f"{c.agreement:.2f}", votes, notes,
+               c.votes[-1].time]
+        rows.append(dict(zip(EXPORT_COLUMNS, map(neutralize, raw))))
+    return rows
+
+
+def export_csv(labels_dir: str | Path, out: str | Path) -> int:
+    """Write the consensus CSV atomically; returns the number of photos written."""
+    rows = export_rows(labels_dir)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, EXPORT_COLUMNS, quoting=csv.QUOTE_MINIMAL)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(out)
+    return len(rows)
+
+
+def apply(frame, labels_dir: str | Path):
+    """Apply the consensus to a manifest frame (before its split is assigned).
+
+    Genus corrections replace the folder label, flagged photos are dropped and expert
+    species replace the metadata hints. Photos are matched by content hash, so renamed or
+    moved files keep their labels.
+
+    Args:
+        frame: pandas DataFrame with at least image_id, genus, species, label_source.
+        labels_dir: the store folder.
+
+    Returns:
+        The new frame and counts for the cleaning report.
+    """
+    agreed = consensus(read_rows(labels_dir))
+    frame = frame.copy()
+    hit = frame["image_id"].map(agreed.get)
+    reviewed = hit.notna()
+    excluded = hit.map(lambda c: bool(c is not None and c.excluded))
+    new_genus = hit.map(lambda c: c.genus if c is not None else None)
+    corrected = reviewed & ~excluded & (new_genus != frame["genus"])
+    species = hit.map(lambda c: c.species if c is not None else "")
+    frame.loc[corrected, "species"] = ""  # a hint from the old genus no longer applies
+    frame.loc[reviewed, "genus"] = new_genus[reviewed]
+    frame.loc[species != "", "species"] = species[species != ""]
+    frame.loc[reviewed, "label_source"] = "expert"
+    counts = {
+        "reviewed photos": int(reviewed.sum()),
+        "genus corrections": int(corrected.sum()),
+        "excluded (flagged)": int(excluded.sum()),
+        "species labels": int(((species != "") & ~excluded).sum()),
+        "labels for photos not in the data": len(set(agreed) - set(frame["image_id"])),
+    }
+    return frame[~excluded].reset_index(drop=True), counts

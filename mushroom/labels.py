@@ -1,0 +1,306 @@
+"""The expert label store: append-only decisions, validation, consensus and export.
+
+One JSON object per line in ``labels/decisions.jsonl``. A writer takes a file lock, repairs
+a torn tail left by a crashed writer, appends its whole line in one ``write`` and fsyncs,
+so concurrent writers never interleave and a SIGKILL loses at most the row being written
+(which its caller never saw succeed). Readers need no lock: they ignore an unterminated
+last line. Nothing is ever rewritten; "undo" is a new row that cancels an earlier one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from mushroom.taxonomy import GENERA, validate_species
+
+STORE_NAME = "decisions.jsonl"
+TORN_NAME = "decisions.torn"  # fragments cut from a crashed write, kept for forensics
+FLAGS = ("not_a_mushroom", "unusable")
+VOTES = ("confirm", "relabel", "flag")  # actions that count towards the consensus
+ACTIONS = (*VOTES, "note", "undo")
+MAX_NOTE = 2000
+LOCK_TIMEOUT_S = 60.0
+_ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$")
+_IMAGE_ID = re.compile(r"^[0-9a-f]{16}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class Decision:
+    """One row of the store: who decided what about which photo, and when."""
+
+    annotator: str  # expert identity (login name or "hf:<user>")
+    action: str  # one of ACTIONS
+    image_id: str  # first 16 hex of the photo's SHA-256 (mushroom.data.file_id)
+    path: str  # posix path relative to the data folder, for humans and exports
+    previous_genus: str  # effective genus just before this decision
+    genus: str  # genus after this decision (== previous_genus for notes and flags)
+    species: str = ""  # "Genus epithet" inside ``genus``, or "" when unknown
+    flags: list[str] = field(default_factory=list)  # subset of FLAGS; non-empty only for "flag"
+    note: str = ""  # free text; neutralized against formula injection on export
+    model_version: str = ""  # version of the model whose queue the expert was working from
+    undoes: str = ""  # row_id cancelled by an "undo" row
+    time: str = ""  # UTC ISO-8601, set when written
+    row_id: str = ""  # random id, set when written
+
+
+def validate(d: Decision) -> Decision:
+    """Check and normalize every field of a decision.
+
+    Returns:
+        The same decision with whitespace, species and flags normalized.
+
+    Raises:
+        ValueError: naming the first invalid field, in words a user can act on.
+    """
+    if not _ANNOTATOR.match(d.annotator or ""):
+        raise ValueError(f"annotator {d.annotator!r} must be 1-64 letters, digits or _.@:-")
+    if d.action not in ACTIONS:
+        raise ValueError(f"action {d.action!r} must be one of {', '.join(ACTIONS)}")
+    if not _IMAGE_ID.match(d.image_id or ""):
+        raise ValueError(f"image id {d.image_id!r} is not 16 lowercase hex digits")
+    safe_relpath(d.path)
+    for name in ("previous_genus", "genus"):
+        if getattr(d, name) not in GENERA:
+            raise ValueError(f"{name} {getattr(d, name)!r} must be one of {', '.join(GENERA)}")
+    d.species = validate_species(d.genus, d.species) if d.species.strip() else ""
+    bad = [f for f in d.flags if f not in FLAGS]
+    if bad:
+        raise ValueError(f"unknown flag(s) {bad}; allowed: {', '.join(FLAGS)}")
+    d.flags = sorted(set(d.flags))
+    if (d.action == "flag") != bool(d.flags):
+        raise ValueError("flags go with the 'flag' action, and a 'flag' needs at least one")
+    if d.action in ("flag", "note") and (d.genus != d.previous_genus or d.species):
+        raise ValueError(f"a {d.action} cannot change the genus or species")
+    d.note = _CONTROL.sub(" ", d.note or "").strip()
+    if len(d.note) > MAX_NOTE:
+        raise ValueError(f"note is {len(d.note)} characters; the limit is {MAX_NOTE}")
+    if d.action == "note" and not d.note:
+        raise ValueError("a note cannot be empty")
+    if (d.action == "undo") != bool(d.undoes):
+        raise ValueError("an undo must name the row it cancels, and only an undo may")
+    d.model_version = _CONTROL.sub(" ", d.model_version or "")[:100]
+    return d
+
+
+def safe_relpath(rel: str) -> str:
+    """Refuse a relative photo path that is absolute or climbs out with ``..``."""
+    text = str(rel or "")
+    posix = PurePosixPath(text.replace("\\", "/"))
+    if (not text or "\x00" in text or posix.is_absolute() or re.match(r"^[A-Za-z]:", text)
+            or ".." in posix.parts):
+        raise ValueError(f"image path {text!r} must be relative to the data folder, without '..'")
+    return posix.as_posix()
+
+
+def resolve_image(data_dir: str | Path, rel: str) -> Path:
+    """Map a stored relative path to a file that is guaranteed to lie inside ``data_dir``.
+
+    Symlinks are resolved before the check, so a link pointing outside is refused too.
+
+    Raises:
+        ValueError: when the path escapes the data folder.
+    """
+    root = Path(data_dir).resolve()
+    full = (root / safe_relpath(rel)).resolve()
+    if not full.is_relative_to(root) or full == root:
+        raise ValueError(f"image path {rel!r} is outside the data folder")
+    return full
+
+
+def relative_to_data(data_dir: str | Path, image: str | Path) -> str:
+    """The posix path of ``image`` relative to ``data_dir``; refuses files outside it."""
+    root = Path(data_dir).resolve()
+    full = Path(image).resolve()
+    if not full.is_relative_to(root) or full == root:
+        raise ValueError(f"{image} is not inside the data folder {data_dir}")
+    return full.relative_to(root).as_posix()
+
+
+def read_rows(labels_dir: str | Path) -> list[Decision]:
+    """All complete rows, in write order. A torn (unterminated) last line is ignored.
+
+    Raises:
+        ValueError: if a complete line is not a valid row (the store was edited by hand).
+    """
+    path = Path(labels_dir) / STORE_NAME
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    rows = []
+    for n, line in enumerate(complete.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(Decision(**json.loads(line)))
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{path}:{n}: unreadable row ({err})") from err
+    return rows
+
+
+def _repair_tail(fd: int, labels_dir: Path) -> None:
+    """Cut an unterminated last line (a writer died mid-write) and keep it aside."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    start = size
+    while start > 0 and os.pread(fd, 1, start - 1) != b"\n":
+        start -= 1
+    fragment = os.pread(fd, size - start, start)
+    with open(labels_dir / TORN_NAME, "ab") as fh:
+        fh.write(fragment + b"\n")
+    os.ftruncate(fd, start)
+
+
+def append(labels_dir: str | Path, d: Decision, locked: bool = False) -> Decision:
+    """Validate ``d`` and append it durably; returns it with ``time`` and ``row_id`` set."""
+    labels_dir = Path(labels_dir)
+    d = validate(d)
+    d.time = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    d.row_id = uuid.uuid4().hex
+    line = (json.dumps(asdict(d), ensure_ascii=False) + "\n").encode()
+    if not locked:
+        with store_lock(labels_dir):
+            return append(labels_dir, d, locked=True)
+    fd = os.open(labels_dir / STORE_NAME, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        _repair_tail(fd, labels_dir)
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return d
+
+
+def store_lock(labels_dir: str | Path):
+    """The inter-process lock every writer holds (also used to add taxonomy species)."""
+    from filelock import FileLock
+
+    Path(labels_dir).mkdir(parents=True, exist_ok=True)
+    return FileLock(str(Path(labels_dir) / (STORE_NAME + ".lock")), timeout=LOCK_TIMEOUT_S)
+
+
+def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotator: str, *,
+           genus: str | None = None, species: str = "", flags: tuple[str, ...] = (),
+           note: str = "", model_version: str = "") -> Decision:
+    """Write one expert decision about a photo; the action is inferred from the fields.
+
+    Flags make a "flag", a note alone a "note", the current genus (and species) a "confirm",
+    anything else a "relabel". A species missing from the taxonomy is added to it once it
+    validates as a binomial of ``genus``.
+
+    Args:
+        labels_dir: the store folder.
+        data_dir: the photo root; ``rel_path`` must stay inside it.
+        rel_path: the photo, relative to ``data_dir`` (``<Genus>/<file>``).
+        annotator: the verified expert identity.
+        genus: the genus the expert assigns; None keeps the current one (notes, flags).
+        species: optional species inside ``genus``.
+        flags: subset of :data:`FLAGS`.
+        note: optional free text.
+        model_version: the model whose queue was shown.
+
+    Returns:
+        The decision as written.
+
+    Raises:
+        ValueError: on any invalid field or a missing photo; nothing is written then.
+    """
+    from mushroom.consensus import consensus
+    from mushroom.data import IMAGE_SUFFIXES, file_id
+
+    rel_path = safe_relpath(rel_path)
+    full = resolve_image(data_dir, rel_path)
+    if not full.is_file() or full.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"no photo at {rel_path!r} in {data_dir}")
+    image_id = file_id(full)
+    with store_lock(labels_dir):
+        current = consensus(read_rows(labels_dir)).get(image_id)
+        previous = current.genus if current else PurePosixPath(rel_path).parts[0]
+        kept = current.species if current else ""
+        flags, species = tuple(flags), (species or "").strip()
+        action = ("flag" if flags else "note" if genus is None and not species
+                  else "confirm" if (genus or previous) == previous and species in ("", kept)
+                  else "relabel")
+        d = validate(Decision(annotator, action, image_id, rel_path, previous, genus or previous,
+                              species, list(flags), note, model_version))
+        if d.species:
+            ensure_species(labels_dir, d.genus, d.species, annotator)
+        return append(labels_dir, d, locked=True)
+
+
+def undo_last(labels_dir: str | Path, annotator: str) -> Decision | None:
+    """Cancel ``annotator``'s most recent decision that is still in force.
+
+    Returns:
+        The undo row written, or None when there was nothing left to undo.
+    """
+    from mushroom.consensus import active_rows, consensus
+
+    with store_lock(labels_dir):
+        rows = read_rows(labels_dir)
+        mine = [r for r in active_rows(rows) if r.annotator == annotator]
+        if not mine:
+            return None
+        target = mine[-1]
+        current = consensus(rows).get(target.image_id)
+        genus = current.genus if current else target.previous_genus
+        return append(labels_dir, Decision(annotator, "undo", target.image_id, target.path, genus,
+                                           genus, undoes=target.row_id), locked=True)
+
+
+DEFAULT_TAXONOMY = Path(__file__).resolve().parent.parent / "labels" / "taxonomy.csv"
+TAXONOMY_FIELDS = ("genus", "species", "edibility", "notes")
+
+
+def taxonomy_path(labels_dir: str | Path) -> Path:
+    """The store's own taxonomy when it has one, else the repository's seed list."""
+    own = Path(labels_dir) / "taxonomy.csv"
+    return own if own.is_file() else DEFAULT_TAXONOMY
+
+
+def species_choices(labels_dir: str | Path, genus: str) -> list[str]:
+    """Species of ``genus`` known to the taxonomy, sorted."""
+    from mushroom.taxonomy import load_taxonomy
+
+    return sorted({s.species for s in load_taxonomy(taxonomy_path(labels_dir)) if s.genus == genus})
+
+
+def ensure_species(labels_dir: str | Path, genus: str, species: str, annotator: str) -> bool:
+    """Add a validated binomial to the store's taxonomy if it is new (caller holds the lock).
+
+    Returns:
+        True when a row was added.
+    """
+    species = validate_species(genus, species)
+    if species in species_choices(labels_dir, genus):
+        return False
+    own = Path(labels_dir) / "taxonomy.csv"
+    if not own.is_file():
+        tmp = own.with_suffix(".csv.tmp")
+        tmp.write_bytes(DEFAULT_TAXONOMY.read_bytes() if DEFAULT_TAXONOMY.is_file()
+                        else (",".join(TAXONOMY_FIELDS) + "\n").encode())
+        tmp.replace(own)
+    with own.open("a", newline="", encoding="utf-8") as fh:
+        added = datetime.now(timezone.utc).date().isoformat()
+        csv.writer(fh).writerow([genus, species, "unknown", f"added by {annotator} on {added}"])
+        fh.flush()
+        os.fsync(fh.fileno())
+    return True
+
+
+def apply_consensus(frame, labels_dir: str | Path):
+    """Apply the experts' consensus to a manifest frame; see :func:`mushroom.consensus.apply`."""
+    from mushroom.consensus import apply
+
+    return apply(frame, labels_dir)
