@@ -1,0 +1,188 @@
+"""``python -m mushroom evaluate --data DIR --out OUT_DIR [--model PATH]``: score a model.
+
+``DIR`` is any ``<Genus>/*.jpg`` folder. It gets the same cleaning as training (corrupt,
+tiny and exact-duplicate photos dropped) but no split: every photo is scored. Photos of a
+genus the model does not know are left out and counted. Writes to ``OUT_DIR``:
+
+- ``report.json``: the keys of :data:`mushroom.metrics.REPORT_KEYS`;
+- ``confusion_matrix.png``;
+- ``predictions.csv``: path (relative to ``DIR``), true, predicted, p_poisonous, top3.
+
+torch loads only when a command runs, so ``python -m mushroom --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from mushroom import metrics
+from mushroom.taxonomy import POISONOUS
+
+if TYPE_CHECKING:
+    from mushroom.predict import Prediction, Predictor
+
+PREDICTION_COLUMNS = ["path", "true", "predicted", "p_poisonous", "top3"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``evaluate`` subcommand."""
+    p = sub.add_parser("evaluate", help="score a model on a <Genus>/*.jpg folder")
+    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    p.add_argument("--out", required=True, help="folder for report.json, predictions.csv, png")
+    p.add_argument("--model", default=None, help="checkpoint (default: assets/model.pt)")
+    p.add_argument("--batch-size", type=int, default=32, help="photos per forward pass")
+    p.add_argument("--workers", type=int, default=2, help="photo-decoding worker processes")
+    p.set_defaults(func=run)
+
+
+def split_known(frame: pd.DataFrame, classes: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
+    """Keep rows whose genus the model predicts; count the others per genus."""
+    known = frame["genus"].isin(classes)
+    unknown = frame.loc[~known, "genus"].value_counts().sort_index()
+    return frame[known].reset_index(drop=True), {str(g): int(n) for g, n in unknown.items()}
+
+
+def predict_frame(predictor: Predictor, root: str | Path, frame: pd.DataFrame,
+                  batch_size: int = 32, workers: int = 0) -> Prediction:
+    """Run ``predictor`` over the manifest rows, in row order, with a progress bar.
+
+    Args:
+        predictor: a loaded model (see :func:`mushroom.predict.load_model`).
+        root: the folder the manifest paths are relative to.
+        frame: manifest rows; their genus must be one of ``predictor.classes``.
+        batch_size: photos per forward pass.
+        workers: DataLoader processes decoding photos while the model runs.
+
+    Returns:
+        The model outputs, one row per manifest row.
+    """
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+
+    from mushroom.data import PhotoDataset
+    from mushroom.predict import Prediction
+
+    dataset = PhotoDataset(root, frame, predictor.classes, predictor.transform)
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, shuffle=False,
+                        persistent_workers=False)
+    parts = []
+    with tqdm(total=len(dataset), desc="predicting", unit="img") as bar:
+        for images, _ in loader:
+            parts.append(predictor.predict_batch(images))
+            bar.update(len(images))
+    if not parts:
+        raise ValueError("no photos to predict")
+    return Prediction(*(np.concatenate([getattr(p, f) for p in parts])
+                        for f in ("probs", "logits", "poison_head", "embedding")))
+
+
+def top_k_text(probs: np.ndarray, classes: tuple[str, ...], k: int = 3) -> str:
+    """``"Amanita:0.91;Russula:0.05;Boletus:0.02"``: the k most probable genera."""
+    order = np.argsort(-probs, kind="stable")[:k]
+    return ";".join(f"{classes[i]}:{probs[i]:.2f}" for i in order)
+
+
+def prediction_table(frame: pd.DataFrame, probs: np.ndarray,
+                     classes: tuple[str, ...]) -> pd.DataFrame:
+    """One row per photo with the columns of :data:`PREDICTION_COLUMNS`."""
+    return pd.DataFrame({
+        "path": frame["path"].to_numpy(),
+        "true": frame["genus"].to_numpy(),
+        "predicted": [classes[i] for i in probs.argmax(axis=1)],
+        "p_poisonous": metrics.poison_probability(probs, classes),
+        "top3": [top_k_text(row, classes) for row in probs],
+    }, columns=PREDICTION_COLUMNS)
+
+
+def score(predictor: Predictor, frame: pd.DataFrame,
+          prediction: Prediction) -> tuple[dict, pd.DataFrame]:
+    """The report dict and the predictions table for already-predicted rows."""
+    classes = predictor.classes
+    y_true = np.array([classes.index(g) for g in frame["genus"]], dtype=int)
+    report = metrics.build_report(y_true, prediction.probs, classes, predictor.poison_threshold)
+    return report, prediction_table(frame, prediction.probs, classes)
+
+
+def evaluate_frame(predictor: Predictor, root: str | Path, frame: pd.DataFrame,
+                   batch_size: int = 32, workers: int = 0) -> tuple[dict, pd.DataFrame]:
+    """Predict and score manifest rows (training reuses this on its test split).
+
+    Args:
+        predictor: a loaded model.
+        root: the folder the manifest paths are relative to.
+        frame: manifest rows; rows of genera outside ``predictor.classes`` are ignored.
+        batch_size: photos per forward pass.
+        workers: DataLoader decoding processes.
+
+    Returns:
+        ``(report, predictions)``: the report dict and the predictions.csv table.
+    """
+    frame, _ = split_known(frame, predictor.classes)
+    return score(predictor, frame, predict_frame(predictor, root, frame, batch_size, workers))
+
+
+def write_outputs(out_dir: str | Path, report: dict, table: pd.DataFrame,
+                  title: str = "Confusion matrix") -> list[Path]:
+    """Write report.json, predictions.csv and confusion_matrix.png; return their paths."""
+    from mushroom.plots import plot_confusion_matrix
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    table.to_csv(out / "predictions.csv", index=False)
+    png = plot_confusion_matrix(report["confusion_matrix"], report["classes"],
+                                out / "confusion_matrix.png", title)
+    return [out / "report.json", out / "predictions.csv", png]
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def format_summary(report: dict) -> str:
+    """Readable text: headline numbers, a per-genus table and the poison line."""
+    lines = [
+        f"{report['n_images']} photos   accuracy {report['accuracy']:.3f}   "
+        f"balanced accuracy {report['balanced_accuracy']:.3f}   "
+        f"macro-F1 {report['macro_f1']:.3f}   ECE {report['ece']:.3f}",
+        f"{'genus':<13}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}",
+    ]
+    for genus, row in report["per_class"].items():
+        mark = " *" if genus in POISONOUS else ""
+        lines.append(f"{genus:<13}{row['precision']:>10.3f}{row['recall']:>8.3f}"
+                     f"{row['f1']:>8.3f}{row['support']:>9d}{mark}")
+    poison = report["poisonous"]
+    n_poison = sum(r["support"] for g, r in report["per_class"].items() if g in POISONOUS)
+    lines.append(f"poisonous (*) at tau={poison['threshold']:.3f}: recall "
+                 f"{_rate(poison['recall'])} of {n_poison} photos, edible-genus pass rate "
+                 f"(specificity) {_rate(poison['specificity'])}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Clean the folder, predict every photo, write the three outputs and print a summary."""
+    from mushroom.data import build_manifest
+    from mushroom.predict import DEFAULT_MODEL, load_model
+
+    frame, cleaning = build_manifest(args.data, split=False)
+    print(cleaning.summary())
+    predictor = load_model(args.model or DEFAULT_MODEL)
+    frame, unknown = split_known(frame, predictor.classes)
+    if unknown:
+        print(f"ignored photos of genera the model does not know: {unknown}")
+    if frame.empty:
+        raise ValueError(f"no usable photos of the model's genera in {args.data}")
+    prediction = predict_frame(predictor, args.data, frame, args.batch_size, args.workers)
+    report, table = score(predictor, frame, prediction)
+    paths = write_outputs(args.out, report, table,
+                          f"{predictor.name} {predictor.version} on {Path(args.data).name}")
+    print(f"model {predictor.name} (version {predictor.version})")
+    print(format_summary(report))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

@@ -1,0 +1,167 @@
+"""``python -m mushroom evaluate`` end to end on generated photos with an untrained checkpoint.
+
+The checkpoint is not mushroom-trained, so the tests check the report's schema and that
+every number agrees with predictions.csv, never a particular accuracy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import write_tiny_dataset
+from mushroom.cli import main
+from mushroom.taxonomy import GENERA, POISONOUS
+
+REPORT_KEYS = {"n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
+               "confusion_matrix", "classes", "poisonous", "ece"}
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """Run the real CLI entry point in-process; return (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, tiny_checkpoint) -> dict:
+    """One CLI run over 54 generated photos plus a corrupt file and an ignored folder."""
+    root = write_tiny_dataset(tmp_path_factory.mktemp("eval") / "photos")
+    (root / "Amanita" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (root / "NotAGenus").mkdir()
+    Image.new("RGB", (90, 90), "red").save(root / "NotAGenus" / "x.jpg")
+    out = root.parent / "out"
+    status, stdout, _ = run_cli("evaluate", "--data", str(root), "--out", str(out),
+                                "--model", str(tiny_checkpoint), "--batch-size", "16",
+                                "--workers", "1")
+    return {"status": status, "stdout": stdout, "out": out,
+            "report": json.loads((out / "report.json").read_text()),
+            "table": pd.read_csv(out / "predictions.csv")}
+
+
+def test_writes_report_with_exact_schema(evaluated):
+    assert evaluated["status"] == 0
+    report = evaluated["report"]
+    assert set(report) == REPORT_KEYS
+    assert report["n_images"] == 9 * 6  # the corrupt file and NotAGenus/ are not scored
+    assert report["classes"] == list(GENERA)
+    assert set(report["per_class"]) == set(GENERA)
+    for row in report["per_class"].values():
+        assert set(row) == {"precision", "recall", "f1", "support"}
+        assert row["support"] == 6
+    assert set(report["poisonous"]) == {"recall", "specificity", "threshold"}
+    assert report["poisonous"]["threshold"] == pytest.approx(0.3)  # tiny_checkpoint's tau
+    cm = np.array(report["confusion_matrix"])
+    assert cm.shape == (9, 9) and cm.sum() == 54 and (cm.sum(axis=1) == 6).all()
+    assert 0.0 <= report["ece"] <= 1.0
+
+
+def test_report_agrees_with_predictions_csv(evaluated):
+    report, table = evaluated["report"], evaluated["table"]
+    assert list(table.columns) == ["path", "true", "predicted", "p_poisonous", "top3"]
+    assert len(table) == 54 and table["path"].is_unique
+    assert not table["path"].str.contains("broken").any()
+    assert report["accuracy"] == pytest.approx((table["true"] == table["predicted"]).mean())
+    crosstab = pd.crosstab(table["true"], table["predicted"]).reindex(
+        index=GENERA, columns=GENERA, fill_value=0)
+    assert report["confusion_matrix"] == crosstab.to_numpy().tolist()
+    tau = report["poisonous"]["threshold"]
+    flagged = table["p_poisonous"] >= tau
+    poisonous = table["true"].isin(POISONOUS)
+    assert report["poisonous"]["recall"] == pytest.approx(flagged[poisonous].mean())
+    assert report["poisonous"]["specificity"] == pytest.approx((~flagged[~poisonous]).mean())
+
+
+def test_top3_column_is_ranked_and_names_the_prediction(evaluated):
+    for _, row in evaluated["table"].iterrows():
+        pairs = [item.split(":") for item in row["top3"].split(";")]
+        assert len(pairs) == 3
+        names, probs = [n for n, _ in pairs], [float(p) for _, p in pairs]
+        assert names[0] == row["predicted"] and len(set(names)) == 3
+        assert probs == sorted(probs, reverse=True) and sum(probs) <= 1.0 + 0.02
+        assert 0.0 <= row["p_poisonous"] <= 1.0 + 1e-6
+
+
+def test_png_and_printed_summary(evaluated):
+    with Image.open(evaluated["out"] / "confusion_matrix.png") as png:
+        assert png.format == "PNG" and min(png.size) > 300
+    stdout = evaluated["stdout"]
+    assert "corrupt/unreadable: 1" in stdout
+    assert "NotAGenus" in stdout
+    assert f"accuracy {evaluated['report']['accuracy']:.3f}" in stdout
+    assert all(genus in stdout for genus in GENERA)
+    assert "tau=0.300" in stdout
+
+
+@pytest.fixture(scope="module")
+def three_class_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint that only knows three genera (random weights: only shapes matter)."""
+    from mushroom.checkpoint import save_checkpoint
+    from mushroom.models import create_model
+
+    classes = ["Amanita", "Boletus", "Russula"]
+    path = tmp_path_factory.mktemp("ckpt3") / "three.pt"
+    save_checkpoint(path, create_model("efficientnet_lite0", 3, pretrained=False), {
+        "arch": "efficientnet_lite0", "classes": classes, "temperature": 1.5,
+        "poison_threshold": 0.1, "metrics": {}, "train_config": {}, "manifest_sha256": "",
+        "version": "t3"})
+    return path
+
+
+def test_genera_unknown_to_the_model_are_ignored_and_reported(tmp_path, three_class_checkpoint):
+    root = write_tiny_dataset(tmp_path / "photos", per_class=2,
+                              genera=("Amanita", "Boletus", "Russula", "Suillus", "Entoloma"))
+    status, stdout, _ = run_cli("evaluate", "--data", str(root), "--out", str(tmp_path / "o"),
+                                "--model", str(three_class_checkpoint), "--workers", "0")
+    assert status == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["classes"] == ["Amanita", "Boletus", "Russula"]
+    assert report["n_images"] == 6
+    assert "'Entoloma': 2" in stdout and "'Suillus': 2" in stdout
+
+
+def test_evaluate_frame_keeps_rows_aligned_with_paths(tiny_data, tiny_checkpoint):
+    from mushroom.data import build_manifest
+    from mushroom.evaluate import evaluate_frame
+    from mushroom.predict import load_model
+
+    predictor = load_model(tiny_checkpoint)
+    frame, _ = build_manifest(tiny_data, split=False)
+    frame = frame[frame["genus"].isin(["Amanita", "Suillus"])]
+    _, forward = evaluate_frame(predictor, tiny_data, frame, batch_size=5)
+    report, backward = evaluate_frame(predictor, tiny_data, frame.iloc[::-1], batch_size=7)
+    assert report["n_images"] == 12
+    merged = forward.merge(backward, on="path", suffixes=("_f", "_b"))
+    assert len(merged) == 12
+    assert (merged["predicted_f"] == merged["predicted_b"]).all()
+    np.testing.assert_allclose(merged["p_poisonous_f"], merged["p_poisonous_b"], atol=1e-5)
+    # the same photos through the app's path (PIL in memory) give the same P(poisonous)
+    images = [Image.open(tiny_data / p) for p in forward["path"]]
+    direct = predictor.predict(images).p_poisonous(predictor.classes)
+    np.testing.assert_allclose(forward["p_poisonous"], direct, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["missing_data", "no_photos", "missing_model"])
+def test_user_errors_exit_2_with_a_message(tmp_path, tiny_checkpoint, case):
+    data, model = tmp_path / "photos", tiny_checkpoint
+    if case == "no_photos":
+        (data / "Amanita").mkdir(parents=True)
+    elif case == "missing_model":
+        write_tiny_dataset(data, per_class=1, genera=("Boletus",))
+        model = tmp_path / "nope.pt"
+    status, _, stderr = run_cli("evaluate", "--data", str(data), "--out", str(tmp_path / "o"),
+                                "--model", str(model), "--workers", "0")
+    assert status == 2
+    expected = {"missing_data": "data folder not found", "no_photos": "no usable photos",
+                "missing_model": "checkpoint not found"}[case]
+    assert expected in stderr
+    assert not (tmp_path / "o" / "report.json").exists()
