@@ -1,0 +1,119 @@
+"""``python -m mushroom labels add | undo | export | hash-password``: bulk work on the store.
+
+Every write goes through :func:`mushroom.labels.record`, the same validation the Review tab
+uses. Invalid input exits with status 2 and a one-line message, and writes nothing.
+The CLI trusts ``--annotator``: whoever can run it can already write the store's files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mushroom.labels import FLAGS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``labels`` and its subcommands."""
+    p = sub.add_parser("labels", help="expert label store: add, undo, export")
+    cmds = p.add_subparsers(dest="labels_command", required=True)
+
+    add = cmds.add_parser("add", help="record one decision about one photo")
+    add.add_argument("--labels", required=True, help="label store folder (labels/)")
+    add.add_argument("--image", required=True,
+                     help="the photo: a file under <data>/<Genus>/, or a path relative to --data")
+    add.add_argument("--data", default=None,
+                     help="photo root (default: the folder above the photo's genus folder)")
+    add.add_argument("--genus", default=None, help="genus to assign (omit for flags and notes)")
+    add.add_argument("--species", default="", help="species within --genus, e.g. 'Amanita muscaria'")
+    add.add_argument("--flag", action="append", default=[], choices=FLAGS,
+                     help="exclude the photo from training (repeatable)")
+    add.add_argument("--note", default="", help="free-text note")
+    add.add_argument("--annotator", required=True, help="expert name")
+    add.add_argument("--model-version", default="", help="model whose queue you worked from")
+    add.set_defaults(func=run_add)
+
+    undo = cmds.add_parser("undo", help="withdraw the annotator's latest decision")
+    undo.add_argument("--labels", required=True, help="label store folder")
+    undo.add_argument("--annotator", required=True, help="expert name")
+    undo.set_defaults(func=run_undo)
+
+    export = cmds.add_parser("export", help="write one consensus row per reviewed photo")
+    export.add_argument("--labels", required=True, help="label store folder")
+    export.add_argument("--out", required=True, help="CSV file to write")
+    export.set_defaults(func=run_export)
+
+    hashp = cmds.add_parser("hash-password", help="print a MUSHROOM_EXPERTS entry for an expert")
+    hashp.add_argument("name", help="expert login name")
+    hashp.set_defaults(func=run_hash)
+
+
+def locate(image: str, data: str | None) -> tuple[Path, str]:
+    """Split ``--image`` into (photo root, path relative to it), refusing escapes."""
+    from mushroom.labels import relative_to_data, resolve_image, safe_relpath
+    from mushroom.taxonomy import GENERA
+
+    if data is not None:
+        rel = (relative_to_data(data, image) if Path(image).is_absolute()
+               else safe_relpath(image))
+        resolve_image(data, rel)
+        return Path(data), rel
+    full = Path(image).resolve()
+    if full.parent.name not in GENERA:
+        raise ValueError(f"{image} is not inside a <Genus>/ folder; pass --data ROOT")
+    root = full.parent.parent
+    return root, relative_to_data(root, full)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    """Validate and append one decision."""
+    from mushroom.labels import record
+
+    root, rel = locate(args.image, args.data)
+    row = record(args.labels, root, rel, args.annotator, genus=args.genus, species=args.species,
+                 flags=tuple(args.flag), note=args.note, model_version=args.model_version)
+    what = ",".join(row.flags) if row.flags else (row.species or row.genus)
+    print(f"{row.action}: {row.path} [{row.image_id}] {row.previous_genus} -> {what}")
+    return 0
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    """Append an undo row for the annotator's latest decision still in force."""
+    from mushroom.labels import undo_last
+
+    row = undo_last(args.labels, args.annotator)
+    if row is None:
+        print(f"nothing to undo for {args.annotator}", file=sys.stderr)
+        return 1
+    print(f"undone: {row.path} [{row.image_id}]")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write the consensus CSV."""
+    from mushroom.consensus import export_csv
+
+    if not Path(args.labels).is_dir():
+        raise FileNotFoundError(f"label store not found: {args.labels}")
+    n = export_csv(args.labels, args.out)
+    print(f"wrote {args.out} ({n} photos)")
+    return 0
+
+
+def run_hash(args: argparse.Namespace) -> int:
+    """Ask for a password twice and print ``name:hash`` for MUSHROOM_EXPERTS."""
+    import getpass
+
+    from mushroom.auth import hash_password, valid_name
+
+    if not valid_name(args.name):
+        raise ValueError(f"expert name {args.name!r} must be 1-64 letters, digits or _.@-")
+    if sys.stdin.isatty():
+        first, second = getpass.getpass("password: "), getpass.getpass("again: ")
+    else:  # scripted use: the password comes on stdin, never on the command line
+        first = second = sys.stdin.readline().rstrip("\n")
+    if first != second:
+        raise ValueError("the passwords differ")
+    print(f"{args.name}:{hash_password(first)}")
+    return 0

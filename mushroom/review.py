@@ -1,0 +1,279 @@
+"""The review queue: which labeled photos an expert should look at first.
+
+Suspicion order, most suspicious first:
+
+1. tier 0, the model disagrees with the given label (its top genus is another one),
+   sorted by the probability of the given label, lowest first;
+2. tier 1, the model agrees but gives the label less than ``uncertain_below``,
+   again lowest first;
+3. tier 2, confident agreement, sorted by margin (top-1 minus top-2), smallest first.
+
+The "given" label is the photo's folder: the order is a property of the data set and the
+model, so it stays put while experts work (the item view shows the current consensus).
+Probabilities come from out-of-fold predictions when a photo has one (a model never scores
+photos it was trained on), else from the current model. They are computed once with
+``python -m mushroom review-queue`` and cached as CSV; the order is recomputed from the
+cache on every load together with the current review state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mushroom.taxonomy import GENERA
+
+DEFAULT_OOF = Path(__file__).resolve().parent.parent / "assets" / "oof_predictions.csv"
+CACHE_NAME = "queue.csv"
+TIER_NAMES = ("model disagrees", "low confidence in the label", "confident (low margin first)")
+
+
+@dataclass
+class QueueConfig:
+    """How suspicion is scored and how the queue is computed."""
+
+    uncertain_below: float = 0.55  # given-label probability under this is tier 1 "uncertain"
+    batch_size: int = 16  # photos per forward pass when the model scores them
+
+
+def prob_columns(classes: Iterable[str]) -> list[str]:
+    """Cache column names for the class probabilities (``p_<Genus>``)."""
+    return [f"p_{c}" for c in classes]
+
+
+def suspicion(probs: np.ndarray, given: np.ndarray, cfg: QueueConfig) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
+    """Tier and within-tier score (lower = more suspicious) of each photo.
+
+    Args:
+        probs: (N, C) class probabilities.
+        given: (N,) index of the given label in the class order, -1 if not a class.
+        cfg: thresholds.
+
+    Returns:
+        ``(tier, score)`` arrays; sort by tier, then score, both ascending.
+    """
+    rows = np.arange(len(probs))
+    p_given = np.where(given >= 0, probs[rows, np.maximum(given, 0)], 0.0)
+    ranked = np.sort(probs, axis=1)
+    margin = ranked[:, -1] - ranked[:, -2]
+    disagree = (given < 0) | (probs.argmax(axis=1) != given)
+    tier = np.where(disagree, 0, np.where(p_given < cfg.uncertain_below, 1, 2))
+    return tier, np.where(tier < 2, p_given, margin)
+
+
+def model_key(model_path: str | Path, predictor) -> str:
+    """Identifies the scoring model in the cache: name, version and file hash."""
+    digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()[:12]
+    return f"{predictor.name} {predictor.version} {digest}"
+
+
+def read_oof(path: str | Path | None) -> pd.DataFrame | None:
+    """Out-of-fold probabilities indexed by image id, or None when there is no file."""
+    if path is None or not Path(path).is_file():
+        return None
+    oof = pd.read_csv(path, dtype={"image_id": str})
+    missing = {"image_id", *prob_columns(GENERA)} - set(oof.columns)
+    if missing:
+        raise ValueError(f"{path} lacks columns {sorted(missing)}")
+    return oof.drop_duplicates("image_id", keep="last").set_index("image_id")
+
+
+def list_photos(data_dir: str | Path) -> pd.DataFrame:
+    """Every photo under a genus folder: path, folder_genus, image_id."""
+    from mushroom.data import CleaningReport, file_id, scan
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"data folder not found: {data_dir}")
+    found = scan(data_dir, CleaningReport())
+    return pd.DataFrame({"path": [p for p, _ in found], "folder_genus": [g for _, g in found],
+                         "image_id": [file_id(data_dir / p) for p, _ in found]})
+
+
+def score_photos(data_dir: Path, photos: pd.DataFrame, predictor, cfg: QueueConfig,
+                 progress: Callable[[Iterable], Iterable]) -> tuple[np.ndarray, list[int]]:
+    """Model probabilities (in :data:`GENERA` order) for ``photos``; also unreadable rows."""
+    from mushroom.imageio import BadImage, open_image
+
+    order = [predictor.classes.index(g) if g in predictor.classes else -1 for g in GENERA]
+    probs, bad = np.zeros((len(photos), len(GENERA))), []
+    starts = list(range(0, len(photos), cfg.batch_size))
+    for start in progress(starts):
+        images, rows = [], []
+        for i in range(start, min(start + cfg.batch_size, len(photos))):
+            try:
+                images.append(open_image(data_dir / photos["path"].iat[i]))
+                rows.append(i)
+            except BadImage:
+                bad.append(i)
+        if images:
+            p = predictor.predict(images).probs
+            probs[rows] = np.where(np.array(order) >= 0, p[:, np.maximum(order, 0)], 0.0)
+    return probs, bad
+
+
+def build_queue(data_dir: str | Path, cache: str | Path, model_path: str | Path | None,
+                oof_path: str | Path | None = None, cfg: QueueConfig | None = None,
+                progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict[str, int]:
+    """Score every photo (out-of-fold first, then the model) and write the cache CSV.
+
+    Rows already cached for the same photo and model are reused, so reruns are quick.
+
+    Returns:
+        Counts: photos, from_oof, predicted, reused, unreadable.
+    """
+    cfg = cfg or QueueConfig()
+    data_dir, cache = Path(data_dir), Path(cache)
+    photos = list_photos(data_dir)
+    oof = read_oof(oof_path)
+    cols = prob_columns(GENERA)
+    in_oof = photos["image_id"].isin(oof.index) if oof is not None else photos["path"].isna()
+    photos["source"], photos["model"] = "oof", "out-of-fold"
+    probs = np.zeros((len(photos), len(GENERA)))
+    if in_oof.any():
+        probs[in_oof.to_numpy()] = oof.loc[photos.loc[in_oof, "image_id"], cols].to_numpy()
+    todo = photos.index[~in_oof]
+    counts = {"photos": len(photos), "from_oof": int(in_oof.sum()), "predicted": 0,
+              "reused": 0, "unreadable": 0}
+    if len(todo):
+        probs, counts = _model_probs(data_dir, photos, probs, todo, cache, model_path, cfg,
+                                     progress, counts)
+    frame = pd.concat([photos, pd.DataFrame(probs, columns=cols)], axis=1)
+    frame = frame[frame["source"] != "unreadable"]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(cache)
+    return counts
+
+
+def _model_probs(data_dir, photos, probs, todo, cache, model_path, cfg, progress, counts):
+    """Fill ``probs`` for rows ``todo`` from the cache or the model (helper of build_queue)."""
+    from mushroom.predict import load_model
+
+    if model_path is None or not Path(model_path).is_file():
+        raise FileNotFoundError(f"no model at {model_path} and no out-of-fold probabilities "
+                                f"for {len(todo)} photos")
+    predictor = load_model(model_path)
+    key = model_key(model_path, predictor)
+    photos.loc[todo, ["source", "model"]] = ["model", key]
+    old = pd.read_csv(cache, dtype={"image_id": str}) if cache.is_file() else None
+    cols = prob_columns(GENERA)
+    if old is not None and set(cols) <= set(old.columns):
+        old = old[old["model"] == key].drop_duplicates("image_id").set_index("image_id")
+        hit = photos.loc[todo, "image_id"].isin(old.index)
+        probs[todo[hit]] = old.loc[photos.loc[todo[hit], "image_id"], cols].to_numpy()
+        counts["reused"] = int(hit.sum())
+        todo = todo[~hit.to_numpy()]
+    fresh, bad = score_photos(data_dir, photos.loc[todo].reset_index(drop=True), predictor, cfg,
+                              progress)
+    probs[todo] = fresh
+    photos.loc[todo[bad], "source"] = "unreadable"
+    counts["predicted"], counts["unreadable"] = len(todo) - len(bad), len(bad)
+    return probs, counts
+
+
+def load_queue(cache: str | Path, labels_dir: str | Path,
+               cfg: QueueConfig | None = None) -> pd.DataFrame:
+    """The cached queue in suspicion order, joined with the experts' current decisions.
+
+    Returns:
+        One row per photo, most suspicious first, with the cache columns plus ``rank``,
+        ``tier``, ``score``, the effective ``genus``/``species``/``flags``, ``votes`` (how
+        many experts voted) and ``reviewers`` (their names, ";"-joined).
+    """
+    from mushroom.consensus import consensus
+    from mushroom.labels import read_rows
+
+    cfg = cfg or QueueConfig()
+    frame = pd.read_csv(cache, dtype={"image_id": str, "path": str}, keep_default_na=False)
+    given = np.array([GENERA.index(g) if g in GENERA else -1 for g in frame["folder_genus"]])
+    frame["tier"], frame["score"] = suspicion(frame[prob_columns(GENERA)].to_numpy(float),
+                                              given, cfg)
+    frame = frame.sort_values(["tier", "score", "path"], kind="stable").reset_index(drop=True)
+    frame["rank"] = np.arange(len(frame))
+    by_id = consensus(read_rows(labels_dir))
+    agreed = [by_id.get(i) for i in frame["image_id"]]
+    frame["genus"] = [c.genus if c else g for c, g in zip(agreed, frame["folder_genus"])]
+    frame["species"] = [c.species if c else "" for c in agreed]
+    frame["flags"] = [";".join(c.flags) if c else "" for c in agreed]
+    frame["votes"] = [len(c.votes) if c else 0 for c in agreed]
+    frame["reviewers"] = [";".join(v.annotator for v in c.votes) if c else "" for c in agreed]
+    return frame
+
+
+def select(queue: pd.DataFrame, genus: str = "All", mode: str = "all",
+           user: str = "") -> pd.DataFrame:
+    """Filter the queue: by effective genus ("All" keeps every genus) and by review state.
+
+    Args:
+        queue: from :func:`load_queue`.
+        genus: a genus or "All".
+        mode: "all", "unreviewed" (no expert voted yet) or "unreviewed by me".
+        user: the expert, for "unreviewed by me".
+    """
+    keep = np.ones(len(queue), dtype=bool) if genus in ("", "All") else queue["genus"] == genus
+    if mode == "unreviewed":
+        keep &= queue["votes"] == 0
+    elif mode == "unreviewed by me":
+        keep &= ~queue["reviewers"].str.split(";").map(lambda names: user in names)
+    return queue[keep]
+
+
+def next_item(queue: pd.DataFrame, chosen: pd.DataFrame, after: str | None) -> str | None:
+    """The image id that follows ``after`` in queue order among ``chosen`` (wrapping round)."""
+    if chosen.empty:
+        return None
+    if after is None or after not in set(queue["image_id"]):
+        return str(chosen["image_id"].iat[0])
+    rank = int(queue.loc[queue["image_id"] == after, "rank"].iat[0])
+    later = chosen[chosen["rank"] > rank]
+    pick = later if not later.empty else chosen
+    return str(pick["image_id"].iat[0])
+
+
+def top_k(row: pd.Series, k: int = 3) -> dict[str, float]:
+    """The ``k`` most probable genera of a queue row."""
+    probs = {g: float(row[f"p_{g}"]) for g in GENERA}
+    return dict(sorted(probs.items(), key=lambda kv: -kv[1])[:k])
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``review-queue``."""
+    from mushroom.predict import DEFAULT_MODEL
+
+    p = sub.add_parser("review-queue", help="score labeled photos and cache the review queue")
+    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    p.add_argument("--labels", required=True, help="label store folder (labels/)")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint that scores photos")
+    p.add_argument("--oof", default=str(DEFAULT_OOF),
+                   help="out-of-fold probabilities CSV, preferred when present")
+    p.add_argument("--out", default=None, help=f"cache file (default: LABELS/{CACHE_NAME})")
+    p.add_argument("--batch-size", type=int, default=QueueConfig.batch_size,
+                   help="photos per forward pass")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the cache with a progress bar and print how the queue splits into tiers."""
+    from tqdm.auto import tqdm
+
+    out = Path(args.out) if args.out else Path(args.labels) / CACHE_NAME
+    cfg = QueueConfig(batch_size=args.batch_size)
+    counts = build_queue(args.data, out, args.model, args.oof, cfg,
+                         progress=lambda it: tqdm(it, desc="scoring photos", unit="batch"))
+    queue = load_queue(out, args.labels, cfg)
+    tiers = queue["tier"].value_counts()
+    print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    for tier, name in enumerate(TIER_NAMES):
+        print(f"  tier {tier} ({name}): {int(tiers.get(tier, 0))}")
+    print(f"  reviewed: {int((queue['votes'] > 0).sum())} / {len(queue)}")
+    print(f"wrote {out}")
+    return 0
