@@ -1,0 +1,162 @@
+"""Cleaning, near-duplicate grouping and the grouped stratified split, on generated photos."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import make_photo, write_tiny_dataset
+from mushroom.config import DataConfig
+from mushroom.data import MANIFEST_COLUMNS, assign_splits, build_manifest, manifest_sha256
+from mushroom.taxonomy import GENERA
+
+
+def near_copy(src: Path, dst: Path) -> None:
+    """A slightly smaller, harder-compressed re-encoding: different pixels, same photo."""
+    with Image.open(src) as img:
+        w, h = img.size
+        img.resize((int(w * 0.9), int(h * 0.9))).save(dst, quality=70)
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory) -> tuple[Path, pd.DataFrame, object]:
+    """4 clean photos per genus plus one of every kind of problem."""
+    root = write_tiny_dataset(tmp_path_factory.mktemp("messy") / "photos", per_class=4)
+    (root / "Amanita" / "corrupt.jpg").write_bytes(b"\x00garbage" * 50)
+    good = (root / "Amanita" / "000.jpg").read_bytes()
+    (root / "Amanita" / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (root / "Boletus" / "empty.jpg").write_bytes(b"")
+    shutil.copy(root / "Boletus" / "000.jpg", root / "Boletus" / "copy.jpg")
+    with Image.open(root / "Boletus" / "001.jpg") as img:  # same pixels, other bytes
+        img.convert("RGB").save(root / "Boletus" / "copy.png")
+    shutil.copy(root / "Amanita" / "002.jpg", root / "Lactarius" / "filed_twice.jpg")
+    near_copy(root / "Russula" / "000.jpg", root / "Russula" / "near.jpg")
+    make_photo(8, seed=99, size=(40, 30)).save(root / "Suillus" / "tiny.jpg")
+    frame, report = build_manifest(root, split=False)
+    return root, frame, report
+
+
+def test_corrupt_truncated_and_empty_files_are_dropped_and_reported(messy):
+    _, frame, report = messy
+    assert sorted(report.corrupt) == ["Amanita/corrupt.jpg", "Amanita/truncated.jpg",
+                                      "Boletus/empty.jpg"]
+    assert not frame["path"].isin(report.corrupt).any()
+    assert "corrupt/unreadable: 3" in report.summary()
+
+
+def test_tiny_images_are_dropped(messy):
+    _, frame, report = messy
+    assert report.tiny == ["Suillus/tiny.jpg"]
+    assert "Suillus/tiny.jpg" not in set(frame["path"])
+
+
+def test_exact_duplicates_keep_one_copy_even_with_other_bytes(messy):
+    _, frame, report = messy
+    paths = set(frame["path"])
+    assert len(report.exact_duplicates) == 2
+    assert len(paths & {"Boletus/000.jpg", "Boletus/copy.jpg"}) == 1
+    assert len(paths & {"Boletus/001.jpg", "Boletus/copy.png"}) == 1
+
+
+def test_same_photo_under_two_genera_is_dropped_everywhere(messy):
+    _, frame, report = messy
+    assert sorted(report.conflicting) == ["Amanita/002.jpg", "Lactarius/filed_twice.jpg"]
+    assert not frame["path"].isin(report.conflicting).any()
+
+
+def test_near_duplicate_is_kept_but_grouped_with_its_original(messy):
+    _, frame, report = messy
+    group = frame.set_index("path")["group"]
+    assert group["Russula/near.jpg"] == group["Russula/000.jpg"]
+    assert report.near_duplicate_groups == 1  # different generated photos are not grouped
+    assert frame["group"].value_counts().max() == 2
+
+
+def test_manifest_columns_and_counts(messy):
+    root, frame, report = messy
+    assert list(frame.columns) == MANIFEST_COLUMNS
+    assert report.scanned == 9 * 4 + 8
+    assert report.kept == len(frame) == 9 * 4 + 8 - 3 - 1 - 2 - 2
+    assert (frame["genus"] == frame["path"].str.split("/").str[0]).all()
+    assert (frame["split"] == "all").all() and (frame["fold"] == -1).all()
+    assert all((root / p).is_file() for p in frame["path"])
+    assert frame["image_id"].is_unique
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory) -> Path:
+    """12 photos per genus, several with near-duplicate copies (groups of 2 and 3)."""
+    root = write_tiny_dataset(tmp_path_factory.mktemp("grouped") / "photos", per_class=12)
+    for genus in GENERA:
+        for k in (0, 1, 2):
+            near_copy(root / genus / f"{k:03d}.jpg", root / genus / f"{k:03d}_near.jpg")
+        near_copy(root / genus / "000.jpg", root / genus / "000_near2.jpg")
+    return root
+
+
+def test_split_is_grouped_stratified_and_deterministic(grouped):
+    first, _ = build_manifest(grouped, DataConfig(seed=7))
+    again, _ = build_manifest(grouped, DataConfig(seed=7))
+    pd.testing.assert_frame_equal(first, again)
+    assert (first.groupby("group")["split"].nunique() == 1).all()  # no leakage
+    near = first.set_index("path")
+    for genus in GENERA:
+        assert near.loc[f"{genus}/000_near.jpg", "split"] == near.loc[f"{genus}/000.jpg", "split"]
+        counts = first[first["genus"] == genus]["split"].value_counts()
+        assert set(counts.index) == {"train", "val", "test"}  # every genus in every split
+        assert 0.5 <= counts["train"] / counts.sum() <= 0.85
+
+
+def test_another_seed_gives_another_split(grouped):
+    a, _ = build_manifest(grouped, DataConfig(seed=7), split=False)
+    split7 = assign_splits(a, DataConfig(seed=7))["split"]
+    split8 = assign_splits(a, DataConfig(seed=8))["split"]
+    assert (split7 != split8).any()
+    assert (assign_splits(a, DataConfig(seed=7))["split"] == split7).all()
+
+
+def test_folds_cover_train_and_val_without_group_leakage(grouped):
+    frame, _ = build_manifest(grouped, DataConfig(seed=3, n_folds=3))
+    test = frame["split"] == "test"
+    assert (frame.loc[test, "fold"] == -1).all()
+    pool = frame[~test]
+    assert set(pool["fold"]) == {0, 1, 2}
+    assert (pool.groupby("group")["fold"].nunique() == 1).all()
+    sizes = pool["fold"].value_counts()
+    assert sizes.max() - sizes.min() <= 0.25 * sizes.mean()
+
+
+def test_metadata_is_optional_and_its_groups_and_species_are_used(tmp_path):
+    root = write_tiny_dataset(tmp_path / "photos", per_class=3, genera=("Amanita", "Boletus"))
+    plain, _ = build_manifest(root, split=False)
+    assert plain["group"].is_unique and (plain["species"] == "").all()
+    pd.DataFrame({
+        "file": ["Amanita/000.jpg", "Amanita/001.jpg", "Boletus/002.jpg"],
+        "genus": ["Amanita", "Amanita", "Boletus"],
+        "species_hint": ["Amanita muscaria", "", "Boletus edulis"],
+        "near_duplicate_group": ["17", "17", "4"],
+    }).to_csv(root / "metadata.csv", index=False)
+    frame, _ = build_manifest(root, split=False)
+    by_path = frame.set_index("path")
+    assert by_path.loc["Amanita/000.jpg", "group"] == by_path.loc["Amanita/001.jpg", "group"]
+    assert frame["group"].nunique() == len(frame) - 1
+    assert by_path.loc["Amanita/000.jpg", "species"] == "Amanita muscaria"
+    assert by_path.loc["Boletus/002.jpg", "species"] == "Boletus edulis"
+    assert by_path.loc["Boletus/000.jpg", "species"] == ""  # not listed in metadata.csv
+
+
+def test_manifest_hash_tracks_content(messy):
+    _, frame, _ = messy
+    assert manifest_sha256(frame) == manifest_sha256(frame.copy())
+    changed = frame.copy()
+    changed.loc[0, "genus"] = "Suillus" if changed.loc[0, "genus"] != "Suillus" else "Amanita"
+    assert manifest_sha256(changed) != manifest_sha256(frame)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data folder not found"):
+        build_manifest(tmp_path / "nowhere")
