@@ -64,7 +64,8 @@ class TrainConfig:
     seed: int = 0  # torch / numpy / sampler seed
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     max_train_images: int | None = None  # cap for smoke tests; None uses all
-    channels_last: bool = True  # faster convolutions on CPU and GPU
+    input_size: int | None = None  # training/inference side in pixels; None = backbone default
+    cv_folds: int = 0  # >0: also run k-fold CV on train+val for out-of-fold predictions
 
 
 @dataclass

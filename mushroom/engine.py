@@ -1,0 +1,132 @@
+"""Training and evaluation loops: ``train_one_epoch``, ``evaluate``, feature caching.
+
+Functions take what they need as arguments and return results; nothing here reads flags
+or writes files. Frozen-backbone stages train on cached pooled features, which is what
+makes the staged recipe fit in an hour on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
+from tqdm.auto import tqdm
+
+from mushroom.models import MushroomNet, set_trainable
+
+POISON_LOSS_WEIGHT = 0.5  # the poison head is an auxiliary task; the genus head leads
+
+
+def class_weights(targets: Iterable[int], num_classes: int, power: float) -> torch.Tensor:
+    """Per-class weight ``count ** -power``, normalized to mean 1 over present classes."""
+    counts = np.bincount(np.asarray(list(targets)), minlength=num_classes).astype(float)
+    w = np.where(counts > 0, np.maximum(counts, 1) ** -power, 0.0)
+    return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+
+
+def balanced_sampler(targets: list[int], num_classes: int, power: float,
+                     seed: int) -> WeightedRandomSampler:
+    """Sampler drawing each photo with probability ~ count(its class) ** -power."""
+    w = class_weights(targets, num_classes, power)[torch.tensor(targets)]
+    gen = torch.Generator().manual_seed(seed)
+    return WeightedRandomSampler(w.double(), num_samples=len(targets), replacement=True,
+                                 generator=gen)
+
+
+def multitask_loss(logits: torch.Tensor, poison_logit: torch.Tensor, y: torch.Tensor,
+                   poison_mask: torch.Tensor, label_smoothing: float,
+                   weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Genus cross-entropy plus the binary poisonous/edible-genus loss."""
+    ce = F.cross_entropy(logits, y, weight=weight, label_smoothing=label_smoothing)
+    bce = F.binary_cross_entropy_with_logits(poison_logit, poison_mask[y].float())
+    return ce + POISON_LOSS_WEIGHT * bce
+
+
+def cosine_schedule(opt: torch.optim.Optimizer, total_steps: int,
+                    warmup: float = 0.05) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up then cosine decay to zero over ``total_steps``."""
+    warm = max(1, int(total_steps * warmup))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = (step - warm) / max(1, total_steps - warm)
+        return 0.5 * (1 + np.cos(np.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def train_one_epoch(model: MushroomNet, loader: DataLoader, opt: torch.optim.Optimizer,
+                    sched, groups: tuple[str, ...], poison_mask: torch.Tensor,
+                    label_smoothing: float, device: torch.device,
+                    weight: torch.Tensor | None = None, desc: str = "train") -> float:
+    """One pass over ``loader`` updating only ``groups``; returns the mean loss.
+
+    ``loader`` yields images (full stages) or cached features (cached stages: then the
+    backbone is skipped entirely).
+    """
+    model.train()
+    set_trainable(model, groups)
+    cached = _is_feature_loader(loader)
+    total, n = 0.0, 0
+    for x, y in tqdm(loader, desc=desc, leave=False, unit="batch"):
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        if not cached:
+            x = model.features(x.contiguous(memory_format=torch.channels_last))
+        logits, poison, _ = model.classify(x)
+        loss = multitask_loss(logits, poison, y, poison_mask.to(device), label_smoothing,
+                              None if weight is None else weight.to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += loss.item() * len(y)
+        n += len(y)
+    return total / max(n, 1)
+
+
+def _is_feature_loader(loader: DataLoader) -> bool:
+    return isinstance(loader.dataset, TensorDataset)
+
+
+@torch.inference_mode()
+def evaluate(model: MushroomNet, loader: DataLoader, device: torch.device,
+             desc: str = "eval") -> dict[str, np.ndarray]:
+    """Predict every item of ``loader``: genus logits, poison logits, embeddings, targets."""
+    model.eval()
+    out: dict[str, list] = {"logits": [], "poison": [], "embedding": [], "targets": []}
+    for x, y in tqdm(loader, desc=desc, leave=False, unit="batch"):
+        x = x.to(device)
+        if not _is_feature_loader(loader):
+            x = model.features(x.contiguous(memory_format=torch.channels_last))
+        logits, poison, emb = model.classify(x)
+        for key, val in zip(out, (logits, poison, emb, y)):
+            out[key].append(val.float().cpu())
+    return {k: torch.cat(v).numpy() for k, v in out.items()}
+
+
+@torch.inference_mode()
+def extract_features(model: MushroomNet, loader: DataLoader, device: torch.device,
+                     views: int = 1, desc: str = "caching features") -> TensorDataset:
+    """Pooled backbone features of ``views`` passes over ``loader`` (augmented if it is)."""
+    model.eval()
+    feats, targets = [], []
+    for v in range(views):
+        for x, y in tqdm(loader, desc=f"{desc} {v + 1}/{views}", leave=False, unit="batch"):
+            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            feats.append(model.features(x).float().cpu())
+            targets.append(y)
+    return TensorDataset(torch.cat(feats), torch.cat(targets))
+
+
+def make_optimizer(params: list[nn.Parameter], lr: float,
+                   weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with no weight decay on biases and normalization parameters."""
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)

@@ -1,0 +1,236 @@
+"""One training run end to end: manifest -> (CV) -> fit -> calibrate -> evaluate -> checkpoint.
+
+``train.py`` holds the staged loop; this module wires it to data, calibration and files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mushroom import calibrate as cal
+from mushroom.checkpoint import save_checkpoint
+from mushroom.config import CalibConfig, DataConfig, TrainConfig
+from mushroom.data import build_manifest, manifest_sha256, read_manifest
+from mushroom.taxonomy import GENERA, POISONOUS
+
+POISON_IDX = [i for i, g in enumerate(GENERA) if g in POISONOUS]
+VETO = 0.5  # the secondary poison signal still flags at this level: any poison signal wins
+
+
+def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: str | None,
+               manifest: str | None, cap: int | None, log=print) -> pd.DataFrame:
+    """Build (or read) the manifest, optionally cap the training rows, save a copy."""
+    if manifest:
+        frame = read_manifest(manifest)
+    else:
+        frame, report = build_manifest(data_dir, data_cfg, labels_dir)
+        log(report.summary())
+    if cap:
+        train = frame[frame.split == "train"].groupby("genus", group_keys=False).head(
+            max(1, cap // len(GENERA)))
+        frame = pd.concat([train, frame[frame.split != "train"]]).reset_index(drop=True)
+    frame.to_csv(out_dir / "manifest.csv", index=False)
+    log(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
+    return frame
+
+
+def summarize(logits: np.ndarray, targets: np.ndarray, temperature: float,
+              tau: float) -> dict:
+    """Headline metrics for a set of predictions (accuracy, macro-F1, poison recall...)."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    probs = cal.softmax(logits, temperature)
+    pred = probs.argmax(1)
+    present = sorted(set(targets.tolist()))
+    per_class = f1_score(targets, pred, labels=present, average=None, zero_division=0)
+    poison_true = np.isin(targets, POISON_IDX)
+    flagged = probs[:, POISON_IDX].sum(1) >= tau
+    return {
+        "n": int(len(targets)),
+        "accuracy": round(float((pred == targets).mean()), 4),
+        "balanced_accuracy": round(float(balanced_accuracy_score(targets, pred)), 4),
+        "macro_f1": round(float(f1_score(targets, pred, labels=present, average="macro",
+                                         zero_division=0)), 4),
+        "per_class_f1": {GENERA[c]: round(float(f), 4) for c, f in zip(present, per_class)},
+        "poison_recall": round(float(flagged[poison_true].mean()), 4) if poison_true.any()
+        else None,
+        "edible_pass_rate": round(float((~flagged[~poison_true]).mean()), 4),
+    }
+
+
+def choose_thresholds(val: dict, oof: dict | None, temperature: float,
+                      calib: CalibConfig) -> dict:
+    """Pick the poison signal and its tau from validation and out-of-fold predictions.
+
+    Both the genus-sum rule and the poison head are tuned for recall 1.0 on every
+    calibration set available; the one with the higher edible pass rate becomes primary
+    and the other keeps a veto at :data:`VETO`.
+    """
+    sets = [("val", val, temperature)]
+    if oof is not None:
+        sets.append(("oof", oof, cal.fit_temperature(oof["logits"], oof["targets"])))
+    choice: dict = {"calibration_sets": [s[0] for s in sets]}
+    for signal in ("rule", "head"):
+        taus, rates = [], {}
+        for name, out, temp in sets:
+            scores = _scores(out, temp, signal)
+            poison = np.isin(out["targets"], POISON_IDX)
+            pick = cal.choose_tau(scores, poison, calib.margin, calib.min_tau, calib.max_tau)
+            taus.append(pick.tau)
+            rates[name] = cal.pass_rate_at_full_recall(scores, poison)
+        tau = min(taus)
+        rates.update({f"{n}_at_tau": float((_scores(o, t, signal)[~np.isin(
+            o["targets"], POISON_IDX)] < tau).mean()) for n, o, t in sets})
+        choice[signal] = {"tau": tau, "pass_rate": rates}
+    ref = "oof" if oof is not None else "val"
+    primary = "head" if choice["head"]["pass_rate"][ref] > choice["rule"]["pass_rate"][ref] \
+        else "rule"
+    choice["primary"] = primary
+    choice["poison"] = choice["rule"]["tau"] if primary == "rule" else VETO
+    choice["poison_head"] = choice["head"]["tau"] if primary == "head" else VETO
+    choice["uncertain_top1"] = calib.uncertain_max_prob
+    return choice
+
+
+def _scores(out: dict, temperature: float, signal: str) -> np.ndarray:
+    if signal == "rule":
+        return cal.softmax(out["logits"], temperature)[:, POISON_IDX].sum(1)
+    return 1.0 / (1.0 + np.exp(-out["poison"]))
+
+
+def oof_table(frame: pd.DataFrame, oof: dict) -> pd.DataFrame:
+    """Out-of-fold probabilities per photo (for the review queue and the model card)."""
+    temp = cal.fit_temperature(oof["logits"], oof["targets"])
+    probs = cal.softmax(oof["logits"], temp)
+    table = frame.loc[oof["index"], ["path", "image_id", "genus", "fold"]].reset_index(drop=True)
+    for i, g in enumerate(GENERA):
+        table[f"p_{g}"] = probs[:, i].round(5)
+    return table
+
+
+def write_json(path: Path, obj: dict) -> None:
+    """Pretty JSON with numpy scalars converted."""
+    path.write_text(json.dumps(obj, indent=2, default=lambda o: o.item()
+                               if hasattr(o, "item") else str(o)))
+
+
+def build_meta(cfg: TrainConfig, frame: pd.DataFrame, temperature: float, thresholds: dict,
+               metrics: dict, extras: dict, input_size: int) -> dict:
+    """Everything the checkpoint carries besides the weights."""
+    return {
+        "arch": cfg.arch, "classes": list(GENERA), "temperature": temperature,
+        "poison_threshold": thresholds["poison"], "thresholds": thresholds,
+        "metrics": metrics, "train_config": dataclasses.asdict(cfg),
+        "manifest_sha256": manifest_sha256(frame), "input_size": input_size,
+        "version": dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d-%H%M"),
+        "name": f"mushroom-{cfg.arch}", **extras,
+    }
+
+
+def timed(fn, *args, **kwargs):
+    """Call ``fn`` and return ``(result, seconds)``."""
+    t0 = time.time()
+    return fn(*args, **kwargs), time.time() - t0
+
+
+def cross_validate(data_dir: Path, frame: pd.DataFrame, cfg: TrainConfig, device,
+                   log=print) -> dict:
+    """k-fold CV over train+val: out-of-fold logits, poison logits and targets per photo."""
+    from mushroom.engine import evaluate
+    from mushroom.train import Loaders, fit, new_model, seed_everything
+
+    pool = frame[frame["fold"] >= 0]
+    parts = []
+    for k in range(cfg.cv_folds):
+        log(f"--- CV fold {k + 1}/{cfg.cv_folds}")
+        seed_everything(cfg.seed + 100 + k)
+        model = new_model(cfg)
+        loaders = Loaders(data_dir, model, cfg, device)
+        held = pool[pool["fold"] == k]
+        model, _ = fit(model, loaders, pool[pool["fold"] != k], None, cfg, device, log)
+        out = evaluate(model, loaders.photos(held, train=False), device, desc=f"fold {k}")
+        out["index"] = held.index.to_numpy()
+        parts.append(out)
+    oof = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    oof["targets"] = oof["targets"].astype(int)
+    return oof
+
+
+def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None = None,
+        data_cfg: DataConfig | None = None, labels_dir: str | None = None,
+        manifest: str | None = None, log=print) -> dict:
+    """Train, calibrate, evaluate and save ``out_dir/model.pt``; return the run report.
+
+    The final model is trained and saved first; optional CV then adds out-of-fold
+    predictions, re-tunes the thresholds on them and saves again (so a run cut short
+    still leaves a usable checkpoint).
+    """
+    from mushroom.engine import evaluate
+    from mushroom.train import Loaders, fit, new_model, pick_device, seed_everything
+
+    calib, data_cfg = calib or CalibConfig(), data_cfg or DataConfig()
+    data, out = Path(data_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    frame = load_frame(data, out, data_cfg, labels_dir, manifest, cfg.max_train_images, log)
+    device = pick_device(cfg.device)
+    log(f"device: {device}")
+    seed_everything(cfg.seed)
+    model = new_model(cfg)
+    loaders = Loaders(data, model, cfg, device)
+    split = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
+    model, history = fit(model, loaders, split["train"], split["val"], cfg, device, log)
+    outs = {s: evaluate(model, loaders.photos(split[s], train=False), device, desc=s)
+            for s in ("train", "val", "test") if len(split[s])}
+    for o in outs.values():
+        o["targets"] = o["targets"].astype(int)
+    np.savez_compressed(out / "outputs.npz", **{f"{s}_{k}": v for s, o in outs.items()
+                                                for k, v in o.items()})
+    model.cpu()
+    train_seconds = round(time.time() - t_start, 1)
+    report = finish(out, model, cfg, calib, frame, outs, None, history, train_seconds, log)
+    if cfg.cv_folds:
+        oof = cross_validate(data, frame, cfg, device, log)
+        oof_table(frame, oof).to_csv(out / "oof_predictions.csv", index=False)
+        np.savez_compressed(out / "oof.npz", **oof)
+        report = finish(out, model, cfg, calib, frame, outs, oof, history, train_seconds, log)
+    return report
+
+
+def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.DataFrame,
+           outs: dict, oof: dict | None, history: list, train_seconds: float,
+           log=print) -> dict:
+    """Calibrate on validation (and out-of-fold data), then write model.pt and the report."""
+    temperature = cal.fit_temperature(outs["val"]["logits"], outs["val"]["targets"])
+    thresholds = choose_thresholds(outs["val"], oof, temperature, calib)
+    metrics = {s: summarize(outs[s]["logits"], outs[s]["targets"], temperature,
+                            thresholds["poison"]) for s in ("val", "test") if s in outs}
+    if oof is not None:
+        metrics["cv"] = summarize(oof["logits"], oof["targets"],
+                                  cal.fit_temperature(oof["logits"], oof["targets"]),
+                                  thresholds["rule"]["tau"])
+    metrics["train_seconds"] = train_seconds
+    extras = fit_extras(outs, oof, temperature, calib, log)
+    meta = build_meta(cfg, frame, temperature, thresholds, metrics, extras,
+                      cfg.input_size or model.cfg.input_size)
+    nbytes = save_checkpoint(out / "model.pt", model, meta)
+    report = {"metrics": metrics, "thresholds": thresholds, "temperature": temperature,
+              "history": history, "checkpoint_bytes": nbytes}
+    write_json(out / "train_report.json", report)
+    log(json.dumps({"metrics": metrics, "thresholds": thresholds}, indent=1, default=str))
+    log(f"saved {out / 'model.pt'} ({nbytes / 1e6:.2f} MB); training took {train_seconds} s")
+    return report
+
+
+def fit_extras(outs: dict, oof: dict | None, temperature: float, calib: CalibConfig,
+               log=print) -> dict:
+    """Unfamiliar-photo detector and conformal quantiles, when those modules are available."""
+    extras: dict = {}
+    return extras

@@ -1,0 +1,178 @@
+"""``python -m mushroom train``: the study's staged fine-tuning, declared as data.
+
+Stages (mushroom.config.default_stages): (1) output layers on cached frozen features,
+(2) + the intermediate adapter, (3) upper half of the backbone, (4) everything. Model
+selection is on validation macro-F1 over all epochs of all stages.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import random
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from mushroom.config import Stage, TrainConfig
+from mushroom.data import PhotoDataset
+from mushroom.engine import (balanced_sampler, class_weights, evaluate, extract_features,
+                             make_optimizer, cosine_schedule, train_one_epoch)
+from mushroom.models import MushroomNet, create_model, set_trainable
+from mushroom.presets import eval_transform, train_transform
+from mushroom.taxonomy import GENERA, POISONOUS
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
+    """Macro-F1 over the classes present in ``y_true`` (model selection criterion)."""
+    f1s = []
+    for c in np.unique(y_true):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        denom = np.sum(y_pred == c) + np.sum(y_true == c)
+        f1s.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+class Loaders:
+    """Builds the DataLoaders a run needs, with the run's transforms and worker settings."""
+
+    def __init__(self, root, model: MushroomNet, cfg: TrainConfig, device: torch.device):
+        size = cfg.input_size or model.cfg.input_size
+        self.root, self.cfg = root, cfg
+        self.train_tf = train_transform(size, model.cfg.mean, model.cfg.std)
+        self.eval_tf = eval_transform(size, model.cfg.mean, model.cfg.std)
+        self.pin = device.type == "cuda"
+
+    def photos(self, frame: pd.DataFrame, train: bool, sampler=None) -> DataLoader:
+        """Loader over photos; augmented (and sampled) when ``train``."""
+        ds = PhotoDataset(self.root, frame, GENERA, self.train_tf if train else self.eval_tf)
+        return DataLoader(ds, batch_size=self.cfg.batch_size, sampler=sampler,
+                          num_workers=self.cfg.workers, pin_memory=self.pin,
+                          persistent_workers=False, drop_last=False)
+
+
+def fit(model: MushroomNet, loaders: Loaders, train_frame: pd.DataFrame,
+        val_frame: pd.DataFrame | None, cfg: TrainConfig, device: torch.device,
+        log=print) -> tuple[MushroomNet, list[dict]]:
+    """Run every stage; keep the weights with the best validation macro-F1.
+
+    Without ``val_frame`` (cross-validation folds) the last epoch is kept.
+
+    Returns:
+        The trained model and one history row per epoch.
+    """
+    model.to(device).to(memory_format=torch.channels_last)
+    targets = [GENERA.index(g) for g in train_frame["genus"]]
+    poison_mask = torch.tensor([g in POISONOUS for g in GENERA])
+    weight = class_weights(targets, len(GENERA), cfg.balance_power) \
+        if cfg.balance == "loss" else None
+    power = cfg.balance_power if cfg.balance == "sampler" else 0.0
+    cache: dict[str, object] = {}
+    history: list[dict] = []
+    best = (-1.0, None)
+    for stage in cfg.stages:
+        loader, val_loader = _stage_loaders(model, loaders, stage, train_frame, val_frame,
+                                            targets, power, cache, cfg, device)
+        opt = make_optimizer(set_trainable(model, stage.trainable), stage.lr, cfg.weight_decay)
+        sched = cosine_schedule(opt, stage.epochs * len(loader))
+        for epoch in range(stage.epochs):
+            t0 = time.time()
+            loss = train_one_epoch(model, loader, opt, sched, stage.trainable, poison_mask,
+                                   cfg.label_smoothing, device, weight,
+                                   desc=f"{stage.name} {epoch + 1}/{stage.epochs}")
+            row = {"stage": stage.name, "epoch": epoch + 1, "loss": round(loss, 4)}
+            if val_loader is not None:
+                out = evaluate(model, val_loader, device)
+                pred = out["logits"].argmax(1)
+                row["val_acc"] = round(float((pred == out["targets"]).mean()), 4)
+                row["val_macro_f1"] = round(macro_f1(out["targets"], pred, len(GENERA)), 4)
+                if row["val_macro_f1"] >= best[0]:
+                    best = (row["val_macro_f1"], copy.deepcopy(model.state_dict()))
+            row["seconds"] = round(time.time() - t0, 1)
+            history.append(row)
+            log(" ".join(f"{k}={v}" for k, v in row.items()))
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+    return model, history
+
+
+def _stage_loaders(model, loaders: Loaders, stage: Stage, train_frame, val_frame, targets,
+                   power, cache, cfg: TrainConfig, device):
+    """Photo loaders for unfrozen stages; cached-feature loaders for frozen ones."""
+    sampler = balanced_sampler(targets * (cfg.cache_views if stage.cached else 1),
+                               len(GENERA), power, cfg.seed + cfg.stages.index(stage))
+    has_val = val_frame is not None and len(val_frame)
+    if not stage.cached:
+        cache.pop("train", None)  # features go stale once the backbone trains
+        val = loaders.photos(val_frame, train=False) if has_val else None
+        return loaders.photos(train_frame, train=True, sampler=sampler), val
+    if "train" not in cache:
+        cache["train"] = extract_features(model, loaders.photos(train_frame, train=True),
+                                          device, views=cfg.cache_views)
+        if has_val:
+            cache["val"] = extract_features(model, loaders.photos(val_frame, train=False),
+                                            device, desc="caching val features")
+    feats = DataLoader(cache["train"], batch_size=cfg.cached_batch_size, sampler=sampler)
+    val = DataLoader(cache["val"], batch_size=512) if has_val else None
+    return feats, val
+
+
+def new_model(cfg: TrainConfig) -> MushroomNet:
+    """The ImageNet-initialized network a run starts from."""
+    return create_model(cfg.arch, len(GENERA), pretrained=True, weights=cfg.weights,
+                        adapter_dim=cfg.adapter_dim, dropout=cfg.dropout)
+
+
+def add_parser(sub) -> None:
+    """Register ``train``."""
+    p = sub.add_parser("train", help="staged fine-tuning of a pretrained CNN on the genera")
+    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    p.add_argument("--out", required=True, help="run folder (model.pt, reports, manifest)")
+    p.add_argument("--arch", default=TrainConfig.arch, help="backbone name (see models.ARCHS)")
+    p.add_argument("--weights", default=None, help="local ImageNet weights file")
+    p.add_argument("--labels", default=None, help="expert label store to apply")
+    p.add_argument("--manifest", default=None, help="use this manifest instead of scanning")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--seed", type=int, default=0, help="training seed")
+    p.add_argument("--workers", type=int, default=TrainConfig.workers, help="loader workers")
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--epochs", default=None,
+                   help="comma-separated epochs per stage, e.g. 30,30,6,6 (default recipe)")
+    p.add_argument("--cv", type=int, default=0, help="also run k-fold CV (out-of-fold probs)")
+    p.add_argument("--max-images", type=int, default=None, help="cap training photos (smoke)")
+    p.add_argument("--input-size", type=int, default=None, help="override input side")
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args) -> int:
+    """Build the config from flags and run the pipeline."""
+    from mushroom.pipeline import run
+
+    cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
+                      workers=args.workers, batch_size=args.batch_size, cv_folds=args.cv,
+                      max_train_images=args.max_images, input_size=args.input_size)
+    if args.epochs:
+        epochs = [int(e) for e in args.epochs.split(",")]
+        if len(epochs) != len(cfg.stages):
+            raise ValueError(f"--epochs needs {len(cfg.stages)} numbers, got {args.epochs}")
+        cfg.stages = [dataclasses.replace(s, epochs=e) for s, e in zip(cfg.stages, epochs)
+                      if e > 0]
+    run(args.data, args.out, cfg, labels_dir=args.labels, manifest=args.manifest)
+    return 0
