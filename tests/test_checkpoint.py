@@ -1,0 +1,122 @@
+"""Checkpoint round-trip: metadata survives, fp16 weights predict like the fp32 model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_photo
+from mushroom.checkpoint import REQUIRED_KEYS, load_checkpoint, save_checkpoint
+from mushroom.taxonomy import GENERA
+
+META = {
+    "arch": "efficientnet_lite0", "classes": list(GENERA), "temperature": 1.7,
+    "poison_threshold": 0.12, "version": "2024-test", "name": "roundtrip",
+    "metrics": {"test": {"accuracy": 0.91, "per_class_f1": {"Entoloma": 0.5}}},
+    "train_config": {"arch": "efficientnet_lite0", "stages": [{"name": "1-head", "lr": 3e-3}]},
+    "manifest_sha256": "ab" * 32,
+}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> tuple[torch.nn.Module, Path, int]:
+    """An ImageNet Lite0 with a random (seeded) head, saved once."""
+    from mushroom.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("efficientnet_lite0", len(GENERA), pretrained=True).eval()
+    with torch.no_grad():  # a non-trivial adapter and head, as after training
+        for p in (*model.adapter.parameters(), *model.head.parameters()):
+            p.normal_(0, 0.05)
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    return model, path, save_checkpoint(path, model, META)
+
+
+def photos_batch(model) -> torch.Tensor:
+    from mushroom.presets import eval_transform
+
+    tf = eval_transform(model.cfg.input_size, model.cfg.mean, model.cfg.std)
+    return torch.stack([tf(make_photo(g, seed=g)) for g in (0, 1, 4, 8)])
+
+
+def test_metadata_round_trips(saved):
+    model, path, _ = saved
+    loaded, ckpt = load_checkpoint(path)
+    for key, value in META.items():
+        assert ckpt[key] == value, key
+    assert set(REQUIRED_KEYS) <= set(ckpt)
+    assert ckpt["input_size"] == model.cfg.input_size
+    assert tuple(ckpt["mean"]) == model.cfg.mean and tuple(ckpt["std"]) == model.cfg.std
+    assert not loaded.training
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+
+
+def test_weights_are_stored_in_fp16_and_the_file_is_small(saved):
+    model, path, size = saved
+    raw = torch.load(path, map_location="cpu", weights_only=False)
+    floats = [t for t in raw["state_dict"].values() if t.is_floating_point()]
+    assert floats and all(t.dtype == torch.float16 for t in floats)
+    fp32_bytes = sum(t.numel() * 4 for t in model.state_dict().values() if t.is_floating_point())
+    assert size == path.stat().st_size
+    assert size < 0.6 * fp32_bytes
+    assert size < 10 * 1024 * 1024
+
+
+def test_fp16_predictions_match_fp32(saved):
+    model, path, _ = saved
+    loaded, _ = load_checkpoint(path)
+    batch = photos_batch(model)
+    with torch.no_grad():
+        ref, got = model(batch), loaded(batch)
+    assert not torch.equal(ref, got)  # really a rounded copy, not the same tensors
+    torch.testing.assert_close(got, ref, atol=2e-2, rtol=2e-2)
+    p_ref, p_got = torch.softmax(ref, 1), torch.softmax(got, 1)
+    assert (p_ref - p_got).abs().max() < 5e-3
+    assert torch.equal(p_ref.argmax(1), p_got.argmax(1))
+
+
+def test_load_model_applies_the_stored_temperature(saved):
+    from mushroom.predict import load_model
+
+    model, path, _ = saved
+    predictor = load_model(path)
+    assert predictor.classes == GENERA
+    assert predictor.temperature == 1.7 and predictor.poison_threshold == 0.12
+    assert predictor.name == "roundtrip" and predictor.version == "2024-test"
+    assert "state_dict" not in predictor.meta
+    out = predictor.predict([make_photo(g, seed=g) for g in (0, 1, 4, 8)])
+    np.testing.assert_allclose(out.probs.sum(axis=1), 1.0, atol=1e-5)
+    tempered = torch.softmax(torch.from_numpy(out.logits) / 1.7, dim=1).numpy()
+    np.testing.assert_allclose(out.probs, tempered, atol=1e-6)
+    with torch.no_grad():
+        ref = torch.softmax(model(photos_batch(model)) / 1.7, dim=1).numpy()
+    np.testing.assert_allclose(out.probs, ref, atol=5e-3)
+
+
+def test_missing_metadata_is_refused_before_writing(tmp_path, saved):
+    model, _, _ = saved
+    meta = {k: v for k, v in META.items() if k != "poison_threshold"}
+    with pytest.raises(ValueError, match="poison_threshold"):
+        save_checkpoint(tmp_path / "bad.pt", model, meta)
+    assert not (tmp_path / "bad.pt").exists()
+
+
+def test_a_file_that_is_not_a_checkpoint_is_a_value_error(tmp_path):
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(ValueError, match="not a Mushroom checkpoint"):
+        load_checkpoint(other)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "absent.pt")
+
+
+@pytest.mark.xfail(reason="load_checkpoint lets torch's UnpicklingError escape for non-torch "
+                          "files; it should be wrapped in ValueError (checkpoint.py, lead)")
+def test_random_bytes_are_a_value_error(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"this is a text file, not a model\n" * 10)
+    with pytest.raises(ValueError):
+        load_checkpoint(junk)
