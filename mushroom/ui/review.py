@@ -1,0 +1,154 @@
+"""The "Review" tab: experts work through the suspicion queue and fix labels.
+
+Foragers never log in: only this tab has a login, and until it succeeds the work area is
+hidden and every handler refuses (see :func:`mushroom.ui.review_handlers.require`). Call
+:func:`build_review_tab` inside the app's ``gr.Tabs()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+import gradio as gr
+
+from mushroom.taxonomy import GENERA
+from mushroom.ui import review_handlers as h
+
+KEYS = {"c": "review-confirm", "r": "review-save", "x": "review-not-mushroom",
+        "b": "review-unusable", "n": "review-add-note", "s": "review-skip", "u": "review-undo",
+        "l": "review-explain"}
+KEYS_JS = """() => {
+  if (window.__mushroomReviewKeys) return; window.__mushroomReviewKeys = true;
+  const keys = %s;
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    const t = e.target, tag = ((t && t.tagName) || "").toLowerCase();
+    if (["input", "textarea", "select"].includes(tag) || (t && t.isContentEditable)) return;
+    const el = document.getElementById(keys[e.key.toLowerCase()]);
+    const btn = el && (el.tagName === "BUTTON" ? el : el.querySelector("button"));
+    if (!btn || btn.disabled || btn.offsetParent === null) return;  // tab hidden or logged out
+    e.preventDefault(); btn.click();
+  });
+}""" % KEYS
+HELP = ("**Keys** (outside text boxes): `c` confirm · `r` save genus/species · `x` not a "
+        "mushroom · `b` unusable photo · `n` add note · `s` skip · `u` undo · `l` LIME")
+
+
+
+
+def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
+    """Add the Review tab (components and events) to the enclosing ``gr.Blocks``.
+
+    Args:
+        ctx: photo folder, store and model; read from the environment when None.
+    """
+    ctx = ctx or h.context_from_env()
+    with gr.Tab("Review", id="review"):
+        user = gr.State(None)
+        gr.Markdown("## Expert review\nFix genus labels, add species and flag bad photos. "
+                    "Decisions feed the next training run (`manifest --labels labels/`).")
+        gr.Markdown(h.setup_notes(ctx), elem_id="review-setup")
+        who = gr.Markdown("Not signed in. Identifying mushrooms needs no login; reviewing does.",
+                          elem_id="review-who")
+        with gr.Row(visible=True) as login_box:
+            name = gr.Textbox(label="Expert name", elem_id="review-name", scale=2)
+            password = gr.Textbox(label="Password", type="password", elem_id="review-password",
+                                  scale=2)
+            login_btn = gr.Button("Log in", variant="primary", elem_id="review-login", scale=1)
+        hf_btn = _hf_login_button()
+        with gr.Column(visible=False) as work:
+            w = _work_area()
+    outputs = [w["current"], w["photo"], w["label"], w["top3"], w["votes"], w["genus"],
+               w["species"], w["note"], w["progress"], w["status"], w["lime"]]
+    filters = [w["filter_genus"], w["mode"]]
+    shown = [user, w["current"], *filters]
+    swap = [user, who, login_box, work]
+    gr.on([login_btn.click, password.submit], partial(h.login, ctx), [name, password], swap,
+          api_name="review_login").success(partial(h.show, ctx), shown, outputs,
+                                           api_name="review_open", api_visibility="undocumented")
+    if hf_btn is not None:
+        gr.on([hf_btn.click], h.hf_login, None, swap, api_name="review_hf_login")
+    w["logout"].click(h.logout, None, swap, api_name="review_logout")
+    w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show")
+    gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
+          api_name="review_filter", api_visibility="undocumented")
+    w["build"].click(partial(h.build, ctx), [user, *filters], outputs, api_name="review_build")
+    item = [user, w["current"], w["genus"], w["species"], w["note"], *filters]
+    for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
+                         ("unusable", "unusable"), ("note", "add_note")):
+        w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}")
+    w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip")
+    w["undo"].click(partial(h.undo, ctx), [user, *filters], outputs, api_name="review_undo")
+    w["explain"].click(partial(h.explain, ctx), [user, w["current"]], w["lime"],
+                       api_name="review_explain")
+    w["export"].click(partial(h.export, ctx), [user], w["download"], api_name="review_export")
+    w["genus"].change(partial(h.species_update, ctx), [w["genus"]], w["species"],
+                      api_name="review_species_choices")
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
+
+
+def _hf_login_button():
+    """A Hugging Face sign-in button, only on a Space with an allow-list configured."""
+    from mushroom.auth import hf_allow_list
+
+    if not (os.environ.get("SPACE_ID") and hf_allow_list()):
+        return None
+    return gr.LoginButton("Sign in with Hugging Face (experts)")
+
+
+def _work_area() -> dict[str, gr.components.Component]:
+    """Filters, progress, the item view and the action buttons; returns them by name."""
+    w = {}
+    with gr.Row():
+        w["logout"] = gr.Button("Log out", size="sm", elem_id="review-logout", scale=0)
+        w["filter_genus"] = gr.Dropdown(["All", *GENERA], value="All", label="Genus",
+                                        elem_id="review-filter-genus")
+        w["mode"] = gr.Radio(h.MODES, value=h.MODES[0], label="Show", elem_id="review-mode")
+        w["refresh"] = gr.Button("Open queue", elem_id="review-refresh", scale=0)
+        w["build"] = gr.Button("Build queue", elem_id="review-build", scale=0)
+    w["progress"] = gr.Markdown(elem_id="review-progress")
+    w["current"] = gr.Textbox(visible=False, elem_id="review-current")
+    with gr.Row():
+        with gr.Column(scale=3):
+            w["photo"] = gr.Image(label="Photo", type="pil", interactive=False, height=420,
+                                  elem_id="review-photo")
+            w["lime"] = gr.Image(label="LIME (cyan supports, red opposes the top genus)",
+                                 type="pil", interactive=False, height=300)
+        with gr.Column(scale=2):
+            w["label"] = gr.Markdown(elem_id="review-label")
+            w["top3"] = gr.Label(num_top_classes=3, label="Model top-3")
+            w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
+                                      label="Votes and notes", interactive=False, wrap=True)
+            w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
+                                     allow_custom_value=True)  # the store validates it
+            w["species"] = gr.Dropdown([""], value="", allow_custom_value=True,
+                                       label="Species (pick, or type a new binomial)",
+                                       elem_id="review-species")
+            w["note"] = gr.Textbox(label="Note", lines=2, elem_id="review-note")
+            w.update(_buttons())
+            w["status"] = gr.Markdown(elem_id="review-status")
+            gr.Markdown(HELP)
+    with gr.Row():
+        w["export"] = gr.Button("Export consensus CSV", elem_id="review-export", scale=0)
+        w["download"] = gr.File(label="Consensus labels", interactive=False)
+    return w
+
+
+def _buttons() -> dict[str, gr.Button]:
+    """The action buttons; their ids are what the keyboard shortcuts click."""
+    with gr.Row():
+        b = {"confirm": gr.Button("Confirm [c]", variant="primary", elem_id="review-confirm"),
+             "save": gr.Button("Save genus/species [r]", variant="primary",
+                               elem_id="review-save")}
+    with gr.Row():
+        b["not_mush"] = gr.Button("Not a mushroom [x]", elem_id="review-not-mushroom")
+        b["unusable"] = gr.Button("Unusable photo [b]", elem_id="review-unusable")
+        b["add_note"] = gr.Button("Add note [n]", elem_id="review-add-note")
+    with gr.Row():
+        b["skip"] = gr.Button("Skip [s]", elem_id="review-skip")
+        b["undo"] = gr.Button("Undo [u]", elem_id="review-undo")
+        b["explain"] = gr.Button("LIME [l]", elem_id="review-explain")
+    return b

@@ -1,0 +1,294 @@
+"""Event handlers of the Review tab (layout and wiring live in :mod:`mushroom.ui.review`).
+
+The identity lives in server-side session state (``gr.State``), set by a password check or
+a Hugging Face allow-list, and every handler re-checks it with :func:`require` before
+touching the queue or the store, so API calls without a login are refused exactly like
+clicks. Handlers are thin: the work is in :mod:`mushroom.review`, :mod:`mushroom.labels`
+and :mod:`mushroom.consensus`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+
+from mushroom.review import CACHE_NAME, QueueConfig
+from mushroom.taxonomy import GENERA, GENUS_NOTES
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MODES = ["unreviewed", "unreviewed by me", "all"]
+@dataclass
+class ReviewContext:
+    """Where the tab finds its photos, store and model (from environment variables)."""
+
+    data_dir: Path | None  # MUSHROOM_REVIEW_DATA; None when no photo folder is configured
+    labels_dir: Path  # MUSHROOM_LABELS, default labels/
+    model_path: Path  # MUSHROOM_MODEL, default assets/model.pt
+    cfg: QueueConfig = field(default_factory=QueueConfig)  # suspicion thresholds
+    predictor: object = None  # loaded on first LIME request
+
+    @property
+    def cache(self) -> Path:
+        """The queue cache written by ``review-queue`` or the Build button."""
+        return self.labels_dir / CACHE_NAME
+
+
+def context_from_env() -> ReviewContext:
+    """Read MUSHROOM_REVIEW_DATA, MUSHROOM_LABELS and MUSHROOM_MODEL (see README)."""
+    from mushroom.predict import DEFAULT_MODEL
+
+    default_data = ROOT.parent / "shared" / "data" / "mushrooms"
+    data = os.environ.get("MUSHROOM_REVIEW_DATA") or (default_data if default_data.is_dir()
+                                                      else None)
+    return ReviewContext(Path(data) if data else None,
+                         Path(os.environ.get("MUSHROOM_LABELS") or ROOT / "labels"),
+                         Path(os.environ.get("MUSHROOM_MODEL") or DEFAULT_MODEL))
+
+
+def require(user: str | None) -> str:
+    """The logged-in expert, still configured; otherwise the request is refused."""
+    from mushroom.auth import hf_allow_list, load_experts
+
+    allowed = (user or "").startswith("hf:") and user[3:] in hf_allow_list()
+    if not user or not (allowed or user in load_experts()[0]):
+        raise gr.Error("Review actions need an expert login (Review tab).", title="Refused")
+    return user
+
+
+def setup_notes(ctx: ReviewContext) -> str:
+    """What is missing before the tab can work, as Markdown ("" when ready)."""
+    from mushroom.auth import hf_allow_list, load_experts
+
+    experts, problems = load_experts()
+    notes = [f"- {p}" for p in problems]
+    if not experts and not hf_allow_list():
+        notes.append("- No experts configured: set `MUSHROOM_EXPERTS=name:<hash>` (make one with "
+                     "`python -m mushroom labels hash-password NAME`). Every action is refused.")
+    if ctx.data_dir is None or not ctx.data_dir.is_dir():
+        notes.append("- No photo folder configured: set `MUSHROOM_REVIEW_DATA`.")
+    return "\n".join(notes)
+
+
+def login(ctx: ReviewContext, name: str, password: str):
+    """Check a password; on success remember the expert in this session."""
+    from mushroom.auth import authenticate
+
+    try:
+        user = authenticate(name, password)
+    except PermissionError as err:
+        raise gr.Error(str(err), title="Login refused") from err
+    return user, f"Signed in as **{user}**.", gr.update(visible=False), gr.update(visible=True)
+
+
+def hf_login(profile: gr.OAuthProfile | None):
+    """Accept a Hugging Face login whose user name is on the allow-list."""
+    from mushroom.auth import hf_allow_list
+
+    if profile is None or profile.username not in hf_allow_list():
+        raise gr.Error("This Hugging Face account is not on the expert list.", title="Refused")
+    return (f"hf:{profile.username}", f"Signed in as **hf:{profile.username}**.",
+            gr.update(visible=False), gr.update(visible=True))
+
+
+def logout():
+    """Forget the identity of this session."""
+    return None, "Signed out.", gr.update(visible=True), gr.update(visible=False)
+
+
+def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
+           status: str = "") -> list:
+    """All item outputs for ``image_id`` (or the first match of the filters when None)."""
+    from mushroom.review import load_queue, next_item, select
+
+    if ctx.data_dir is None or not ctx.cache.is_file():
+        msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
+        return [None, None, msg, None, [], gr.update(), gr.update(), "", "", status, None]
+    queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
+    chosen = select(queue, genus, mode, user)
+    if image_id not in set(chosen["image_id"]):
+        image_id = next_item(queue, chosen, image_id)
+    progress = progress_text(queue, genus, user)
+    if image_id is None:
+        return [None, None, "Nothing left to review with these filters.", None, [],
+                gr.update(), gr.update(), "", progress, status, None]
+    row = queue[queue["image_id"] == image_id].iloc[0]
+    return [image_id, photo(ctx, row["path"]), describe(row), top3(row),
+            votes_table(ctx, image_id), gr.update(value=row["genus"]),
+            species_update(ctx, row["genus"], row["species"]), "", progress, status, None]
+
+
+def photo(ctx: ReviewContext, rel: str):
+    """The photo, shrunk for display; path checked against the data folder."""
+    from mushroom.imageio import BadImage, open_image
+    from mushroom.labels import resolve_image
+
+    try:
+        img = open_image(resolve_image(ctx.data_dir, rel))
+    except BadImage:
+        return None
+    img.thumbnail((1024, 1024))
+    return img
+
+
+def describe(row) -> str:
+    """Markdown header of an item: effective and folder label, why it is queued."""
+    from mushroom.review import TIER_NAMES
+
+    species = f" · *{row['species']}*" if row["species"] else ""
+    flags = f" · flagged: {row['flags']}" if row["flags"] else ""
+    return (f"### {row['genus']}{species}{flags}\n"
+            f"Folder: {row['folder_genus']} · `{row['path']}` · id `{row['image_id']}`  \n"
+            f"Queued because: {TIER_NAMES[int(row['tier'])]} (#{int(row['rank']) + 1}, "
+            f"scores from {row['source']}) · {row['votes']} vote(s)  \n"
+            f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}")
+
+
+def top3(row) -> dict[str, float]:
+    """The model's three most probable genera."""
+    from mushroom.review import top_k
+
+    return top_k(row, 3)
+
+
+def votes_table(ctx: ReviewContext, image_id: str) -> list[list[str]]:
+    """Every decision still in force on the photo: votes, flags and notes."""
+    from mushroom.consensus import active_rows, describe as describe_vote
+    from mushroom.labels import read_rows
+
+    rows = [r for r in active_rows(read_rows(ctx.labels_dir)) if r.image_id == image_id]
+    return [[r.time[:19].replace("T", " "), r.annotator, r.action,
+             "" if r.action == "note" else describe_vote(r), r.note] for r in rows]
+
+
+def species_update(ctx: ReviewContext, genus: str, value: str = ""):
+    """Species choices of ``genus`` from the taxonomy (new binomials may be typed)."""
+    from mushroom.labels import species_choices
+
+    choices = species_choices(ctx.labels_dir, genus) if genus in GENERA else []
+    return gr.update(choices=[""] + choices, value=value or "")
+
+
+def progress_text(queue, genus: str, user: str) -> str:
+    """'Reviewed r / t' overall, for the genus filter, and by this expert."""
+    done = int((queue["votes"] > 0).sum())
+    text = f"Reviewed **{done} / {len(queue)}**"
+    if genus not in ("", "All"):
+        sub = queue[queue["genus"] == genus]
+        text += f" · {genus}: {int((sub['votes'] > 0).sum())} / {len(sub)}"
+    mine = int(queue["reviewers"].str.split(";").map(lambda n: user in n).sum())
+    return text + f" · by you: {mine}"
+
+
+def show(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genus: str,
+         mode: str):
+    """Open the queue (or keep the current item) under the chosen filters."""
+    return render(ctx, require(user), image_id or None, filter_genus, mode)
+
+
+def queue_row(ctx: ReviewContext, image_id: str):
+    """The cached queue row of a photo; unknown ids are refused (no free-form paths)."""
+    from mushroom.review import load_queue
+
+    if ctx.data_dir is None or not ctx.cache.is_file():
+        raise gr.Error("There is no review queue yet.")
+    queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
+    hit = queue[queue["image_id"] == (image_id or "")]
+    if hit.empty:
+        raise gr.Error(f"Photo {image_id!r} is not in the review queue.", title="Not saved")
+    return hit.iloc[0]
+
+
+def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: str,
+        species: str, note: str, filter_genus: str, mode: str):
+    """Record one decision, then move on (notes stay on the photo)."""
+    from mushroom.labels import record
+
+    user = require(user)
+    row = queue_row(ctx, image_id)
+    fields = {"confirm": {"genus": row["genus"]}, "save": {"genus": genus, "species": species},
+              "not_a_mushroom": {"flags": ("not_a_mushroom",)},
+              "unusable": {"flags": ("unusable",)}, "note": {}}[kind]
+    try:
+        d = record(ctx.labels_dir, ctx.data_dir, row["path"], user, note=note or "",
+                   model_version=row["model"], **fields)
+    except ValueError as err:
+        raise gr.Error(str(err), title="Not saved") from err
+    status = f"Saved: {d.action} `{d.path}` → {', '.join(d.flags) or d.species or d.genus}"
+    if kind == "note":
+        return render(ctx, user, image_id, filter_genus, mode, status)
+    return advance(ctx, user, image_id, filter_genus, mode, status)
+
+
+def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str):
+    """Render the item after ``after`` in queue order under the filters."""
+    from mushroom.review import load_queue, next_item, select
+
+    queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
+    return render(ctx, user, next_item(queue, select(queue, genus, mode, user), after) or after,
+                  genus, mode, status)
+
+
+def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str, mode: str):
+    """Leave the photo for later and show the next one."""
+    return advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.")
+
+
+def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
+    """Withdraw this expert's latest decision and show that photo again."""
+    from mushroom.labels import undo_last
+
+    user = require(user)
+    row = undo_last(ctx.labels_dir, user)
+    if row is None:
+        return render(ctx, user, None, filter_genus, mode, "Nothing to undo.")
+    return render(ctx, user, row.image_id, "All", "all", f"Undone: `{row.path}`")
+
+
+def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
+    """LIME overlay for the photo, computed on demand (a few seconds on a CPU)."""
+    from mushroom.explain import explain_image
+    from mushroom.predict import load_model
+
+    require(user)
+    row = queue_row(ctx, image_id)
+    progress(0, desc="loading the model")
+    if ctx.predictor is None:
+        if not ctx.model_path.is_file():
+            raise gr.Error(f"No model at {ctx.model_path}.")
+        ctx.predictor = load_model(ctx.model_path)
+    img = photo(ctx, row["path"])
+    if img is None:
+        raise gr.Error("This photo cannot be decoded.")
+    return explain_image(ctx.predictor, img, progress=progress)
+
+
+def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
+          progress=gr.Progress()):
+    """(Re)compute the queue cache with the current model, showing progress."""
+    from mushroom.review import DEFAULT_OOF, build_queue
+
+    user = require(user)
+    if ctx.data_dir is None or not ctx.data_dir.is_dir():
+        raise gr.Error("No photo folder configured (MUSHROOM_REVIEW_DATA).")
+    try:
+        counts = build_queue(ctx.data_dir, ctx.cache, ctx.model_path, DEFAULT_OOF, ctx.cfg,
+                             progress=lambda it: progress.tqdm(it, desc="scoring photos"))
+    except (FileNotFoundError, ValueError) as err:
+        raise gr.Error(str(err)) from err
+    status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    return render(ctx, user, None, filter_genus, mode, status)
+
+
+def export(ctx: ReviewContext, user: str | None) -> str:
+    """Write the consensus CSV for download."""
+    from mushroom.consensus import export_csv
+
+    require(user)
+    out = Path(tempfile.mkdtemp(prefix="mushroom-labels-")) / "consensus_labels.csv"
+    export_csv(ctx.labels_dir, out)
+    return str(out)
