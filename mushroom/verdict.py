@@ -1,0 +1,147 @@
+"""The safety verdict: a pure function from calibrated genus probabilities and thresholds.
+
+Four levels, checked in this order, so the first rule that fires wins:
+
+1. ``not_recognized``: the photo does not look like the nine genera; no genus is claimed.
+2. ``poisonous``: P(poisonous) >= tau, the poison head fires, or the top-1 genus is poisonous.
+3. ``uncertain``: the top-1 probability is low, the output is not a valid distribution, or a
+   poisonous genus is inside the prediction set; it is treated as poisonous.
+4. ``edible_genus``: names the genus, warns that it also holds toxic species, and never says
+   the mushroom is safe to eat.
+
+No torch here: the app, the API, the evaluation and the tests all call :func:`decide`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from mushroom.taxonomy import GENUS_NOTES, POISONOUS
+
+LEVELS = ("poisonous", "uncertain", "edible_genus", "not_recognized")
+"""Every verdict level; all but ``edible_genus`` mean "do not eat"."""
+
+MESSAGES = {
+    "poisonous": "Likely a poisonous genus: do not eat.",
+    "uncertain": "Uncertain: the model is not sure. Treat it as poisonous: do not eat.",
+    "not_recognized": "Not recognized: this does not look like one of the nine genera the model "
+                      "knows. No identification is given. Do not eat.",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the forager is told about one photo."""
+
+    level: str  # one of LEVELS
+    message: str  # the headline, one or two sentences
+    poison_probability: float  # P(poisonous): summed probability of the poisonous genera
+    threshold: float  # tau: P(poisonous) at or above which the level is "poisonous"
+    genus: str | None  # the top-1 genus, None when the photo is not recognized
+    top1_probability: float  # the top-1 genus's probability
+    reasons: tuple[str, ...] = ()  # which rules fired, in plain words
+    notes: dict[str, str] = field(default_factory=dict)  # edibility and lookalikes of the genus
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (the ``verdict`` object of the /identify response)."""
+        out = asdict(self)
+        out["reasons"] = list(self.reasons)
+        return out
+
+
+def poison_probability(probs: Mapping[str, float]) -> float:
+    """P(poisonous) by the rule: the summed probability of the poisonous genera."""
+    return float(sum(p for g, p in probs.items() if g in POISONOUS))
+
+
+def _valid(probs: Mapping[str, float]) -> bool:
+    """True when the probabilities are finite, non-negative and sum to about 1."""
+    values = list(probs.values())
+    return all(math.isfinite(p) and p >= 0 for p in values) and abs(sum(values) - 1) < 1e-3
+
+
+def _danger_reasons(probs: Mapping[str, float], tau: float, genus: str,
+                    p_poison_head: float | None, poison_head_tau: float | None) -> list[str]:
+    """Why the photo counts as poisonous (empty when it does not)."""
+    p_poison = poison_probability(probs)
+    reasons = []
+    if p_poison >= tau:
+        reasons.append(f"P(poisonous) {p_poison:.0%} is at or above the threshold {tau:.0%}")
+    if p_poison_head is not None and poison_head_tau is not None and p_poison_head >= poison_head_tau:
+        reasons.append(f"the poison detector gives {p_poison_head:.0%} "
+                       f"(threshold {poison_head_tau:.0%})")
+    if genus in POISONOUS:
+        reasons.append(f"the most likely genus, {genus}, is poisonous")
+    return reasons
+
+
+def _doubt_reasons(probs: Mapping[str, float], genus: str, uncertain_top1: float,
+                   prediction_set: Sequence[str] | None) -> list[str]:
+    """Why the model counts as unsure (empty when it is confident)."""
+    reasons = []
+    if not _valid(probs):
+        reasons.append("the model's output is not a valid probability distribution")
+    elif probs[genus] < uncertain_top1:
+        reasons.append(f"the top genus has only {probs[genus]:.0%} "
+                       f"(needs {uncertain_top1:.0%})")
+    risky = sorted(set(prediction_set or ()) & POISONOUS)
+    if risky:
+        reasons.append(f"the model cannot rule out {', '.join(risky)}")
+    return reasons
+
+
+def edible_genus_message(genus: str) -> str:
+    """The most a photo can tell a forager about a genus with edible species."""
+    return (f"Most likely {genus}. This genus has edible species but also toxic ones, and a "
+            f"photo cannot tell them apart: never eat it on the strength of this app. "
+            f"Have it checked by an expert mycologist.")
+
+
+def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = 0.55,
+           prediction_set: Sequence[str] | None = None, recognized: bool = True,
+           p_poison_head: float | None = None, poison_head_tau: float | None = None) -> Verdict:
+    """Turn calibrated genus probabilities into a :class:`Verdict`.
+
+    Args:
+        probs: genus -> calibrated probability (all classes of the model).
+        tau: P(poisonous) threshold, from the checkpoint (``predictor.poison_threshold``).
+        uncertain_top1: a top-1 probability below this makes the verdict "uncertain".
+        prediction_set: the conformal prediction set, when the model ships one.
+        recognized: False when the unfamiliar-photo detector rejects the photo.
+        p_poison_head: the dedicated poison head's probability, when shipped.
+        poison_head_tau: the threshold on ``p_poison_head``; None disables that rule.
+
+    Raises:
+        ValueError: ``probs`` is empty or ``tau`` is not in (0, 1].
+    """
+    if not probs:
+        raise ValueError("no genus probabilities given")
+    if not 0 < tau <= 1:
+        raise ValueError(f"tau must be in (0, 1], got {tau}")
+    genus = max(probs, key=lambda g: probs[g] if math.isfinite(probs[g]) else -1.0)
+    common = dict(poison_probability=poison_probability(probs), threshold=float(tau),
+                  top1_probability=float(probs[genus]))
+    if not recognized:
+        return Verdict("not_recognized", MESSAGES["not_recognized"], genus=None,
+                       reasons=("the photo is unlike the photos the model was trained on",),
+                       **common)
+    notes = _notes(genus)
+    danger = _danger_reasons(probs, tau, genus, p_poison_head, poison_head_tau)
+    if danger:
+        return Verdict("poisonous", MESSAGES["poisonous"], genus=genus, reasons=tuple(danger),
+                       notes=notes, **common)
+    doubt = _doubt_reasons(probs, genus, uncertain_top1, prediction_set)
+    if doubt:
+        return Verdict("uncertain", MESSAGES["uncertain"], genus=genus, reasons=tuple(doubt),
+                       notes=notes, **common)
+    return Verdict("edible_genus", edible_genus_message(genus), genus=genus, notes=notes,
+                   reasons=(f"{genus} at {probs[genus]:.0%}; P(poisonous) below the threshold",),
+                   **common)
+
+
+def _notes(genus: str) -> dict[str, str]:
+    """Edibility range and dangerous lookalikes of ``genus`` (empty for unknown names)."""
+    note = GENUS_NOTES.get(genus)
+    return {"edibility": note.edibility, "lookalikes": note.lookalikes} if note else {}

@@ -1,0 +1,137 @@
+"""The verdict rules, including properties that must hold for every probability vector."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
+from mushroom.verdict import LEVELS, decide, poison_probability
+
+EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
+
+
+def one_hot(genus: str, p: float) -> dict[str, float]:
+    """``genus`` gets ``p``; the rest is shared evenly by the other genera."""
+    rest = (1 - p) / (len(GENERA) - 1)
+    return {g: (p if g == genus else rest) for g in GENERA}
+
+
+@st.composite
+def distributions(draw) -> dict[str, float]:
+    """Random probability vectors over the nine genera, often peaked on one genus."""
+    raw = draw(st.lists(st.floats(0, 1), min_size=len(GENERA), max_size=len(GENERA)))
+    peak = draw(st.sampled_from(range(len(GENERA))))
+    raw[peak] += draw(st.floats(0, 30))
+    total = sum(raw)
+    if total == 0:
+        raw, total = [1.0] * len(GENERA), float(len(GENERA))
+    return {g: v / total for g, v in zip(GENERA, raw)}
+
+
+taus = st.floats(0.01, 1.0)
+top1s = st.floats(0.0, 1.0)
+
+
+@settings(max_examples=400, deadline=None)
+@given(distributions(), taus, top1s, st.none() | st.lists(st.sampled_from(GENERA), max_size=4))
+def test_poisonous_top1_never_edible(probs, tau, uncertain_top1, pset):
+    v = decide(probs, tau, uncertain_top1=uncertain_top1, prediction_set=pset)
+    if max(probs, key=probs.get) in POISONOUS:
+        assert v.level == "poisonous"
+    assert v.level in LEVELS
+
+
+@settings(max_examples=400, deadline=None)
+@given(distributions(), taus, top1s, st.booleans(), st.none() | st.floats(0, 1))
+def test_no_message_ever_says_safe_to_eat(probs, tau, uncertain_top1, recognized, head):
+    v = decide(probs, tau, uncertain_top1=uncertain_top1, recognized=recognized,
+               p_poison_head=head, poison_head_tau=0.5)
+    text = " ".join([v.message, *v.reasons, *v.notes.values()]).lower()
+    assert "safe to eat" not in text
+    assert "edible" not in v.message.lower() or v.level == "edible_genus"
+
+
+@settings(max_examples=300, deadline=None)
+@given(distributions(), taus, top1s)
+def test_edible_genus_only_when_every_safety_rule_passes(probs, tau, uncertain_top1):
+    v = decide(probs, tau, uncertain_top1=uncertain_top1)
+    if v.level == "edible_genus":
+        assert poison_probability(probs) < tau
+        assert probs[v.genus] >= uncertain_top1
+        assert v.genus not in POISONOUS
+    assert v.poison_probability == pytest.approx(sum(probs[g] for g in POISONOUS))
+    assert v.threshold == tau
+
+
+def test_poison_mass_at_tau_is_poisonous():
+    probs = one_hot("Boletus", 0.7)
+    tau = poison_probability(probs)
+    v = decide(probs, tau)
+    assert v.level == "poisonous"
+    assert v.message.startswith("Likely a poisonous genus: do not eat")
+    assert decide(probs, tau + 1e-6).level == "edible_genus"
+
+
+def test_confident_edible_side_names_genus_and_warns():
+    v = decide(one_hot("Agaricus", 0.97), tau=0.3)
+    assert v.level == "edible_genus"
+    assert v.genus == "Agaricus"
+    assert "Agaricus" in v.message and "toxic" in v.message and "expert" in v.message
+    assert v.notes["lookalikes"] == GENUS_NOTES["Agaricus"].lookalikes
+    assert "Amanita" in v.notes["lookalikes"]
+
+
+def test_low_top1_is_uncertain_and_says_do_not_eat():
+    others = [g for g in EDIBLE_SIDE if g != "Boletus"]
+    probs = {g: 0.0 for g in POISONOUS} | {g: 0.5 / len(others) for g in others} | {"Boletus": 0.5}
+    v = decide(probs, tau=0.3, uncertain_top1=0.6)
+    assert v.level == "uncertain"
+    assert "do not eat" in v.message.lower()
+    assert decide(probs, tau=0.3, uncertain_top1=0.5).level == "edible_genus"
+
+
+def test_poisonous_genus_in_prediction_set_is_uncertain():
+    probs = one_hot("Russula", 0.99)
+    assert decide(probs, 0.3, prediction_set=["Russula"]).level == "edible_genus"
+    v = decide(probs, 0.3, prediction_set=["Russula", "Amanita"])
+    assert v.level == "uncertain"
+    assert any("Amanita" in r for r in v.reasons)
+
+
+def test_poison_head_can_flag_alone():
+    probs = one_hot("Lactarius", 0.99)
+    assert decide(probs, 0.3, p_poison_head=0.8, poison_head_tau=None).level == "edible_genus"
+    assert decide(probs, 0.3, p_poison_head=0.8, poison_head_tau=0.5).level == "poisonous"
+    assert decide(probs, 0.3, p_poison_head=0.2, poison_head_tau=0.5).level == "edible_genus"
+
+
+def test_not_recognized_claims_no_genus():
+    v = decide(one_hot("Amanita", 0.99), 0.3, recognized=False)
+    assert v.level == "not_recognized"
+    assert v.genus is None and v.notes == {}
+    assert not any(g in v.message for g in GENERA)
+
+
+def test_invalid_output_is_uncertain_never_edible():
+    probs = one_hot("Suillus", 0.99)
+    probs["Boletus"] = math.nan
+    assert decide(probs, 0.3).level == "uncertain"
+    unnormalized = {g: 0.9 for g in EDIBLE_SIDE}
+    assert decide(unnormalized, 0.3).level == "uncertain"
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError):
+        decide({}, 0.3)
+    with pytest.raises(ValueError):
+        decide(one_hot("Boletus", 0.9), 0.0)
+
+
+def test_to_dict_has_api_fields():
+    d = decide(one_hot("Entoloma", 0.9), 0.3).to_dict()
+    assert {"level", "message", "poison_probability", "threshold"} <= set(d)
+    assert d["level"] == "poisonous" and isinstance(d["reasons"], list)
