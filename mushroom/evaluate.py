@@ -6,7 +6,11 @@ genus the model does not know are left out and counted. Writes to ``OUT_DIR``:
 
 - ``report.json``: the keys of :data:`mushroom.metrics.REPORT_KEYS`;
 - ``confusion_matrix.png``;
-- ``predictions.csv``: path (relative to ``DIR``), true, predicted, p_poisonous, top3.
+- ``predictions.csv``: path (relative to ``DIR``), true, predicted, p_poisonous, top3 and
+  flagged.
+
+A photo counts as flagged by the app's danger rules (:func:`poison_flags`), so the report's
+poisonous recall is what a forager would actually be shown.
 
 torch loads only when a command runs, so ``python -m mushroom --help`` stays fast.
 """
@@ -27,7 +31,7 @@ from mushroom.taxonomy import POISONOUS
 if TYPE_CHECKING:
     from mushroom.predict import Prediction, Predictor
 
-PREDICTION_COLUMNS = ["path", "true", "predicted", "p_poisonous", "top3"]
+PREDICTION_COLUMNS = ["path", "true", "predicted", "p_poisonous", "top3", "flagged"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -88,8 +92,25 @@ def top_k_text(probs: np.ndarray, classes: tuple[str, ...], k: int = 3) -> str:
     return ";".join(f"{classes[i]}:{probs[i]:.2f}" for i in order)
 
 
-def prediction_table(frame: pd.DataFrame, probs: np.ndarray,
-                     classes: tuple[str, ...]) -> pd.DataFrame:
+def poison_flags(predictor: Predictor, prediction: Prediction) -> np.ndarray:
+    """Which photos the app calls poisonous (the danger rules of :mod:`mushroom.verdict`).
+
+    A photo is flagged when P(poisonous) >= tau, when its top-1 genus is poisonous, or when
+    the checkpoint ships a poison-head threshold (``meta["thresholds"]["poison_head"]``)
+    and the poison head reaches it.
+    """
+    classes = predictor.classes
+    probs = prediction.probs
+    flagged = metrics.poison_probability(probs, classes) >= predictor.poison_threshold
+    flagged |= np.isin(np.asarray(classes)[probs.argmax(axis=1)], sorted(POISONOUS))
+    head_tau = (predictor.meta.get("thresholds") or {}).get("poison_head")
+    if head_tau is not None:
+        flagged |= prediction.poison_head >= float(head_tau)
+    return flagged
+
+
+def prediction_table(frame: pd.DataFrame, probs: np.ndarray, classes: tuple[str, ...],
+                     flagged: np.ndarray) -> pd.DataFrame:
     """One row per photo with the columns of :data:`PREDICTION_COLUMNS`."""
     return pd.DataFrame({
         "path": frame["path"].to_numpy(),
@@ -97,6 +118,7 @@ def prediction_table(frame: pd.DataFrame, probs: np.ndarray,
         "predicted": [classes[i] for i in probs.argmax(axis=1)],
         "p_poisonous": metrics.poison_probability(probs, classes),
         "top3": [top_k_text(row, classes) for row in probs],
+        "flagged": np.asarray(flagged, dtype=bool),
     }, columns=PREDICTION_COLUMNS)
 
 
@@ -105,8 +127,10 @@ def score(predictor: Predictor, frame: pd.DataFrame,
     """The report dict and the predictions table for already-predicted rows."""
     classes = predictor.classes
     y_true = np.array([classes.index(g) for g in frame["genus"]], dtype=int)
-    report = metrics.build_report(y_true, prediction.probs, classes, predictor.poison_threshold)
-    return report, prediction_table(frame, prediction.probs, classes)
+    flagged = poison_flags(predictor, prediction)
+    report = metrics.build_report(y_true, prediction.probs, classes, predictor.poison_threshold,
+                                  flagged=flagged)
+    return report, prediction_table(frame, prediction.probs, classes, flagged)
 
 
 def evaluate_frame(predictor: Predictor, root: str | Path, frame: pd.DataFrame,

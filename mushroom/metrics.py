@@ -3,8 +3,10 @@
 Conventions follow scikit-learn so numbers can be cross-checked against it:
 precision, recall or F1 with a zero denominator count as 0; macro-F1 averages over the
 classes that occur in the truth or the predictions; balanced accuracy averages recall over
-the classes that occur in the truth. A photo is *flagged* as poisonous when its
-P(poisonous) is at least the threshold (the same ``>=`` rule as :mod:`mushroom.calibrate`).
+the classes that occur in the truth. By default a photo is *flagged* as poisonous when its
+P(poisonous) is at least the threshold (the same ``>=`` rule as :mod:`mushroom.calibrate`);
+callers that apply more danger rules (see :func:`mushroom.evaluate.poison_flags`) pass the
+flags themselves.
 """
 
 from __future__ import annotations
@@ -93,20 +95,20 @@ def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: in
     return float(gap / len(probs))
 
 
-def poisonous_rates(p_poisonous: np.ndarray, is_poisonous: np.ndarray,
+def poisonous_rates(flagged: np.ndarray, is_poisonous: np.ndarray,
                     threshold: float) -> dict[str, float | None]:
-    """Recall on poisonous photos and specificity on edible-genus photos at ``threshold``.
+    """Recall on poisonous photos and specificity on edible-genus photos.
 
     Args:
-        p_poisonous: (N,) summed probability of the poisonous genera.
+        flagged: (N,) True where the photo is flagged as poisonous.
         is_poisonous: (N,) True where the photo's true genus is poisonous.
-        threshold: tau; a photo is flagged when ``p_poisonous >= threshold``.
+        threshold: tau the flags were made with; reported alongside the rates.
 
     Returns:
         ``{"recall", "specificity", "threshold"}``; a rate is None when it has no photos to
         rest on (e.g. a folder without any poisonous genus), never a made-up 0 or 1.
     """
-    flagged = np.asarray(p_poisonous, dtype=float) >= threshold
+    flagged = np.asarray(flagged, dtype=bool)
     mask = np.asarray(is_poisonous, dtype=bool)
     recall = float(flagged[mask].mean()) if mask.any() else None
     specificity = float((~flagged[~mask]).mean()) if (~mask).any() else None
@@ -121,7 +123,8 @@ def poison_probability(probs: np.ndarray, classes: Sequence[str],
 
 
 def build_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
-                 threshold: float, poisonous: Collection[str] = POISONOUS) -> dict:
+                 threshold: float, poisonous: Collection[str] = POISONOUS,
+                 flagged: np.ndarray | None = None) -> dict:
     """The evaluation report with exactly :data:`REPORT_KEYS`, JSON-serializable.
 
     Args:
@@ -130,6 +133,7 @@ def build_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
         classes: class names in output order (rows and columns of the confusion matrix).
         threshold: the poison threshold tau stored with the model.
         poisonous: genera that must be flagged.
+        flagged: (N,) poison flags; default ``P(poisonous) >= threshold``.
 
     Returns:
         The report dict (see README "Evaluation" for the meaning of each key).
@@ -142,6 +146,8 @@ def build_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
                      "f1": float(f1[i]), "support": int(support[i])}
                  for i, c in enumerate(classes)}
     is_poisonous = np.array([classes[i] in poisonous for i in y_true], dtype=bool)
+    if flagged is None:
+        flagged = poison_probability(probs, classes, poisonous) >= threshold
     return {
         "n_images": int(len(y_true)),
         "accuracy": accuracy(cm),
@@ -150,7 +156,6 @@ def build_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
         "per_class": per_class,
         "confusion_matrix": cm.tolist(),
         "classes": list(classes),
-        "poisonous": poisonous_rates(poison_probability(probs, classes, poisonous),
-                                     is_poisonous, threshold),
+        "poisonous": poisonous_rates(flagged, is_poisonous, threshold),
         "ece": expected_calibration_error(probs, y_true),
     }

@@ -67,7 +67,8 @@ def test_writes_report_with_exact_schema(evaluated):
 
 def test_report_agrees_with_predictions_csv(evaluated):
     report, table = evaluated["report"], evaluated["table"]
-    assert list(table.columns) == ["path", "true", "predicted", "p_poisonous", "top3"]
+    assert list(table.columns) == ["path", "true", "predicted", "p_poisonous", "top3",
+                                   "flagged"]
     assert len(table) == 54 and table["path"].is_unique
     assert not table["path"].str.contains("broken").any()
     assert report["accuracy"] == pytest.approx((table["true"] == table["predicted"]).mean())
@@ -75,7 +76,9 @@ def test_report_agrees_with_predictions_csv(evaluated):
         index=GENERA, columns=GENERA, fill_value=0)
     assert report["confusion_matrix"] == crosstab.to_numpy().tolist()
     tau = report["poisonous"]["threshold"]
-    flagged = table["p_poisonous"] >= tau
+    flagged = table["flagged"]
+    assert flagged[table["p_poisonous"] >= tau].all()
+    assert flagged[table["predicted"].isin(POISONOUS)].all()  # a poisonous top-1 is flagged
     poisonous = table["true"].isin(POISONOUS)
     assert report["poisonous"]["recall"] == pytest.approx(flagged[poisonous].mean())
     assert report["poisonous"]["specificity"] == pytest.approx((~flagged[~poisonous]).mean())
@@ -165,3 +168,23 @@ def test_user_errors_exit_2_with_a_message(tmp_path, tiny_checkpoint, case):
                 "missing_model": "checkpoint not found"}[case]
     assert expected in stderr
     assert not (tmp_path / "o" / "report.json").exists()
+
+
+def test_poison_flags_follow_the_apps_danger_rules():
+    from types import SimpleNamespace
+
+    from mushroom.evaluate import poison_flags
+    from mushroom.predict import Prediction
+
+    classes = ("Amanita", "Boletus", "Russula")
+    probs = np.array([[0.45, 0.50, 0.05],   # P(poisonous) 0.45 >= tau
+                      [0.40, 0.35, 0.25],   # top-1 is poisonous though below tau
+                      [0.10, 0.80, 0.10],   # only the poison head fires
+                      [0.05, 0.90, 0.05]])  # nothing fires
+    prediction = Prediction(probs, np.log(probs), np.array([0.1, 0.1, 0.7, 0.2]),
+                            np.zeros((4, 2)))
+    predictor = SimpleNamespace(classes=classes, poison_threshold=0.45,
+                                meta={"thresholds": {"poison_head": 0.6}})
+    assert poison_flags(predictor, prediction).tolist() == [True, True, True, False]
+    predictor.meta = {}  # a checkpoint without a poison-head threshold
+    assert poison_flags(predictor, prediction).tolist() == [True, True, False, False]

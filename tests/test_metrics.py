@@ -45,13 +45,20 @@ def test_hand_computed_report():
 
 
 def test_threshold_is_inclusive():
-    rates = metrics.poisonous_rates(PROBS[:, 0], Y_TRUE == 0, threshold=0.2)
-    assert rates["recall"] == 1.0  # the photo at exactly 0.2 is flagged
-    assert rates["specificity"] == pytest.approx(2 / 3)
+    report = metrics.build_report(Y_TRUE, PROBS, CLASSES, threshold=0.2)
+    assert report["poisonous"]["recall"] == 1.0  # the photo at exactly 0.2 is flagged
+    assert report["poisonous"]["specificity"] == pytest.approx(2 / 3)
+
+
+def test_given_flags_override_the_threshold_rule():
+    flagged = np.array([True, True, True, True, False, False])  # e.g. a poison-head veto
+    report = metrics.build_report(Y_TRUE, PROBS, CLASSES, threshold=0.25, flagged=flagged)
+    assert report["poisonous"] == pytest.approx(
+        {"recall": 1.0, "specificity": 2 / 3, "threshold": 0.25})
 
 
 def test_rates_without_photos_are_none_not_invented():
-    rates = metrics.poisonous_rates(np.array([0.1, 0.9]), np.array([False, False]), 0.5)
+    rates = metrics.poisonous_rates(np.array([False, True]), np.array([False, False]), 0.5)
     assert rates["recall"] is None
     assert rates["specificity"] == 0.5
 
