@@ -1,0 +1,35 @@
+"""Mushroom forager app: ``python app.py`` serves the page and the /identify, /explain API.
+
+Thin on purpose: it lays out the tabs built in :mod:`mushroom.ui` and launches. The model
+loads lazily on first use from ``$MUSHROOM_MODEL`` (default ``assets/model.pt``).
+"""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+
+import gradio as gr  # noqa: E402
+
+from mushroom import service  # noqa: E402
+from mushroom.ui import DISCLAIMER, MAX_FILE_SIZE, QUEUE  # noqa: E402
+from mushroom.ui.identify import build_identify_tab  # noqa: E402
+
+
+def ping() -> str:
+    """A no-op endpoint: measures Gradio's own round trip (see ``python -m mushroom.bench``)."""
+    return "pong"
+
+
+with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False) as demo:
+    gr.Markdown("# Mushroom genus recognizer")
+    gr.Markdown(DISCLAIMER, elem_id="disclaimer")
+    with gr.Tabs():
+        with gr.Tab("Identify"):
+            build_identify_tab()
+    gr.api(ping, api_name="ping")
+
+demo.queue(**QUEUE)
+
+if __name__ == "__main__":
+    service.warm_up_in_background()
+    demo.launch(max_file_size=MAX_FILE_SIZE)

@@ -1,0 +1,167 @@
+"""The Identify tab: a photo in; top-k genera, the verdict card and a LIME heatmap out.
+
+Its two events are the public API: ``/identify`` (photo, k -> the service's JSON) and
+``/explain`` (photo, genus, quality, samples -> heatmap image). Everything the tab shows is
+rendered from that JSON, so the page and API clients always see the same answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import gradio as gr
+from PIL import Image
+
+from mushroom import service
+from mushroom.imageio import BadImage
+from mushroom.taxonomy import GENERA
+
+PREDICTED = "Predicted genus"
+LEVEL_STYLE = {  # level -> (title, background, border)
+    "poisonous": ("POISONOUS GENUS LIKELY: do not eat", "#fde2e1", "#c0392b"),
+    "uncertain": ("UNCERTAIN: treat as poisonous", "#fff1d6", "#d68910"),
+    "not_recognized": ("NOT RECOGNIZED", "#ececec", "#666666"),
+    "edible_genus": ("Genus with edible AND toxic species", "#e4f1fb", "#2471a3"),
+}
+LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
+          "stronger tint means a larger effect. Watch for heatmaps on grass or leaves: the "
+          "model may be using the background rather than the mushroom.")
+
+
+class PhotoInput(gr.Image):
+    """``gr.Image`` that passes the uploaded file on undecoded.
+
+    ``gr.Image`` opens uploads with PIL before our function runs, so a corrupt file or a
+    decompression bomb would fail with Gradio's generic "Error". Handing the path to
+    :func:`mushroom.imageio.open_image` instead gives the user a message that says what is wrong.
+    """
+
+    is_template = True  # the browser keeps using the stock Image component
+
+    def preprocess(self, payload) -> str | bytes | None:
+        if payload is None:
+            return None
+        if payload.url and payload.url.startswith("data:"):
+            return base64.b64decode(payload.url.split(",", 1)[-1])
+        return payload.path
+
+
+def _photo(source: str | bytes | None) -> Image.Image:
+    """Decode an upload or raise the ``gr.Error`` the user sees."""
+    if source is None:
+        raise gr.Error("Upload or take a photo of the mushroom first.")
+    try:
+        return service.load_photo(source)
+    except BadImage as err:
+        raise gr.Error(str(err)) from err
+
+
+def _model():
+    try:
+        return service.get_predictor()
+    except FileNotFoundError as err:
+        raise gr.Error(str(err)) from err
+
+
+def identify(photo: str | bytes | None, k: float = 3) -> dict:
+    """The /identify endpoint: photo (and k) -> top-k genera, verdict and model as JSON."""
+    image = _photo(photo)
+    return service.identify(image, int(k), _model())
+
+
+def explain(photo: str | bytes | None, genus: str = PREDICTED, quality: str = "fast",
+            samples: float = 0, progress=gr.Progress()) -> Image.Image:
+    """The /explain endpoint: photo -> LIME heatmap image (cyan supports, red opposes).
+
+    Args:
+        photo: the uploaded file.
+        genus: a genus to explain, or "Predicted genus" for the model's top-1.
+        quality: "fast" (default, a few seconds) or "reference" (the study's 1000 samples).
+        samples: perturbed copies to score; 0 keeps the preset's number.
+    """
+    from mushroom import explain as lime
+
+    image = _photo(photo)
+    try:
+        cfg = lime.resolve_config(quality, int(samples or 0))
+        progress(0, desc="Segmenting the photo into superpixels")
+        exp = lime.explain(_model(), image, None if genus in (None, "", PREDICTED) else genus,
+                           cfg, progress=lambda f, msg: progress(f, desc=msg))
+    except ValueError as err:
+        raise gr.Error(str(err)) from err
+    return lime.overlay(exp, image=image)
+
+
+def render(result: dict | None) -> tuple[dict | None, str]:
+    """The /identify JSON -> (gr.Label value, verdict card HTML)."""
+    if not result:
+        return None, ""
+    label = {item["genus"]: item["probability"] for item in result["top_k"]} or None
+    return label, verdict_card(result["verdict"])
+
+
+def verdict_card(verdict: dict) -> str:
+    """HTML for the verdict: headline, P(poisonous) against tau, reasons and genus notes."""
+    title, background, border = LEVEL_STYLE[verdict["level"]]
+    esc = html.escape
+    p, tau = verdict["poison_probability"], verdict["threshold"]
+    notes = verdict.get("notes") or {}
+    rows = [f"<li>{esc(r)}</li>" for r in verdict.get("reasons", [])]
+    if notes:
+        rows.append(f"<li><b>Edibility range:</b> {esc(notes['edibility'])}</li>")
+        rows.append(f"<li><b>Dangerous lookalikes:</b> {esc(notes['lookalikes'])}</li>")
+    return (
+        f'<div class="verdict verdict-{esc(verdict["level"])}" style="background:{background};'
+        f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
+        f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'
+        f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>'
+        f'<p style="margin:4px 0">P(poisonous genus) = <b>{p:.0%}</b> (flagged at '
+        f'&ge; {tau:.0%}) <meter min="0" max="1" low="{tau}" high="{tau}" optimum="0" '
+        f'value="{p}"></meter></p><ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
+
+
+def clear() -> tuple[None, None, str, None]:
+    """Blank every output while a new photo is being analysed (no stale verdicts)."""
+    return None, None, "", None
+
+
+def build_identify_tab() -> None:
+    """Lay out the Identify tab inside the current ``gr.Blocks`` and wire its events."""
+    with gr.Row():
+        with gr.Column(scale=1):
+            photo = PhotoInput(label="Photo of the mushroom (upload or camera)", type="filepath",
+                               sources=["upload", "webcam", "clipboard"], height=360,
+                               elem_id="photo")
+            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)")
+            go = gr.Button("Identify", variant="primary", elem_id="identify-btn")
+        with gr.Column(scale=1):
+            card = gr.HTML(elem_id="verdict")
+            label = gr.Label(label="Most likely genera", elem_id="topk")
+            with gr.Accordion("API response (JSON)", open=False):
+                raw = gr.JSON(label="/identify")
+    with gr.Accordion("Explain: which parts of the photo drove the answer (LIME)", open=True):
+        with gr.Row():
+            genus = gr.Dropdown([PREDICTED, *GENERA], value=PREDICTED, label="Genus to explain")
+            quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
+                               info="fast: a few seconds; reference: the study's 1000 samples")
+            samples = gr.Slider(0, 2000, value=0, step=10, label="Samples (0 = preset)")
+        why = gr.Button("Explain", elem_id="explain-btn")
+        heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
+                           elem_id="heatmap")
+        gr.Markdown(LEGEND)
+    _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
+
+
+def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap) -> None:
+    """Connect the events; only /identify and /explain are public API endpoints."""
+    gr.on([photo.upload, go.click], clear, None, [raw, label, card, heatmap], api_name="clear",
+          api_visibility="private", queue=False
+          ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
+                 concurrency_limit=4
+          ).success(render, raw, [label, card], api_name="render", api_visibility="private",
+                    queue=False)
+    photo.clear(clear, None, [raw, label, card, heatmap], api_name="clear_photo",
+                api_visibility="private", queue=False)
+    why.click(explain, [photo, genus, quality, samples], heatmap, api_name="explain",
+              concurrency_id="lime", concurrency_limit=1)
