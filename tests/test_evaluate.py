@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import write_tiny_dataset
+from tests.conftest import write_tiny_dataset
 from mushroom.cli import main
 from mushroom.taxonomy import GENERA, POISONOUS
 
@@ -188,3 +188,25 @@ def test_poison_flags_follow_the_apps_danger_rules():
     assert poison_flags(predictor, prediction).tolist() == [True, True, True, False]
     predictor.meta = {}  # a checkpoint without a poison-head threshold
     assert poison_flags(predictor, prediction).tolist() == [True, True, False, False]
+
+
+def real_subset(real: Path, dest: Path, per_genus: int) -> Path:
+    """Symlink the first ``per_genus`` real photos of each genus (never copied)."""
+    for genus in GENERA:
+        (dest / genus).mkdir(parents=True)
+        for photo in sorted((real / genus).glob("*.jpg"))[:per_genus]:
+            (dest / genus / photo.name).symlink_to(photo)
+    return dest
+
+
+@pytest.mark.slow
+def test_shipped_model_on_real_photos(real_data, shipped_model, tmp_path):
+    root = real_subset(real_data, tmp_path / "real", per_genus=3)
+    status, stdout, _ = run_cli("evaluate", "--data", str(root), "--out", str(tmp_path / "o"),
+                                "--model", str(shipped_model), "--workers", "0")
+    assert status == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert set(report) == REPORT_KEYS
+    assert 9 * 2 <= report["n_images"] <= 9 * 3  # a few real duplicates may be dropped
+    assert report["poisonous"]["threshold"] > 0
+    assert "macro-F1" in stdout
