@@ -1,0 +1,63 @@
+"""The ``train`` CLI end to end on a tiny generated dataset, and the staged loop's pieces."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from mushroom.checkpoint import REQUIRED_KEYS
+from mushroom.config import TrainConfig
+from mushroom.engine import balanced_sampler, class_weights
+from mushroom.predict import load_model
+from tests.conftest import ROOT, make_photo
+
+
+@pytest.mark.slow
+def test_train_cli_end_to_end(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mushroom", "train", "--data", str(tiny_data), "--out", str(out),
+           "--epochs", "1,1,1,1", "--workers", "0", "--batch-size", "16"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "stage=4-all epoch=1" in done.stdout
+    ckpt = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
+    assert all(k in ckpt for k in REQUIRED_KEYS)
+    assert {v.dtype for v in ckpt["state_dict"].values() if v.is_floating_point()} == {
+        torch.float16}
+    assert (out / "model.pt").stat().st_size < 10_000_000
+    report = json.loads((out / "train_report.json").read_text())
+    assert [h["stage"] for h in report["history"]] == ["1-head", "2-adapter", "3-upper-half",
+                                                        "4-all"]
+    # the tau rule: every poisonous validation photo is flagged at the shipped threshold
+    assert report["metrics"]["val"]["poison_recall"] == 1.0
+    predictor = load_model(out / "model.pt")
+    pred = predictor.predict([make_photo(1, seed=7)])
+    assert pred.probs.shape == (1, 9) and np.isclose(pred.probs.sum(), 1.0, atol=1e-5)
+    assert predictor.poison_threshold == ckpt["poison_threshold"]
+
+
+def test_train_cli_rejects_bad_epochs(tiny_data, tmp_path):
+    cmd = [sys.executable, "-m", "mushroom", "train", "--data", str(tiny_data), "--out",
+           str(tmp_path / "r"), "--epochs", "1,1"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "--epochs needs 4 numbers" in done.stderr
+
+
+def test_balanced_sampler_evens_out_rare_classes():
+    targets = [0] * 900 + [1] * 10
+    sampler = balanced_sampler(targets, 2, power=1.0, seed=0)
+    drawn = np.bincount(np.asarray(targets)[list(sampler)], minlength=2)
+    assert 0.4 < drawn[1] / drawn.sum() < 0.6  # fully balanced at power 1
+    w = class_weights(targets, 3, power=0.5)
+    assert w[2] == 0 and w[1] > w[0]
+
+
+def test_default_recipe_is_the_studys_four_stages():
+    stages = TrainConfig().stages
+    assert [s.cached for s in stages] == [True, True, False, False]
+    assert "adapter" not in stages[0].trainable and "adapter" in stages[1].trainable
+    assert "upper" in stages[2].trainable and "lower" not in stages[2].trainable
+    assert {"lower", "upper", "adapter", "head"} <= set(stages[3].trainable)
