@@ -1,0 +1,120 @@
+"""The real app on a free port, called through gradio_client like a mobile backend would."""
+
+from __future__ import annotations
+
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from conftest import make_photo
+from mushroom import service
+from mushroom.predict import load_model
+from mushroom.taxonomy import GENERA
+from mushroom.verdict import LEVELS
+from server import running_app
+
+
+@pytest.fixture(scope="module")
+def app(tiny_checkpoint):
+    with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(app) -> Client:
+    return Client(app.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("photos") / "boletus.jpg"
+    make_photo(GENERA.index("Boletus"), seed=3, size=(200, 160)).save(path, quality=90)
+    return path
+
+
+def check_schema(result: dict, k: int) -> None:
+    assert {"top_k", "verdict", "model"} <= set(result)
+    assert len(result["top_k"]) == k
+    probs = [item["probability"] for item in result["top_k"]]
+    assert probs == sorted(probs, reverse=True)
+    assert all(set(item) == {"genus", "probability"} and item["genus"] in GENERA
+               for item in result["top_k"])
+    verdict = result["verdict"]
+    assert {"level", "message", "poison_probability", "threshold"} <= set(verdict)
+    assert verdict["level"] in LEVELS and verdict["message"]
+    assert 0 <= verdict["poison_probability"] <= 1
+    assert set(result["model"]) == {"name", "version"}
+
+
+def test_identify_schema_and_probabilities(client, photo):
+    result = client.predict(handle_file(str(photo)), api_name="/identify")
+    check_schema(result, k=3)
+    assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-4)
+    assert result["verdict"]["threshold"] == pytest.approx(0.3)  # from the checkpoint
+    assert result["model"] == {"name": "untrained-lite0", "version": "test"}
+    everything = client.predict(handle_file(str(photo)), len(GENERA), api_name="/identify")
+    check_schema(everything, k=len(GENERA))
+    assert sum(i["probability"] for i in everything["top_k"]) == pytest.approx(1, abs=1e-4)
+
+
+def test_identify_matches_in_process_service(client, photo, tiny_checkpoint):
+    remote = client.predict(handle_file(str(photo)), 5, api_name="/identify")
+    local = service.identify(photo, 5, load_model(tiny_checkpoint))
+    assert [i["genus"] for i in remote["top_k"]] == [i["genus"] for i in local["top_k"]]
+    np.testing.assert_allclose([i["probability"] for i in remote["top_k"]],
+                               [i["probability"] for i in local["top_k"]], atol=1e-5)
+    assert remote["verdict"]["level"] == local["verdict"]["level"]
+
+
+def test_explain_returns_heatmap_for_chosen_genus(client, photo):
+    out = client.predict(handle_file(str(photo)), "Amanita", "fast", 60, api_name="/explain")
+    heatmap = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert heatmap.shape[0] > heatmap.shape[1] >= 224  # the view plus the legend strip
+    r, g, b = heatmap[..., 0], heatmap[..., 1], heatmap[..., 2]
+    cyan = (g - r > 80) & (b - r > 80)
+    red = (r - g > 80) & (r - b > 80)
+    assert cyan.sum() + red.sum() > 500  # superpixels are tinted, not just the legend swatches
+
+
+def test_explain_rejects_unknown_genus_and_preset(client, photo):
+    # Gradio's own choice validation answers first, naming the bad value.
+    with pytest.raises(AppError, match="Pleurotus"):
+        client.predict(handle_file(str(photo)), "Pleurotus", "fast", 20, api_name="/explain")
+    with pytest.raises(AppError, match="turbo"):
+        client.predict(handle_file(str(photo)), "Amanita", "turbo", 20, api_name="/explain")
+
+
+def test_only_the_api_endpoints_are_public(client):
+    named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(named) == {"/identify", "/explain", "/ping"}
+    assert client.predict(api_name="/ping") == "pong"
+
+
+def test_twenty_simultaneous_clients_all_get_answers(app, photo):
+    def one(_):
+        return Client(app.url, verbose=False).predict(handle_file(str(photo)),
+                                                      api_name="/identify")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(one, range(20)))
+    assert len(results) == 20
+    first = results[0]["top_k"]
+    for result in results:
+        check_schema(result, k=3)
+        assert result["top_k"] == first  # same photo, same answer under load
+    assert app.alive()
+
+
+def test_page_serves_without_a_model_and_identify_says_why(tmp_path, photo):
+    with running_app({"MUSHROOM_MODEL": str(tmp_path / "missing.pt")}) as bare:
+        with urllib.request.urlopen(bare.url, timeout=10) as page:
+            assert page.status == 200
+        with pytest.raises(AppError, match="No model at"):
+            Client(bare.url, verbose=False).predict(handle_file(str(photo)), api_name="/identify")
+        assert bare.alive()
