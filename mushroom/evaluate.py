@@ -204,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no usable photos of the model's genera in {args.data}")
     prediction = predict_frame(predictor, args.data, frame, args.batch_size, args.workers)
     report, table = score(predictor, frame, prediction)
+    # Further reports hook in here with the same inputs: (predictor, frame, prediction, out).
     paths = write_outputs(args.out, report, table,
                           f"{predictor.name} {predictor.version} on {Path(args.data).name}")
     print(f"model {predictor.name} (version {predictor.version})")
