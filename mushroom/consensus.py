@@ -115,7 +115,7 @@ def export_rows(labels_dir: str | Path) -> list[dict[str, str]]:
     rows = []
     for c in sorted(consensus(read_rows(labels_dir)).values(), key=lambda c: c.path):
         votes = "; ".join(f"{v.annotator}: {describe(v)}" for v in c.votes)
-        notes = " | ".join(f"{n.annotator}: {n.note}" for n in c.notes)
+        notes = " | ".join(n.note for n in c.notes)  # who wrote them is in ``votes``
         raw = [c.image_id, c.path, c.folder_genus, c.genus, c.species, ";".join(c.flags),
                str(c.excluded).lower(), len(c.votes), f"{c.agreement:.2f}", votes, notes,
                c.votes[-1].time]

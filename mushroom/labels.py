@@ -183,11 +183,16 @@ def append(labels_dir: str | Path, d: Decision, locked: bool = False) -> Decisio
 
 
 def store_lock(labels_dir: str | Path):
-    """The inter-process lock every writer holds (also used to add taxonomy species)."""
+    """Take the inter-process lock every writer holds; use as ``with store_lock(d):``.
+
+    The OS drops it when its holder dies, so a crashed writer never blocks the store.
+    """
     from filelock import FileLock
 
     Path(labels_dir).mkdir(parents=True, exist_ok=True)
-    return FileLock(str(Path(labels_dir) / (STORE_NAME + ".lock")), timeout=LOCK_TIMEOUT_S)
+    lock = FileLock(str(Path(labels_dir) / (STORE_NAME + ".lock")), timeout=LOCK_TIMEOUT_S)
+    # writes take milliseconds, so poll often: the default 50 ms would idle the writers
+    return lock.acquire(poll_interval=0.002)
 
 
 def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotator: str, *,

@@ -250,8 +250,8 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
 
 
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
-    """LIME overlay for the photo, computed on demand (a few seconds on a CPU)."""
-    from mushroom.explain import explain_image
+    """LIME overlay of the model's top genus, computed on demand (seconds on a CPU)."""
+    from mushroom.explain import explain as lime, overlay
     from mushroom.predict import load_model
 
     require(user)
@@ -264,7 +264,8 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
     img = photo(ctx, row["path"])
     if img is None:
         raise gr.Error("This photo cannot be decoded.")
-    return explain_image(ctx.predictor, img, progress=progress)
+    exp = lime(ctx.predictor, img, progress=lambda done, msg: progress(done, desc=msg))
+    return overlay(exp, image=img)
 
 
 def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,

@@ -1,0 +1,210 @@
+"""The label store: validation, path safety, consensus, export neutralization, torn tails."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import write_tiny_dataset
+from mushroom import consensus as cons
+from mushroom import labels
+from mushroom.data import file_id
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """Three photos in each of two genera."""
+    return write_tiny_dataset(tmp_path / "photos", per_class=3, genera=("Amanita", "Boletus"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "labels"
+
+
+def lines(store: Path) -> list[str]:
+    return (store / labels.STORE_NAME).read_text().splitlines()
+
+
+def test_record_fills_audit_fields(photos, store):
+    d = labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus",
+                      species="Boletus  edulis", note="cap looks brown", model_version="v1")
+    row = json.loads(lines(store)[0])
+    assert row["image_id"] == file_id(photos / "Amanita/000.jpg")
+    assert (row["annotator"], row["action"], row["path"]) == ("alice", "relabel", "Amanita/000.jpg")
+    assert (row["previous_genus"], row["genus"], row["species"]) == ("Amanita", "Boletus",
+                                                                    "Boletus edulis")
+    assert row["time"].endswith("Z") and row["model_version"] == "v1" and row["row_id"] == d.row_id
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"genus": "Agaricuz"}, "genus"),
+    ({"genus": "Boletus", "species": "Amanita muscaria"}, "does not belong"),
+    ({"genus": "Boletus", "species": "boletus"}, "binomial"),
+    ({"flags": ("poisonous",)}, "unknown flag"),
+    ({"flags": ("unusable",), "genus": "Boletus"}, "cannot change"),
+    ({"note": "x" * (labels.MAX_NOTE + 1)}, "limit"),
+    ({"note": "   "}, "empty"),
+])
+def test_invalid_decisions_are_rejected_and_nothing_is_written(photos, store, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        labels.record(store, photos, "Amanita/000.jpg", "alice", **kwargs)
+    assert labels.read_rows(store) == []
+
+
+@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "-rf", "ali\nce"])
+def test_bad_annotator_names_are_rejected(photos, store, name):
+    with pytest.raises(ValueError, match="annotator"):
+        labels.record(store, photos, "Amanita/000.jpg", name, genus="Amanita")
+
+
+@pytest.mark.parametrize("rel", ["../outside.jpg", "/etc/passwd", "Amanita/../../outside.jpg",
+                                 "..\\outside.jpg", "C:/Windows/win.ini", "", "Amanita/\x00.jpg"])
+def test_path_traversal_is_refused(photos, store, rel):
+    (photos.parent / "outside.jpg").write_bytes((photos / "Amanita/000.jpg").read_bytes())
+    with pytest.raises(ValueError):
+        labels.record(store, photos, rel, "alice", genus="Amanita")
+    assert labels.read_rows(store) == []
+
+
+def test_symlink_out_of_the_data_folder_is_refused(photos, store, tmp_path):
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes((photos / "Amanita/000.jpg").read_bytes())
+    (photos / "Amanita/link.jpg").symlink_to(secret)
+    with pytest.raises(ValueError, match="outside"):
+        labels.resolve_image(photos, "Amanita/link.jpg")
+    assert labels.resolve_image(photos, "Amanita/000.jpg") == (photos / "Amanita/000.jpg").resolve()
+
+
+def test_stored_rows_with_bad_fields_are_caught_by_validate():
+    bad = labels.Decision("alice", "confirm", "../../etc", "x.jpg", "Amanita", "Amanita")
+    with pytest.raises(ValueError, match="image id"):
+        labels.validate(bad)
+
+
+def test_majority_wins_and_ties_go_to_the_most_recent(photos, store):
+    rel = "Amanita/001.jpg"
+    labels.record(store, photos, rel, "alice", genus="Boletus")
+    labels.record(store, photos, rel, "bob", genus="Amanita")
+    agreed = cons.consensus(labels.read_rows(store))[file_id(photos / rel)]
+    assert agreed.genus == "Amanita" and len(agreed.votes) == 2  # 1-1 tie: bob voted last
+    labels.record(store, photos, rel, "carol", genus="Boletus", species="Boletus edulis")
+    agreed = cons.consensus(labels.read_rows(store))[file_id(photos / rel)]
+    assert (agreed.genus, agreed.species) == ("Boletus", "Boletus edulis")
+    assert agreed.agreement == pytest.approx(2 / 3)
+
+
+def test_an_expert_counts_once_with_their_latest_vote(photos, store):
+    rel = "Amanita/002.jpg"
+    labels.record(store, photos, rel, "alice", genus="Boletus")
+    labels.record(store, photos, rel, "bob", genus="Boletus")
+    labels.record(store, photos, rel, "alice", flags=("unusable",))
+    agreed = cons.consensus(labels.read_rows(store))[file_id(photos / rel)]
+    assert [v.annotator for v in agreed.votes] == ["bob", "alice"]
+    assert agreed.excluded and agreed.flags == ["unusable"]  # 1-1 tie: alice's flag is newest
+
+
+def test_undo_withdraws_the_latest_decision_only(photos, store):
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    labels.record(store, photos, "Boletus/000.jpg", "alice", flags=("not_a_mushroom",))
+    labels.record(store, photos, "Boletus/001.jpg", "bob", genus="Amanita")
+    undone = labels.undo_last(store, "alice")
+    assert undone.path == "Boletus/000.jpg" and undone.action == "undo"
+    agreed = cons.consensus(labels.read_rows(store))
+    assert set(agreed) == {file_id(photos / "Amanita/000.jpg"), file_id(photos / "Boletus/001.jpg")}
+    assert labels.undo_last(store, "alice").path == "Amanita/000.jpg"
+    assert labels.undo_last(store, "alice") is None
+    assert len(lines(store)) == 5  # append-only: nothing was deleted
+
+
+def test_new_species_enters_the_taxonomy_only_as_a_valid_binomial(photos, store):
+    assert "Amanita novaspecies" not in labels.species_choices(store, "Amanita")
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita",
+                  species="Amanita novaspecies")
+    assert "Amanita novaspecies" in labels.species_choices(store, "Amanita")
+    assert "Amanita muscaria" in labels.species_choices(store, "Amanita")  # seed list kept
+    with pytest.raises(ValueError):
+        labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita",
+                      species="Boletus novus")
+    assert "Boletus novus" not in labels.species_choices(store, "Boletus")
+
+
+def test_seed_taxonomy_covers_metadata_hints_and_every_genus():
+    from mushroom.taxonomy import GENERA, load_taxonomy
+
+    species = load_taxonomy(labels.DEFAULT_TAXONOMY)
+    assert {s.genus for s in species} == set(GENERA)
+    assert {"Amanita muscaria", "Boletus edulis", "Amanita phalloides"} <= {s.species for s in species}
+    assert all(s.edibility for s in species)
+
+
+def test_export_neutralizes_formula_injection(photos, store, tmp_path):
+    payloads = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
+    for i, note in enumerate(payloads):
+        rel = f"{'Amanita' if i < 3 else 'Boletus'}/{i % 3:03d}.jpg"
+        labels.record(store, photos, rel, "alice", genus=rel.split("/")[0], note=note)
+    out = tmp_path / "export.csv"
+    assert cons.export_csv(store, out) == len(payloads)
+    with out.open(newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    notes = pd.read_csv(out, dtype=str, keep_default_na=False)["notes"]
+    assert sorted(notes) == sorted("'" + p.strip() for p in payloads)  # text kept, made inert
+
+
+def test_neutralize_prefixes_only_dangerous_cells():
+    assert cons.neutralize("=1+1") == "'=1+1"
+    assert cons.neutralize("@cmd") == "'@cmd"
+    assert cons.neutralize("Amanita muscaria") == "Amanita muscaria"
+    assert cons.neutralize(3) == "3"
+
+
+def test_reader_ignores_a_torn_tail_and_the_next_writer_repairs_it(photos, store):
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    path = store / labels.STORE_NAME
+    with path.open("ab") as fh:  # what a writer killed half-way through its write leaves
+        fh.write(b'{"annotator": "bob", "action": "conf')
+    assert len(labels.read_rows(store)) == 1
+    labels.record(store, photos, "Amanita/001.jpg", "carol", genus="Amanita")
+    assert [r.annotator for r in labels.read_rows(store)] == ["alice", "carol"]
+    assert all(json.loads(line) for line in lines(store))
+    assert b'"action": "conf' in (store / labels.TORN_NAME).read_bytes()
+
+
+def test_a_corrupt_complete_line_is_reported_not_skipped(photos, store):
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    with (store / labels.STORE_NAME).open("a") as fh:
+        fh.write("garbage\n")
+    with pytest.raises(ValueError, match=":2:"):
+        labels.read_rows(store)
+
+
+def test_apply_consensus_relabels_excludes_and_adds_species(photos, store):
+    rows = [{"path": f"{g}/{k:03d}.jpg", "genus": g, "species": "hint" if k == 0 else "",
+             "label_source": "folder"} for g in ("Amanita", "Boletus") for k in range(3)]
+    frame = pd.DataFrame(rows)
+    frame["image_id"] = [file_id(photos / p) for p in frame["path"]]
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    labels.record(store, photos, "Amanita/001.jpg", "alice", genus="Amanita",
+                  species="Amanita muscaria")
+    labels.record(store, photos, "Boletus/002.jpg", "alice", flags=("not_a_mushroom",))
+    out, counts = labels.apply_consensus(frame, store)
+    by_path = out.set_index("path")
+    assert "Boletus/002.jpg" not in by_path.index and len(out) == 5
+    assert by_path.loc["Amanita/000.jpg", ["genus", "species", "label_source"]].tolist() == [
+        "Boletus", "", "expert"]  # the Amanita hint no longer applies
+    assert by_path.loc["Amanita/001.jpg", "species"] == "Amanita muscaria"
+    assert by_path.loc["Boletus/000.jpg", ["species", "label_source"]].tolist() == ["hint", "folder"]
+    assert counts["genus corrections"] == 1 and counts["excluded (flagged)"] == 1
+    assert counts["species labels"] == 1 and counts["reviewed photos"] == 3
+
+
+def test_store_file_is_append_only_across_writes(photos, store):
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    first = (store / labels.STORE_NAME).read_bytes()
+    labels.record(store, photos, "Amanita/001.jpg", "alice", genus="Amanita")
+    assert (store / labels.STORE_NAME).read_bytes().startswith(first)

@@ -1,0 +1,191 @@
+"""``python -m mushroom labels``: real processes, concurrent writers, SIGKILL, the manifest."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT, write_tiny_dataset
+from mushroom import labels
+from mushroom.cli import build_parser, main
+from mushroom.data import file_id
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run the real entry point, ``python -m mushroom``."""
+    return subprocess.run([sys.executable, "-m", "mushroom", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=ENV)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    return write_tiny_dataset(tmp_path / "photos", per_class=3, genera=("Amanita", "Boletus"))
+
+
+def _writer(store: str, image: str, worker: int, n: int) -> None:
+    for k in range(n):
+        code = main(["labels", "add", "--labels", store, "--image", image, "--genus", "Boletus",
+                     "--annotator", f"w{worker}", "--note", f"{worker}-{k}"])
+        assert code == 0
+
+
+@pytest.mark.slow
+def test_20_processes_x_25_adds_leave_exactly_500_parseable_rows(photos, tmp_path):
+    store = tmp_path / "labels"
+    image = str(photos / "Amanita/000.jpg")
+    build_parser()  # import every command module once, before forking
+    ctx = mp.get_context("fork")  # children start with the CLI imported: fast
+    procs = [ctx.Process(target=_writer, args=(str(store), image, w, 25)) for w in range(20)]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+    elapsed = time.perf_counter() - start
+    assert [p.exitcode for p in procs] == [0] * 20
+    raw = (store / labels.STORE_NAME).read_bytes()
+    assert raw.endswith(b"\n")
+    rows = [json.loads(line) for line in raw.splitlines()]
+    assert len(rows) == 500 and len(labels.read_rows(store)) == 500
+    assert {r["note"] for r in rows} == {f"{w}-{k}" for w in range(20) for k in range(25)}
+    assert len({r["row_id"] for r in rows}) == 500
+    print(f"\n20 x 25 concurrent adds: 500 rows in {elapsed:.1f}s")
+
+
+def test_concurrent_adds_through_the_real_entry_point(photos, tmp_path):
+    store = tmp_path / "labels"
+    cmds = [[sys.executable, "-m", "mushroom", "labels", "add", "--labels", str(store),
+             "--image", str(photos / f"{g}/00{k}.jpg"), "--genus", "Amanita",
+             "--annotator", f"p{k}", "--note", f"{g}{k}"]
+            for g in ("Amanita", "Boletus") for k in range(2)]
+    procs = [subprocess.Popen(c, cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for c in cmds]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outs
+    rows = labels.read_rows(store)
+    assert sorted(r.note for r in rows) == ["Amanita0", "Amanita1", "Boletus0", "Boletus1"]
+    assert sum(r.action == "relabel" for r in rows) == 2  # the Boletus photos changed genus
+
+
+CRASH_WRITER = textwrap.dedent("""
+    import os, sys, time
+    from mushroom import labels
+    real_write = os.write
+    def slow_write(fd, data):  # one byte per call: a kill lands inside a row
+        time.sleep(0.0005)
+        return real_write(fd, bytes(data[:1]))
+    os.write = slow_write
+    store, data = sys.argv[1], sys.argv[2]
+    for k in range(10_000):
+        d = labels.record(store, data, "Amanita/000.jpg", "crash", genus="Boletus", note=str(k))
+        print(d.row_id, flush=True)
+""")
+
+
+def test_sigkill_mid_write_leaves_a_readable_store(photos, tmp_path):
+    store = tmp_path / "labels"
+    labels.record(store, photos, "Boletus/000.jpg", "before", genus="Boletus")
+    proc = subprocess.Popen([sys.executable, "-c", CRASH_WRITER, str(store), str(photos)],
+                            cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True)
+    committed = [proc.stdout.readline().strip() for _ in range(3)]
+    path = store / labels.STORE_NAME
+    deadline = time.monotonic() + 60
+    while path.read_bytes().endswith(b"\n") and time.monotonic() < deadline:
+        time.sleep(0.001)  # wait until the writer is inside a row, then kill it there
+    proc.send_signal(signal.SIGKILL)
+    committed += proc.stdout.read().split()
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (store / labels.STORE_NAME).read_bytes().endswith(b"\n")  # really torn
+    rows = labels.read_rows(store)  # readable as is
+    assert [r.annotator for r in rows][0] == "before"
+    assert set(committed) <= {r.row_id for r in rows}
+    # the next writer gets the lock the dead one held and cuts the torn row off
+    labels.record(store, photos, "Boletus/001.jpg", "after", genus="Boletus")
+    raw = (store / labels.STORE_NAME).read_bytes()
+    assert raw.endswith(b"\n") and all(json.loads(x) for x in raw.splitlines())
+    assert [r.annotator for r in labels.read_rows(store)][-1] == "after"
+    assert (store / labels.TORN_NAME).is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--genus", "Amanitaa"], "genus"),
+    (["--genus", "Amanita", "--species", "Boletus edulis"], "does not belong"),
+    (["--genus", "Amanita", "--flag", "gone"], "invalid choice"),
+    (["--genus", "Amanita", "--annotator", "bad name"], "annotator"),
+    (["--genus", "Amanita", "--image", "../../outside.jpg"], "without '..'"),
+])
+def test_bad_input_exits_nonzero_and_writes_nothing(photos, tmp_path, capsys, args, message):
+    store = tmp_path / "labels"
+    base = {"--labels": str(store), "--image": "Amanita/000.jpg", "--data": str(photos),
+            "--annotator": "alice"}
+    for key in args[::2]:
+        base.pop(key, None)
+    argv = ["labels", "add", *[x for kv in base.items() for x in kv], *args]
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse refuses bad choices itself
+        code = exit_.code
+    assert code != 0
+    assert message in capsys.readouterr().err
+    assert labels.read_rows(store) == []
+
+
+def test_real_cli_refuses_a_photo_outside_the_data_folder(photos, tmp_path):
+    outside = tmp_path / "elsewhere.jpg"
+    outside.write_bytes((photos / "Amanita/000.jpg").read_bytes())
+    store = tmp_path / "labels"
+    result = cli("labels", "add", "--labels", str(store), "--image", str(outside),
+                 "--data", str(photos), "--genus", "Amanita", "--annotator", "alice")
+    assert result.returncode == 2
+    assert "not inside the data folder" in result.stderr
+    assert not (store / labels.STORE_NAME).exists()
+
+
+def test_cli_relabel_reaches_the_next_manifest_and_its_report(tiny_data, tmp_path):
+    store, out = tmp_path / "labels", tmp_path / "manifest.csv"
+    for extra in (["--image", str(tiny_data / "Amanita/000.jpg"), "--genus", "Boletus",
+                   "--species", "Boletus edulis"],
+                  ["--image", str(tiny_data / "Russula/001.jpg"), "--flag", "not_a_mushroom"]):
+        assert main(["labels", "add", "--labels", str(store), "--annotator", "alice",
+                     *extra]) == 0
+    result = cli("manifest", "--data", str(tiny_data), "--labels", str(store), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("path")
+    row = frame.loc["Amanita/000.jpg"]
+    assert (row["genus"], row["folder_genus"], row["species"], row["label_source"]) == (
+        "Boletus", "Amanita", "Boletus edulis", "expert")
+    assert "Russula/001.jpg" not in frame.index
+    assert frame.loc["Amanita/001.jpg", "genus"] == "Amanita"
+    assert row["image_id"] == file_id(tiny_data / "Amanita/000.jpg")
+    assert "genus corrections: 1" in result.stdout
+    assert "excluded (flagged): 1" in result.stdout
+    assert "species labels: 1" in result.stdout
+
+
+def test_export_writes_one_consensus_row_per_photo(photos, tmp_path):
+    store, out = tmp_path / "labels", tmp_path / "out" / "consensus.csv"
+    for who, genus in (("alice", "Boletus"), ("bob", "Boletus"), ("carol", "Amanita")):
+        labels.record(store, photos, "Amanita/000.jpg", who, genus=genus)
+    labels.record(store, photos, "Boletus/000.jpg", "alice", genus="Boletus", note="=1+2")
+    result = cli("labels", "export", "--labels", str(store), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("path")
+    assert len(frame) == 2
+    assert frame.loc["Amanita/000.jpg", "genus"] == "Boletus"
+    assert frame.loc["Amanita/000.jpg", "n_votes"] == "3"
+    assert frame.loc["Boletus/000.jpg", "notes"] == "'=1+2"
+    assert cli("labels", "export", "--labels", str(tmp_path / "none"),
+               "--out", str(out)).returncode == 2
