@@ -13,6 +13,7 @@ import gradio as gr  # noqa: E402
 from mushroom import service  # noqa: E402
 from mushroom.ui import DISCLAIMER, MAX_FILE_SIZE, QUEUE  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
+from mushroom.ui.review import build_review_tab  # noqa: E402
 
 
 def ping() -> str:
@@ -26,6 +27,7 @@ with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False) as d
     with gr.Tabs():
         with gr.Tab("Identify"):
             build_identify_tab()
+        build_review_tab()
     gr.api(ping, api_name="ping")
 
 demo.queue(**QUEUE)
