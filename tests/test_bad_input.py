@@ -1,0 +1,150 @@
+"""Every kind of bad upload against the running app: a clear error or a correct answer, and
+the server keeps serving afterwards."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from conftest import make_photo
+from mushroom.taxonomy import GENERA
+from server import running_app
+
+
+@pytest.fixture(scope="module")
+def app(tiny_checkpoint):
+    with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(app) -> Client:
+    return Client(app.url, verbose=False)
+
+
+def photo(size=(160, 120), seed=0) -> Image.Image:
+    return make_photo(GENERA.index("Russula"), seed=seed, size=size)
+
+
+def jpeg_bytes(img: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, **kw)
+    return buf.getvalue()
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def decompression_bomb() -> bytes:
+    """A ~30 KB PNG that would decode to 20000 x 20000 pixels (400 MP)."""
+    buf = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+REFUSED = {  # name -> (file bytes, expected message)
+    "notes.txt": (b"definitely not a photo\n" * 20, "not an image"),
+    "fake.jpg": (b"GIF89a but not really" * 10, "not an image"),
+    "empty.jpg": (b"", "empty|not an image"),
+    "truncated.jpg": (jpeg_bytes(photo((400, 300)))[:2500], "truncated or corrupt"),
+    "corrupt.jpg": (jpeg_bytes(photo())[:200] + bytes(range(256)) * 40, "truncated or corrupt|not an image"),
+    "bomb.png": (decompression_bomb(), "too large"),
+    "tiny.png": (None, "too small"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_bad_files_get_a_clear_error(client, tmp_path, name):
+    data, message = REFUSED[name]
+    if name == "tiny.png":
+        buf = io.BytesIO()
+        Image.new("RGB", (1, 1), (200, 10, 10)).save(buf, "PNG")
+        data = buf.getvalue()
+    with pytest.raises(AppError, match=f"(?i){message}"):
+        client.predict(handle_file(write(tmp_path, name, data)), api_name="/identify")
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def animated_gif() -> bytes:
+    frames = [photo(seed=s).convert("P") for s in range(3)]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def sixteen_bit() -> bytes:
+    grey = np.asarray(photo().convert("L"), dtype=np.uint16) * 257
+    return encode(Image.fromarray(grey), "PNG")
+
+
+def with_alpha() -> bytes:
+    rgba = photo().convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
+    return encode(rgba, "PNG")
+
+
+HANDLED = {
+    "animated.gif": animated_gif,
+    "cmyk.jpg": lambda: jpeg_bytes(photo().convert("CMYK")),
+    "sixteen_bit.png": sixteen_bit,
+    "alpha.png": with_alpha,
+    "grey.jpg": lambda: jpeg_bytes(photo().convert("L")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HANDLED))
+def test_unusual_but_valid_images_are_identified(client, tmp_path, name):
+    result = client.predict(handle_file(write(tmp_path, name, HANDLED[name]())), 9,
+                            api_name="/identify")
+    assert len(result["top_k"]) == 9
+    assert sum(i["probability"] for i in result["top_k"]) == pytest.approx(1, abs=1e-4)
+
+
+def test_exif_orientation_is_applied(client, tmp_path):
+    upright = photo(size=(180, 120), seed=7)
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what a phone sensor would store
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display": undoes ROTATE_90 (CCW)
+    rotated_file = write(tmp_path, "exif.jpg", jpeg_bytes(stored, exif=exif.tobytes()))
+    decoded = Image.open(rotated_file)
+    shown = np.asarray(decoded.convert("RGB"))  # pixels as stored, orientation ignored
+    fixed = Image.fromarray(np.rot90(shown, k=-1))  # ...and as a viewer shows them
+    assert fixed.size == upright.size
+    as_shown = write(tmp_path, "as_shown.png", encode(fixed, "PNG"))
+    as_stored = write(tmp_path, "as_stored.png", encode(Image.fromarray(shown), "PNG"))
+
+    def probs(path: str) -> np.ndarray:
+        out = client.predict(handle_file(path), 9, api_name="/identify")["probabilities"]
+        return np.array([out[g] for g in GENERA])
+
+    np.testing.assert_allclose(probs(rotated_file), probs(as_shown), atol=1e-4)
+    assert np.abs(probs(rotated_file) - probs(as_stored)).max() > 1e-4
+
+
+def test_explain_refuses_bad_files_too(client, tmp_path):
+    with pytest.raises(AppError, match="(?i)not an image"):
+        client.predict(handle_file(write(tmp_path, "x.jpg", b"nope" * 50)), "Amanita", "fast", 20,
+                       api_name="/explain")
+
+
+def test_server_keeps_serving_after_bad_input(app, client, tmp_path):
+    for name, (data, _) in REFUSED.items():
+        if data is not None:
+            with pytest.raises(AppError):
+                client.predict(handle_file(write(tmp_path, name, data)), api_name="/identify")
+    assert app.alive()
+    assert client.predict(api_name="/ping") == "pong"
+    good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
+    assert len(client.predict(handle_file(good), api_name="/identify")["top_k"]) == 3
