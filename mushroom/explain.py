@@ -142,7 +142,7 @@ def _score(predictor: Predictor, chunks: list[torch.Tensor], size: int,
 
 def _to_tensor(image: np.ndarray, size: int) -> torch.Tensor:
     """uint8 (H, W, 3) -> float (1, 3, size, size) in [0, 1], antialiased."""
-    t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+    t = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0  # copies: views are read-only
     if t.shape[-1] == size:
         return t
     return F.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)

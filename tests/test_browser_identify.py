@@ -1,0 +1,106 @@
+"""Debian Chromium, driven by Playwright, uses the page like a forager, with no internet.
+
+Every request that leaves localhost is aborted and recorded: the page must not need any.
+The screenshot lands in ``artifacts/identify.png``; the load time in ``artifacts/browser.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import ROOT, make_photo
+from mushroom.taxonomy import GENERA
+from server import running_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tiny_checkpoint):
+    with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page whose requests outside localhost are aborted; returns (page, blocked URLs)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    blocked: list[str] = []
+
+    def route(r):
+        if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    yield page, blocked
+    context.close()
+
+
+def test_identify_then_explain_offline(app, offline_page, tmp_path):
+    page, blocked = offline_page
+    photo = tmp_path / "amanita.jpg"
+    make_photo(GENERA.index("Amanita"), seed=11, size=(320, 240)).save(photo, quality=92)
+
+    start = time.perf_counter()
+    page.goto(app.url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    load_seconds = time.perf_counter() - start
+
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    verdict = page.locator("#verdict").inner_text()
+    assert "do not eat" in verdict.lower() or "expert" in verdict.lower()
+    assert "P(poisonous genus)" in verdict
+    topk = page.locator("#topk").inner_text()
+    assert sum(genus in topk for genus in GENERA) == 3  # k defaults to 3
+
+    page.locator("#explain-btn").click()
+    heatmap = page.locator("#heatmap img")
+    heatmap.wait_for(timeout=120_000)
+    assert heatmap.evaluate("img => img.complete && img.naturalWidth") >= 224
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "identify.png"), full_page=True)
+    (ARTIFACTS / "browser.json").write_text(json.dumps({"page_load_s": round(load_seconds, 3),
+                                                        "blocked_requests": blocked}, indent=2))
+    assert blocked == []  # nothing on the page needs the internet
+    assert app.alive()
+
+
+def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_path):
+    page, _ = offline_page
+    page.goto(app.url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    tiny = tmp_path / "tiny.png"
+    from PIL import Image
+
+    Image.new("RGB", (2, 2), (10, 200, 10)).save(tiny)
+    page.locator("#photo input[type=file]").set_input_files(str(tiny))
+    page.get_by_text("too small").first.wait_for(timeout=60_000)
+    assert page.locator("#verdict .verdict").count() == 0  # no stale or made-up verdict
