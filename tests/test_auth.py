@@ -1,0 +1,82 @@
+"""Expert credentials: salted hashes from configuration, no plain text, throttled guessing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from mushroom import auth
+
+
+@pytest.fixture(scope="module")
+def alice_hash() -> str:
+    return auth.hash_password("correct horse battery")
+
+
+def test_hash_is_salted_and_verifies(alice_hash):
+    again = auth.hash_password("correct horse battery")
+    assert alice_hash != again and alice_hash.startswith("scrypt$")
+    assert "correct horse" not in alice_hash
+    assert auth.verify_password("correct horse battery", alice_hash)
+    assert auth.verify_password("correct horse battery", again)
+    assert not auth.verify_password("correct horse batterx", alice_hash)
+    assert not auth.verify_password("correct horse battery", "plain:text")
+
+
+def test_short_passwords_are_refused():
+    with pytest.raises(ValueError, match="at least"):
+        auth.hash_password("short")
+
+
+def test_experts_come_from_env_and_secrets_file(alice_hash, tmp_path):
+    secrets = tmp_path / "experts.txt"
+    secrets.write_text(f"# mycologists\nbob:{alice_hash}\n")
+    env = {"MUSHROOM_EXPERTS": f"alice:{alice_hash}, carol:hunter22",
+           "MUSHROOM_EXPERTS_FILE": str(secrets)}
+    experts, problems = auth.load_experts(env)
+    assert set(experts) == {"alice", "bob"}
+    assert len(problems) == 1 and "carol" in problems[0]  # plain text is never accepted
+    missing = auth.load_experts({"MUSHROOM_EXPERTS_FILE": str(tmp_path / "nope")})
+    assert missing[0] == {} and "cannot read" in missing[1][0]
+
+
+def test_authenticate_accepts_only_the_right_password(alice_hash):
+    env = {"MUSHROOM_EXPERTS": f"alice:{alice_hash}"}
+    throttle = auth.Throttle()
+    assert auth.authenticate("alice", "correct horse battery", env, throttle) == "alice"
+    for name, password in (("alice", "wrong password"), ("mallory", "correct horse battery"),
+                           ("", "")):
+        with pytest.raises(PermissionError, match="Unknown expert or wrong password"):
+            auth.authenticate(name, password, env, throttle)
+    with pytest.raises(PermissionError, match="No experts"):
+        auth.authenticate("alice", "correct horse battery", {}, throttle)
+
+
+def test_repeated_failures_lock_the_name(alice_hash):
+    env = {"MUSHROOM_EXPERTS": f"alice:{alice_hash}"}
+    throttle = auth.Throttle(limit=3, window_s=60, lock_s=60)
+    for _ in range(3):
+        with pytest.raises(PermissionError, match="wrong password"):
+            auth.authenticate("alice", "guess guess", env, throttle)
+    with pytest.raises(PermissionError, match="Too many"):
+        auth.authenticate("alice", "correct horse battery", env, throttle)
+    assert auth.authenticate("alice", "correct horse battery", env,
+                             auth.Throttle()) == "alice"  # a fresh throttle: not locked
+
+
+def test_hf_allow_list_parsing():
+    assert auth.hf_allow_list({"MUSHROOM_EXPERTS_HF": "ann, ben  cy"}) == {"ann", "ben", "cy"}
+    assert auth.hf_allow_list({}) == set()
+
+
+def test_hash_password_command_prints_a_usable_entry():
+    result = subprocess.run([sys.executable, "-m", "mushroom", "labels", "hash-password", "dora"],
+                            input="sporeprint42\n", capture_output=True, text=True, cwd=ROOT,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    experts, problems = auth.parse_experts(result.stdout)
+    assert problems == [] and auth.verify_password("sporeprint42", experts["dora"])
+    assert "sporeprint42" not in result.stdout

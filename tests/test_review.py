@@ -1,0 +1,152 @@
+"""The review queue: suspicion order, out-of-fold preference, cache, filters, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, write_tiny_dataset
+from mushroom import labels, review
+from mushroom.data import file_id
+from mushroom.taxonomy import GENERA
+
+A, B = GENERA.index("Amanita"), GENERA.index("Boletus")
+
+
+def probs_row(**named: float) -> np.ndarray:
+    """A probability vector with the given genera and the rest spread evenly."""
+    row = np.zeros(len(GENERA))
+    for genus, p in named.items():
+        row[GENERA.index(genus)] = p
+    rest = [i for i in range(len(GENERA)) if row[i] == 0]
+    row[rest] = (1 - row.sum()) / len(rest)
+    return row
+
+
+# name -> (folder genus, probabilities); the expected order is the dict order below
+CASE = {
+    "sure_disagree": ("Amanita", probs_row(Boletus=0.90, Amanita=0.05)),
+    "soft_disagree": ("Amanita", probs_row(Boletus=0.50, Amanita=0.40)),
+    "uncertain": ("Amanita", probs_row(Amanita=0.50, Boletus=0.45)),
+    "low_margin": ("Boletus", probs_row(Boletus=0.60, Amanita=0.39)),
+    "confident": ("Boletus", probs_row(Boletus=0.90, Amanita=0.08)),
+}
+
+
+def test_suspicion_tiers_and_scores():
+    probs = np.stack([p for _, p in CASE.values()])
+    given = np.array([GENERA.index(g) for g, _ in CASE.values()])
+    tier, score = review.suspicion(probs, given, review.QueueConfig(uncertain_below=0.55))
+    assert tier.tolist() == [0, 0, 1, 2, 2]
+    assert score[:3] == pytest.approx([0.05, 0.40, 0.50])  # P(given label)
+    assert score[3:] == pytest.approx([0.21, 0.82])  # margin top-1 minus top-2
+    unknown = review.suspicion(probs[:1], np.array([-1]), review.QueueConfig())[0]
+    assert unknown.tolist() == [0]  # a label outside the model's classes is suspicious
+
+
+@pytest.fixture
+def case_data(tmp_path: Path) -> tuple[Path, Path]:
+    """One photo per CASE entry (named after it) and an OOF file scoring them as CASE says."""
+    data = write_tiny_dataset(tmp_path / "photos", per_class=0, genera=("Amanita", "Boletus"))
+    from conftest import make_photo
+
+    rows = []
+    for k, (name, (genus, p)) in enumerate(CASE.items()):
+        path = data / genus / f"{name}.jpg"
+        make_photo(GENERA.index(genus), seed=50 + k).save(path)
+        rows.append({"path": f"{genus}/{name}.jpg", "image_id": file_id(path), "genus": genus,
+                     "fold": k % 2, **{f"p_{g}": p[i] for i, g in enumerate(GENERA)}})
+    oof = tmp_path / "oof.csv"
+    pd.DataFrame(rows).sample(frac=1, random_state=0).to_csv(oof, index=False)
+    return data, oof
+
+
+def test_queue_order_on_a_constructed_case(case_data, tmp_path):
+    data, oof = case_data
+    cache, store = tmp_path / "labels" / "queue.csv", tmp_path / "labels"
+    counts = review.build_queue(data, cache, model_path=None, oof_path=oof)
+    assert counts == {"photos": 5, "from_oof": 5, "predicted": 0, "reused": 0, "unreadable": 0}
+    queue = review.load_queue(cache, store)
+    assert [Path(p).stem for p in queue["path"]] == list(CASE)
+    assert (queue["source"] == "oof").all() and queue["rank"].tolist() == list(range(5))
+
+
+def test_filters_progress_state_and_navigation(case_data, tmp_path):
+    data, oof = case_data
+    store = tmp_path / "labels"
+    review.build_queue(data, store / "queue.csv", None, oof)
+    labels.record(store, data, "Amanita/soft_disagree.jpg", "alice", genus="Boletus")
+    queue = review.load_queue(store / "queue.csv", store)
+    row = queue.set_index("path").loc["Amanita/soft_disagree.jpg"]
+    assert (row["genus"], row["folder_genus"], row["votes"], row["reviewers"]) == (
+        "Boletus", "Amanita", 1, "alice")
+    todo = review.select(queue, "All", "unreviewed")
+    assert "Amanita/soft_disagree.jpg" not in set(todo["path"]) and len(todo) == 4
+    assert len(review.select(queue, "All", "unreviewed by me", "bob")) == 5
+    assert set(review.select(queue, "Boletus", "all")["path"]) == {
+        "Amanita/soft_disagree.jpg", "Boletus/low_margin.jpg", "Boletus/confident.jpg"}
+    ids = dict(zip(queue["path"], queue["image_id"]))
+    after = review.next_item(queue, todo, ids["Amanita/sure_disagree.jpg"])
+    assert after == ids["Amanita/uncertain.jpg"]  # the reviewed photo is skipped over
+    assert review.next_item(queue, todo, ids["Boletus/confident.jpg"]) == ids[
+        "Amanita/sure_disagree.jpg"]  # wraps round
+    assert review.next_item(queue, todo.iloc[:0], None) is None
+    top = review.top_k(row, 3)
+    assert len(top) == 3 and list(top)[:2] == ["Boletus", "Amanita"]
+    assert top["Boletus"] == pytest.approx(0.5)
+
+
+def test_out_of_fold_is_preferred_and_the_model_fills_the_rest(case_data, tmp_path,
+                                                                tiny_checkpoint):
+    data, oof = case_data
+    partial = tmp_path / "partial_oof.csv"
+    full = pd.read_csv(oof)
+    full[full["path"] != "Boletus/confident.jpg"].to_csv(partial, index=False)
+    cache = tmp_path / "labels" / "queue.csv"
+    with pytest.raises(FileNotFoundError, match="no model"):
+        review.build_queue(data, cache, None, partial)
+    seen = []
+    counts = review.build_queue(data, cache, tiny_checkpoint, partial,
+                                progress=lambda it: (seen.append(1), it)[1])
+    assert (counts["from_oof"], counts["predicted"]) == (4, 1) and seen
+    queue = pd.read_csv(cache).set_index("path")
+    assert queue.loc["Boletus/confident.jpg", "source"] == "model"
+    assert "untrained-lite0 test" in queue.loc["Boletus/confident.jpg", "model"]
+    oof_row = full.set_index("path").loc["Amanita/sure_disagree.jpg"]
+    assert queue.loc["Amanita/sure_disagree.jpg", "p_Boletus"] == pytest.approx(
+        oof_row["p_Boletus"])
+    again = review.build_queue(data, cache, tiny_checkpoint, partial)
+    assert (again["reused"], again["predicted"]) == (1, 0)  # cached per photo and model
+
+
+def test_unreadable_photos_are_left_out_of_the_queue(tmp_path, tiny_checkpoint):
+    data = write_tiny_dataset(tmp_path / "photos", per_class=1, genera=("Amanita",))
+    (data / "Amanita" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    cache = tmp_path / "q.csv"
+    counts = review.build_queue(data, cache, tiny_checkpoint)
+    assert (counts["photos"], counts["predicted"], counts["unreadable"]) == (2, 1, 1)
+    assert pd.read_csv(cache)["path"].tolist() == ["Amanita/000.jpg"]
+
+
+def test_review_queue_cli_shows_progress_and_caches(tmp_path, tiny_checkpoint):
+    data = write_tiny_dataset(tmp_path / "photos", per_class=2, genera=("Amanita", "Boletus"))
+    store = tmp_path / "labels"
+    cmd = [sys.executable, "-m", "mushroom", "review-queue", "--data", str(data), "--labels",
+           str(store), "--model", str(tiny_checkpoint), "--oof", str(tmp_path / "none.csv"),
+           "--batch-size", "2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "scoring photos" in first.stderr and "2/2" in first.stderr  # tqdm progress bar
+    assert "predicted: 4" in first.stdout and "reviewed: 0 / 4" in first.stdout
+    queue = review.load_queue(store / review.CACHE_NAME, store)
+    assert len(queue) == 4 and set(queue["folder_genus"]) == {"Amanita", "Boletus"}
+    bad = subprocess.run(cmd[:5] + [str(tmp_path / "missing")] + cmd[6:], capture_output=True,
+                         text=True, cwd=ROOT, env=env, timeout=300)
+    assert bad.returncode == 2 and "data folder not found" in bad.stderr
