@@ -73,7 +73,8 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show")
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented")
-    w["build"].click(partial(h.build, ctx), [user, *filters], outputs, api_name="review_build")
+    w["build"].click(partial(h.build, ctx), [user, *filters], outputs, api_name="review_build",
+                     concurrency_limit=1, concurrency_id="review_build")
     item = [user, w["current"], w["genus"], w["species"], w["note"], *filters]
     for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
                          ("unusable", "unusable"), ("note", "add_note")):
@@ -81,7 +82,7 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip")
     w["undo"].click(partial(h.undo, ctx), [user, *filters], outputs, api_name="review_undo")
     w["explain"].click(partial(h.explain, ctx), [user, w["current"]], w["lime"],
-                       api_name="review_explain")
+                       api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
     w["export"].click(partial(h.export, ctx), [user], w["download"], api_name="review_export")
     w["genus"].change(partial(h.species_update, ctx), [w["genus"]], w["species"],
                       api_name="review_species_choices")

@@ -30,7 +30,7 @@ class ReviewContext:
     labels_dir: Path  # MUSHROOM_LABELS, default labels/
     model_path: Path  # MUSHROOM_MODEL, default assets/model.pt
     cfg: QueueConfig = field(default_factory=QueueConfig)  # suspicion thresholds
-    predictor: object = None  # loaded on first LIME request
+    predictor: object = None  # own model, only when it differs from the Identify tab's
 
     @property
     def cache(self) -> Path:
@@ -252,20 +252,29 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
     """LIME overlay of the model's top genus, computed on demand (seconds on a CPU)."""
     from mushroom.explain import explain as lime, overlay
-    from mushroom.predict import load_model
 
     require(user)
     row = queue_row(ctx, image_id)
     progress(0, desc="loading the model")
-    if ctx.predictor is None:
-        if not ctx.model_path.is_file():
-            raise gr.Error(f"No model at {ctx.model_path}.")
-        ctx.predictor = load_model(ctx.model_path)
     img = photo(ctx, row["path"])
     if img is None:
         raise gr.Error("This photo cannot be decoded.")
-    exp = lime(ctx.predictor, img, progress=lambda done, msg: progress(done, desc=msg))
+    exp = lime(predictor(ctx), img, progress=lambda done, msg: progress(done, desc=msg))
     return overlay(exp, image=img)
+
+
+def predictor(ctx: ReviewContext):
+    """The app's shared model when it is the same file, else one loaded for this tab."""
+    from mushroom import service
+    from mushroom.predict import load_model
+
+    if not ctx.model_path.is_file():
+        raise gr.Error(f"No model at {ctx.model_path}.")
+    if ctx.model_path.resolve() == service.model_path().resolve():
+        return service.get_predictor()
+    if ctx.predictor is None:
+        ctx.predictor = load_model(ctx.model_path)
+    return ctx.predictor
 
 
 def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,

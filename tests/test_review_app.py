@@ -1,0 +1,157 @@
+"""The Review tab through the real app (``python app.py`` on a free port) and gradio_client.
+
+Identify needs no login; every review endpoint refuses a session without an expert login.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from conftest import write_tiny_dataset
+from mushroom import auth, labels, review
+from mushroom.data import file_id
+from mushroom.taxonomy import GENERA
+from server import running_app
+
+PASSWORD = "chanterelle-42"
+
+
+def review_setup(root: Path, per_class: int = 3) -> dict[str, str]:
+    """Photos, a queue scored from a synthetic out-of-fold file, experts: the app's env."""
+    data = write_tiny_dataset(root / "photos", per_class=per_class,
+                              genera=("Amanita", "Boletus", "Russula"))
+    rng = np.random.default_rng(0)
+    rows = []
+    for path in sorted(data.rglob("*.jpg")):
+        p = rng.dirichlet(np.ones(len(GENERA)))
+        rows.append({"path": path.relative_to(data).as_posix(), "image_id": file_id(path),
+                     **{f"p_{g}": p[i] for i, g in enumerate(GENERA)}})
+    pd.DataFrame(rows).to_csv(root / "oof.csv", index=False)
+    store = root / "labels"
+    review.build_queue(data, store / review.CACHE_NAME, None, root / "oof.csv")
+    hashed = auth.hash_password(PASSWORD)
+    return {"MUSHROOM_REVIEW_DATA": str(data), "MUSHROOM_LABELS": str(store),
+            "MUSHROOM_EXPERTS": f"alice:{hashed},bob:{hashed}"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
+    return {**review_setup(tmp_path_factory.mktemp("review")),
+            "MUSHROOM_MODEL": str(tiny_checkpoint)}
+
+
+@pytest.fixture(scope="module")
+def app(env):
+    with running_app(env) as running:
+        yield running
+
+
+def store_rows(env) -> list[labels.Decision]:
+    return labels.read_rows(env["MUSHROOM_LABELS"])
+
+
+def reviewed(progress: str) -> tuple[int, int]:
+    """(reviewed, total) from the progress line "Reviewed **r / t** ..."."""
+    match = re.search(r"Reviewed \*\*(\d+) / (\d+)\*\*", progress)
+    return int(match.group(1)), int(match.group(2))
+
+
+def logged_in(app, name: str = "alice") -> Client:
+    client = Client(app.url, verbose=False)
+    client.predict(name, PASSWORD, api_name="/review_login")
+    return client
+
+
+def test_identify_needs_no_login(app, env):
+    photo = next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg"))
+    result = Client(app.url, verbose=False).predict(handle_file(str(photo)), api_name="/identify")
+    assert len(result["top_k"]) == 3
+
+
+@pytest.mark.parametrize("endpoint, args", [
+    ("/review_show", ("", "All", "all")),
+    ("/review_confirm", ("{id}", "Amanita", "", "", "All", "all")),
+    ("/review_save", ("{id}", "Boletus", "Boletus edulis", "", "All", "all")),
+    ("/review_not_a_mushroom", ("{id}", "Amanita", "", "", "All", "all")),
+    ("/review_unusable", ("{id}", "Amanita", "", "", "All", "all")),
+    ("/review_note", ("{id}", "Amanita", "", "a note", "All", "all")),
+    ("/review_skip", ("{id}", "All", "all")),
+    ("/review_undo", ("All", "all")),
+    ("/review_explain", ("{id}",)),
+    ("/review_export", ()),
+    ("/review_build", ("All", "all")),
+])
+def test_review_endpoints_refuse_without_login(app, env, endpoint, args):
+    image_id = file_id(next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
+    before = len(store_rows(env))
+    client = Client(app.url, verbose=False)
+    with pytest.raises(AppError, match="expert login"):
+        client.predict(*[a.format(id=image_id) for a in args], api_name=endpoint)
+    assert len(store_rows(env)) == before
+
+
+def test_wrong_password_is_refused_and_logout_ends_the_session(app):
+    client = Client(app.url, verbose=False)
+    with pytest.raises(AppError, match="wrong password"):
+        client.predict("alice", "not-the-password", api_name="/review_login")
+    with pytest.raises(AppError, match="expert login"):
+        client.predict("", "All", "all", api_name="/review_show")
+    client.predict("alice", PASSWORD, api_name="/review_login")
+    assert client.predict("", "All", "all", api_name="/review_show")[0]
+    client.predict(api_name="/review_logout")
+    with pytest.raises(AppError, match="expert login"):
+        client.predict("", "All", "all", api_name="/review_show")
+
+
+def test_an_expert_relabels_votes_show_and_export_downloads(app, env):
+    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
+    first = alice.predict("", "All", "unreviewed", api_name="/review_show")
+    image_id, (done_before, total) = first[0], reviewed(first[8])
+    assert total == 9
+    out = alice.predict(image_id, "Russula", "Russula emetica", "sharp taste", "All",
+                        "unreviewed", api_name="/review_save")
+    assert out[0] != image_id  # moved on to the next unreviewed photo
+    assert reviewed(out[8]) == (done_before + 1, total)
+    row = store_rows(env)[-1]
+    assert (row.annotator, row.image_id, row.genus, row.species, row.note) == (
+        "alice", image_id, "Russula", "Russula emetica", "sharp taste")
+    assert row.model_version == "out-of-fold"
+    shown = bob.predict(image_id, "All", "all", api_name="/review_show")
+    assert shown[0] == image_id and "Russula emetica" in shown[2]
+    bob.predict(image_id, "Amanita", "", "", "All", "all", api_name="/review_save")
+    votes = bob.predict(image_id, "All", "all", api_name="/review_show")[4]
+    assert {v[1] for v in votes["data"]} == {"alice", "bob"}  # every vote is shown
+    with pytest.raises(AppError, match="does not belong"):
+        bob.predict(image_id, "Amanita", "Boletus edulis", "", "All", "all",
+                    api_name="/review_save")
+    exported = pd.read_csv(bob.predict(api_name="/review_export"), dtype=str,
+                           keep_default_na=False).set_index("image_id")
+    assert exported.loc[image_id, "genus"] == "Amanita"  # 1-1 tie goes to bob, the latest
+    assert exported.loc[image_id, "n_votes"] == "2"
+
+
+def test_unknown_ids_and_undo(app, env):
+    alice = logged_in(app, "alice")
+    with pytest.raises(AppError, match="not in the review queue"):
+        alice.predict("../../etc/passwd", "Amanita", "", "", "All", "all",
+                      api_name="/review_confirm")
+    image_id = alice.predict("", "Boletus", "all", api_name="/review_show")[0]
+    alice.predict(image_id, "Boletus", "", "", "Boletus", "all", api_name="/review_unusable")
+    assert store_rows(env)[-1].flags == ["unusable"]
+    back = alice.predict("Boletus", "all", api_name="/review_undo")
+    assert back[0] == image_id and "Undone" in back[9]
+    assert store_rows(env)[-1].action == "undo"
+
+
+def test_lime_on_demand_returns_an_overlay(app, env):
+    alice = logged_in(app, "alice")
+    image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
+    overlay = alice.predict(image_id, api_name="/review_explain")
+    assert Path(overlay).is_file() and Path(overlay).stat().st_size > 1000
