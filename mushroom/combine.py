@@ -1,0 +1,149 @@
+"""Several photos of one find (cap, gills, stem, base) combined into one answer.
+
+Genus probabilities: a tempered product of experts. Each accepted photo's log-probabilities
+are summed with weight ``N ** exponent / N``, then renormalized. ``exponent = 1`` treats the
+photos as independent evidence (the plain product), which overstates confidence because
+photos of one mushroom share lighting, background and the model's blind spots;
+``exponent = 0`` is the geometric mean, which ignores agreement entirely. The default 0.5
+lets N agreeing photos count like sqrt(N) independent ones.
+
+Poison: any poison signal wins. The find is flagged when the combined P(poisonous) reaches
+tau, *or* any single photo's does, *or* any photo's dedicated poison head reaches its own
+threshold. Photos the unfamiliar-photo detector rejected are left out of the genus
+combination (their probabilities mean nothing) but still count as poison signals: a close-up
+of a volva may look unfamiliar and still be the photo that matters. If every photo is
+rejected the find is not recognized at all.
+
+Prediction set: by default the union of the accepted photos' conformal sets. Each photo's
+set covers the true genus with probability >= 1 - alpha, so the union does too. A set built
+from the combined probabilities ("combined") is smaller but carries no guarantee, because
+the thresholds were calibrated on single photos.
+
+Pure numpy; no torch, no UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mushroom.conformal import prediction_sets
+
+MAX_PHOTOS = 5
+"""Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
+
+SET_RULES = ("union", "combined")
+
+
+@dataclass
+class CombineConfig:
+    """How photos of one find are merged."""
+
+    exponent: float = 0.5  # N photos weigh like N**exponent: 1 = independent, 0 = geometric mean
+    eps: float = 1e-6  # probability floor before the log, so one photo's 0 cannot veto a genus
+    set_rule: str = "union"  # "union" of per-photo conformal sets (guaranteed) or "combined"
+
+
+@dataclass
+class FindResult:
+    """The combined answer for one find of N photos over C genera."""
+
+    recognized: bool  # at least one photo passed the unfamiliar-photo detector
+    used: np.ndarray  # (N,) bool: photos that entered the genus combination
+    probs: np.ndarray | None  # (C,) combined probabilities; None when nothing was recognized
+    p_poisonous: float | None  # the sum rule on the combined probabilities
+    photo_p_poisonous: np.ndarray  # (N,) the sum rule on each photo
+    poison_flag: bool  # any poison signal fired (see module docstring)
+    flag_reasons: list[str] = field(default_factory=list)  # which signals fired, for the UI
+    prediction_set: list[int] = field(default_factory=list)  # genus indices, most probable first
+    photo_sets: list[list[int]] = field(default_factory=list)  # per-photo sets ([] if no params)
+
+
+def combine_probs(probs: np.ndarray, exponent: float = 0.5, eps: float = 1e-6) -> np.ndarray:
+    """Tempered product of experts over photos: ``softmax(N**exponent / N * sum_i log p_i)``.
+
+    Args:
+        probs: (N, C) probabilities of N photos of one find; N >= 1.
+        exponent: evidence exponent in [0, 1]; see the module docstring.
+        eps: floor applied before the log.
+
+    Returns:
+        (C,) probabilities; a single photo's row comes back (up to ``eps``) unchanged.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        raise ValueError(f"need an (N, C) array with N >= 1 photos, got shape {probs.shape}")
+    if not 0.0 <= exponent <= 1.0:
+        raise ValueError(f"exponent must lie in [0, 1], got {exponent}")
+    n = probs.shape[0]
+    logits = (n ** exponent / n) * np.log(np.clip(probs, eps, 1.0)).sum(axis=0)
+    logits -= logits.max()
+    out = np.exp(logits)
+    return out / out.sum()
+
+
+def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,
+                   poison_head: np.ndarray | None = None,
+                   head_tau: float | None = None) -> list[str]:
+    """Human-readable reasons to flag the find as possibly poisonous (empty: no signal)."""
+    reasons = []
+    if combined_p is not None and combined_p >= tau:
+        reasons.append(f"combined P(poisonous genus) {combined_p:.2f} >= {tau:.2f}")
+    for i in np.flatnonzero(np.asarray(photo_p) >= tau):
+        reasons.append(f"photo {i + 1}: P(poisonous genus) {photo_p[i]:.2f} >= {tau:.2f}")
+    if poison_head is not None and head_tau is not None:
+        for i in np.flatnonzero(np.asarray(poison_head) >= head_tau):
+            reasons.append(f"photo {i + 1}: poison head {poison_head[i]:.2f} >= {head_tau:.2f}")
+    return reasons
+
+
+def combine_find(probs: np.ndarray, poisonous: Sequence[int], tau: float,
+                 rejected: np.ndarray | None = None, poison_head: np.ndarray | None = None,
+                 head_tau: float | None = None, conformal: dict | None = None,
+                 cfg: CombineConfig | None = None) -> FindResult:
+    """Combine 1-5 photos of one find into one probability vector, poison flag and set.
+
+    Args:
+        probs: (N, C) calibrated genus probabilities, one row per photo.
+        poisonous: indices of the poisonous genera.
+        tau: threshold on P(poisonous genus) = summed probability of those genera.
+        rejected: (N,) bool from the unfamiliar-photo detector; None means all accepted.
+        poison_head: (N,) dedicated poison-head probabilities, if the model has one.
+        head_tau: threshold for ``poison_head``; the head is ignored when None.
+        conformal: parameters from :func:`mushroom.conformal.fit_mondrian`, or None (no sets).
+        cfg: combination settings; defaults to :class:`CombineConfig`.
+
+    Raises:
+        ValueError: no photo, more than :data:`MAX_PHOTOS`, or mismatched lengths.
+    """
+    cfg = cfg or CombineConfig()
+    probs = np.asarray(probs, dtype=np.float64)
+    n = probs.shape[0] if probs.ndim == 2 else 0
+    if not 1 <= n <= MAX_PHOTOS:
+        raise ValueError(f"a find needs 1 to {MAX_PHOTOS} photos, got {n}")
+    if cfg.set_rule not in SET_RULES:
+        raise ValueError(f"set_rule must be one of {SET_RULES}, got {cfg.set_rule!r}")
+    used = ~np.asarray(rejected, dtype=bool) if rejected is not None else np.ones(n, bool)
+    if used.shape != (n,) or (poison_head is not None and np.shape(poison_head) != (n,)):
+        raise ValueError("rejected and poison_head need one entry per photo")
+    photo_p = probs[:, list(poisonous)].sum(axis=1)
+    combined = combine_probs(probs[used], cfg.exponent, cfg.eps) if used.any() else None
+    combined_p = float(combined[list(poisonous)].sum()) if combined is not None else None
+    reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau)
+    photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
+    final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)
+    return FindResult(bool(used.any()), used, combined, combined_p, photo_p, bool(reasons),
+                      reasons, final_set, photo_sets)
+
+
+def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np.ndarray,
+              conformal: dict | None, rule: str) -> list[int]:
+    """The find's prediction set, ordered by combined probability (see module docstring)."""
+    if combined is None or conformal is None:
+        return []
+    if rule == "combined":
+        return prediction_sets(combined[None, :], conformal)[0]
+    members = {c for s, u in zip(photo_sets, used) if u for c in s}
+    return sorted(members, key=lambda c: -combined[c])
