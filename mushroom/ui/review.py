@@ -84,8 +84,9 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     w["explain"].click(partial(h.explain, ctx), [user, w["current"]], w["lime"],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
     w["export"].click(partial(h.export, ctx), [user], w["download"], api_name="review_export")
-    w["genus"].change(partial(h.species_update, ctx), [w["genus"]], w["species"],
-                      api_name="review_species_choices")
+    # .input, not .change: showing a photo sets the genus too, and must keep its species
+    w["genus"].input(partial(h.species_update, ctx), [w["genus"]], w["species"],
+                     api_name="review_species_choices")
     root = gr.context.Context.root_block
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
@@ -134,7 +135,7 @@ def _work_area() -> dict[str, gr.components.Component]:
             gr.Markdown(HELP)
     with gr.Row():
         w["export"] = gr.Button("Export consensus CSV", elem_id="review-export", scale=0)
-        w["download"] = gr.File(label="Consensus labels", interactive=False)
+        w["download"] = gr.File(label="Consensus labels", interactive=False, height=90)
     return w
 
 

@@ -1,0 +1,128 @@
+"""Real Chromium on the real app: an expert relabels a queued photo; a visitor cannot.
+
+Uses Debian's chromium through Playwright (never ``playwright install``). The screenshot of
+the expert's view is saved to ``artifacts/review.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from conftest import ROOT
+from mushroom import labels
+from server import running_app
+from test_review_app import PASSWORD, review_setup
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT = ROOT / "artifacts" / "review.png"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
+    return {**review_setup(tmp_path_factory.mktemp("browser")),
+            "MUSHROOM_MODEL": str(tiny_checkpoint)}
+
+
+@pytest.fixture(scope="module")
+def app(env):
+    with running_app(env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file() and not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_review(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 1500})
+    page.goto(url)
+    page.get_by_role("tab", name="Review").click()
+    page.wait_for_selector("#review-login", state="visible")
+    return page
+
+
+def progress(page) -> tuple[int, int]:
+    match = re.search(r"Reviewed (\d+) / (\d+)", page.inner_text("#review-progress"))
+    return int(match.group(1)), int(match.group(2))
+
+
+def text(page, elem_id: str):
+    """The editable box of a Gradio Textbox (an input or a textarea)."""
+    return page.locator(f"#{elem_id}").locator("input, textarea").first
+
+
+def choose(page, elem_id: str, value: str) -> None:
+    """Type into a Gradio dropdown and commit the value."""
+    box = page.locator(f"#{elem_id} input")
+    box.click()
+    box.fill(value)
+    box.press("Enter")
+    page.locator("body").click(position={"x": 5, "y": 5})  # blur: the value is committed
+
+
+def test_visitor_cannot_submit_reviews(app, env, browser):
+    before = len(labels.read_rows(env["MUSHROOM_LABELS"]))
+    page = open_review(browser, app.url)
+    assert page.locator("#review-confirm").count() == 0  # no action controls rendered
+    assert page.locator("#review-save").count() == 0
+    for key in "crxbu":  # the shortcuts do nothing without the buttons
+        page.keyboard.press(key)
+    text(page, "review-name").fill("alice")
+    text(page, "review-password").fill("guessing-wrong")
+    page.click("#review-login")
+    page.wait_for_selector("text=Unknown expert or wrong password", timeout=30_000)
+    assert page.locator("#review-save").count() == 0
+    page.close()
+    visitor = Client(app.url, verbose=False)  # the API refuses the same request
+    with pytest.raises(AppError, match="expert login"):
+        visitor.predict("", "Boletus", "Boletus edulis", "", "All", "all", api_name="/review_save")
+    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == before
+
+
+def test_expert_relabels_a_photo_with_a_species(app, env, browser):
+    page = open_review(browser, app.url)
+    text(page, "review-name").fill("alice")
+    text(page, "review-password").fill(PASSWORD)
+    text(page, "review-password").press("Enter")
+    page.wait_for_function("() => /Reviewed \\d+/.test("
+                           "document.querySelector('#review-progress')?.innerText || '')",
+                           timeout=60_000)
+    before = progress(page)
+    label = page.inner_text("#review-label")
+    image_id = re.search(r"id ([0-9a-f]{16})", label).group(1)
+    choose(page, "review-genus", "Russula")
+    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
+    choose(page, "review-species", "Russula emetica")
+    # typed key by key: c, r, b, s, u, l would be shortcuts outside a text box
+    text(page, "review-note").press_sequentially("white gills, red cap, crumbly")
+    page.locator("#review-label").click()  # leave the text box, then use the shortcut
+    page.keyboard.press("r")
+    page.wait_for_function(
+        f"() => !document.querySelector('#review-progress').innerText.includes("
+        f"'Reviewed {before[0]} /')", timeout=60_000)
+    assert progress(page) == (before[0] + 1, before[1])
+    assert "Saved: relabel" in page.inner_text("#review-status")
+    page.wait_for_timeout(1000)  # let the next photo finish rendering
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.close()
+    row = labels.read_rows(env["MUSHROOM_LABELS"])[-1]
+    assert (row.annotator, row.image_id, row.action) == ("alice", image_id, "relabel")
+    assert (row.genus, row.species, row.note) == ("Russula", "Russula emetica",
+                                                 "white gills, red cap, crumbly")
