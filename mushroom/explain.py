@@ -225,6 +225,13 @@ _SEGMENTS = _LRU(64)
 _EXPLANATIONS = _LRU(32)
 
 
+def clear_caches() -> None:
+    """Forget cached segmentations and explanations (benchmarks time fresh photos)."""
+    for cache in (_SEGMENTS, _EXPLANATIONS):
+        with cache._lock:
+            cache._data.clear()
+
+
 def resolve_config(preset: str = "fast", num_samples: int | None = None) -> LimeConfig:
     """A preset, optionally with another sample count (at least 10: lime needs a neighbourhood)."""
     if preset not in PRESETS:

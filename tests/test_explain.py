@@ -1,0 +1,145 @@
+"""Fast LIME: the pieces, and that it finds what a model with a known answer looks at.
+
+The known-answer model is a real :class:`~mushroom.predict.Predictor` around a tiny torch
+module whose genus-0 logit counts vivid red pixels in the photo's top-left quadrant; LIME
+must put the two red discs of that quadrant on top, in both presets, and the two must agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mushroom import explain as lime
+from mushroom.predict import Predictor, load_model
+from mushroom.taxonomy import GENERA
+
+
+class TopLeftRedness(torch.nn.Module):
+    """Genus 0's logit grows with the number of vivid red pixels in the top-left quadrant.
+
+    Nonlinear on purpose: LIME hides a superpixel by painting it its mean colour, which a
+    linear function of the pixels could not notice.
+    """
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2] // 2, x.shape[-1] // 2
+        quad = x[:, :, :h, :w]
+        return torch.relu(quad[:, 0] - quad[:, 1] - 1.0).mean(dim=(1, 2))[:, None] * 10
+
+    def classify(self, feats: torch.Tensor):
+        logits = torch.zeros(len(feats), len(GENERA))
+        logits[:, 0] = 4 * feats[:, 0]
+        return logits, torch.zeros(len(feats)), feats
+
+
+def known_answer_predictor() -> Predictor:
+    meta = {"arch": "stub", "classes": list(GENERA), "temperature": 1.0, "poison_threshold": 0.3,
+            "input_size": 224, "mean": [0.5] * 3, "std": [0.5] * 3, "version": "stub"}
+    return Predictor(TopLeftRedness(), meta)
+
+
+def red_patches_photo() -> Image.Image:
+    """Grey-green background with five red discs, vivid at the centre, dull at the rim.
+
+    Painting a disc its mean colour removes its vivid centre, which the model notices.
+    """
+    yy, xx = np.mgrid[0:224, 0:224]
+    img = np.empty((224, 224, 3))
+    img[:] = (90, 120, 90)
+    for cy, cx in [(40, 40), (85, 80), (40, 170), (170, 50), (170, 170)]:
+        r = np.hypot(yy - cy, xx - cx) / 22
+        disc = r < 1
+        vivid = (1 - r[disc])[:, None]
+        img[disc] = vivid * np.array([235, 15, 15]) + (1 - vivid) * np.array([150, 70, 60])
+    noise = np.random.default_rng(0).normal(0, 3, img.shape)
+    return Image.fromarray(np.clip(img + noise, 0, 255).astype(np.uint8))
+
+
+def test_paired_masks_are_balanced_and_start_with_the_photo():
+    masks = lime.paired_masks(101, 37, seed=0)
+    assert masks.shape == (101, 37)
+    assert masks[0].all()
+    np.testing.assert_array_equal(masks[1::2], 1 - masks[2::2])
+    np.testing.assert_array_equal(masks[1:].sum(axis=0), np.full(37, 50))
+    assert not np.array_equal(masks, lime.paired_masks(101, 37, seed=1))
+    unpaired = lime.paired_masks(101, 37, seed=0, paired=False)
+    assert unpaired[0].all() and unpaired.shape == (101, 37)
+
+
+def test_mean_fill_matches_lime_loop():
+    view = np.asarray(red_patches_photo())
+    seg = lime.segment(view, lime.PRESETS["fast"])
+    assert seg.min() == 0 and len(np.unique(seg)) == seg.max() + 1
+    filled = lime.mean_fill(view, seg)
+    for s in np.unique(seg)[:10]:
+        expect = view[seg == s].mean(axis=0).astype(np.uint8)
+        np.testing.assert_array_equal(filled[seg == s][0], expect)
+
+
+def in_top_left(exp: lime.Explanation, ids: list[int]) -> float:
+    """Share of the pixels of superpixels ``ids`` that lie in the top-left quadrant."""
+    mask = np.isin(exp.segments, ids)
+    return mask[:112, :112].sum() / mask.sum()
+
+
+@pytest.mark.parametrize("preset", ["fast", "reference"])
+def test_known_answer_is_found(preset):
+    predictor = known_answer_predictor()
+    exp = lime.explain(predictor, red_patches_photo(), "Agaricus", lime.PRESETS[preset],
+                       use_cache=False)
+    assert exp.genus == "Agaricus"
+    discs = [i for i in range(len(exp.weights)) if exp.view[exp.segments == i].mean(0)[0] > 150]
+    expected = {i for i in discs if in_top_left(exp, [i]) > 0.9}
+    assert len(discs) == 5 and len(expected) == 2
+    strong = {i for i in exp.top(5) if exp.weights[i] > 0.25 * exp.weights.max()}
+    assert strong == expected
+
+
+def test_fast_agrees_with_reference_on_known_answer():
+    predictor = known_answer_predictor()
+    image = red_patches_photo()
+    fast = lime.explain(predictor, image, "Agaricus", lime.PRESETS["fast"], use_cache=False)
+    ref = lime.explain(predictor, image, "Agaricus", lime.PRESETS["reference"], use_cache=False)
+    assert lime.top_k_agreement(fast, ref, k=2) == 1.0
+    assert np.corrcoef(fast.weights, ref.weights)[0, 1] > 0.9
+
+
+def test_cache_progress_and_genus_choice(tiny_checkpoint):
+    predictor = load_model(tiny_checkpoint)
+    image = red_patches_photo()
+    cfg = lime.resolve_config("fast", 40)
+    assert cfg.num_samples == 40 and cfg.model_size == lime.PRESETS["fast"].model_size
+    seen = []
+    first = lime.explain(predictor, image, None, cfg, progress=lambda f, m: seen.append(f))
+    assert seen and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
+    assert first.genus == GENERA[int(predictor.predict([image]).probs[0].argmax())]
+    assert lime.explain(predictor, image, None, cfg) is first  # cached by photo hash
+    assert lime.explain(predictor, image, None, cfg, use_cache=False) is not first
+    other = lime.explain(predictor, image, "Suillus", cfg)
+    assert other.genus == "Suillus" and other is not first
+    with pytest.raises(ValueError, match="unknown genus"):
+        lime.explain(predictor, image, "Pleurotus", cfg)
+    with pytest.raises(ValueError, match="unknown quality"):
+        lime.resolve_config("turbo")
+
+
+def test_overlay_tints_supporting_cyan_and_opposing_red():
+    predictor = known_answer_predictor()
+    exp = lime.explain(predictor, red_patches_photo(), "Agaricus", lime.PRESETS["fast"])
+    out = np.asarray(lime.overlay(exp, num_features=5)).astype(int)
+    assert out.shape[1] == lime.DISPLAY_SIZE and out.shape[0] > lime.DISPLAY_SIZE  # + legend
+    seg = np.asarray(Image.fromarray(exp.segments).resize((lime.DISPLAY_SIZE,) * 2,
+                                                          Image.NEAREST))
+    best = exp.top(1)[0]
+    tinted = out[:lime.DISPLAY_SIZE][seg == best].mean(axis=0)
+    base = np.asarray(Image.fromarray(exp.view).resize((lime.DISPLAY_SIZE,) * 2)).astype(int)
+    plain = base[seg == best].mean(axis=0)
+    if exp.weights[best] > 0:  # cyan adds green and blue
+        assert tinted[1] - plain[1] > 30 and tinted[2] - plain[2] > 30
+    else:
+        assert tinted[0] - plain[0] > 30
+    untouched = ~np.isin(seg, exp.top(5))
+    assert np.abs(out[:lime.DISPLAY_SIZE][untouched] - base[untouched]).mean() < 25
