@@ -65,6 +65,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     max_train_images: int | None = None  # cap for smoke tests; None uses all
     input_size: int | None = None  # training/inference side in pixels; None = backbone default
+    freeze_bn_stats: bool = True  # keep BatchNorm running statistics at ImageNet values
     cv_folds: int = 0  # >0: also run k-fold CV on train+val for out-of-fold predictions
 
 

@@ -63,14 +63,15 @@ def cosine_schedule(opt: torch.optim.Optimizer, total_steps: int,
 def train_one_epoch(model: MushroomNet, loader: DataLoader, opt: torch.optim.Optimizer,
                     sched, groups: tuple[str, ...], poison_mask: torch.Tensor,
                     label_smoothing: float, device: torch.device,
-                    weight: torch.Tensor | None = None, desc: str = "train") -> float:
+                    weight: torch.Tensor | None = None, desc: str = "train",
+                    freeze_bn_stats: bool = True) -> float:
     """One pass over ``loader`` updating only ``groups``; returns the mean loss.
 
     ``loader`` yields images (full stages) or cached features (cached stages: then the
     backbone is skipped entirely).
     """
     model.train()
-    set_trainable(model, groups)
+    set_trainable(model, groups, freeze_bn_stats)
     cached = _is_feature_loader(loader)
     total, n = 0.0, 0
     for x, y in tqdm(loader, desc=desc, leave=False, unit="batch"):

@@ -4,9 +4,12 @@ Every model is a :class:`MushroomNet`: a pretrained ``backbone`` split into ``lo
 ``upper`` halves, a zero-initialized residual ``adapter`` (the study's "added intermediate
 layer"), a genus ``head`` and a binary ``poison_head``. Stages unfreeze these by name.
 
-BatchNorm policy: BatchNorm layers inside frozen submodules stay in eval mode, so their
-running statistics keep their ImageNet values; BatchNorm inside unfrozen submodules trains
-normally. :func:`set_trainable` applies both ``requires_grad`` and this policy.
+BatchNorm policy (:func:`set_trainable`): BatchNorm layers inside frozen submodules are
+always in eval mode, so their running statistics keep their ImageNet values. Inside
+unfrozen submodules the affine weights train; their running statistics stay frozen too by
+default (``freeze_bn_stats=True``), because re-estimating them from small, class-balanced
+batches shifts the features the already-trained head expects (seen as a loss spike when
+stage 3 starts). Pass ``freeze_bn_stats=False`` to let them update.
 """
 
 from __future__ import annotations
@@ -202,10 +205,12 @@ def create_model(arch: str, num_classes: int, pretrained: bool = True, weights: 
     return MushroomNet(backbone, cfg, num_classes, adapter_dim, dropout)
 
 
-def set_trainable(model: MushroomNet, groups: Iterable[str]) -> list[nn.Parameter]:
+def set_trainable(model: MushroomNet, groups: Iterable[str],
+                  freeze_bn_stats: bool = True) -> list[nn.Parameter]:
     """Unfreeze exactly ``groups`` and apply the BatchNorm policy; return trainable params.
 
-    Call it after ``model.train()``: frozen groups' BatchNorm layers are switched to eval.
+    Call it after ``model.train()``: BatchNorm layers of frozen groups (and, with
+    ``freeze_bn_stats``, of every group) are switched to eval mode.
     """
     groups = set(groups)
     unknown = groups - set(GROUPS)
@@ -219,7 +224,7 @@ def set_trainable(model: MushroomNet, groups: Iterable[str]) -> list[nn.Paramete
             p.requires_grad_(on)
             if on:
                 params.append(p)
-        if not on:
+        if not on or freeze_bn_stats:
             for m in module.modules():
                 if isinstance(m, nn.modules.batchnorm._BatchNorm):
                     m.eval()

@@ -65,7 +65,13 @@ class Loaders:
         ds = PhotoDataset(self.root, frame, GENERA, self.train_tf if train else self.eval_tf)
         return DataLoader(ds, batch_size=self.cfg.batch_size, sampler=sampler,
                           num_workers=self.cfg.workers, pin_memory=self.pin,
-                          persistent_workers=False, drop_last=False)
+                          worker_init_fn=_one_thread, drop_last=False)
+
+
+def _one_thread(_: int) -> None:
+    """Loader workers decode and augment one photo at a time; extra torch threads per
+    worker only oversubscribe the cores."""
+    torch.set_num_threads(1)
 
 
 def fit(model: MushroomNet, loaders: Loaders, train_frame: pd.DataFrame,
@@ -96,7 +102,8 @@ def fit(model: MushroomNet, loaders: Loaders, train_frame: pd.DataFrame,
             t0 = time.time()
             loss = train_one_epoch(model, loader, opt, sched, stage.trainable, poison_mask,
                                    cfg.label_smoothing, device, weight,
-                                   desc=f"{stage.name} {epoch + 1}/{stage.epochs}")
+                                   desc=f"{stage.name} {epoch + 1}/{stage.epochs}",
+                                   freeze_bn_stats=cfg.freeze_bn_stats)
             row = {"stage": stage.name, "epoch": epoch + 1, "loss": round(loss, 4)}
             if val_loader is not None:
                 out = evaluate(model, val_loader, device)

@@ -73,17 +73,20 @@ def _batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
+@pytest.mark.parametrize("freeze_stats", [False, True])
 @pytest.mark.parametrize("stage", default_stages(), ids=lambda s: s.name)
-def test_set_trainable_freezes_exactly_the_other_groups(stage):
+def test_set_trainable_freezes_exactly_the_other_groups(stage, freeze_stats):
     model = create_model("efficientnet_lite0", 9, pretrained=False)
     model.train()
-    params = set_trainable(model, stage.trainable)
+    params = set_trainable(model, stage.trainable, freeze_bn_stats=freeze_stats)
     expected = 0
     for name in GROUPS:
         module = getattr(model, name)
         on = name in stage.trainable
         assert all(p.requires_grad == on for p in module.parameters()), name
-        assert all(bn.training == on for bn in _batchnorms(module)), name
+        assert all(bn.training == (on and not freeze_stats) for bn in _batchnorms(module)), name
+        if on:  # the affine BatchNorm weights train with their group either way
+            assert all(bn.weight.requires_grad for bn in _batchnorms(module)), name
         expected += sum(1 for _ in module.parameters()) if on else 0
     assert len(params) == expected
     assert {id(p) for p in params} == {id(p) for p in model.parameters() if p.requires_grad}
@@ -92,7 +95,7 @@ def test_set_trainable_freezes_exactly_the_other_groups(stage):
 def test_frozen_batchnorm_keeps_its_statistics():
     model = create_model("resnet18", 9, pretrained=False)
     model.train()
-    set_trainable(model, ("head", "adapter", "upper"))  # stage 3: lower half frozen
+    set_trainable(model, ("head", "adapter", "upper"), freeze_bn_stats=False)  # stage 3
     lower_before = [bn.running_mean.clone() for bn in _batchnorms(model.lower)]
     upper_before = [bn.running_mean.clone() for bn in _batchnorms(model.upper)]
     model(torch.rand(2, 3, 64, 64) * 3)
@@ -100,6 +103,15 @@ def test_frozen_batchnorm_keeps_its_statistics():
                for a, bn in zip(lower_before, _batchnorms(model.lower)))
     assert any(not torch.equal(a, bn.running_mean)
                for a, bn in zip(upper_before, _batchnorms(model.upper)))
+
+
+def test_default_policy_freezes_all_batchnorm_statistics():
+    model = create_model("resnet18", 9, pretrained=False)
+    model.train()
+    set_trainable(model, ("head", "adapter", "upper", "lower"))  # stage 4, default policy
+    before = [bn.running_mean.clone() for bn in _batchnorms(model)]
+    model(torch.rand(2, 3, 64, 64) * 3)
+    assert all(torch.equal(a, bn.running_mean) for a, bn in zip(before, _batchnorms(model)))
 
 
 def test_stages_unfreeze_progressively():
