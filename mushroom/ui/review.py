@@ -67,8 +67,6 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     gr.on([login_btn.click, password.submit], partial(h.login, ctx), [name, password], swap,
           api_name="review_login").success(partial(h.show, ctx), shown, outputs,
                                            api_name="review_open", api_visibility="undocumented")
-    if hf_btn is not None:
-        gr.on([hf_btn.click], h.hf_login, None, swap, api_name="review_hf_login")
     w["logout"].click(h.logout, None, swap, api_name="review_logout")
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show")
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
@@ -90,6 +88,8 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     root = gr.context.Context.root_block
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
+        if hf_btn is not None:  # the OAuth round trip reloads the page: check who came back
+            root.load(h.hf_login, None, swap, api_name="review_hf_login")
 
 
 def _hf_login_button():

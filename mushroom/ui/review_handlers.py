@@ -86,11 +86,14 @@ def login(ctx: ReviewContext, name: str, password: str):
 
 
 def hf_login(profile: gr.OAuthProfile | None):
-    """Accept a Hugging Face login whose user name is on the allow-list."""
+    """On page load after a Hugging Face sign-in: accept allow-listed accounts only."""
     from mushroom.auth import hf_allow_list
 
-    if profile is None or profile.username not in hf_allow_list():
-        raise gr.Error("This Hugging Face account is not on the expert list.", title="Refused")
+    if profile is None:
+        return None, gr.update(), gr.update(), gr.update()
+    if profile.username not in hf_allow_list():
+        return (None, f"Hugging Face account {profile.username} is not on the expert list.",
+                gr.update(visible=True), gr.update(visible=False))
     return (f"hf:{profile.username}", f"Signed in as **hf:{profile.username}**.",
             gr.update(visible=False), gr.update(visible=True))
 
