@@ -62,7 +62,10 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # pickle, zip and EOF errors all mean "not ours"
+        raise ValueError(f"{path} is not a Mushroom checkpoint ({type(err).__name__})") from err
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
         raise ValueError(f"{path} is not a Mushroom checkpoint")
     model = create_model(ckpt["arch"], len(ckpt["classes"]), pretrained=False,

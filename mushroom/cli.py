@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train", "mushroom.evaluate",
+COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review", "mushroom.labels_cli")
 
 

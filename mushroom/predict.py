@@ -20,7 +20,7 @@ from mushroom.checkpoint import load_checkpoint
 from mushroom.presets import eval_transform, to_rgb
 from mushroom.taxonomy import POISONOUS
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "model.pt"
+from mushroom.paths import DEFAULT_MODEL  # noqa: F401  (re-exported for callers)
 
 
 @dataclass

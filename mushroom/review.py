@@ -247,7 +247,7 @@ def top_k(row: pd.Series, k: int = 3) -> dict[str, float]:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``review-queue``."""
-    from mushroom.predict import DEFAULT_MODEL
+    from mushroom.paths import DEFAULT_MODEL
 
     p = sub.add_parser("review-queue", help="score labeled photos and cache the review queue")
     p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")

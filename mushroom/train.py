@@ -8,7 +8,6 @@ selection is on validation macro-F1 over all epochs of all stages.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import random
 import time
 
@@ -146,40 +145,3 @@ def new_model(cfg: TrainConfig) -> MushroomNet:
     return create_model(cfg.arch, len(GENERA), pretrained=True, weights=cfg.weights,
                         adapter_dim=cfg.adapter_dim, dropout=cfg.dropout)
 
-
-def add_parser(sub) -> None:
-    """Register ``train``."""
-    p = sub.add_parser("train", help="staged fine-tuning of a pretrained CNN on the genera")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
-    p.add_argument("--out", required=True, help="run folder (model.pt, reports, manifest)")
-    p.add_argument("--arch", default=TrainConfig.arch, help="backbone name (see models.ARCHS)")
-    p.add_argument("--weights", default=None, help="local ImageNet weights file")
-    p.add_argument("--labels", default=None, help="expert label store to apply")
-    p.add_argument("--manifest", default=None, help="use this manifest instead of scanning")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--seed", type=int, default=0, help="training seed")
-    p.add_argument("--workers", type=int, default=TrainConfig.workers, help="loader workers")
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--epochs", default=None,
-                   help="comma-separated epochs per stage, e.g. 30,30,6,6 (default recipe)")
-    p.add_argument("--cv", type=int, default=0, help="also run k-fold CV (out-of-fold probs)")
-    p.add_argument("--max-images", type=int, default=None, help="cap training photos (smoke)")
-    p.add_argument("--input-size", type=int, default=None, help="override input side")
-    p.set_defaults(func=run_cli)
-
-
-def run_cli(args) -> int:
-    """Build the config from flags and run the pipeline."""
-    from mushroom.pipeline import run
-
-    cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
-                      workers=args.workers, batch_size=args.batch_size, cv_folds=args.cv,
-                      max_train_images=args.max_images, input_size=args.input_size)
-    if args.epochs:
-        epochs = [int(e) for e in args.epochs.split(",")]
-        if len(epochs) != len(cfg.stages):
-            raise ValueError(f"--epochs needs {len(cfg.stages)} numbers, got {args.epochs}")
-        cfg.stages = [dataclasses.replace(s, epochs=e) for s, e in zip(cfg.stages, epochs)
-                      if e > 0]
-    run(args.data, args.out, cfg, labels_dir=args.labels, manifest=args.manifest)
-    return 0

@@ -113,8 +113,6 @@ def test_a_file_that_is_not_a_checkpoint_is_a_value_error(tmp_path):
         load_checkpoint(tmp_path / "absent.pt")
 
 
-@pytest.mark.xfail(reason="load_checkpoint lets torch's UnpicklingError escape for non-torch "
-                          "files; it should be wrapped in ValueError (checkpoint.py, lead)")
 def test_random_bytes_are_a_value_error(tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"this is a text file, not a model\n" * 10)
