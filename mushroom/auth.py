@@ -73,7 +73,8 @@ def parse_experts(text: str) -> tuple[dict[str, str], list[str]]:
                 continue
             name, _, encoded = entry.partition(":")
             if not valid_name(name) or not encoded.startswith("scrypt$") or encoded.count("$") != 5:
-                problems.append(f"ignored expert entry {name or entry[:10]!r}: expected name:scrypt$...")
+                problems.append(f"ignored expert entry {name or entry[:10]!r}: "
+                                "expected name:scrypt$...")
                 continue
             experts[name] = encoded
     return experts, problems

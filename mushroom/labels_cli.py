@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--data", default=None,
                      help="photo root (default: the folder above the photo's genus folder)")
     add.add_argument("--genus", default=None, help="genus to assign (omit for flags and notes)")
-    add.add_argument("--species", default="", help="species within --genus, e.g. 'Amanita muscaria'")
+    add.add_argument("--species", default="",
+                     help="species within --genus, e.g. 'Amanita muscaria'")
     add.add_argument("--flag", action="append", default=[], choices=FLAGS,
                      help="exclude the photo from training (repeatable)")
     add.add_argument("--note", default="", help="free-text note")

@@ -45,50 +45,56 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     """
     ctx = ctx or h.context_from_env()
     with gr.Tab("Review", id="review"):
-        user = gr.State(None)
+        w = {"user": gr.State(None)}
         gr.Markdown("## Expert review\nFix genus labels, add species and flag bad photos. "
                     "Decisions feed the next training run (`manifest --labels labels/`).")
         gr.Markdown(h.setup_notes(ctx), elem_id="review-setup")
-        who = gr.Markdown("Not signed in. Identifying mushrooms needs no login; reviewing does.",
-                          elem_id="review-who")
-        with gr.Row(visible=True) as login_box:
-            name = gr.Textbox(label="Expert name", elem_id="review-name", scale=2)
-            password = gr.Textbox(label="Password", type="password", elem_id="review-password",
-                                  scale=2)
-            login_btn = gr.Button("Log in", variant="primary", elem_id="review-login", scale=1)
-        hf_btn = _hf_login_button()
-        with gr.Column(visible=False) as work:
-            w = _work_area()
-    outputs = [w["current"], w["photo"], w["label"], w["top3"], w["votes"], w["genus"],
-               w["species"], w["note"], w["progress"], w["status"], w["lime"]]
+        w["who"] = gr.Markdown("Not signed in. Identifying mushrooms needs no login; "
+                               "reviewing does.", elem_id="review-who")
+        with gr.Row(visible=True) as w["login_box"]:
+            w["name"] = gr.Textbox(label="Expert name", elem_id="review-name", scale=2)
+            w["password"] = gr.Textbox(label="Password", type="password",
+                                       elem_id="review-password", scale=2)
+            w["login"] = gr.Button("Log in", variant="primary", elem_id="review-login", scale=1)
+        w["hf"] = _hf_login_button()
+        with gr.Column(visible=False) as w["work"]:
+            w.update(_work_area())
+    _connect(ctx, w)
+
+
+def _connect(ctx: h.ReviewContext, w: dict) -> None:
+    """Wire every event; each gets an ``api_name`` and re-checks the login server-side."""
+    outputs = [w[k] for k in ("current", "photo", "label", "top3", "votes", "genus", "species",
+                              "note", "progress", "status", "lime")]
     filters = [w["filter_genus"], w["mode"]]
-    shown = [user, w["current"], *filters]
-    swap = [user, who, login_box, work]
-    gr.on([login_btn.click, password.submit], partial(h.login, ctx), [name, password], swap,
-          api_name="review_login").success(partial(h.show, ctx), shown, outputs,
-                                           api_name="review_open", api_visibility="undocumented")
+    shown = [w["user"], w["current"], *filters]
+    swap = [w["user"], w["who"], w["login_box"], w["work"]]
+    gr.on([w["login"].click, w["password"].submit], partial(h.login, ctx),
+          [w["name"], w["password"]], swap, api_name="review_login").success(
+        partial(h.show, ctx), shown, outputs, api_name="review_open", api_visibility="undocumented")
     w["logout"].click(h.logout, None, swap, api_name="review_logout")
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show")
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented")
-    w["build"].click(partial(h.build, ctx), [user, *filters], outputs, api_name="review_build",
-                     concurrency_limit=1, concurrency_id="review_build")
-    item = [user, w["current"], w["genus"], w["species"], w["note"], *filters]
+    w["build"].click(partial(h.build, ctx), [w["user"], *filters], outputs,
+                     api_name="review_build", concurrency_limit=1, concurrency_id="review_build")
+    item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters]
     for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
                          ("unusable", "unusable"), ("note", "add_note")):
         w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}")
     w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip")
-    w["undo"].click(partial(h.undo, ctx), [user, *filters], outputs, api_name="review_undo")
-    w["explain"].click(partial(h.explain, ctx), [user, w["current"]], w["lime"],
+    w["undo"].click(partial(h.undo, ctx), [w["user"], *filters], outputs, api_name="review_undo")
+    w["explain"].click(partial(h.explain, ctx), [w["user"], w["current"]], w["lime"],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
-    w["export"].click(partial(h.export, ctx), [user], w["download"], api_name="review_export")
+    w["export"].click(partial(h.export, ctx), [w["user"]], w["download"],
+                      api_name="review_export")
     # .input, not .change: showing a photo sets the genus too, and must keep its species
     w["genus"].input(partial(h.species_update, ctx), [w["genus"]], w["species"],
                      api_name="review_species_choices")
     root = gr.context.Context.root_block
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
-        if hf_btn is not None:  # the OAuth round trip reloads the page: check who came back
+        if w["hf"] is not None:  # the OAuth round trip reloads the page: check who came back
             root.load(h.hf_login, None, swap, api_name="review_hf_login")
 
 
