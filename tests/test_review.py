@@ -150,3 +150,19 @@ def test_review_queue_cli_shows_progress_and_caches(tmp_path, tiny_checkpoint):
     bad = subprocess.run(cmd[:5] + [str(tmp_path / "missing")] + cmd[6:], capture_output=True,
                          text=True, cwd=ROOT, env=env, timeout=300)
     assert bad.returncode == 2 and "data folder not found" in bad.stderr
+
+
+def test_queue_over_the_real_photos(real_data, tmp_path):
+    """The real folder layout, scored from a synthetic out-of-fold file (no model needed)."""
+    photos = review.list_photos(real_data)
+    assert len(photos) > 1000 and set(photos["folder_genus"]) == set(GENERA)
+    probs = np.random.default_rng(0).dirichlet(np.ones(len(GENERA)), len(photos))
+    oof = photos.assign(**{f"p_{g}": probs[:, i] for i, g in enumerate(GENERA)})
+    oof.to_csv(tmp_path / "oof.csv", index=False)
+    counts = review.build_queue(real_data, tmp_path / "q.csv", None, tmp_path / "oof.csv")
+    assert counts["from_oof"] == len(photos)
+    queue = review.load_queue(tmp_path / "q.csv", tmp_path / "labels")
+    assert (np.diff(queue["tier"]) >= 0).all() and queue["votes"].sum() == 0
+    hints = pd.read_csv(real_data / "metadata.csv", dtype=str, keep_default_na=False)
+    known = set(labels.species_choices(tmp_path / "labels", "Amanita"))
+    assert {s for s in hints["species_hint"] if s.startswith("Amanita ")} <= known
