@@ -18,7 +18,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -127,7 +127,7 @@ def _to_model(predictor: Predictor, images: torch.Tensor, size: int) -> torch.Te
     return (images - mean) / std
 
 
-def _score(predictor: Predictor, chunks: list[torch.Tensor], size: int,
+def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int, size: int,
            progress: Progress | None) -> np.ndarray:
     """Probabilities for every chunk of copies, reporting progress between batches."""
     out = []
@@ -136,7 +136,7 @@ def _score(predictor: Predictor, chunks: list[torch.Tensor], size: int,
         with predictor._lock:  # the model is shared with concurrent /identify requests
             out.append(predictor.predict_batch(batch).probs)
         if progress:
-            progress((i + 1) / len(chunks), f"Scoring {len(chunks)} batches of perturbed copies")
+            progress((i + 1) / n_chunks, f"Scoring {n_chunks} batches of perturbed copies")
     return np.concatenate(out)
 
 
@@ -157,9 +157,9 @@ def _fast_samples(predictor: Predictor, view: np.ndarray, segments: np.ndarray, 
     on = _to_tensor(view, cfg.model_size)
     off = _to_tensor(mean_fill(view, segments), cfg.model_size)
     keep = torch.from_numpy(masks).bool()
-    chunks = [torch.where(keep[i:i + cfg.batch_size][:, small][:, None], on, off)
-              for i in range(0, len(masks), cfg.batch_size)]
-    return masks, _score(predictor, chunks, cfg.model_size, progress)
+    starts = range(0, len(masks), cfg.batch_size)  # built lazily: one batch in memory at a time
+    chunks = (torch.where(keep[i:i + cfg.batch_size][:, small][:, None], on, off) for i in starts)
+    return masks, _score(predictor, chunks, len(starts), cfg.model_size, progress)
 
 
 def _lime_fit(masks: np.ndarray, probs: np.ndarray, label: int, seed: int):
@@ -188,7 +188,7 @@ def _lime_image_weights(predictor: Predictor, view: np.ndarray, segments: np.nda
         done[0] += 1
         t = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
         step = (lambda f, d: progress(done[0] / n_batches, d)) if progress else None
-        return _score(predictor, [t], cfg.model_size, step)
+        return _score(predictor, [t], 1, cfg.model_size, step)
 
     explainer = lime_image.LimeImageExplainer(random_state=cfg.seed)
     exp = explainer.explain_instance(view, classify, labels=(label,), top_labels=None,

@@ -119,3 +119,33 @@ def test_page_serves_without_a_model_and_identify_says_why(tmp_path, photo):
         with pytest.raises(AppError, match="No model at"):
             Client(bare.url, verbose=False).predict(handle_file(str(photo)), api_name="/identify")
         assert bare.alive()
+
+
+def test_readme_is_a_valid_space_card():
+    """The README's YAML header pins the same gradio as requirements.txt, and the app file."""
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    header = dict(line.split(": ", 1) for line in text.split("---\n")[1].strip().splitlines())
+    pinned = next(line.split("==")[1].strip() for line in
+                  (ROOT / "requirements.txt").read_text().splitlines()
+                  if line.startswith("gradio=="))
+    assert header["sdk"] == "gradio"
+    assert header["sdk_version"] == pinned
+    assert header["app_file"] == "app.py" and (ROOT / header["app_file"]).is_file()
+    assert header["python_version"].strip('"') == "3.11"
+
+
+def test_every_tracked_file_is_under_10_mb():
+    import subprocess
+
+    from conftest import ROOT
+
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                                check=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    sizes = {p: (ROOT / p).stat().st_size for p in listed if p and (ROOT / p).is_file()}
+    assert sizes and max(sizes.values()) < 10 * 1024 * 1024, max(sizes, key=sizes.get)
