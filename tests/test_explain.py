@@ -15,6 +15,7 @@ from PIL import Image
 from mushroom import explain as lime
 from mushroom.predict import Predictor, load_model
 from mushroom.taxonomy import GENERA
+from mushroom.ui import heatmap
 
 
 class TopLeftRedness(torch.nn.Module):
@@ -129,17 +130,17 @@ def test_cache_progress_and_genus_choice(tiny_checkpoint):
 def test_overlay_tints_supporting_cyan_and_opposing_red():
     predictor = known_answer_predictor()
     exp = lime.explain(predictor, red_patches_photo(), "Agaricus", lime.PRESETS["fast"])
-    out = np.asarray(lime.overlay(exp, num_features=5)).astype(int)
-    assert out.shape[1] == lime.DISPLAY_SIZE and out.shape[0] > lime.DISPLAY_SIZE  # + legend
-    seg = np.asarray(Image.fromarray(exp.segments).resize((lime.DISPLAY_SIZE,) * 2,
-                                                          Image.NEAREST))
+    size = heatmap.DISPLAY_SIZE
+    out = np.asarray(heatmap.overlay(exp, num_features=5)).astype(int)
+    assert out.shape[1] == size and out.shape[0] > size  # the view plus the legend strip
+    seg = np.asarray(Image.fromarray(exp.segments).resize((size, size), Image.NEAREST))
     best = exp.top(1)[0]
-    tinted = out[:lime.DISPLAY_SIZE][seg == best].mean(axis=0)
-    base = np.asarray(Image.fromarray(exp.view).resize((lime.DISPLAY_SIZE,) * 2)).astype(int)
+    tinted = out[:size][seg == best].mean(axis=0)
+    base = np.asarray(Image.fromarray(exp.view).resize((size, size))).astype(int)
     plain = base[seg == best].mean(axis=0)
     if exp.weights[best] > 0:  # cyan adds green and blue
         assert tinted[1] - plain[1] > 30 and tinted[2] - plain[2] > 30
     else:
         assert tinted[0] - plain[0] > 30
     untouched = ~np.isin(seg, exp.top(5))
-    assert np.abs(out[:lime.DISPLAY_SIZE][untouched] - base[untouched]).mean() < 25
+    assert np.abs(out[:size][untouched] - base[untouched]).mean() < 25

@@ -81,6 +81,7 @@ def explain(photo: str | bytes | None, genus: str = PREDICTED, quality: str = "f
         samples: perturbed copies to score; 0 keeps the preset's number.
     """
     from mushroom import explain as lime
+    from mushroom.ui import heatmap
 
     image = _photo(photo)
     try:
@@ -90,7 +91,7 @@ def explain(photo: str | bytes | None, genus: str = PREDICTED, quality: str = "f
                            cfg, progress=lambda f, msg: progress(f, desc=msg))
     except ValueError as err:
         raise gr.Error(str(err)) from err
-    return lime.overlay(exp, image=image)
+    return heatmap.overlay(exp, image=image)
 
 
 def render(result: dict | None) -> tuple[dict | None, str]:
