@@ -39,11 +39,22 @@ def balanced_sampler(targets: list[int], num_classes: int, power: float,
 
 def multitask_loss(logits: torch.Tensor, poison_logit: torch.Tensor, y: torch.Tensor,
                    poison_mask: torch.Tensor, label_smoothing: float,
-                   weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Genus cross-entropy plus the binary poisonous/edible-genus loss."""
+                   weight: torch.Tensor | None = None, rule_weight: float = 0.0) -> torch.Tensor:
+    """Genus cross-entropy + the poison head's binary loss + the poison-group loss.
+
+    The poison-group term is ``-log P(any poisonous genus)`` on poisonous photos only: it
+    costs nothing to confuse Amanita with Cortinarius, but a lot to call Amanita a Boletus,
+    which is the error that decides how low tau must go.
+    """
     ce = F.cross_entropy(logits, y, weight=weight, label_smoothing=label_smoothing)
-    bce = F.binary_cross_entropy_with_logits(poison_logit, poison_mask[y].float())
-    return ce + POISON_LOSS_WEIGHT * bce
+    is_poison = poison_mask[y]
+    bce = F.binary_cross_entropy_with_logits(poison_logit, is_poison.float())
+    loss = ce + POISON_LOSS_WEIGHT * bce
+    if rule_weight and is_poison.any():
+        log_group = torch.logsumexp(logits[is_poison][:, poison_mask], dim=1) - \
+            torch.logsumexp(logits[is_poison], dim=1)
+        loss = loss - rule_weight * log_group.sum() / len(y)
+    return loss
 
 
 def cosine_schedule(opt: torch.optim.Optimizer, total_steps: int,
@@ -64,7 +75,7 @@ def train_one_epoch(model: MushroomNet, loader: DataLoader, opt: torch.optim.Opt
                     sched, groups: tuple[str, ...], poison_mask: torch.Tensor,
                     label_smoothing: float, device: torch.device,
                     weight: torch.Tensor | None = None, desc: str = "train",
-                    freeze_bn_stats: bool = True) -> float:
+                    freeze_bn_stats: bool = True, rule_weight: float = 0.0) -> float:
     """One pass over ``loader`` updating only ``groups``; returns the mean loss.
 
     ``loader`` yields images (full stages) or cached features (cached stages: then the
@@ -80,7 +91,7 @@ def train_one_epoch(model: MushroomNet, loader: DataLoader, opt: torch.optim.Opt
             x = model.features(x.contiguous(memory_format=torch.channels_last))
         logits, poison, _ = model.classify(x)
         loss = multitask_loss(logits, poison, y, poison_mask.to(device), label_smoothing,
-                              None if weight is None else weight.to(device))
+                              None if weight is None else weight.to(device), rule_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

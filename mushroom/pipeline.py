@@ -231,6 +231,55 @@ def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.Dat
 
 def fit_extras(outs: dict, oof: dict | None, temperature: float, calib: CalibConfig,
                log=print) -> dict:
-    """Unfamiliar-photo detector and conformal quantiles, when those modules are available."""
-    extras: dict = {}
-    return extras
+    """Fit the unfamiliar-photo detector and the conformal thresholds for the checkpoint.
+
+    The detector's bank comes from training embeddings and its threshold from validation.
+    Conformal thresholds use out-of-fold predictions when CV ran (more photos per genus),
+    else validation; genera with too few photos fall back to the pooled threshold.
+    """
+    from mushroom.conformal import fit_mondrian
+    from mushroom.ood import fit_detector
+
+    ood = fit_detector(outs["train"]["embedding"], outs["train"]["targets"],
+                       outs["val"]["embedding"], outs["val"]["logits"])
+    if oof is not None:
+        probs = cal.softmax(oof["logits"], cal.fit_temperature(oof["logits"], oof["targets"]))
+        labels, source = oof["targets"], "out-of-fold"
+    else:
+        probs, labels = cal.softmax(outs["val"]["logits"], temperature), outs["val"]["targets"]
+        source = "validation"
+    conformal = fit_mondrian(probs, labels, calib.conformal_alpha, fallback="marginal")
+    conformal["calibration"] = source
+    log(f"detector: val reject rate {ood['val_reject_rate']:.3f}; conformal on {source}, "
+        f"fallback genera {[GENERA[c] for c in conformal['fallback_classes']]}")
+    return {"ood": ood, "conformal": conformal}
+
+
+def recalibrate(run_dir: str, calib: CalibConfig | None = None, log=print) -> dict:
+    """Redo calibration, detector and conformal fitting from a run's saved outputs.
+
+    Uses ``outputs.npz`` (and ``oof.npz`` when CV ran) so thresholds can be re-tuned
+    without retraining; rewrites ``model.pt`` and ``train_report.json``.
+    """
+    import dataclasses as dc
+
+    from mushroom.checkpoint import load_checkpoint
+    from mushroom.config import Stage
+
+    out = Path(run_dir)
+    model, ckpt = load_checkpoint(out / "model.pt")
+    saved = np.load(out / "outputs.npz")
+    outs: dict = {}
+    for key in saved.files:
+        split, field = key.split("_", 1)
+        outs.setdefault(split, {})[field] = saved[key]
+    oof = dict(np.load(out / "oof.npz")) if (out / "oof.npz").exists() else None
+    cfg_dict = dict(ckpt["train_config"])
+    cfg_dict["stages"] = [Stage(**{**s, "trainable": tuple(s["trainable"])})
+                          for s in cfg_dict["stages"]]
+    cfg = TrainConfig(**{f.name: cfg_dict[f.name] for f in dc.fields(TrainConfig)
+                         if f.name in cfg_dict})
+    old = json.loads((out / "train_report.json").read_text())
+    frame = read_manifest(out / "manifest.csv")
+    return finish(out, model, cfg, calib or CalibConfig(), frame, outs, oof, old["history"],
+                  ckpt["metrics"].get("train_seconds", 0.0), log)

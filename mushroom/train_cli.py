@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mushroom.config import TrainConfig
+from mushroom.config import CalibConfig, TrainConfig
 
 def add_parser(sub) -> None:
     """Register ``train``."""
@@ -28,6 +28,13 @@ def add_parser(sub) -> None:
     p.add_argument("--max-images", type=int, default=None, help="cap training photos (smoke)")
     p.add_argument("--input-size", type=int, default=None, help="override input side")
     p.set_defaults(func=run_cli)
+    c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
+                                         "of a finished run without retraining")
+    c.add_argument("--run", required=True, help="run folder written by `train`")
+    c.add_argument("--margin", type=float, default=CalibConfig.margin,
+                   help="tau = margin x lowest poisonous score")
+    c.add_argument("--min-tau", type=float, default=CalibConfig.min_tau, help="floor on tau")
+    c.set_defaults(func=calibrate_cli)
 
 
 def run_cli(args) -> int:
@@ -44,4 +51,12 @@ def run_cli(args) -> int:
         cfg.stages = [dataclasses.replace(s, epochs=e) for s, e in zip(cfg.stages, epochs)
                       if e > 0]
     run(args.data, args.out, cfg, labels_dir=args.labels, manifest=args.manifest)
+    return 0
+
+
+def calibrate_cli(args) -> int:
+    """Recalibrate a finished run from its saved outputs."""
+    from mushroom.pipeline import recalibrate
+
+    recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau))
     return 0
