@@ -43,6 +43,7 @@ class LimeConfig:
     engine: str = "fast"  # "fast" (vectorized, paired masks) or "lime_image" (the study's loop)
     paired: bool = True  # fast engine: draw masks with their inverses (see paired_masks)
     batch_size: int = 32  # copies per forward pass
+    bf16: bool = False  # score copies under bfloat16 autocast (about 2x faster on AVX-512 CPUs)
     seed: int = 0  # mask sampling seed, so the same photo always gets the same picture
     kernel_size: int = 4  # quickshift kernel (lime's default segmentation)
     max_dist: int = 200  # quickshift cut-off distance (lime's default)
@@ -126,13 +127,13 @@ def _to_model(predictor: Predictor, images: torch.Tensor, size: int) -> torch.Te
 
 
 def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int, size: int,
-           progress: Progress | None) -> np.ndarray:
+           progress: Progress | None, bf16: bool = False) -> np.ndarray:
     """Probabilities for every chunk of copies, reporting progress between batches."""
     out = []
     for i, chunk in enumerate(chunks):
         batch = _to_model(predictor, chunk, size)
-        with predictor._lock:  # the model is shared with concurrent /identify requests
-            out.append(predictor.predict_batch(batch).probs)
+        with predictor._lock, torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            out.append(predictor.predict_batch(batch).probs)  # the lock: /identify shares it
         if progress:
             progress((i + 1) / n_chunks, f"Scoring {n_chunks} batches of perturbed copies")
     return np.concatenate(out)
@@ -157,7 +158,7 @@ def _fast_samples(predictor: Predictor, view: np.ndarray, segments: np.ndarray, 
     keep = torch.from_numpy(masks).bool()
     starts = range(0, len(masks), cfg.batch_size)  # built lazily: one batch in memory at a time
     chunks = (torch.where(keep[i:i + cfg.batch_size][:, small][:, None], on, off) for i in starts)
-    return masks, _score(predictor, chunks, len(starts), cfg.model_size, progress)
+    return masks, _score(predictor, chunks, len(starts), cfg.model_size, progress, cfg.bf16)
 
 
 def _lime_fit(masks: np.ndarray, probs: np.ndarray, label: int, seed: int):
