@@ -75,7 +75,7 @@ class CalibConfig:
     """How probabilities are calibrated and the poison threshold tau is set."""
 
     margin: float = 0.5  # tau is multiplied by this after covering every poisonous photo
-    min_tau: float = 0.02  # never flag less than this P(poisonous)
+    min_tau: float = 0.0  # floor on tau; above 0 it may break recall 1.0 on calibration data
     max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
     uncertain_max_prob: float = 0.55  # top-1 below this -> verdict "uncertain"
     conformal_alpha: float = 0.05  # 1 - target coverage of prediction sets

@@ -41,17 +41,26 @@ def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: 
     return frame
 
 
-def summarize(logits: np.ndarray, targets: np.ndarray, temperature: float,
-              tau: float) -> dict:
+def flagged(out: dict, temperature: float, thresholds: dict) -> np.ndarray:
+    """The shipped poison rule: summed poisonous probability >= tau, or the poison head
+    at its threshold, or a poisonous top-1 genus (any poison signal wins)."""
+    probs = cal.softmax(out["logits"], temperature)
+    flag = probs[:, POISON_IDX].sum(1) >= thresholds["poison"]
+    if thresholds.get("poison_head") is not None:
+        flag |= _scores(out, temperature, "head") >= thresholds["poison_head"]
+    return flag | np.isin(probs.argmax(1), POISON_IDX)
+
+
+def summarize(out: dict, temperature: float, thresholds: dict) -> dict:
     """Headline metrics for a set of predictions (accuracy, macro-F1, poison recall...)."""
     from sklearn.metrics import balanced_accuracy_score, f1_score
 
-    probs = cal.softmax(logits, temperature)
-    pred = probs.argmax(1)
+    targets = out["targets"]
+    pred = out["logits"].argmax(1)
     present = sorted(set(targets.tolist()))
     per_class = f1_score(targets, pred, labels=present, average=None, zero_division=0)
     poison_true = np.isin(targets, POISON_IDX)
-    flagged = probs[:, POISON_IDX].sum(1) >= tau
+    flag = flagged(out, temperature, thresholds)
     return {
         "n": int(len(targets)),
         "accuracy": round(float((pred == targets).mean()), 4),
@@ -59,9 +68,9 @@ def summarize(logits: np.ndarray, targets: np.ndarray, temperature: float,
         "macro_f1": round(float(f1_score(targets, pred, labels=present, average="macro",
                                          zero_division=0)), 4),
         "per_class_f1": {GENERA[c]: round(float(f), 4) for c, f in zip(present, per_class)},
-        "poison_recall": round(float(flagged[poison_true].mean()), 4) if poison_true.any()
+        "poison_recall": round(float(flag[poison_true].mean()), 4) if poison_true.any()
         else None,
-        "edible_pass_rate": round(float((~flagged[~poison_true]).mean()), 4),
+        "edible_pass_rate": round(float((~flag[~poison_true]).mean()), 4),
     }
 
 
@@ -210,12 +219,11 @@ def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.Dat
     """Calibrate on validation (and out-of-fold data), then write model.pt and the report."""
     temperature = cal.fit_temperature(outs["val"]["logits"], outs["val"]["targets"])
     thresholds = choose_thresholds(outs["val"], oof, temperature, calib)
-    metrics = {s: summarize(outs[s]["logits"], outs[s]["targets"], temperature,
-                            thresholds["poison"]) for s in ("val", "test") if s in outs}
+    metrics = {s: summarize(outs[s], temperature, thresholds) for s in ("val", "test")
+               if s in outs}
     if oof is not None:
-        metrics["cv"] = summarize(oof["logits"], oof["targets"],
-                                  cal.fit_temperature(oof["logits"], oof["targets"]),
-                                  thresholds["rule"]["tau"])
+        metrics["cv"] = summarize(oof, cal.fit_temperature(oof["logits"], oof["targets"]),
+                                  thresholds)
     metrics["train_seconds"] = train_seconds
     extras = fit_extras(outs, oof, temperature, calib, log)
     meta = build_meta(cfg, frame, temperature, thresholds, metrics, extras,
