@@ -94,6 +94,14 @@ def explain(photo: str | bytes | None, genus: str = PREDICTED, quality: str = "f
     return heatmap.overlay(exp, image=image)
 
 
+def identify_if_photo(photo: str | bytes | None, k: float = 3) -> tuple:
+    """Identify a newly shown photo for the page: (JSON, label, card); blanks when cleared."""
+    if photo is None:
+        return None, None, ""
+    result = identify(photo, k)
+    return (result, *render(result))
+
+
 def render(result: dict | None) -> tuple[dict | None, str]:
     """The /identify JSON -> (gr.Label value, verdict card HTML)."""
     if not result:
@@ -155,14 +163,20 @@ def build_identify_tab() -> None:
 
 
 def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap) -> None:
-    """Connect the events; only /identify and /explain are public API endpoints."""
-    gr.on([photo.upload, go.click], clear, None, [raw, label, card, heatmap], api_name="clear",
-          api_visibility="private", queue=False
+    """Connect the events; only /identify and /explain are public API endpoints.
+
+    Every chain starts by blanking the outputs, so a new photo never sits next to the
+    previous photo's verdict, not even when the new one turns out to be unreadable.
+    """
+    outputs = [raw, label, card, heatmap]
+    private = {"api_visibility": "private"}
+    # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks.
+    photo.change(clear, None, outputs, api_name="clear_on_change", queue=False, **private
+                 ).then(identify_if_photo, [photo, k], [raw, label, card],
+                        api_name="identify_on_change", concurrency_id="model", **private)
+    gr.on([go.click, k.release], clear, None, outputs, api_name="clear", queue=False, **private
           ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
                  concurrency_limit=4
-          ).success(render, raw, [label, card], api_name="render", api_visibility="private",
-                    queue=False)
-    photo.clear(clear, None, [raw, label, card, heatmap], api_name="clear_photo",
-                api_visibility="private", queue=False)
+          ).success(render, raw, [label, card], api_name="render", queue=False, **private)
     why.click(explain, [photo, genus, quality, samples], heatmap, api_name="explain",
               concurrency_id="lime", concurrency_limit=1)
