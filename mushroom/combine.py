@@ -25,11 +25,12 @@ Pure numpy; no torch, no UI.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from mushroom.conformal import prediction_sets
+from mushroom.verdict import MESSAGES, Verdict, decide
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -59,6 +60,7 @@ class FindResult:
     flag_reasons: list[str] = field(default_factory=list)  # which signals fired, for the UI
     prediction_set: list[int] = field(default_factory=list)  # genus indices, most probable first
     photo_sets: list[list[int]] = field(default_factory=list)  # per-photo sets ([] if no params)
+    has_sets: bool = False  # conformal parameters were given, so an empty set means "no idea"
 
 
 def combine_probs(probs: np.ndarray, exponent: float = 0.5, eps: float = 1e-6) -> np.ndarray:
@@ -135,7 +137,7 @@ def combine_find(probs: np.ndarray, poisonous: Sequence[int], tau: float,
     photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
     final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)
     return FindResult(bool(used.any()), used, combined, combined_p, photo_p, bool(reasons),
-                      reasons, final_set, photo_sets)
+                      reasons, final_set, photo_sets, conformal is not None)
 
 
 def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np.ndarray,
@@ -147,3 +149,26 @@ def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np
         return prediction_sets(combined[None, :], conformal)[0]
     members = {c for s, u in zip(photo_sets, used) if u for c in s}
     return sorted(members, key=lambda c: -combined[c])
+
+
+def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
+                 uncertain_top1: float = 0.55) -> Verdict:
+    """The verdict for a whole find, from :func:`mushroom.verdict.decide` plus the find rules.
+
+    Any poison signal of any photo makes it "poisonous" (reasons list the photos); an empty
+    prediction set makes an otherwise edible-genus answer "uncertain". A find whose photos
+    were all rejected is "not_recognized", as for one photo.
+    """
+    if find.probs is None:
+        uniform = {c: 1.0 / len(classes) for c in classes}
+        return decide(uniform, tau, recognized=False)
+    names = [classes[c] for c in find.prediction_set] if find.has_sets else None
+    verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
+                     uncertain_top1=uncertain_top1, prediction_set=names)
+    if find.poison_flag and verdict.level != "poisonous":
+        return replace(verdict, level="poisonous", message=MESSAGES["poisonous"],
+                       reasons=tuple(find.flag_reasons))
+    if verdict.level == "edible_genus" and find.has_sets and not find.prediction_set:
+        return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],
+                       reasons=("no genus is plausible enough to name",))
+    return verdict

@@ -1,0 +1,133 @@
+"""Several photos of one find: tempered product of experts, the poison rule, sets, rejections."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mushroom.combine import CombineConfig, combine_find, combine_probs, find_verdict
+from mushroom.conformal import fit_mondrian
+from mushroom.taxonomy import GENERA, POISONOUS
+
+POISON_IDX = [GENERA.index(g) for g in sorted(POISONOUS)]
+RUSSULA, AMANITA, LACTARIUS = (GENERA.index(g) for g in ("Russula", "Amanita", "Lactarius"))
+
+
+def peaked(genus: int, p: float, n_classes: int = len(GENERA)) -> np.ndarray:
+    """A probability vector with ``p`` on ``genus`` and the rest spread evenly."""
+    row = np.full(n_classes, (1 - p) / (n_classes - 1))
+    row[genus] = p
+    return row
+
+
+def test_one_photo_comes_back_unchanged():
+    row = peaked(RUSSULA, 0.7)
+    np.testing.assert_allclose(combine_probs(row[None]), row, atol=1e-6)
+
+
+def test_agreeing_photos_gain_confidence_but_less_than_independent_evidence():
+    photos = np.stack([peaked(RUSSULA, 0.6)] * 4)
+    tempered = combine_probs(photos, exponent=0.5)[RUSSULA]
+    independent = combine_probs(photos, exponent=1.0)[RUSSULA]
+    geometric = combine_probs(photos, exponent=0.0)[RUSSULA]
+    assert geometric == pytest.approx(0.6, abs=1e-6)
+    assert 0.6 < tempered < independent
+
+
+def test_a_zero_probability_does_not_veto_a_genus():
+    photos = np.stack([peaked(RUSSULA, 0.9), peaked(RUSSULA, 0.9)])
+    photos[1, RUSSULA], photos[1, LACTARIUS] = 0.0, photos[1, LACTARIUS] + 0.9
+    combined = combine_probs(photos)
+    assert np.isfinite(combined).all() and combined.sum() == pytest.approx(1.0)
+    assert combined[RUSSULA] > 0
+
+
+def test_one_poisonous_looking_photo_makes_the_find_warn():
+    # Cap and stem look like Russula; the base (volva) looks like Amanita.
+    photos = np.stack([peaked(RUSSULA, 0.95), peaked(RUSSULA, 0.95), peaked(AMANITA, 0.8)])
+    tau = 0.3
+    find = combine_find(photos, POISON_IDX, tau)
+    assert find.probs.argmax() == RUSSULA  # two photos out-vote one for the genus...
+    assert find.p_poisonous < tau  # ...and the combined poison mass alone would not warn...
+    assert find.poison_flag  # ...but the single photo does
+    assert any("photo 3" in r for r in find.flag_reasons)
+    verdict = find_verdict(find, GENERA, tau)
+    assert verdict.level == "poisonous" and verdict.genus == "Russula"
+    calm = find_verdict(combine_find(photos[:2], POISON_IDX, tau), GENERA, tau)
+    assert calm.level == "edible_genus"  # the same find without the base photo
+
+
+def test_the_poison_head_of_one_photo_also_warns():
+    photos = np.stack([peaked(RUSSULA, 0.95)] * 3)
+    quiet = combine_find(photos, POISON_IDX, 0.3, poison_head=np.array([0.1, 0.1, 0.1]),
+                         head_tau=0.4)
+    loud = combine_find(photos, POISON_IDX, 0.3, poison_head=np.array([0.1, 0.6, 0.1]),
+                        head_tau=0.4)
+    assert not quiet.poison_flag and loud.poison_flag
+    assert loud.flag_reasons == ["photo 2: poison head 0.60 >= 0.40"]
+
+
+def test_rejected_photos_leave_the_genus_vote_but_keep_their_poison_signal():
+    photos = np.stack([peaked(RUSSULA, 0.9), peaked(AMANITA, 0.9)])
+    find = combine_find(photos, POISON_IDX, 0.3, rejected=np.array([False, True]))
+    np.testing.assert_allclose(find.probs, photos[0], atol=1e-6)
+    assert find.used.tolist() == [True, False]
+    assert find.poison_flag
+
+
+def test_all_photos_rejected_means_not_recognized():
+    photos = np.stack([peaked(RUSSULA, 0.5)] * 2)
+    find = combine_find(photos, POISON_IDX, 0.3, rejected=np.array([True, True]))
+    assert not find.recognized and find.probs is None and find.prediction_set == []
+    assert find_verdict(find, GENERA, 0.3).level == "not_recognized"
+
+
+def test_poisonous_genus_in_the_find_set_makes_it_uncertain_and_empty_set_too():
+    params = _conformal()
+    torn = np.zeros(len(GENERA))
+    torn[[RUSSULA, AMANITA]] = 0.5  # the gills photo could be either
+    photos = np.stack([peaked(RUSSULA, 0.7), torn])
+    risky = combine_find(photos, POISON_IDX, 0.9, conformal=params)
+    assert AMANITA in risky.prediction_set
+    assert find_verdict(risky, GENERA, 0.9).level == "uncertain"
+    vague = combine_find(np.stack([peaked(RUSSULA, 0.45)] * 2), POISON_IDX, 0.9,
+                         conformal=params)
+    assert vague.prediction_set == []
+    assert find_verdict(vague, GENERA, 0.9, uncertain_top1=0.3).level == "uncertain"
+
+
+def _conformal() -> dict:
+    """Thresholds qhat = 0.5 for every genus: a genus is in a set when p >= 0.5."""
+    labels = np.repeat(np.arange(len(GENERA)), 40)
+    probs = np.stack([peaked(c, 0.5) for c in labels])
+    return fit_mondrian(probs, labels, alpha=0.05)
+
+
+def test_find_set_is_the_union_of_photo_sets_by_default():
+    params = _conformal()
+    photos = np.stack([peaked(RUSSULA, 0.7), peaked(LACTARIUS, 0.55), peaked(RUSSULA, 0.8)])
+    union = combine_find(photos, POISON_IDX, 0.3, conformal=params)
+    assert union.photo_sets == [[RUSSULA], [LACTARIUS], [RUSSULA]]
+    assert union.prediction_set == [RUSSULA, LACTARIUS]  # ordered by combined probability
+    combined = combine_find(photos, POISON_IDX, 0.3, conformal=params,
+                            cfg=CombineConfig(set_rule="combined"))
+    assert combined.prediction_set == [RUSSULA]
+
+
+def test_a_rejected_photo_adds_nothing_to_the_set():
+    photos = np.stack([peaked(RUSSULA, 0.7), peaked(AMANITA, 0.9)])
+    find = combine_find(photos, POISON_IDX, 0.3, rejected=np.array([False, True]),
+                        conformal=_conformal())
+    assert find.prediction_set == [RUSSULA]
+
+
+@pytest.mark.parametrize("n", [0, 6])
+def test_photo_count_is_limited(n):
+    with pytest.raises(ValueError, match="1 to 5 photos"):
+        combine_find(np.full((n, len(GENERA)), 1 / len(GENERA)), POISON_IDX, 0.3)
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError, match="one entry per photo"):
+        combine_find(np.stack([peaked(RUSSULA, 0.7)] * 2), POISON_IDX, 0.3,
+                     rejected=np.array([False]))
