@@ -10,18 +10,19 @@ smallest score of that genus (the finite-sample correction). A new photo's set h
 genus ``c`` with ``1 - p_c <= qhat_c``.
 
 Rare genera: when ``ceil((n_c + 1)(1 - alpha)) > n_c`` (fewer than ``(1 - alpha) / alpha``
-photos: 19 at alpha = 0.05) no finite threshold carries the guarantee. ``fallback`` decides:
+photos: 19 at alpha = 0.05) no threshold carries the ``1 - alpha`` guarantee. ``fallback``:
 
-- ``"always"`` (default): ``qhat_c = 1``, the genus is in *every* set. Honest, but for a rare
-  poisonous genus it makes every verdict at least "uncertain".
-- ``"rare_pool"``: the rare genera form one Mondrian bin and share the threshold of their
-  pooled scores (``qhat = 1`` if even the pool is too small). Coverage then holds for the
-  rare genera taken together, not for each one; big genera keep their own thresholds.
-- ``"marginal"``: rare genera use the threshold pooled over *all* photos. Smallest sets, but
-  that pool is dominated by the big, easy genera, so rare ones are under-covered (measured:
-  0.56 for Cortinarius at a 0.95 target); kept for comparison.
+- ``"always"`` (default): ``qhat_c = 1``, the genus is in *every* set. Honest, but with
+  Entoloma (about 12 out-of-fold photos) in every set, every verdict becomes "uncertain".
+- ``"max"``: ``qhat_c`` = the genus's largest calibration score (rank ``n_c``), which still
+  guarantees coverage ``n_c / (n_c + 1)`` (0.92 for 12 photos): the most its photos allow.
+- ``"marginal"``: the threshold pooled over *all* photos; that pool is dominated by the big,
+  easy genera, so the rare genus can be badly under-covered.
 
-The choice is stored in the parameters and shown in reports.
+In a stand-in run (logistic regression on ImageNet features, out-of-fold calibration, four
+splits) "max" kept the edible pass rate at 0.25-0.47 where "always" gave 0, and covered the
+held-out Entoloma photos where "marginal" missed them once. The choice is stored in the
+parameters and shown in reports.
 
 Why not MAPIE or crepes: neither is installed, and the whole method is ~20 lines of numpy,
 tested here against a case solved by hand.
@@ -34,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FALLBACKS = ("always", "max", "rare_pool", "marginal")
+FALLBACKS = ("always", "max", "marginal")
 
 
 def conformal_rank(n: int, alpha: float) -> int:
@@ -74,8 +75,8 @@ def fit_mondrian(probs: np.ndarray, labels: np.ndarray, alpha: float = 0.05,
         labels: (N,) true class indices.
         alpha: 1 - target coverage (0.05 gives 95% sets).
         fallback: what a genus with too few photos gets: "always" (``qhat = 1``: in every
-            set), "rare_pool" (the threshold of all rare genera's scores pooled) or
-            "marginal" (the threshold of all scores); see the module docstring.
+            set), "max" (its largest score) or "marginal" (the threshold of all scores);
+            see the module docstring.
 
     Returns:
         JSON-able parameters: ``alpha``, ``coverage``, ``qhat`` (one per class), ``n`` (photos
@@ -93,12 +94,12 @@ def fit_mondrian(probs: np.ndarray, labels: np.ndarray, alpha: float = 0.05,
     scores = 1.0 - probs[np.arange(len(labels)), labels]
     own = [quantile(scores[labels == c], alpha) for c in range(probs.shape[1])]
     used = [c for c, q in enumerate(own) if q is None]
-    pool = {"always": None, "max": None, "marginal": quantile(scores, alpha),
-            "rare_pool": quantile(scores[np.isin(labels, used)], alpha)}[fallback]
-    qhat = [q if q is not None else (1.0 if pool is None else pool) for q in own]
-    if fallback == "max":  # rank n: coverage n / (n + 1), the best n photos can promise
-        qhat = [float(scores[labels == c].max()) if c in used and np.any(labels == c) else q
-                for c, q in enumerate(qhat)]
+    pooled = quantile(scores, alpha) if fallback == "marginal" else None
+    qhat = []
+    for c, q in enumerate(own):
+        if q is None and fallback == "max" and np.any(labels == c):
+            q = float(scores[labels == c].max())
+        qhat.append(q if q is not None else (pooled if pooled is not None else 1.0))
     counts = [int(np.sum(labels == c)) for c in range(probs.shape[1])]
     return {"method": "mondrian-split-conformal", "score": "1 - p", "alpha": float(alpha),
             "coverage": 1.0 - float(alpha), "qhat": qhat, "n": counts, "fallback": fallback,

@@ -49,7 +49,7 @@ def to_pil(arr: np.ndarray) -> Image.Image:
         arr = arr.astype(np.uint8) * 255
     elif arr.dtype != np.uint8:
         lo, hi = float(arr.min()), float(arr.max())
-        arr = ((arr - lo) / (hi - lo + 1e-12) * 255).astype(np.uint8)
+        arr = np.round((arr - lo) / max(hi - lo, 1e-12) * 255).astype(np.uint8)
     img = Image.fromarray(arr)
     if img.mode in ("RGBA", "LA"):
         white = Image.new("RGBA", img.size, (255, 255, 255, 255))

@@ -44,16 +44,21 @@ def test_rank_uses_finite_sample_correction():
     assert conformal_rank(99, 0.1) == 90
 
 
-def test_marginal_fallback_uses_pooled_threshold():
+def test_fallbacks_for_a_rare_class():
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(3), size=60)
     labels = np.array([0] * 30 + [1] * 27 + [2] * 3)
     always = fit_mondrian(probs, labels, alpha=0.1, fallback="always")
     pooled = fit_mondrian(probs, labels, alpha=0.1, fallback="marginal")
-    scores = np.sort(1 - probs[np.arange(60), labels])
+    largest = fit_mondrian(probs, labels, alpha=0.1, fallback="max")
+    scores = 1 - probs[np.arange(60), labels]
     assert always["qhat"][2] == 1.0
-    assert pooled["qhat"][2] == pytest.approx(scores[conformal_rank(60, 0.1) - 1])
-    assert pooled["qhat"][:2] == always["qhat"][:2]
+    assert pooled["qhat"][2] == pytest.approx(np.sort(scores)[conformal_rank(60, 0.1) - 1])
+    assert largest["qhat"][2] == pytest.approx(scores[labels == 2].max())
+    assert pooled["qhat"][:2] == always["qhat"][:2] == largest["qhat"][:2]
+    # "max" covers every calibration photo of the rare class, and nothing beyond that bound.
+    mask = set_mask(probs[labels == 2], largest)
+    assert mask[:, 2].all()
 
 
 def test_class_conditional_coverage_holds_on_fresh_data():
