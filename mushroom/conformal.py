@@ -107,7 +107,7 @@ def fit_mondrian(probs: np.ndarray, labels: np.ndarray, alpha: float = 0.05,
 
 
 def set_mask(probs: np.ndarray, params: dict) -> np.ndarray:
-    """(N, C) boolean membership: genus ``c`` is in photo ``i``'s set when ``1 - p_ic <= qhat_c``."""
+    """(N, C) boolean membership: genus ``c`` is in photo ``i``'s set iff ``1 - p_ic <= qhat_c``."""
     probs = _check(probs)
     qhat = np.asarray(params["qhat"], dtype=np.float64)
     if qhat.shape != (probs.shape[1],):
@@ -154,7 +154,7 @@ def coverage_report(sets: Sequence[Sequence[int]], labels: np.ndarray,
                            "coverage": float(covered[m].mean()) if m.any() else None,
                            "mean_size": float(sizes[m].mean()) if m.any() else None}
     uniq, counts = np.unique(sizes, return_counts=True)
-    return {"n": int(len(labels)),
+    return {"n": len(labels),
             "coverage": float(covered.mean()) if len(labels) else None,
             "mean_size": float(sizes.mean()) if len(labels) else None,
             "empty_rate": float(np.mean(sizes == 0)) if len(labels) else None,

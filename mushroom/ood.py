@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-
 METHOD = "uncentered-pca-knn"
 LEGACY_METHOD = "uncentered-pca-cosine-knn"
 """First version (queries re-normalized); still scored as fitted, so old checkpoints work."""
@@ -184,13 +183,18 @@ def fit_detector(train_emb: np.ndarray, train_labels: np.ndarray, val_emb: np.nd
               "bank": unit(_project(basis, train[idx])).astype(np.float16), "k": cfg.k,
               "energy_weight": float(cfg.energy_weight), "config": asdict(cfg)}
     if cfg.energy_weight:
-        if val_logits is None:
-            raise ValueError("energy_weight > 0 needs val_logits")
-        knn, en = knn_distance(params, val_emb), energy(val_logits)
-        params["knn_norm"] = [float(knn.mean()), float(knn.std() + 1e-12)]
-        params["energy_norm"] = [float(en.mean()), float(en.std() + 1e-12)]
+        params.update(_energy_norms(params, val_emb, val_logits))
     val_scores = ood_score(params, val_emb, val_logits)
     threshold, rejected = conservative_threshold(val_scores, cfg.max_reject, cfg.confidence)
     params.update(threshold=threshold, max_reject=cfg.max_reject, n_val=len(val_scores),
                   val_reject_rate=rejected / len(val_scores))
     return params
+
+
+def _energy_norms(params: dict, val_emb: np.ndarray, val_logits: np.ndarray | None) -> dict:
+    """Mean and std of both scores on validation, so they can be added on one scale."""
+    if val_logits is None:
+        raise ValueError("energy_weight > 0 needs val_logits")
+    knn, en = knn_distance(params, val_emb), energy(val_logits)
+    return {"knn_norm": [float(knn.mean()), float(knn.std() + 1e-12)],
+            "energy_norm": [float(en.mean()), float(en.std() + 1e-12)]}

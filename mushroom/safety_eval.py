@@ -54,13 +54,13 @@ def rejection_section(meta: dict, test: Any, labels: np.ndarray, classes: Sequen
     out: dict[str, Any] = {
         "available": True, "threshold": float(meta["ood"]["threshold"]),
         "max_reject": meta["ood"].get("max_reject"),
-        "mushroom": {"n": int(len(rej)), "rate": _rate(rej),
+        "mushroom": {"n": len(rej), "rate": _rate(rej),
                      "per_genus": {g: _rate(rej[labels == c]) for c, g in enumerate(classes)}},
     }
     if everyday is not None:
         rej_e = rejected(meta, everyday)
         names = list(everyday_names or range(len(rej_e)))
-        out["non_mushroom"] = {"n": int(len(rej_e)), "rate": _rate(rej_e),
+        out["non_mushroom"] = {"n": len(rej_e), "rate": _rate(rej_e),
                                "missed": [str(n) for n, r in zip(names, rej_e) if not r]}
     return out
 

@@ -1,4 +1,4 @@
-"""The unfamiliar-photo detector: calibration bound, bank, size, and real photos vs everyday ones."""
+"""The unfamiliar-photo detector: calibration bound, bank, size; real vs everyday photos."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def familiar(n: int, rng: np.random.Generator, n_classes: int = 4) -> tuple[np.n
     protos = np.abs(np.random.default_rng(7).normal(size=(n_classes, DIM)))
     protos[:, DIM // 2:] = 0.0  # mushroom features live in one half of the space
     labels = rng.integers(0, n_classes, n)
-    emb = protos[labels] + np.abs(rng.normal(scale=0.6, size=(n, DIM))) * (np.arange(DIM) < DIM // 2)
+    noise = np.abs(rng.normal(scale=0.6, size=(n, DIM))) * (np.arange(DIM) < DIM // 2)
+    emb = protos[labels] + noise
     return emb, labels
 
 
