@@ -243,7 +243,8 @@ def fit_extras(outs: dict, oof: dict | None, temperature: float, calib: CalibCon
 
     The detector's bank comes from training embeddings and its threshold from validation.
     Conformal thresholds use out-of-fold predictions when CV ran (more photos per genus),
-    else validation; genera with too few photos fall back to the pooled threshold.
+    else validation; a genus with too few photos for the guarantee gets the threshold of
+    its worst calibration photo ("max": coverage n/(n+1) for it, documented in conformal.py).
     """
     from mushroom.conformal import fit_mondrian
     from mushroom.ood import fit_detector
@@ -256,7 +257,7 @@ def fit_extras(outs: dict, oof: dict | None, temperature: float, calib: CalibCon
     else:
         probs, labels = cal.softmax(outs["val"]["logits"], temperature), outs["val"]["targets"]
         source = "validation"
-    conformal = fit_mondrian(probs, labels, calib.conformal_alpha, fallback="marginal")
+    conformal = fit_mondrian(probs, labels, calib.conformal_alpha, fallback="max")
     conformal["calibration"] = source
     log(f"detector: val reject rate {ood['val_reject_rate']:.3f}; conformal on {source}, "
         f"fallback genera {[GENERA[c] for c in conformal['fallback_classes']]}")
