@@ -1,4 +1,5 @@
-"""Mushroom forager app: ``python app.py`` serves the page and the /identify, /explain API.
+"""Mushroom forager app: ``python app.py`` serves the page and the /identify,
+/identify_find, /explain API.
 
 Thin on purpose: it lays out the tabs built in :mod:`mushroom.ui` and launches. The model
 loads lazily on first use from ``$MUSHROOM_MODEL`` (default ``assets/model.pt``).
@@ -12,6 +13,7 @@ import gradio as gr  # noqa: E402
 
 from mushroom import service  # noqa: E402
 from mushroom.ui import DISCLAIMER, MAX_FILE_SIZE, QUEUE  # noqa: E402
+from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
 
@@ -27,6 +29,8 @@ with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False) as d
     with gr.Tabs():
         with gr.Tab("Identify"):
             build_identify_tab()
+        with gr.Tab("One find, several photos"):
+            build_find_tab()
         build_review_tab()
     gr.api(ping, api_name="ping")
 

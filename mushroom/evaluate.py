@@ -8,6 +8,8 @@ genus the model does not know are left out and counted. Writes to ``OUT_DIR``:
 - ``confusion_matrix.png``;
 - ``predictions.csv``: path (relative to ``DIR``), true, predicted, p_poisonous, top3 and
   flagged.
+- ``safety_report.json``: rejection, conformal coverage, poison head vs rule (see
+  :mod:`mushroom.safety_cli`; ``--nonmushroom DIR`` picks the non-mushroom photos).
 
 A photo counts as flagged by the app's danger rules (:func:`poison_flags`), so the report's
 poisonous recall is what a forager would actually be shown.
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mushroom import metrics
+from mushroom import metrics, safety_cli
 from mushroom.taxonomy import POISONOUS
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="checkpoint (default: assets/model.pt)")
     p.add_argument("--batch-size", type=int, default=32, help="photos per forward pass")
     p.add_argument("--workers", type=int, default=2, help="photo-decoding worker processes")
+    safety_cli.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -209,5 +212,6 @@ def run(args: argparse.Namespace) -> int:
                           f"{predictor.name} {predictor.version} on {Path(args.data).name}")
     print(f"model {predictor.name} (version {predictor.version})")
     print(format_summary(report))
+    paths.append(safety_cli.run(predictor, frame, prediction, args)[1])
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -8,24 +8,35 @@ Response schema (extra keys may be added, these never change)::
     {"top_k": [{"genus": str, "probability": float}, ...],
      "verdict": {"level": str, "message": str, "poison_probability": float,
                  "threshold": float, ...},
-     "model": {"name": str, "version": str}, ...}
+     "model": {"name": str, "version": str},
+     "prediction_set": [str, ...] | None, "coverage": float | None, "recognized": bool, ...}
 
-Safety signals beyond the genus probabilities (the unfamiliar-photo detector, conformal
-prediction sets) plug in through :func:`assess`, one :class:`Signals` per photo.
+Safety signals beyond the genus probabilities plug in through :func:`assess`, one
+:class:`Signals` per photo: the checkpoint's unfamiliar-photo detector (``meta["ood"]``,
+:mod:`mushroom.ood`) and its conformal thresholds (``meta["conformal"]``,
+:mod:`mushroom.conformal`). A checkpoint without them recognizes every photo and has no sets
+(``prediction_set`` and ``coverage`` are None). :func:`identify_find` combines 1-5 photos
+of one find with :mod:`mushroom.combine`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
-from mushroom.imageio import open_image
-from mushroom.verdict import decide
+from mushroom.combine import MAX_PHOTOS, combine_find, find_verdict
+from mushroom.conformal import prediction_sets
+from mushroom.imageio import BadImage, open_image
+from mushroom.ood import is_unfamiliar
+from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import MESSAGES, Verdict, decide
 
 MODEL_ENV = "MUSHROOM_MODEL"
 DEFAULT_UNCERTAIN_TOP1 = 0.55
@@ -104,13 +115,38 @@ class Signals:
     extra: dict[str, Any] = field(default_factory=dict)  # more keys for the response
 
 
-def assess(predictor, prediction) -> list[Signals]:
-    """Safety signals for every row of ``prediction``.
+def coverage(predictor) -> float | None:
+    """The conformal sets' target coverage (e.g. 0.95), or None without conformal parameters."""
+    params = predictor.meta.get("conformal")
+    return float(params.get("coverage", 1.0 - params["alpha"])) if params else None
 
-    This is where the unfamiliar-photo detector and conformal sets plug in; with neither
-    shipped every photo counts as recognized and has no prediction set.
+
+def rejected(predictor, prediction) -> np.ndarray:
+    """(N,) bool: photos the checkpoint's unfamiliar-photo detector rejects (none without one)."""
+    params = predictor.meta.get("ood")
+    if not params:
+        return np.zeros(len(prediction.probs), dtype=bool)
+    return is_unfamiliar(params, prediction.embedding, prediction.logits)
+
+
+def assess(predictor, prediction) -> list[Signals]:
+    """Safety signals for every row of ``prediction``: detector verdict and conformal set.
+
+    A rejected photo gets an empty set: the coverage guarantee holds for mushroom photos of
+    the nine genera, not for photos the model does not recognize.
     """
-    return [Signals() for _ in range(len(prediction.probs))]
+    rej = rejected(predictor, prediction)
+    params = predictor.meta.get("conformal")
+    sets = prediction_sets(prediction.probs, params) if params else [None] * len(rej)
+    out = []
+    for is_rejected, members in zip(rej, sets):
+        names = None if members is None else [predictor.classes[c] for c in members]
+        if is_rejected and names is not None:
+            names = []
+        out.append(Signals(recognized=not bool(is_rejected), prediction_set=names,
+                           extra={"prediction_set": names, "coverage": coverage(predictor),
+                                  "recognized": not bool(is_rejected)}))
+    return out
 
 
 def top_k(probs, classes: tuple[str, ...], k: int) -> list[dict[str, Any]]:
@@ -130,6 +166,7 @@ def response(predictor, prediction, row: int, k: int = 3,
     verdict = decide(probs, th.tau, uncertain_top1=th.uncertain_top1,
                      prediction_set=signals.prediction_set, recognized=signals.recognized,
                      p_poison_head=head, poison_head_tau=th.poison_head)
+    verdict = _empty_set_is_uncertain(verdict, signals.prediction_set)
     body = {
         "top_k": top_k(prediction.probs[row], predictor.classes, k),
         "verdict": verdict.to_dict(),
@@ -138,7 +175,16 @@ def response(predictor, prediction, row: int, k: int = 3,
     }
     if not signals.recognized:
         body["top_k"] = []  # no genus claims for a photo the model does not recognize
+        body["probabilities"] = None
     return {**body, **signals.extra}
+
+
+def _empty_set_is_uncertain(verdict: Verdict, prediction_set: list[str] | None) -> Verdict:
+    """An empty conformal set means no genus is plausible enough: never "edible_genus"."""
+    if verdict.level != "edible_genus" or prediction_set is None or prediction_set:
+        return verdict
+    return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],
+                   reasons=("no genus is plausible enough to name",))
 
 
 def load_photo(source: str | Path | bytes | Image.Image) -> Image.Image:
@@ -161,3 +207,61 @@ def identify(source: str | Path | bytes | Image.Image, k: int = 3, predictor=Non
     predictor = predictor or get_predictor()
     prediction = predictor.predict([load_photo(source)])
     return response(predictor, prediction, 0, k, assess(predictor, prediction)[0])
+
+
+def load_find(sources: Sequence[str | Path | bytes | Image.Image]) -> list[Image.Image]:
+    """Decode 1-5 uploads of one find.
+
+    Raises:
+        BadImage: no photo, too many, or one is unusable (the message names which one).
+    """
+    sources = [s for s in sources if s is not None]
+    if not 1 <= len(sources) <= MAX_PHOTOS:
+        raise BadImage(f"Give 1 to {MAX_PHOTOS} photos of the same mushroom "
+                       f"(cap, gills, stem, base); got {len(sources)}.")
+    photos = []
+    for i, source in enumerate(sources, 1):
+        try:
+            photos.append(load_photo(source))
+        except BadImage as err:
+            raise BadImage(f"Photo {i}: {err}") from err
+    return photos
+
+
+def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 3,
+                  predictor=None) -> dict:
+    """Several photos of one find -> one combined answer (the whole /identify_find call).
+
+    The response has the /identify keys for the combined answer (``top_k``, ``verdict``,
+    ``model``, ``prediction_set``, ``coverage``, ``recognized``, ``probabilities``) plus
+    ``photos`` (each photo's own /identify response), ``used`` (which photos entered the
+    genus combination) and ``n_photos``. Any poison signal of any photo makes the find
+    "poisonous" (see :mod:`mushroom.combine`).
+
+    Raises:
+        BadImage: see :func:`load_find`.
+        FileNotFoundError: no model is available.
+    """
+    predictor = predictor or get_predictor()
+    prediction = predictor.predict(load_find(sources))
+    signals = assess(predictor, prediction)
+    th = Thresholds.of(predictor)
+    classes = predictor.classes
+    find = combine_find(prediction.probs, [i for i, c in enumerate(classes) if c in POISONOUS],
+                        th.tau, rejected=np.array([not s.recognized for s in signals]),
+                        poison_head=prediction.poison_head if th.poison_head is not None else None,
+                        head_tau=th.poison_head, conformal=predictor.meta.get("conformal"))
+    verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)
+    has_sets = predictor.meta.get("conformal") is not None
+    return {
+        "top_k": top_k(find.probs, classes, k) if find.recognized else [],
+        "verdict": verdict.to_dict(),
+        "model": {"name": predictor.name, "version": predictor.version},
+        "probabilities": dict(zip(classes, map(float, find.probs))) if find.recognized else None,
+        "prediction_set": [classes[c] for c in find.prediction_set] if has_sets else None,
+        "coverage": coverage(predictor),
+        "recognized": find.recognized,
+        "used": [bool(u) for u in find.used],
+        "n_photos": len(signals),
+        "photos": [response(predictor, prediction, i, k, s) for i, s in enumerate(signals)],
+    }

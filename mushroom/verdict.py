@@ -26,8 +26,9 @@ LEVELS = ("poisonous", "uncertain", "edible_genus", "not_recognized")
 MESSAGES = {
     "poisonous": "Likely a poisonous genus: do not eat.",
     "uncertain": "Uncertain: the model is not sure. Treat it as poisonous: do not eat.",
-    "not_recognized": "Not recognized: this does not look like one of the nine genera the model "
-                      "knows. No identification is given. Do not eat.",
+    "not_recognized": "No mushroom found — photograph the cap, gills and stem close up. This "
+                      "photo does not look like the nine genera the model knows, so no "
+                      "identification is given. Do not eat.",
 }
 
 

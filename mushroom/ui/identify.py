@@ -107,14 +107,39 @@ def render(result: dict | None) -> tuple[dict | None, str]:
     if not result:
         return None, ""
     label = {item["genus"]: item["probability"] for item in result["top_k"]} or None
-    return label, verdict_card(result["verdict"])
+    return label, verdict_card(result["verdict"], result.get("prediction_set"),
+                               result.get("coverage"))
 
 
-def verdict_card(verdict: dict) -> str:
-    """HTML for the verdict: headline, P(poisonous) against tau, reasons and genus notes."""
+def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
+    """'One of {Russula, Lactarius}' with its coverage, as HTML ('' without conformal sets)."""
+    if prediction_set is None or coverage is None:
+        return ""
+    if not prediction_set:
+        text = "No genus is plausible enough to name."
+    else:
+        text = f"One of {{{', '.join(prediction_set)}}}"
+    return (f'<p class="prediction-set" style="margin:4px 0"><b>{html.escape(text)}</b> '
+            f'({coverage:.0%} prediction set: it holds the true genus for about '
+            f'{coverage:.0%} of photos of each genus)</p>')
+
+
+def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
+                 coverage: float | None = None) -> str:
+    """HTML for the verdict: headline, prediction set, P(poisonous) against tau, reasons, notes.
+
+    A photo the model does not recognize shows neither a set nor P(poisonous): both are
+    computed from genus probabilities that mean nothing for it.
+    """
     title, background, border = LEVEL_STYLE[verdict["level"]]
     esc = html.escape
     p, tau = verdict["poison_probability"], verdict["threshold"]
+    numbers = (
+        f'{set_line(prediction_set, coverage)}<p style="margin:4px 0">P(poisonous genus) = '
+        f'<b>{p:.0%}</b> (flagged at &ge; {tau:.0%}) <meter min="0" max="1" low="{tau}" '
+        f'high="{tau}" optimum="0" value="{p}"></meter></p>')
+    if verdict["level"] == "not_recognized":
+        numbers = ""
     notes = verdict.get("notes") or {}
     rows = [f"<li>{esc(r)}</li>" for r in verdict.get("reasons", [])]
     if notes:
@@ -124,10 +149,8 @@ def verdict_card(verdict: dict) -> str:
         f'<div class="verdict verdict-{esc(verdict["level"])}" style="background:{background};'
         f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
         f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'
-        f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>'
-        f'<p style="margin:4px 0">P(poisonous genus) = <b>{p:.0%}</b> (flagged at '
-        f'&ge; {tau:.0%}) <meter min="0" max="1" low="{tau}" high="{tau}" optimum="0" '
-        f'value="{p}"></meter></p><ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
+        f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>{numbers}'
+        f'<ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
 
 
 def clear() -> tuple[None, None, str, None]:

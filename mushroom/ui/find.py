@@ -1,0 +1,126 @@
+"""The "One find, several photos" tab: 1-5 photos of one mushroom in, one combined answer out.
+
+Foragers photograph the cap, the gills, the stem and the base; the gills or a volva can be
+what tells Russula from Amanita. Its public event is ``/identify_find`` (photos, k -> the
+service's JSON, see :func:`mushroom.service.identify_find`); the page renders that JSON
+only, so the page and API clients see the same answer. Per-photo results sit in a closed
+accordion: the combined verdict is what counts.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import gradio as gr
+
+from mushroom import service
+from mushroom.combine import MAX_PHOTOS
+from mushroom.imageio import BadImage
+from mushroom.taxonomy import GENERA
+from mushroom.ui.identify import render
+
+HELP = (f"Add 1 to {MAX_PHOTOS} photos of **the same mushroom**: cap from above, gills or "
+        "pores underneath, the whole stem, and the base dug out of the soil (a volva or bulb "
+        "there is a death-cap sign). One photo that looks poisonous is enough to warn.")
+
+
+def _file_path(item) -> str | None:
+    """A path from whatever ``gr.File`` hands over (a str, or an object with ``.name``)."""
+    if item is None:
+        return None
+    return str(getattr(item, "name", item))
+
+
+def identify_find(photos: list | None, k: float = 3) -> dict:
+    """The /identify_find endpoint: 1-5 photos of one find -> combined JSON (see the service)."""
+    paths = [p for p in map(_file_path, photos or []) if p]
+    if not paths:
+        raise gr.Error("Add one or more photos of the mushroom first.")
+    try:
+        return service.identify_find(paths, int(k), service.get_predictor())
+    except BadImage as err:
+        raise gr.Error(str(err)) from err
+    except FileNotFoundError as err:
+        raise gr.Error(str(err)) from err
+
+
+def photo_caption(i: int, result: dict) -> str:
+    """'Photo 2: Amanita 97%, poisonous' for the per-photo gallery and table."""
+    verdict = result["verdict"]
+    if not result["top_k"]:
+        return f"Photo {i}: not recognized (left out of the genus vote)"
+    top = result["top_k"][0]
+    return f"Photo {i}: {top['genus']} {top['probability']:.0%}, {verdict['level']}"
+
+
+def photo_table(result: dict) -> str:
+    """HTML table of each photo's own answer: top genus, set, verdict and P(poisonous)."""
+    esc = html.escape
+    rows = []
+    for i, photo in enumerate(result["photos"], 1):
+        pset = photo.get("prediction_set")
+        set_text = "n/a" if pset is None else "{" + ", ".join(pset) + "}"
+        rows.append(f"<tr><td>{esc(photo_caption(i, photo))}</td><td>{esc(set_text)}</td>"
+                    f"<td>{photo['verdict']['poison_probability']:.0%}</td></tr>")
+    return ('<table class="find-photos"><tr><th>photo</th><th>prediction set</th>'
+            f'<th>P(poisonous genus)</th></tr>{"".join(rows)}</table>')
+
+
+def render_find(result: dict | None, photos: list | None = None) -> tuple:
+    """The /identify_find JSON -> (label, combined card, per-photo table, gallery)."""
+    if not result:
+        return None, "", "", None
+    label, card = render(result)
+    used = sum(result["used"])
+    card += (f'<p class="find-count">Combined from {used} of {result["n_photos"]} '
+             f'photo{"s" if result["n_photos"] != 1 else ""}.</p>')
+    paths = [p for p in map(_file_path, photos or []) if p]
+    gallery = [(p, photo_caption(i, r)) for i, (p, r) in
+               enumerate(zip(paths, result["photos"]), 1) if Path(p).is_file()]
+    return label, card, photo_table(result), gallery or None
+
+
+def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
+    """Identify a newly added set of photos for the page; blank outputs when cleared."""
+    if not photos:
+        return None, None, "", "", None
+    result = identify_find(photos, k)
+    return (result, *render_find(result, photos))
+
+
+def clear() -> tuple[None, None, str, str, None]:
+    """Blank every output while new photos are analysed (no stale verdicts)."""
+    return None, None, "", "", None
+
+
+def build_find_tab() -> None:
+    """Lay out the find tab inside the current ``gr.Blocks`` and wire its events."""
+    gr.Markdown(HELP)
+    with gr.Row():
+        with gr.Column(scale=1):
+            photos = gr.File(label=f"Photos of one find (1-{MAX_PHOTOS})", file_count="multiple",
+                             file_types=["image"], type="filepath", elem_id="find-photos")
+            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)")
+            go = gr.Button("Identify the find", variant="primary", elem_id="find-btn")
+        with gr.Column(scale=1):
+            card = gr.HTML(elem_id="find-verdict")
+            label = gr.Label(label="Most likely genera (all photos combined)",
+                             elem_id="find-topk")
+            with gr.Accordion("Per-photo results", open=False, elem_id="find-per-photo"):
+                table = gr.HTML(elem_id="find-table")
+                gallery = gr.Gallery(label="Photos", columns=MAX_PHOTOS, height=200,
+                                     interactive=False, elem_id="find-gallery")
+            with gr.Accordion("API response (JSON)", open=False):
+                raw = gr.JSON(label="/identify_find")
+    outputs = [raw, label, card, table, gallery]
+    private = {"api_visibility": "private"}
+    photos.change(clear, None, outputs, api_name="find_clear_on_change", queue=False, **private
+                  ).then(identify_find_if_photos, [photos, k], outputs,
+                         api_name="find_on_change", concurrency_id="model", **private)
+    gr.on([go.click, k.release], clear, None, outputs, api_name="find_clear", queue=False,
+          **private
+          ).then(identify_find, [photos, k], raw, api_name="identify_find",
+                 concurrency_id="model", concurrency_limit=4
+          ).success(render_find, [raw, photos], [label, card, table, gallery],
+                    api_name="find_render", queue=False, **private)
