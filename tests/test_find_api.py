@@ -1,0 +1,98 @@
+"""/identify_find and the refusal fields of /identify, on the real launched app via gradio_client.
+
+The app runs a tiny checkpoint whose conformal thresholds were fitted for real (see
+``calibrated.py``), so responses carry prediction sets; the not-a-mushroom check runs the
+shipped model, whose detector was calibrated on real photos (skipped until it is shipped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from calibrated import calibrated_checkpoint
+from conftest import make_photo
+from mushroom.combine import combine_probs
+from mushroom.taxonomy import GENERA
+from server import running_app
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tiny_checkpoint, tmp_path_factory) -> Path:
+    return calibrated_checkpoint(tiny_checkpoint, tmp_path_factory.mktemp("cal") / "cal.pt")
+
+
+@pytest.fixture(scope="module")
+def client(checkpoint):
+    with running_app({"MUSHROOM_MODEL": str(checkpoint)}) as app:
+        yield Client(app.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> list[Path]:
+    """Cap, gills and stem of one 'find' (three views: different seeds of one genus)."""
+    folder = tmp_path_factory.mktemp("find")
+    paths = []
+    for i, view in enumerate(("cap", "gills", "stem")):
+        path = folder / f"{view}.jpg"
+        make_photo(GENERA.index("Russula"), seed=70 + i, size=(200, 160)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def test_identify_find_with_three_photos(client, photos):
+    find = client.predict([handle_file(str(p)) for p in photos], 9, api_name="/identify_find")
+    assert find["n_photos"] == 3 and len(find["photos"]) == 3 and find["used"] == [True] * 3
+    assert find["coverage"] == pytest.approx(0.95)
+    singles = [client.predict(handle_file(str(p)), 9, api_name="/identify") for p in photos]
+    for single, part in zip(singles, find["photos"]):  # batched: equal up to float rounding
+        assert [t["genus"] for t in part["top_k"]] == [t["genus"] for t in single["top_k"]]
+        np.testing.assert_allclose([t["probability"] for t in part["top_k"]],
+                                   [t["probability"] for t in single["top_k"]], atol=1e-5)
+        assert part["prediction_set"] == single["prediction_set"]
+    per_photo = np.array([[s["probabilities"][g] for g in GENERA] for s in singles])
+    combined = np.array([find["probabilities"][g] for g in GENERA])
+    np.testing.assert_allclose(combined, combine_probs(per_photo), atol=1e-5)
+    assert [t["genus"] for t in find["top_k"]] == [GENERA[i] for i in np.argsort(-combined)]
+    union = {g for s in singles for g in s["prediction_set"]}
+    assert set(find["prediction_set"]) == union  # the union keeps each photo's guarantee
+    if any(s["verdict"]["level"] == "poisonous" for s in singles):
+        assert find["verdict"]["level"] == "poisonous"  # one poison signal is enough
+
+
+def test_identify_reports_set_and_coverage(client, photos):
+    result = client.predict(handle_file(str(photos[0])), api_name="/identify")
+    assert result["coverage"] == pytest.approx(0.95) and result["recognized"] is True
+    assert set(result["prediction_set"]) <= set(GENERA)
+    probs = result["probabilities"]
+    assert result["prediction_set"] == sorted(result["prediction_set"], key=lambda g: -probs[g])
+
+
+def test_identify_find_refuses_too_many_or_bad_photos(client, photos, tmp_path):
+    with pytest.raises(AppError, match="1 to 5"):
+        client.predict([handle_file(str(photos[0]))] * 6, api_name="/identify_find")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(photos[1].read_bytes()[:300])
+    with pytest.raises(AppError, match="Photo 2"):
+        client.predict([handle_file(str(photos[0])), handle_file(str(broken))],
+                       api_name="/identify_find")
+
+
+def test_non_mushroom_photo_is_not_recognized_by_the_shipped_model(shipped_model, tmp_path):
+    from skimage import data
+
+    from mushroom.nonmushroom import to_pil
+
+    astronaut = tmp_path / "astronaut.jpg"
+    to_pil(data.astronaut()).save(astronaut, quality=92)
+    with running_app({"MUSHROOM_MODEL": str(shipped_model)}) as app:
+        result = Client(app.url, verbose=False).predict(handle_file(str(astronaut)),
+                                                        api_name="/identify")
+    assert result["verdict"]["level"] == "not_recognized"
+    assert "no mushroom found" in result["verdict"]["message"].lower()
+    assert result["top_k"] == [] and result["probabilities"] is None
+    assert result["prediction_set"] == [] and result["recognized"] is False
