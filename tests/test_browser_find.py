@@ -1,0 +1,83 @@
+"""Debian Chromium uploads two photos of one find and sees the combined verdict and the set.
+
+The app runs a tiny checkpoint with conformal thresholds fitted for real (``calibrated.py``),
+so the page has a prediction set to show. Requests leaving localhost are aborted. The
+screenshot lands in ``artifacts/find.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+
+from calibrated import calibrated_checkpoint
+from conftest import ROOT, make_photo
+from mushroom.taxonomy import GENERA
+from server import running_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+LEVEL_TITLES = ("POISONOUS", "UNCERTAIN", "NOT RECOGNIZED", "edible AND toxic")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tiny_checkpoint, tmp_path_factory):
+    ckpt = calibrated_checkpoint(tiny_checkpoint, tmp_path_factory.mktemp("cal") / "cal.pt")
+    with running_app({"MUSHROOM_MODEL": str(ckpt)}) as running:
+        yield running
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 1100})
+        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+            ("http://127.0.0.1", "http://localhost", "data:", "blob:")) else r.abort())
+        yield context.new_page()
+        browser.close()
+
+
+def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_path):
+    photos = []
+    for view, seed in (("cap", 21), ("gills", 22)):
+        path = tmp_path / f"{view}.jpg"
+        make_photo(GENERA.index("Lactarius"), seed=seed, size=(320, 240)).save(path, quality=92)
+        photos.append(path)
+    expected = Client(app.url, verbose=False).predict([handle_file(str(p)) for p in photos],
+                                                      api_name="/identify_find")
+
+    page.goto(app.url, wait_until="load")
+    page.get_by_role("tab", name="One find, several photos").click()
+    page.locator("#find-photos input[type=file]").set_input_files([str(p) for p in photos])
+    card = page.locator("#find-verdict .verdict")
+    card.wait_for(timeout=90_000)
+    text = card.inner_text()
+
+    assert "Combined from 2 of 2 photos" in page.locator("#find-verdict").inner_text()
+    assert any(title in text for title in LEVEL_TITLES)
+    assert f"verdict-{expected['verdict']['level']}" in card.get_attribute("class")
+    shown = re.search(r"One of \{([^}]*)\}", text)
+    assert shown, text
+    assert [g.strip() for g in shown.group(1).split(",")] == expected["prediction_set"]
+    topk = page.locator("#find-topk").inner_text()
+    assert expected["top_k"][0]["genus"] in topk
+
+    page.locator("#find-per-photo").get_by_text("Per-photo results").click()
+    table = page.locator("#find-table table")
+    table.wait_for(timeout=30_000)
+    assert "Photo 1:" in table.inner_text() and "Photo 2:" in table.inner_text()
+
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    page.screenshot(path=str(ROOT / "artifacts" / "find.png"), full_page=True)
+    assert app.alive()
