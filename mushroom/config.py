@@ -39,8 +39,8 @@ def default_stages() -> list[Stage]:
     return [
         Stage("1-head", ("head", "poison_head"), epochs=30, lr=3e-3, cached=True),
         Stage("2-adapter", ("head", "poison_head", "adapter"), epochs=30, lr=1e-3, cached=True),
-        Stage("3-upper-half", ("head", "poison_head", "adapter", "upper"), epochs=6, lr=2e-4),
-        Stage("4-all", ("head", "poison_head", "adapter", "upper", "lower"), epochs=6, lr=1e-4),
+        Stage("3-upper-half", ("head", "poison_head", "adapter", "upper"), epochs=6, lr=5e-4),
+        Stage("4-all", ("head", "poison_head", "adapter", "upper", "lower"), epochs=6, lr=2e-4),
     ]
 
 
@@ -56,7 +56,7 @@ class TrainConfig:
     cache_views: int = 4  # augmented views per training photo kept in the feature cache
     weight_decay: float = 0.02  # AdamW decoupled weight decay
     label_smoothing: float = 0.05  # cross-entropy label smoothing (helps calibration)
-    poison_rule_weight: float = 1.0  # weight of -log P(poisonous group) on poisonous photos
+    poison_rule_weight: float = 0.0  # weight of -log P(poisonous group) on poisonous photos
     balance: str = "sampler"  # "sampler" (class-balanced sampling), "loss" (weighted CE), "none"
     balance_power: float = 0.5  # sampling weight ~ count^-power; 1 = fully balanced
     adapter_dim: int = 256  # width of the added intermediate (bottleneck) layer
@@ -66,7 +66,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     max_train_images: int | None = None  # cap for smoke tests; None uses all
     input_size: int | None = None  # training/inference side in pixels; None = backbone default
-    freeze_bn_stats: bool = True  # keep BatchNorm running statistics at ImageNet values
+    freeze_bn_stats: bool = False  # True keeps every BatchNorm's running statistics frozen
     cv_folds: int = 0  # >0: also run k-fold CV on train+val for out-of-fold predictions
 
 

@@ -75,7 +75,7 @@ def train_one_epoch(model: MushroomNet, loader: DataLoader, opt: torch.optim.Opt
                     sched, groups: tuple[str, ...], poison_mask: torch.Tensor,
                     label_smoothing: float, device: torch.device,
                     weight: torch.Tensor | None = None, desc: str = "train",
-                    freeze_bn_stats: bool = True, rule_weight: float = 0.0) -> float:
+                    freeze_bn_stats: bool = False, rule_weight: float = 0.0) -> float:
     """One pass over ``loader`` updating only ``groups``; returns the mean loss.
 
     ``loader`` yields images (full stages) or cached features (cached stages: then the

@@ -6,10 +6,11 @@ layer"), a genus ``head`` and a binary ``poison_head``. Stages unfreeze these by
 
 BatchNorm policy (:func:`set_trainable`): BatchNorm layers inside frozen submodules are
 always in eval mode, so their running statistics keep their ImageNet values. Inside
-unfrozen submodules the affine weights train; their running statistics stay frozen too by
-default (``freeze_bn_stats=True``), because re-estimating them from small, class-balanced
-batches shifts the features the already-trained head expects (seen as a loss spike when
-stage 3 starts). Pass ``freeze_bn_stats=False`` to let them update.
+unfrozen submodules BatchNorm trains normally (affine weights and running statistics).
+``freeze_bn_stats=True`` also freezes the statistics of unfrozen submodules (their affine
+weights still train); it is an option (``TrainConfig.freeze_bn_stats``) because
+re-estimating statistics from small class-balanced batches can shift the features the
+already-trained head expects.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def create_model(arch: str, num_classes: int, pretrained: bool = True, weights: 
 
 
 def set_trainable(model: MushroomNet, groups: Iterable[str],
-                  freeze_bn_stats: bool = True) -> list[nn.Parameter]:
+                  freeze_bn_stats: bool = False) -> list[nn.Parameter]:
     """Unfreeze exactly ``groups`` and apply the BatchNorm policy; return trainable params.
 
     Call it after ``model.train()``: BatchNorm layers of frozen groups (and, with

@@ -27,6 +27,10 @@ def add_parser(sub) -> None:
     p.add_argument("--cv", type=int, default=0, help="also run k-fold CV (out-of-fold probs)")
     p.add_argument("--max-images", type=int, default=None, help="cap training photos (smoke)")
     p.add_argument("--input-size", type=int, default=None, help="override input side")
+    p.add_argument("--freeze-bn-stats", action="store_true",
+                   help="keep BatchNorm running statistics frozen in unfrozen stages too")
+    p.add_argument("--poison-rule-weight", type=float, default=TrainConfig.poison_rule_weight,
+                   help="weight of -log P(poisonous genera) on poisonous photos")
     p.set_defaults(func=run_cli)
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
@@ -43,7 +47,9 @@ def run_cli(args) -> int:
 
     cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
                       workers=args.workers, batch_size=args.batch_size, cv_folds=args.cv,
-                      max_train_images=args.max_images, input_size=args.input_size)
+                      max_train_images=args.max_images, input_size=args.input_size,
+                      freeze_bn_stats=args.freeze_bn_stats,
+                      poison_rule_weight=args.poison_rule_weight)
     if args.epochs:
         epochs = [int(e) for e in args.epochs.split(",")]
         if len(epochs) != len(cfg.stages):

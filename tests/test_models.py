@@ -105,10 +105,10 @@ def test_frozen_batchnorm_keeps_its_statistics():
                for a, bn in zip(upper_before, _batchnorms(model.upper)))
 
 
-def test_default_policy_freezes_all_batchnorm_statistics():
+def test_freeze_bn_stats_freezes_all_batchnorm_statistics():
     model = create_model("resnet18", 9, pretrained=False)
     model.train()
-    set_trainable(model, ("head", "adapter", "upper", "lower"))  # stage 4, default policy
+    set_trainable(model, ("head", "adapter", "upper", "lower"), freeze_bn_stats=True)
     before = [bn.running_mean.clone() for bn in _batchnorms(model)]
     model(torch.rand(2, 3, 64, 64) * 3)
     assert all(torch.equal(a, bn.running_mean) for a, bn in zip(before, _batchnorms(model)))
