@@ -19,9 +19,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mushroom.imageio import BadImage, open_image
-from mushroom.safety_eval import safety_report, write_safety_report
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -48,6 +45,7 @@ def predict_folder(predictor: Predictor, folder: str | Path,
     """
     from tqdm.auto import tqdm
 
+    from mushroom.imageio import BadImage, open_image
     from mushroom.predict import Prediction
 
     folder = Path(folder)
@@ -97,6 +95,9 @@ def run(predictor: Predictor, frame: pd.DataFrame, prediction: Prediction,
     Returns:
         ``(report, path of safety_report.json)``.
     """
+    # Imported here: safety_eval pulls in torch (via calibrate), and evaluate must stay light.
+    from mushroom.safety_eval import safety_report, write_safety_report
+
     everyday, everyday_names, skipped = everyday_outputs(predictor,
                                                          getattr(args, "nonmushroom", None))
     if skipped:
