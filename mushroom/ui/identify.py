@@ -29,22 +29,27 @@ LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones p
           "model may be using the background rather than the mushroom.")
 
 
-class PhotoInput(gr.Image):
-    """``gr.Image`` that passes the uploaded file on undecoded.
+def raw_upload(payload) -> str | bytes | None:
+    """An image upload as its file path (or bytes, for data URLs), not decoded."""
+    if payload is None:
+        return None
+    if payload.url and payload.url.startswith("data:"):
+        return base64.b64decode(payload.url.split(",", 1)[-1])
+    return payload.path
+
+
+def photo_input(**kwargs) -> gr.Image:
+    """A ``gr.Image`` that passes the uploaded file on undecoded.
 
     ``gr.Image`` opens uploads with PIL before our function runs, so a corrupt file or a
     decompression bomb would fail with Gradio's generic "Error". Handing the path to
-    :func:`mushroom.imageio.open_image` instead gives the user a message that says what is wrong.
+    :func:`mushroom.imageio.open_image` instead gives the user a message that says what is
+    wrong. (Overriding one instance's method, not subclassing: Gradio writes a ``.pyi`` stub
+    next to the source of every Image subclass at import time.)
     """
-
-    is_template = True  # the browser keeps using the stock Image component
-
-    def preprocess(self, payload) -> str | bytes | None:
-        if payload is None:
-            return None
-        if payload.url and payload.url.startswith("data:"):
-            return base64.b64decode(payload.url.split(",", 1)[-1])
-        return payload.path
+    image = gr.Image(type="filepath", **kwargs)
+    image.preprocess = raw_upload
+    return image
 
 
 def _photo(source: str | bytes | None) -> Image.Image:
@@ -162,7 +167,7 @@ def build_identify_tab() -> None:
     """Lay out the Identify tab inside the current ``gr.Blocks`` and wire its events."""
     with gr.Row():
         with gr.Column(scale=1):
-            photo = PhotoInput(label="Photo of the mushroom (upload or camera)", type="filepath",
+            photo = photo_input(label="Photo of the mushroom (upload or camera)",
                                sources=["upload", "webcam", "clipboard"], height=360,
                                elem_id="photo")
             k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)")
