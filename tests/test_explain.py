@@ -144,3 +144,27 @@ def test_overlay_tints_supporting_cyan_and_opposing_red():
         assert tinted[0] - plain[0] > 30
     untouched = ~np.isin(seg, exp.top(5))
     assert np.abs(out[:size][untouched] - base[untouched]).mean() < 25
+
+
+def test_bench_command_reports_lime_and_latency(tiny_checkpoint, tmp_path, capsys):
+    """``python -m mushroom.bench`` end to end on one photo (no server: that is tested apart)."""
+    import json
+
+    from conftest import make_photo
+    from mushroom import bench
+
+    folder = tmp_path / "photos" / "Amanita"
+    folder.mkdir(parents=True)
+    make_photo(GENERA.index("Amanita"), seed=2, size=(240, 200)).save(folder / "a.jpg")
+    out = tmp_path / "bench.json"
+    code = bench.main(["--model", str(tiny_checkpoint), "--data", str(tmp_path / "photos"),
+                       "--per-genus", "1", "--repeats", "3", "--skip-server",
+                       "--cache", str(tmp_path / "cache"), "--out", str(out)])
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert results["in_process"]["n"] == 3 and results["in_process"]["p50_ms"] > 0
+    lime_result = results["lime"]
+    assert 0 <= lime_result["agreement_top5_mean"] <= 1 and lime_result["photos"] == 1
+    assert lime_result["reference"]["p50_ms"] > lime_result["fast"]["p50_ms"]
+    assert "top-5 agreement" in capsys.readouterr().out
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1  # the reference is cached
