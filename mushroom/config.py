@@ -74,7 +74,7 @@ class TrainConfig:
 class CalibConfig:
     """How probabilities are calibrated and the poison threshold tau is set."""
 
-    margin: float = 0.5  # tau is multiplied by this after covering every poisonous photo
+    margin: float = 0.25  # tau = margin x lowest poisonous calibration score (safety cushion)
     min_tau: float = 0.0  # floor on tau; above 0 it may break recall 1.0 on calibration data
     max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
     uncertain_max_prob: float = 0.55  # top-1 below this -> verdict "uncertain"

@@ -242,33 +242,40 @@ def fit_extras(outs: dict, oof: dict | None, temperature: float, calib: CalibCon
     """Fit the unfamiliar-photo detector and the conformal thresholds for the checkpoint.
 
     The detector's bank comes from training embeddings and its threshold from validation.
-    Conformal thresholds use out-of-fold predictions when CV ran (more photos per genus),
-    else validation; a genus with too few photos for the guarantee gets the threshold of
-    its worst calibration photo ("max": coverage n/(n+1) for it, documented in conformal.py).
+    Conformal thresholds come from the shipped model's validation predictions, the only
+    ones exchangeable with new photos. A genus with too few validation photos for the
+    guarantee takes the threshold of its worst validation photo ("max" fallback) or, when
+    CV ran, the out-of-fold threshold if that is larger: the cautious choice for rare genera.
     """
     from mushroom.conformal import fit_mondrian
     from mushroom.ood import fit_detector
 
     ood = fit_detector(outs["train"]["embedding"], outs["train"]["targets"],
                        outs["val"]["embedding"], outs["val"]["logits"])
+    val_probs = cal.softmax(outs["val"]["logits"], temperature)
+    conformal = fit_mondrian(val_probs, outs["val"]["targets"], calib.conformal_alpha,
+                             fallback="max")
+    conformal["calibration"] = "validation"
     if oof is not None:
         probs = cal.softmax(oof["logits"], cal.fit_temperature(oof["logits"], oof["targets"]))
-        labels, source = oof["targets"], "out-of-fold"
-    else:
-        probs, labels = cal.softmax(outs["val"]["logits"], temperature), outs["val"]["targets"]
-        source = "validation"
-    conformal = fit_mondrian(probs, labels, calib.conformal_alpha, fallback="max")
-    conformal["calibration"] = source
-    log(f"detector: val reject rate {ood['val_reject_rate']:.3f}; conformal on {source}, "
-        f"fallback genera {[GENERA[c] for c in conformal['fallback_classes']]}")
+        other = fit_mondrian(probs, oof["targets"], calib.conformal_alpha, fallback="max")
+        for c in conformal["fallback_classes"]:
+            conformal["qhat"][c] = max(conformal["qhat"][c], other["qhat"][c])
+        conformal["calibration"] = "validation; rare genera: max(validation, out-of-fold)"
+    log(f"detector: val reject rate {ood['val_reject_rate']:.3f}; conformal: "
+        f"{conformal['calibration']}; rare genera "
+        f"{[GENERA[c] for c in conformal['fallback_classes']]}")
     return {"ood": ood, "conformal": conformal}
 
 
-def recalibrate(run_dir: str, calib: CalibConfig | None = None, log=print) -> dict:
+def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | None = None,
+                log=print) -> dict:
     """Redo calibration, detector and conformal fitting from a run's saved outputs.
 
     Uses ``outputs.npz`` (and ``oof.npz`` when CV ran) so thresholds can be re-tuned
-    without retraining; rewrites ``model.pt`` and ``train_report.json``.
+    without retraining; rewrites ``model.pt`` and ``train_report.json``. With ``data_dir``
+    the train/val/test outputs are first recomputed from the saved (fp16) checkpoint on those
+    photos, on the CPU, exactly as the app will see them.
     """
     import dataclasses as dc
 
@@ -277,6 +284,9 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, log=print) -> di
 
     out = Path(run_dir)
     model, ckpt = load_checkpoint(out / "model.pt")
+    if data_dir is not None:
+        recompute_outputs(model, read_manifest(out / "manifest.csv"), Path(data_dir),
+                          out / "outputs.npz")
     saved = np.load(out / "outputs.npz")
     outs: dict = {}
     for key in saved.files:
@@ -292,3 +302,23 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, log=print) -> di
     frame = read_manifest(out / "manifest.csv")
     return finish(out, model, cfg, calib or CalibConfig(), frame, outs, oof, old["history"],
                   ckpt["metrics"].get("train_seconds", 0.0), log)
+
+
+def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, dest: Path) -> None:
+    """Predict every split of ``frame`` with ``model`` on the CPU and save ``outputs.npz``."""
+    import torch
+
+    from mushroom.engine import evaluate
+    from mushroom.train import Loaders
+
+    cfg = TrainConfig(workers=2, batch_size=32)
+    model = model.to(memory_format=torch.channels_last)
+    loaders = Loaders(data_dir, model, cfg, torch.device("cpu"))
+    arrays = {}
+    for split in ("train", "val", "test"):
+        rows = frame[frame["split"] == split]
+        if len(rows):
+            got = evaluate(model, loaders.photos(rows, train=False), torch.device("cpu"), split)
+            got["targets"] = got["targets"].astype(int)
+            arrays.update({f"{split}_{k}": v for k, v in got.items()})
+    np.savez_compressed(dest, **arrays)

@@ -38,6 +38,9 @@ def add_parser(sub) -> None:
     c.add_argument("--margin", type=float, default=CalibConfig.margin,
                    help="tau = margin x lowest poisonous score")
     c.add_argument("--min-tau", type=float, default=CalibConfig.min_tau, help="floor on tau")
+    c.add_argument("--data", default=None,
+                   help="photo root: recompute train/val/test outputs from the saved "
+                        "checkpoint on the CPU first (what the app will see)")
     c.set_defaults(func=calibrate_cli)
 
 
@@ -64,5 +67,5 @@ def calibrate_cli(args) -> int:
     """Recalibrate a finished run from its saved outputs."""
     from mushroom.pipeline import recalibrate
 
-    recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau))
+    recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau), args.data)
     return 0
