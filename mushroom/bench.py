@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -160,7 +161,9 @@ def bench_lime(predictor, photos: list[Path], model_id: str, cache: Path,
 
 def report(results: dict) -> str:
     """The human-readable summary, with each target next to its number."""
-    lines = [f"model: {results['model']}  photos: {results['photos']}"]
+    lines = [f"model: {results['model']}  photos: {results['photos']}  torch threads: "
+             f"{results['torch_threads']}  load average at start: "
+             f"{' '.join(f'{x:.1f}' for x in results['load_average'])}"]
     row = "{:<26} p50 {:>8.1f} ms   p95 {:>8.1f} ms   {}"
     if "in_process" in results:
         r = results["in_process"]
@@ -216,11 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     if not model.is_file():
         print(f"error: no model at {model}; pass --model or set MUSHROOM_MODEL", file=sys.stderr)
         return 2
+    threads = service.set_torch_threads()  # the app's setting, so timings match it
     photos = pick_photos(args.data, args.per_genus)
     real = bool(photos)
     photos = photos or synthetic_photos(9 * args.per_genus, args.out.parent / "synthetic")
     predictor = load_model(model)
-    results = {"model": str(model), "photos": f"{len(photos)} {'real' if real else 'synthetic'}"}
+    results = {"model": str(model), "photos": f"{len(photos)} {'real' if real else 'synthetic'}",
+               "torch_threads": threads, "load_average": list(os.getloadavg())}
     results["in_process"] = bench_in_process(predictor, photos, args.repeats)
     if not args.skip_server:
         results["server"] = bench_server(model, photos, args.repeats)
