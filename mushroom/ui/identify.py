@@ -63,6 +63,7 @@ def _photo(source: str | bytes | None) -> Image.Image:
 
 
 def _model():
+    """The shared model, or the ``gr.Error`` saying that none is installed."""
     try:
         return service.get_predictor()
     except FileNotFoundError as err:
