@@ -11,7 +11,8 @@ import importlib
 import sys
 
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
-                   "mushroom.review", "mushroom.labels_cli")
+                   "mushroom.review", "mushroom.labels_cli",
+                   "mushroom.soup")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,62 @@
+"""``python -m mushroom soup``: average the weights of fine-tuned runs (a "model soup").
+
+Runs fine-tuned from the same pretrained weights with slightly different recipes land in
+one basin, so their uniform weight average is usually better than each of them, at the
+cost of one model (Wortsman et al., 2022). The soup's run folder is then recalibrated with
+``python -m mushroom calibrate --run OUT --data DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+
+def average_state_dicts(states: list[dict]) -> dict:
+    """Uniform average of float tensors; integer buffers are taken from the first state."""
+    first = states[0]
+    if any(s.keys() != first.keys() for s in states):
+        raise ValueError("runs have different architectures (state_dict keys differ)")
+    return {k: (sum(s[k].float() for s in states) / len(states)).to(v.dtype)
+            if v.is_floating_point() else v.clone() for k, v in first.items()}
+
+
+def make_soup(runs: list[str], out: str) -> Path:
+    """Write ``out/model.pt`` (averaged weights) plus the first run's manifest and report.
+
+    All runs must share the architecture and the manifest (same split), so that the
+    first run's validation photos are unseen by every ingredient.
+    """
+    from mushroom.checkpoint import load_checkpoint, save_checkpoint
+
+    if len(runs) < 2:
+        raise ValueError("a soup needs at least two runs")
+    loaded = [load_checkpoint(Path(r) / "model.pt") for r in runs]
+    hashes = {meta["manifest_sha256"] for _, meta in loaded}
+    if len(hashes) != 1:
+        raise ValueError("runs were trained on different manifests; their splits differ")
+    model, meta = loaded[0]
+    model.load_state_dict(average_state_dicts([m.state_dict() for m, _ in loaded]))
+    dest = Path(out)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.csv", "oof.npz", "oof_predictions.csv", "outputs.npz"):
+        if (Path(runs[0]) / name).exists():
+            shutil.copy(Path(runs[0]) / name, dest / name)
+    report = json.loads((Path(runs[0]) / "train_report.json").read_text())
+    report["soup_of"] = [str(r) for r in runs]
+    (dest / "train_report.json").write_text(json.dumps(report, indent=2))
+    extra = {k: v for k, v in meta.items() if k != "state_dict"}
+    extra["soup_of"] = [str(r) for r in runs]
+    extra["name"] = f"mushroom-{meta['arch']}-soup{len(runs)}"
+    save_checkpoint(dest / "model.pt", model, extra)
+    return dest
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``soup``."""
+    p = sub.add_parser("soup", help="average the weights of runs trained on one manifest")
+    p.add_argument("--runs", nargs="+", required=True, help="run folders written by `train`")
+    p.add_argument("--out", required=True, help="run folder for the averaged model")
+    p.set_defaults(func=lambda args: print(f"wrote {make_soup(args.runs, args.out)}/model.pt"))

@@ -1,0 +1,51 @@
+"""Model soup: uniform weight averaging of runs trained on one manifest."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from mushroom.checkpoint import load_checkpoint, save_checkpoint
+from mushroom.models import create_model
+from mushroom.soup import average_state_dicts, make_soup
+
+
+def _run(tmp_path, name, seed, manifest="abc"):
+    torch.manual_seed(seed)
+    model = create_model("efficientnet_lite0", 9, pretrained=False)
+    folder = tmp_path / name
+    save_checkpoint(folder / "model.pt", model, {
+        "arch": "efficientnet_lite0", "classes": [str(i) for i in range(9)],
+        "temperature": 1.0, "poison_threshold": 0.1, "metrics": {}, "train_config": {},
+        "manifest_sha256": manifest, "version": name})
+    (folder / "train_report.json").write_text(json.dumps({"history": []}))
+    (folder / "manifest.csv").write_text("path\n")
+    return folder, load_checkpoint(folder / "model.pt")[0]
+
+
+def test_average_state_dicts_is_the_mean_and_keeps_integer_buffers():
+    a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
+    b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(7)}
+    avg = average_state_dicts([a, b])
+    assert torch.equal(avg["w"], torch.tensor([2.0, 4.0])) and avg["n"].item() == 5
+    with pytest.raises(ValueError):
+        average_state_dicts([a, {"w": a["w"]}])
+
+
+def test_make_soup_averages_two_checkpoints(tmp_path):
+    (r1, m1), (r2, m2) = _run(tmp_path, "a", 1), _run(tmp_path, "b", 2)
+    out = make_soup([str(r1), str(r2)], str(tmp_path / "soup"))
+    soup, meta = load_checkpoint(out / "model.pt")
+    key = "head.1.weight"
+    expected = (m1.state_dict()[key] + m2.state_dict()[key]) / 2
+    assert torch.allclose(soup.state_dict()[key], expected, atol=2e-3)  # fp16 storage
+    assert meta["soup_of"] == [str(r1), str(r2)] and (out / "manifest.csv").exists()
+
+
+def test_make_soup_refuses_runs_on_different_splits(tmp_path):
+    r1, _ = _run(tmp_path, "a", 1, manifest="one")
+    r2, _ = _run(tmp_path, "b", 2, manifest="two")
+    with pytest.raises(ValueError, match="different manifests"):
+        make_soup([str(r1), str(r2)], str(tmp_path / "soup"))
+    shutil.rmtree(r2)
