@@ -215,7 +215,7 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
 
 def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.DataFrame,
            outs: dict, oof: dict | None, history: list, train_seconds: float,
-           log=print) -> dict:
+           log=print, keep: dict | None = None) -> dict:
     """Calibrate on validation (and out-of-fold data), then write model.pt and the report."""
     temperature = cal.fit_temperature(outs["val"]["logits"], outs["val"]["targets"])
     thresholds = choose_thresholds(outs["val"], oof, temperature, calib)
@@ -225,7 +225,7 @@ def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.Dat
         metrics["cv"] = summarize(oof, cal.fit_temperature(oof["logits"], oof["targets"]),
                                   thresholds)
     metrics["train_seconds"] = train_seconds
-    extras = fit_extras(outs, oof, temperature, calib, log)
+    extras = {**fit_extras(outs, oof, temperature, calib, log), **(keep or {})}
     meta = build_meta(cfg, frame, temperature, thresholds, metrics, extras,
                       cfg.input_size or model.cfg.input_size)
     nbytes = save_checkpoint(out / "model.pt", model, meta)
@@ -300,8 +300,9 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
                          if f.name in cfg_dict})
     old = json.loads((out / "train_report.json").read_text())
     frame = read_manifest(out / "manifest.csv")
+    keep = {k: ckpt[k] for k in ("soup_of", "name") if k in ckpt}
     return finish(out, model, cfg, calib or CalibConfig(), frame, outs, oof, old["history"],
-                  ckpt["metrics"].get("train_seconds", 0.0), log)
+                  ckpt["metrics"].get("train_seconds", 0.0), log, keep)
 
 
 def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, dest: Path) -> None:
