@@ -55,7 +55,7 @@ class LimeConfig:
 
 
 PRESETS: dict[str, LimeConfig] = {
-    "fast": LimeConfig(num_samples=240, model_size=224, bf16=True),
+    "fast": LimeConfig(num_samples=320, model_size=224, bf16=True),
     "reference": LimeConfig(num_samples=1000, model_size=224, engine="lime_image"),
 }
 
