@@ -89,16 +89,23 @@ def get_predictor():
 
 
 def warm_up_in_background() -> threading.Thread:
-    """Load the model and run one photo in a daemon thread, so the first user is not slow.
+    """Load the model, run one photo and a tiny LIME in a daemon thread, so that neither the
+    first /identify nor the first /explain pays for imports and kernel set-up.
 
     A missing model is not an error here: the page still serves, and /identify explains.
     """
 
     def run() -> None:
+        from mushroom import explain
+
         try:
-            get_predictor().predict([Image.new("RGB", (64, 64), (120, 90, 60))])
+            predictor = get_predictor()
         except FileNotFoundError:
-            pass
+            return
+        photo = Image.effect_mandelbrot((96, 96), (-2, -1.5, 1, 1.5), 60).convert("RGB")
+        predictor.predict([photo])
+        explain.explain(predictor, photo, cfg=explain.resolve_config("fast", 16),
+                        use_cache=False)
 
     thread = threading.Thread(target=run, name="warm-up", daemon=True)
     thread.start()

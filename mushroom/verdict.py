@@ -52,6 +52,18 @@ class Verdict:
         return out
 
 
+def pct(x: float) -> str:
+    """A probability as a percentage with enough digits to compare it with small thresholds.
+
+    "1.2%" vs "0.92%", never "0%" vs "0%" when tau is tiny.
+    """
+    if not math.isfinite(x):
+        return "n/a"
+    if x == 0 or x >= 0.1:
+        return f"{x:.0%}"
+    return f"{x * 100:.2g}%"
+
+
 def poison_probability(probs: Mapping[str, float]) -> float:
     """P(poisonous) by the rule: the summed probability of the poisonous genera."""
     return float(sum(p for g, p in probs.items() if g in POISONOUS))
@@ -69,10 +81,10 @@ def _danger_reasons(probs: Mapping[str, float], tau: float, genus: str,
     p_poison = poison_probability(probs)
     reasons = []
     if p_poison >= tau:
-        reasons.append(f"P(poisonous) {p_poison:.0%} is at or above the threshold {tau:.0%}")
+        reasons.append(f"P(poisonous) {pct(p_poison)} is at or above the threshold {pct(tau)}")
     if p_poison_head is not None and poison_head_tau is not None and p_poison_head >= poison_head_tau:
-        reasons.append(f"the poison detector gives {p_poison_head:.0%} "
-                       f"(threshold {poison_head_tau:.0%})")
+        reasons.append(f"the poison detector gives {pct(p_poison_head)} "
+                       f"(threshold {pct(poison_head_tau)})")
     if genus in POISONOUS:
         reasons.append(f"the most likely genus, {genus}, is poisonous")
     return reasons
@@ -85,8 +97,8 @@ def _doubt_reasons(probs: Mapping[str, float], genus: str, uncertain_top1: float
     if not _valid(probs):
         reasons.append("the model's output is not a valid probability distribution")
     elif probs[genus] < uncertain_top1:
-        reasons.append(f"the top genus has only {probs[genus]:.0%} "
-                       f"(needs {uncertain_top1:.0%})")
+        reasons.append(f"the top genus has only {pct(probs[genus])} "
+                       f"(needs {pct(uncertain_top1)})")
     risky = sorted(set(prediction_set or ()) & POISONOUS)
     if risky:
         reasons.append(f"the model cannot rule out {', '.join(risky)}")
@@ -138,7 +150,7 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = 0.
         return Verdict("uncertain", MESSAGES["uncertain"], genus=genus, reasons=tuple(doubt),
                        notes=notes, **common)
     return Verdict("edible_genus", edible_genus_message(genus), genus=genus, notes=notes,
-                   reasons=(f"{genus} at {probs[genus]:.0%}; P(poisonous) below the threshold",),
+                   reasons=(f"{genus} at {pct(probs[genus])}; P(poisonous) below the threshold",),
                    **common)
 
 

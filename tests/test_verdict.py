@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
-from mushroom.verdict import LEVELS, decide, poison_probability
+from mushroom.verdict import LEVELS, decide, pct, poison_probability
 
 EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
 
@@ -135,3 +135,11 @@ def test_to_dict_has_api_fields():
     d = decide(one_hot("Entoloma", 0.9), 0.3).to_dict()
     assert {"level", "message", "poison_probability", "threshold"} <= set(d)
     assert d["level"] == "poisonous" and isinstance(d["reasons"], list)
+
+
+def test_small_thresholds_are_shown_with_enough_digits():
+    probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.988, "Amanita": 0.012}
+    v = decide(probs, tau=0.0092)
+    assert v.level == "poisonous"
+    assert "1.2%" in v.reasons[0] and "0.92%" in v.reasons[0]
+    assert pct(0.55) == "55%" and pct(0.0) == "0%"

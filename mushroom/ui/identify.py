@@ -16,6 +16,7 @@ from PIL import Image
 from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
+from mushroom.verdict import pct
 
 PREDICTED = "Predicted genus"
 LEVEL_STYLE = {  # level -> (title, background, border)
@@ -142,7 +143,7 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     p, tau = verdict["poison_probability"], verdict["threshold"]
     numbers = (
         f'{set_line(prediction_set, coverage)}<p style="margin:4px 0">P(poisonous genus) = '
-        f'<b>{p:.0%}</b> (flagged at &ge; {tau:.0%}) <meter min="0" max="1" low="{tau}" '
+        f'<b>{pct(p)}</b> (flagged at &ge; {pct(tau)}) <meter min="0" max="1" low="{tau}" '
         f'high="{tau}" optimum="0" value="{p}"></meter></p>')
     if verdict["level"] == "not_recognized":
         numbers = ""
