@@ -49,6 +49,32 @@ def write_tiny_dataset(root: Path, per_class: int = 6, genera: tuple[str, ...] =
     return root
 
 
+def probs_row(**genus_p: float) -> np.ndarray:
+    """Probabilities over GENERA with the named genera set and the rest spread evenly."""
+    row = np.zeros(len(GENERA))
+    for g, p in genus_p.items():
+        row[GENERA.index(g)] = p
+    row[row == 0] = (1 - row.sum()) / np.sum(row == 0)
+    return row
+
+
+@pytest.fixture(scope="module")
+def app(tiny_checkpoint):
+    """The real app on a free port, serving the untrained tiny checkpoint (one per module)."""
+    from server import running_app
+
+    with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    """A gradio_client connected to ``app``."""
+    from gradio_client import Client
+
+    return Client(app.url, verbose=False)
+
+
 @pytest.fixture
 def tiny_data(tmp_path: Path) -> Path:
     """A fresh 9-genus folder of 6 synthetic photos each."""

@@ -8,27 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_photo
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from server import running_app
 
-from conftest import make_photo
 from mushroom import service
 from mushroom.predict import load_model
 from mushroom.taxonomy import GENERA
 from mushroom.verdict import LEVELS
-from server import running_app
-
-
-@pytest.fixture(scope="module")
-def app(tiny_checkpoint):
-    with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(app) -> Client:
-    return Client(app.url, verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -8,24 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from conftest import make_photo
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from conftest import make_photo
 from mushroom.taxonomy import GENERA
-from server import running_app
-
-
-@pytest.fixture(scope="module")
-def app(tiny_checkpoint):
-    with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(app) -> Client:
-    return Client(app.url, verbose=False)
 
 
 def photo(size=(160, 120), seed=0) -> Image.Image:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import probs_row
 from PIL import Image
 
 from mushroom import service
@@ -21,15 +22,6 @@ from mushroom.predict import Prediction
 from mushroom.taxonomy import GENERA
 
 C, DIM = len(GENERA), 32
-
-
-def probs_row(**genus_p: float) -> np.ndarray:
-    """Probabilities with the named genera set and the rest spread evenly."""
-    row = np.zeros(C)
-    for g, p in genus_p.items():
-        row[GENERA.index(g)] = p
-    row[row == 0] = (1 - row.sum()) / np.sum(row == 0)
-    return row
 
 
 FAMILIAR, STRANGE = np.r_[np.ones(DIM // 2), np.zeros(DIM // 2)], np.r_[np.zeros(DIM // 2),

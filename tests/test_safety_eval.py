@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import probs_row
 
 from mushroom.conformal import fit_mondrian
 from mushroom.ood import fit_detector
@@ -24,15 +25,6 @@ def embed(n: int, familiar: bool, rng: np.random.Generator) -> np.ndarray:
     half = slice(0, DIM // 2) if familiar else slice(DIM // 2, DIM)
     emb[:, half] = 1.0 + np.abs(rng.normal(scale=0.3, size=(n, DIM // 2)))
     return emb
-
-
-def probs_row(**genus_p: float) -> np.ndarray:
-    """Probabilities with the named genera set and the rest spread evenly."""
-    row = np.zeros(C)
-    for g, p in genus_p.items():
-        row[GENERA.index(g)] = p
-    row[row == 0] = (1 - row.sum()) / np.sum(row == 0)
-    return row
 
 
 def outputs(probs: np.ndarray, head: np.ndarray, emb: np.ndarray) -> SimpleNamespace:
