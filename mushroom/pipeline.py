@@ -143,12 +143,6 @@ def build_meta(cfg: TrainConfig, frame: pd.DataFrame, temperature: float, thresh
     }
 
 
-def timed(fn, *args, **kwargs):
-    """Call ``fn`` and return ``(result, seconds)``."""
-    t0 = time.time()
-    return fn(*args, **kwargs), time.time() - t0
-
-
 def cross_validate(data_dir: Path, frame: pd.DataFrame, cfg: TrainConfig, device,
                    log=print) -> dict:
     """k-fold CV over train+val: out-of-fold logits, poison logits and targets per photo."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import gradio as gr
