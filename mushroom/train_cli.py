@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--workers", type=int, default=TrainConfig.workers, help="loader workers")
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--epochs", default=None,
-                   help="comma-separated epochs per stage, e.g. 30,30,6,6 (default recipe)")
+                   help="comma-separated epochs per stage, default 30,30,8,15")
     p.add_argument("--cv", type=int, default=0, help="also run k-fold CV (out-of-fold probs)")
     p.add_argument("--max-images", type=int, default=None, help="cap training photos (smoke)")
     p.add_argument("--input-size", type=int, default=None, help="override input side")
