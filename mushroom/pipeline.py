@@ -278,9 +278,9 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
 
     out = Path(run_dir)
     model, ckpt = load_checkpoint(out / "model.pt")
+    frame = read_manifest(out / "manifest.csv")
     if data_dir is not None:
-        recompute_outputs(model, read_manifest(out / "manifest.csv"), Path(data_dir),
-                          out / "outputs.npz")
+        recompute_outputs(model, frame, Path(data_dir), out / "outputs.npz")
     saved = np.load(out / "outputs.npz")
     outs: dict = {}
     for key in saved.files:
@@ -293,7 +293,6 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     cfg = TrainConfig(**{f.name: cfg_dict[f.name] for f in dc.fields(TrainConfig)
                          if f.name in cfg_dict})
     old = json.loads((out / "train_report.json").read_text())
-    frame = read_manifest(out / "manifest.csv")
     keep = {k: ckpt[k] for k in ("soup_of", "name") if k in ckpt}
     return finish(out, model, cfg, calib or CalibConfig(), frame, outs, oof, old["history"],
                   ckpt["metrics"].get("train_seconds", 0.0), log, keep)

@@ -44,11 +44,12 @@ def make_soup(runs: list[str], out: str) -> Path:
     for name in ("manifest.csv", "oof.npz", "oof_predictions.csv", "outputs.npz"):
         if (Path(runs[0]) / name).exists():
             shutil.copy(Path(runs[0]) / name, dest / name)
+    soup_of = [str(r) for r in runs]
     report = json.loads((Path(runs[0]) / "train_report.json").read_text())
-    report["soup_of"] = [str(r) for r in runs]
+    report["soup_of"] = soup_of
     (dest / "train_report.json").write_text(json.dumps(report, indent=2))
     extra = {k: v for k, v in meta.items() if k != "state_dict"}
-    extra["soup_of"] = [str(r) for r in runs]
+    extra["soup_of"] = soup_of
     extra["name"] = f"mushroom-{meta['arch']}-soup{len(runs)}"
     save_checkpoint(dest / "model.pt", model, extra)
     return dest
