@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mushroom.checkpoint import REQUIRED_KEYS
-from mushroom.config import TrainConfig
+from mushroom.config import CalibConfig, TrainConfig
 from mushroom.engine import balanced_sampler, class_weights
 from mushroom.predict import load_model
 from tests.conftest import ROOT, make_photo
@@ -37,6 +37,25 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
     pred = predictor.predict([make_photo(1, seed=7)])
     assert pred.probs.shape == (1, 9) and np.isclose(pred.probs.sum(), 1.0, atol=1e-5)
     assert predictor.poison_threshold == ckpt["poison_threshold"]
+
+    # calibrate: a doubled margin doubles tau on the same saved outputs (below max_tau)...
+    calibrate = [sys.executable, "-m", "mushroom", "calibrate", "--run", str(out)]
+    done = subprocess.run(calibrate + ["--margin", str(2 * CalibConfig.margin)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    tau = torch.load(out / "model.pt", weights_only=False)["poison_threshold"]
+    assert tau == pytest.approx(min(2 * ckpt["poison_threshold"], CalibConfig.max_tau), rel=1e-4)
+    # ...and with --data it first re-predicts every split from the saved fp16 checkpoint.
+    before = dict(np.load(out / "outputs.npz"))
+    done = subprocess.run(calibrate + ["--data", str(tiny_data)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    after = dict(np.load(out / "outputs.npz"))
+    assert after.keys() == before.keys()
+    assert all(np.array_equal(after[k], before[k]) for k in after if k.endswith("_targets"))
+    assert not np.array_equal(after["val_logits"], before["val_logits"])  # fp16 vs fp32
+    report = json.loads((out / "train_report.json").read_text())
+    assert report["metrics"]["val"]["poison_recall"] == 1.0
 
 
 def test_train_cli_rejects_bad_epochs(tiny_data, tmp_path):
