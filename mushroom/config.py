@@ -66,7 +66,8 @@ class TrainConfig:
     adapter_dim: int = 256  # width of the added intermediate (bottleneck) layer
     dropout: float = 0.2  # dropout before the output layer
     workers: int = 2  # DataLoader worker processes
-    seed: int = 0  # torch / numpy / sampler seed
+    seed: int = 0  # torch / numpy / sampler seed (data order, augmentation, dropout)
+    init_seed: int = 0  # seeds the new layers' init; keep it equal across runs meant for a soup
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     max_train_images: int | None = None  # cap for smoke tests; None uses all
     input_size: int | None = None  # training/inference side in pixels; None = backbone default

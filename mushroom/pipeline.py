@@ -176,7 +176,7 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     still leaves a usable checkpoint).
     """
     from mushroom.engine import evaluate
-    from mushroom.train import Loaders, fit, new_model, pick_device, seed_everything
+    from mushroom.train import Loaders, fit, pick_device, seeded_model
 
     calib, data_cfg = calib or CalibConfig(), data_cfg or DataConfig()
     data, out = Path(data_dir), Path(out_dir)
@@ -185,8 +185,7 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     frame = load_frame(data, out, data_cfg, labels_dir, manifest, cfg.max_train_images, log)
     device = pick_device(cfg.device)
     log(f"device: {device}")
-    seed_everything(cfg.seed)
-    model = new_model(cfg)
+    model = seeded_model(cfg)
     loaders = Loaders(data, model, cfg, device)
     split = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
     model, history = fit(model, loaders, split["train"], split["val"], cfg, device, log)

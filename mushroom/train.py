@@ -146,3 +146,15 @@ def new_model(cfg: TrainConfig) -> MushroomNet:
     return create_model(cfg.arch, len(GENERA), pretrained=True, weights=cfg.weights,
                         adapter_dim=cfg.adapter_dim, dropout=cfg.dropout)
 
+
+def seeded_model(cfg: TrainConfig) -> MushroomNet:
+    """:func:`new_model` under ``cfg.init_seed``, then reseed everything with ``cfg.seed``.
+
+    The adapter's hidden units of the runs in a soup must line up, so their init has its own
+    seed; ``cfg.seed`` then varies only data order, augmentation and dropout.
+    """
+    seed_everything(cfg.init_seed)
+    model = new_model(cfg)
+    seed_everything(cfg.seed)
+    return model
+

@@ -19,7 +19,9 @@ def add_parser(sub) -> None:
     p.add_argument("--labels", default=None, help="expert label store to apply")
     p.add_argument("--manifest", default=None, help="use this manifest instead of scanning")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--seed", type=int, default=0, help="training seed")
+    p.add_argument("--seed", type=int, default=0, help="training seed (data order, augmentation)")
+    p.add_argument("--init-seed", type=int, default=0,
+                   help="seed of the new layers' init; keep it fixed across soup ingredients")
     p.add_argument("--workers", type=int, default=TrainConfig.workers, help="loader workers")
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--epochs", default=None,
@@ -49,6 +51,7 @@ def run_cli(args) -> int:
     from mushroom.pipeline import run
 
     cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
+                      init_seed=args.init_seed,
                       workers=args.workers, batch_size=args.batch_size, cv_folds=args.cv,
                       max_train_images=args.max_images, input_size=args.input_size,
                       freeze_bn_stats=args.freeze_bn_stats,

@@ -80,3 +80,17 @@ def test_default_recipe_is_the_studys_four_stages():
     assert "adapter" not in stages[0].trainable and "adapter" in stages[1].trainable
     assert "upper" in stages[2].trainable and "lower" not in stages[2].trainable
     assert {"lower", "upper", "adapter", "head"} <= set(stages[3].trainable)
+
+
+def test_soup_ingredients_share_their_init_but_not_their_data_seed():
+    from mushroom.train import seeded_model
+
+    a = seeded_model(TrainConfig(seed=1, init_seed=0))
+    after_a = torch.rand(3)
+    b = seeded_model(TrainConfig(seed=2, init_seed=0))
+    after_b = torch.rand(3)
+    c = seeded_model(TrainConfig(seed=1, init_seed=5))
+    down = "adapter.down.weight"
+    assert torch.equal(a.state_dict()[down], b.state_dict()[down])
+    assert not torch.equal(a.state_dict()[down], c.state_dict()[down])
+    assert not torch.equal(after_a, after_b)  # the data seed still drives what follows
