@@ -80,6 +80,7 @@ class CalibConfig:
     """How probabilities are calibrated and the poison threshold tau is set."""
 
     margin: float = 0.25  # tau = margin x lowest poisonous calibration score (safety cushion)
+    logit_adjust: bool = True  # fold alpha x log(train prior) into the head; alpha from val
     min_tau: float = 0.0  # floor on tau; above 0 it may break recall 1.0 on calibration data
     max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
     uncertain_max_prob: float = 0.55  # top-1 below this -> verdict "uncertain"

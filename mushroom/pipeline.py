@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mushroom import calibrate as cal
+from mushroom import prior
 from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest, manifest_sha256, read_manifest
@@ -193,16 +194,21 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
             for s in ("train", "val", "test") if len(split[s])}
     for o in outs.values():
         o["targets"] = o["targets"].astype(int)
-    np.savez_compressed(out / "outputs.npz", **{f"{s}_{k}": v for s, o in outs.items()
-                                                for k, v in o.items()})
+    keep = {"logit_adjustment": prior.adjust(model, outs, None, frame, calib.logit_adjust,
+                                             log=log)}
+    save_outputs(out, outs, None)
     model.cpu()
     train_seconds = round(time.time() - t_start, 1)
-    report = finish(out, model, cfg, calib, frame, outs, None, history, train_seconds, log)
+    report = finish(out, model, cfg, calib, frame, outs, None, history, train_seconds, log, keep)
     if cfg.cv_folds:
         oof = cross_validate(data, frame, cfg, device, log)
+        adj = keep["logit_adjustment"]
+        oof["logits"] = oof["logits"] - (adj["alpha"] * np.asarray(adj["log_prior"])).astype(
+            oof["logits"].dtype)
         oof_table(frame, oof).to_csv(out / "oof_predictions.csv", index=False)
         np.savez_compressed(out / "oof.npz", **oof)
-        report = finish(out, model, cfg, calib, frame, outs, oof, history, train_seconds, log)
+        report = finish(out, model, cfg, calib, frame, outs, oof, history, train_seconds, log,
+                        keep)
     return report
 
 
@@ -261,57 +267,9 @@ def fit_extras(outs: dict, oof: dict | None, temperature: float, calib: CalibCon
     return {"ood": ood, "conformal": conformal}
 
 
-def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | None = None,
-                log=print) -> dict:
-    """Redo calibration, detector and conformal fitting from a run's saved outputs.
-
-    Uses ``outputs.npz`` (and ``oof.npz`` when CV ran) so thresholds can be re-tuned
-    without retraining; rewrites ``model.pt`` and ``train_report.json``. With ``data_dir``
-    the train/val/test outputs are first recomputed from the saved (fp16) checkpoint on those
-    photos, on the CPU, exactly as the app will see them.
-    """
-    import dataclasses as dc
-
-    from mushroom.checkpoint import load_checkpoint
-    from mushroom.config import Stage
-
-    out = Path(run_dir)
-    model, ckpt = load_checkpoint(out / "model.pt")
-    frame = read_manifest(out / "manifest.csv")
-    if data_dir is not None:
-        recompute_outputs(model, frame, Path(data_dir), out / "outputs.npz")
-    saved = np.load(out / "outputs.npz")
-    outs: dict = {}
-    for key in saved.files:
-        split, field = key.split("_", 1)
-        outs.setdefault(split, {})[field] = saved[key]
-    oof = dict(np.load(out / "oof.npz")) if (out / "oof.npz").exists() else None
-    cfg_dict = dict(ckpt["train_config"])
-    cfg_dict["stages"] = [Stage(**{**s, "trainable": tuple(s["trainable"])})
-                          for s in cfg_dict["stages"]]
-    cfg = TrainConfig(**{f.name: cfg_dict[f.name] for f in dc.fields(TrainConfig)
-                         if f.name in cfg_dict})
-    old = json.loads((out / "train_report.json").read_text())
-    keep = {k: ckpt[k] for k in ("soup_of", "name") if k in ckpt}
-    return finish(out, model, cfg, calib or CalibConfig(), frame, outs, oof, old["history"],
-                  ckpt["metrics"].get("train_seconds", 0.0), log, keep)
-
-
-def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, dest: Path) -> None:
-    """Predict every split of ``frame`` with ``model`` on the CPU and save ``outputs.npz``."""
-    import torch
-
-    from mushroom.engine import evaluate
-    from mushroom.train import Loaders
-
-    cfg = TrainConfig(workers=2, batch_size=32)
-    model = model.to(memory_format=torch.channels_last)
-    loaders = Loaders(data_dir, model, cfg, torch.device("cpu"))
-    arrays = {}
-    for split in ("train", "val", "test"):
-        rows = frame[frame["split"] == split]
-        if len(rows):
-            got = evaluate(model, loaders.photos(rows, train=False), torch.device("cpu"), split)
-            got["targets"] = got["targets"].astype(int)
-            arrays.update({f"{split}_{k}": v for k, v in got.items()})
-    np.savez_compressed(dest, **arrays)
+def save_outputs(out: Path, outs: dict, oof: dict | None) -> None:
+    """Write ``outputs.npz`` (and ``oof.npz``) so that they match the checkpoint beside them."""
+    np.savez_compressed(out / "outputs.npz", **{f"{s}_{k}": v for s, o in outs.items()
+                                                for k, v in o.items()})
+    if oof is not None:
+        np.savez_compressed(out / "oof.npz", **oof)

@@ -30,6 +30,7 @@ def make_soup(runs: list[str], out: str) -> Path:
     first run's validation photos are unseen by every ingredient.
     """
     from mushroom.checkpoint import load_checkpoint, save_checkpoint
+    from mushroom.prior import undo
 
     if len(runs) < 2:
         raise ValueError("a soup needs at least two runs")
@@ -37,6 +38,8 @@ def make_soup(runs: list[str], out: str) -> Path:
     hashes = {meta["manifest_sha256"] for _, meta in loaded}
     if len(hashes) != 1:
         raise ValueError("runs were trained on different manifests; their splits differ")
+    for m, meta in loaded:  # average raw heads; `calibrate` then picks the soup's own alpha
+        undo(m, meta)
     model, meta = loaded[0]
     model.load_state_dict(average_state_dicts([m.state_dict() for m, _ in loaded]))
     dest = Path(out)
@@ -44,6 +47,7 @@ def make_soup(runs: list[str], out: str) -> Path:
     for name in ("manifest.csv", "oof.npz", "oof_predictions.csv", "outputs.npz"):
         if (Path(runs[0]) / name).exists():
             shutil.copy(Path(runs[0]) / name, dest / name)
+    unshift_saved_logits(dest, meta)
     soup_of = [str(r) for r in runs]
     report = json.loads((Path(runs[0]) / "train_report.json").read_text())
     report["soup_of"] = soup_of
@@ -51,8 +55,25 @@ def make_soup(runs: list[str], out: str) -> Path:
     extra = {k: v for k, v in meta.items() if k != "state_dict"}
     extra["soup_of"] = soup_of
     extra["name"] = f"mushroom-{meta['arch']}-soup{len(runs)}"
+    extra["logit_adjustment"] = {"alpha": 0.0}
     save_checkpoint(dest / "model.pt", model, extra)
     return dest
+
+
+def unshift_saved_logits(run: Path, meta: dict) -> None:
+    """Take the first run's logit adjustment out of the npz files copied from it."""
+    import numpy as np
+
+    record = meta.get("logit_adjustment") or {}
+    if not record.get("alpha"):
+        return
+    shift = record["alpha"] * np.asarray(record["log_prior"])
+    for name in ("outputs.npz", "oof.npz"):
+        if (run / name).exists():
+            arrays = dict(np.load(run / name))
+            for key in [k for k in arrays if k.endswith("logits")]:
+                arrays[key] = arrays[key] + shift.astype(arrays[key].dtype)
+            np.savez_compressed(run / name, **arrays)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

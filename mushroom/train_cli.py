@@ -40,6 +40,8 @@ def add_parser(sub) -> None:
     c.add_argument("--margin", type=float, default=CalibConfig.margin,
                    help="tau = margin x lowest poisonous score")
     c.add_argument("--min-tau", type=float, default=CalibConfig.min_tau, help="floor on tau")
+    c.add_argument("--no-logit-adjust", action="store_true",
+                   help="remove the prior correction of the genus logits (alpha = 0)")
     c.add_argument("--data", default=None,
                    help="photo root: recompute train/val/test outputs from the saved "
                         "checkpoint on the CPU first (what the app will see)")
@@ -68,7 +70,8 @@ def run_cli(args) -> int:
 
 def calibrate_cli(args) -> int:
     """Recalibrate a finished run from its saved outputs."""
-    from mushroom.pipeline import recalibrate
+    from mushroom.recalibrate import recalibrate
 
-    recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau), args.data)
+    recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau,
+                                      logit_adjust=not args.no_logit_adjust), args.data)
     return 0

@@ -49,3 +49,24 @@ def test_make_soup_refuses_runs_on_different_splits(tmp_path):
     with pytest.raises(ValueError, match="different manifests"):
         make_soup([str(r1), str(r2)], str(tmp_path / "soup"))
     shutil.rmtree(r2)
+
+
+def test_make_soup_averages_unadjusted_heads(tmp_path):
+    import numpy as np
+
+    (r1, m1), _ = _run(tmp_path, "a", 1), None
+    prior = np.linspace(-4, -1, 9)
+    shifted = create_model("efficientnet_lite0", 9, pretrained=False)
+    shifted.load_state_dict(m1.state_dict())
+    shifted.head[-1].bias.data -= 0.5 * torch.as_tensor(prior, dtype=torch.float32)
+    r2 = tmp_path / "b"
+    save_checkpoint(r2 / "model.pt", shifted, {
+        "arch": "efficientnet_lite0", "classes": [str(i) for i in range(9)],
+        "temperature": 1.0, "poison_threshold": 0.1, "metrics": {}, "train_config": {},
+        "manifest_sha256": "abc", "version": "b",
+        "logit_adjustment": {"alpha": 0.5, "log_prior": prior.tolist()}})
+    (r2 / "train_report.json").write_text(json.dumps({"history": []}))
+    out = make_soup([str(r1), str(r2)], str(tmp_path / "soup"))
+    soup, meta = load_checkpoint(out / "model.pt")
+    assert torch.allclose(soup.head[-1].bias, m1.head[-1].bias, atol=2e-3)
+    assert meta["logit_adjustment"]["alpha"] == 0.0
