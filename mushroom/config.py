@@ -81,6 +81,8 @@ class CalibConfig:
 
     margin: float = 0.25  # tau = margin x lowest poisonous calibration score (safety cushion)
     logit_adjust: bool = True  # fold alpha x log(train prior) into the head; alpha from val
+    tau_from_oof: bool = True  # False: out-of-fold outputs of other models (a soup's first
+    # run's folds) only widen rare-genus conformal sets; tau and the signal come from val
     min_tau: float = 0.0  # floor on tau; above 0 it may break recall 1.0 on calibration data
     max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
     uncertain_max_prob: float = 0.55  # top-1 below this -> verdict "uncertain"

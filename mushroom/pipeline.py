@@ -217,7 +217,8 @@ def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.Dat
            log=print, keep: dict | None = None) -> dict:
     """Calibrate on validation (and out-of-fold data), then write model.pt and the report."""
     temperature = cal.fit_temperature(outs["val"]["logits"], outs["val"]["targets"])
-    thresholds = choose_thresholds(outs["val"], oof, temperature, calib)
+    thresholds = choose_thresholds(outs["val"], oof if calib.tau_from_oof else None,
+                                   temperature, calib)
     metrics = {s: summarize(outs[s], temperature, thresholds) for s in ("val", "test")
                if s in outs}
     if oof is not None:

@@ -40,6 +40,9 @@ def add_parser(sub) -> None:
     c.add_argument("--margin", type=float, default=CalibConfig.margin,
                    help="tau = margin x lowest poisonous score")
     c.add_argument("--min-tau", type=float, default=CalibConfig.min_tau, help="floor on tau")
+    c.add_argument("--oof-sets-only", action="store_true",
+                   help="out-of-fold outputs widen rare-genus conformal sets but do not set "
+                        "tau (for a soup, whose out-of-fold outputs come from other models)")
     c.add_argument("--no-logit-adjust", action="store_true",
                    help="remove the prior correction of the genus logits (alpha = 0)")
     c.add_argument("--data", default=None,
@@ -73,5 +76,6 @@ def calibrate_cli(args) -> int:
     from mushroom.recalibrate import recalibrate
 
     recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau,
-                                      logit_adjust=not args.no_logit_adjust), args.data)
+                                      logit_adjust=not args.no_logit_adjust,
+                                      tau_from_oof=not args.oof_sets_only), args.data)
     return 0

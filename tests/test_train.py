@@ -12,6 +12,8 @@ from mushroom.checkpoint import REQUIRED_KEYS
 from mushroom.config import CalibConfig, TrainConfig
 from mushroom.engine import balanced_sampler, class_weights
 from mushroom.predict import load_model
+from mushroom.prior import ALPHAS
+from mushroom.taxonomy import GENERA, POISONOUS
 from tests.conftest import ROOT, make_photo
 
 
@@ -56,6 +58,23 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
     assert not np.array_equal(after["val_logits"], before["val_logits"])  # fp16 vs fp32
     report = json.loads((out / "train_report.json").read_text())
     assert report["metrics"]["val"]["poison_recall"] == 1.0
+    ckpt = torch.load(out / "model.pt", weights_only=False)
+    assert ckpt["logit_adjustment"]["alpha"] in ALPHAS
+    # Out-of-fold outputs with one buried poisonous photo lower tau, unless they may only
+    # widen the conformal sets (--oof-sets-only, how a soup is calibrated).
+    val_tau = ckpt["thresholds"]["rule"]["tau"]
+    oof = {k[4:]: v for k, v in after.items() if k.startswith("val_")}
+    oof["index"] = np.arange(len(oof["targets"]))
+    first = int(np.flatnonzero(np.isin(oof["targets"], [GENERA.index(g) for g in POISONOUS]))[0])
+    oof["logits"][first] = -20.0
+    oof["logits"][first, GENERA.index("Boletus")] = 20.0
+    np.savez_compressed(out / "oof.npz", **oof)
+    for flags, lower in (([], True), (["--oof-sets-only"], False)):
+        done = subprocess.run(calibrate + flags, cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        tau = torch.load(out / "model.pt", weights_only=False)["thresholds"]["rule"]["tau"]
+        assert (tau < val_tau / 2) if lower else tau == pytest.approx(val_tau, rel=1e-6)
 
 
 def test_train_cli_rejects_bad_epochs(tiny_data, tmp_path):
