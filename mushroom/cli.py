@@ -1,4 +1,4 @@
-"""Command line: ``python -m mushroom manifest | train | evaluate | review-queue | labels``.
+"""Command line: ``python -m mushroom manifest | train | calibrate | soup | rebalance | evaluate | ...``.
 
 Each command lives in its own module, which exposes ``add_parser(subparsers)``; this file
 only collects them. Errors a user can fix exit with status 2 and a one-line message.
@@ -12,7 +12,7 @@ import sys
 
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review", "mushroom.labels_cli",
-                   "mushroom.soup")
+                   "mushroom.soup", "mushroom.rebalance")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,6 +75,18 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         tau = torch.load(out / "model.pt", weights_only=False)["thresholds"]["rule"]["tau"]
         assert (tau < val_tau / 2) if lower else tau == pytest.approx(val_tau, rel=1e-6)
+    # rebalance retrains only the genus head, then recalibrates.
+    before = torch.load(out / "model.pt", weights_only=False)
+    done = subprocess.run([sys.executable, "-m", "mushroom", "rebalance", "--run", str(out),
+                           "--data", str(tiny_data), "--epochs", "2", "--views", "1",
+                           "--lr", "0.01"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    after = torch.load(out / "model.pt", weights_only=False)
+    assert [h["epoch"] for h in after["rebalance"]["history"]] == [0, 1, 2]
+    frozen = [k for k in before["state_dict"] if not k.startswith("head.")]
+    assert all(torch.equal(before["state_dict"][k], after["state_dict"][k]) for k in frozen)
+    assert "logit_adjustment" in after and after["metrics"]["val"]["poison_recall"] == 1.0
 
 
 def test_train_cli_rejects_bad_epochs(tiny_data, tmp_path):
