@@ -30,7 +30,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from mushroom.conformal import prediction_sets
-from mushroom.verdict import MESSAGES, Verdict, decide
+from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import MESSAGES, Verdict, decide, possibly_poisonous_message
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -166,7 +167,9 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
     verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
                      uncertain_top1=uncertain_top1, prediction_set=names)
     if find.poison_flag and verdict.level != "poisonous":
-        return replace(verdict, level="poisonous", message=MESSAGES["poisonous"],
+        message = MESSAGES["poisonous"] if verdict.genus in POISONOUS \
+            else possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)))
+        return replace(verdict, level="poisonous", message=message,
                        reasons=tuple(find.flag_reasons))
     if verdict.level == "edible_genus" and find.has_sets and not find.prediction_set:
         return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],

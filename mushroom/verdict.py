@@ -105,6 +105,18 @@ def _doubt_reasons(probs: Mapping[str, float], genus: str, uncertain_top1: float
     return reasons
 
 
+def possibly_poisonous_message(genus: str, probs: Mapping[str, float]) -> str:
+    """Headline when an edible genus leads but a poisonous one cannot be ruled out.
+
+    "Likely a poisonous genus" next to "Boletus 98 %" reads as a contradiction; the rule
+    that fired is that too much probability sits on the poisonous genera.
+    """
+    risky = sorted((g for g in POISONOUS if g in probs), key=lambda g: -probs[g])
+    what = f"{risky[0]} or another poisonous genus" if risky else "a poisonous genus"
+    return (f"Possibly poisonous: most likely {genus}, but the model cannot rule out "
+            f"{what} for this photo. Do not eat.")
+
+
 def edible_genus_message(genus: str) -> str:
     """The most a photo can tell a forager about a genus with edible species."""
     return (f"Most likely {genus}. This genus has edible species but also toxic ones, and a "
@@ -143,8 +155,10 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = 0.
     notes = _notes(genus)
     danger = _danger_reasons(probs, tau, genus, p_poison_head, poison_head_tau)
     if danger:
-        return Verdict("poisonous", MESSAGES["poisonous"], genus=genus, reasons=tuple(danger),
-                       notes=notes, **common)
+        message = MESSAGES["poisonous"] if genus in POISONOUS or not _valid(probs) \
+            else possibly_poisonous_message(genus, probs)
+        return Verdict("poisonous", message, genus=genus, reasons=tuple(danger), notes=notes,
+                       **common)
     doubt = _doubt_reasons(probs, genus, uncertain_top1, prediction_set)
     if doubt:
         return Verdict("uncertain", MESSAGES["uncertain"], genus=genus, reasons=tuple(doubt),

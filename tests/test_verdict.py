@@ -72,8 +72,18 @@ def test_poison_mass_at_tau_is_poisonous():
     tau = poison_probability(probs)
     v = decide(probs, tau)
     assert v.level == "poisonous"
-    assert v.message.startswith("Likely a poisonous genus: do not eat")
+    # An edible genus leads: the headline says what the rule found, not "likely poisonous".
+    assert v.message.startswith("Possibly poisonous: most likely Boletus")
+    assert "Do not eat" in v.message
     assert decide(probs, tau + 1e-6).level == "edible_genus"
+
+
+def test_poisonous_top_genus_is_called_likely_poisonous():
+    v = decide(one_hot("Cortinarius", 0.8), tau=0.3)
+    assert v.level == "poisonous" and v.message.startswith("Likely a poisonous genus")
+    mixed = {g: 0.0 for g in GENERA}
+    mixed.update({"Russula": 0.9, "Entoloma": 0.06, "Amanita": 0.04})
+    assert "cannot rule out Entoloma" in decide(mixed, tau=0.05).message
 
 
 def test_confident_edible_side_names_genus_and_warns():
