@@ -37,23 +37,33 @@ def balanced_sampler(targets: list[int], num_classes: int, power: float,
                                  generator=gen)
 
 
+def poison_group_loss(logits: torch.Tensor, y: torch.Tensor,
+                      poison_mask: torch.Tensor) -> torch.Tensor:
+    """``-log P(any poisonous genus)`` summed over the poisonous photos, divided by the batch.
+
+    It costs nothing to confuse Amanita with Cortinarius, but a lot to call Amanita a Boletus,
+    which is the error that decides how low tau must go. Zero for a batch without poisonous
+    photos.
+    """
+    is_poison = poison_mask[y]
+    if not is_poison.any():
+        return logits.new_zeros(())
+    log_group = torch.logsumexp(logits[is_poison][:, poison_mask], dim=1) - \
+        torch.logsumexp(logits[is_poison], dim=1)
+    return -log_group.sum() / len(y)
+
+
 def multitask_loss(logits: torch.Tensor, poison_logit: torch.Tensor, y: torch.Tensor,
                    poison_mask: torch.Tensor, label_smoothing: float,
                    weight: torch.Tensor | None = None, rule_weight: float = 0.0) -> torch.Tensor:
-    """Genus cross-entropy + the poison head's binary loss + the poison-group loss.
-
-    The poison-group term is ``-log P(any poisonous genus)`` on poisonous photos only: it
-    costs nothing to confuse Amanita with Cortinarius, but a lot to call Amanita a Boletus,
-    which is the error that decides how low tau must go.
-    """
+    """Genus cross-entropy + the poison head's binary loss + the poison-group loss
+    (:func:`poison_group_loss`, weighted by ``rule_weight``)."""
     ce = F.cross_entropy(logits, y, weight=weight, label_smoothing=label_smoothing)
     is_poison = poison_mask[y]
     bce = F.binary_cross_entropy_with_logits(poison_logit, is_poison.float())
     loss = ce + POISON_LOSS_WEIGHT * bce
-    if rule_weight and is_poison.any():
-        log_group = torch.logsumexp(logits[is_poison][:, poison_mask], dim=1) - \
-            torch.logsumexp(logits[is_poison], dim=1)
-        loss = loss - rule_weight * log_group.sum() / len(y)
+    if rule_weight:
+        loss = loss + rule_weight * poison_group_loss(logits, y, poison_mask)
     return loss
 
 

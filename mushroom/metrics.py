@@ -70,6 +70,18 @@ def macro_f1(cm: np.ndarray) -> float:
     return float(f1[seen].mean()) if seen.any() else 0.0
 
 
+def selection_macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro-F1 over the classes present in ``y_true``: the model-selection criterion of
+    training, of the logit adjustment and of head retraining (labels, not a confusion
+    matrix, so it stays cheap inside epoch loops)."""
+    f1s = []
+    for c in np.unique(y_true):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        denom = np.sum(y_pred == c) + np.sum(y_true == c)
+        f1s.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
 def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 15) -> float:
     """Top-label ECE: |confidence - accuracy| averaged over equal-width confidence bins.
 

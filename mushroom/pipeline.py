@@ -202,9 +202,8 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     report = finish(out, model, cfg, calib, frame, outs, None, history, train_seconds, log, keep)
     if cfg.cv_folds:
         oof = cross_validate(data, frame, cfg, device, log)
-        adj = keep["logit_adjustment"]
-        oof["logits"] = oof["logits"] - (adj["alpha"] * np.asarray(adj["log_prior"])).astype(
-            oof["logits"].dtype)
+        shift = prior.offset(keep["logit_adjustment"])
+        oof["logits"] = oof["logits"] + shift.astype(oof["logits"].dtype)
         oof_table(frame, oof).to_csv(out / "oof_predictions.csv", index=False)
         np.savez_compressed(out / "oof.npz", **oof)
         report = finish(out, model, cfg, calib, frame, outs, oof, history, train_seconds, log,

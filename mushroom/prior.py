@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mushroom.metrics import selection_macro_f1
 from mushroom.taxonomy import GENERA
 
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # 0.5 undoes the sampler's count^-0.5 reweighting
@@ -36,16 +37,6 @@ def log_prior(frame: pd.DataFrame) -> np.ndarray:
     return np.log(n / n.sum())
 
 
-def macro_f1(targets: np.ndarray, preds: np.ndarray) -> float:
-    """Macro-F1 over the genera present in ``targets``."""
-    scores = []
-    for c in np.unique(targets):
-        tp = np.sum((preds == c) & (targets == c))
-        denom = np.sum(preds == c) + np.sum(targets == c)
-        scores.append(2 * tp / denom if denom else 0.0)
-    return float(np.mean(scores))
-
-
 def choose_alpha(logits: np.ndarray, targets: np.ndarray, prior: np.ndarray,
                  alphas: tuple[float, ...] = ALPHAS) -> tuple[float, dict]:
     """The ``alpha`` with the best macro-F1 of ``argmax(logits - alpha * prior)``.
@@ -55,9 +46,20 @@ def choose_alpha(logits: np.ndarray, targets: np.ndarray, prior: np.ndarray,
     Returns:
         ``(alpha, {alpha: macro_f1})``.
     """
-    scores = {a: macro_f1(targets, (logits - a * prior).argmax(1)) for a in alphas}
+    scores = {a: selection_macro_f1(targets, (logits - a * prior).argmax(1)) for a in alphas}
     best = max(scores.values())
     return min(a for a, s in scores.items() if s >= best - 1e-12), scores
+
+
+def offset(record: dict | None) -> np.ndarray:
+    """The per-genus shift a stored ``logit_adjustment`` record added to the logits.
+
+    Zero for no record or ``alpha = 0``.
+    """
+    record = record or {}
+    if not record.get("alpha"):
+        return np.zeros(len(GENERA))
+    return -record["alpha"] * np.asarray(record["log_prior"], dtype=np.float64)
 
 
 def fold_into_head(model, shift: np.ndarray) -> None:
@@ -101,6 +103,6 @@ def adjust(model, outs: dict, oof: dict | None, frame: pd.DataFrame, enabled: bo
 
 def undo(model, meta: dict) -> None:
     """Remove the adjustment recorded in ``meta`` from ``model`` (e.g. before a soup)."""
-    record = meta.get("logit_adjustment") or {}
-    if record.get("alpha"):
-        fold_into_head(model, record["alpha"] * np.asarray(record["log_prior"]))
+    shift = offset(meta.get("logit_adjustment"))
+    if shift.any():
+        fold_into_head(model, -shift)

@@ -53,7 +53,8 @@ def retrain_head(head, train: tuple, val: tuple, cfg: RebalanceConfig, log=print
     import torch
     from torch.nn import functional as F
 
-    from mushroom.prior import macro_f1
+    from mushroom.engine import poison_group_loss
+    from mushroom.metrics import selection_macro_f1
     from mushroom.taxonomy import POISONOUS
 
     torch.manual_seed(cfg.seed)
@@ -69,7 +70,7 @@ def retrain_head(head, train: tuple, val: tuple, cfg: RebalanceConfig, log=print
             pred = head(val[0]).argmax(1).numpy()
         y = val[1].numpy()
         return {"epoch": epoch, "val_acc": round(float((pred == y).mean()), 4),
-                "val_macro_f1": round(macro_f1(y, pred), 4)}
+                "val_macro_f1": round(selection_macro_f1(y, pred), 4)}
 
     history = [score(0)]
     best = (history[0]["val_macro_f1"], copy.deepcopy(head.state_dict()))
@@ -79,14 +80,10 @@ def retrain_head(head, train: tuple, val: tuple, cfg: RebalanceConfig, log=print
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
             logits, y = head(train[0][idx]), train[1][idx]
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            poisonous = poison_mask[y]
-            if cfg.poison_weight and poisonous.any():
-                # Balanced batches hold fewer poisonous photos than training's did; keep
-                # their poisonous mass, which is what tau is cut from.
-                group = torch.logsumexp(logits[poisonous][:, poison_mask], 1) - \
-                    torch.logsumexp(logits[poisonous], 1)
-                loss = loss - cfg.poison_weight * group.sum() / len(y)
+            # Balanced batches hold fewer poisonous photos than training's did; the group
+            # term keeps their poisonous mass, which is what tau is cut from.
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing) + \
+                cfg.poison_weight * poison_group_loss(logits, y, poison_mask)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -64,15 +64,16 @@ def unshift_saved_logits(run: Path, meta: dict) -> None:
     """Take the first run's logit adjustment out of the npz files copied from it."""
     import numpy as np
 
-    record = meta.get("logit_adjustment") or {}
-    if not record.get("alpha"):
+    from mushroom.prior import offset
+
+    shift = offset(meta.get("logit_adjustment"))
+    if not shift.any():
         return
-    shift = record["alpha"] * np.asarray(record["log_prior"])
     for name in ("outputs.npz", "oof.npz"):
         if (run / name).exists():
             arrays = dict(np.load(run / name))
             for key in [k for k in arrays if k.endswith("logits")]:
-                arrays[key] = arrays[key] + shift.astype(arrays[key].dtype)
+                arrays[key] = arrays[key] - shift.astype(arrays[key].dtype)
             np.savez_compressed(run / name, **arrays)
 
 

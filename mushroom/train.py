@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from mushroom.config import Stage, TrainConfig
 from mushroom.data import PhotoDataset
+from mushroom.metrics import selection_macro_f1
 from mushroom.engine import (balanced_sampler, class_weights, evaluate, extract_features,
                              make_optimizer, cosine_schedule, train_one_epoch)
 from mushroom.models import MushroomNet, create_model, set_trainable
@@ -37,16 +38,6 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Macro-F1 over the classes present in ``y_true`` (model selection criterion)."""
-    f1s = []
-    for c in np.unique(y_true):
-        tp = np.sum((y_pred == c) & (y_true == c))
-        denom = np.sum(y_pred == c) + np.sum(y_true == c)
-        f1s.append(2 * tp / denom if denom else 0.0)
-    return float(np.mean(f1s)) if f1s else 0.0
 
 
 class Loaders:
@@ -109,7 +100,7 @@ def fit(model: MushroomNet, loaders: Loaders, train_frame: pd.DataFrame,
                 out = evaluate(model, val_loader, device)
                 pred = out["logits"].argmax(1)
                 row["val_acc"] = round(float((pred == out["targets"]).mean()), 4)
-                row["val_macro_f1"] = round(macro_f1(out["targets"], pred, len(GENERA)), 4)
+                row["val_macro_f1"] = round(selection_macro_f1(out["targets"], pred), 4)
                 if row["val_macro_f1"] >= best[0]:
                     best = (row["val_macro_f1"], copy.deepcopy(model.state_dict()))
             row["seconds"] = round(time.time() - t0, 1)
