@@ -87,3 +87,12 @@ class CalibConfig:
     max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
     uncertain_max_prob: float = 0.55  # top-1 below this -> verdict "uncertain"
     conformal_alpha: float = 0.05  # 1 - target coverage of prediction sets
+    tta_sizes: tuple[int, ...] | None = None  # test-time view sides in px, averaged per photo;
+    # () or None: one centre view (train); None in `calibrate`: keep the checkpoint's views
+    tta_flip: bool = True  # with tta_sizes, also average each view's mirror image
+
+    def tta(self):
+        """The :class:`mushroom.tta.TTA` these fields describe, or None for one view."""
+        from mushroom.tta import TTA
+
+        return TTA(tuple(self.tta_sizes), self.tta_flip) if self.tta_sizes else None

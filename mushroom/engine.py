@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from mushroom.models import MushroomNet, set_trainable
+from mushroom.tta import TTA, forward
 
 POISON_LOSS_WEIGHT = 0.5  # the poison head is an auxiliary task; the genus head leads
 
@@ -117,15 +118,20 @@ def _is_feature_loader(loader: DataLoader) -> bool:
 
 @torch.inference_mode()
 def evaluate(model: MushroomNet, loader: DataLoader, device: torch.device,
-             desc: str = "eval") -> dict[str, np.ndarray]:
-    """Predict every item of ``loader``: genus logits, poison logits, embeddings, targets."""
+             desc: str = "eval", tta: TTA | None = None) -> dict[str, np.ndarray]:
+    """Predict every item of ``loader``: genus logits, poison logits, embeddings, targets.
+
+    ``tta`` averages those test-time views (photo loaders only; the loader must frame
+    photos at ``tta.frame_size``).
+    """
     model.eval()
     out: dict[str, list] = {"logits": [], "poison": [], "embedding": [], "targets": []}
     for x, y in tqdm(loader, desc=desc, leave=False, unit="batch"):
         x = x.to(device)
-        if not _is_feature_loader(loader):
-            x = model.features(x.contiguous(memory_format=torch.channels_last))
-        logits, poison, emb = model.classify(x)
+        if _is_feature_loader(loader):
+            logits, poison, emb = model.classify(x)
+        else:
+            logits, poison, emb = forward(model, x, tta)
         for key, val in zip(out, (logits, poison, emb, y)):
             out[key].append(val.float().cpu())
     return {k: torch.cat(v).numpy() for k, v in out.items()}

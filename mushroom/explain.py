@@ -136,8 +136,10 @@ def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int, 
     out = []
     for i, chunk in enumerate(chunks):
         batch = _to_model(predictor, chunk, size)
+        # the lock: /identify shares the model; one view: test-time views would multiply the
+        # cost of hundreds of copies, and the copies already vary far more than the views do
         with predictor._lock, torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            out.append(predictor.predict_batch(batch).probs)  # the lock: /identify shares it
+            out.append(predictor.predict_batch(batch, views=False).probs)
         if progress:
             progress((i + 1) / n_chunks, f"Scoring {n_chunks} batches of perturbed copies")
     return np.concatenate(out)

@@ -167,6 +167,28 @@ def cross_validate(data_dir: Path, frame: pd.DataFrame, cfg: TrainConfig, device
     return oof
 
 
+def predict_splits(model, frame: pd.DataFrame, data_dir: Path, cfg: TrainConfig, device,
+                   tta=None) -> dict:
+    """Genus/poison logits, embeddings and targets of every non-empty split of ``frame``.
+
+    With ``tta`` (a :class:`mushroom.tta.TTA`) photos are framed at its largest view and
+    every view is averaged, exactly as :class:`mushroom.predict.Predictor` does.
+    """
+    from mushroom.engine import evaluate
+    from mushroom.train import Loaders
+
+    if tta is not None:
+        cfg = dataclasses.replace(cfg, input_size=tta.frame_size)
+    loaders = Loaders(data_dir, model, cfg, device)
+    outs = {}
+    for split in ("train", "val", "test"):
+        rows = frame[frame["split"] == split]
+        if len(rows):
+            outs[split] = evaluate(model, loaders.photos(rows, train=False), device, split, tta)
+            outs[split]["targets"] = outs[split]["targets"].astype(int)
+    return outs
+
+
 def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None = None,
         data_cfg: DataConfig | None = None, labels_dir: str | None = None,
         manifest: str | None = None, log=print) -> dict:
@@ -176,7 +198,6 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     predictions, re-tunes the thresholds on them and saves again (so a run cut short
     still leaves a usable checkpoint).
     """
-    from mushroom.engine import evaluate
     from mushroom.train import Loaders, fit, pick_device, seeded_model
 
     calib, data_cfg = calib or CalibConfig(), data_cfg or DataConfig()
@@ -190,10 +211,7 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     loaders = Loaders(data, model, cfg, device)
     split = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
     model, history = fit(model, loaders, split["train"], split["val"], cfg, device, log)
-    outs = {s: evaluate(model, loaders.photos(split[s], train=False), device, desc=s)
-            for s in ("train", "val", "test") if len(split[s])}
-    for o in outs.values():
-        o["targets"] = o["targets"].astype(int)
+    outs = predict_splits(model, frame, data, cfg, device, calib.tta())
     keep = {"logit_adjustment": prior.adjust(model, outs, None, frame, calib.logit_adjust,
                                              log=log)}
     save_outputs(out, outs, None)
@@ -225,6 +243,7 @@ def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.Dat
                                   thresholds)
     metrics["train_seconds"] = train_seconds
     extras = {**fit_extras(outs, oof, temperature, calib, log), **(keep or {})}
+    extras["tta"] = calib.tta().to_meta() if calib.tta() else None
     meta = build_meta(cfg, frame, temperature, thresholds, metrics, extras,
                       cfg.input_size or model.cfg.input_size)
     nbytes = save_checkpoint(out / "model.pt", model, meta)

@@ -19,6 +19,7 @@ from PIL import Image
 from mushroom.checkpoint import load_checkpoint
 from mushroom.presets import eval_transform, to_rgb
 from mushroom.taxonomy import POISONOUS
+from mushroom.tta import TTA, forward
 
 from mushroom.paths import DEFAULT_MODEL  # noqa: F401  (re-exported for callers)
 
@@ -45,6 +46,7 @@ class Predictor:
         classes: genus names in output order.
         temperature: softmax temperature fitted on validation.
         poison_threshold: tau on P(poisonous).
+        tta: the test-time views averaged per photo (None: one centre view).
         meta: the checkpoint dict without its weights (metrics, config, detector...).
     """
 
@@ -56,7 +58,9 @@ class Predictor:
         self.temperature = float(meta["temperature"])
         self.poison_threshold = float(meta["poison_threshold"])
         self.input_size = int(meta["input_size"])
-        self.transform = eval_transform(self.input_size, meta["mean"], meta["std"])
+        self.tta = TTA.from_meta(meta)
+        frame = self.tta.frame_size if self.tta else self.input_size
+        self.transform = eval_transform(frame, meta["mean"], meta["std"])
         self._lock = threading.Lock()
 
     @property
@@ -74,10 +78,16 @@ class Predictor:
         return torch.stack([self.transform(to_rgb(im)) for im in images])
 
     @torch.inference_mode()
-    def predict_batch(self, batch: torch.Tensor) -> Prediction:
-        """Run the network on an already-preprocessed batch."""
-        batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
-        logits, poison, emb = self.model.classify(self.model.features(batch))
+    def predict_batch(self, batch: torch.Tensor, views: bool = True) -> Prediction:
+        """Run the network on an already-preprocessed batch.
+
+        Args:
+            batch: normalized images, framed by :attr:`transform` when ``views``.
+            views: average the checkpoint's test-time views; False runs the batch once as
+                it is (LIME scores hundreds of perturbed copies that way).
+        """
+        logits, poison, emb = forward(self.model, batch.to(self.device),
+                                      self.tta if views else None)
         logits = logits.float()
         probs = torch.softmax(logits / self.temperature, dim=1)
         return Prediction(probs.cpu().numpy(), logits.cpu().numpy(),
@@ -94,8 +104,37 @@ class Predictor:
                             for f in ("probs", "logits", "poison_head", "embedding")))
 
 
-def load_model(path: str | Path = DEFAULT_MODEL, device: str = "cpu") -> Predictor:
-    """Load a checkpoint written by training into a :class:`Predictor`."""
+def load_model(path: str | Path = DEFAULT_MODEL, device: str = "cpu",
+               fold: bool = True) -> Predictor:
+    """Load a checkpoint written by training into a :class:`Predictor`.
+
+    Args:
+        path: the checkpoint file.
+        device: where the network runs.
+        fold: fold BatchNorm into the convolutions (same outputs, much faster on a CPU).
+            The outputs on a fixed probe are compared before and after; should they differ
+            (a backbone the pairing rule does not fit), the unfolded network is kept.
+    """
     model, meta = load_checkpoint(path)
+    if fold:
+        model = _folded(model, path)
     model = model.to(memory_format=torch.channels_last)
     return Predictor(model, meta, device)
+
+
+@torch.no_grad()  # not inference_mode: the folded weights must stay ordinary tensors
+def _folded(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
+    """``model`` with BatchNorm folded, or the checkpoint's unfolded network if outputs move."""
+    import warnings
+
+    from mushroom.models import fold_batchnorm
+
+    size = model.cfg.input_size
+    probe = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    before = model.classify(model.features(probe))
+    fold_batchnorm(model)
+    after = model.classify(model.features(probe))
+    if all(torch.allclose(a, b, rtol=1e-3, atol=1e-3) for a, b in zip(before, after)):
+        return model
+    warnings.warn(f"BatchNorm folding changed the outputs of {path}; running it unfolded")
+    return load_checkpoint(path)[0]

@@ -26,7 +26,8 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     Uses ``outputs.npz`` (and ``oof.npz`` when CV ran) so thresholds can be re-tuned
     without retraining; rewrites ``model.pt`` and ``train_report.json``. With ``data_dir``
     the train/val/test outputs are first recomputed from the saved (fp16) checkpoint on those
-    photos, on the CPU, exactly as the app will see them.
+    photos, on the CPU, exactly as the app will see them (with ``calib``'s test-time views;
+    ``calib.tta_sizes`` None keeps the checkpoint's).
     """
     import dataclasses as dc
 
@@ -36,8 +37,9 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     out = Path(run_dir)
     model, ckpt = load_checkpoint(out / "model.pt")
     frame = read_manifest(out / "manifest.csv")
+    calib = resolve_views(calib or CalibConfig(), ckpt, data_dir is not None)
     if data_dir is not None:
-        recompute_outputs(model, frame, Path(data_dir), out / "outputs.npz")
+        recompute_outputs(model, frame, Path(data_dir), out / "outputs.npz", calib.tta())
     saved = np.load(out / "outputs.npz")
     outs: dict = {}
     for key in saved.files:
@@ -52,7 +54,6 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     old = json.loads((out / "train_report.json").read_text())
     keep = {k: ckpt[k] for k in ("soup_of", "name", "rebalance") if k in ckpt}
     previous = (ckpt.get("logit_adjustment") or {}).get("alpha", 0.0)
-    calib = calib or CalibConfig()
     keep["logit_adjustment"] = prior.adjust(model, outs, oof, frame, calib.logit_adjust,
                                             previous, log)
     save_outputs(out, outs, oof)
@@ -60,21 +61,35 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
                   ckpt["metrics"].get("train_seconds", 0.0), log, keep)
 
 
-def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, dest: Path) -> None:
+def resolve_views(calib: CalibConfig, ckpt: dict, recompute: bool) -> CalibConfig:
+    """Make ``calib.tta_sizes`` concrete: None keeps the checkpoint's test-time views.
+
+    Raises:
+        ValueError: the views would change but the saved outputs are not recomputed, so
+            the thresholds would be fitted on outputs the app never produces.
+    """
+    import dataclasses as dc
+
+    from mushroom.tta import TTA
+
+    current = TTA.from_meta(ckpt)
+    if calib.tta_sizes is None:
+        return dc.replace(calib, tta_sizes=current.sizes if current else (),
+                          tta_flip=current.flip if current else calib.tta_flip)
+    if calib.tta() != current and not recompute:
+        raise ValueError("changing the test-time views needs --data: the saved outputs must be "
+                         "recomputed with the new views before calibrating on them")
+    return calib
+
+
+def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, dest: Path,
+                      tta=None) -> None:
     """Predict every split of ``frame`` with ``model`` on the CPU and save ``outputs.npz``."""
     import torch
 
-    from mushroom.engine import evaluate
-    from mushroom.train import Loaders
+    from mushroom.pipeline import predict_splits
 
     cfg = TrainConfig(workers=2, batch_size=32)
     model = model.to(memory_format=torch.channels_last)
-    loaders = Loaders(data_dir, model, cfg, torch.device("cpu"))
-    arrays = {}
-    for split in ("train", "val", "test"):
-        rows = frame[frame["split"] == split]
-        if len(rows):
-            got = evaluate(model, loaders.photos(rows, train=False), torch.device("cpu"), split)
-            got["targets"] = got["targets"].astype(int)
-            arrays.update({f"{split}_{k}": v for k, v in got.items()})
-    np.savez_compressed(dest, **arrays)
+    outs = predict_splits(model, frame, data_dir, cfg, torch.device("cpu"), tta)
+    np.savez_compressed(dest, **{f"{s}_{k}": v for s, o in outs.items() for k, v in o.items()})

@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
                    help="keep BatchNorm running statistics frozen in unfrozen stages too")
     p.add_argument("--poison-rule-weight", type=float, default=TrainConfig.poison_rule_weight,
                    help="weight of -log P(poisonous genera) on poisonous photos")
+    p.add_argument("--tta", default=None,
+                   help="test-time views for the shipped outputs, e.g. 256,288 (default: one "
+                        "centre view); see `calibrate --tta`")
     p.set_defaults(func=run_cli)
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
@@ -48,6 +51,10 @@ def add_parser(sub) -> None:
     c.add_argument("--data", default=None,
                    help="photo root: recompute train/val/test outputs from the saved "
                         "checkpoint on the CPU first (what the app will see)")
+    c.add_argument("--tta", default=None,
+                   help="test-time views averaged per photo: comma-separated sides in px, "
+                        "each also mirrored (e.g. 256,288), or 'none' for one centre view; "
+                        "default keeps the checkpoint's; changing them needs --data")
     c.set_defaults(func=calibrate_cli)
 
 
@@ -67,7 +74,11 @@ def run_cli(args) -> int:
             raise ValueError(f"--epochs needs {len(cfg.stages)} numbers, got {args.epochs}")
         cfg.stages = [dataclasses.replace(s, epochs=e) for s, e in zip(cfg.stages, epochs)
                       if e > 0]
-    run(args.data, args.out, cfg, labels_dir=args.labels, manifest=args.manifest)
+    from mushroom.tta import parse
+
+    views = parse(args.tta)
+    calib = CalibConfig(tta_sizes=views.sizes if views else ())
+    run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest)
     return 0
 
 
@@ -75,7 +86,12 @@ def calibrate_cli(args) -> int:
     """Recalibrate a finished run from its saved outputs."""
     from mushroom.recalibrate import recalibrate
 
+    from mushroom.tta import parse
+
+    views = None if args.tta is None else parse(args.tta)
+    sizes = None if args.tta is None else (views.sizes if views else ())
     recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau,
                                       logit_adjust=not args.no_logit_adjust,
-                                      tau_from_oof=not args.oof_sets_only), args.data)
+                                      tau_from_oof=not args.oof_sets_only,
+                                      tta_sizes=sizes), args.data)
     return 0

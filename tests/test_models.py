@@ -128,3 +128,29 @@ def test_unknown_arch_and_group_are_errors():
     model = create_model("resnet18", 9, pretrained=False)
     with pytest.raises(KeyError, match="unknown groups"):
         set_trainable(model, ("head", "middle"))
+
+
+@pytest.mark.parametrize("arch", ["efficientnet_lite0", "mobilenet_v2", "resnet18"])
+def test_folding_batchnorm_keeps_the_outputs_and_removes_every_batchnorm(arch):
+    from mushroom.models import fold_batchnorm
+
+    torch.manual_seed(0)
+    model = create_model(arch, 9, pretrained=False)
+    with torch.no_grad():  # non-trivial statistics, as after training
+        for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.2, 0.2)
+    model.eval()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        before = model.classify(model.features(x))
+        n = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+        assert fold_batchnorm(model) == n > 0
+        after = model.classify(model.features(x))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    for a, b in zip(before, after):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="eval-mode"):
+        fold_batchnorm(model.train())

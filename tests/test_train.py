@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from mushroom.checkpoint import REQUIRED_KEYS
 from mushroom.config import CalibConfig, TrainConfig
@@ -75,6 +76,21 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         tau = torch.load(out / "model.pt", weights_only=False)["thresholds"]["rule"]["tau"]
         assert (tau < val_tau / 2) if lower else tau == pytest.approx(val_tau, rel=1e-6)
+    # Test-time views: changing them needs the photos (the saved outputs would be stale);
+    # with them every split is re-predicted through the views and the checkpoint says so.
+    done = subprocess.run(calibrate + ["--tta", "224,256"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2 and "needs --data" in done.stderr
+    done = subprocess.run(calibrate + ["--tta", "224,256", "--data", str(tiny_data)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert torch.load(out / "model.pt", weights_only=False)["tta"] == {"sizes": [224, 256],
+                                                                       "flip": True}
+    predictor = load_model(out / "model.pt")
+    assert predictor.preprocess([make_photo(1, seed=7)]).shape[-1] == 256
+    viewed = dict(np.load(out / "outputs.npz"))
+    assert np.allclose(viewed["test_logits"][:4], predictor.predict(
+        [Image.open(p) for p in split_photos(out, tiny_data)[:4]]).logits, atol=2e-3)
     # rebalance retrains only the genus head, then recalibrates.
     before = torch.load(out / "model.pt", weights_only=False)
     done = subprocess.run([sys.executable, "-m", "mushroom", "rebalance", "--run", str(out),
@@ -87,6 +103,14 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
     frozen = [k for k in before["state_dict"] if not k.startswith("head.")]
     assert all(torch.equal(before["state_dict"][k], after["state_dict"][k]) for k in frozen)
     assert "logit_adjustment" in after and after["metrics"]["val"]["poison_recall"] == 1.0
+
+
+def split_photos(run, data) -> list:
+    """The test split's photos in manifest order (the order of ``outputs.npz``)."""
+    import pandas as pd
+
+    frame = pd.read_csv(run / "manifest.csv")
+    return [data / p for p in frame.loc[frame["split"] == "test", "path"]]
 
 
 def test_train_cli_rejects_bad_epochs(tiny_data, tmp_path):
