@@ -52,6 +52,9 @@ class LimeConfig:
     kernel_size: int = 4  # quickshift kernel (lime's default segmentation)
     max_dist: int = 200  # quickshift cut-off distance (lime's default)
     ratio: float = 0.2  # quickshift colour/space balance (lime's default)
+    temperature: float = 1.0  # softmax temperature of the explained probabilities: the
+    # network's own softmax, as in the study, not the calibrated one (sharper, and it moves
+    # with every recalibration; a step-like target makes the local linear fit noisier)
 
 
 PRESETS: dict[str, LimeConfig] = {
@@ -130,16 +133,17 @@ def _to_model(predictor: Predictor, images: torch.Tensor, size: int) -> torch.Te
     return (images - mean) / std
 
 
-def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int, size: int,
-           progress: Progress | None, bf16: bool = False) -> np.ndarray:
-    """Probabilities for every chunk of copies, reporting progress between batches."""
+def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int,
+           cfg: LimeConfig, progress: Progress | None) -> np.ndarray:
+    """Probabilities (at ``cfg.temperature``) for every chunk of copies, with progress."""
     out = []
     for i, chunk in enumerate(chunks):
-        batch = _to_model(predictor, chunk, size)
+        batch = _to_model(predictor, chunk, cfg.model_size)
         # the lock: /identify shares the model; one view: test-time views would multiply the
         # cost of hundreds of copies, and the copies already vary far more than the views do
-        with predictor._lock, torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            out.append(predictor.predict_batch(batch, views=False).probs)
+        with predictor._lock, torch.autocast("cpu", torch.bfloat16, enabled=cfg.bf16):
+            logits = predictor.predict_batch(batch, views=False).logits
+        out.append(torch.softmax(torch.from_numpy(logits) / cfg.temperature, dim=1).numpy())
         if progress:
             progress((i + 1) / n_chunks, f"Scoring {n_chunks} batches of perturbed copies")
     return np.concatenate(out)
@@ -164,7 +168,7 @@ def _fast_samples(predictor: Predictor, view: np.ndarray, segments: np.ndarray, 
     keep = torch.from_numpy(masks).bool()
     starts = range(0, len(masks), cfg.batch_size)  # built lazily: one batch in memory at a time
     chunks = (torch.where(keep[i:i + cfg.batch_size][:, small][:, None], on, off) for i in starts)
-    return masks, _score(predictor, chunks, len(starts), cfg.model_size, progress, cfg.bf16)
+    return masks, _score(predictor, chunks, len(starts), cfg, progress)
 
 
 def _lime_fit(masks: np.ndarray, probs: np.ndarray, label: int, seed: int):
@@ -193,7 +197,7 @@ def _lime_image_weights(predictor: Predictor, view: np.ndarray, segments: np.nda
         done[0] += 1
         t = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
         step = (lambda f, d: progress(done[0] / n_batches, d)) if progress else None
-        return _score(predictor, [t], 1, cfg.model_size, step)
+        return _score(predictor, [t], 1, cfg, step)
 
     explainer = lime_image.LimeImageExplainer(random_state=cfg.seed)
     exp = explainer.explain_instance(view, classify, labels=(label,), top_labels=None,

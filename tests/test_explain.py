@@ -168,3 +168,19 @@ def test_bench_command_reports_lime_and_latency(tiny_checkpoint, tmp_path, capsy
     assert lime_result["reference"]["p50_ms"] > lime_result["fast"]["p50_ms"]
     assert "top-5 agreement" in capsys.readouterr().out
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1  # the reference is cached
+
+
+def test_lime_explains_the_networks_softmax_whatever_the_calibrated_temperature():
+    photo = red_patches_photo()
+    sharp = known_answer_predictor()
+    sharp.temperature = 0.3  # as if recalibrated: the displayed probabilities change...
+    cfg = lime.PRESETS["fast"]
+    plain = lime.explain(known_answer_predictor(), photo, cfg=cfg, use_cache=False)
+    recalibrated = lime.explain(sharp, photo, cfg=cfg, use_cache=False)
+    np.testing.assert_allclose(recalibrated.weights, plain.weights, atol=1e-9)  # ...not LIME's
+    assert recalibrated.probability > plain.probability  # the headline uses the calibrated one
+    from dataclasses import replace
+
+    hotter = lime.explain(known_answer_predictor(), photo, cfg=replace(cfg, temperature=0.3),
+                          use_cache=False)
+    assert not np.allclose(hotter.weights, plain.weights, atol=1e-6)
