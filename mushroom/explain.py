@@ -20,9 +20,7 @@ pairing keep them (see ``python -m mushroom.bench`` and the README for the numbe
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
@@ -31,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from mushroom.lru import LRU
 from mushroom.predict import Predictor
 
 VIEW_SIZE = 224
@@ -210,35 +209,14 @@ def _lime_image_weights(predictor: Predictor, view: np.ndarray, segments: np.nda
     return weights, float(exp.score)
 
 
-class _LRU:
-    """A small thread-safe least-recently-used cache (segmentations, explanations)."""
-
-    def __init__(self, size: int):
-        self.size, self._data, self._lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-            return self._data.get(key)
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-
-_SEGMENTS = _LRU(64)
-_EXPLANATIONS = _LRU(32)
+_SEGMENTS = LRU(64)
+_EXPLANATIONS = LRU(32)
 
 
 def clear_caches() -> None:
     """Forget cached segmentations and explanations (benchmarks time fresh photos)."""
     for cache in (_SEGMENTS, _EXPLANATIONS):
-        with cache._lock:
-            cache._data.clear()
+        cache.clear()
 
 
 def resolve_config(preset: str = "fast", num_samples: int | None = None) -> LimeConfig:

@@ -184,3 +184,16 @@ def test_lime_explains_the_networks_softmax_whatever_the_calibrated_temperature(
     hotter = lime.explain(known_answer_predictor(), photo, cfg=replace(cfg, temperature=0.3),
                           use_cache=False)
     assert not np.allclose(hotter.weights, plain.weights, atol=1e-6)
+
+
+def test_the_lru_cache_evicts_the_least_recently_used_entry():
+    from mushroom.lru import LRU
+
+    cache = LRU(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # "a" is now the most recent...
+    cache.put("c", 3)  # ...so "b" goes
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    cache.clear()
+    assert cache.get("a") is None
