@@ -243,7 +243,8 @@ def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.Dat
                                   thresholds)
     metrics["train_seconds"] = train_seconds
     extras = {**fit_extras(outs, oof, temperature, calib, log), **(keep or {})}
-    extras["tta"] = calib.tta().to_meta() if calib.tta() else None
+    views = calib.tta()
+    extras["tta"] = views.to_meta() if views else None
     meta = build_meta(cfg, frame, temperature, thresholds, metrics, extras,
                       cfg.input_size or model.cfg.input_size)
     nbytes = save_checkpoint(out / "model.pt", model, meta)

@@ -39,12 +39,9 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     frame = read_manifest(out / "manifest.csv")
     calib = resolve_views(calib or CalibConfig(), ckpt, data_dir is not None)
     if data_dir is not None:
-        recompute_outputs(model, frame, Path(data_dir), out / "outputs.npz", calib.tta())
-    saved = np.load(out / "outputs.npz")
-    outs: dict = {}
-    for key in saved.files:
-        split, field = key.split("_", 1)
-        outs.setdefault(split, {})[field] = saved[key]
+        outs = recompute_outputs(model, frame, Path(data_dir), calib.tta())
+    else:
+        outs = load_outputs(out / "outputs.npz")
     oof = dict(np.load(out / "oof.npz")) if (out / "oof.npz").exists() else None
     cfg_dict = dict(ckpt["train_config"])
     cfg_dict["stages"] = [Stage(**{**s, "trainable": tuple(s["trainable"])})
@@ -82,14 +79,25 @@ def resolve_views(calib: CalibConfig, ckpt: dict, recompute: bool) -> CalibConfi
     return calib
 
 
-def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, dest: Path,
-                      tta=None) -> None:
-    """Predict every split of ``frame`` with ``model`` on the CPU and save ``outputs.npz``."""
+def load_outputs(path: Path) -> dict:
+    """``outputs.npz`` (written by :func:`mushroom.pipeline.save_outputs`) as {split: {field}}."""
+    saved = np.load(path)
+    outs: dict = {}
+    for key in saved.files:
+        split, field = key.split("_", 1)
+        outs.setdefault(split, {})[field] = saved[key]
+    return outs
+
+
+def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, tta=None) -> dict:
+    """Predict every split of ``frame`` with ``model`` on the CPU (through ``tta``'s views).
+
+    :func:`recalibrate` saves them once the logit adjustment has been applied.
+    """
     import torch
 
     from mushroom.pipeline import predict_splits
 
     cfg = TrainConfig(workers=2, batch_size=32)
     model = model.to(memory_format=torch.channels_last)
-    outs = predict_splits(model, frame, data_dir, cfg, torch.device("cpu"), tta)
-    np.savez_compressed(dest, **{f"{s}_{k}": v for s, o in outs.items() for k, v in o.items()})
+    return predict_splits(model, frame, data_dir, cfg, torch.device("cpu"), tta)
