@@ -12,6 +12,7 @@ import pytest
 from conftest import write_tiny_dataset
 from mushroom import consensus as cons
 from mushroom import labels
+from mushroom import species as species_list
 from mushroom.data import file_id
 
 
@@ -122,21 +123,21 @@ def test_undo_withdraws_the_latest_decision_only(photos, store):
 
 
 def test_new_species_enters_the_taxonomy_only_as_a_valid_binomial(photos, store):
-    assert "Amanita novaspecies" not in labels.species_choices(store, "Amanita")
+    assert "Amanita novaspecies" not in species_list.species_choices(store, "Amanita")
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita",
                   species="Amanita novaspecies")
-    assert "Amanita novaspecies" in labels.species_choices(store, "Amanita")
-    assert "Amanita muscaria" in labels.species_choices(store, "Amanita")  # seed list kept
+    assert "Amanita novaspecies" in species_list.species_choices(store, "Amanita")
+    assert "Amanita muscaria" in species_list.species_choices(store, "Amanita")  # seed list kept
     with pytest.raises(ValueError):
         labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita",
                       species="Boletus novus")
-    assert "Boletus novus" not in labels.species_choices(store, "Boletus")
+    assert "Boletus novus" not in species_list.species_choices(store, "Boletus")
 
 
 def test_seed_taxonomy_covers_metadata_hints_and_every_genus():
     from mushroom.taxonomy import GENERA, load_taxonomy
 
-    species = load_taxonomy(labels.DEFAULT_TAXONOMY)
+    species = load_taxonomy(species_list.DEFAULT_TAXONOMY)
     assert {s.genus for s in species} == set(GENERA)
     names = {s.species for s in species}
     assert {"Amanita muscaria", "Boletus edulis", "Amanita phalloides"} <= names

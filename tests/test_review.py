@@ -13,6 +13,7 @@ import pytest
 
 from conftest import ROOT, write_tiny_dataset
 from mushroom import labels, review
+from mushroom import species as species_list
 from mushroom.data import file_id
 from mushroom.taxonomy import GENERA
 
@@ -164,5 +165,5 @@ def test_queue_over_the_real_photos(real_data, tmp_path):
     queue = review.load_queue(tmp_path / "q.csv", tmp_path / "labels")
     assert (np.diff(queue["tier"]) >= 0).all() and queue["votes"].sum() == 0
     hints = pd.read_csv(real_data / "metadata.csv", dtype=str, keep_default_na=False)
-    known = set(labels.species_choices(tmp_path / "labels", "Amanita"))
+    known = set(species_list.species_choices(tmp_path / "labels", "Amanita"))
     assert {s for s in hints["species_hint"] if s.startswith("Amanita ")} <= known

@@ -169,7 +169,7 @@ def votes_table(ctx: ReviewContext, image_id: str) -> list[list[str]]:
 
 def species_update(ctx: ReviewContext, genus: str, value: str = ""):
     """Species choices of ``genus`` from the taxonomy (new binomials may be typed)."""
-    from mushroom.labels import species_choices
+    from mushroom.species import species_choices
 
     choices = species_choices(ctx.labels_dir, genus) if genus in GENERA else []
     return gr.update(choices=[""] + choices, value=value or "")
