@@ -102,6 +102,31 @@ def hf_allow_list(env: dict[str, str] | None = None) -> set[str]:
     return {n for n in re.split(r"[,\s]+", env.get("MUSHROOM_EXPERTS_HF", "")) if n}
 
 
+# Set by Hugging Face on a Space whose card says ``hf_oauth: true``; Gradio refuses to start
+# a sign-in button without them, so their absence must switch the button off, not crash.
+OAUTH_VARS = ("OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "OAUTH_SCOPES", "OPENID_PROVIDER_URL")
+
+
+def hf_sign_in_status(env: dict[str, str] | None = None) -> tuple[bool, str]:
+    """Whether "Sign in with Hugging Face" can be offered here, and if not, why.
+
+    Returns:
+        ``(True, "")`` on a Space with OAuth enabled and an allow-list; otherwise False and
+        a message for the log ("" when no allow-list asks for the button at all).
+    """
+    env = os.environ if env is None else env
+    if not hf_allow_list(env):
+        return False, ""
+    if env.get("SYSTEM") != "spaces" or not env.get("SPACE_ID"):
+        return False, ("MUSHROOM_EXPERTS_HF is set, but this is not a Hugging Face Space: "
+                       "Hugging Face sign-in is off (experts log in with MUSHROOM_EXPERTS)")
+    missing = [v for v in OAUTH_VARS if not env.get(v)]
+    if missing:
+        return False, ("MUSHROOM_EXPERTS_HF is set, but OAuth is not enabled on this Space "
+                       f"(no {', '.join(missing)}): add `hf_oauth: true` to the README header")
+    return True, ""
+
+
 @dataclass
 class Throttle:
     """Slows password guessing: after ``limit`` failures a name is locked for ``lock_s``."""

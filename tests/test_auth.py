@@ -80,3 +80,34 @@ def test_hash_password_command_prints_a_usable_entry():
     experts, problems = auth.parse_experts(result.stdout)
     assert problems == [] and auth.verify_password("sporeprint42", experts["dora"])
     assert "sporeprint42" not in result.stdout
+
+
+def _profile(username: str):
+    import gradio as gr
+
+    return gr.OAuthProfile({"name": username.title(), "preferred_username": username,
+                            "profile": f"https://example.invalid/{username}", "picture": ""})
+
+
+def test_hf_sign_in_accepts_only_allow_listed_accounts(monkeypatch):
+    from mushroom.ui.review_handlers import hf_login
+
+    monkeypatch.setenv("MUSHROOM_EXPERTS_HF", "ann, ben")
+    user, message, login_box, work_area = hf_login(_profile("ann"))
+    assert user == "hf:ann" and "hf:ann" in message
+    assert login_box["visible"] is False and work_area["visible"] is True
+    user, message, login_box, work_area = hf_login(_profile("mallory"))
+    assert user is None and "not on the expert list" in message
+    assert login_box["visible"] is True and work_area["visible"] is False
+    assert hf_login(None)[0] is None  # no sign-in yet: the page stays as it is
+
+
+def test_hf_sign_in_needs_a_space_with_oauth_and_an_allow_list():
+    space = {"SYSTEM": "spaces", "SPACE_ID": "someone/mushroom", "MUSHROOM_EXPERTS_HF": "ann",
+             **{v: "x" for v in auth.OAUTH_VARS}}
+    assert auth.hf_sign_in_status(space) == (True, "")
+    assert auth.hf_sign_in_status({**space, "MUSHROOM_EXPERTS_HF": ""}) == (False, "")
+    ok, why = auth.hf_sign_in_status({**space, "SYSTEM": ""})
+    assert not ok and "not a Hugging Face Space" in why
+    ok, why = auth.hf_sign_in_status({k: v for k, v in space.items() if k != "OAUTH_SCOPES"})
+    assert not ok and "OAUTH_SCOPES" in why and "hf_oauth: true" in why

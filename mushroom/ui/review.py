@@ -7,7 +7,7 @@ hidden and every handler refuses (see :func:`mushroom.ui.review_handlers.require
 
 from __future__ import annotations
 
-import os
+import warnings
 from functools import partial
 
 import gradio as gr
@@ -99,12 +99,13 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
 
 
 def _hf_login_button():
-    """A Hugging Face sign-in button, only on a Space with an allow-list configured."""
-    from mushroom.auth import hf_allow_list
+    """A Hugging Face sign-in button, only on a Space with OAuth on and an allow-list."""
+    from mushroom.auth import hf_sign_in_status
 
-    if not (os.environ.get("SPACE_ID") and hf_allow_list()):
-        return None
-    return gr.LoginButton("Sign in with Hugging Face (experts)")
+    ok, why = hf_sign_in_status()
+    if why:
+        warnings.warn(why, stacklevel=2)
+    return gr.LoginButton("Sign in with Hugging Face (experts)") if ok else None
 
 
 def _work_area() -> dict[str, gr.components.Component]:
