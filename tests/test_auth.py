@@ -90,7 +90,7 @@ def _profile(username: str):
 
 
 def test_hf_sign_in_accepts_only_allow_listed_accounts(monkeypatch):
-    from mushroom.ui.review_handlers import hf_login
+    from mushroom.ui.review_signin import hf_login
 
     monkeypatch.setenv("MUSHROOM_EXPERTS_HF", "ann, ben")
     user, message, login_box, work_area = hf_login(_profile("ann"))

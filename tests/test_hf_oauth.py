@@ -68,7 +68,9 @@ def test_sign_in_button_leads_to_the_providers_authorize_page(tiny_checkpoint, p
     env = _space_env(tiny_checkpoint, OAUTH_CLIENT_ID="client-123", OAUTH_CLIENT_SECRET="s3cret",
                      OAUTH_SCOPES="openid profile", OPENID_PROVIDER_URL=provider)
     with running_app(env) as app:
-        assert "Sign in with Hugging Face (experts)" in _config_text(app.url)
+        config = _config_text(app.url)
+        assert "Sign in with Hugging Face (experts)" in config
+        assert "No experts configured" not in config  # the allow-listed accounts can sign in
         opener = urllib.request.build_opener(_NoRedirect)
         with pytest.raises(urllib.error.HTTPError) as redirect:
             opener.open(app.url + "login/huggingface", timeout=30)
@@ -116,6 +118,9 @@ def test_signed_in_account_is_let_in_only_when_allow_listed(tiny_checkpoint, pro
 
 def test_space_without_oauth_starts_without_the_button(tiny_checkpoint):
     with running_app(_space_env(tiny_checkpoint)) as app:
-        assert "Sign in with Hugging Face" not in _config_text(app.url)
+        config = _config_text(app.url)
+        assert "Sign in with Hugging Face" not in config
         assert "hf_oauth: true" in app.log()
+        # the Review tab says so too, and that nobody can sign in yet
+        assert "hf_oauth: true" in config and "No experts configured" in config
         assert app.alive()

@@ -14,6 +14,7 @@ import gradio as gr
 
 from mushroom.taxonomy import GENERA
 from mushroom.ui import review_handlers as h
+from mushroom.ui import review_signin as signin
 
 KEYS = {"c": "review-confirm", "r": "review-save", "x": "review-not-mushroom",
         "b": "review-unusable", "n": "review-add-note", "s": "review-skip", "u": "review-undo",
@@ -48,7 +49,7 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
         w = {"user": gr.State(None)}
         gr.Markdown("## Expert review\nFix genus labels, add species and flag bad photos. "
                     "Decisions feed the next training run (`manifest --labels labels/`).")
-        gr.Markdown(h.setup_notes(ctx), elem_id="review-setup")
+        gr.Markdown(signin.setup_notes(ctx), elem_id="review-setup")
         w["who"] = gr.Markdown("Not signed in. Identifying mushrooms needs no login; "
                                "reviewing does.", elem_id="review-who")
         with gr.Row(visible=True) as w["login_box"]:
@@ -69,10 +70,10 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     filters = [w["filter_genus"], w["mode"]]
     shown = [w["user"], w["current"], *filters]
     swap = [w["user"], w["who"], w["login_box"], w["work"]]
-    gr.on([w["login"].click, w["password"].submit], partial(h.login, ctx),
+    gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
           [w["name"], w["password"]], swap, api_name="review_login").success(
         partial(h.show, ctx), shown, outputs, api_name="review_open", api_visibility="undocumented")
-    w["logout"].click(h.logout, None, swap, api_name="review_logout")
+    w["logout"].click(signin.logout, None, swap, api_name="review_logout")
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show")
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented")
@@ -95,7 +96,7 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
         if w["hf"] is not None:  # the OAuth round trip reloads the page: check who came back
-            root.load(h.hf_login, None, swap, api_name="review_hf_login")
+            root.load(signin.hf_login, None, swap, api_name="review_hf_login")
 
 
 def _hf_login_button():

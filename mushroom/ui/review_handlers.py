@@ -1,7 +1,7 @@
 """Event handlers of the Review tab (layout and wiring live in :mod:`mushroom.ui.review`).
 
 The identity lives in server-side session state (``gr.State``), set by a password check or
-a Hugging Face allow-list, and every handler re-checks it with :func:`require` before
+a Hugging Face allow-list (:mod:`mushroom.ui.review_signin`), and every handler re-checks it with :func:`require` before
 touching the queue or the store, so API calls without a login are refused exactly like
 clicks. Handlers are thin: the work is in :mod:`mushroom.review`, :mod:`mushroom.labels`
 and :mod:`mushroom.consensus`.
@@ -57,49 +57,6 @@ def require(user: str | None) -> str:
     if not user or not (allowed or user in load_experts()[0]):
         raise gr.Error("Review actions need an expert login (Review tab).", title="Refused")
     return user
-
-
-def setup_notes(ctx: ReviewContext) -> str:
-    """What is missing before the tab can work, as Markdown ("" when ready)."""
-    from mushroom.auth import hf_allow_list, load_experts
-
-    experts, problems = load_experts()
-    notes = [f"- {p}" for p in problems]
-    if not experts and not hf_allow_list():
-        notes.append("- No experts configured: set `MUSHROOM_EXPERTS=name:<hash>` (make one with "
-                     "`python -m mushroom labels hash-password NAME`). Every action is refused.")
-    if ctx.data_dir is None or not ctx.data_dir.is_dir():
-        notes.append("- No photo folder configured: set `MUSHROOM_REVIEW_DATA`.")
-    return "\n".join(notes)
-
-
-def login(ctx: ReviewContext, name: str, password: str):
-    """Check a password; on success remember the expert in this session."""
-    from mushroom.auth import authenticate
-
-    try:
-        user = authenticate(name, password)
-    except PermissionError as err:
-        raise gr.Error(str(err), title="Login refused") from err
-    return user, f"Signed in as **{user}**.", gr.update(visible=False), gr.update(visible=True)
-
-
-def hf_login(profile: gr.OAuthProfile | None):
-    """On page load after a Hugging Face sign-in: accept allow-listed accounts only."""
-    from mushroom.auth import hf_allow_list
-
-    if profile is None:
-        return None, gr.update(), gr.update(), gr.update()
-    if profile.username not in hf_allow_list():
-        return (None, f"Hugging Face account {profile.username} is not on the expert list.",
-                gr.update(visible=True), gr.update(visible=False))
-    return (f"hf:{profile.username}", f"Signed in as **hf:{profile.username}**.",
-            gr.update(visible=False), gr.update(visible=True))
-
-
-def logout():
-    """Forget the identity of this session."""
-    return None, "Signed out.", gr.update(visible=True), gr.update(visible=False)
 
 
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,

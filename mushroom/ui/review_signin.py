@@ -1,0 +1,59 @@
+"""Signing in and out of the Review tab, and what its set-up still lacks.
+
+Two ways in: a password checked against ``MUSHROOM_EXPERTS`` (:mod:`mushroom.auth`), or on
+a Hugging Face Space with OAuth, an account on ``MUSHROOM_EXPERTS_HF``. Each returns the
+identity for the session state plus the updates that swap the login box for the work area.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+if TYPE_CHECKING:
+    from mushroom.ui.review_handlers import ReviewContext
+
+
+def setup_notes(ctx: ReviewContext) -> str:
+    """What is missing before the tab can work, as Markdown ("" when ready)."""
+    from mushroom.auth import hf_sign_in_status, load_experts
+
+    experts, problems = load_experts()
+    hf_ok, hf_why = hf_sign_in_status()
+    notes = [f"- {p}" for p in [*problems, *([hf_why] if hf_why else [])]]
+    if not experts and not hf_ok:
+        notes.append("- No experts configured: set `MUSHROOM_EXPERTS=name:<hash>` (make one with "
+                     "`python -m mushroom labels hash-password NAME`). Every action is refused.")
+    if ctx.data_dir is None or not ctx.data_dir.is_dir():
+        notes.append("- No photo folder configured: set `MUSHROOM_REVIEW_DATA`.")
+    return "\n".join(notes)
+
+
+def login(ctx: ReviewContext, name: str, password: str):
+    """Check a password; on success remember the expert in this session."""
+    from mushroom.auth import authenticate
+
+    try:
+        user = authenticate(name, password)
+    except PermissionError as err:
+        raise gr.Error(str(err), title="Login refused") from err
+    return user, f"Signed in as **{user}**.", gr.update(visible=False), gr.update(visible=True)
+
+
+def hf_login(profile: gr.OAuthProfile | None):
+    """On page load after a Hugging Face sign-in: accept allow-listed accounts only."""
+    from mushroom.auth import hf_allow_list
+
+    if profile is None:
+        return None, gr.update(), gr.update(), gr.update()
+    if profile.username not in hf_allow_list():
+        return (None, f"Hugging Face account {profile.username} is not on the expert list.",
+                gr.update(visible=True), gr.update(visible=False))
+    return (f"hf:{profile.username}", f"Signed in as **hf:{profile.username}**.",
+            gr.update(visible=False), gr.update(visible=True))
+
+
+def logout():
+    """Forget the identity of this session."""
+    return None, "Signed out.", gr.update(visible=True), gr.update(visible=False)
