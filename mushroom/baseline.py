@@ -49,7 +49,7 @@ def frozen_features(root: Path, frame: pd.DataFrame, arch: str, weights: str | N
     import torch
     from torch.utils.data import DataLoader
 
-    from mushroom.data import PhotoDataset
+    from mushroom.dataset import PhotoDataset
     from mushroom.engine import extract_features
     from mushroom.models import create_model
     from mushroom.presets import eval_transform

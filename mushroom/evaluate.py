@@ -72,7 +72,7 @@ def predict_frame(predictor: Predictor, root: str | Path, frame: pd.DataFrame,
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
 
-    from mushroom.data import PhotoDataset
+    from mushroom.dataset import PhotoDataset
     from mushroom.predict import Prediction
 
     dataset = PhotoDataset(root, frame, predictor.classes, predictor.transform)

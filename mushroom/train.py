@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from mushroom.config import Stage, TrainConfig
-from mushroom.data import PhotoDataset
+from mushroom.dataset import PhotoDataset
 from mushroom.metrics import selection_macro_f1
 from mushroom.engine import (balanced_sampler, class_weights, evaluate, extract_features,
                              make_optimizer, cosine_schedule, train_one_epoch)
