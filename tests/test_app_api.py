@@ -117,9 +117,13 @@ def test_readme_is_a_valid_space_card():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.startswith("---\n")
     header = dict(line.split(": ", 1) for line in text.split("---\n")[1].strip().splitlines())
-    pinned = next(line.split("==")[1].strip() for line in
-                  (ROOT / "requirements.txt").read_text().splitlines()
-                  if line.startswith("gradio=="))
+    from packaging.requirements import Requirement
+
+    reqs = [Requirement(line.split("#")[0]) for line in
+            (ROOT / "requirements.txt").read_text().splitlines() if line.split("#")[0].strip()]
+    gradio = next(r for r in reqs if r.name == "gradio")
+    assert str(gradio.specifier).startswith("==")
+    pinned = str(gradio.specifier)[2:]
     assert header["sdk"] == "gradio"
     assert header["sdk_version"] == pinned
     assert header["app_file"] == "app.py" and (ROOT / header["app_file"]).is_file()
