@@ -24,9 +24,7 @@ import pandas as pd
 
 from mushroom import metrics
 from mushroom.config import CalibConfig, DataConfig
-from mushroom.taxonomy import GENERA, POISONOUS
-
-POISON_IDX = [GENERA.index(g) for g in sorted(POISONOUS)]
+from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -80,8 +78,8 @@ def fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
 def score(y: np.ndarray, probs: np.ndarray, tau: float) -> dict:
     """The evaluate report for one set, plus the share of poisonous photos whose top-1 is."""
     report = metrics.build_report(y, probs, GENERA, tau)
-    poison = np.isin(y, POISON_IDX)
-    top1 = np.isin(probs.argmax(1)[poison], POISON_IDX)
+    poison = np.isin(y, POISONOUS_INDEX)
+    top1 = np.isin(probs.argmax(1)[poison], POISONOUS_INDEX)
     report["top1_poisonous_recall"] = float(top1.mean()) if poison.any() else None
     return report
 
@@ -96,10 +94,10 @@ def baseline_reports(x: np.ndarray, frame: pd.DataFrame, c: float, cv: bool,
     sets = {s: split == s for s in ("val", "test") if (split == s).any()}
     probs = {s: fit_predict(x[split == "train"], y[split == "train"], x[m], c)
              for s, m in sets.items()}
-    tau = 0.5
+    tau = calib.max_tau  # no validation photos: choose_tau's own answer without poisonous ones
     if "val" in probs:
         p_val = metrics.poison_probability(probs["val"], GENERA)
-        tau = choose_tau(p_val, np.isin(y[sets["val"]], POISON_IDX), calib.margin,
+        tau = choose_tau(p_val, np.isin(y[sets["val"]], POISONOUS_INDEX), calib.margin,
                          calib.min_tau, calib.max_tau).tau
     out = {s: score(y[m], probs[s], tau) for s, m in sets.items()}
     if cv:

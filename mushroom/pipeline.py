@@ -19,9 +19,8 @@ from mushroom import prior
 from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest, manifest_sha256, read_manifest
-from mushroom.taxonomy import GENERA, POISONOUS
+from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 
-POISON_IDX = [i for i, g in enumerate(GENERA) if g in POISONOUS]
 VETO = 0.5  # the secondary poison signal still flags at this level: any poison signal wins
 
 
@@ -46,10 +45,10 @@ def flagged(out: dict, temperature: float, thresholds: dict) -> np.ndarray:
     """The shipped poison rule: summed poisonous probability >= tau, or the poison head
     at its threshold, or a poisonous top-1 genus (any poison signal wins)."""
     probs = cal.softmax(out["logits"], temperature)
-    flag = probs[:, POISON_IDX].sum(1) >= thresholds["poison"]
+    flag = probs[:, POISONOUS_INDEX].sum(1) >= thresholds["poison"]
     if thresholds.get("poison_head") is not None:
         flag |= _scores(out, temperature, "head") >= thresholds["poison_head"]
-    return flag | np.isin(probs.argmax(1), POISON_IDX)
+    return flag | np.isin(probs.argmax(1), POISONOUS_INDEX)
 
 
 def summarize(out: dict, temperature: float, thresholds: dict) -> dict:
@@ -60,7 +59,7 @@ def summarize(out: dict, temperature: float, thresholds: dict) -> dict:
     pred = out["logits"].argmax(1)
     present = sorted(set(targets.tolist()))
     per_class = f1_score(targets, pred, labels=present, average=None, zero_division=0)
-    poison_true = np.isin(targets, POISON_IDX)
+    poison_true = np.isin(targets, POISONOUS_INDEX)
     flag = flagged(out, temperature, thresholds)
     return {
         "n": int(len(targets)),
@@ -91,13 +90,13 @@ def choose_thresholds(val: dict, oof: dict | None, temperature: float,
         taus, rates = [], {}
         for name, out, temp in sets:
             scores = _scores(out, temp, signal)
-            poison = np.isin(out["targets"], POISON_IDX)
+            poison = np.isin(out["targets"], POISONOUS_INDEX)
             pick = cal.choose_tau(scores, poison, calib.margin, calib.min_tau, calib.max_tau)
             taus.append(pick.tau)
             rates[name] = cal.pass_rate_at_full_recall(scores, poison)
         tau = min(taus)
         rates.update({f"{n}_at_tau": float((_scores(o, t, signal)[~np.isin(
-            o["targets"], POISON_IDX)] < tau).mean()) for n, o, t in sets})
+            o["targets"], POISONOUS_INDEX)] < tau).mean()) for n, o, t in sets})
         choice[signal] = {"tau": tau, "pass_rate": rates}
     ref = "oof" if oof is not None else "val"
     primary = "head" if choice["head"]["pass_rate"][ref] > choice["rule"]["pass_rate"][ref] \
@@ -111,7 +110,7 @@ def choose_thresholds(val: dict, oof: dict | None, temperature: float,
 
 def _scores(out: dict, temperature: float, signal: str) -> np.ndarray:
     if signal == "rule":
-        return cal.softmax(out["logits"], temperature)[:, POISON_IDX].sum(1)
+        return cal.softmax(out["logits"], temperature)[:, POISONOUS_INDEX].sum(1)
     return 1.0 / (1.0 + np.exp(-out["poison"]))
 
 

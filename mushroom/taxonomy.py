@@ -26,6 +26,9 @@ GENERA: tuple[str, ...] = (
 POISONOUS: frozenset[str] = frozenset({"Amanita", "Cortinarius", "Entoloma"})
 """Genera whose photos must always be flagged, whatever else the model thinks."""
 
+POISONOUS_INDEX: list[int] = [i for i, g in enumerate(GENERA) if g in POISONOUS]
+"""Positions of the poisonous genera in ``GENERA`` (a list, so it indexes numpy columns)."""
+
 
 @dataclass(frozen=True)
 class GenusNote:

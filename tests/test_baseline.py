@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mushroom.baseline import POISON_IDX, baseline_reports
+from mushroom.baseline import baseline_reports
 from mushroom.config import CalibConfig
 from mushroom.data import read_manifest
 from mushroom.metrics import REPORT_KEYS
-from mushroom.taxonomy import GENERA
+from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 from tests.conftest import ROOT
 
 
@@ -57,7 +57,7 @@ def test_tau_flags_every_poisonous_validation_photo_even_when_top1_is_wrong():
 
 
 def test_poison_indices_are_the_poisonous_genera():
-    assert sorted(GENERA[i] for i in POISON_IDX) == ["Amanita", "Cortinarius", "Entoloma"]
+    assert sorted(GENERA[i] for i in POISONOUS_INDEX) == ["Amanita", "Cortinarius", "Entoloma"]
 
 
 @pytest.mark.slow

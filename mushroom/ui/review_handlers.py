@@ -1,9 +1,9 @@
 """Event handlers of the Review tab (layout and wiring live in :mod:`mushroom.ui.review`).
 
 The identity lives in server-side session state (``gr.State``), set by a password check or
-a Hugging Face allow-list (:mod:`mushroom.ui.review_signin`), and every handler re-checks it with :func:`require` before
-touching the queue or the store, so API calls without a login are refused exactly like
-clicks. Handlers are thin: the work is in :mod:`mushroom.review`, :mod:`mushroom.labels`
+a Hugging Face allow-list (:mod:`mushroom.ui.review_signin`), and every handler re-checks it
+with :func:`require` before touching the queue or the store, so API calls without a login
+are refused exactly like clicks. Handlers are thin: the work is in :mod:`mushroom.review`, :mod:`mushroom.labels`
 and :mod:`mushroom.consensus`.
 """
 
