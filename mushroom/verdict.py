@@ -55,12 +55,18 @@ class Verdict:
 def pct(x: float) -> str:
     """A probability as a percentage with enough digits to compare it with small thresholds.
 
-    "1.2%" vs "0.92%", never "0%" vs "0%" when tau is tiny.
+    "1.2%" vs "0.92%", never "0%" vs "0%" when tau is tiny. A photo never reads as certain:
+    a calibrated model is wrong about some of the photos it scores at 99.9%, so anything
+    that would round to 100% reads ">99%", and a positive value too small to print "<0.01%".
     """
     if not math.isfinite(x):
         return "n/a"
+    if x >= 0.995:
+        return ">99%"
     if x == 0 or x >= 0.1:
         return f"{x:.0%}"
+    if x < 1e-4:
+        return "<0.01%"
     return f"{x * 100:.2g}%"
 
 

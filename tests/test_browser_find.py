@@ -67,7 +67,7 @@ def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_pat
     assert "Combined from 2 of 2 photos" in page.locator("#find-verdict").inner_text()
     assert any(title in text for title in LEVEL_TITLES)
     assert f"verdict-{expected['verdict']['level']}" in card.get_attribute("class")
-    shown = re.search(r"One of \{([^}]*)\}", text)
+    shown = re.search(r"Plausible genera?: ([^(]*) \(", text)
     assert shown, text
     assert [g.strip() for g in shown.group(1).split(",")] == expected["prediction_set"]
     topk = page.locator("#find-topk").inner_text()

@@ -153,3 +153,10 @@ def test_small_thresholds_are_shown_with_enough_digits():
     assert v.level == "poisonous"
     assert "1.2%" in v.reasons[0] and "0.92%" in v.reasons[0]
     assert pct(0.55) == "55%" and pct(0.0) == "0%"
+
+
+def test_no_probability_reads_as_certain():
+    assert pct(1.0) == ">99%" and pct(0.9996) == ">99%" and pct(0.994) == "99%"
+    assert pct(3e-7) == "<0.01%" and pct(0.00012) == "0.012%"
+    probs = {g: 0.0 for g in GENERA} | {"Amanita": 1.0}
+    assert "100%" not in " ".join(decide(probs, tau=0.0077).reasons)

@@ -19,6 +19,7 @@ from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui.identify import render
+from mushroom.verdict import pct
 
 HELP = (f"Add 1 to {MAX_PHOTOS} photos of **the same mushroom**: cap from above, gills or "
         "pores underneath, the whole stem, and the base dug out of the soil (a volva or bulb "
@@ -51,7 +52,7 @@ def photo_caption(i: int, result: dict) -> str:
     if not result["top_k"]:
         return f"Photo {i}: not recognized (left out of the genus vote)"
     top = result["top_k"][0]
-    return f"Photo {i}: {top['genus']} {top['probability']:.0%}, {verdict['level']}"
+    return f"Photo {i}: {top['genus']} {pct(top['probability'])}, {verdict['level']}"
 
 
 def photo_table(result: dict) -> str:
@@ -62,7 +63,7 @@ def photo_table(result: dict) -> str:
         pset = photo.get("prediction_set")
         set_text = "n/a" if pset is None else "{" + ", ".join(pset) + "}"
         rows.append(f"<tr><td>{esc(photo_caption(i, photo))}</td><td>{esc(set_text)}</td>"
-                    f"<td>{photo['verdict']['poison_probability']:.0%}</td></tr>")
+                    f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
     return ('<table class="find-photos"><tr><th>photo</th><th>prediction set</th>'
             f'<th>P(poisonous genus)</th></tr>{"".join(rows)}</table>')
 

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mushroom.explain import Explanation, view_of
+from mushroom.verdict import pct
 
 DISPLAY_SIZE = 448
 SUPPORT_RGB = (0, 230, 230)  # cyan
@@ -51,7 +52,7 @@ def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     y = img.height + 6
     draw.rectangle((8, y + 2, 24, y + 16), fill=SUPPORT_RGB)
-    draw.text((30, y), f"supports {exp.genus} ({exp.probability:.0%})", fill=(0, 0, 0), font=font)
+    draw.text((30, y), f"supports {exp.genus} ({pct(exp.probability)})", fill=(0, 0, 0), font=font)
     draw.rectangle((img.width // 2 + 40, y + 2, img.width // 2 + 56, y + 16), fill=OPPOSE_RGB)
     draw.text((img.width // 2 + 62, y), "opposes it", fill=(0, 0, 0), font=font)
     draw.text((8, y + 22), f"LIME {exp.config.engine}: {exp.config.num_samples} samples at "

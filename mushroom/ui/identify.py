@@ -119,13 +119,14 @@ def render(result: dict | None) -> tuple[dict | None, str]:
 
 
 def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
-    """'One of {Russula, Lactarius}' with its coverage, as HTML ('' without conformal sets)."""
+    """'Plausible genera: Russula, Lactarius' with its coverage, as HTML ('' without sets)."""
     if prediction_set is None or coverage is None:
         return ""
     if not prediction_set:
         text = "No genus is plausible enough to name."
     else:
-        text = f"One of {{{', '.join(prediction_set)}}}"
+        noun = "genus" if len(prediction_set) == 1 else "genera"
+        text = f"Plausible {noun}: {', '.join(prediction_set)}"
     return (f'<p class="prediction-set" style="margin:4px 0"><b>{html.escape(text)}</b> '
             f'({coverage:.0%} prediction set: it holds the true genus for about '
             f'{coverage:.0%} of photos of each genus)</p>')
