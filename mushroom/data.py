@@ -16,7 +16,11 @@ import pandas as pd
 from mushroom.config import DataConfig
 from mushroom.taxonomy import GENERA
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
+                            ".avif", ".heic", ".heif"})
+"""File name endings that folder scans (training, evaluation, review) treat as photos; HEIC
+decodes through pillow-heif (see :mod:`mushroom.imageio`)."""
+
 MANIFEST_COLUMNS = ["path", "image_id", "genus", "folder_genus", "species", "split", "fold",
                     "group", "width", "height", "label_source"]
 

@@ -13,6 +13,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mushroom.presets import to_rgb
 
+try:  # HEIC/HEIF is the default camera format of iPhones and of many Android phones
+    from pillow_heif import register_heif_opener
+except ImportError:  # optional at run time: without it HEIC gets the "cannot read" message
+    HEIF = False
+else:
+    register_heif_opener()
+    HEIF = True
+
 MAX_PIXELS = 40_000_000
 """Largest accepted image (about 7700 x 5200); bigger ones are decompression-bomb sized."""
 
@@ -61,7 +69,8 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(fh)
         except (UnidentifiedImageError, OSError, SyntaxError) as err:
-            raise BadImage("This file is not an image we can read (JPEG, PNG, WebP, ...).") from err
+            raise BadImage("This file is not an image we can read "
+                           "(JPEG, PNG, WebP, HEIC, AVIF, ...).") from err
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise BadImage("The image is far too large to process.") from err
     width, height = img.size

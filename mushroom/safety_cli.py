@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     from mushroom.predict import Prediction, Predictor
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 REPORT_NAME = "safety_report.json"
 
 
@@ -45,6 +44,7 @@ def predict_folder(predictor: Predictor, folder: str | Path,
     """
     from tqdm.auto import tqdm
 
+    from mushroom.data import IMAGE_SUFFIXES
     from mushroom.imageio import BadImage, open_image
     from mushroom.predict import Prediction
 

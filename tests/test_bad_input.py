@@ -12,8 +12,11 @@ from conftest import make_photo
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 from mushroom.taxonomy import GENERA
+
+register_heif_opener()  # so that this test can write HEIC files the way a phone does
 
 
 def photo(size=(160, 120), seed=0) -> Image.Image:
@@ -47,6 +50,7 @@ REFUSED = {  # name -> (file bytes, expected message)
     "corrupt.jpg": (jpeg_bytes(photo())[:200] + bytes(range(256)) * 40, "truncated or corrupt|not an image"),
     "bomb.png": (decompression_bomb(), "too large"),
     "tiny.png": (None, "too small"),
+    "fake.heic": (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 400, "not an image|truncated or corrupt"),
 }
 
 
@@ -89,6 +93,8 @@ HANDLED = {
     "sixteen_bit.png": sixteen_bit,
     "alpha.png": with_alpha,
     "grey.jpg": lambda: jpeg_bytes(photo().convert("L")),
+    "phone.avif": lambda: encode(photo(), "AVIF", quality=90),
+    "phone.heic": lambda: encode(photo(), "HEIF", quality=90),
 }
 
 
@@ -119,6 +125,20 @@ def test_exif_orientation_is_applied(client, tmp_path):
 
     np.testing.assert_allclose(probs(rotated_file), probs(as_shown), atol=1e-4)
     assert np.abs(probs(rotated_file) - probs(as_stored)).max() > 1e-4
+
+
+def test_heic_from_a_phone_reads_like_the_same_pixels(client, tmp_path):
+    """iPhones (and many Android phones) save HEIC; the app must read it, not refuse it."""
+    pixels = photo(size=(200, 150), seed=3)
+    heic = write(tmp_path, "IMG_0001.HEIC", encode(pixels, "HEIF", quality=-1, chroma=444))
+    assert Image.open(heic).format == "HEIF"  # a real HEIF container, not a renamed PNG
+    png = write(tmp_path, "same.png", encode(pixels, "PNG"))
+
+    def probs(path: str) -> np.ndarray:
+        out = client.predict(handle_file(path), 9, api_name="/identify")["probabilities"]
+        return np.array([out[g] for g in GENERA])
+
+    np.testing.assert_allclose(probs(heic), probs(png), atol=2e-3)
 
 
 def test_explain_refuses_bad_files_too(client, tmp_path):

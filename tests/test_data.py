@@ -160,3 +160,17 @@ def test_manifest_hash_tracks_content(messy):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="data folder not found"):
         build_manifest(tmp_path / "nowhere")
+
+
+def test_phone_formats_are_scanned_and_decoded(tmp_path):
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    root = write_tiny_dataset(tmp_path / "photos", per_class=3)
+    make_photo(5, seed=50, size=(120, 90)).save(root / "Hygrocybe" / "IMG_0001.HEIC", "HEIF")
+    make_photo(5, seed=51, size=(120, 90)).save(root / "Hygrocybe" / "pxl_0002.avif", "AVIF")
+    frame, report = build_manifest(root, split=False)
+    assert {"Hygrocybe/IMG_0001.HEIC", "Hygrocybe/pxl_0002.avif"} <= set(frame["path"])
+    assert not report.corrupt
+    row = frame.set_index("path").loc["Hygrocybe/IMG_0001.HEIC"]
+    assert (row["width"], row["height"]) == (120, 90)
