@@ -81,3 +81,19 @@ def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_pat
     (ROOT / "artifacts").mkdir(exist_ok=True)
     page.screenshot(path=str(ROOT / "artifacts" / "find.png"), full_page=True)
     assert app.alive()
+
+
+def test_iphone_heic_file_is_accepted_by_the_picker(app, page, tmp_path):
+    """An iPhone names its photos IMG_1234.HEIC. Chromium on Linux gives that file no image
+    type, so a picker that accepts only image/* drops it without a word."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    path = tmp_path / "IMG_1234.HEIC"
+    make_photo(GENERA.index("Boletus"), seed=31, size=(320, 240)).save(path, "HEIF")
+    page.goto(app.url, wait_until="load")
+    page.get_by_role("tab", name="One find, several photos").click()
+    page.locator("#find-photos input[type=file]").set_input_files([str(path)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    assert "Combined from 1 of 1 photo" in page.locator("#find-verdict").inner_text()
+    assert app.alive()

@@ -21,6 +21,10 @@ from mushroom.taxonomy import GENERA
 from mushroom.ui.identify import render
 from mushroom.verdict import pct
 
+PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
+"""What the file picker offers. Browsers that do not know HEIC (Chromium on Linux) give it
+no image type, so the endings are listed too; the server decodes all of them."""
+
 HELP = (f"Add 1 to {MAX_PHOTOS} photos of **the same mushroom**: cap from above, gills or "
         "pores underneath, the whole stem, and the base dug out of the soil (a volva or bulb "
         "there is a death-cap sign). One photo that looks poisonous is enough to warn.")
@@ -101,7 +105,7 @@ def build_find_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             photos = gr.File(label=f"Photos of one find (1-{MAX_PHOTOS})", file_count="multiple",
-                             file_types=["image"], type="filepath", elem_id="find-photos")
+                             file_types=PHOTO_TYPES, type="filepath", elem_id="find-photos")
             k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)")
             go = gr.Button("Identify the find", variant="primary", elem_id="find-btn")
         with gr.Column(scale=1):
