@@ -104,3 +104,20 @@ def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_pat
     page.locator("#photo input[type=file]").set_input_files(str(tiny))
     page.get_by_text("too small").first.wait_for(timeout=60_000)
     assert page.locator("#verdict .verdict").count() == 0  # no stale or made-up verdict
+
+
+def test_iphone_heic_is_identified_not_dropped(app, offline_page, tmp_path):
+    """Chromium on Linux gives IMG_1234.HEIC no MIME type; Gradio's photo box would drop it
+    silently. The page's head script names the type, so the photo reaches the model."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    page, _ = offline_page
+    photo = tmp_path / "IMG_1234.HEIC"
+    make_photo(GENERA.index("Suillus"), seed=12, size=(320, 240)).save(photo, "HEIF")
+    page.goto(app.url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    assert "P(poisonous genus)" in page.locator("#verdict").inner_text()
+    assert app.alive()

@@ -19,5 +19,25 @@ QUEUE = {"default_concurrency_limit": 4, "max_size": 64}
 behind a lock, so more would only queue inside torch); at most 64 wait, then new ones are
 refused with "queue is full" rather than piling up memory on a 2-vCPU Space."""
 
+HEAD = """<script>
+// A browser that cannot decode HEIC (Chromium on Linux) gives IMG_1234.HEIC no MIME type, and
+// Gradio's photo box, which takes only image/*, then drops it without a word. Name the type
+// before Gradio looks (capture phase); the server decodes the file.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.files) return;
+  const untyped = (f) => !f.type && /[.](heic|heif|avif)$/i.test(f.name);
+  if (![...input.files].some(untyped)) return;
+  const typed = new DataTransfer();
+  for (const f of input.files) {
+    const ext = f.name.split(".").pop().toLowerCase();
+    typed.items.add(untyped(f) ? new File([f], f.name, {type: `image/${ext}`,
+                                                        lastModified: f.lastModified}) : f);
+  }
+  input.files = typed.files;
+}, true);
+</script>"""
+"""Inserted into the page's ``<head>``."""
+
 MAX_FILE_SIZE = "25mb"
 """Largest upload accepted; phone photos are 2-12 MB."""
