@@ -69,8 +69,8 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(fh)
         except (UnidentifiedImageError, OSError, SyntaxError) as err:
-            raise BadImage("This file is not an image we can read "
-                           "(JPEG, PNG, WebP, HEIC, AVIF, ...).") from err
+            formats = "JPEG, PNG, WebP, HEIC, AVIF" if HEIF else "JPEG, PNG, WebP, AVIF"
+            raise BadImage(f"This file is not an image we can read ({formats}, ...).") from err
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise BadImage("The image is far too large to process.") from err
     width, height = img.size

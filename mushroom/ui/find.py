@@ -65,7 +65,7 @@ def photo_table(result: dict) -> str:
     rows = []
     for i, photo in enumerate(result["photos"], 1):
         pset = photo.get("prediction_set")
-        set_text = "n/a" if pset is None else "{" + ", ".join(pset) + "}"
+        set_text = "n/a" if pset is None else ", ".join(pset) or "none plausible"
         rows.append(f"<tr><td>{esc(photo_caption(i, photo))}</td><td>{esc(set_text)}</td>"
                     f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
     return ('<table class="find-photos"><tr><th>photo</th><th>prediction set</th>'
