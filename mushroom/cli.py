@@ -1,4 +1,4 @@
-"""Command line: ``python -m mushroom manifest | train | calibrate | soup | rebalance | evaluate | ...``.
+"""Command line: ``python -m mushroom manifest | train | calibrate | soup | evaluate | ...``.
 
 Each command lives in its own module, which exposes ``add_parser(subparsers)``; this file
 only collects them. Errors a user can fix exit with status 2 and a one-line message.

@@ -7,6 +7,7 @@ then refits temperature, tau, the detector and the conformal sets through
 
 from __future__ import annotations
 
+import dataclasses as dc
 import json
 from pathlib import Path
 
@@ -29,8 +30,6 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     photos, on the CPU, exactly as the app will see them (with ``calib``'s test-time views;
     ``calib.tta_sizes`` None keeps the checkpoint's).
     """
-    import dataclasses as dc
-
     from mushroom.checkpoint import load_checkpoint
     from mushroom.config import Stage
 
@@ -65,8 +64,6 @@ def resolve_views(calib: CalibConfig, ckpt: dict, recompute: bool) -> CalibConfi
         ValueError: the views would change but the saved outputs are not recomputed, so
             the thresholds would be fitted on outputs the app never produces.
     """
-    import dataclasses as dc
-
     from mushroom.tta import TTA
 
     current = TTA.from_meta(ckpt)

@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 from mushroom.taxonomy import GENERA
+
+register_heif_opener()  # tests write HEIC files the way a phone does (the app registers its own)
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = Path(os.environ.get("MUSHROOM_DATA", ROOT.parent / "shared" / "data" / "mushrooms"))

@@ -12,11 +12,8 @@ from conftest import make_photo
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-from pillow_heif import register_heif_opener
 
 from mushroom.taxonomy import GENERA
-
-register_heif_opener()  # so that this test can write HEIC files the way a phone does
 
 
 def photo(size=(160, 120), seed=0) -> Image.Image:

@@ -86,9 +86,6 @@ def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_pat
 def test_iphone_heic_file_is_accepted_by_the_picker(app, page, tmp_path):
     """An iPhone names its photos IMG_1234.HEIC. Chromium on Linux gives that file no image
     type, so a picker that accepts only image/* drops it without a word."""
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
     path = tmp_path / "IMG_1234.HEIC"
     make_photo(GENERA.index("Boletus"), seed=31, size=(320, 240)).save(path, "HEIF")
     page.goto(app.url, wait_until="load")

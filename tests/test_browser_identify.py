@@ -109,9 +109,6 @@ def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_pat
 def test_iphone_heic_is_identified_not_dropped(app, offline_page, tmp_path):
     """Chromium on Linux gives IMG_1234.HEIC no MIME type; Gradio's photo box would drop it
     silently. The page's head script names the type, so the photo reaches the model."""
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
     page, _ = offline_page
     photo = tmp_path / "IMG_1234.HEIC"
     make_photo(GENERA.index("Suillus"), seed=12, size=(320, 240)).save(photo, "HEIF")

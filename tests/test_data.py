@@ -163,9 +163,6 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
 
 def test_phone_formats_are_scanned_and_decoded(tmp_path):
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
     root = write_tiny_dataset(tmp_path / "photos", per_class=3)
     make_photo(5, seed=50, size=(120, 90)).save(root / "Hygrocybe" / "IMG_0001.HEIC", "HEIF")
     make_photo(5, seed=51, size=(120, 90)).save(root / "Hygrocybe" / "pxl_0002.avif", "AVIF")

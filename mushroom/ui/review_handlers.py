@@ -3,8 +3,8 @@
 The identity lives in server-side session state (``gr.State``), set by a password check or
 a Hugging Face allow-list (:mod:`mushroom.ui.review_signin`), and every handler re-checks it
 with :func:`require` before touching the queue or the store, so API calls without a login
-are refused exactly like clicks. Handlers are thin: the work is in :mod:`mushroom.review`, :mod:`mushroom.labels`
-and :mod:`mushroom.consensus`.
+are refused exactly like clicks. Handlers are thin: the work is in :mod:`mushroom.review`,
+:mod:`mushroom.labels` and :mod:`mushroom.consensus`.
 """
 
 from __future__ import annotations
