@@ -12,7 +12,8 @@ import sys
 
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review", "mushroom.labels_cli",
-                   "mushroom.soup", "mushroom.rebalance", "mushroom.baseline")
+                   "mushroom.soup", "mushroom.rebalance", "mushroom.distill",
+                   "mushroom.baseline")
 
 
 def build_parser() -> argparse.ArgumentParser:

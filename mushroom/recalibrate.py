@@ -48,7 +48,7 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     cfg = TrainConfig(**{f.name: cfg_dict[f.name] for f in dc.fields(TrainConfig)
                          if f.name in cfg_dict})
     old = json.loads((out / "train_report.json").read_text())
-    keep = {k: ckpt[k] for k in ("soup_of", "name", "rebalance") if k in ckpt}
+    keep = {k: ckpt[k] for k in ("soup_of", "name", "rebalance", "distillation") if k in ckpt}
     previous = (ckpt.get("logit_adjustment") or {}).get("alpha", 0.0)
     keep["logit_adjustment"] = prior.adjust(model, outs, oof, frame, calib.logit_adjust,
                                             previous, log)

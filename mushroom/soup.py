@@ -54,7 +54,8 @@ def make_soup(runs: list[str], out: str) -> Path:
     (dest / "train_report.json").write_text(json.dumps(report, indent=2))
     extra = {k: v for k, v in meta.items() if k != "state_dict"}
     extra["soup_of"] = soup_of
-    extra["name"] = f"mushroom-{meta['arch']}-soup{len(runs)}"
+    kind = "distilled-soup" if "distillation" in meta else "soup"  # students of an ensemble
+    extra["name"] = f"mushroom-{meta['arch']}-{kind}{len(runs)}"
     extra["logit_adjustment"] = {"alpha": 0.0}
     save_checkpoint(dest / "model.pt", model, extra)
     return dest
