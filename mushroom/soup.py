@@ -52,13 +52,28 @@ def make_soup(runs: list[str], out: str) -> Path:
     report = json.loads((Path(runs[0]) / "train_report.json").read_text())
     report["soup_of"] = soup_of
     (dest / "train_report.json").write_text(json.dumps(report, indent=2))
-    extra = {k: v for k, v in meta.items() if k != "state_dict"}
-    extra["soup_of"] = soup_of
-    kind = "distilled-soup" if "distillation" in meta else "soup"  # students of an ensemble
-    extra["name"] = f"mushroom-{meta['arch']}-{kind}{len(runs)}"
-    extra["logit_adjustment"] = {"alpha": 0.0}
-    save_checkpoint(dest / "model.pt", model, extra)
+    save_checkpoint(dest / "model.pt", model, soup_meta(runs, [m for _, m in loaded]))
     return dest
+
+
+def soup_meta(runs: list[str], metas: list[dict]) -> dict:
+    """The soup's checkpoint metadata: the first run's, renamed, with its ingredients."""
+    extra = {k: v for k, v in metas[0].items() if k not in ("state_dict", "distillation")}
+    extra["soup_of"] = [str(r) for r in runs]
+    kind = "soup"
+    if all("distillation" in m for m in metas):  # students of one ensemble
+        kind = "distilled-soup"
+        extra["distillation"] = distilled_record(runs, [m["distillation"] for m in metas])
+    extra["name"] = f"mushroom-{extra['arch']}-{kind}{len(runs)}"
+    extra["logit_adjustment"] = {"alpha": 0.0}
+    return extra
+
+
+def distilled_record(runs: list[str], records: list[dict]) -> dict:
+    """One record for a soup of distilled students: their teachers and each one's recipe."""
+    return {"teachers": records[0]["teachers"], "init": records[0]["init"],
+            "students": [{"run": str(r), "config": rec["config"],
+                          "epochs_done": len(rec["history"])} for r, rec in zip(runs, records)]}
 
 
 def unshift_saved_logits(run: Path, meta: dict) -> None:

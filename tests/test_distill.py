@@ -11,8 +11,13 @@ from mushroom.checkpoint import load_checkpoint, save_checkpoint
 from mushroom.cli import main
 from mushroom.config import TrainConfig
 from mushroom.data import build_manifest, manifest_sha256
-from mushroom.distill import (distill_loss, ensemble_targets, load_teachers,
-                              lr_factor, mix_pairs)
+from mushroom.distill import (
+    distill_loss,
+    ensemble_targets,
+    load_teachers,
+    lr_factor,
+    mix_pairs,
+)
 from mushroom.models import create_model
 from mushroom.prior import fold_into_head, offset
 from mushroom.taxonomy import GENERA

@@ -70,3 +70,24 @@ def test_make_soup_averages_unadjusted_heads(tmp_path):
     soup, meta = load_checkpoint(out / "model.pt")
     assert torch.allclose(soup.head[-1].bias, m1.head[-1].bias, atol=2e-3)
     assert meta["logit_adjustment"]["alpha"] == 0.0
+
+
+def test_a_soup_of_distilled_students_records_each_recipe(tmp_path):
+    (r1, _), (r2, _) = _run(tmp_path, "a", 1), _run(tmp_path, "b", 2)
+    for run, lr in ((r1, 1e-4), (r2, 2e-4)):
+        model, meta = load_checkpoint(run / "model.pt")
+        meta = {k: v for k, v in meta.items() if k != "state_dict"}
+        meta["distillation"] = {"teachers": ["t1", "t2"], "init": "soup",
+                                "config": {"lr": lr}, "history": [{"epoch": 1}] * 3}
+        save_checkpoint(run / "model.pt", model, meta)
+    _, meta = load_checkpoint(make_soup([str(r1), str(r2)], str(tmp_path / "soup")) / "model.pt")
+    assert meta["name"] == "mushroom-efficientnet_lite0-distilled-soup2"
+    record = meta["distillation"]
+    assert record["teachers"] == ["t1", "t2"] and record["init"] == "soup"
+    assert [s["config"]["lr"] for s in record["students"]] == [1e-4, 2e-4]
+    assert [s["run"] for s in record["students"]] == [str(r1), str(r2)]
+    assert record["students"][0]["epochs_done"] == 3
+    # plain runs keep the plain name
+    _, plain = load_checkpoint(make_soup([str(r1), str(_run(tmp_path, "c", 3)[0])],
+                                         str(tmp_path / "mixed")) / "model.pt")
+    assert plain["name"] == "mushroom-efficientnet_lite0-soup2" and "distillation" not in plain
