@@ -7,7 +7,8 @@ reproduced from the checkpoint alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass
@@ -96,3 +97,23 @@ class CalibConfig:
         from mushroom.tta import TTA
 
         return TTA(tuple(self.tta_sizes), self.tta_flip) if self.tta_sizes else None
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config) -> None:
+    """One ``--flag`` per field of the dataclass instance ``config``, defaulting to its value.
+
+    Booleans become ``--flag/--no-flag``; the help names the field and its default.
+    """
+    for name, default in asdict(config).items():
+        flag = f"--{name.replace('_', '-')}"
+        doc = f"{type(config).__name__}.{name}, default {default}"
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=doc)
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=doc)
+
+
+def config_from_flags(cls, args: argparse.Namespace):
+    """The ``cls`` dataclass built from the flags :func:`add_config_flags` registered."""
+    return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mushroom.config import add_config_flags, config_from_flags
 from mushroom.taxonomy import GENERA
 
 
@@ -248,14 +249,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", required=True, help="run folder the student starts from")
     p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
     p.add_argument("--out", required=True, help="new run folder for the student")
-    for name, default in asdict(DistillConfig()).items():
-        flag = f"--{name.replace('_', '-')}"
-        if isinstance(default, bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                           help=f"DistillConfig.{name}, default {default}")
-        else:
-            p.add_argument(flag, type=type(default), default=default,
-                           help=f"DistillConfig.{name}, default {default}")
+    add_config_flags(p, DistillConfig())
     p.add_argument("--oof-sets-only", action="store_true",
                    help="as for `calibrate`: out-of-fold outputs do not set tau (soups)")
     p.set_defaults(func=run_cli)
@@ -265,7 +259,7 @@ def run_cli(args: argparse.Namespace) -> int:
     """Build the configs from flags, distil and recalibrate."""
     from mushroom.config import CalibConfig
 
-    cfg = DistillConfig(**{k: getattr(args, k) for k in asdict(DistillConfig())})
+    cfg = config_from_flags(DistillConfig, args)
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.temperature <= 0:
         raise ValueError("--epochs and --batch-size must be at least 1, --temperature above 0")
     distill(args.teachers, args.init, args.data, args.out, cfg,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mushroom.config import add_config_flags, config_from_flags
 from mushroom.taxonomy import GENERA
 
 
@@ -151,9 +152,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                          "frozen features, then recalibrate")
     p.add_argument("--run", required=True, help="run folder (model.pt + manifest.csv)")
     p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
-    for name, default in asdict(RebalanceConfig()).items():
-        p.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default,
-                       help=f"RebalanceConfig.{name}, default {default}")
+    add_config_flags(p, RebalanceConfig())
     p.add_argument("--oof-sets-only", action="store_true",
                    help="as for `calibrate`: out-of-fold outputs do not set tau (soups)")
     p.set_defaults(func=run_cli)
@@ -163,6 +162,6 @@ def run_cli(args: argparse.Namespace) -> int:
     """Build the configs from flags, retrain the head and recalibrate."""
     from mushroom.config import CalibConfig
 
-    cfg = RebalanceConfig(**{k: getattr(args, k) for k in asdict(RebalanceConfig())})
+    cfg = config_from_flags(RebalanceConfig, args)
     rebalance(args.run, args.data, cfg, CalibConfig(tau_from_oof=not args.oof_sets_only))
     return 0

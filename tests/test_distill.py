@@ -151,3 +151,18 @@ def test_distill_cli_rejects_bad_settings(tiny_data, tmp_path, capsys):
     code = main(["distill", "--teachers", str(tmp_path / "none"), "--init", str(tmp_path),
                  "--data", str(tiny_data), "--out", str(tmp_path / "o")])
     assert code == 2 and "checkpoint not found" in capsys.readouterr().err
+
+
+def test_flags_map_onto_the_config():
+    from mushroom.cli import build_parser
+    from mushroom.config import config_from_flags
+    from mushroom.distill import DistillConfig
+
+    base = ["distill", "--teachers", "a", "b", "--init", "a", "--data", "d", "--out", "o"]
+    args = build_parser().parse_args(base)
+    assert config_from_flags(DistillConfig, args) == DistillConfig()
+    args = build_parser().parse_args(base + ["--no-mixup", "--temperature", "1.5",
+                                             "--time-budget-s", "300", "--epochs", "3"])
+    cfg = config_from_flags(DistillConfig, args)
+    assert (cfg.mixup, cfg.temperature, cfg.time_budget_s, cfg.epochs) == (False, 1.5, 300.0, 3)
+    assert args.teachers == ["a", "b"]
