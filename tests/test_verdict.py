@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
-from mushroom.verdict import LEVELS, decide, pct, poison_probability
+from mushroom.verdict import LEVELS, bar_values, decide, pct, poison_probability
 
 EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
 
@@ -160,3 +160,24 @@ def test_no_probability_reads_as_certain():
     assert pct(3e-7) == "<0.01%" and pct(0.00012) == "0.012%"
     probs = {g: 0.0 for g in GENERA} | {"Amanita": 1.0}
     assert "100%" not in " ".join(decide(probs, tau=0.0077).reasons)
+
+
+def test_bar_charts_never_print_100_percent_but_keep_the_order():
+    shown = bar_values({"Amanita": 0.99961, "Boletus": 0.0003, "Russula": 0.00009})
+    assert f"{shown['Amanita']:.0%}" == "99%"  # gr.Label prints whole percents
+    assert shown["Boletus"] == 0.0003 and shown["Russula"] == 0.00009
+    assert sorted(shown, key=shown.get, reverse=True) == ["Amanita", "Boletus", "Russula"]
+    assert bar_values({"Boletus": 0.5}) == {"Boletus": 0.5}
+
+
+def test_identify_page_caps_the_bars_but_not_the_numbers():
+    from mushroom.ui.identify import render
+
+    probs = {g: 0.0 for g in GENERA} | {"Amanita": 0.9996, "Boletus": 0.0004}
+    result = {"top_k": [{"genus": "Amanita", "probability": 0.9996},
+                        {"genus": "Boletus", "probability": 0.0004}],
+              "verdict": decide(probs, tau=0.0077).to_dict()}
+    label, card = render(result)
+    assert label == {"Amanita": 0.994, "Boletus": 0.0004}
+    assert result["top_k"][0]["probability"] == 0.9996  # the API value is untouched
+    assert "100%" not in card

@@ -16,7 +16,7 @@ from PIL import Image
 from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.verdict import pct
+from mushroom.verdict import bar_values, pct
 
 PREDICTED = "Predicted genus"
 LEVEL_STYLE = {  # level -> (title, background, border)
@@ -113,7 +113,7 @@ def render(result: dict | None) -> tuple[dict | None, str]:
     """The /identify JSON -> (gr.Label value, verdict card HTML)."""
     if not result:
         return None, ""
-    label = {item["genus"]: item["probability"] for item in result["top_k"]} or None
+    label = bar_values({item["genus"]: item["probability"] for item in result["top_k"]}) or None
     return label, verdict_card(result["verdict"], result.get("prediction_set"),
                                result.get("coverage"))
 

@@ -108,10 +108,11 @@ def describe(row) -> str:
 
 
 def top3(row) -> dict[str, float]:
-    """The model's three most probable genera."""
+    """The model's three most probable genera, for the bar chart."""
     from mushroom.review import top_k
+    from mushroom.verdict import bar_values
 
-    return top_k(row, 3)
+    return bar_values(top_k(row, 3))
 
 
 def votes_table(ctx: ReviewContext, image_id: str) -> list[list[str]]:
