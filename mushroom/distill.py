@@ -17,8 +17,8 @@ whichever comes first. The genus head learns the teachers' mean softened probabi
 (KL divergence at temperature T, scaled by T^2); the poison head learns their mean poison
 probability (binary cross-entropy with soft targets). The student is then recalibrated on
 the CPU exactly as ``calibrate --data`` does (logit adjustment, temperature, tau, detector,
-conformal sets). Needs a GPU in practice: on the 2-core CPU each epoch costs about fifteen
-forward passes per photo.
+conformal sets). Needs a GPU in practice: with fourteen teachers an epoch took 12 minutes on the
+2-core CPU and 5.5 s on an H100.
 """
 
 from __future__ import annotations
