@@ -109,18 +109,14 @@ def load_teachers(runs: list[str]) -> tuple[list, dict]:
     Raises:
         ValueError: fewer than one run, or runs on different genera or manifests.
     """
-    from mushroom.checkpoint import load_checkpoint
-    from mushroom.prior import undo
+    from mushroom.soup import load_unadjusted
 
     if not runs:
         raise ValueError("distill needs at least one teacher run")
-    loaded = [load_checkpoint(Path(r) / "model.pt") for r in runs]
+    # teach raw probabilities; the student's own alpha comes later
+    loaded = load_unadjusted(runs)
     if len({tuple(m["classes"]) for _, m in loaded}) != 1:
         raise ValueError("teacher runs predict different genera")
-    if len({m["manifest_sha256"] for _, m in loaded}) != 1:
-        raise ValueError("teacher runs were trained on different manifests; their splits differ")
-    for model, meta in loaded:
-        undo(model, meta)  # teach raw probabilities; the student's own alpha comes later
     return [m.eval() for m, _ in loaded], loaded[0][1]
 
 

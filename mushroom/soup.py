@@ -29,17 +29,12 @@ def make_soup(runs: list[str], out: str) -> Path:
     All runs must share the architecture and the manifest (same split), so that the
     first run's validation photos are unseen by every ingredient.
     """
-    from mushroom.checkpoint import load_checkpoint, save_checkpoint
-    from mushroom.prior import undo
+    from mushroom.checkpoint import save_checkpoint
 
     if len(runs) < 2:
         raise ValueError("a soup needs at least two runs")
-    loaded = [load_checkpoint(Path(r) / "model.pt") for r in runs]
-    hashes = {meta["manifest_sha256"] for _, meta in loaded}
-    if len(hashes) != 1:
-        raise ValueError("runs were trained on different manifests; their splits differ")
-    for m, meta in loaded:  # average raw heads; `calibrate` then picks the soup's own alpha
-        undo(m, meta)
+    # average raw heads; `calibrate` then picks the soup's own alpha
+    loaded = load_unadjusted(runs)
     model, meta = loaded[0]
     model.load_state_dict(average_state_dicts([m.state_dict() for m, _ in loaded]))
     dest = Path(out)
@@ -54,6 +49,24 @@ def make_soup(runs: list[str], out: str) -> Path:
     (dest / "train_report.json").write_text(json.dumps(report, indent=2))
     save_checkpoint(dest / "model.pt", model, soup_meta(runs, [m for _, m in loaded]))
     return dest
+
+
+def load_unadjusted(runs: list[str]) -> list[tuple]:
+    """Each run's ``(network, checkpoint dict)``, with its logit adjustment taken out.
+
+    Raises:
+        ValueError: the runs were trained on different manifests, so their splits differ
+            (validation photos of one would be training photos of another).
+    """
+    from mushroom.checkpoint import load_checkpoint
+    from mushroom.prior import undo
+
+    loaded = [load_checkpoint(Path(r) / "model.pt") for r in runs]
+    if len({meta["manifest_sha256"] for _, meta in loaded}) > 1:
+        raise ValueError("runs were trained on different manifests; their splits differ")
+    for model, meta in loaded:
+        undo(model, meta)
+    return loaded
 
 
 def soup_meta(runs: list[str], metas: list[dict]) -> dict:
