@@ -118,3 +118,27 @@ def test_random_bytes_are_a_value_error(tmp_path):
     junk.write_bytes(b"this is a text file, not a model\n" * 10)
     with pytest.raises(ValueError):
         load_checkpoint(junk)
+
+
+def test_model_card_header_describes_the_shipped_checkpoint(shipped_model):
+    """The card's details table names the checkpoint in assets/ and its fitted numbers.
+
+    A new model shipped without redoing the card would otherwise leave the card describing
+    the previous one.
+    """
+    import re
+
+    import torch
+    from conftest import ROOT
+
+    meta = torch.load(shipped_model, map_location="cpu", weights_only=False)
+    rows = dict(re.findall(r"^\| ([^|]+?) \| (.+) \|$",
+                           (ROOT / "MODEL_CARD.md").read_text(encoding="utf-8"), re.M))
+    assert f"`{meta['name']}`, version `{meta['version']}`" in rows["name / version"]
+    assert rows["temperature"].startswith(f"{meta['temperature']:.3f} ")
+    assert rows["poison threshold τ"].startswith(f"{meta['poison_threshold']:.4f} ")
+    assert rows["classes"] == ", ".join(meta["classes"])
+    alpha = meta["logit_adjustment"]["alpha"]
+    assert rows["logit adjustment"].startswith(f"alpha = {alpha:g}:")
+    size_mb = shipped_model.stat().st_size / 1e6
+    assert rows["checkpoint"].startswith(f"{size_mb:.2f} MB ({shipped_model.stat().st_size:,} bytes)")
