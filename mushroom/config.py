@@ -117,3 +117,38 @@ def add_config_flags(parser: argparse.ArgumentParser, config) -> None:
 def config_from_flags(cls, args: argparse.Namespace):
     """The ``cls`` dataclass built from the flags :func:`add_config_flags` registered."""
     return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+def add_calib_flags(parser: argparse.ArgumentParser) -> None:
+    """The recalibration flags shared by ``calibrate``, ``distill`` and ``rebalance``."""
+    parser.add_argument("--margin", type=float, default=CalibConfig.margin,
+                        help="tau = margin x lowest poisonous score")
+    parser.add_argument("--min-tau", type=float, default=CalibConfig.min_tau,
+                        help="floor on tau")
+    parser.add_argument("--oof-sets-only", action="store_true",
+                        help="out-of-fold outputs widen rare-genus conformal sets but do not "
+                             "set tau (for a soup, whose out-of-fold outputs come from other "
+                             "models)")
+    parser.add_argument("--no-logit-adjust", action="store_true",
+                        help="remove the prior correction of the genus logits (alpha = 0)")
+    parser.add_argument("--tta", default=None,
+                        help="test-time views averaged per photo: comma-separated sides in px, "
+                             "each also mirrored (e.g. 256,288), or 'none' for one centre "
+                             "view; default keeps the checkpoint's; changing them needs --data")
+
+
+def calib_from_flags(args: argparse.Namespace) -> CalibConfig:
+    """The :class:`CalibConfig` built from the flags :func:`add_calib_flags` registered.
+
+    Raises:
+        ValueError: ``--tta`` is not a list of pixel sizes or 'none'.
+    """
+    from mushroom.tta import parse
+
+    sizes = None
+    if args.tta is not None:
+        views = parse(args.tta)
+        sizes = views.sizes if views else ()
+    return CalibConfig(margin=args.margin, min_tau=args.min_tau,
+                       logit_adjust=not args.no_logit_adjust,
+                       tau_from_oof=not args.oof_sets_only, tta_sizes=sizes)

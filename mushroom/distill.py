@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mushroom.config import add_config_flags, config_from_flags
+from mushroom.config import add_calib_flags, add_config_flags, calib_from_flags, config_from_flags
 from mushroom.taxonomy import GENERA
 
 
@@ -246,18 +246,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
     p.add_argument("--out", required=True, help="new run folder for the student")
     add_config_flags(p, DistillConfig())
-    p.add_argument("--oof-sets-only", action="store_true",
-                   help="as for `calibrate`: out-of-fold outputs do not set tau (soups)")
+    add_calib_flags(p)
     p.set_defaults(func=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Build the configs from flags, distil and recalibrate."""
-    from mushroom.config import CalibConfig
-
     cfg = config_from_flags(DistillConfig, args)
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.temperature <= 0:
         raise ValueError("--epochs and --batch-size must be at least 1, --temperature above 0")
     distill(args.teachers, args.init, args.data, args.out, cfg,
-            CalibConfig(tau_from_oof=not args.oof_sets_only))
+            calib_from_flags(args))
     return 0

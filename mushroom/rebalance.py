@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mushroom.config import add_config_flags, config_from_flags
+from mushroom.config import add_calib_flags, add_config_flags, calib_from_flags, config_from_flags
 from mushroom.taxonomy import GENERA
 
 
@@ -153,15 +153,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run", required=True, help="run folder (model.pt + manifest.csv)")
     p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
     add_config_flags(p, RebalanceConfig())
-    p.add_argument("--oof-sets-only", action="store_true",
-                   help="as for `calibrate`: out-of-fold outputs do not set tau (soups)")
+    add_calib_flags(p)
     p.set_defaults(func=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Build the configs from flags, retrain the head and recalibrate."""
-    from mushroom.config import CalibConfig
-
     cfg = config_from_flags(RebalanceConfig, args)
-    rebalance(args.run, args.data, cfg, CalibConfig(tau_from_oof=not args.oof_sets_only))
+    rebalance(args.run, args.data, cfg, calib_from_flags(args))
     return 0

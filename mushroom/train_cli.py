@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mushroom.config import CalibConfig, TrainConfig
+from mushroom.config import CalibConfig, TrainConfig, add_calib_flags, calib_from_flags
 
 def add_parser(sub) -> None:
     """Register ``train``."""
@@ -40,21 +40,7 @@ def add_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
     c.add_argument("--run", required=True, help="run folder written by `train`")
-    c.add_argument("--margin", type=float, default=CalibConfig.margin,
-                   help="tau = margin x lowest poisonous score")
-    c.add_argument("--min-tau", type=float, default=CalibConfig.min_tau, help="floor on tau")
-    c.add_argument("--oof-sets-only", action="store_true",
-                   help="out-of-fold outputs widen rare-genus conformal sets but do not set "
-                        "tau (for a soup, whose out-of-fold outputs come from other models)")
-    c.add_argument("--no-logit-adjust", action="store_true",
-                   help="remove the prior correction of the genus logits (alpha = 0)")
-    c.add_argument("--data", default=None,
-                   help="photo root: recompute train/val/test outputs from the saved "
-                        "checkpoint on the CPU first (what the app will see)")
-    c.add_argument("--tta", default=None,
-                   help="test-time views averaged per photo: comma-separated sides in px, "
-                        "each also mirrored (e.g. 256,288), or 'none' for one centre view; "
-                        "default keeps the checkpoint's; changing them needs --data")
+    add_calib_flags(c)
     c.set_defaults(func=calibrate_cli)
 
 
@@ -86,12 +72,5 @@ def calibrate_cli(args) -> int:
     """Recalibrate a finished run from its saved outputs."""
     from mushroom.recalibrate import recalibrate
 
-    from mushroom.tta import parse
-
-    views = None if args.tta is None else parse(args.tta)
-    sizes = None if args.tta is None else (views.sizes if views else ())
-    recalibrate(args.run, CalibConfig(margin=args.margin, min_tau=args.min_tau,
-                                      logit_adjust=not args.no_logit_adjust,
-                                      tau_from_oof=not args.oof_sets_only,
-                                      tta_sizes=sizes), args.data)
+    recalibrate(args.run, calib_from_flags(args), args.data)
     return 0

@@ -95,3 +95,24 @@ def test_importing_evaluation_modules_stays_light(module):
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("command", [["calibrate", "--run", "R"],
+                                     ["distill", "--teachers", "A", "--init", "B", "--data", "D",
+                                      "--out", "O"],
+                                     ["rebalance", "--run", "R", "--data", "D"]])
+def test_every_recalibrating_command_takes_the_same_calibration_flags(command):
+    """calibrate, distill and rebalance all end in a recalibration: one flag set, one meaning."""
+    from mushroom.cli import build_parser
+    from mushroom.config import CalibConfig, calib_from_flags
+
+    parser = build_parser()
+    assert calib_from_flags(parser.parse_args(command)) == CalibConfig()
+    args = parser.parse_args(command + ["--margin", "0.5", "--min-tau", "0.001",
+                                        "--oof-sets-only", "--no-logit-adjust",
+                                        "--tta", "256,288"])
+    assert calib_from_flags(args) == CalibConfig(margin=0.5, min_tau=0.001, logit_adjust=False,
+                                                 tau_from_oof=False, tta_sizes=(256, 288))
+    assert calib_from_flags(parser.parse_args(command + ["--tta", "none"])).tta_sizes == ()
+    with pytest.raises(ValueError, match="--tta"):
+        calib_from_flags(parser.parse_args(command + ["--tta", "big"]))
