@@ -181,3 +181,18 @@ def test_identify_page_caps_the_bars_but_not_the_numbers():
     assert label == {"Amanita": 0.994, "Boletus": 0.0004}
     assert result["top_k"][0]["probability"] == 0.9996  # the API value is untouched
     assert "100%" not in card
+
+
+@pytest.mark.parametrize("top, title", [("Amanita", "POISONOUS GENUS LIKELY"),
+                                        ("Boletus", "POSSIBLY POISONOUS")])
+def test_card_title_says_possibly_when_an_edible_genus_leads(top, title):
+    """The poison sum flags a Boletus-led photo: the card must not call the genus poisonous."""
+    from mushroom.ui.identify import verdict_card
+
+    other = "Boletus" if top == "Amanita" else "Amanita"
+    probs = {g: 0.0 for g in GENERA} | {top: 0.9, other: 0.1}
+    verdict = decide(probs, tau=0.01)
+    assert verdict.level == "poisonous"
+    card = verdict_card(verdict.to_dict())
+    assert f">{title}: do not eat</div>" in card
+    assert ("POISONOUS GENUS LIKELY" in card) == (top == "Amanita")

@@ -16,7 +16,7 @@ from PIL import Image
 from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.verdict import bar_values, pct
+from mushroom.verdict import MESSAGES, bar_values, pct
 
 PREDICTED = "Predicted genus"
 LEVEL_STYLE = {  # level -> (title, background, border)
@@ -25,6 +25,7 @@ LEVEL_STYLE = {  # level -> (title, background, border)
     "not_recognized": ("NOT RECOGNIZED", "#ececec", "#666666"),
     "edible_genus": ("Genus with edible AND toxic species", "#e4f1fb", "#2471a3"),
 }
+POSSIBLY_POISONOUS = "POSSIBLY POISONOUS: do not eat"  # title when an edible genus leads
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. Watch for heatmaps on grass or leaves: the "
           "model may be using the background rather than the mushroom.")
@@ -140,6 +141,10 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     computed from genus probabilities that mean nothing for it.
     """
     title, background, border = LEVEL_STYLE[verdict["level"]]
+    if verdict["level"] == "poisonous" and verdict["message"] != MESSAGES["poisonous"]:
+        # An edible genus leads and the poison sum fired: "poisonous genus likely" over
+        # "most likely Boletus" would contradict the headline under it.
+        title = POSSIBLY_POISONOUS
     esc = html.escape
     p, tau = verdict["poison_probability"], verdict["threshold"]
     numbers = (
