@@ -93,4 +93,10 @@ def test_iphone_heic_file_is_accepted_by_the_picker(app, page, tmp_path):
     page.locator("#find-photos input[type=file]").set_input_files([str(path)])
     page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
     assert "Combined from 1 of 1 photo" in page.locator("#find-verdict").inner_text()
+    # Chromium cannot draw HEIC: the per-photo gallery gets a decoded thumbnail instead.
+    page.locator("#find-per-photo").get_by_text("Per-photo results").click()
+    thumb = page.locator("#find-gallery img").first
+    thumb.wait_for(timeout=30_000)
+    page.wait_for_function("img => img.complete", arg=thumb.element_handle(), timeout=30_000)
+    assert thumb.evaluate("img => img.naturalWidth") == 320
     assert app.alive()

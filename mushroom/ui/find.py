@@ -30,6 +30,22 @@ HELP = (f"Add 1 to {MAX_PHOTOS} photos of **the same mushroom**: cap from above,
         "there is a death-cap sign). One photo that looks poisonous is enough to warn.")
 
 
+SHOWN_AS_IS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".bmp"}
+"""Endings every browser draws; others (HEIC, TIFF) reach the gallery as decoded thumbnails."""
+
+
+def gallery_image(path: str):
+    """``path`` when the browser can draw it, else a decoded thumbnail (HEIC in Chromium)."""
+    if Path(path).suffix.lower() in SHOWN_AS_IS:
+        return path
+    try:
+        image = service.load_photo(path)
+    except BadImage:
+        return path
+    image.thumbnail((768, 768))
+    return image
+
+
 def _file_path(item) -> str | None:
     """A path from whatever ``gr.File`` hands over (a str, or an object with ``.name``)."""
     if item is None:
@@ -81,7 +97,7 @@ def render_find(result: dict | None, photos: list | None = None) -> tuple:
     card += (f'<p class="find-count">Combined from {used} of {result["n_photos"]} '
              f'photo{"s" if result["n_photos"] != 1 else ""}.</p>')
     paths = [p for p in map(_file_path, photos or []) if p]
-    gallery = [(p, photo_caption(i, r)) for i, (p, r) in
+    gallery = [(gallery_image(p), photo_caption(i, r)) for i, (p, r) in
                enumerate(zip(paths, result["photos"]), 1) if Path(p).is_file()]
     return label, card, photo_table(result), gallery or None
 
