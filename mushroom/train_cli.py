@@ -40,6 +40,9 @@ def add_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
     c.add_argument("--run", required=True, help="run folder written by `train`")
+    c.add_argument("--data", default=None,
+                   help="photo root: recompute train/val/test outputs from the saved "
+                        "checkpoint on the CPU first (what the app will see)")
     add_calib_flags(c)
     c.set_defaults(func=calibrate_cli)
 

@@ -97,7 +97,7 @@ def test_importing_evaluation_modules_stays_light(module):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("command", [["calibrate", "--run", "R"],
+@pytest.mark.parametrize("command", [["calibrate", "--run", "R", "--data", "D"],
                                      ["distill", "--teachers", "A", "--init", "B", "--data", "D",
                                       "--out", "O"],
                                      ["rebalance", "--run", "R", "--data", "D"]])
@@ -107,6 +107,7 @@ def test_every_recalibrating_command_takes_the_same_calibration_flags(command):
     from mushroom.config import CalibConfig, calib_from_flags
 
     parser = build_parser()
+    assert parser.parse_args(command).data == "D"
     assert calib_from_flags(parser.parse_args(command)) == CalibConfig()
     args = parser.parse_args(command + ["--margin", "0.5", "--min-tau", "0.001",
                                         "--oof-sets-only", "--no-logit-adjust",
