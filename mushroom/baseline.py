@@ -8,9 +8,9 @@ held-out set, so the shipped model's test numbers can be read as a forecast.
 
 Features: one centre view per photo through :func:`mushroom.presets.eval_transform` at the
 backbone's input size. The regression is fitted with class-balanced weights on the train
-split and scored on validation and test; ``--cv`` adds out-of-fold predictions over
-train+val on the manifest's folds. tau follows the training rule (every poisonous
-validation photo flagged, with the same margin). Writes ``OUT_DIR/baseline.json``: per
+split and scored on validation, test and the two pooled (``val+test``); ``--cv`` adds
+out-of-fold predictions over train+val on the manifest's folds. tau follows the training
+rule (every poisonous validation photo flagged, with the same margin). Writes ``OUT_DIR/baseline.json``: per
 set, the ``evaluate`` report keys plus ``top1_poisonous_recall``.
 """
 
@@ -100,6 +100,9 @@ def baseline_reports(x: np.ndarray, frame: pd.DataFrame, c: float, cv: bool,
         tau = choose_tau(p_val, np.isin(y[sets["val"]], POISONOUS_INDEX), calib.margin,
                          calib.min_tau, calib.max_tau).tau
     out = {s: score(y[m], probs[s], tau) for s, m in sets.items()}
+    if len(sets) == 2:  # a few hundred photos each: pooled, they make a steadier yardstick
+        out["val+test"] = score(np.concatenate([y[m] for m in sets.values()]),
+                                np.concatenate(list(probs.values())), tau)
     if cv:
         folds = frame["fold"].to_numpy()
         pool = folds >= 0
@@ -136,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"frozen {args.arch} + logistic regression (C={args.C}, balanced), tau {result['tau']:.4f}")
     for name, r in result["sets"].items():
         p = r["poisonous"]
-        print(f"  {name:7s} n={r['n_images']:4d}  accuracy {r['accuracy']:.3f}  macro-F1 "
+        print(f"  {name:8s} n={r['n_images']:4d}  accuracy {r['accuracy']:.3f}  macro-F1 "
               f"{r['macro_f1']:.3f}  top-1 poisonous recall {_rate(r['top1_poisonous_recall'])}  "
               f"recall at tau {_rate(p['recall'])}  pass rate {_rate(p['specificity'])}")
     print(f"wrote {out / 'baseline.json'}")

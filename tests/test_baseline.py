@@ -34,9 +34,12 @@ def test_separable_features_score_perfectly_in_every_set():
     x, frame = synthetic()
     result = baseline_reports(x, frame, c=1.0, cv=True, calib=CalibConfig())
     sets = result["sets"]
-    assert set(sets) == {"val", "test", "cv_oof"}
+    assert set(sets) == {"val", "test", "val+test", "cv_oof"}
     assert sets["cv_oof"]["n_images"] == int((frame.fold >= 0).sum())
     assert sets["test"]["n_images"] == int((frame.split == "test").sum())
+    assert sets["val+test"]["n_images"] == int(frame.split.isin(["val", "test"]).sum())
+    pooled = np.add(sets["val"]["confusion_matrix"], sets["test"]["confusion_matrix"])
+    assert sets["val+test"]["confusion_matrix"] == pooled.tolist()
     for report in sets.values():
         assert set(REPORT_KEYS) <= set(report)
         assert report["accuracy"] == 1.0 and report["macro_f1"] == 1.0
@@ -54,6 +57,7 @@ def test_tau_flags_every_poisonous_validation_photo_even_when_top1_is_wrong():
     assert val["poisonous"]["recall"] == 1.0
     assert val["poisonous"]["threshold"] == result["tau"] < 0.5
     assert "cv_oof" not in result["sets"]
+    assert result["sets"]["val+test"]["poisonous"]["threshold"] == result["tau"]
 
 
 def test_poison_indices_are_the_poisonous_genera():
