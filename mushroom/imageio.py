@@ -50,29 +50,7 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
     Raises:
         BadImage: with a user-facing message for every unusable input.
     """
-    if isinstance(source, Image.Image):
-        img = source
-    else:
-        if isinstance(source, (bytes, bytearray)):
-            if len(source) == 0:
-                raise BadImage("The file is empty (0 bytes).")
-            fh = io.BytesIO(source)
-        else:
-            path = Path(source)
-            if not path.is_file():
-                raise BadImage(f"No such file: {path.name}")
-            if path.stat().st_size == 0:
-                raise BadImage("The file is empty (0 bytes).")
-            fh = path.open("rb")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(fh)
-        except (UnidentifiedImageError, OSError, SyntaxError) as err:
-            formats = "JPEG, PNG, WebP, HEIC, AVIF" if HEIF else "JPEG, PNG, WebP, AVIF"
-            raise BadImage(f"This file is not an image we can read ({formats}, ...).") from err
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise BadImage("The image is far too large to process.") from err
+    img = source if isinstance(source, Image.Image) else _open(source)
     width, height = img.size
     if width * height > max_pixels:
         raise BadImage(f"The image is too large ({width}x{height} pixels); "
@@ -86,3 +64,27 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
         return to_rgb(img)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise BadImage("The image file is truncated or corrupt.") from err
+
+
+def _open(source: str | Path | bytes) -> Image.Image:
+    """Open (not decode) a path or raw bytes; the header is read, the pixels are not."""
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) == 0:
+            raise BadImage("The file is empty (0 bytes).")
+        fh = io.BytesIO(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise BadImage(f"No such file: {path.name}")
+        if path.stat().st_size == 0:
+            raise BadImage("The file is empty (0 bytes).")
+        fh = path.open("rb")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(fh)
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        formats = "JPEG, PNG, WebP, HEIC, AVIF" if HEIF else "JPEG, PNG, WebP, AVIF"
+        raise BadImage(f"This file is not an image we can read ({formats}, ...).") from err
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise BadImage("The image is far too large to process.") from err
