@@ -237,7 +237,7 @@ def finish(out: Path, model, cfg: TrainConfig, calib: CalibConfig, frame: pd.Dat
                                    temperature, calib)
     metrics = {s: summarize(outs[s], temperature, thresholds) for s in ("val", "test")
                if s in outs}
-    if oof is not None:
+    if oof is not None and calib.tau_from_oof:  # else they are other models' (a soup's)
         metrics["cv"] = summarize(oof, cal.fit_temperature(oof["logits"], oof["targets"]),
                                   thresholds)
     metrics["train_seconds"] = train_seconds

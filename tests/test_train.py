@@ -74,8 +74,11 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
         done = subprocess.run(calibrate + flags, cwd=ROOT, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
-        tau = torch.load(out / "model.pt", weights_only=False)["thresholds"]["rule"]["tau"]
+        meta = torch.load(out / "model.pt", weights_only=False)
+        tau = meta["thresholds"]["rule"]["tau"]
         assert (tau < val_tau / 2) if lower else tau == pytest.approx(val_tau, rel=1e-6)
+        # other models' out-of-fold outputs are not this model's cross-validation
+        assert ("cv" in meta["metrics"]) == lower
     # Test-time views: changing them needs the photos (the saved outputs would be stale);
     # with them every split is re-predicted through the views and the checkpoint says so.
     done = subprocess.run(calibrate + ["--tta", "224,256"], cwd=ROOT, capture_output=True,
