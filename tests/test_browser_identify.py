@@ -117,4 +117,18 @@ def test_iphone_heic_is_identified_not_dropped(app, offline_page, tmp_path):
     page.locator("#photo input[type=file]").set_input_files(str(photo))
     page.locator("#verdict .verdict").wait_for(timeout=60_000)
     assert "P(poisonous genus)" in page.locator("#verdict").inner_text()
+    # Chromium cannot draw HEIC: the photo box shows a decoded JPEG copy, not a blank box,
+    # and the verdict on the page is that copy's.
+    shown = page.locator("#photo img").first
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=shown.element_handle(), timeout=30_000)
+    assert shown.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]
+    assert shown.get_attribute("src").endswith(".jpg")
+    from gradio_client import Client, handle_file
+
+    expected = Client(app.url, verbose=False).predict(handle_file(str(photo)), 3,
+                                                      api_name="/identify")
+    assert expected["verdict"]["level"] in page.locator("#verdict .verdict").get_attribute(
+        "class")
+    assert expected["top_k"][0]["genus"] in page.locator("#topk").inner_text()
     assert app.alive()

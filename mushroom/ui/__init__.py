@@ -39,5 +39,9 @@ document.addEventListener("change", (event) => {
 </script>"""
 """Inserted into the page's ``<head>``."""
 
+DRAWABLE = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".bmp"}
+"""File endings every browser draws; other photos (HEIC in Chromium, TIFF) are shown as a
+decoded copy, or they would sit in the page as a blank box."""
+
 MAX_FILE_SIZE = "25mb"
 """Largest upload accepted; phone photos are 2-12 MB."""

@@ -18,6 +18,7 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
+from mushroom.ui import DRAWABLE
 from mushroom.ui.identify import render
 from mushroom.verdict import pct
 
@@ -30,13 +31,9 @@ HELP = (f"Add 1 to {MAX_PHOTOS} photos of **the same mushroom**: cap from above,
         "there is a death-cap sign). One photo that looks poisonous is enough to warn.")
 
 
-SHOWN_AS_IS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".bmp"}
-"""Endings every browser draws; others (HEIC, TIFF) reach the gallery as decoded thumbnails."""
-
-
 def gallery_image(path: str):
     """``path`` when the browser can draw it, else a decoded thumbnail (HEIC in Chromium)."""
-    if Path(path).suffix.lower() in SHOWN_AS_IS:
+    if Path(path).suffix.lower() in DRAWABLE:
         return path
     try:
         image = service.load_photo(path)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import html
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 from PIL import Image
@@ -16,6 +18,7 @@ from PIL import Image
 from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
+from mushroom.ui import DRAWABLE
 from mushroom.verdict import MESSAGES, bar_values, pct
 
 PREDICTED = "Predicted genus"
@@ -103,11 +106,29 @@ def explain(photo: str | bytes | None, genus: str = PREDICTED, quality: str = "f
 
 
 def identify_if_photo(photo: str | bytes | None, k: float = 3) -> tuple:
-    """Identify a newly shown photo for the page: (JSON, label, card); blanks when cleared."""
+    """Identify a newly shown photo for the page: (JSON, label, card, photo box).
+
+    Blanks when the photo is cleared. A photo the browser cannot draw (HEIC in Chromium)
+    is first replaced in the photo box by a decoded JPEG copy, and that copy, shown to the
+    user, is what gets identified when the box's change comes back here.
+    """
     if photo is None:
-        return None, None, ""
+        return None, None, "", gr.skip()
+    copy = drawable_copy(photo)
+    if copy is not None:
+        return None, None, "", copy
     result = identify(photo, k)
-    return (result, *render(result))
+    return (result, *render(result), gr.skip())
+
+
+def drawable_copy(photo: str | bytes) -> str | None:
+    """A JPEG (quality 95) of ``photo`` when browsers cannot draw the original, else None."""
+    if isinstance(photo, bytes) or Path(photo).suffix.lower() in DRAWABLE:
+        return None
+    image = _photo(photo)
+    path = Path(tempfile.mkdtemp(prefix="mushroom-preview-")) / f"{Path(photo).stem}.jpg"
+    image.save(path, "JPEG", quality=95)
+    return str(path)
 
 
 def render(result: dict | None) -> tuple[dict | None, str]:
@@ -208,7 +229,7 @@ def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
     private = {"api_visibility": "private"}
     # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks.
     photo.change(clear, None, outputs, api_name="clear_on_change", queue=False, **private
-                 ).then(identify_if_photo, [photo, k], [raw, label, card],
+                 ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
                         api_name="identify_on_change", concurrency_id="model", **private)
     gr.on([go.click, k.release], clear, None, outputs, api_name="clear", queue=False, **private
           ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
