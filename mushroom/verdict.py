@@ -70,18 +70,6 @@ def pct(x: float) -> str:
     return f"{x * 100:.2g}%"
 
 
-BAR_MAX = 0.994  # bar charts print whole percents: anything above would read "100%"
-
-
-def bar_values(probs: Mapping[str, float]) -> dict[str, float]:
-    """Probabilities for a bar chart that prints whole percents, so that none reads "100%".
-
-    Only the picture is capped (0.9996 shows as 99%, as :func:`pct` writes ">99%"); the API
-    responses keep the exact values.
-    """
-    return {g: min(float(p), BAR_MAX) for g, p in probs.items()}
-
-
 def poison_probability(probs: Mapping[str, float]) -> float:
     """P(poisonous) by the rule: the summed probability of the poisonous genera."""
     return float(sum(p for g, p in probs.items() if g in POISONOUS))

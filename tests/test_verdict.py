@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
-from mushroom.verdict import LEVELS, bar_values, decide, pct, poison_probability
+from mushroom.verdict import LEVELS, decide, pct, poison_probability
 
 EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
 
@@ -162,25 +162,34 @@ def test_no_probability_reads_as_certain():
     assert "100%" not in " ".join(decide(probs, tau=0.0077).reasons)
 
 
-def test_bar_charts_never_print_100_percent_but_keep_the_order():
-    shown = bar_values({"Amanita": 0.99961, "Boletus": 0.0003, "Russula": 0.00009})
-    assert f"{shown['Amanita']:.0%}" == "99%"  # gr.Label prints whole percents
-    assert shown["Boletus"] == 0.0003 and shown["Russula"] == 0.00009
-    assert sorted(shown, key=shown.get, reverse=True) == ["Amanita", "Boletus", "Russula"]
-    assert bar_values({"Boletus": 0.5}) == {"Boletus": 0.5}
+def test_genus_bars_print_the_card_numbers_never_a_bare_0_or_100_percent():
+    import re
+
+    from mushroom.ui.bars import genus_bars
+
+    bars = genus_bars([("Boletus", 0.99971), ("Entoloma", 0.0021), ("Russula", 0.00003)],
+                      "Most likely genera")
+    shown = re.findall(r'<span class="genus">([A-Za-z]+).*?<span class="p"[^>]*>([^<]+)<', bars)
+    assert shown == [("Boletus", "&gt;99%"), ("Entoloma", "0.21%"), ("Russula", "&lt;0.01%")]
+    assert bars.count("poisonous genus") == 1  # Entoloma only
+    assert 'value="0.002100"' in bars  # the bar itself is the exact value
+    assert genus_bars([], "Most likely genera") == ""
 
 
-def test_identify_page_caps_the_bars_but_not_the_numbers():
+def test_identify_page_prints_small_probabilities_and_keeps_the_json():
+    import re
+
     from mushroom.ui.identify import render
 
-    probs = {g: 0.0 for g in GENERA} | {"Amanita": 0.9996, "Boletus": 0.0004}
-    result = {"top_k": [{"genus": "Amanita", "probability": 0.9996},
-                        {"genus": "Boletus", "probability": 0.0004}],
+    probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.9975, "Entoloma": 0.0025}
+    result = {"top_k": [{"genus": "Boletus", "probability": 0.9975},
+                        {"genus": "Entoloma", "probability": 0.0025}],
               "verdict": decide(probs, tau=0.0077).to_dict()}
-    label, card = render(result)
-    assert label == {"Amanita": 0.994, "Boletus": 0.0004}
-    assert result["top_k"][0]["probability"] == 0.9996  # the API value is untouched
-    assert "100%" not in card
+    bars, card = render(result)
+    assert "0.25%" in bars and "&gt;99%" in bars
+    assert result["top_k"][0]["probability"] == 0.9975  # the API value is untouched
+    text = re.sub(r"<[^>]+>", " ", bars + card)  # what the page prints, not the styles
+    assert "100%" not in text and " 0% " not in text
 
 
 @pytest.mark.parametrize("top, title", [("Amanita", "POISONOUS GENUS LIKELY"),

@@ -89,7 +89,7 @@ def render_find(result: dict | None, photos: list | None = None) -> tuple:
     """The /identify_find JSON -> (label, combined card, per-photo table, gallery)."""
     if not result:
         return None, "", "", None
-    label, card = render(result)
+    label, card = render(result, "Most likely genera (all photos combined)")
     used = sum(result["used"])
     card += (f'<p class="find-count">Combined from {used} of {result["n_photos"]} '
              f'photo{"s" if result["n_photos"] != 1 else ""}.</p>')
@@ -123,8 +123,7 @@ def build_find_tab() -> None:
             go = gr.Button("Identify the find", variant="primary", elem_id="find-btn")
         with gr.Column(scale=1):
             card = gr.HTML(elem_id="find-verdict")
-            label = gr.Label(label="Most likely genera (all photos combined)",
-                             elem_id="find-topk")
+            label = gr.HTML(elem_id="find-topk")
             with gr.Accordion("Per-photo results", open=False, elem_id="find-per-photo"):
                 table = gr.HTML(elem_id="find-table")
                 gallery = gr.Gallery(label="Photos", columns=MAX_PHOTOS, height=200,

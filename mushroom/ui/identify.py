@@ -19,7 +19,8 @@ from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui import DRAWABLE
-from mushroom.verdict import MESSAGES, bar_values, pct
+from mushroom.ui.bars import genus_bars
+from mushroom.verdict import MESSAGES, pct
 
 PREDICTED = "Predicted genus"
 LEVEL_STYLE = {  # level -> (title, background, border)
@@ -113,10 +114,10 @@ def identify_if_photo(photo: str | bytes | None, k: float = 3) -> tuple:
     user, is what gets identified when the box's change comes back here.
     """
     if photo is None:
-        return None, None, "", gr.skip()
+        return None, "", "", gr.skip()
     copy = drawable_copy(photo)
     if copy is not None:
-        return None, None, "", copy
+        return None, "", "", copy
     result = identify(photo, k)
     return (result, *render(result), gr.skip())
 
@@ -131,12 +132,12 @@ def drawable_copy(photo: str | bytes) -> str | None:
     return str(path)
 
 
-def render(result: dict | None) -> tuple[dict | None, str]:
-    """The /identify JSON -> (gr.Label value, verdict card HTML)."""
+def render(result: dict | None, title: str = "Most likely genera") -> tuple[str, str]:
+    """The /identify JSON -> (genus bars HTML, verdict card HTML)."""
     if not result:
-        return None, ""
-    label = bar_values({item["genus"]: item["probability"] for item in result["top_k"]}) or None
-    return label, verdict_card(result["verdict"], result.get("prediction_set"),
+        return "", ""
+    bars = genus_bars([(item["genus"], item["probability"]) for item in result["top_k"]], title)
+    return bars, verdict_card(result["verdict"], result.get("prediction_set"),
                                result.get("coverage"))
 
 
@@ -170,8 +171,8 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     p, tau = verdict["poison_probability"], verdict["threshold"]
     numbers = (
         f'{set_line(prediction_set, coverage)}<p style="margin:4px 0">P(poisonous genus) = '
-        f'<b>{pct(p)}</b> (flagged at &ge; {pct(tau)}) <meter min="0" max="1" low="{tau}" '
-        f'high="{tau}" optimum="0" value="{p}"></meter></p>')
+        f'<b>{esc(pct(p))}</b> (flagged at &ge; {esc(pct(tau))}) <meter min="0" max="1" '
+        f'low="{tau}" high="{tau}" optimum="0" value="{p}"></meter></p>')
     if verdict["level"] == "not_recognized":
         numbers = ""
     notes = verdict.get("notes") or {}
@@ -187,9 +188,9 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
         f'<ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
 
 
-def clear() -> tuple[None, None, str, None]:
+def clear() -> tuple[None, str, str, None]:
     """Blank every output while a new photo is being analysed (no stale verdicts)."""
-    return None, None, "", None
+    return None, "", "", None
 
 
 def build_identify_tab() -> None:
@@ -203,7 +204,7 @@ def build_identify_tab() -> None:
             go = gr.Button("Identify", variant="primary", elem_id="identify-btn")
         with gr.Column(scale=1):
             card = gr.HTML(elem_id="verdict")
-            label = gr.Label(label="Most likely genera", elem_id="topk")
+            label = gr.HTML(elem_id="topk")
             with gr.Accordion("API response (JSON)", open=False):
                 raw = gr.JSON(label="/identify")
     with gr.Accordion("Explain: which parts of the photo drove the answer (LIME)", open=True):

@@ -129,7 +129,7 @@ def _work_area() -> dict[str, gr.components.Component]:
                                  type="pil", interactive=False, height=300)
         with gr.Column(scale=2):
             w["label"] = gr.Markdown(elem_id="review-label")
-            w["top3"] = gr.Label(num_top_classes=3, label="Model top-3")
+            w["top3"] = gr.HTML(elem_id="review-top3")
             w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
                                       label="Votes and notes", interactive=False, wrap=True)
             w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",

@@ -107,12 +107,12 @@ def describe(row) -> str:
             f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}")
 
 
-def top3(row) -> dict[str, float]:
-    """The model's three most probable genera, for the bar chart."""
+def top3(row) -> str:
+    """The model's three most probable genera, as bars."""
     from mushroom.review import top_k
-    from mushroom.verdict import bar_values
+    from mushroom.ui.bars import genus_bars
 
-    return bar_values(top_k(row, 3))
+    return genus_bars(list(top_k(row, 3).items()), "Model top-3")
 
 
 def votes_table(ctx: ReviewContext, image_id: str) -> list[list[str]]:
