@@ -225,9 +225,14 @@ def _write_run(init: Path, out: Path, student, meta: dict, record: dict) -> Path
     from mushroom.checkpoint import save_checkpoint
 
     out.mkdir(parents=True, exist_ok=True)
+    from mushroom.soup import unshift_saved_logits
+
     for name in ("manifest.csv", "oof.npz", "oof_predictions.csv"):
         if (init / name).exists():
             shutil.copy(init / name, out / name)
+    # The student starts with no adjustment, so the copied out-of-fold logits must lose the
+    # init's too, or recalibration stacks its alpha on top of the init's.
+    unshift_saved_logits(out, meta)
     extra = {k: v for k, v in meta.items() if k not in ("state_dict", "soup_of")}
     extra["logit_adjustment"] = {"alpha": 0.0}
     extra["distillation"] = record

@@ -120,11 +120,21 @@ def test_teachers_on_different_splits_are_refused(tiny_data, tmp_path):
 @pytest.mark.slow
 def test_distill_cli_trains_and_recalibrates_a_student(tiny_data, tmp_path, capsys):
     frame, _ = build_manifest(tiny_data)
-    a, b = _run(tmp_path / "a", 1, frame), _run(tmp_path / "b", 2, frame)
+    a, b = _run(tmp_path / "a", 1, frame, alpha=0.5), _run(tmp_path / "b", 2, frame)
+    # the init's out-of-fold outputs (another model's, as for a soup), its alpha folded in
+    val = frame.index[frame["split"] == "val"].to_numpy()
+    rng = np.random.default_rng(0)
+    oof = {"logits": rng.normal(size=(len(val), len(GENERA))).astype(np.float32),
+           "targets": np.array([GENERA.index(g) for g in frame.loc[val, "genus"]]),
+           "index": val}
+    oof["logits"] += offset(load_checkpoint(a / "model.pt")[1]["logit_adjustment"]).astype(
+        np.float32)
+    np.savez_compressed(a / "oof.npz", **oof)
     out = tmp_path / "student"
     code = main(["distill", "--teachers", str(a), str(b), "--init", str(a), "--data",
                  str(tiny_data), "--out", str(out), "--epochs", "2", "--batch-size", "16",
-                 "--workers", "0", "--input-size", "64", "--lr", "1e-3", "--warmup-steps", "1"])
+                 "--workers", "0", "--input-size", "64", "--lr", "1e-3", "--warmup-steps", "1",
+                 "--oof-sets-only"])
     assert code == 0
     assert "epoch=2" in capsys.readouterr().out
     student, meta = load_checkpoint(out / "model.pt")
@@ -143,6 +153,10 @@ def test_distill_cli_trains_and_recalibrates_a_student(tiny_data, tmp_path, caps
     # recalibrated like `calibrate --data`: thresholds and metrics from the student's outputs
     assert meta["metrics"]["val"]["poison_recall"] == 1.0
     assert (out / "outputs.npz").exists() and (out / "manifest.csv").exists()
+    # the copied out-of-fold logits carry the student's adjustment, not the init's on top
+    unadjusted = np.load(out / "oof.npz")["logits"] - offset(meta["logit_adjustment"])
+    assert np.allclose(unadjusted, oof["logits"] - offset(
+        load_checkpoint(a / "model.pt")[1]["logit_adjustment"]), atol=1e-5)
 
 
 def test_distill_cli_rejects_bad_settings(tiny_data, tmp_path, capsys):
