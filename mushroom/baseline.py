@@ -10,8 +10,9 @@ Features: one centre view per photo through :func:`mushroom.presets.eval_transfo
 backbone's input size. The regression is fitted with class-balanced weights on the train
 split and scored on validation, test and the two pooled (``val+test``); ``--cv`` adds
 out-of-fold predictions over train+val on the manifest's folds. tau follows the training
-rule (every poisonous validation photo flagged, with the same margin). Writes ``OUT_DIR/baseline.json``: per
-set, the ``evaluate`` report keys plus ``top1_poisonous_recall``.
+rule (every poisonous validation photo flagged, with the same margin). Writes
+``OUT_DIR/baseline.json``: per set, the ``evaluate`` report keys plus
+``top1_poisonous_recall``.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "baseline.json", result)
-    print(f"frozen {args.arch} + logistic regression (C={args.C}, balanced), tau {result['tau']:.4f}")
+    print(f"frozen {args.arch} + logistic regression (C={args.C}, balanced), "
+          f"tau {result['tau']:.4f}")
     for name, r in result["sets"].items():
         p = r["poisonous"]
         print(f"  {name:8s} n={r['n_images']:4d}  accuracy {r['accuracy']:.3f}  macro-F1 "

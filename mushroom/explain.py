@@ -84,8 +84,8 @@ def view_of(image: Image.Image, size: int = VIEW_SIZE) -> np.ndarray:
     """The eval transform's framing as uint8: shorter side to ``size``, centre crop."""
     w, h = image.size
     scale = size / min(w, h)
-    resized = image.convert("RGB").resize((max(size, round(w * scale)), max(size, round(h * scale))),
-                                          Image.BILINEAR)
+    target = (max(size, round(w * scale)), max(size, round(h * scale)))
+    resized = image.convert("RGB").resize(target, Image.BILINEAR)
     left, top = (resized.width - size) // 2, (resized.height - size) // 2
     return np.asarray(resized.crop((left, top, left + size, top + size)))
 

@@ -100,7 +100,11 @@ def _quiet(fn: Callable, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def _efficientnet_lite(variant: int) -> Callable[[bool, str | None], tuple[Backbone, PretrainedCfg]]:
+Builder = Callable[[bool, "str | None"], "tuple[Backbone, PretrainedCfg]"]
+"""Builds a backbone: (pretrained, local weights path) -> (network, its pretrained config)."""
+
+
+def _efficientnet_lite(variant: int) -> Builder:
     def build(pretrained: bool, weights: str | None) -> tuple[Backbone, PretrainedCfg]:
         from efficientnet_lite_pytorch import EfficientNet
 
@@ -154,7 +158,7 @@ def _mobilenet_weights_file() -> str:
     return str(Path(pkg.__file__).parent / "weights" / "mobilenet_v2-b0353104.pth")
 
 
-def _resnet(depth: int) -> Callable[[bool, str | None], tuple[Backbone, PretrainedCfg]]:
+def _resnet(depth: int) -> Builder:
     def build(pretrained: bool, weights: str | None) -> tuple[Backbone, PretrainedCfg]:
         from torchvision import models
 
@@ -174,7 +178,7 @@ def _resnet(depth: int) -> Callable[[bool, str | None], tuple[Backbone, Pretrain
     return build
 
 
-ARCHS: dict[str, Callable[[bool, str | None], tuple[Backbone, PretrainedCfg]]] = {
+ARCHS: dict[str, Builder] = {
     "efficientnet_lite0": _efficientnet_lite(0),
     "efficientnet_lite1": _efficientnet_lite(1),
     "efficientnet_lite2": _efficientnet_lite(2),

@@ -60,7 +60,8 @@ GENUS_NOTES: dict[str, GenusNote] = {
     ),
     "Cortinarius": GenusNote(
         "Contains deadly species (C. rubellus, C. orellanus) whose kidney damage shows days later.",
-        "Brown Cortinarius are confused with Lactarius, Tricholoma and other brown gilled mushrooms.",
+        "Brown Cortinarius are confused with Lactarius, Tricholoma and other brown gilled "
+        "mushrooms.",
     ),
     "Entoloma": GenusNote(
         "Many species are poisonous (E. sinuatum causes severe gastrointestinal poisoning).",

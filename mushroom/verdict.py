@@ -88,7 +88,7 @@ def _danger_reasons(probs: Mapping[str, float], tau: float, genus: str,
     reasons = []
     if p_poison >= tau:
         reasons.append(f"P(poisonous) {pct(p_poison)} is at or above the threshold {pct(tau)}")
-    if p_poison_head is not None and poison_head_tau is not None and p_poison_head >= poison_head_tau:
+    if None not in (p_poison_head, poison_head_tau) and p_poison_head >= poison_head_tau:
         reasons.append(f"the poison detector gives {pct(p_poison_head)} "
                        f"(threshold {pct(poison_head_tau)})")
     if genus in POISONOUS:

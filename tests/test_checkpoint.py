@@ -140,5 +140,5 @@ def test_model_card_header_describes_the_shipped_checkpoint(shipped_model):
     assert rows["classes"] == ", ".join(meta["classes"])
     alpha = meta["logit_adjustment"]["alpha"]
     assert rows["logit adjustment"].startswith(f"alpha = {alpha:g}:")
-    size_mb = shipped_model.stat().st_size / 1e6
-    assert rows["checkpoint"].startswith(f"{size_mb:.2f} MB ({shipped_model.stat().st_size:,} bytes)")
+    size = shipped_model.stat().st_size
+    assert rows["checkpoint"].startswith(f"{size / 1e6:.2f} MB ({size:,} bytes)")

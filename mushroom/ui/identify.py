@@ -138,7 +138,7 @@ def render(result: dict | None, title: str = "Most likely genera") -> tuple[str,
         return "", ""
     bars = genus_bars([(item["genus"], item["probability"]) for item in result["top_k"]], title)
     return bars, verdict_card(result["verdict"], result.get("prediction_set"),
-                               result.get("coverage"))
+                              result.get("coverage"))
 
 
 def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
