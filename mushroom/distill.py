@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -223,16 +222,11 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
 def _write_run(init: Path, out: Path, student, meta: dict, record: dict) -> Path:
     """Save the student as a run folder: checkpoint, the init run's manifest and OOF files."""
     from mushroom.checkpoint import save_checkpoint
+    from mushroom.soup import copy_unadjusted
 
     out.mkdir(parents=True, exist_ok=True)
-    from mushroom.soup import unshift_saved_logits
-
-    for name in ("manifest.csv", "oof.npz", "oof_predictions.csv"):
-        if (init / name).exists():
-            shutil.copy(init / name, out / name)
-    # The student starts with no adjustment, so the copied out-of-fold logits must lose the
-    # init's too, or recalibration stacks its alpha on top of the init's.
-    unshift_saved_logits(out, meta)
+    # outputs.npz is not inherited: recalibration re-predicts every split from the photos
+    copy_unadjusted(init, out, meta, ("manifest.csv", "oof.npz", "oof_predictions.csv"))
     extra = {k: v for k, v in meta.items() if k not in ("state_dict", "soup_of")}
     extra["logit_adjustment"] = {"alpha": 0.0}
     extra["distillation"] = record
@@ -260,6 +254,5 @@ def run_cli(args: argparse.Namespace) -> int:
     cfg = config_from_flags(DistillConfig, args)
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.temperature <= 0:
         raise ValueError("--epochs and --batch-size must be at least 1, --temperature above 0")
-    distill(args.teachers, args.init, args.data, args.out, cfg,
-            calib_from_flags(args))
+    distill(args.teachers, args.init, args.data, args.out, cfg, calib_from_flags(args))
     return 0

@@ -39,10 +39,7 @@ def make_soup(runs: list[str], out: str) -> Path:
     model.load_state_dict(average_state_dicts([m.state_dict() for m, _ in loaded]))
     dest = Path(out)
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("manifest.csv", "oof.npz", "oof_predictions.csv", "outputs.npz"):
-        if (Path(runs[0]) / name).exists():
-            shutil.copy(Path(runs[0]) / name, dest / name)
-    unshift_saved_logits(dest, meta)
+    copy_unadjusted(Path(runs[0]), dest, meta)
     soup_of = [str(r) for r in runs]
     report = json.loads((Path(runs[0]) / "train_report.json").read_text())
     report["soup_of"] = soup_of
@@ -89,8 +86,22 @@ def distilled_record(runs: list[str], records: list[dict]) -> dict:
                           "epochs_done": len(rec["history"])} for r, rec in zip(runs, records)]}
 
 
+def copy_unadjusted(src: Path, dest: Path, meta: dict,
+                    names: tuple[str, ...] = ("manifest.csv", "oof.npz", "oof_predictions.csv",
+                                              "outputs.npz")) -> None:
+    """Copy ``src``'s manifest and saved outputs to a new run that starts at alpha 0.
+
+    ``meta`` is ``src``'s checkpoint; its logit adjustment is taken out of the copied
+    logits, or recalibrating ``dest`` would stack its own alpha on top of it.
+    """
+    for name in names:
+        if (src / name).exists():
+            shutil.copy(src / name, dest / name)
+    unshift_saved_logits(dest, meta)
+
+
 def unshift_saved_logits(run: Path, meta: dict) -> None:
-    """Take the first run's logit adjustment out of the npz files copied from it."""
+    """Take ``meta``'s logit adjustment out of the npz files in ``run``."""
     import numpy as np
 
     from mushroom.prior import offset
