@@ -93,6 +93,23 @@ def test_identify_then_explain_offline(app, offline_page, tmp_path):
     assert app.alive()
 
 
+def test_all_nine_genus_bars_line_up_despite_poison_tags(app, offline_page, tmp_path):
+    page, _ = offline_page
+    photo = tmp_path / "boletus.jpg"
+    make_photo(GENERA.index("Boletus"), seed=5, size=(300, 300)).save(photo, quality=92)
+    page.goto(app.url, wait_until="load")
+    k_box = page.locator("#identify-k input[type=number]")
+    k_box.fill("9")
+    k_box.press("Enter")
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.wait_for_function(
+        "() => document.querySelectorAll('#topk meter').length === 9", timeout=60_000)
+    assert page.locator("#topk .poison-tag").count() == 3  # Amanita, Cortinarius, Entoloma
+    lefts = page.locator("#topk meter").evaluate_all(
+        "ms => ms.map(m => Math.round(m.getBoundingClientRect().left))")
+    assert len(set(lefts)) == 1, lefts  # one column, whatever the name's width
+
+
 def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_path):
     page, _ = offline_page
     page.goto(app.url, wait_until="load")

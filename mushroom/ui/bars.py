@@ -12,8 +12,10 @@ import html
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import pct
 
-ROW = ("display:grid;grid-template-columns:minmax(7em,auto) 1fr 4.5em;align-items:center;"
-       "gap:8px;margin:3px 0")
+# One grid for all rows (each row is display:contents), so the bars line up even when a
+# "poisonous genus" tag widens one name.
+GRID = ("display:grid;grid-template-columns:max-content 1fr 4.5em;align-items:center;"
+        "gap:6px 8px")
 
 
 def genus_bars(probs: list[tuple[str, float]], title: str) -> str:
@@ -29,8 +31,8 @@ def genus_bars(probs: list[tuple[str, float]], title: str) -> str:
         tag = (' <span class="poison-tag" style="color:#c0392b;font-size:0.8em">poisonous '
                'genus</span>') if genus in POISONOUS else ""
         rows.append(
-            f'<div class="genus-bar" style="{ROW}"><span class="genus">{esc(genus)}{tag}</span>'
+            f'<div class="genus-bar" style="display:contents"><span class="genus">{esc(genus)}{tag}</span>'
             f'<meter min="0" max="1" value="{float(p):.6f}" style="width:100%"></meter>'
             f'<span class="p" style="text-align:right">{esc(pct(float(p)))}</span></div>')
     return (f'<div class="genus-bars"><div style="font-weight:600;margin-bottom:4px">'
-            f'{esc(title)}</div>{"".join(rows)}</div>')
+            f'{esc(title)}</div><div style="{GRID}">{"".join(rows)}</div></div>')

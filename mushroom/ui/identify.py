@@ -200,7 +200,8 @@ def build_identify_tab() -> None:
             photo = photo_input(label="Photo of the mushroom (upload or camera)",
                                sources=["upload", "webcam", "clipboard"], height=360,
                                elem_id="photo")
-            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)")
+            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)",
+                          elem_id="identify-k")
             go = gr.Button("Identify", variant="primary", elem_id="identify-btn")
         with gr.Column(scale=1):
             card = gr.HTML(elem_id="verdict")
