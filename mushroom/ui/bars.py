@@ -31,7 +31,8 @@ def genus_bars(probs: list[tuple[str, float]], title: str) -> str:
         tag = (' <span class="poison-tag" style="color:#c0392b;font-size:0.8em">poisonous '
                'genus</span>') if genus in POISONOUS else ""
         rows.append(
-            f'<div class="genus-bar" style="display:contents"><span class="genus">{esc(genus)}{tag}</span>'
+            f'<div class="genus-bar" style="display:contents">'
+            f'<span class="genus">{esc(genus)}{tag}</span>'
             f'<meter min="0" max="1" value="{float(p):.6f}" style="width:100%"></meter>'
             f'<span class="p" style="text-align:right">{esc(pct(float(p)))}</span></div>')
     return (f'<div class="genus-bars"><div style="font-weight:600;margin-bottom:4px">'
