@@ -12,7 +12,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 
 from mushroom import service  # noqa: E402
-from mushroom.ui import DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE  # noqa: E402
+from mushroom.ui import DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
@@ -23,7 +23,8 @@ def ping() -> str:
     return "pong"
 
 
-with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False, head=HEAD) as demo:
+with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False, head=HEAD,
+               delete_cache=delete_cache()) as demo:
     gr.Markdown("# Mushroom genus recognizer")
     gr.Markdown(DISCLAIMER, elem_id="disclaimer")
     with gr.Tabs():

@@ -123,6 +123,51 @@ def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_pat
     assert page.locator("#verdict .verdict").count() == 0  # no stale or made-up verdict
 
 
+def test_a_bad_file_after_a_good_one_still_gets_the_clear_message(app, offline_page, tmp_path):
+    # The first photo's event updates the photo box, and Gradio then rebuilds the box from
+    # its class: a per-instance decode override no longer applied and a corrupt second
+    # upload showed a bare "Error".
+    page, _ = offline_page
+    good, bad = tmp_path / "good.jpg", tmp_path / "bad.jpg"
+    make_photo(GENERA.index("Russula"), seed=2, size=(240, 240)).save(good, quality=90)
+    bad.write_bytes(b"\xff\xd8 this is not really a JPEG" * 50)
+    page.goto(app.url, wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(good))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    page.locator("#photo input[type=file]").set_input_files(str(bad))
+    page.get_by_text("not an image we can read").first.wait_for(timeout=60_000)
+    assert page.locator("#verdict .verdict").count() == 0
+
+
+def test_a_photo_swept_from_the_server_asks_for_a_new_upload(tiny_checkpoint, offline_page,
+                                                             tmp_path):
+    page, _ = offline_page
+    photo = tmp_path / "spot.jpg"
+    make_photo(GENERA.index("Suillus"), seed=4, size=(240, 240)).save(photo, quality=90)
+    env = {"MUSHROOM_MODEL": str(tiny_checkpoint), "MUSHROOM_UPLOAD_TTL_S": "2",
+           "GRADIO_TEMP_DIR": str(tmp_path / "cache")}
+    with running_app(env) as short_lived:
+        page.goto(short_lived.url, wait_until="load")
+        page.locator("#photo input[type=file]").set_input_files(str(photo))
+        page.locator("#verdict .verdict").wait_for(timeout=60_000)
+        deadline = time.monotonic() + 30
+        while list((tmp_path / "cache").rglob("spot.jpg")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        page.locator("#identify-btn").click()
+        page.get_by_text("no longer on the server").first.wait_for(timeout=60_000)
+        assert page.locator("#verdict .verdict").count() == 0  # the old verdict is gone too
+
+        page.goto(short_lived.url, wait_until="load")  # a fresh page: no toast left over
+        page.get_by_role("tab", name="One find, several photos").click()
+        page.locator("#find-photos input[type=file]").set_input_files([str(photo)])
+        page.locator("#find-verdict .verdict").wait_for(timeout=60_000)
+        deadline = time.monotonic() + 30
+        while list((tmp_path / "cache").rglob("spot.jpg")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        page.locator("#find-btn").click()
+        page.get_by_text("no longer on the server").first.wait_for(timeout=60_000)
+
+
 def test_iphone_heic_is_identified_not_dropped(app, offline_page, tmp_path):
     """Chromium on Linux gives IMG_1234.HEIC no MIME type; Gradio's photo box would drop it
     silently. The page's head script names the type, so the photo reaches the model."""

@@ -6,6 +6,13 @@ Shared pieces live here: the safety disclaimer every page shows, and the launch 
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
 DISCLAIMER = (
     "**Never eat a wild mushroom because an app said so.** This model recognizes 9 genera "
     "from photos and makes mistakes; every genus it knows holds toxic species. Deadly "
@@ -45,3 +52,60 @@ decoded copy, or they would sit in the page as a blank box."""
 
 MAX_FILE_SIZE = "25mb"
 """Largest upload accepted; phone photos are 2-12 MB."""
+
+UPLOAD_TTL_ENV = "MUSHROOM_UPLOAD_TTL_S"
+"""Environment variable: seconds an uploaded photo (and any file the app made from it) may
+stay on the server's disk; default six hours."""
+
+DEFAULT_UPLOAD_TTL_S = 6 * 3600
+
+
+def upload_ttl_s(env: dict | None = None) -> int:
+    """Seconds uploads are kept: ``$MUSHROOM_UPLOAD_TTL_S``, else six hours.
+
+    Raises:
+        ValueError: the variable is set but is not a whole number of seconds >= 1.
+    """
+    raw = (os.environ if env is None else env).get(UPLOAD_TTL_ENV) or str(DEFAULT_UPLOAD_TTL_S)
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ValueError(f"{UPLOAD_TTL_ENV} must be a whole number of seconds >= 1, not {raw!r}")
+    return int(raw)
+
+
+def delete_cache(env: dict | None = None) -> tuple[int, int]:
+    """``gr.Blocks(delete_cache=...)``: (sweep every, delete older than), in seconds.
+
+    Photos carry EXIF GPS, and foragers keep their spots to themselves: Gradio would keep
+    every upload until the Space restarts. The sweep runs hourly, or as often as the TTL
+    when it is shorter, so nothing outlives the TTL by more than an hour.
+    """
+    ttl = upload_ttl_s(env)
+    return min(3600, ttl), ttl
+
+
+def expired_message(env: dict | None = None) -> str:
+    """What a page left open past the TTL is told when it asks about a swept photo."""
+    ttl = upload_ttl_s(env)
+    age = f"{ttl / 3600:g} hours" if ttl >= 3600 else f"{ttl} seconds"
+    return (f"This photo is no longer on the server: uploads are deleted after {age} for "
+            "privacy. Please upload it again.")
+
+
+def scratch_file(kind: str, name: str, env: dict | None = None) -> Path:
+    """A fresh path ``<tmp>/mushroom-<kind>/<random>/<name>``, pruning entries past the TTL.
+
+    For files the app writes itself (HEIC previews, label exports): Gradio copies them into
+    its cache, which :func:`delete_cache` sweeps, but the originals would otherwise stay.
+    """
+    root = Path(tempfile.gettempdir()) / f"mushroom-{kind}"
+    root.mkdir(exist_ok=True)
+    cutoff = time.time() - upload_ttl_s(env)
+    for old in root.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another request pruned it first
+            continue
+    folder = root / uuid.uuid4().hex
+    folder.mkdir()
+    return folder / Path(name).name

@@ -18,7 +18,7 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import DRAWABLE
+from mushroom.ui import DRAWABLE, expired_message
 from mushroom.ui.identify import render
 from mushroom.verdict import pct
 
@@ -55,6 +55,8 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
     paths = [p for p in map(_file_path, photos or []) if p]
     if not paths:
         raise gr.Error("Add one or more photos of the mushroom first.")
+    if any(isinstance(p, str) and not Path(p).exists() for p in paths):
+        raise gr.Error(expired_message())
     try:
         return service.identify_find(paths, int(k), service.get_predictor())
     except BadImage as err:

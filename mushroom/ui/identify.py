@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -18,7 +17,7 @@ from PIL import Image
 from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import DRAWABLE
+from mushroom.ui import DRAWABLE, expired_message, scratch_file
 from mushroom.ui.bars import genus_bars
 from mushroom.verdict import MESSAGES, pct
 
@@ -36,32 +35,44 @@ LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones p
 
 
 def raw_upload(payload) -> str | bytes | None:
-    """An image upload as its file path (or bytes, for data URLs), not decoded."""
-    if payload is None:
-        return None
-    if payload.url and payload.url.startswith("data:"):
-        return base64.b64decode(payload.url.split(",", 1)[-1])
-    return payload.path
+    """An image upload as its file path (or bytes, for data URLs), not decoded.
+
+    Takes what an event with ``preprocess=False`` hands over (Gradio's FileData as a dict
+    or an object), or a plain path or bytes when called from Python.
+    """
+    if payload is None or isinstance(payload, (str, bytes)):
+        return payload
+    if isinstance(payload, Path):
+        return str(payload)
+    get = payload.get if isinstance(payload, dict) else lambda key: getattr(payload, key, None)
+    url, path = get("url"), get("path")
+    if url and url.startswith("data:"):
+        return base64.b64decode(url.split(",", 1)[-1])
+    return path
 
 
 def photo_input(**kwargs) -> gr.Image:
-    """A ``gr.Image`` that passes the uploaded file on undecoded.
+    """The photo box; every event reading it must pass ``preprocess=False`` (see RAW).
 
     ``gr.Image`` opens uploads with PIL before our function runs, so a corrupt file or a
-    decompression bomb would fail with Gradio's generic "Error". Handing the path to
-    :func:`mushroom.imageio.open_image` instead gives the user a message that says what is
-    wrong. (Overriding one instance's method, not subclassing: Gradio writes a ``.pyi`` stub
-    next to the source of every Image subclass at import time.)
+    decompression bomb would fail with Gradio's bare "Error". With ``preprocess=False`` the
+    handlers get the upload undecoded and :func:`mushroom.imageio.open_image` says what is
+    wrong. (Overriding the instance's ``preprocess`` held only for a session's first
+    event: an output update to the box makes Gradio rebuild it from its class.)
     """
-    image = gr.Image(type="filepath", **kwargs)
-    image.preprocess = raw_upload
-    return image
+    return gr.Image(type="filepath", **kwargs)
 
 
-def _photo(source: str | bytes | None) -> Image.Image:
+RAW = {"preprocess": False}
+"""Event settings for handlers that decode the photo themselves (see :func:`photo_input`)."""
+
+def _photo(source) -> Image.Image:
     """Decode an upload or raise the ``gr.Error`` the user sees."""
+    source = raw_upload(source)
     if source is None:
         raise gr.Error("Upload or take a photo of the mushroom first.")
+    if isinstance(source, str) and not Path(source).exists():
+        raise gr.Error(expired_message())
     try:
         return service.load_photo(source)
     except BadImage as err:
@@ -113,6 +124,7 @@ def identify_if_photo(photo: str | bytes | None, k: float = 3) -> tuple:
     is first replaced in the photo box by a decoded JPEG copy, and that copy, shown to the
     user, is what gets identified when the box's change comes back here.
     """
+    photo = raw_upload(photo)
     if photo is None:
         return None, "", "", gr.skip()
     copy = drawable_copy(photo)
@@ -127,7 +139,7 @@ def drawable_copy(photo: str | bytes) -> str | None:
     if isinstance(photo, bytes) or Path(photo).suffix.lower() in DRAWABLE:
         return None
     image = _photo(photo)
-    path = Path(tempfile.mkdtemp(prefix="mushroom-preview-")) / f"{Path(photo).stem}.jpg"
+    path = scratch_file("preview", f"{Path(photo).stem}.jpg")
     image.save(path, "JPEG", quality=95)
     return str(path)
 
@@ -232,10 +244,10 @@ def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
     # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks.
     photo.change(clear, None, outputs, api_name="clear_on_change", queue=False, **private
                  ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
-                        api_name="identify_on_change", concurrency_id="model", **private)
+                        api_name="identify_on_change", concurrency_id="model", **private, **RAW)
     gr.on([go.click, k.release], clear, None, outputs, api_name="clear", queue=False, **private
           ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
-                 concurrency_limit=4
+                 concurrency_limit=4, **RAW
           ).success(render, raw, [label, card], api_name="render", queue=False, **private)
     why.click(explain, [photo, genus, quality, samples], heatmap, api_name="explain",
-              concurrency_id="lime", concurrency_limit=1)
+              concurrency_id="lime", concurrency_limit=1, **RAW)

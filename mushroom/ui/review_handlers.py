@@ -10,7 +10,6 @@ are refused exactly like clicks. Handlers are thin: the work is in :mod:`mushroo
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import gradio as gr
 
 from mushroom.review import CACHE_NAME, QueueConfig
 from mushroom.taxonomy import GENERA, GENUS_NOTES
+from mushroom.ui import scratch_file
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MODES = ["unreviewed", "unreviewed by me", "all"]
@@ -259,6 +259,6 @@ def export(ctx: ReviewContext, user: str | None) -> str:
     from mushroom.consensus import export_csv
 
     require(user)
-    out = Path(tempfile.mkdtemp(prefix="mushroom-labels-")) / "consensus_labels.csv"
+    out = scratch_file("labels", "consensus_labels.csv")
     export_csv(ctx.labels_dir, out)
     return str(out)

@@ -1,0 +1,61 @@
+"""Uploads do not pile up on the server: photos (EXIF GPS and all) are swept after a TTL."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from gradio_client import Client, handle_file
+
+from conftest import make_photo
+from mushroom.taxonomy import GENERA
+from mushroom.ui import DEFAULT_UPLOAD_TTL_S, delete_cache, scratch_file, upload_ttl_s
+from server import running_app
+
+
+def test_ttl_defaults_to_six_hours_and_rejects_nonsense():
+    assert upload_ttl_s({}) == DEFAULT_UPLOAD_TTL_S == 6 * 3600
+    assert upload_ttl_s({"MUSHROOM_UPLOAD_TTL_S": "90"}) == 90
+    assert delete_cache({}) == (3600, 6 * 3600)  # hourly sweep
+    assert delete_cache({"MUSHROOM_UPLOAD_TTL_S": "90"}) == (90, 90)  # never outlive a short TTL
+    for bad in ("0", "-5", "1h", "2.5"):
+        with pytest.raises(ValueError, match="MUSHROOM_UPLOAD_TTL_S"):
+            upload_ttl_s({"MUSHROOM_UPLOAD_TTL_S": bad})
+
+
+def test_scratch_files_prune_only_what_is_past_the_ttl(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    env = {"MUSHROOM_UPLOAD_TTL_S": "600"}
+    old = scratch_file("preview", "old.jpg", env)
+    old.write_bytes(b"x")
+    recent = scratch_file("preview", "recent.jpg", env)
+    recent.write_bytes(b"y")
+    hour_ago = time.time() - 3600
+    os.utime(old.parent, (hour_ago, hour_ago))
+
+    new = scratch_file("preview", "../../escape.jpg", env)
+    assert not old.exists() and not old.parent.exists()
+    assert recent.read_bytes() == b"y"
+    assert new.parent.parent == tmp_path / "mushroom-preview"  # a hostile name stays inside
+    assert new.name == "escape.jpg" and new.parent.is_dir()
+
+
+def test_the_server_deletes_uploaded_photos_after_the_ttl(tiny_checkpoint, tmp_path):
+    cache = tmp_path / "gradio-cache"
+    photo = tmp_path / "secret-spot.jpg"
+    make_photo(GENERA.index("Boletus"), seed=3, size=(200, 160)).save(photo, quality=90)
+    env = {"MUSHROOM_MODEL": str(tiny_checkpoint), "GRADIO_TEMP_DIR": str(cache),
+           "MUSHROOM_UPLOAD_TTL_S": "2"}
+    with running_app(env) as app:
+        client = Client(app.url, verbose=False)
+        assert client.predict(handle_file(str(photo)), api_name="/identify")["top_k"]
+        kept = list(cache.rglob("secret-spot.jpg"))
+        assert kept, "the upload should be on disk while it is fresh"
+        deadline = time.monotonic() + 30
+        while any(p.exists() for p in kept) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(p.exists() for p in kept), "upload still on disk after the TTL"
+        # the sweep leaves a working app: a new upload is identified as before
+        assert client.predict(handle_file(str(photo)), api_name="/identify")["top_k"]
+        assert app.alive()
