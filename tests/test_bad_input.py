@@ -154,3 +154,25 @@ def test_server_keeps_serving_after_bad_input(app, client, tmp_path):
     assert client.predict(api_name="/ping") == "pong"
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     assert len(client.predict(handle_file(good), api_name="/identify")["top_k"]) == 3
+
+
+@pytest.mark.parametrize("endpoint", ["identify", "explain"])
+def test_a_server_path_that_was_never_uploaded_is_not_read(app, tmp_path, endpoint):
+    # The photo box's events skip Gradio's decode (preprocess=False); Gradio's own check
+    # that a path was uploaded must still stand between an API caller and the server's disk.
+    import json
+    import urllib.request
+
+    secret = write(tmp_path, "server_side.jpg", jpeg_bytes(photo()))
+    payload = {"path": secret, "meta": {"_type": "gradio.FileData"}}
+    data = [payload, 3] if endpoint == "identify" else [payload, "Amanita", "fast", 20]
+    request = urllib.request.Request(f"{app.url}gradio_api/call/{endpoint}",
+                                     json.dumps({"data": data}).encode(),
+                                     {"Content-Type": "application/json"})
+    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
+    with urllib.request.urlopen(f"{app.url}gradio_api/call/{endpoint}/{event}",
+                                timeout=120) as stream:
+        answer = stream.read().decode()
+    assert answer.startswith("event: error"), answer[:300]
+    assert "not uploaded by a user" in app.log()
+    assert app.alive()
