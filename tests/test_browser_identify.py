@@ -110,6 +110,37 @@ def test_all_nine_genus_bars_line_up_despite_poison_tags(app, offline_page, tmp_
     assert len(set(lefts)) == 1, lefts  # one column, whatever the name's width
 
 
+CONTRAST_JS = """card => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => {
+    const [r, g, b] = rgb(c).map(v => v / 255).map(
+      v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const bg = lum(getComputedStyle(card).backgroundColor);
+  const texts = [card, ...card.querySelectorAll("*")].filter(
+    e => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()));
+  return texts.map(e => {
+    const fg = lum(getComputedStyle(e).color);
+    return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+  });
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_verdict_text_is_readable_in_light_and_dark_mode(app, offline_page, tmp_path, theme):
+    page, _ = offline_page
+    photo = tmp_path / "photo.jpg"
+    make_photo(GENERA.index("Boletus"), seed=8, size=(240, 240)).save(photo, quality=90)
+    page.goto(f"{app.url}?__theme={theme}", wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    card = page.locator("#verdict .verdict")
+    card.wait_for(timeout=60_000)
+    ratios = card.evaluate(CONTRAST_JS)
+    assert len(ratios) >= 4  # title, message, numbers, reasons
+    assert min(ratios) >= 4.5, ratios  # WCAG AA for body text on the card's background
+
+
 def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_path):
     page, _ = offline_page
     page.goto(app.url, wait_until="load")

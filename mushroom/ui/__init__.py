@@ -26,7 +26,13 @@ QUEUE = {"default_concurrency_limit": 4, "max_size": 64}
 behind a lock, so more would only queue inside torch); at most 64 wait, then new ones are
 refused with "queue is full" rather than piling up memory on a 2-vCPU Space."""
 
-HEAD = """<script>
+HEAD = """<style>
+/* Verdict cards keep their pale backgrounds in dark mode, so their text must stay dark:
+   Gradio's dark theme colours p, li and b itself (white on pale yellow, unreadable). */
+.verdict, .verdict * { color: #111 !important; }
+.dark .poison-tag { color: #ff8a7a !important; }  /* the light theme's red is too dark here */
+</style>
+<script>
 // A browser that cannot decode HEIC (Chromium on Linux) gives IMG_1234.HEIC no MIME type, and
 // Gradio's photo box, which takes only image/*, then drops it without a word. Name the type
 // before Gradio looks (capture phase); the server decodes the file.
