@@ -141,6 +141,32 @@ def test_verdict_text_is_readable_in_light_and_dark_mode(app, offline_page, tmp_
     assert min(ratios) >= 4.5, ratios  # WCAG AA for body text on the card's background
 
 
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 900)])
+def test_a_phone_is_scrolled_to_the_verdict_a_desktop_is_not(app, browser, tmp_path, width,
+                                                             height):
+    photo = tmp_path / "photo.jpg"
+    make_photo(GENERA.index("Amanita"), seed=9, size=(300, 400)).save(photo, quality=90)
+    phone = width < 500
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  is_mobile=phone, has_touch=phone)
+    try:
+        page = context.new_page()
+        page.goto(app.url, wait_until="load")
+        page.locator("#photo input[type=file]").set_input_files(str(photo))
+        card = page.locator("#verdict .verdict")
+        card.wait_for(timeout=60_000)
+        if phone:  # the photo box fills the screen: the card must be brought up to the top
+            page.wait_for_function(
+                "() => Math.abs(document.querySelector('#verdict .verdict')"
+                ".getBoundingClientRect().top - 8) < 4", timeout=10_000)
+        else:  # side by side already: the page must not jump
+            page.wait_for_timeout(1500)
+            assert page.evaluate("window.scrollY") == 0
+            assert 0 < card.evaluate("e => e.getBoundingClientRect().top") < height
+    finally:
+        context.close()
+
+
 def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_path):
     page, _ = offline_page
     page.goto(app.url, wait_until="load")

@@ -49,6 +49,21 @@ document.addEventListener("change", (event) => {
   }
   input.files = typed.files;
 }, true);
+// On a phone the photo box fills the screen and the verdict lands below it. Bring a new
+// verdict card into view when it appears off screen (narrow screens only; desktop shows both).
+new MutationObserver((records) => {
+  if (window.innerWidth > 768) return;
+  for (const r of records) for (const n of r.addedNodes) {
+    const card = n instanceof Element &&
+      (n.matches(".verdict") ? n : n.querySelector && n.querySelector(".verdict"));
+    if (!card || !card.closest("#verdict, #find-verdict")) continue;
+    const box = card.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight * 0.6) {
+      window.scrollBy({top: box.top - 8, behavior: "smooth"});
+    }
+    return;
+  }
+}).observe(document.documentElement, {childList: true, subtree: true});
 </script>"""
 """Inserted into the page's ``<head>``."""
 
