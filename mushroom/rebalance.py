@@ -52,48 +52,59 @@ def retrain_head(head, train: tuple, val: tuple, cfg: RebalanceConfig, log=print
         ``(head, history)``: the best head and one row per epoch (epoch 0 = the start).
     """
     import torch
-    from torch.nn import functional as F
-
-    from mushroom.engine import poison_group_loss
-    from mushroom.metrics import selection_macro_f1
-    from mushroom.taxonomy import POISONOUS
 
     torch.manual_seed(cfg.seed)
     head = copy.deepcopy(head).float()
     counts = np.bincount(train[1].numpy(), minlength=len(GENERA)).clip(min=1)
     weights = torch.as_tensor(counts[train[1].numpy()] ** -cfg.power, dtype=torch.double)
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    poison_mask = torch.tensor([g in POISONOUS for g in GENERA])
-
-    def score(epoch: int) -> dict:
-        head.eval()
-        with torch.no_grad():
-            pred = head(val[0]).argmax(1).numpy()
-        y = val[1].numpy()
-        return {"epoch": epoch, "val_acc": round(float((pred == y).mean()), 4),
-                "val_macro_f1": round(selection_macro_f1(y, pred), 4)}
-
-    history = [score(0)]
+    history = [_score_head(head, val, 0)]
     best = (history[0]["val_macro_f1"], copy.deepcopy(head.state_dict()))
     for epoch in range(1, cfg.epochs + 1):
-        head.train()
-        order = torch.multinomial(weights, len(weights), replacement=True)
-        for start in range(0, len(order), cfg.batch_size):
-            idx = order[start:start + cfg.batch_size]
-            logits, y = head(train[0][idx]), train[1][idx]
-            # Balanced batches hold fewer poisonous photos than training's did; the group
-            # term keeps their poisonous mass, which is what tau is cut from.
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing) + \
-                cfg.poison_weight * poison_group_loss(logits, y, poison_mask)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        history.append(score(epoch))
+        _head_epoch(head, opt, train, torch.multinomial(weights, len(weights), replacement=True),
+                    cfg)
+        history.append(_score_head(head, val, epoch))
         log(" ".join(f"{k}={v}" for k, v in history[-1].items()))
         if history[-1]["val_macro_f1"] > best[0]:
             best = (history[-1]["val_macro_f1"], copy.deepcopy(head.state_dict()))
     head.load_state_dict(best[1])
     return head, history
+
+
+def _head_epoch(head, opt, train: tuple, order, cfg: RebalanceConfig) -> None:
+    """One pass over ``train`` in the sampled ``order``, in batches of ``cfg.batch_size``."""
+    import torch
+    from torch.nn import functional as F
+
+    from mushroom.engine import poison_group_loss
+    from mushroom.taxonomy import POISONOUS
+
+    poison_mask = torch.tensor([g in POISONOUS for g in GENERA])
+    head.train()
+    for start in range(0, len(order), cfg.batch_size):
+        idx = order[start:start + cfg.batch_size]
+        logits, y = head(train[0][idx]), train[1][idx]
+        # Balanced batches hold fewer poisonous photos than training's did; the group
+        # term keeps their poisonous mass, which is what tau is cut from.
+        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing) + \
+            cfg.poison_weight * poison_group_loss(logits, y, poison_mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def _score_head(head, val: tuple, epoch: int) -> dict:
+    """Validation accuracy and selection macro-F1 of ``head`` as one history row."""
+    import torch
+
+    from mushroom.metrics import selection_macro_f1
+
+    head.eval()
+    with torch.no_grad():
+        pred = head(val[0]).argmax(1).numpy()
+    y = val[1].numpy()
+    return {"epoch": epoch, "val_acc": round(float((pred == y).mean()), 4),
+            "val_macro_f1": round(selection_macro_f1(y, pred), 4)}
 
 
 def cached_embeddings(model, data_dir: Path, frame, views: int) -> dict:
