@@ -34,7 +34,11 @@ LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones p
           "model may be using the background rather than the mushroom.")
 
 
-def raw_upload(payload) -> str | bytes | None:
+Upload = str | bytes | dict | None
+"""What the photo handlers take: a FileData dict from the page or API, a path, or bytes."""
+
+
+def raw_upload(payload: Upload | Path) -> str | bytes | None:
     """An image upload as its file path (or bytes, for data URLs), not decoded.
 
     Takes what an event with ``preprocess=False`` hands over (Gradio's FileData as a dict
@@ -66,7 +70,8 @@ def photo_input(**kwargs) -> gr.Image:
 RAW = {"preprocess": False}
 """Event settings for handlers that decode the photo themselves (see :func:`photo_input`)."""
 
-def _photo(source) -> Image.Image:
+
+def _photo(source: Upload) -> Image.Image:
     """Decode an upload or raise the ``gr.Error`` the user sees."""
     source = raw_upload(source)
     if source is None:
@@ -87,13 +92,13 @@ def _model():
         raise gr.Error(str(err)) from err
 
 
-def identify(photo: str | bytes | None, k: float = 3) -> dict:
+def identify(photo: Upload, k: float = 3) -> dict:
     """The /identify endpoint: photo (and k) -> top-k genera, verdict and model as JSON."""
     image = _photo(photo)
     return service.identify(image, int(k), _model())
 
 
-def explain(photo: str | bytes | None, genus: str = PREDICTED, quality: str = "fast",
+def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
             samples: float = 0, progress=gr.Progress()) -> Image.Image:
     """The /explain endpoint: photo -> LIME heatmap image (cyan supports, red opposes).
 
@@ -117,7 +122,7 @@ def explain(photo: str | bytes | None, genus: str = PREDICTED, quality: str = "f
     return heatmap.overlay(exp, image=image)
 
 
-def identify_if_photo(photo: str | bytes | None, k: float = 3) -> tuple:
+def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
     """Identify a newly shown photo for the page: (JSON, label, card, photo box).
 
     Blanks when the photo is cleared. A photo the browser cannot draw (HEIC in Chromium)
