@@ -176,3 +176,20 @@ def test_a_server_path_that_was_never_uploaded_is_not_read(app, tmp_path, endpoi
     assert answer.startswith("event: error"), answer[:300]
     assert "not uploaded by a user" in app.log()
     assert app.alive()
+
+
+def test_raw_upload_reads_every_shape_gradio_hands_over(tmp_path):
+    import base64
+    from types import SimpleNamespace
+
+    from mushroom.ui.identify import raw_upload
+
+    png = io.BytesIO()
+    photo().save(png, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    path = str(tmp_path / "p.jpg")
+    assert raw_upload({"path": path, "url": "http://x/file=p.jpg", "meta": {}}) == path
+    assert raw_upload(SimpleNamespace(path=path, url=None)) == path
+    assert raw_upload({"path": None, "url": data_url}) == png.getvalue()
+    assert raw_upload(Path(path)) == path and raw_upload(path) == path
+    assert raw_upload(None) is None and raw_upload(b"abc") == b"abc"
