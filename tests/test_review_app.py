@@ -155,3 +155,12 @@ def test_lime_on_demand_returns_an_overlay(app, env):
     image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
     overlay = alice.predict(image_id, api_name="/review_explain")
     assert Path(overlay).is_file() and Path(overlay).stat().st_size > 1000
+
+
+def test_api_page_says_species_takes_any_binomial(app):
+    # Gradio would publish the species box's current choices (just "") as the only values.
+    info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
+    for endpoint in ("/review_confirm", "/review_save"):
+        params = {p["parameter_name"]: p for p in info["named_endpoints"][endpoint]["parameters"]}
+        assert params["species"]["python_type"]["type"] == "str", params["species"]
+        assert "Literal" in params["genus"]["python_type"]["type"]  # genus stays a closed list

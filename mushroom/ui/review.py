@@ -137,6 +137,9 @@ def _work_area() -> dict[str, gr.components.Component]:
             w["species"] = gr.Dropdown([""], value="", allow_custom_value=True,
                                        label="Species (pick, or type a new binomial)",
                                        elem_id="review-species")
+            # The API page would list only the current choices ('') for a field that takes any
+            # binomial; say "string" (the store validates it against the genus).
+            w["species"].api_info = lambda: {"type": "string"}
             w["note"] = gr.Textbox(label="Note", lines=2, elem_id="review-note")
             w.update(_buttons())
             w["status"] = gr.Markdown(elem_id="review-status")
