@@ -196,6 +196,13 @@ def test_a_bad_file_after_a_good_one_still_gets_the_clear_message(app, offline_p
     assert page.locator("#verdict .verdict").count() == 0
 
 
+def wait_until_swept(cache: Path, name: str, timeout: float = 30) -> None:
+    """Wait (at most ``timeout`` s) until no copy of the upload ``name`` is left in ``cache``."""
+    deadline = time.monotonic() + timeout
+    while list(cache.rglob(name)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def test_a_photo_swept_from_the_server_asks_for_a_new_upload(tiny_checkpoint, offline_page,
                                                              tmp_path):
     page, _ = offline_page
@@ -207,9 +214,7 @@ def test_a_photo_swept_from_the_server_asks_for_a_new_upload(tiny_checkpoint, of
         page.goto(short_lived.url, wait_until="load")
         page.locator("#photo input[type=file]").set_input_files(str(photo))
         page.locator("#verdict .verdict").wait_for(timeout=60_000)
-        deadline = time.monotonic() + 30
-        while list((tmp_path / "cache").rglob("spot.jpg")) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_until_swept(tmp_path / "cache", photo.name)
         page.locator("#identify-btn").click()
         page.get_by_text("no longer on the server").first.wait_for(timeout=60_000)
         assert page.locator("#verdict .verdict").count() == 0  # the old verdict is gone too
@@ -218,9 +223,7 @@ def test_a_photo_swept_from_the_server_asks_for_a_new_upload(tiny_checkpoint, of
         page.get_by_role("tab", name="One find, several photos").click()
         page.locator("#find-photos input[type=file]").set_input_files([str(photo)])
         page.locator("#find-verdict .verdict").wait_for(timeout=60_000)
-        deadline = time.monotonic() + 30
-        while list((tmp_path / "cache").rglob("spot.jpg")) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_until_swept(tmp_path / "cache", photo.name)
         page.locator("#find-btn").click()
         page.get_by_text("no longer on the server").first.wait_for(timeout=60_000)
 
