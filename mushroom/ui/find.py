@@ -55,7 +55,7 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
     paths = [p for p in map(_file_path, photos or []) if p]
     if not paths:
         raise gr.Error("Add one or more photos of the mushroom first.")
-    if any(isinstance(p, str) and not Path(p).exists() for p in paths):
+    if not all(Path(p).exists() for p in paths):  # swept after the upload TTL
         raise gr.Error(expired_message())
     try:
         return service.identify_find(paths, int(k), service.get_predictor())
