@@ -13,7 +13,7 @@ import sys
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review", "mushroom.labels_cli",
                    "mushroom.soup", "mushroom.rebalance", "mushroom.distill",
-                   "mushroom.baseline")
+                   "mushroom.baseline", "mushroom.margin")
 
 
 def build_parser() -> argparse.ArgumentParser:

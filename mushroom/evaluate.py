@@ -186,7 +186,7 @@ def format_summary(report: dict) -> str:
                      f"{row['f1']:>8.3f}{row['support']:>9d}{mark}")
     poison = report["poisonous"]
     n_poison = sum(r["support"] for g, r in report["per_class"].items() if g in POISONOUS)
-    lines.append(f"poisonous (*) at tau={poison['threshold']:.3f}: recall "
+    lines.append(f"poisonous (*) at tau={poison['threshold']:.4f}: recall "
                  f"{_rate(poison['recall'])} of {n_poison} photos, edible-genus pass rate "
                  f"(specificity) {_rate(poison['specificity'])}")
     return "\n".join(lines)

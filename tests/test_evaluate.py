@@ -102,7 +102,7 @@ def test_png_and_printed_summary(evaluated):
     assert "NotAGenus" in stdout
     assert f"accuracy {evaluated['report']['accuracy']:.3f}" in stdout
     assert all(genus in stdout for genus in GENERA)
-    assert "tau=0.300" in stdout
+    assert "tau=0.3000" in stdout
 
 
 @pytest.fixture(scope="module")
