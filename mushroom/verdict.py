@@ -70,6 +70,22 @@ def pct(x: float) -> str:
     return f"{x * 100:.2g}%"
 
 
+def pct_pair(x: float, ref: float) -> tuple[str, str]:
+    """:func:`pct` of a value and of the threshold it is compared with.
+
+    Adds digits until unequal numbers print unequal: "1.25% is below 1.26%", never "1.3% is
+    below 1.3%". ">99%" stays as it is.
+    """
+    a, b = pct(x), pct(ref)
+    if a != b or a == ">99%" or x == ref or not math.isfinite(x + ref):
+        return a, b
+    for digits in range(3, 8):
+        a, b = (f"{v * 100:.{digits}g}%" for v in (x, ref))
+        if a != b:
+            break
+    return a, b
+
+
 def poison_probability(probs: Mapping[str, float]) -> float:
     """P(poisonous) by the rule: the summed probability of the poisonous genera."""
     return float(sum(p for g, p in probs.items() if g in POISONOUS))
@@ -87,10 +103,11 @@ def _danger_reasons(probs: Mapping[str, float], tau: float, genus: str,
     p_poison = poison_probability(probs)
     reasons = []
     if p_poison >= tau:
-        reasons.append(f"P(poisonous) {pct(p_poison)} is at or above the threshold {pct(tau)}")
+        reasons.append("P(poisonous) {} is at or above the threshold {}".format(
+            *pct_pair(p_poison, tau)))
     if None not in (p_poison_head, poison_head_tau) and p_poison_head >= poison_head_tau:
-        reasons.append(f"the poison detector gives {pct(p_poison_head)} "
-                       f"(threshold {pct(poison_head_tau)})")
+        reasons.append("the poison detector gives {} (threshold {})".format(
+            *pct_pair(p_poison_head, poison_head_tau)))
     if genus in POISONOUS:
         reasons.append(f"the most likely genus, {genus}, is poisonous")
     return reasons
@@ -103,8 +120,8 @@ def _doubt_reasons(probs: Mapping[str, float], genus: str, uncertain_top1: float
     if not _valid(probs):
         reasons.append("the model's output is not a valid probability distribution")
     elif probs[genus] < uncertain_top1:
-        reasons.append(f"the top genus has only {pct(probs[genus])} "
-                       f"(needs {pct(uncertain_top1)})")
+        reasons.append("the top genus has only {} (needs {})".format(
+            *pct_pair(probs[genus], uncertain_top1)))
     risky = sorted(set(prediction_set or ()) & POISONOUS)
     if risky:
         reasons.append(f"the model cannot rule out {', '.join(risky)}")

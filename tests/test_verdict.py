@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
-from mushroom.verdict import LEVELS, decide, pct, poison_probability
+from mushroom.verdict import LEVELS, decide, pct, pct_pair, poison_probability
 
 EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
 
@@ -155,6 +155,20 @@ def test_small_thresholds_are_shown_with_enough_digits():
     assert pct(0.55) == "55%" and pct(0.0) == "0%"
 
 
+def test_a_value_and_its_threshold_never_print_the_same_when_they_differ():
+    assert pct_pair(0.01255, 0.0126) == ("1.255%", "1.26%")  # pct: 1.3% and 1.3%
+    assert pct_pair(0.019, 0.0126) == ("1.9%", "1.3%")  # already distinct: unchanged
+    assert pct_pair(0.0126, 0.0126) == ("1.3%", "1.3%")  # equal numbers may print equal
+    assert pct_pair(0.5502, 0.55) == ("55.02%", "55%")
+    assert pct_pair(0.9996, 0.9999) == (">99%", ">99%")
+    # The reasons the card prints use it.
+    probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.987401, "Amanita": 0.012599}
+    reason = decide(probs, tau=0.0125001).reasons[0]
+    assert "1.26% is at or above the threshold 1.25%" in reason
+    probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.5498, "Russula": 0.4502}
+    assert "only 54.98% (needs 55%)" in " ".join(decide(probs, tau=0.01).reasons)
+
+
 def test_no_probability_reads_as_certain():
     assert pct(1.0) == ">99%" and pct(0.9996) == ">99%" and pct(0.994) == "99%"
     assert pct(3e-7) == "<0.01%" and pct(0.00012) == "0.012%"
@@ -205,3 +219,11 @@ def test_card_title_says_possibly_when_an_edible_genus_leads(top, title):
     card = verdict_card(verdict.to_dict())
     assert f">{title}: do not eat</div>" in card
     assert ("POISONOUS GENUS LIKELY" in card) == (top == "Amanita")
+
+
+def test_card_shows_p_poisonous_and_tau_with_the_digits_that_tell_them_apart():
+    from mushroom.ui.identify import verdict_card
+
+    probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.98745, "Amanita": 0.01255}
+    card = verdict_card(decide(probs, tau=0.0126).to_dict())
+    assert "<b>1.255%</b> (flagged at &ge; 1.26%)" in card

@@ -19,7 +19,7 @@ from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui import DRAWABLE, expired_message, scratch_file
 from mushroom.ui.bars import genus_bars
-from mushroom.verdict import MESSAGES, pct
+from mushroom.verdict import MESSAGES, pct_pair
 
 PREDICTED = "Predicted genus"
 LEVEL_STYLE = {  # level -> (title, background, border)
@@ -186,9 +186,10 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
         title = POSSIBLY_POISONOUS
     esc = html.escape
     p, tau = verdict["poison_probability"], verdict["threshold"]
+    p_text, tau_text = pct_pair(p, tau)
     numbers = (
         f'{set_line(prediction_set, coverage)}<p style="margin:4px 0">P(poisonous genus) = '
-        f'<b>{esc(pct(p))}</b> (flagged at &ge; {esc(pct(tau))}) <meter min="0" max="1" '
+        f'<b>{esc(p_text)}</b> (flagged at &ge; {esc(tau_text)}) <meter min="0" max="1" '
         f'low="{tau}" high="{tau}" optimum="0" value="{p}"></meter></p>')
     if verdict["level"] == "not_recognized":
         numbers = ""
