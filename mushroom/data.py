@@ -56,18 +56,40 @@ class CleaningReport:
         return "\n".join(lines)
 
 
+GENUS_OF_FOLDER = {g.lower(): g for g in GENERA}
+"""Folder name (lower-cased) -> genus: ``amanita/`` and ``AMANITA/`` are Amanita too."""
+
+
 def scan(data_dir: Path, report: CleaningReport) -> list[tuple[str, str]]:
     """List ``(relative_path, genus)`` for every image file under a genus folder."""
     found = []
     for sub in sorted(p for p in data_dir.iterdir() if p.is_dir()):
-        if sub.name not in GENERA:
+        genus = GENUS_OF_FOLDER.get(sub.name.lower())
+        if genus is None:
             report.ignored_dirs.append(sub.name)
             continue
         for file in sorted(sub.rglob("*")):
             if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES:
-                found.append((file.relative_to(data_dir).as_posix(), sub.name))
+                found.append((file.relative_to(data_dir).as_posix(), genus))
     report.scanned = len(found)
     return found
+
+
+def no_photos_message(data_dir: Path, report: CleaningReport) -> str:
+    """Why a folder yielded no usable photo, naming the fix when there is an obvious one."""
+    if report.scanned:
+        return (f"none of the {report.scanned} photos under {data_dir} is usable "
+                f"({len(report.corrupt)} unreadable, {len(report.tiny)} too small)")
+    message = (f"no photos in genus folders under {data_dir}: expected "
+               f"{data_dir}/<Genus>/*.jpg with <Genus> one of {', '.join(GENERA)}")
+    inner = [d for d in report.ignored_dirs
+             if any(p.is_dir() and p.name.lower() in GENUS_OF_FOLDER
+                    for p in (data_dir / d).iterdir())]
+    if inner:
+        return f"{message}; the genus folders are inside {inner[0]}/: use {data_dir / inner[0]}"
+    if report.ignored_dirs:
+        message += f" (found only {', '.join(report.ignored_dirs[:5])})"
+    return message
 
 
 def file_id(path: Path) -> str:
@@ -254,6 +276,8 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
         raise FileNotFoundError(f"data folder not found: {data_dir}")
     report = CleaningReport()
     frame = clean(data_dir, cfg, report)
+    if frame.empty:
+        raise ValueError(no_photos_message(data_dir, report))
     if labels_dir is not None:
         from mushroom.labels import apply_consensus
 

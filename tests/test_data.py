@@ -162,6 +162,32 @@ def test_missing_folder_is_a_clear_error(tmp_path):
         build_manifest(tmp_path / "nowhere")
 
 
+def test_genus_folders_match_whatever_their_case(tmp_path):
+    root = write_tiny_dataset(tmp_path / "photos", per_class=2, genera=("Amanita", "Boletus"))
+    (root / "Amanita").rename(root / "amanita")
+    (root / "Boletus").rename(root / "BOLETUS")
+    frame, report = build_manifest(root, split=False)
+    assert sorted(frame["genus"].unique()) == ["Amanita", "Boletus"]
+    assert sorted(frame["folder_genus"].unique()) == ["Amanita", "Boletus"]
+    assert frame["path"].str.startswith(("amanita/", "BOLETUS/")).all()  # real paths
+    assert not report.ignored_dirs
+
+
+def test_a_folder_without_photos_says_why_and_how_to_fix_it(tmp_path):
+    wrapped = tmp_path / "download"
+    write_tiny_dataset(wrapped / "Mushrooms", per_class=1)
+    with pytest.raises(ValueError, match="inside Mushrooms/: use .*download/Mushrooms"):
+        build_manifest(wrapped)
+    (tmp_path / "other" / "Fungi").mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"expected .*<Genus>/\*.jpg.*found only Fungi"):
+        build_manifest(tmp_path / "other", split=False)
+    broken = tmp_path / "broken" / "Amanita"
+    broken.mkdir(parents=True)
+    (broken / "a.jpg").write_bytes(b"not a photo")
+    with pytest.raises(ValueError, match=r"none of the 1 photos .*\(1 unreadable, 0 too small\)"):
+        build_manifest(tmp_path / "broken")
+
+
 def test_phone_formats_are_scanned_and_decoded(tmp_path):
     root = write_tiny_dataset(tmp_path / "photos", per_class=3)
     make_photo(5, seed=50, size=(120, 90)).save(root / "Hygrocybe" / "IMG_0001.HEIC", "HEIF")

@@ -164,7 +164,7 @@ def test_user_errors_exit_2_with_a_message(tmp_path, tiny_checkpoint, case):
     status, _, stderr = run_cli("evaluate", "--data", str(data), "--out", str(tmp_path / "o"),
                                 "--model", str(model), "--workers", "0")
     assert status == 2
-    expected = {"missing_data": "data folder not found", "no_photos": "no usable photos",
+    expected = {"missing_data": "data folder not found", "no_photos": "no photos in genus folders",
                 "missing_model": "checkpoint not found"}[case]
     assert expected in stderr
     assert not (tmp_path / "o" / "report.json").exists()
