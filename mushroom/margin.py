@@ -120,6 +120,15 @@ def sweep(calibration: pd.DataFrame, pooled: pd.DataFrame, cfg: MarginConfig) ->
     return pd.DataFrame(rows)
 
 
+def read_predictions(path: str) -> pd.DataFrame:
+    """One ``predictions.csv`` written by ``evaluate``, with the columns the sweep needs."""
+    frame = pd.read_csv(path)
+    missing = {"true", "predicted", "p_poisonous"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path} is not evaluate's predictions.csv: missing {sorted(missing)}")
+    return frame
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``margin``."""
     p = sub.add_parser("margin", help="what each safety margin on tau risks and buys",
@@ -144,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--margins must be numbers separated by commas, not {args.margins!r}")
     cfg = MarginConfig(margins, args.holdout_poisonous, args.holdout_edible, args.target_pass,
                        args.halvings, seed=args.seed)
-    frames = [pd.read_csv(p) for p in args.predictions]
+    frames = [read_predictions(p) for p in args.predictions]
     table = sweep(frames[0], pd.concat(frames, ignore_index=True), cfg)
     print(f"tau = margin x {table.tau.iloc[0] / table.margin.iloc[0]:.4f} (lowest poisonous "
           f"score in {args.predictions[0]}); pooled over {sum(map(len, frames))} photos")

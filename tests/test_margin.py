@@ -78,3 +78,7 @@ def test_margin_command_prints_the_table(tmp_path, capsys):
     assert main(["margin", "--predictions", str(path), "--margins", "a,b"]) == 2
     assert "--margins must be numbers" in capsys.readouterr().err
     assert main(["margin", "--predictions", str(tmp_path / "missing.csv")]) == 2
+    (tmp_path / "report.csv").write_text("path,genus\na.jpg,Amanita\n")
+    assert main(["margin", "--predictions", str(tmp_path / "report.csv")]) == 2
+    assert "not evaluate's predictions.csv: missing ['p_poisonous', 'predicted', 'true']" in (
+        capsys.readouterr().err)
