@@ -12,7 +12,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 
 from mushroom import service  # noqa: E402
-from mushroom.ui import DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache  # noqa: E402
+from mushroom.ui import (  # noqa: E402
+    DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab)
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
@@ -27,12 +28,13 @@ with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False, head
                delete_cache=delete_cache()) as demo:
     gr.Markdown("# Mushroom genus recognizer")
     gr.Markdown(DISCLAIMER, elem_id="disclaimer")
-    with gr.Tabs():
-        with gr.Tab("Identify"):
+    with gr.Tabs() as tabs:
+        with gr.Tab("Identify", id="identify"):
             build_identify_tab()
-        with gr.Tab("One find, several photos"):
+        with gr.Tab("One find, several photos", id="find"):
             build_find_tab()
         build_review_tab()
+    demo.load(open_tab, None, tabs, api_name="open_tab", api_visibility="undocumented")
     gr.api(ping, api_name="ping")
 
 demo.queue(**QUEUE)

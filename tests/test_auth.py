@@ -93,10 +93,11 @@ def test_hf_sign_in_accepts_only_allow_listed_accounts(monkeypatch):
     from mushroom.ui.review_signin import hf_login
 
     monkeypatch.setenv("MUSHROOM_EXPERTS_HF", "ann, ben")
-    user, message, login_box, work_area = hf_login(_profile("ann"))
+    user, message, login_box, work_area, own_logout = hf_login(_profile("ann"))
     assert user == "hf:ann" and "hf:ann" in message
     assert login_box["visible"] is False and work_area["visible"] is True
-    user, message, login_box, work_area = hf_login(_profile("mallory"))
+    assert own_logout["visible"] is False  # the Hugging Face button signs out for real
+    user, message, login_box, work_area, _ = hf_login(_profile("mallory"))
     assert user is None and "not on the expert list" in message
     assert login_box["visible"] is True and work_area["visible"] is False
     assert hf_login(None)[0] is None  # no sign-in yet: the page stays as it is

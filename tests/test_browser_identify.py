@@ -254,3 +254,24 @@ def test_iphone_heic_is_identified_not_dropped(app, offline_page, tmp_path):
         "class")
     assert expected["top_k"][0]["genus"] in page.locator("#topk").inner_text()
     assert app.alive()
+
+
+def test_each_tab_has_an_address_that_opens_it(app, offline_page):
+    page, _ = offline_page
+
+    def wait_for_tab(tab: str) -> None:
+        page.wait_for_function(
+            "t => document.querySelector('button[role=tab][aria-selected=true]')"
+            "?.dataset.tabId === t", arg=tab, timeout=30_000)
+
+    page.goto(app.url + "?__theme=dark&tab=find")
+    wait_for_tab("find")
+    page.get_by_role("tab", name="Review").click()
+    # "tab" first: the Hugging Face sign-in brings back only the first parameter.
+    assert page.url == app.url + "?tab=review&__theme=dark"
+    page.reload()
+    wait_for_tab("review")
+    page.goto(app.url + "?tab=nonsense")
+    page.get_by_text("Never eat").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)  # the page-load event has answered by now
+    wait_for_tab("identify")

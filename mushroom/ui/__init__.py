@@ -13,6 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
+import gradio as gr
+
 DISCLAIMER = (
     "**Never eat a wild mushroom because an app said so.** This model recognizes 9 genera "
     "from photos and makes mistakes; every genus it knows holds toxic species. Deadly "
@@ -64,8 +66,34 @@ new MutationObserver((records) => {
     return;
   }
 }).observe(document.documentElement, {childList: true, subtree: true});
+// Each tab has its own address (?tab=review): a bookmark or a shared link opens it, and the
+// Hugging Face sign-in, which comes back to the address it left, lands on Review again.
+// "tab" goes first because that sign-in keeps only the first query parameter.
+document.addEventListener("click", (event) => {
+  const tab = event.target instanceof Element &&
+    event.target.closest("button[role=tab][data-tab-id]");
+  if (!tab) return;
+  const rest = new URLSearchParams(location.search);
+  rest.delete("tab");
+  const query = [`tab=${encodeURIComponent(tab.dataset.tabId)}`, rest.toString()];
+  history.replaceState(null, "", "?" + query.filter(Boolean).join("&") + location.hash);
+}, true);
 </script>"""
 """Inserted into the page's ``<head>``."""
+
+TABS = ("identify", "find", "review")
+"""Tab ids, as ``?tab=`` in the page address names them."""
+
+
+def open_tab(request: gr.Request):
+    """On page load, the tab that ``?tab=`` names; the first tab for anything else.
+
+    Args:
+        request: the page load's request (its query string is the page's).
+    """
+    tab = request.query_params.get("tab") if request is not None else None
+    return gr.Tabs(selected=tab) if tab in TABS else gr.skip()
+
 
 DRAWABLE = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".bmp"}
 """File endings every browser draws; other photos (HEIC in Chromium, TIFF) are shown as a

@@ -69,7 +69,7 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
                               "note", "progress", "status", "lime")]
     filters = [w["filter_genus"], w["mode"]]
     shown = [w["user"], w["current"], *filters]
-    swap = [w["user"], w["who"], w["login_box"], w["work"]]
+    swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
     gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
           [w["name"], w["password"]], swap, api_name="review_login").success(
         partial(h.show, ctx), shown, outputs, api_name="review_open", api_visibility="undocumented")

@@ -2,7 +2,8 @@
 
 Two ways in: a password checked against ``MUSHROOM_EXPERTS`` (:mod:`mushroom.auth`), or on
 a Hugging Face Space with OAuth, an account on ``MUSHROOM_EXPERTS_HF``. Each returns the
-identity for the session state plus the updates that swap the login box for the work area.
+identity for the session state plus the updates that swap the login box for the work area
+(and show the work area's own "Log out" only to password sessions).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def login(ctx: ReviewContext, name: str, password: str):
         user = authenticate(name, password)
     except PermissionError as err:
         raise gr.Error(str(err), title="Login refused") from err
-    return user, f"Signed in as **{user}**.", gr.update(visible=False), gr.update(visible=True)
+    return (user, f"Signed in as **{user}**.", gr.update(visible=False), gr.update(visible=True),
+            gr.update(visible=True))
 
 
 def hf_login(profile: gr.OAuthProfile | None):
@@ -46,14 +48,16 @@ def hf_login(profile: gr.OAuthProfile | None):
     from mushroom.auth import hf_allow_list
 
     if profile is None:
-        return None, gr.update(), gr.update(), gr.update()
+        return None, gr.update(), gr.update(), gr.update(), gr.update()
     if profile.username not in hf_allow_list():
         return (None, f"Hugging Face account {profile.username} is not on the expert list.",
-                gr.update(visible=True), gr.update(visible=False))
+                gr.update(visible=True), gr.update(visible=False), gr.update())
+    # Signing out is the Hugging Face button's "Logout" (it clears the session cookie); a
+    # second "Log out" that only forgot the name would sign the expert in again on reload.
     return (f"hf:{profile.username}", f"Signed in as **hf:{profile.username}**.",
-            gr.update(visible=False), gr.update(visible=True))
+            gr.update(visible=False), gr.update(visible=True), gr.update(visible=False))
 
 
 def logout():
     """Forget the identity of this session."""
-    return None, "Signed out.", gr.update(visible=True), gr.update(visible=False)
+    return None, "Signed out.", gr.update(visible=True), gr.update(visible=False), gr.update()
