@@ -193,3 +193,21 @@ def test_raw_upload_reads_every_shape_gradio_hands_over(tmp_path):
     assert raw_upload({"path": None, "url": data_url}) == png.getvalue()
     assert raw_upload(Path(path)) == path and raw_upload(path) == path
     assert raw_upload(None) is None and raw_upload(b"abc") == b"abc"
+
+
+def test_without_pillow_heif_a_heic_photo_gets_the_clear_message(tmp_path):
+    """pillow-heif is optional (its wheels are GPLv2): without it HEIC is refused cleanly."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    heic = write(tmp_path, "IMG_0001.HEIC", encode(photo(), "HEIF", quality=90))
+    script = ("import sys; sys.modules['pillow_heif'] = None\n"
+              "from mushroom.imageio import HEIF, BadImage, open_image\n"
+              "assert HEIF is False\n"
+              "try:\n    open_image(sys.argv[1])\nexcept BadImage as err:\n    print(err)\n")
+    out = subprocess.run([sys.executable, "-c", script, heic], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "not an image we can read" in out.stdout
