@@ -164,3 +164,14 @@ def test_api_page_says_species_takes_any_binomial(app):
         params = {p["parameter_name"]: p for p in info["named_endpoints"][endpoint]["parameters"]}
         assert params["species"]["python_type"]["type"] == "str", params["species"]
         assert "Literal" in params["genus"]["python_type"]["type"]  # genus stays a closed list
+
+
+def test_api_page_names_every_review_output(app):
+    # Unlabelled components would be published as value_45, value_60...
+    info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
+    review = {name: e for name, e in info["named_endpoints"].items() if name.startswith("/review")}
+    returns = {r["label"] for e in review.values() for r in e["returns"]}
+    assert not [r for r in returns if r.startswith("value_")], returns
+    shown = [r["label"] for r in review["/review_show"]["returns"]]
+    assert shown[:4] == ["Image id", "Photo", "Current label", "Model top 3"]
+    assert [r["label"] for r in review["/review_login"]["returns"]] == ["Sign-in status"]

@@ -51,7 +51,8 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
                     "Decisions feed the next training run (`manifest --labels labels/`).")
         gr.Markdown(signin.setup_notes(ctx), elem_id="review-setup")
         w["who"] = gr.Markdown("Not signed in. Identifying mushrooms needs no login; "
-                               "reviewing does.", elem_id="review-who")
+                               "reviewing does.", label="Sign-in status", show_label=False,
+                               elem_id="review-who")
         with gr.Row(visible=True) as w["login_box"]:
             w["name"] = gr.Textbox(label="Expert name", elem_id="review-name", scale=2)
             w["password"] = gr.Textbox(label="Password", type="password",
@@ -119,8 +120,10 @@ def _work_area() -> dict[str, gr.components.Component]:
         w["mode"] = gr.Radio(h.MODES, value=h.MODES[0], label="Show", elem_id="review-mode")
         w["refresh"] = gr.Button("Open queue", elem_id="review-refresh", scale=0)
         w["build"] = gr.Button("Build queue", elem_id="review-build", scale=0)
-    w["progress"] = gr.Markdown(elem_id="review-progress")
-    w["current"] = gr.Textbox(visible=False, elem_id="review-current")
+    # Labels that are never shown name these outputs on the API page (else "value_60").
+    w["progress"] = gr.Markdown(label="Queue progress", show_label=False,
+                                elem_id="review-progress")
+    w["current"] = gr.Textbox(label="Image id", visible=False, elem_id="review-current")
     with gr.Row():
         with gr.Column(scale=3):
             w["photo"] = gr.Image(label="Photo", type="pil", interactive=False, height=420,
@@ -128,8 +131,9 @@ def _work_area() -> dict[str, gr.components.Component]:
             w["lime"] = gr.Image(label="LIME (cyan supports, red opposes the top genus)",
                                  type="pil", interactive=False, height=300)
         with gr.Column(scale=2):
-            w["label"] = gr.Markdown(elem_id="review-label")
-            w["top3"] = gr.HTML(elem_id="review-top3")
+            w["label"] = gr.Markdown(label="Current label", show_label=False,
+                                     elem_id="review-label")
+            w["top3"] = gr.HTML(label="Model top 3", show_label=False, elem_id="review-top3")
             w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
                                       label="Votes and notes", interactive=False, wrap=True)
             w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
@@ -142,7 +146,7 @@ def _work_area() -> dict[str, gr.components.Component]:
             w["species"].api_info = lambda: {"type": "string"}
             w["note"] = gr.Textbox(label="Note", lines=2, elem_id="review-note")
             w.update(_buttons())
-            w["status"] = gr.Markdown(elem_id="review-status")
+            w["status"] = gr.Markdown(label="Status", show_label=False, elem_id="review-status")
             gr.Markdown(HELP)
     with gr.Row():
         w["export"] = gr.Button("Export consensus CSV", elem_id="review-export", scale=0)
