@@ -24,7 +24,7 @@ def ping() -> str:
     return "pong"
 
 
-with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False, head=HEAD,
+with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False,
                delete_cache=delete_cache()) as demo:
     gr.Markdown("# Mushroom genus recognizer")
     gr.Markdown(DISCLAIMER, elem_id="disclaimer")
@@ -41,4 +41,4 @@ demo.queue(**QUEUE)
 
 if __name__ == "__main__":
     service.warm_up_in_background()
-    demo.launch(max_file_size=MAX_FILE_SIZE)
+    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD)  # Gradio 6 takes head here
