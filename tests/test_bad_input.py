@@ -136,7 +136,13 @@ def test_heic_from_a_phone_reads_like_the_same_pixels(client, tmp_path):
         out = client.predict(handle_file(path), 9, api_name="/identify")["probabilities"]
         return np.array([out[g] for g in GENERA])
 
-    np.testing.assert_allclose(probs(heic), probs(png), atol=2e-3)
+    # Even lossless HEIC stores YCbCr: the decoded pixels may be one level off.
+    from mushroom.imageio import open_image
+
+    decoded = np.asarray(open_image(heic).convert("RGB"), dtype=int)
+    assert np.abs(decoded - np.asarray(pixels.convert("RGB"), dtype=int)).max() <= 1
+    # The test's tiny model is untrained and twitchy: one level moves it by up to ~0.003.
+    np.testing.assert_allclose(probs(heic), probs(png), atol=1e-2)
 
 
 def test_explain_refuses_bad_files_too(client, tmp_path):
