@@ -137,11 +137,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="evaluate's predictions.csv files; the first is the calibration set")
     p.add_argument("--margins", default=",".join(map(str, MarginConfig.margins)),
                    help="comma-separated margins to sweep")
-    p.add_argument("--holdout-poisonous", type=int, default=MarginConfig.holdout_poisonous)
-    p.add_argument("--holdout-edible", type=int, default=MarginConfig.holdout_edible)
-    p.add_argument("--target-pass", type=float, default=MarginConfig.target_pass)
-    p.add_argument("--halvings", type=int, default=MarginConfig.halvings)
-    p.add_argument("--seed", type=int, default=MarginConfig.seed)
+    p.add_argument("--holdout-poisonous", type=int, default=MarginConfig.holdout_poisonous,
+                   help="poisonous photos assumed in the set the release is judged on")
+    p.add_argument("--holdout-edible", type=int, default=MarginConfig.holdout_edible,
+                   help="edible-genus photos assumed in that set")
+    p.add_argument("--target-pass", type=float, default=MarginConfig.target_pass,
+                   help="pass rate (specificity) the release must reach")
+    p.add_argument("--halvings", type=int, default=MarginConfig.halvings,
+                   help="random halvings behind the 'halving_keep' column")
+    p.add_argument("--seed", type=int, default=MarginConfig.seed,
+                   help="seed of the two Monte Carlo columns")
     p.set_defaults(func=run)
 
 
