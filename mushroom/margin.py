@@ -156,6 +156,10 @@ def run(args: argparse.Namespace) -> int:
         margins = tuple(float(m) for m in args.margins.split(","))
     except ValueError:
         raise ValueError(f"--margins must be numbers separated by commas, not {args.margins!r}")
+    if min(margins) <= 0 or min(args.holdout_poisonous, args.holdout_edible, args.halvings) < 1:
+        raise ValueError("margins must be > 0; holdout sizes and --halvings at least 1")
+    if not 0 < args.target_pass <= 1:
+        raise ValueError(f"--target-pass must be in (0, 1], not {args.target_pass}")
     cfg = MarginConfig(margins, args.holdout_poisonous, args.holdout_edible, args.target_pass,
                        args.halvings, seed=args.seed)
     frames = [read_predictions(p) for p in args.predictions]

@@ -77,6 +77,11 @@ def test_margin_command_prints_the_table(tmp_path, capsys):
     assert "0.0100" in out and "both_tail" in out
     assert main(["margin", "--predictions", str(path), "--margins", "a,b"]) == 2
     assert "--margins must be numbers" in capsys.readouterr().err
+    assert main(["margin", "--predictions", str(path), "--margins", "0,0.4"]) == 2
+    assert main(["margin", "--predictions", str(path), "--holdout-edible", "0"]) == 2
+    assert main(["margin", "--predictions", str(path), "--target-pass", "60"]) == 2
+    err = capsys.readouterr().err
+    assert "margins must be > 0" in err and "--target-pass must be in (0, 1]" in err
     assert main(["margin", "--predictions", str(tmp_path / "missing.csv")]) == 2
     (tmp_path / "report.csv").write_text("path,genus\na.jpg,Amanita\n")
     assert main(["margin", "--predictions", str(tmp_path / "report.csv")]) == 2
