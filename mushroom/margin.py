@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mushroom.metrics import poisonous_rates
 from mushroom.taxonomy import POISONOUS
 
 
@@ -107,14 +108,14 @@ def sweep(calibration: pd.DataFrame, pooled: pd.DataFrame, cfg: MarginConfig) ->
     rows = []
     for margin in cfg.margins:
         tau = margin * lowest
-        passed = ~((scores >= tau) | always) & ~poison
+        flagged = (scores >= tau) | always
+        rates = poisonous_rates(flagged, poison, tau)
         keep = halving_keep_rate(scores[poison], always[poison], margin, cfg.halvings, rng)
         tail = tail_miss_risk(scores[poison], always[poison], tau, cfg.holdout_poisonous)
-        chance = pass_probability(int(passed.sum()), int((~poison).sum()), cfg.holdout_edible,
-                                  cfg.target_pass, cfg.draws, rng)
-        recall = float(((scores >= tau) | always)[poison].mean())
-        rows.append({"margin": margin, "tau": tau, "recall": recall,
-                     "pass_rate": float(passed.sum() / (~poison).sum()),
+        chance = pass_probability(int((~flagged & ~poison).sum()), int((~poison).sum()),
+                                  cfg.holdout_edible, cfg.target_pass, cfg.draws, rng)
+        rows.append({"margin": margin, "tau": tau, "recall": rates["recall"],
+                     "pass_rate": rates["specificity"],
                      "halving_keep": keep, "tail_miss": tail, "p_pass_target": chance,
                      "both_halving": keep * chance, "both_tail": (1 - tail) * chance})
     return pd.DataFrame(rows)
