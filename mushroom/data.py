@@ -1,4 +1,4 @@
-"""Scanning, cleaning, grouping and splitting photos; the manifest; the Dataset.
+"""Scanning and cleaning photos; the manifest (grouping and splitting: :mod:`mushroom.split`).
 
 The input is the Kaggle layout ``DIR/<Genus>/*.jpg`` (``metadata.csv`` beside the genus
 folders is optional). The output is a manifest DataFrame with one row per usable photo.
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
+from mushroom.split import assign_splits, near_duplicate_groups
 from mushroom.taxonomy import GENERA
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
@@ -118,81 +119,6 @@ def inspect(path: Path, cfg: DataConfig) -> dict | str:
     }
 
 
-def near_duplicate_groups(hashes: np.ndarray, max_distance: int,
-                          known: list[object] | None = None) -> np.ndarray:
-    """Union-find over perceptual hashes (and optional known groups).
-
-    Args:
-        hashes: uint64 perceptual hashes, one per photo.
-        max_distance: largest Hamming distance still counted as a near-duplicate.
-        known: optional group labels (e.g. metadata's ``near_duplicate_group``); photos that
-            share a non-null label are joined too.
-
-    Returns:
-        An int array: for each photo, the smallest index in its group.
-    """
-    n = len(hashes)
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return int(i)
-
-    def union(i: int, j: int) -> None:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-
-    bits = np.unpackbits(np.asarray(hashes, dtype=">u8").view(np.uint8).reshape(n, 8), axis=1)
-    for i in range(n - 1):
-        dist = np.count_nonzero(bits[i + 1:] != bits[i], axis=1)
-        for j in np.nonzero(dist <= max_distance)[0]:
-            union(i, int(j) + i + 1)
-    first_of: dict[object, int] = {}
-    for i, label in enumerate(known or []):
-        if label is None or (isinstance(label, float) and np.isnan(label)) or label == "":
-            continue
-        union(first_of.setdefault(label, i), i)
-    return np.array([find(i) for i in range(n)])
-
-
-def grouped_stratified_assign(genus: pd.Series, group: pd.Series, fractions: dict[str, float],
-                              seed: int) -> pd.Series:
-    """Assign whole groups to buckets so each genus is split close to ``fractions``.
-
-    Groups are shuffled with ``seed`` and, genus by genus, the next group goes to the bucket
-    furthest below its target count. A group's genus is its most common genus.
-
-    Args:
-        genus: genus of each photo.
-        group: group id of each photo; a group never straddles two buckets.
-        fractions: bucket name -> share of photos.
-        seed: random seed; the same inputs and seed give the same assignment.
-
-    Returns:
-        Bucket name per photo, aligned with ``genus``.
-    """
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"genus": genus.values, "group": group.values})
-    sizes = frame.groupby("group").size()
-    group_genus = frame.groupby("group")["genus"].agg(lambda g: g.value_counts().sort_index()
-                                                      .idxmax())
-    bucket_of: dict[object, str] = {}
-    for g in sorted(group_genus.unique()):
-        groups = sorted(group_genus.index[group_genus == g], key=str)
-        groups = [groups[k] for k in rng.permutation(len(groups))]
-        total = sizes[groups].sum()
-        filled = {b: 0 for b in fractions}
-        for grp in groups:
-            deficit = {b: fractions[b] * total - filled[b] for b in fractions}
-            best = max(fractions, key=lambda b: (deficit[b], fractions[b]))
-            bucket_of[grp] = best
-            filled[best] += sizes[grp]
-    return pd.Series([bucket_of[g] for g in group.values], index=genus.index)
-
-
 def load_metadata(data_dir: Path) -> pd.DataFrame | None:
     """Read the optional ``metadata.csv`` (file, genus, species_hint, near_duplicate_group...)."""
     path = data_dir / "metadata.csv"
@@ -236,22 +162,6 @@ def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFra
     frame["species"] = species if species is not None else ""
     frame["folder_genus"] = frame["genus"]
     frame["label_source"] = "folder"
-    return frame
-
-
-def assign_splits(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
-    """Add ``split`` (train/val/test) and ``fold`` (0..n_folds-1, -1 for test) columns."""
-    frame = frame.copy()
-    train_frac = 1.0 - cfg.val_frac - cfg.test_frac
-    frame["split"] = grouped_stratified_assign(
-        frame["genus"], frame["group"],
-        {"train": train_frac, "val": cfg.val_frac, "test": cfg.test_frac}, cfg.seed)
-    pool = frame["split"] != "test"
-    folds = grouped_stratified_assign(
-        frame.loc[pool, "genus"], frame.loc[pool, "group"],
-        {str(k): 1.0 / cfg.n_folds for k in range(cfg.n_folds)}, cfg.seed + 1)
-    frame["fold"] = -1
-    frame.loc[pool, "fold"] = folds.astype(int)
     return frame
 
 
