@@ -209,6 +209,10 @@ def _lime_image_weights(predictor: Predictor, view: np.ndarray, segments: np.nda
     return weights, float(exp.score)
 
 
+MAX_SAMPLES = 2000
+"""Most perturbed copies one explanation may score (about 20 s on two cores): more would
+hold the app's single explanation slot for minutes while other users wait."""
+
 _SEGMENTS = LRU(64)
 _EXPLANATIONS = LRU(32)
 
@@ -220,9 +224,15 @@ def clear_caches() -> None:
 
 
 def resolve_config(preset: str = "fast", num_samples: int | None = None) -> LimeConfig:
-    """A preset, optionally with another sample count (at least 10: lime needs a neighbourhood)."""
+    """A preset, optionally with another sample count (at least 10: lime needs a neighbourhood).
+
+    Raises:
+        ValueError: an unknown preset, or more than :data:`MAX_SAMPLES` samples.
+    """
     if preset not in PRESETS:
         raise ValueError(f"unknown quality {preset!r}; choose from {', '.join(PRESETS)}")
+    if num_samples and int(num_samples) > MAX_SAMPLES:
+        raise ValueError(f"at most {MAX_SAMPLES} samples per explanation, not {num_samples}")
     cfg = PRESETS[preset]
     return replace(cfg, num_samples=max(10, int(num_samples))) if num_samples else cfg
 

@@ -87,13 +87,16 @@ GENUS_NOTES: dict[str, GenusNote] = {
 
 _BINOMIAL = re.compile(r"^([A-Z][a-z]+) ([a-z][a-z-]+)(?: (?:subsp\.|var\.|f\.) [a-z][a-z-]+)?$")
 
+_EPITHET = re.compile(r"^[a-z](?:[a-z]|-(?=[a-z])){1,39}$")
+"""A new name's epithet: 2-40 letters, a hyphen only between two letters ("bursa-pastoris")."""
+
 
 def is_poisonous(genus: str) -> bool:
     """Return True when ``genus`` is one of the poisonous genera."""
     return genus in POISONOUS
 
 
-def validate_species(genus: str, species: str) -> str:
+def validate_species(genus: str, species: str, strict: bool = True) -> str:
     """Check that ``species`` is a well-formed binomial inside ``genus``.
 
     Accepts "Genus epithet" with an optional "subsp./var./f. name" rank.
@@ -101,6 +104,8 @@ def validate_species(genus: str, species: str) -> str:
     Args:
         genus: one of :data:`GENERA`.
         species: the proposed scientific name.
+        strict: also hold each epithet to :data:`_EPITHET` (new names); reading a store
+            written before that rule keeps its rows readable with False.
 
     Returns:
         The normalized (whitespace-collapsed) species name.
@@ -116,6 +121,9 @@ def validate_species(genus: str, species: str) -> str:
         raise ValueError(f"{species!r} is not a binomial like 'Amanita muscaria'")
     if match.group(1) != genus:
         raise ValueError(f"species {name!r} does not belong to genus {genus!r}")
+    if strict and not all(_EPITHET.match(e) for e in name.split()[1:] if not e.endswith(".")):
+        raise ValueError(f"{name[:60]!r}: each epithet must be 2-40 lowercase letters, with a "
+                         "hyphen only between two letters")
     return name
 
 
@@ -144,7 +152,8 @@ def load_taxonomy(path: str | Path) -> list[Species]:
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return [
-        Species(r["genus"], validate_species(r["genus"], r["species"]), r.get("edibility", ""),
+        Species(r["genus"], validate_species(r["genus"], r["species"], strict=False),
+                r.get("edibility", ""),
                 r.get("notes", ""))
         for r in rows
     ]

@@ -217,3 +217,30 @@ def test_without_pillow_heif_a_heic_photo_gets_the_clear_message(tmp_path):
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "not an image we can read" in out.stdout
+
+
+@pytest.mark.parametrize("k", [0, 10, "abc", None, 2.5])
+def test_identify_refuses_a_k_outside_1_to_9(client, tmp_path, k):
+    good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
+    with pytest.raises(AppError, match="k .*whole number from 1 to 9"):
+        client.predict(handle_file(good), k, api_name="/identify")
+    with pytest.raises(AppError, match="k .*whole number from 1 to 9|less than|greater than"):
+        client.predict([handle_file(good)], k, api_name="/identify_find")
+
+
+def test_explain_refuses_more_samples_than_the_page_offers(client, tmp_path):
+    good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
+    with pytest.raises(AppError, match="samples must be a whole number from 0 to 2000"):
+        client.predict(handle_file(good), "Amanita", "fast", 10**12, api_name="/explain")
+
+
+def test_bad_or_oversized_data_urls_get_a_clear_error():
+    from gradio import Error
+
+    from mushroom.ui import MAX_FILE_BYTES
+    from mushroom.ui.identify import raw_upload
+
+    with pytest.raises(Error, match="not valid base64"):
+        raw_upload({"path": None, "url": "data:image/jpeg;base64,@@@notbase64"})
+    with pytest.raises(Error, match="larger than 25 MB"):
+        raw_upload({"path": None, "url": "data:image/jpeg;base64," + "A" * (MAX_FILE_BYTES * 2)})

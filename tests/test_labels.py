@@ -134,6 +134,24 @@ def test_new_species_enters_the_taxonomy_only_as_a_valid_binomial(photos, store)
     assert "Boletus novus" not in species_list.species_choices(store, "Boletus")
 
 
+@pytest.mark.parametrize("name", ["Amanita " + "a" * 41, "Amanita a-", "Amanita -ab",
+                                  "Amanita a--b", "Amanita muscaria var. " + "b" * 41])
+def test_malformed_new_names_never_enter_the_taxonomy(photos, store, name):
+    taxonomy = store / "taxonomy.csv"
+    before = taxonomy.read_bytes() if taxonomy.exists() else b""
+    with pytest.raises(ValueError, match="epithet|binomial"):
+        labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita", species=name)
+    assert (taxonomy.read_bytes() if taxonomy.exists() else b"") == before
+    assert labels.read_rows(store) == []
+
+
+def test_a_store_with_a_name_from_before_the_epithet_rule_still_loads(store):
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "taxonomy.csv").write_text("genus,species,edibility,notes\n"
+                                        "Amanita,Amanita a-,unknown,old\n")
+    assert species_list.species_choices(store, "Amanita") == ["Amanita a-"]
+
+
 def test_seed_taxonomy_covers_metadata_hints_and_every_genus():
     from mushroom.taxonomy import GENERA, load_taxonomy
 

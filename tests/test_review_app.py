@@ -87,6 +87,7 @@ def test_identify_needs_no_login(app, env):
     ("/review_explain", ("{id}",)),
     ("/review_export", ()),
     ("/review_build", ("All", "all")),
+    ("/review_species_choices", ("Amanita",)),
 ])
 def test_review_endpoints_refuse_without_login(app, env, endpoint, args):
     image_id = file_id(next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
@@ -175,3 +176,12 @@ def test_api_page_names_every_review_output(app):
     shown = [r["label"] for r in review["/review_show"]["returns"]]
     assert shown[:4] == ["Image id", "Photo", "Current label", "Model top 3"]
     assert [r["label"] for r in review["/review_login"]["returns"]] == ["Sign-in status"]
+
+
+def test_save_without_a_genus_is_refused_not_filed_as_a_note(app, env):
+    image_id = file_id(next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
+    before = len(store_rows(env))
+    with pytest.raises(AppError, match="Choose a genus"):
+        logged_in(app).predict(image_id, None, "", "a note", "All", "all",
+                               api_name="/review_save")
+    assert len(store_rows(env)) == before

@@ -102,6 +102,24 @@ decoded copy, or they would sit in the page as a blank box."""
 MAX_FILE_SIZE = "25mb"
 """Largest upload accepted; phone photos are 2-12 MB."""
 
+MAX_FILE_BYTES = 25 * 1024 * 1024
+""":data:`MAX_FILE_SIZE` in bytes: the same limit for photos sent inline as data URLs."""
+
+
+def whole_number(value: object, name: str, low: int, high: int) -> int:
+    """An API argument as an int in [low, high], or the ``gr.Error`` naming the valid range.
+
+    Events with ``preprocess=False`` get the raw JSON value, so ``"abc"``, ``null`` or
+    ``1e12`` arrive unchecked; sliders in the page never send them.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (low <= number <= high) or number != int(number):
+        raise gr.Error(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
+    return int(number)
+
 UPLOAD_TTL_ENV = "MUSHROOM_UPLOAD_TTL_S"
 """Environment variable: seconds an uploaded photo (and any file the app made from it) may
 stay on the server's disk; default six hours."""

@@ -18,7 +18,7 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import DRAWABLE, expired_message
+from mushroom.ui import DRAWABLE, expired_message, whole_number
 from mushroom.ui.identify import render
 from mushroom.verdict import pct
 
@@ -44,21 +44,25 @@ def gallery_image(path: str):
 
 
 def _file_path(item) -> str | None:
-    """A path from whatever ``gr.File`` hands over (a str, or an object with ``.name``)."""
+    """A path from whatever ``gr.File`` hands over: a str, an object with ``.name``, or
+    (with ``preprocess=False``) the raw FileData dict."""
     if item is None:
         return None
+    if isinstance(item, dict):
+        return item.get("path")
     return str(getattr(item, "name", item))
 
 
 def identify_find(photos: list | None, k: float = 3) -> dict:
     """The /identify_find endpoint: 1-5 photos of one find -> combined JSON (see the service)."""
+    k = whole_number(k, "k (genera to list)", 1, len(GENERA))
     paths = [p for p in map(_file_path, photos or []) if p]
     if not paths:
         raise gr.Error("Add one or more photos of the mushroom first.")
     if not all(Path(p).exists() for p in paths):  # swept after the upload TTL
         raise gr.Error(expired_message())
     try:
-        return service.identify_find(paths, int(k), service.get_predictor())
+        return service.identify_find(paths, k, service.get_predictor())
     except BadImage as err:
         raise gr.Error(str(err)) from err
     except FileNotFoundError as err:
@@ -140,6 +144,6 @@ def build_find_tab() -> None:
     gr.on([go.click, k.release], clear, None, outputs, api_name="find_clear", queue=False,
           **private
           ).then(identify_find, [photos, k], raw, api_name="identify_find",
-                 concurrency_id="model", concurrency_limit=4
+                 concurrency_id="model", concurrency_limit=4, preprocess=False
           ).success(render_find, [raw, photos], [label, card, table, gallery],
                     api_name="find_render", queue=False, **private)

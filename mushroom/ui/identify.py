@@ -8,6 +8,7 @@ rendered from that JSON, so the page and API clients always see the same answer.
 from __future__ import annotations
 
 import base64
+import binascii
 import html
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from PIL import Image
 from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import DRAWABLE, expired_message, scratch_file
+from mushroom.explain import MAX_SAMPLES
+from mushroom.ui import DRAWABLE, MAX_FILE_BYTES, expired_message, scratch_file, whole_number
 from mushroom.ui.bars import genus_bars
 from mushroom.verdict import MESSAGES, pct_pair
 
@@ -51,8 +53,21 @@ def raw_upload(payload: Upload | Path) -> str | bytes | None:
     get = payload.get if isinstance(payload, dict) else lambda key: getattr(payload, key, None)
     url, path = get("url"), get("path")
     if url and url.startswith("data:"):
-        return base64.b64decode(url.split(",", 1)[-1])
+        return _data_url_bytes(url)
     return path
+
+
+def _data_url_bytes(url: str) -> bytes:
+    """The bytes of a base64 data URL, held to the upload route's size limit."""
+    encoded = url.split(",", 1)[-1]
+    if len(encoded) * 3 // 4 > MAX_FILE_BYTES + 2:
+        raise gr.Error(f"The photo is larger than {MAX_FILE_BYTES // 2**20} MB; send a smaller "
+                       "copy (a phone's full-size photo is 2-12 MB).")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise gr.Error("The photo's data URL is not valid base64: send "
+                       "'data:image/jpeg;base64,<base64 of the file>'.") from err
 
 
 def photo_input(**kwargs) -> gr.Image:
@@ -94,8 +109,9 @@ def _model():
 
 def identify(photo: Upload, k: float = 3) -> dict:
     """The /identify endpoint: photo (and k) -> top-k genera, verdict and model as JSON."""
+    k = whole_number(k, "k (genera to list)", 1, len(GENERA))
     image = _photo(photo)
-    return service.identify(image, int(k), _model())
+    return service.identify(image, k, _model())
 
 
 def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
@@ -111,9 +127,10 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
     from mushroom import explain as lime
     from mushroom.ui import heatmap
 
+    samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
     image = _photo(photo)
     try:
-        cfg = lime.resolve_config(quality, int(samples or 0))
+        cfg = lime.resolve_config(quality, samples)
         progress(0, desc="Segmenting the photo into superpixels")
         exp = lime.explain(_model(), image, None if genus in (None, "", PREDICTED) else genus,
                            cfg, progress=lambda f, msg: progress(f, desc=msg))
@@ -231,7 +248,7 @@ def build_identify_tab() -> None:
             genus = gr.Dropdown([PREDICTED, *GENERA], value=PREDICTED, label="Genus to explain")
             quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
                                info="fast: a few seconds; reference: the study's 1000 samples")
-            samples = gr.Slider(0, 2000, value=0, step=10, label="Samples (0 = preset)")
+            samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, label="Samples (0 = preset)")
         why = gr.Button("Explain", elem_id="explain-btn")
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
                            elem_id="heatmap")

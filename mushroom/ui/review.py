@@ -91,7 +91,7 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     w["export"].click(partial(h.export, ctx), [w["user"]], w["download"],
                       api_name="review_export")
     # .input, not .change: showing a photo sets the genus too, and must keep its species
-    w["genus"].input(partial(h.species_update, ctx), [w["genus"]], w["species"],
+    w["genus"].input(partial(h.species_for, ctx), [w["user"], w["genus"]], w["species"],
                      api_name="review_species_choices")
     root = gr.context.Context.root_block
     if root is not None:

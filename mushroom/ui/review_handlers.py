@@ -133,6 +133,13 @@ def species_update(ctx: ReviewContext, genus: str, value: str = ""):
     return gr.update(choices=[""] + choices, value=value or "")
 
 
+def species_for(ctx: ReviewContext, user: str | None, genus: str):
+    """The /review_species_choices endpoint: :func:`species_update` for a logged-in expert
+    (the store's additions are experts' work, not public)."""
+    require(user)
+    return species_update(ctx, genus)
+
+
 def progress_text(queue, genus: str, user: str) -> str:
     """'Reviewed r / t' overall, for the genus filter, and by this expert."""
     done = int((queue["votes"] > 0).sum())
@@ -169,6 +176,9 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     from mushroom.labels import record
 
     user = require(user)
+    if kind == "save" and genus not in GENERA:
+        raise gr.Error(f"Choose a genus to save (one of {', '.join(GENERA)}), not {genus!r}.",
+                       title="Not saved")
     row = queue_row(ctx, image_id)
     fields = {"confirm": {"genus": row["genus"]}, "save": {"genus": genus, "species": species},
               "not_a_mushroom": {"flags": ("not_a_mushroom",)},
