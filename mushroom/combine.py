@@ -31,7 +31,7 @@ import numpy as np
 
 from mushroom.conformal import prediction_sets
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import MESSAGES, Verdict, decide, possibly_poisonous_message
+from mushroom.verdict import MESSAGES, Verdict, decide, pct, pct_pair, possibly_poisonous_message
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -62,6 +62,7 @@ class FindResult:
     prediction_set: list[int] = field(default_factory=list)  # genus indices, most probable first
     photo_sets: list[list[int]] = field(default_factory=list)  # per-photo sets ([] if no params)
     has_sets: bool = False  # conformal parameters were given, so an empty set means "no idea"
+    photo_probs: np.ndarray | None = None  # (N, C) each photo's own probabilities
 
 
 def combine_probs(probs: np.ndarray, exponent: float = 0.5, eps: float = 1e-6) -> np.ndarray:
@@ -88,17 +89,29 @@ def combine_probs(probs: np.ndarray, exponent: float = 0.5, eps: float = 1e-6) -
 
 
 def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,
-                   poison_head: np.ndarray | None = None,
-                   head_tau: float | None = None) -> list[str]:
-    """Human-readable reasons to flag the find as possibly poisonous (empty: no signal)."""
+                   poison_head: np.ndarray | None = None, head_tau: float | None = None,
+                   used: np.ndarray | None = None) -> list[str]:
+    """Human-readable reasons to flag the find as possibly poisonous (empty: no signal).
+
+    A photo left out of the genus vote (``used`` False) is named as such: its poison
+    signal still counts, and the forager should know why an unrecognized photo matters.
+    """
+    def photo(i: int) -> str:
+        left_out = used is not None and not used[i]
+        return f"photo {i + 1}" + (" (not recognized, still counted for safety)" if left_out
+                                   else "")
+
     reasons = []
     if combined_p is not None and combined_p >= tau:
-        reasons.append(f"combined P(poisonous genus) {combined_p:.2f} >= {tau:.2f}")
+        reasons.append("combined P(poisonous genus) {} is at or above {}".format(
+            *pct_pair(combined_p, tau)))
     for i in np.flatnonzero(np.asarray(photo_p) >= tau):
-        reasons.append(f"photo {i + 1}: P(poisonous genus) {photo_p[i]:.2f} >= {tau:.2f}")
+        reasons.append("{}: P(poisonous genus) {} is at or above {}".format(
+            photo(i), *pct_pair(float(photo_p[i]), tau)))
     if poison_head is not None and head_tau is not None:
         for i in np.flatnonzero(np.asarray(poison_head) >= head_tau):
-            reasons.append(f"photo {i + 1}: poison head {poison_head[i]:.2f} >= {head_tau:.2f}")
+            reasons.append("{}: the poison detector gives {} (threshold {})".format(
+                photo(i), *pct_pair(float(poison_head[i]), head_tau)))
     return reasons
 
 
@@ -134,11 +147,11 @@ def combine_find(probs: np.ndarray, poisonous: Sequence[int], tau: float,
     photo_p = probs[:, list(poisonous)].sum(axis=1)
     combined = combine_probs(probs[used], cfg.exponent, cfg.eps) if used.any() else None
     combined_p = float(combined[list(poisonous)].sum()) if combined is not None else None
-    reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau)
+    reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, used)
     photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
     final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)
     return FindResult(bool(used.any()), used, combined, combined_p, photo_p, bool(reasons),
-                      reasons, final_set, photo_sets, conformal is not None)
+                      reasons, final_set, photo_sets, conformal is not None, probs)
 
 
 def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np.ndarray,
@@ -158,7 +171,8 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
 
     Any poison signal of any photo makes it "poisonous" (reasons list the photos); an empty
     prediction set makes an otherwise edible-genus answer "uncertain". A find whose photos
-    were all rejected is "not_recognized", as for one photo.
+    were all rejected is "not_recognized", as for one photo. A recognized photo whose own
+    top genus is poisonous leads the headline even when the other photos outvote it.
     """
     if find.probs is None:
         uniform = {c: 1.0 / len(classes) for c in classes}
@@ -168,10 +182,28 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
                      uncertain_top1=uncertain_top1, prediction_set=names)
     if find.poison_flag and verdict.level != "poisonous":
         message = MESSAGES["poisonous"] if verdict.genus in POISONOUS \
-            else possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)))
+            else possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)),
+                                            "these photos")
+        outvoted = _outvoted_poisonous(find, classes)
+        if outvoted:
+            message = (f"Possibly poisonous: {'; '.join(outvoted)}, although the photos "
+                       f"together point to {verdict.genus}. They may not show the same "
+                       "mushroom: add photos of one find only. Do not eat.")
         return replace(verdict, level="poisonous", message=message,
-                       reasons=tuple(find.flag_reasons))
+                       reasons=tuple(outvoted) + tuple(find.flag_reasons))
     if verdict.level == "edible_genus" and find.has_sets and not find.prediction_set:
         return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],
                        reasons=("no genus is plausible enough to name",))
     return verdict
+
+
+def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[str]:
+    """"photo 1 looks like Amanita (>99%)" for each used photo whose own top-1 is poisonous."""
+    if find.photo_probs is None:
+        return []
+    out = []
+    for i, row in enumerate(find.photo_probs):
+        top = int(np.argmax(row))
+        if find.used[i] and classes[top] in POISONOUS:
+            out.append(f"photo {i + 1} looks like {classes[top]} ({pct(float(row[top]))})")
+    return out

@@ -128,7 +128,8 @@ def _doubt_reasons(probs: Mapping[str, float], genus: str, uncertain_top1: float
     return reasons
 
 
-def possibly_poisonous_message(genus: str, probs: Mapping[str, float]) -> str:
+def possibly_poisonous_message(genus: str, probs: Mapping[str, float],
+                               subject: str = "this photo") -> str:
     """Headline when an edible genus leads but a poisonous one cannot be ruled out.
 
     "Likely a poisonous genus" next to "Boletus 98 %" reads as a contradiction; the rule
@@ -137,7 +138,24 @@ def possibly_poisonous_message(genus: str, probs: Mapping[str, float]) -> str:
     risky = sorted((g for g in POISONOUS if g in probs), key=lambda g: -probs[g])
     what = f"{risky[0]} or another poisonous genus" if risky else "a poisonous genus"
     return (f"Possibly poisonous: most likely {genus}, but the model cannot rule out "
-            f"{what} for this photo. Do not eat.")
+            f"{what} for {subject}. Do not eat.")
+
+
+def uncertain_message(genus: str, probs: Mapping[str, float], uncertain_top1: float,
+                      prediction_set: Sequence[str] | None) -> str:
+    """Headline of an "uncertain" verdict that says why, so it never contradicts the bars.
+
+    "The model is not sure" beside "Lactarius >99%" reads as nonsense when the real reason
+    is a poisonous genus inside the prediction set.
+    """
+    risky = sorted(set(prediction_set or ()) & POISONOUS)
+    if not _valid(probs):
+        return MESSAGES["uncertain"]
+    if probs[genus] >= uncertain_top1 and risky:
+        return (f"Uncertain: most likely {genus} ({pct(probs[genus])}), but the model cannot "
+                f"rule out {' or '.join(risky)}. Treat it as poisonous: do not eat.")
+    return (f"Uncertain: the model is not sure ({genus} only {pct(probs[genus])}). Treat it "
+            "as poisonous: do not eat.")
 
 
 def edible_genus_message(genus: str) -> str:
@@ -184,8 +202,9 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = 0.
                        **common)
     doubt = _doubt_reasons(probs, genus, uncertain_top1, prediction_set)
     if doubt:
-        return Verdict("uncertain", MESSAGES["uncertain"], genus=genus, reasons=tuple(doubt),
-                       notes=notes, **common)
+        message = uncertain_message(genus, probs, uncertain_top1, prediction_set)
+        return Verdict("uncertain", message, genus=genus, reasons=tuple(doubt), notes=notes,
+                       **common)
     return Verdict("edible_genus", edible_genus_message(genus), genus=genus, notes=notes,
                    reasons=(f"{genus} at {pct(probs[genus])}; P(poisonous) below the threshold",),
                    **common)

@@ -53,6 +53,10 @@ def test_one_poisonous_looking_photo_makes_the_find_warn():
     assert any("photo 3" in r for r in find.flag_reasons)
     verdict = find_verdict(find, GENERA, tau)
     assert verdict.level == "poisonous" and verdict.genus == "Russula"
+    # The headline names the outvoted photo, not only "most likely Russula".
+    assert "photo 3 looks like Amanita (80%)" in verdict.message
+    assert "may not show the same mushroom" in verdict.message
+    assert verdict.reasons[0] == "photo 3 looks like Amanita (80%)"
     calm = find_verdict(combine_find(photos[:2], POISON_IDX, tau), GENERA, tau)
     assert calm.level == "edible_genus"  # the same find without the base photo
 
@@ -64,7 +68,7 @@ def test_the_poison_head_of_one_photo_also_warns():
     loud = combine_find(photos, POISON_IDX, 0.3, poison_head=np.array([0.1, 0.6, 0.1]),
                         head_tau=0.4)
     assert not quiet.poison_flag and loud.poison_flag
-    assert loud.flag_reasons == ["photo 2: poison head 0.60 >= 0.40"]
+    assert loud.flag_reasons == ["photo 2: the poison detector gives 60% (threshold 40%)"]
 
 
 def test_rejected_photos_leave_the_genus_vote_but_keep_their_poison_signal():
@@ -73,6 +77,11 @@ def test_rejected_photos_leave_the_genus_vote_but_keep_their_poison_signal():
     np.testing.assert_allclose(find.probs, photos[0], atol=1e-6)
     assert find.used.tolist() == [True, False]
     assert find.poison_flag
+    assert find.flag_reasons == ["photo 2 (not recognized, still counted for safety): "
+                                 "P(poisonous genus) 92% is at or above 30%"]  # 0.9 + 2 x 0.0125
+    verdict = find_verdict(find, GENERA, 0.3)
+    assert verdict.level == "poisonous" and "these photos" in verdict.message
+    assert "looks like" not in verdict.message  # an unrecognized photo names no genus
 
 
 def test_all_photos_rejected_means_not_recognized():

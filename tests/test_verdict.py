@@ -101,6 +101,7 @@ def test_low_top1_is_uncertain_and_says_do_not_eat():
     v = decide(probs, tau=0.3, uncertain_top1=0.6)
     assert v.level == "uncertain"
     assert "do not eat" in v.message.lower()
+    assert "not sure (Boletus only 50%)" in v.message
     assert decide(probs, tau=0.3, uncertain_top1=0.5).level == "edible_genus"
 
 
@@ -110,6 +111,9 @@ def test_poisonous_genus_in_prediction_set_is_uncertain():
     v = decide(probs, 0.3, prediction_set=["Russula", "Amanita"])
     assert v.level == "uncertain"
     assert any("Amanita" in r for r in v.reasons)
+    # The headline gives that reason; "not sure" beside "Russula 99%" would contradict it.
+    assert "most likely Russula (99%), but the model cannot rule out Amanita" in v.message
+    assert "not sure" not in v.message and "do not eat" in v.message
 
 
 def test_poison_head_can_flag_alone():
