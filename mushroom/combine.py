@@ -31,7 +31,8 @@ import numpy as np
 
 from mushroom.conformal import prediction_sets
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import MESSAGES, Verdict, decide, pct, pct_pair, possibly_poisonous_message
+from mushroom.verdict import (MESSAGES, Verdict, decide, genus_notes, pct, pct_pair,
+                              possibly_poisonous_message)
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -184,26 +185,29 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
         message = MESSAGES["poisonous"] if verdict.genus in POISONOUS \
             else possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)),
                                             "these photos")
-        outvoted = _outvoted_poisonous(find, classes)
+        outvoted, notes = _outvoted_poisonous(find, classes), verdict.notes
         if outvoted:
-            message = (f"Possibly poisonous: {'; '.join(outvoted)}, although the photos "
-                       f"together point to {verdict.genus}. They may not show the same "
+            message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
+                       f"photos together point to {verdict.genus}. They may not show the same "
                        "mushroom: add photos of one find only. Do not eat.")
-        return replace(verdict, level="poisonous", message=message,
-                       reasons=tuple(outvoted) + tuple(find.flag_reasons))
+            notes = genus_notes(outvoted[0][1])  # the poisonous genus's lookalikes, not porcini
+        return replace(verdict, level="poisonous", message=message, notes=notes,
+                       reasons=tuple(g for g, _ in outvoted) + tuple(find.flag_reasons))
     if verdict.level == "edible_genus" and find.has_sets and not find.prediction_set:
         return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],
                        reasons=("no genus is plausible enough to name",))
     return verdict
 
 
-def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[str]:
-    """"photo 1 looks like Amanita (>99%)" for each used photo whose own top-1 is poisonous."""
+def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[tuple[str, str]]:
+    """("photo 1 looks like Amanita (>99%)", "Amanita") for each used photo whose own top-1
+    is poisonous."""
     if find.photo_probs is None:
         return []
     out = []
     for i, row in enumerate(find.photo_probs):
         top = int(np.argmax(row))
         if find.used[i] and classes[top] in POISONOUS:
-            out.append(f"photo {i + 1} looks like {classes[top]} ({pct(float(row[top]))})")
+            out.append((f"photo {i + 1} looks like {classes[top]} ({pct(float(row[top]))})",
+                        classes[top]))
     return out

@@ -193,7 +193,7 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = 0.
         return Verdict("not_recognized", MESSAGES["not_recognized"], genus=None,
                        reasons=("the photo is unlike the photos the model was trained on",),
                        **common)
-    notes = _notes(genus)
+    notes = genus_notes(genus)
     danger = _danger_reasons(probs, tau, genus, p_poison_head, poison_head_tau)
     if danger:
         message = MESSAGES["poisonous"] if genus in POISONOUS or not _valid(probs) \
@@ -210,7 +210,7 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = 0.
                    **common)
 
 
-def _notes(genus: str) -> dict[str, str]:
+def genus_notes(genus: str) -> dict[str, str]:
     """Edibility range and dangerous lookalikes of ``genus`` (empty for unknown names)."""
     note = GENUS_NOTES.get(genus)
     return {"edibility": note.edibility, "lookalikes": note.lookalikes} if note else {}

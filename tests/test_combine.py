@@ -57,6 +57,7 @@ def test_one_poisonous_looking_photo_makes_the_find_warn():
     assert "photo 3 looks like Amanita (80%)" in verdict.message
     assert "may not show the same mushroom" in verdict.message
     assert verdict.reasons[0] == "photo 3 looks like Amanita (80%)"
+    assert "death cap" in verdict.notes["edibility"].lower() + verdict.notes["lookalikes"].lower()
     calm = find_verdict(combine_find(photos[:2], POISON_IDX, tau), GENERA, tau)
     assert calm.level == "edible_genus"  # the same find without the base photo
 
