@@ -13,7 +13,7 @@ import gradio as gr  # noqa: E402
 
 from mushroom import service  # noqa: E402
 from mushroom.ui import (  # noqa: E402
-    DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab)
+    DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab, theme)
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
@@ -41,4 +41,4 @@ demo.queue(**QUEUE)
 
 if __name__ == "__main__":
     service.warm_up_in_background()
-    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD)  # Gradio 6 takes head here
+    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD, theme=theme())  # Gradio 6: not Blocks

@@ -103,9 +103,12 @@ def test_all_nine_genus_bars_line_up_despite_poison_tags(app, offline_page, tmp_
     k_box.press("Enter")
     page.locator("#photo input[type=file]").set_input_files(str(photo))
     page.wait_for_function(
-        "() => document.querySelectorAll('#topk meter').length === 9", timeout=60_000)
+        "() => document.querySelectorAll('#topk [role=meter]').length === 9", timeout=60_000)
     assert page.locator("#topk .poison-tag").count() == 3  # Amanita, Cortinarius, Entoloma
-    lefts = page.locator("#topk meter").evaluate_all(
+    reds = page.locator("#topk .bar > div").evaluate_all(
+        "bs => bs.map(b => getComputedStyle(b).backgroundColor)")
+    assert reds.count("rgb(192, 57, 43)") == 3  # poisonous genera get red bars, never green
+    lefts = page.locator("#topk [role=meter]").evaluate_all(
         "ms => ms.map(m => Math.round(m.getBoundingClientRect().left))")
     assert len(set(lefts)) == 1, lefts  # one column, whatever the name's width
 
@@ -139,6 +142,8 @@ def test_verdict_text_is_readable_in_light_and_dark_mode(app, offline_page, tmp_
     ratios = card.evaluate(CONTRAST_JS)
     assert len(ratios) >= 4  # title, message, numbers, reasons
     assert min(ratios) >= 4.5, ratios  # WCAG AA for body text on the card's background
+    button = page.locator("#identify-btn").evaluate(CONTRAST_JS)
+    assert button and min(button) >= 4.5, button  # the default theme's orange gave 2.8
 
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1280, 900)])
@@ -176,8 +181,20 @@ def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_pat
 
     Image.new("RGB", (2, 2), (10, 200, 10)).save(tiny)
     page.locator("#photo input[type=file]").set_input_files(str(tiny))
-    page.get_by_text("too small").first.wait_for(timeout=60_000)
+    # In the verdict's place, where it stays: a toast fades and left bare "Error" badges.
+    page.locator("#verdict .photo-error").get_by_text("too small").wait_for(timeout=60_000)
     assert page.locator("#verdict .verdict").count() == 0  # no stale or made-up verdict
+
+
+def test_leaving_the_k_box_before_any_photo_is_not_an_error(app, offline_page):
+    page, _ = offline_page
+    page.goto(app.url, wait_until="load")
+    k_box = page.locator("#identify-k input[type=number]")
+    k_box.fill("4")
+    k_box.press("Tab")
+    page.wait_for_timeout(2000)
+    assert page.get_by_text("Upload or take a photo").count() == 0
+    assert page.locator(".toast-body").count() == 0
 
 
 def test_a_bad_file_after_a_good_one_still_gets_the_clear_message(app, offline_page, tmp_path):

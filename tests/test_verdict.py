@@ -189,8 +189,10 @@ def test_genus_bars_print_the_card_numbers_never_a_bare_0_or_100_percent():
                       "Most likely genera")
     shown = re.findall(r'<span class="genus">([A-Za-z]+).*?<span class="p"[^>]*>([^<]+)<', bars)
     assert shown == [("Boletus", "&gt;99%"), ("Entoloma", "0.21%"), ("Russula", "&lt;0.01%")]
-    assert bars.count("poisonous genus") == 1  # Entoloma only
-    assert 'value="0.002100"' in bars  # the bar itself is the exact value
+    assert bars.count('class="poison-tag"') == 1  # Entoloma only
+    assert 'aria-valuenow="0.21"' in bars and "width:0.21%" in bars  # the bar is exact
+    assert 'aria-label="Entoloma, poisonous genus: 0.21%"' in bars  # named for screen readers
+    assert bars.count("#c0392b") == 2  # Entoloma's tag and its red bar; no other red
     assert genus_bars([], "Most likely genera") == ""
 
 

@@ -19,7 +19,7 @@ from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui import DRAWABLE, expired_message, whole_number
-from mushroom.ui.identify import render
+from mushroom.ui.identify import error_card, render
 from mushroom.verdict import pct
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
@@ -69,13 +69,18 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
         raise gr.Error(str(err)) from err
 
 
+LEVEL_WORDS = {"poisonous": "do not eat", "uncertain": "uncertain: do not eat",
+               "edible_genus": "has toxic species too", "not_recognized": "not recognized"}
+"""A photo's verdict level in a caption's few words (the API keeps the level codes)."""
+
+
 def photo_caption(i: int, result: dict) -> str:
     """'Photo 2: Amanita 97%, poisonous' for the per-photo gallery and table."""
     verdict = result["verdict"]
     if not result["top_k"]:
         return f"Photo {i}: not recognized (left out of the genus vote)"
     top = result["top_k"][0]
-    return f"Photo {i}: {top['genus']} {pct(top['probability'])}, {verdict['level']}"
+    return f"Photo {i}: {top['genus']} {pct(top['probability'])}, {LEVEL_WORDS[verdict['level']]}"
 
 
 def photo_table(result: dict) -> str:
@@ -109,7 +114,10 @@ def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
     """Identify a newly added set of photos for the page; blank outputs when cleared."""
     if not photos:
         return None, None, "", "", None
-    result = identify_find(photos, k)
+    try:
+        result = identify_find(photos, k)
+    except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
+        return None, None, error_card(err.message, "these photos"), "", None
     return (result, *render_find(result, photos))
 
 
@@ -141,9 +149,10 @@ def build_find_tab() -> None:
     photos.change(clear, None, outputs, api_name="find_clear_on_change", queue=False, **private
                   ).then(identify_find_if_photos, [photos, k], outputs,
                          api_name="find_on_change", concurrency_id="model", **private)
-    gr.on([go.click, k.release], clear, None, outputs, api_name="find_clear", queue=False,
-          **private
-          ).then(identify_find, [photos, k], raw, api_name="identify_find",
-                 concurrency_id="model", concurrency_limit=4, preprocess=False
-          ).success(render_find, [raw, photos], [label, card, table, gallery],
-                    api_name="find_render", queue=False, **private)
+    k.release(identify_find_if_photos, [photos, k], outputs, api_name="find_relist",
+              concurrency_id="model", **private)  # no photos yet: nothing to report
+    go.click(clear, None, outputs, api_name="find_clear", queue=False, **private
+             ).then(identify_find, [photos, k], raw, api_name="identify_find",
+                    concurrency_id="model", concurrency_limit=4, preprocess=False
+             ).success(render_find, [raw, photos], [label, card, table, gallery],
+                       api_name="find_render", queue=False, **private)

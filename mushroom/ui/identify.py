@@ -146,14 +146,24 @@ def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
     is first replaced in the photo box by a decoded JPEG copy, and that copy, shown to the
     user, is what gets identified when the box's change comes back here.
     """
-    photo = raw_upload(photo)
-    if photo is None:
-        return None, "", "", gr.skip()
-    copy = drawable_copy(photo)
-    if copy is not None:
-        return None, "", "", copy
-    result = identify(photo, k)
+    try:
+        photo = raw_upload(photo)
+        if photo is None:
+            return None, "", "", gr.skip()
+        copy = drawable_copy(photo)
+        if copy is not None:
+            return None, "", "", copy
+        result = identify(photo, k)
+    except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
+        return None, "", error_card(err.message), gr.skip()
     return (result, *render(result), gr.skip())
+
+
+def error_card(message: str, subject: str = "this photo") -> str:
+    """HTML that says why a photo got no answer; shown where the verdict would be."""
+    return ('<div class="photo-error" role="alert" style="border:2px solid #666;'
+            'border-radius:10px;padding:10px 14px;background:#f4f4f4;color:#111">'
+            f'<b>No answer for {subject}.</b> {html.escape(message)}</div>')
 
 
 def drawable_copy(photo: str | bytes) -> str | None:
@@ -207,7 +217,8 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     numbers = (
         f'{set_line(prediction_set, coverage)}<p style="margin:4px 0">P(poisonous genus) = '
         f'<b>{esc(p_text)}</b> (flagged at &ge; {esc(tau_text)}) <meter min="0" max="1" '
-        f'low="{tau}" high="{tau}" optimum="0" value="{p}"></meter></p>')
+        f'low="{tau}" high="{tau}" optimum="0" value="{p}" aria-label="P(poisonous genus) '
+        f'{esc(p_text)}, flagged at {esc(tau_text)} or more"></meter></p>')
     if verdict["level"] == "not_recognized":
         numbers = ""
     notes = verdict.get("notes") or {}
@@ -215,8 +226,10 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     if notes:
         rows.append(f"<li><b>Edibility range:</b> {esc(notes['edibility'])}</li>")
         rows.append(f"<li><b>Dangerous lookalikes:</b> {esc(notes['lookalikes'])}</li>")
+    role = "status" if verdict["level"] == "edible_genus" else "alert"  # read out at once
     return (
-        f'<div class="verdict verdict-{esc(verdict["level"])}" style="background:{background};'
+        f'<div class="verdict verdict-{esc(verdict["level"])}" role="{role}" '
+        f'style="background:{background};'
         f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
         f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'
         f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>{numbers}'
@@ -268,9 +281,13 @@ def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
     photo.change(clear, None, outputs, api_name="clear_on_change", queue=False, **private
                  ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
                         api_name="identify_on_change", concurrency_id="model", **private, **RAW)
-    gr.on([go.click, k.release], clear, None, outputs, api_name="clear", queue=False, **private
-          ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
-                 concurrency_limit=4, **RAW
-          ).success(render, raw, [label, card], api_name="render", queue=False, **private)
+    go.click(clear, None, outputs, api_name="clear", queue=False, **private
+             ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
+                    concurrency_limit=4, **RAW
+             ).success(render, raw, [label, card], api_name="render", queue=False, **private)
+    # A new k re-lists the shown photo; with no photo yet (tabbing through the form) it is
+    # not an error to report.
+    k.release(identify_if_photo, [photo, k], [raw, label, card, photo], api_name="relist",
+              concurrency_id="model", **private, **RAW)
     why.click(explain, [photo, genus, quality, samples], heatmap, api_name="explain",
               concurrency_id="lime", concurrency_limit=1, **RAW)
