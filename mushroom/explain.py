@@ -195,7 +195,9 @@ def _lime_image_weights(predictor: Predictor, view: np.ndarray, segments: np.nda
     def classify(batch: np.ndarray) -> np.ndarray:
         done[0] += 1
         t = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
-        step = (lambda f, d: progress(done[0] / n_batches, d)) if progress else None
+        message = f"Scoring {n_batches} batches of perturbed copies"  # not lime's "1 of 1"
+        step = (lambda f, d: progress(min(1.0, done[0] / n_batches), message)) if progress \
+            else None
         return _score(predictor, [t], 1, cfg, step)
 
     explainer = lime_image.LimeImageExplainer(random_state=cfg.seed)

@@ -125,6 +125,19 @@ def test_cache_progress_and_genus_choice(tiny_checkpoint):
         lime.explain(predictor, image, "Pleurotus", cfg)
     with pytest.raises(ValueError, match="unknown quality"):
         lime.resolve_config("turbo")
+    with pytest.raises(ValueError, match="at most 2000 samples"):
+        lime.resolve_config("fast", 2001)
+
+
+def test_reference_progress_counts_all_its_batches(tiny_checkpoint):
+    predictor = load_model(tiny_checkpoint)
+    cfg = lime.resolve_config("reference", 60)
+    seen = []
+    lime.explain(predictor, red_patches_photo(), None, cfg, use_cache=False,
+                 progress=lambda f, m: seen.append((f, m)))
+    n = -(-60 // cfg.batch_size)
+    assert {m for _, m in seen} == {f"Scoring {n} batches of perturbed copies"}
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen) and seen[-1][0] == 1.0
 
 
 def test_overlay_tints_supporting_cyan_and_opposing_red():
