@@ -79,7 +79,8 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented")
     w["build"].click(partial(h.build, ctx), [w["user"], *filters], outputs,
-                     api_name="review_build", concurrency_limit=1, concurrency_id="review_build")
+                     api_name="review_build", concurrency_limit=1, concurrency_id="review_build",
+                     show_progress_on=w["progress"])  # one bar, not one over every field
     item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters]
     for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
                          ("unusable", "unusable"), ("note", "add_note")):
@@ -128,7 +129,8 @@ def _work_area() -> dict[str, gr.components.Component]:
         with gr.Column(scale=3):
             w["photo"] = gr.Image(label="Photo", type="pil", interactive=False, height=420,
                                   elem_id="review-photo")
-            w["lime"] = gr.Image(label="LIME (cyan supports, red opposes the top genus)",
+            w["lime"] = gr.Image(label="LIME of the current model's top genus (cyan supports, "
+                                       "red opposes)",
                                  type="pil", interactive=False, height=300)
         with gr.Column(scale=2):
             w["label"] = gr.Markdown(label="Current label", show_label=False,

@@ -108,11 +108,13 @@ def describe(row) -> str:
 
 
 def top3(row) -> str:
-    """The model's three most probable genera, as bars."""
+    """The queue's three most probable genera, as bars, titled with where the scores come
+    from (out-of-fold scores can disagree with the current model's LIME panel)."""
     from mushroom.review import top_k
     from mushroom.ui.bars import genus_bars
 
-    return genus_bars(list(top_k(row, 3).items()), "Model top-3")
+    source = "out-of-fold scores" if row["source"] == "oof" else "the current model"
+    return genus_bars(list(top_k(row, 3).items()), f"Queue's top-3 ({source})")
 
 
 def votes_table(ctx: ReviewContext, image_id: str) -> list[list[str]]:
