@@ -181,22 +181,34 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
     names = [classes[c] for c in find.prediction_set] if find.has_sets else None
     verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
                      uncertain_top1=uncertain_top1, prediction_set=names)
-    if find.poison_flag and verdict.level != "poisonous":
-        message = MESSAGES["poisonous"] if verdict.genus in POISONOUS \
-            else possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)),
-                                            "these photos")
-        outvoted, notes = _outvoted_poisonous(find, classes), verdict.notes
-        if outvoted:
-            message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
-                       f"photos together point to {verdict.genus}. They may not show the same "
-                       "mushroom: add photos of one find only. Do not eat.")
-            notes = genus_notes(outvoted[0][1])  # the poisonous genus's lookalikes, not porcini
-        return replace(verdict, level="poisonous", message=message, notes=notes,
-                       reasons=tuple(g for g, _ in outvoted) + tuple(find.flag_reasons))
+    if find.poison_flag or verdict.level == "poisonous":
+        return _poisonous_find(find, classes, verdict)
     if verdict.level == "edible_genus" and find.has_sets and not find.prediction_set:
         return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],
                        reasons=("no genus is plausible enough to name",))
     return verdict
+
+
+def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) -> Verdict:
+    """The "poisonous" verdict of a find, headlined by what fired (see :func:`find_verdict`)."""
+    outvoted = _outvoted_poisonous(find, classes)
+    notes = verdict.notes
+    if verdict.genus in POISONOUS:
+        message = MESSAGES["poisonous"]
+    elif outvoted:
+        message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
+                   f"photos together point to {verdict.genus}. They may not show the same "
+                   "mushroom: add photos of one find only. Do not eat.")
+        notes = genus_notes(outvoted[0][1])  # the poisonous genus's lookalikes, not porcini
+    else:
+        message = possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)),
+                                             "these photos")
+    # decide() already said why the combined answer is poisonous; the combined signal in
+    # flag_reasons would repeat it.
+    own = verdict.reasons if verdict.level == "poisonous" else ()
+    extra = [r for r in find.flag_reasons if not (own and r.startswith("combined"))]
+    reasons = tuple(g for g, _ in outvoted) + tuple(own) + tuple(extra)
+    return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons)
 
 
 def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[tuple[str, str]]:

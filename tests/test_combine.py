@@ -141,3 +141,16 @@ def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one entry per photo"):
         combine_find(np.stack([peaked(RUSSULA, 0.7)] * 2), POISON_IDX, 0.3,
                      rejected=np.array([False]))
+
+
+def test_a_poisonous_combined_answer_still_names_the_outvoted_photo():
+    # Boletus from above, a sure Amanita from the side: the combined poison mass alone
+    # already fires, and the headline must say which photo, not "cannot rule out ...".
+    photos = np.stack([peaked(GENERA.index("Boletus"), 0.999), peaked(AMANITA, 0.9)])
+    find = combine_find(photos, POISON_IDX, 0.01)
+    verdict = find_verdict(find, GENERA, 0.01)
+    assert verdict.genus == "Boletus" and verdict.level == "poisonous"
+    assert verdict.message.startswith("Possibly poisonous: photo 2 looks like Amanita (90%)")
+    assert "porcini" not in verdict.notes["edibility"]
+    assert sum(r.startswith("combined") or r.startswith("P(poisonous)")
+               for r in verdict.reasons) == 1  # the combined signal is stated once
