@@ -33,9 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the exit status."""
+    import pickle
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError, KeyError) as err:
+    except UnicodeDecodeError as err:  # a ValueError whose text names no file
+        print(f"error: expected a text (CSV) file but got binary data ({err.reason}); check "
+              "the paths given as CSV files", file=sys.stderr)
+    except pickle.UnpicklingError as err:
+        print(f"error: not a PyTorch checkpoint or weights file ({err})".splitlines()[0],
+              file=sys.stderr)
+    except KeyError as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+    except (OSError, ValueError) as err:  # missing, unwritable or wrong-kind paths; bad values
         print(f"error: {err}", file=sys.stderr)
-        return 2
+    return 2

@@ -94,6 +94,19 @@ class CalibConfig:
     # () or None: one centre view (train); None in `calibrate`: keep the checkpoint's views
     tta_flip: bool = True  # with tta_sizes, also average each view's mirror image
 
+    def __post_init__(self) -> None:
+        """Refuse settings that would put tau above the lowest poisonous score by design.
+
+        Raises:
+            ValueError: margin outside (0, 1], or not 0 <= min_tau <= max_tau <= 1.
+        """
+        if not 0 < self.margin <= 1:
+            raise ValueError(f"margin must be in (0, 1] (tau = margin x the lowest poisonous "
+                             f"score; above 1 misses poisonous photos), not {self.margin}")
+        if not 0 <= self.min_tau <= self.max_tau <= 1:
+            raise ValueError(f"need 0 <= min_tau <= max_tau <= 1, not min_tau {self.min_tau}, "
+                             f"max_tau {self.max_tau}")
+
     def tta(self):
         """The :class:`mushroom.tta.TTA` these fields describe, or None for one view."""
         from mushroom.tta import TTA
@@ -126,7 +139,8 @@ def add_calib_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--margin", type=float, default=CalibConfig.margin,
                         help="tau = margin x lowest poisonous score")
     parser.add_argument("--min-tau", type=float, default=CalibConfig.min_tau,
-                        help="floor on tau")
+                        help="floor on tau; above the lowest poisonous validation score it "
+                             "leaves poisonous photos unflagged (the report's poison_recall)")
     parser.add_argument("--oof-sets-only", action="store_true",
                         help="out-of-fold outputs widen rare-genus conformal sets but do not "
                              "set tau (for a soup, whose out-of-fold outputs come from other "

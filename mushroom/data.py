@@ -189,6 +189,9 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     if frame.empty:
         raise ValueError(no_photos_message(data_dir, report))
     if labels_dir is not None:
+        if not Path(labels_dir).is_dir():
+            raise FileNotFoundError(f"label store not found: {labels_dir} (a folder such as "
+                                    "labels/)")
         from mushroom.labels import apply_consensus
 
         frame, report.relabels = apply_consensus(frame, labels_dir)
@@ -214,3 +217,20 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path} is not a manifest: missing columns {sorted(missing)}")
     return frame
+
+
+def check_photos(frame: pd.DataFrame, data_dir: str | Path) -> None:
+    """Make sure the manifest's photos are under ``data_dir`` before any work starts.
+
+    Raises:
+        FileNotFoundError: ``data_dir`` is missing, or some photos are not in it (a wrong
+            ``--data`` for this manifest otherwise fails deep inside a loader worker).
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data folder not found: {data_dir}")
+    missing = [p for p in frame["path"] if not (root / p).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(frame)} photos of the manifest are not under {data_dir} "
+            f"(first: {missing[0]}); pass the photo folder the manifest was built from")

@@ -196,6 +196,10 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
     from mushroom.recalibrate import recalibrate
     from mushroom.train import Loaders
 
+    from mushroom.data import check_photos
+    from mushroom.soup import refuse_overwrite
+
+    refuse_overwrite([init, *teacher_runs], out_dir)
     cfg = cfg or DistillConfig()
     device = torch.device(cfg.device if cfg.device != "auto" else
                           ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -206,6 +210,7 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
         raise ValueError("the student's run and the teachers use different manifests")
     teachers = [t.to(device).to(memory_format=torch.channels_last) for t in teachers]
     frame = read_manifest(Path(init) / "manifest.csv")
+    check_photos(frame, data_dir)
     train = frame[frame["split"] == "train"]
     targets = [GENERA.index(g) for g in train["genus"]]
     loaders = Loaders(Path(data_dir), student, TrainConfig(

@@ -197,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
     from mushroom.data import build_manifest
     from mushroom.predict import DEFAULT_MODEL, load_model
 
+    nonmushroom = getattr(args, "nonmushroom", None)
+    if nonmushroom is not None and not Path(nonmushroom).is_dir():  # before any work
+        raise ValueError(f"--nonmushroom {nonmushroom} is not a folder")
     frame, cleaning = build_manifest(args.data, split=False)
     print(cleaning.summary())
     predictor = load_model(args.model or DEFAULT_MODEL)

@@ -228,6 +228,8 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     full = resolve_image(data_dir, rel_path)
     if not full.is_file() or full.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"no photo at {rel_path!r} in {data_dir}")
+    if not flags:  # flagging a bad file as unusable stays possible
+        _readable(full, rel_path)
     image_id = file_id(full)
     with store_lock(labels_dir):
         current = consensus(read_rows(labels_dir)).get(image_id)
@@ -242,6 +244,16 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         if d.species:
             ensure_species(labels_dir, d.genus, d.species, annotator)
         return append(labels_dir, d, locked=True)
+
+
+def _readable(full: Path, rel_path: str) -> None:
+    """Refuse a file that does not decode as a photo: a label on it could never be used."""
+    from mushroom.imageio import BadImage, open_image
+
+    try:
+        open_image(full, min_side=1)
+    except BadImage as err:
+        raise ValueError(f"{rel_path} is not a readable photo: {err}") from err
 
 
 def undo_last(labels_dir: str | Path, annotator: str) -> Decision | None:

@@ -61,16 +61,27 @@ def locate(image: str, data: str | None) -> tuple[Path, str]:
         resolve_image(data, rel)
         return Path(data), rel
     full = Path(image).resolve()
+    if not full.is_file():
+        raise FileNotFoundError(f"no photo at {image}")
     if full.parent.name not in GENERA:
         raise ValueError(f"{image} is not inside a <Genus>/ folder; pass --data ROOT")
     root = full.parent.parent
     return root, relative_to_data(root, full)
 
 
+def store_dir(labels: str) -> str:
+    """``labels`` when it is an existing folder; a typo must not create an empty store."""
+    if not Path(labels).is_dir():
+        raise FileNotFoundError(f"label store not found: {labels} (a folder such as labels/)")
+    return labels
+
+
 def run_add(args: argparse.Namespace) -> int:
     """Validate and append one decision."""
     from mushroom.labels import record
 
+    if not (args.genus or args.species or args.flag or args.note.strip()):
+        raise ValueError("say what to record: --genus (with --species), --flag or --note")
     root, rel = locate(args.image, args.data)
     row = record(args.labels, root, rel, args.annotator, genus=args.genus, species=args.species,
                  flags=tuple(args.flag), note=args.note, model_version=args.model_version)
@@ -83,7 +94,7 @@ def run_undo(args: argparse.Namespace) -> int:
     """Append an undo row for the annotator's latest decision still in force."""
     from mushroom.labels import undo_last
 
-    row = undo_last(args.labels, args.annotator)
+    row = undo_last(store_dir(args.labels), args.annotator)
     if row is None:
         print(f"nothing to undo for {args.annotator}", file=sys.stderr)
         return 1
@@ -95,8 +106,12 @@ def run_export(args: argparse.Namespace) -> int:
     """Write the consensus CSV."""
     from mushroom.consensus import export_csv
 
-    if not Path(args.labels).is_dir():
-        raise FileNotFoundError(f"label store not found: {args.labels}")
+    store_dir(args.labels)
+    if Path(args.out).resolve().parent == Path(args.labels).resolve():
+        raise ValueError(f"--out {args.out} is inside the label store {args.labels}: the store's "
+                         "files are append-only; write the export elsewhere")
+    if Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a folder; give a CSV file name")
     n = export_csv(args.labels, args.out)
     print(f"wrote {args.out} ({n} photos)")
     return 0

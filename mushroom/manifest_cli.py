@@ -21,9 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the manifest, print the cleaning report and per-split counts."""
-    frame, report = build_manifest(args.data, DataConfig(seed=args.seed), args.labels)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails before the scan
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a CSV file name")
+    frame, report = build_manifest(args.data, DataConfig(seed=args.seed), args.labels)
     frame.to_csv(out, index=False)
     print(report.summary())
     print(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())

@@ -18,7 +18,7 @@ from mushroom import calibrate as cal
 from mushroom import prior
 from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
-from mushroom.data import build_manifest, manifest_sha256, read_manifest
+from mushroom.data import build_manifest, check_photos, manifest_sha256, read_manifest
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 
 VETO = 0.5  # the secondary poison signal still flags at this level: any poison signal wins
@@ -29,6 +29,7 @@ def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: 
     """Build (or read) the manifest, optionally cap the training rows, save a copy."""
     if manifest:
         frame = read_manifest(manifest)
+        check_photos(frame, data_dir)
     else:
         frame, report = build_manifest(data_dir, data_cfg, labels_dir)
         log(report.summary())
@@ -203,6 +204,8 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     data, out = Path(data_dir), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
+    for stale in ("oof.npz", "oof_predictions.csv"):  # an earlier --cv run's, not this model's
+        (out / stale).unlink(missing_ok=True)
     frame = load_frame(data, out, data_cfg, labels_dir, manifest, cfg.max_train_images, log)
     device = pick_device(cfg.device)
     log(f"device: {device}")

@@ -137,7 +137,7 @@ def rebalance(run_dir: str, data_dir: str, cfg: RebalanceConfig | None = None,
         The recalibrated run's report.
     """
     from mushroom.checkpoint import load_checkpoint, save_checkpoint
-    from mushroom.data import read_manifest
+    from mushroom.data import check_photos, read_manifest
     from mushroom.prior import undo
     from mushroom.recalibrate import recalibrate
 
@@ -147,6 +147,7 @@ def rebalance(run_dir: str, data_dir: str, cfg: RebalanceConfig | None = None,
     undo(model, meta)  # retrain the raw head; recalibration picks alpha again
     model.float().eval()
     frame = read_manifest(run / "manifest.csv")
+    check_photos(frame, data_dir)
     emb = cached_embeddings(model, Path(data_dir), frame, cfg.views)
     head, history = retrain_head(model.head, emb["train"], emb["val"], cfg, log)
     model.head.load_state_dict(head.state_dict())
@@ -161,7 +162,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``rebalance``."""
     p = sub.add_parser("rebalance", help="retrain the genus head with balanced sampling on "
                                          "frozen features, then recalibrate")
-    p.add_argument("--run", required=True, help="run folder (model.pt + manifest.csv)")
+    p.add_argument("--run", required=True,
+                   help="run folder (model.pt + manifest.csv); its model.pt is replaced")
     p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
     add_config_flags(p, RebalanceConfig())
     add_calib_flags(p)

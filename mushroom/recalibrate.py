@@ -16,7 +16,7 @@ import pandas as pd
 
 from mushroom import prior
 from mushroom.config import CalibConfig, TrainConfig
-from mushroom.data import read_manifest
+from mushroom.data import check_photos, read_manifest
 from mushroom.pipeline import finish, save_outputs
 
 
@@ -34,10 +34,14 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     from mushroom.config import Stage
 
     out = Path(run_dir)
+    if data_dir is None and not (out / "outputs.npz").is_file():
+        raise FileNotFoundError(f"{out} has no saved outputs of its own (a soup or a fresh "
+                                "student): pass --data <photos> so calibration predicts them")
     model, ckpt = load_checkpoint(out / "model.pt")
     frame = read_manifest(out / "manifest.csv")
     calib = resolve_views(calib or CalibConfig(), ckpt, data_dir is not None)
     if data_dir is not None:
+        check_photos(frame, data_dir)
         outs = recompute_outputs(model, frame, Path(data_dir), calib.tta())
     else:
         outs = load_outputs(out / "outputs.npz")

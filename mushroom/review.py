@@ -132,6 +132,12 @@ def build_queue(data_dir: str | Path, cache: str | Path, model_path: str | Path 
     cfg = cfg or QueueConfig()
     data_dir, cache = Path(data_dir), Path(cache)
     photos = list_photos(data_dir)
+    if photos.empty:  # before the cache is touched: an empty queue must not replace it
+        from mushroom.data import CleaningReport, no_photos_message, scan
+
+        report = CleaningReport()
+        scan(data_dir, report)
+        raise ValueError(no_photos_message(data_dir, report))
     oof = read_oof(oof_path)
     cols = prob_columns(GENERA)
     in_oof = photos["image_id"].isin(oof.index) if oof is not None else photos["path"].isna()
@@ -254,7 +260,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", required=True, help="label store folder (labels/)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint that scores photos")
     p.add_argument("--oof", default=str(DEFAULT_OOF),
-                   help="out-of-fold probabilities CSV, preferred when present")
+                   help="out-of-fold probabilities CSV, preferred when present; 'none': score "
+                        "every photo with --model")
     p.add_argument("--out", default=None, help=f"cache file (default: LABELS/{CACHE_NAME})")
     p.add_argument("--batch-size", type=int, default=QueueConfig.batch_size,
                    help="photos per forward pass")
@@ -265,9 +272,17 @@ def run(args: argparse.Namespace) -> int:
     """Build the cache with a progress bar and print how the queue splits into tiers."""
     from tqdm.auto import tqdm
 
+    from mushroom.paths import DEFAULT_MODEL
+
+    oof = None if args.oof.lower() == "none" else args.oof
+    for flag, value, default in (("--oof", oof, DEFAULT_OOF),
+                                 ("--model", args.model, DEFAULT_MODEL)):
+        if value not in (None, str(default)) and not Path(value).is_file():  # no silent fallback
+            raise FileNotFoundError(f"{flag} {value}: no such file ('none' for no file)"
+                                    if flag == "--oof" else f"{flag} {value}: no such file")
     out = Path(args.out) if args.out else Path(args.labels) / CACHE_NAME
     cfg = QueueConfig(batch_size=args.batch_size)
-    counts = build_queue(args.data, out, args.model, args.oof, cfg,
+    counts = build_queue(args.data, out, args.model, oof, cfg,
                          progress=lambda it: tqdm(it, desc="scoring photos", unit="batch"))
     queue = load_queue(out, args.labels, cfg)
     tiers = queue["tier"].value_counts()

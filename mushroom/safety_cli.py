@@ -102,6 +102,8 @@ def run(predictor: Predictor, frame: pd.DataFrame, prediction: Prediction,
                                                          getattr(args, "nonmushroom", None))
     if skipped:
         print(f"skipped {len(skipped)} unreadable non-mushroom files: {skipped[:5]}")
+    if everyday is None:
+        print("no readable non-mushroom photos: the rejection rate is not measured")
     labels = np.array([predictor.classes.index(g) for g in frame["genus"]], dtype=int)
     report = safety_report(predictor.meta, prediction, labels, everyday,
                            names=list(frame["path"]), everyday_names=everyday_names)

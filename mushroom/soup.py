@@ -33,19 +33,33 @@ def make_soup(runs: list[str], out: str) -> Path:
 
     if len(runs) < 2:
         raise ValueError("a soup needs at least two runs")
+    refuse_overwrite(runs, out)
     # average raw heads; `calibrate` then picks the soup's own alpha
     loaded = load_unadjusted(runs)
     model, meta = loaded[0]
     model.load_state_dict(average_state_dicts([m.state_dict() for m, _ in loaded]))
     dest = Path(out)
     dest.mkdir(parents=True, exist_ok=True)
-    copy_unadjusted(Path(runs[0]), dest, meta)
+    # Not outputs.npz: those are the first run's predictions, not the soup's; `calibrate
+    # --data` predicts the soup's own.
+    copy_unadjusted(Path(runs[0]), dest, meta, ("manifest.csv", "oof.npz", "oof_predictions.csv"))
     soup_of = [str(r) for r in runs]
     report = json.loads((Path(runs[0]) / "train_report.json").read_text())
     report["soup_of"] = soup_of
     (dest / "train_report.json").write_text(json.dumps(report, indent=2))
     save_checkpoint(dest / "model.pt", model, soup_meta(runs, [m for _, m in loaded]))
     return dest
+
+
+def refuse_overwrite(inputs: list[str], out: str) -> None:
+    """Refuse an output folder that is one of the input runs (it would be overwritten).
+
+    Raises:
+        ValueError: ``out`` is one of ``inputs``.
+    """
+    if Path(out).resolve() in {Path(r).resolve() for r in inputs}:
+        raise ValueError(f"--out {out} is one of the input runs and would be overwritten; "
+                         "give a new folder")
 
 
 def load_unadjusted(runs: list[str]) -> list[tuple]:
@@ -122,4 +136,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("soup", help="average the weights of runs trained on one manifest")
     p.add_argument("--runs", nargs="+", required=True, help="run folders written by `train`")
     p.add_argument("--out", required=True, help="run folder for the averaged model")
-    p.set_defaults(func=lambda args: print(f"wrote {make_soup(args.runs, args.out)}/model.pt"))
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Make the soup and say what it still needs."""
+    out = make_soup(args.runs, args.out)
+    print(f"wrote {out}/model.pt; calibrate it on its own predictions next:\n"
+          f"  python -m mushroom calibrate --run {out} --data <photos> --oof-sets-only")
+    return 0

@@ -34,9 +34,17 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device(name: str) -> torch.device:
-    """"auto" -> CUDA when available, else CPU."""
+    """"auto" -> CUDA when available, else CPU; "cuda" only when there is a GPU.
+
+    Raises:
+        ValueError: an unknown name, or "cuda" on a machine without one.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.split(":")[0] not in ("cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, not {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is available here; use auto or cpu")
     return torch.device(name)
 
 

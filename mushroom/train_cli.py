@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mushroom.config import CalibConfig, TrainConfig, add_calib_flags, calib_from_flags
+from mushroom.config import CalibConfig, DataConfig, TrainConfig, add_calib_flags, calib_from_flags
 
 def add_parser(sub) -> None:
     """Register ``train``."""
@@ -26,7 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--epochs", default=None,
                    help="comma-separated epochs per stage, default 30,30,8,15")
-    p.add_argument("--cv", type=int, default=0, help="also run k-fold CV (out-of-fold probs)")
+    p.add_argument("--cv", type=int, default=0,
+                   help=f"also run {DataConfig.n_folds}-fold CV over the manifest's folds "
+                        "(out-of-fold probs); 0: none")
     p.add_argument("--max-images", type=int, default=None, help="cap training photos (smoke)")
     p.add_argument("--input-size", type=int, default=None, help="override input side")
     p.add_argument("--freeze-bn-stats", action="store_true",
@@ -50,17 +52,20 @@ def add_parser(sub) -> None:
 def run_cli(args) -> int:
     """Build the config from flags and run the pipeline."""
     from mushroom.pipeline import run
+    from mushroom.train import pick_device
 
+    pick_device(args.device)  # a bad --device is refused before the photos are scanned
     cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
                       init_seed=args.init_seed,
                       workers=args.workers, batch_size=args.batch_size, cv_folds=args.cv,
                       max_train_images=args.max_images, input_size=args.input_size,
                       freeze_bn_stats=args.freeze_bn_stats,
                       poison_rule_weight=args.poison_rule_weight)
+    if args.cv and args.cv != DataConfig.n_folds:
+        raise ValueError(f"--cv must be {DataConfig.n_folds} (the manifest's folds), or 0 for "
+                         f"no cross-validation; not {args.cv}")
     if args.epochs:
-        epochs = [int(e) for e in args.epochs.split(",")]
-        if len(epochs) != len(cfg.stages):
-            raise ValueError(f"--epochs needs {len(cfg.stages)} numbers, got {args.epochs}")
+        epochs = parse_epochs(args.epochs, len(cfg.stages))
         cfg.stages = [dataclasses.replace(s, epochs=e) for s, e in zip(cfg.stages, epochs)
                       if e > 0]
     from mushroom.tta import parse
@@ -69,6 +74,22 @@ def run_cli(args) -> int:
     calib = CalibConfig(tta_sizes=views.sizes if views else ())
     run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest)
     return 0
+
+
+def parse_epochs(text: str, n_stages: int) -> list[int]:
+    """``"30,30,8,15"`` -> epochs per stage.
+
+    Raises:
+        ValueError: not ``n_stages`` whole numbers >= 0, or all of them 0 (nothing trained).
+    """
+    parts = text.split(",")
+    if len(parts) != n_stages or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"--epochs needs {n_stages} comma-separated whole numbers (epochs per "
+                         f"stage, e.g. 30,30,8,15), not {text!r}")
+    epochs = [int(p) for p in parts]
+    if not any(epochs):
+        raise ValueError("--epochs: every stage has 0 epochs, so nothing would be trained")
+    return epochs
 
 
 def calibrate_cli(args) -> int:

@@ -117,3 +117,52 @@ def test_every_recalibrating_command_takes_the_same_calibration_flags(command):
     assert calib_from_flags(parser.parse_args(command + ["--tta", "none"])).tta_sizes == ()
     with pytest.raises(ValueError, match="--tta"):
         calib_from_flags(parser.parse_args(command + ["--tta", "big"]))
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "a,b,c,d"], "4 comma-separated whole numbers"),
+    (["--epochs", "0,0,0,0"], "nothing would be trained"),
+    (["--cv", "6"], "--cv must be 5"),
+    (["--device", "gpu"], "--device must be auto, cpu or cuda"),
+])
+def test_train_refuses_bad_options_in_one_line(tiny_data, tmp_path, flags, message):
+    status, _, stderr = run_cli("train", "--data", str(tiny_data), "--out",
+                                str(tmp_path / "run"), *flags)
+    assert status == 2 and message in stderr and stderr.count("error:") == 1
+    assert "Traceback" not in stderr and "reading photos" not in stderr  # refused up front
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+@pytest.mark.parametrize("margin, min_tau", [(5.0, 0.0), (0.0, 0.0), (-1.0, 0.0), (0.4, 2.0)])
+def test_calibration_settings_that_would_miss_poisonous_photos_are_refused(margin, min_tau):
+    from mushroom.config import CalibConfig
+
+    with pytest.raises(ValueError, match="margin must be in|min_tau"):
+        CalibConfig(margin=margin, min_tau=min_tau)
+
+
+def test_unwritable_outputs_and_wrong_kinds_of_file_are_one_line_errors(tiny_data, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    status, _, stderr = run_cli("manifest", "--data", str(tiny_data),
+                                "--out", str(blocker / "m.csv"))
+    assert status == 2 and stderr.startswith("error:") and "Traceback" not in stderr
+    assert "reading photos" not in stderr  # refused before the scan
+    csv = tmp_path / "m.csv"
+    assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
+    binary = tmp_path / "model.pt"
+    binary.write_bytes(bytes(range(128, 256)) * 40)  # what a checkpoint given as a CSV reads
+    status, _, stderr = run_cli("margin", "--predictions", str(binary), str(csv))
+    assert status == 2 and "binary" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_a_manifest_from_another_folder_is_refused_before_training(tiny_data, tmp_path):
+    csv = tmp_path / "m.csv"
+    assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
+    (tmp_path / "other").mkdir()
+    status, _, stderr = run_cli("train", "--data", str(tmp_path / "other"), "--manifest",
+                                str(csv), "--out", str(tmp_path / "run"))
+    assert status == 2 and "photos of the manifest are not under" in stderr
+    status, _, stderr = run_cli("manifest", "--data", str(tiny_data), "--labels",
+                                str(tmp_path / "typo"), "--out", str(csv))
+    assert status == 2 and "label store not found" in stderr

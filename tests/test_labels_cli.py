@@ -126,8 +126,11 @@ def test_sigkill_mid_write_leaves_a_readable_store(photos, tmp_path):
     (["--genus", "Amanita", "--flag", "gone"], "invalid choice"),
     (["--genus", "Amanita", "--annotator", "bad name"], "annotator"),
     (["--genus", "Amanita", "--image", "../../outside.jpg"], "without '..'"),
+    ([], "say what to record"),
+    (["--genus", "Amanita", "--image", "Amanita/notes.jpg"], "not a readable photo"),
 ])
 def test_bad_input_exits_nonzero_and_writes_nothing(photos, tmp_path, capsys, args, message):
+    (photos / "Amanita" / "notes.jpg").write_text("a text file with a photo's name\n")
     store = tmp_path / "labels"
     base = {"--labels": str(store), "--image": "Amanita/000.jpg", "--data": str(photos),
             "--annotator": "alice"}
@@ -189,3 +192,16 @@ def test_export_writes_one_consensus_row_per_photo(photos, tmp_path):
     assert frame.loc["Boletus/000.jpg", "notes"] == "'=1+2"
     assert cli("labels", "export", "--labels", str(tmp_path / "none"),
                "--out", str(out)).returncode == 2
+
+
+def test_export_and_undo_never_write_into_or_invent_a_store(photos, tmp_path, capsys):
+    store = tmp_path / "labels"
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    before = {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()}
+    for name in (labels.STORE_NAME, "taxonomy.csv"):  # the export would replace the store
+        assert main(["labels", "export", "--labels", str(store), "--out", str(store / name)]) == 2
+        assert "inside the label store" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()} == before
+    typo = tmp_path / "lables"
+    assert main(["labels", "undo", "--labels", str(typo), "--annotator", "alice"]) == 2
+    assert "label store not found" in capsys.readouterr().err and not typo.exists()

@@ -139,8 +139,7 @@ def test_review_queue_cli_shows_progress_and_caches(tmp_path, tiny_checkpoint):
     data = write_tiny_dataset(tmp_path / "photos", per_class=2, genera=("Amanita", "Boletus"))
     store = tmp_path / "labels"
     cmd = [sys.executable, "-m", "mushroom", "review-queue", "--data", str(data), "--labels",
-           str(store), "--model", str(tiny_checkpoint), "--oof", str(tmp_path / "none.csv"),
-           "--batch-size", "2"]
+           str(store), "--model", str(tiny_checkpoint), "--oof", "none", "--batch-size", "2"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert first.returncode == 0, first.stderr
@@ -151,6 +150,15 @@ def test_review_queue_cli_shows_progress_and_caches(tmp_path, tiny_checkpoint):
     bad = subprocess.run(cmd[:5] + [str(tmp_path / "missing")] + cmd[6:], capture_output=True,
                          text=True, cwd=ROOT, env=env, timeout=300)
     assert bad.returncode == 2 and "data folder not found" in bad.stderr
+    cached = (store / review.CACHE_NAME).read_bytes()
+    typo = subprocess.run(cmd[:11] + [str(tmp_path / "oof_typo.csv")] + cmd[12:],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert typo.returncode == 2 and "--oof " in typo.stderr and "no such file" in typo.stderr
+    (tmp_path / "empty").mkdir()
+    empty = subprocess.run(cmd[:5] + [str(tmp_path / "empty")] + cmd[6:], capture_output=True,
+                           text=True, cwd=ROOT, env=env, timeout=300)
+    assert empty.returncode == 2 and "no photos in genus folders" in empty.stderr
+    assert (store / review.CACHE_NAME).read_bytes() == cached  # the queue was not replaced
 
 
 def test_queue_over_the_real_photos(real_data, tmp_path):

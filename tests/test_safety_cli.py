@@ -78,3 +78,13 @@ def test_summary_is_printed(evaluated):
     assert "non-mushroom photos" in stdout and "conformal: coverage" in stdout
     assert "poison head" in stdout and "safety_report.json" in stdout
     assert "skipped 1 unreadable" in stdout
+
+
+def test_a_mistyped_nonmushroom_folder_is_refused_before_any_report(tiny_checkpoint, tmp_path,
+                                                                    capsys):
+    photos = write_tiny_dataset(tmp_path / "photos", per_class=1)
+    out = tmp_path / "out"
+    status = main(["evaluate", "--data", str(photos), "--out", str(out), "--model",
+                   str(tiny_checkpoint), "--nonmushroom", str(tmp_path / "typo")])
+    assert status == 2 and "is not a folder" in capsys.readouterr().err
+    assert not out.exists()  # no half set of reports left behind

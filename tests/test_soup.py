@@ -91,3 +91,20 @@ def test_a_soup_of_distilled_students_records_each_recipe(tmp_path):
     _, plain = load_checkpoint(make_soup([str(r1), str(_run(tmp_path, "c", 3)[0])],
                                          str(tmp_path / "mixed")) / "model.pt")
     assert plain["name"] == "mushroom-efficientnet_lite0-soup2" and "distillation" not in plain
+
+
+def test_soup_never_overwrites_an_ingredient_and_keeps_no_borrowed_outputs(tmp_path):
+    import numpy as np
+
+    from mushroom.recalibrate import recalibrate
+
+    (r1, _), (r2, _) = _run(tmp_path, "a", 1), _run(tmp_path, "b", 2)
+    np.savez_compressed(r1 / "outputs.npz", val_logits=np.zeros((2, 9)))
+    model_bytes = (r2 / "model.pt").read_bytes()
+    with pytest.raises(ValueError, match="one of the input runs"):
+        make_soup([str(r1), str(r2)], str(r2))
+    assert (r2 / "model.pt").read_bytes() == model_bytes
+    out = make_soup([str(r1), str(r2)], str(tmp_path / "soup"))
+    assert not (out / "outputs.npz").exists()  # run a's predictions are not the soup's
+    with pytest.raises(FileNotFoundError, match="pass --data"):
+        recalibrate(str(out))

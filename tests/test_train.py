@@ -120,7 +120,7 @@ def test_train_cli_rejects_bad_epochs(tiny_data, tmp_path):
     cmd = [sys.executable, "-m", "mushroom", "train", "--data", str(tiny_data), "--out",
            str(tmp_path / "r"), "--epochs", "1,1"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "--epochs needs 4 numbers" in done.stderr
+    assert done.returncode == 2 and "--epochs needs 4 comma-separated whole numbers" in done.stderr
 
 
 def test_balanced_sampler_evens_out_rare_classes():
