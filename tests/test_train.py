@@ -23,9 +23,13 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "mushroom", "train", "--data", str(tiny_data), "--out", str(out),
            "--epochs", "1,1,1,1", "--workers", "0", "--batch-size", "16"]
+    out.mkdir()  # an earlier --cv run's leftovers must not pass for this model's
+    for stale in ("oof.npz", "oof_predictions.csv"):
+        (out / stale).write_bytes(b"an earlier run's")
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "stage=4-all epoch=1" in done.stdout
+    assert not (out / "oof.npz").exists() and not (out / "oof_predictions.csv").exists()
     ckpt = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
     assert all(k in ckpt for k in REQUIRED_KEYS)
     assert {v.dtype for v in ckpt["state_dict"].values() if v.is_floating_point()} == {
