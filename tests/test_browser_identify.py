@@ -84,6 +84,10 @@ def test_identify_then_explain_offline(app, offline_page, tmp_path):
     heatmap = page.locator("#heatmap img")
     heatmap.wait_for(timeout=120_000)
     assert heatmap.evaluate("img => img.complete && img.naturalWidth") >= 224
+    # Both images are named for screen readers (Gradio leaves alt="").
+    page.wait_for_function("() => document.querySelector('#heatmap img').alt.includes('cyan')",
+                           timeout=10_000)
+    assert "mushroom photo" in page.locator("#photo img").first.get_attribute("alt")
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "identify.png"), full_page=True)

@@ -33,6 +33,9 @@ HEAD = """<style>
    Gradio's dark theme colours p, li and b itself (white on pale yellow, unreadable). */
 .verdict, .verdict * { color: #111 !important; }
 .dark .poison-tag { color: #ff8a7a !important; }  /* the light theme's red is too dark here */
+/* Gradio's radios and checkboxes show no focus ring; keyboard users must see where they are. */
+input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
+  outline: 3px solid #2471a3 !important; outline-offset: 2px; }
 </style>
 <script>
 // A browser that cannot decode HEIC (Chromium on Linux) gives IMG_1234.HEIC no MIME type, and
@@ -66,6 +69,18 @@ new MutationObserver((records) => {
     return;
   }
 }).observe(document.documentElement, {childList: true, subtree: true});
+// Gradio renders every image with alt="": screen readers skip the photo and the heatmap.
+// Name them by the box they sit in.
+const ALT = {"photo": "The uploaded mushroom photo",
+             "heatmap": "LIME heatmap: cyan regions support the genus, red regions oppose it",
+             "review-photo": "The photo under review", "find-gallery": "A photo of the find"};
+new MutationObserver(() => {
+  for (const [id, text] of Object.entries(ALT)) {
+    document.querySelectorAll(`#${id} img:not([alt]), #${id} img[alt=""]`).forEach(
+      (img) => img.setAttribute("alt", text));
+  }
+}).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                      attributeFilter: ["src"]});
 // Each tab has its own address (?tab=review): a bookmark or a shared link opens it, and the
 // Hugging Face sign-in, which comes back to the address it left, lands on Review again.
 // "tab" goes first because that sign-in keeps only the first query parameter.
