@@ -134,6 +134,7 @@ class Throttle:
     limit: int = 5  # failed attempts allowed inside ``window_s``
     window_s: float = 600.0  # how long a failure is remembered
     lock_s: float = 60.0  # refusal period once the limit is reached
+    max_names: int = 10_000  # past this many names, forget those with only old failures
     failures: dict[str, list[float]] = field(default_factory=dict)  # name -> failure times
     lock: threading.Lock = field(default_factory=threading.Lock)  # events run in threads
 
@@ -141,12 +142,18 @@ class Throttle:
         """True while ``name`` has too many recent failures."""
         with self.lock:
             recent = [t for t in self.failures.get(name, []) if now - t < self.window_s]
-            self.failures[name] = recent
+            if recent:
+                self.failures[name] = recent
+            else:  # names tried by anyone must not accumulate
+                self.failures.pop(name, None)
             return len(recent) >= self.limit and now - recent[-1] < self.lock_s
 
     def fail(self, name: str, now: float) -> None:
-        """Remember a failed attempt."""
+        """Remember a failed attempt; names whose failures are all old are forgotten."""
         with self.lock:
+            if len(self.failures) >= self.max_names:
+                self.failures = {n: ts for n, ts in self.failures.items()
+                                 if now - ts[-1] < self.window_s}
             self.failures.setdefault(name, []).append(now)
 
 

@@ -7,6 +7,7 @@ rebuilds the network from it alone, without any pretrained-weight package.
 from __future__ import annotations
 
 from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -72,4 +73,8 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
                          adapter_dim=ckpt.get("adapter_dim", 256))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v
                            for k, v in ckpt["state_dict"].items()})
+    # The run's own input size and normalization (`train --input-size 256`), not the
+    # backbone's defaults: recalibration must see photos as the app does.
+    model.cfg = replace(model.cfg, input_size=int(ckpt["input_size"]),
+                        mean=tuple(ckpt["mean"]), std=tuple(ckpt["std"]))
     return model.eval(), ckpt

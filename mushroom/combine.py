@@ -175,9 +175,10 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
     were all rejected is "not_recognized", as for one photo. A recognized photo whose own
     top genus is poisonous leads the headline even when the other photos outvote it.
     """
-    if find.probs is None:
+    if find.probs is None:  # no genus to name; a poison signal is still worth saying
         uniform = {c: 1.0 / len(classes) for c in classes}
-        return decide(uniform, tau, recognized=False)
+        verdict = decide(uniform, tau, recognized=False)
+        return replace(verdict, reasons=verdict.reasons + tuple(find.flag_reasons))
     names = [classes[c] for c in find.prediction_set] if find.has_sets else None
     verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
                      uncertain_top1=uncertain_top1, prediction_set=names)

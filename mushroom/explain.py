@@ -265,7 +265,8 @@ def explain(predictor: Predictor, image: Image.Image, genus: str | None = None,
         raise ValueError(f"unknown genus {genus!r}; choose from {', '.join(predictor.classes)}")
     view = view_of(image)
     digest = hashlib.sha1(view.tobytes()).hexdigest()
-    key = (digest, id(predictor), label, cfg)
+    # name and version too: id() of a model dropped from memory can be reused by another
+    key = (digest, id(predictor), predictor.name, predictor.version, label, cfg)
     cached = _EXPLANATIONS.get(key) if use_cache else None
     if cached is not None:
         return cached
@@ -277,7 +278,8 @@ def explain(predictor: Predictor, image: Image.Image, genus: str | None = None,
         weights, score = _lime_fit(masks, sample_probs, label, cfg.seed)
     result = Explanation(predictor.classes[label], float(probs[label]), weights, segments, view,
                          score, cfg, time.perf_counter() - start)
-    _EXPLANATIONS.put(key, result)
+    if use_cache:
+        _EXPLANATIONS.put(key, result)
     return result
 
 

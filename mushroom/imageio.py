@@ -27,6 +27,9 @@ MAX_PIXELS = 40_000_000
 MIN_SIDE = 8
 """Smallest side the app accepts at all; the training pipeline is stricter (DataConfig.min_side)."""
 
+MAX_FILE_BYTES = 200 * 2**20
+"""Largest file read as a photo (the app's uploads stop at 25 MB; this guards folder scans)."""
+
 
 class BadImage(ValueError):
     """An input that cannot be used as a photo; the message is safe to show to users."""
@@ -76,9 +79,12 @@ def _open(source: str | Path | bytes) -> Image.Image:
         path = Path(source)
         if not path.is_file():
             raise BadImage(f"No such file: {path.name}")
-        if path.stat().st_size == 0:
+        size = path.stat().st_size
+        if size == 0:
             raise BadImage("The file is empty (0 bytes).")
-        fh = path.open("rb")
+        if size > MAX_FILE_BYTES:
+            raise BadImage(f"The file is too large ({size // 2**20} MB) for a photo.")
+        fh = io.BytesIO(path.read_bytes())  # PIL never closes a handle it was given
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

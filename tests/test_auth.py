@@ -112,3 +112,15 @@ def test_hf_sign_in_needs_a_space_with_oauth_and_an_allow_list():
     assert not ok and "not a Hugging Face Space" in why
     ok, why = auth.hf_sign_in_status({k: v for k, v in space.items() if k != "OAUTH_SCOPES"})
     assert not ok and "OAUTH_SCOPES" in why and "hf_oauth: true" in why
+
+
+def test_names_tried_by_anyone_do_not_pile_up_in_the_throttle():
+    throttle = auth.Throttle(limit=3, window_s=60, lock_s=60, max_names=100)
+    for i in range(1000):  # /review_login is open to anyone: random names, never a hit
+        assert not throttle.blocked(f"guess{i}", now=float(i))
+    assert throttle.failures == {}
+    for i in range(1000):
+        throttle.fail(f"guess{i}", now=float(i))
+    assert len(throttle.failures) <= 100 + 60  # pruned to the last minute's names
+    throttle.fail("alice", 1000.0), throttle.fail("alice", 1000.5), throttle.fail("alice", 1001.0)
+    assert throttle.blocked("alice", 1001.5)  # a real lock still holds

@@ -244,3 +244,4 @@ def test_bad_or_oversized_data_urls_get_a_clear_error():
         raw_upload({"path": None, "url": "data:image/jpeg;base64,@@@notbase64"})
     with pytest.raises(Error, match="larger than 25 MB"):
         raw_upload({"path": None, "url": "data:image/jpeg;base64," + "A" * (MAX_FILE_BYTES * 2)})
+

@@ -54,6 +54,15 @@ def test_metadata_round_trips(saved):
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
 
 
+def test_a_run_trained_at_another_size_is_rebuilt_at_that_size(saved, tmp_path):
+    model, _, _ = saved
+    path = tmp_path / "m256.pt"
+    save_checkpoint(path, model, {**META, "input_size": 256})  # `train --input-size 256`
+    loaded, _ = load_checkpoint(path)
+    assert loaded.cfg.input_size == 256  # not the backbone's default 224
+    assert loaded.cfg.mean == model.cfg.mean and loaded.cfg.std == model.cfg.std
+
+
 def test_weights_are_stored_in_fp16_and_the_file_is_small(saved):
     model, path, size = saved
     raw = torch.load(path, map_location="cpu", weights_only=False)

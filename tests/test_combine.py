@@ -90,6 +90,11 @@ def test_all_photos_rejected_means_not_recognized():
     find = combine_find(photos, POISON_IDX, 0.3, rejected=np.array([True, True]))
     assert not find.recognized and find.probs is None and find.prediction_set == []
     assert find_verdict(find, GENERA, 0.3).level == "not_recognized"
+    amanitas = combine_find(np.stack([peaked(AMANITA, 0.9)] * 2), POISON_IDX, 0.3,
+                            rejected=np.array([True, True]))
+    verdict = find_verdict(amanitas, GENERA, 0.3)
+    assert verdict.level == "not_recognized" and "do not eat" in verdict.message.lower()
+    assert sum("still counted for safety" in r for r in verdict.reasons) == 2  # not dropped
 
 
 def test_poisonous_genus_in_the_find_set_makes_it_uncertain_and_empty_set_too():
