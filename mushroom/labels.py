@@ -51,8 +51,13 @@ class Decision:
     row_id: str = ""  # random id, set when written
 
 
-def validate(d: Decision) -> Decision:
+def validate(d: Decision, strict: bool = True) -> Decision:
     """Check and normalize every field of a decision.
+
+    Args:
+        d: the decision.
+        strict: hold species to the rules for new names; False reads rows written before
+            those rules (see :func:`mushroom.taxonomy.validate_species`).
 
     Returns:
         The same decision with whitespace, species and flags normalized.
@@ -70,7 +75,7 @@ def validate(d: Decision) -> Decision:
     for name in ("previous_genus", "genus"):
         if getattr(d, name) not in GENERA:
             raise ValueError(f"{name} {getattr(d, name)!r} must be one of {', '.join(GENERA)}")
-    d.species = validate_species(d.genus, d.species) if d.species.strip() else ""
+    d.species = validate_species(d.genus, d.species, strict) if d.species.strip() else ""
     bad = [f for f in d.flags if f not in FLAGS]
     if bad:
         raise ValueError(f"unknown flag(s) {bad}; allowed: {', '.join(FLAGS)}")
@@ -128,7 +133,8 @@ def read_rows(labels_dir: str | Path) -> list[Decision]:
     """All complete rows, in write order. A torn (unterminated) last line is ignored.
 
     Raises:
-        ValueError: if a complete line is not a valid row (the store was edited by hand).
+        ValueError: if a complete line is not a valid row (the store was edited by hand):
+            bad JSON or a field :func:`validate` refuses.
     """
     path = Path(labels_dir) / STORE_NAME
     if not path.is_file():
@@ -139,8 +145,8 @@ def read_rows(labels_dir: str | Path) -> list[Decision]:
     for n, line in enumerate(complete.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            rows.append(Decision(**json.loads(line)))
+        try:  # a hand-edited row must not reach the consensus and the next training run
+            rows.append(validate(Decision(**json.loads(line)), strict=False))
         except (ValueError, TypeError) as err:
             raise ValueError(f"{path}:{n}: unreadable row ({err})") from err
     return rows

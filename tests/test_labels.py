@@ -81,10 +81,18 @@ def test_symlink_out_of_the_data_folder_is_refused(photos, store, tmp_path):
     assert labels.resolve_image(photos, "Amanita/000.jpg") == (photos / "Amanita/000.jpg").resolve()
 
 
-def test_stored_rows_with_bad_fields_are_caught_by_validate():
+def test_stored_rows_with_bad_fields_are_caught_when_read(photos, store):
     bad = labels.Decision("alice", "confirm", "../../etc", "x.jpg", "Amanita", "Amanita")
     with pytest.raises(ValueError, match="image id"):
         labels.validate(bad)
+    import json
+
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    row = json.loads((store / labels.STORE_NAME).read_text().splitlines()[0])
+    with (store / labels.STORE_NAME).open("a") as fh:  # edited by hand: a genus we lack
+        fh.write(json.dumps({**row, "genus": "Pleurotus", "row_id": "x"}) + "\n")
+    with pytest.raises(ValueError, match=":2: unreadable row.*Pleurotus"):
+        labels.read_rows(store)
 
 
 def test_majority_wins_and_ties_go_to_the_most_recent(photos, store):
