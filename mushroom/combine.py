@@ -184,9 +184,6 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
                      uncertain_top1=uncertain_top1, prediction_set=names)
     if find.poison_flag or verdict.level == "poisonous":
         return _poisonous_find(find, classes, verdict)
-    if verdict.level == "edible_genus" and find.has_sets and not find.prediction_set:
-        return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],
-                       reasons=("no genus is plausible enough to name",))
     return verdict
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, open_image
 from mushroom.ood import is_unfamiliar
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import MESSAGES, Verdict, decide
+from mushroom.verdict import decide
 
 MODEL_ENV = "MUSHROOM_MODEL"
 THREADS_ENV = "MUSHROOM_TORCH_THREADS"
@@ -190,7 +190,6 @@ def response(predictor, prediction, row: int, k: int = 3,
     verdict = decide(probs, th.tau, uncertain_top1=th.uncertain_top1,
                      prediction_set=signals.prediction_set, recognized=signals.recognized,
                      p_poison_head=head, poison_head_tau=th.poison_head)
-    verdict = _empty_set_is_uncertain(verdict, signals.prediction_set)
     body = {
         "top_k": top_k(prediction.probs[row], predictor.classes, k),
         "verdict": verdict.to_dict(),
@@ -201,14 +200,6 @@ def response(predictor, prediction, row: int, k: int = 3,
         body["top_k"] = []  # no genus claims for a photo the model does not recognize
         body["probabilities"] = None
     return {**body, **signals.extra}
-
-
-def _empty_set_is_uncertain(verdict: Verdict, prediction_set: list[str] | None) -> Verdict:
-    """An empty conformal set means no genus is plausible enough: never "edible_genus"."""
-    if verdict.level != "edible_genus" or prediction_set is None or prediction_set:
-        return verdict
-    return replace(verdict, level="uncertain", message=MESSAGES["uncertain"],
-                   reasons=("no genus is plausible enough to name",))
 
 
 def load_photo(source: str | Path | bytes | Image.Image) -> Image.Image:

@@ -4,8 +4,9 @@ Four levels, checked in this order, so the first rule that fires wins:
 
 1. ``not_recognized``: the photo does not look like the nine genera; no genus is claimed.
 2. ``poisonous``: P(poisonous) >= tau, the poison head fires, or the top-1 genus is poisonous.
-3. ``uncertain``: the top-1 probability is low, the output is not a valid distribution, or a
-   poisonous genus is inside the prediction set; it is treated as poisonous.
+3. ``uncertain``: the top-1 probability is low, the output is not a valid distribution, a
+   poisonous genus is inside the prediction set, or the set is empty (no genus is plausible
+   enough to name); it is treated as poisonous.
 4. ``edible_genus``: names the genus, warns that it also holds toxic species, and never says
    the mushroom is safe to eat.
 
@@ -30,6 +31,10 @@ MESSAGES = {
                       "photo does not look like the nine genera the model knows, so no "
                       "identification is given. Do not eat.",
 }
+
+
+NO_PLAUSIBLE_GENUS = "no genus is plausible enough to name"
+"""The reason given when the prediction set is empty: never "edible_genus" then."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ def _doubt_reasons(probs: Mapping[str, float], genus: str, uncertain_top1: float
     risky = sorted(set(prediction_set or ()) & POISONOUS)
     if risky:
         reasons.append(f"the model cannot rule out {', '.join(risky)}")
+    if prediction_set is not None and len(prediction_set) == 0:
+        reasons.append(NO_PLAUSIBLE_GENUS)
     return reasons
 
 
@@ -149,7 +156,7 @@ def uncertain_message(genus: str, probs: Mapping[str, float], uncertain_top1: fl
     is a poisonous genus inside the prediction set.
     """
     risky = sorted(set(prediction_set or ()) & POISONOUS)
-    if not _valid(probs):
+    if not _valid(probs) or (prediction_set is not None and len(prediction_set) == 0):
         return MESSAGES["uncertain"]
     if probs[genus] >= uncertain_top1 and risky:
         return (f"Uncertain: most likely {genus} ({pct(probs[genus])}), but the model cannot "

@@ -233,3 +233,11 @@ def test_card_shows_p_poisonous_and_tau_with_the_digits_that_tell_them_apart():
     probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.98745, "Amanita": 0.01255}
     card = verdict_card(decide(probs, tau=0.0126).to_dict())
     assert "<b>1.255%</b> (flagged at &ge; 1.26%)" in card
+
+
+def test_an_empty_prediction_set_is_uncertain_inside_decide_itself():
+    probs = one_hot("Boletus", 0.99)
+    assert decide(probs, 0.3, prediction_set=None).level == "edible_genus"  # no sets shipped
+    v = decide(probs, 0.3, prediction_set=[])
+    assert v.level == "uncertain" and v.reasons == ("no genus is plausible enough to name",)
+    assert decide(one_hot("Amanita", 0.99), 0.3, prediction_set=[]).level == "poisonous"
