@@ -203,7 +203,7 @@ def store_lock(labels_dir: str | Path):
 
 def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotator: str, *,
            genus: str | None = None, species: str = "", flags: tuple[str, ...] = (),
-           note: str = "", model_version: str = "") -> Decision:
+           note: str = "", model_version: str = "", seen: str | None = None) -> Decision:
     """Write one expert decision about a photo; the action is inferred from the fields.
 
     Flags make a "flag", a note alone a "note", the current genus (and species) a "confirm",
@@ -220,6 +220,8 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         flags: subset of :data:`FLAGS`.
         note: optional free text.
         model_version: the model whose queue was shown.
+        seen: the genus the expert saw as the photo's label; when another expert's vote
+            changed it meanwhile, nothing is written (a vote must mean what was on screen).
 
     Returns:
         The decision as written.
@@ -240,6 +242,9 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     with store_lock(labels_dir):
         current = consensus(read_rows(labels_dir)).get(image_id)
         previous = current.genus if current else PurePosixPath(rel_path).parts[0]
+        if seen and seen != previous:
+            raise ValueError(f"the label changed from {seen} to {previous} (another expert's "
+                             "vote) while you had the photo open; look at it again")
         kept = current.species if current else ""
         flags, species = tuple(flags), (species or "").strip()
         action = ("flag" if flags else "note" if genus is None and not species

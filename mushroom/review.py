@@ -193,7 +193,8 @@ def load_queue(cache: str | Path, labels_dir: str | Path,
     Returns:
         One row per photo, most suspicious first, with the cache columns plus ``rank``,
         ``tier``, ``score``, the effective ``genus``/``species``/``flags``, ``votes`` (how
-        many experts voted) and ``reviewers`` (their names, ";"-joined).
+        many experts voted), ``reviewers`` (their names, ";"-joined) and ``agreement``
+        (share of votes for the outcome; 1.0 when unreviewed).
     """
     from mushroom.consensus import consensus
     from mushroom.labels import read_rows
@@ -212,6 +213,7 @@ def load_queue(cache: str | Path, labels_dir: str | Path,
     frame["flags"] = [";".join(c.flags) if c else "" for c in agreed]
     frame["votes"] = [len(c.votes) if c else 0 for c in agreed]
     frame["reviewers"] = [";".join(v.annotator for v in c.votes) if c else "" for c in agreed]
+    frame["agreement"] = [c.agreement if c else 1.0 for c in agreed]
     return frame
 
 

@@ -118,7 +118,9 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
     name = " ".join(str(species).split())
     match = _BINOMIAL.match(name)
     if not match:
-        raise ValueError(f"{species!r} is not a binomial like 'Amanita muscaria'")
+        raise ValueError(f"species “{name[:60]}” is not a binomial: write “{genus} <epithet>”"
+                         ", the genus capitalised and the epithet in lower case; leave it empty "
+                         "to vote for the genus only (no “sp.”)")
     if match.group(1) != genus:
         raise ValueError(f"species {name!r} does not belong to genus {genus!r}")
     if strict and not all(_EPITHET.match(e) for e in name.split()[1:] if not e.endswith(".")):

@@ -185,3 +185,40 @@ def test_save_without_a_genus_is_refused_not_filed_as_a_note(app, env):
         logged_in(app).predict(image_id, None, "", "a note", "All", "all",
                                api_name="/review_save")
     assert len(store_rows(env)) == before
+
+
+def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path, monkeypatch):
+    """Alice and Bob open the same photo as Russula; Bob relabels it first. Alice's confirm
+    must not be filed as a vote for a label she never saw (the page sends what it showed)."""
+    import gradio as gr
+
+    from mushroom.ui import review_handlers as h
+
+    env = review_setup(tmp_path, per_class=1)
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          Path("unused.pt"))
+    shown = h.render(ctx, "alice", None, "Russula", "all")
+    image_id, seen = shown[0], shown[-1]
+    assert seen == "Russula" and h.render(ctx, "bob", image_id, "Russula", "all")[-1] == seen
+    h.act(ctx, "save", "bob", image_id, "Amanita", "", "", "Russula", "all", seen)
+    with pytest.raises(gr.Error, match="label changed from Russula to Amanita"):
+        h.act(ctx, "confirm", "alice", image_id, "Russula", "", "", "Russula", "all", seen)
+    assert [r.annotator for r in labels.read_rows(ctx.labels_dir)] == ["bob"]
+    # Looking again shows the new label and the split vote once Alice disagrees.
+    again = h.render(ctx, "alice", image_id, "All", "all")
+    assert again[-1] == "Amanita"
+    after = h.act(ctx, "save", "alice", image_id, "Russula", "", "", "All", "all", again[-1])
+    path = labels.read_rows(ctx.labels_dir)[-1].path
+    assert after[9] == f"Saved: relabelled Amanita → Russula (`{path}`)."
+    header = h.render(ctx, "alice", image_id, "All", "all")[2]
+    assert "**disputed** (50% agree" in header
+    h.act(ctx, "save", "alice", image_id, "Amanita", "", "", "All", "all", "Russula")
+    actions = [row[2] for row in h.votes_table(ctx, image_id)]
+    assert actions == ["relabel", "relabel (replaced)", "relabel"]  # Alice counts once
+
+
+def test_logging_out_clears_the_password_box(app):
+    client = logged_in(app)
+    out = client.predict(api_name="/review_logout")
+    assert out[-1] == "" and "Signed out" in out[0]

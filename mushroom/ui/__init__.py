@@ -33,6 +33,9 @@ HEAD = """<style>
    Gradio's dark theme colours p, li and b itself (white on pale yellow, unreadable). */
 .verdict, .verdict * { color: #111 !important; }
 .dark .poison-tag { color: #ff8a7a !important; }  /* the light theme's red is too dark here */
+/* The votes table: headers never break inside a word ("exper t"); long cells wrap. */
+#review-votes th, #review-votes th * {
+  word-break: keep-all !important; overflow-wrap: normal !important; }
 /* Gradio's radios and checkboxes show no focus ring; keyboard users must see where they are. */
 input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
   outline: 3px solid #2471a3 !important; outline-offset: 2px; }

@@ -67,26 +67,33 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
 def _connect(ctx: h.ReviewContext, w: dict) -> None:
     """Wire every event; each gets an ``api_name`` and re-checks the login server-side."""
     outputs = [w[k] for k in ("current", "photo", "label", "top3", "votes", "genus", "species",
-                              "note", "progress", "status", "lime")]
+                              "note", "progress", "status", "lime", "seen")]
+    # Progress and a refusal show on the status line only: Gradio otherwise covers every
+    # output (photo, genus, species...) with an "Error" badge that blocks the very field
+    # the message asks the expert to fix.
+    ONE_TRACKER = {"show_progress_on": w["status"]}  # noqa: N806
     filters = [w["filter_genus"], w["mode"]]
     shown = [w["user"], w["current"], *filters]
     swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
     gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
-          [w["name"], w["password"]], swap, api_name="review_login").success(
-        partial(h.show, ctx), shown, outputs, api_name="review_open", api_visibility="undocumented")
-    w["logout"].click(signin.logout, None, swap, api_name="review_logout")
-    w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show")
+          [w["name"], w["password"]], swap, api_name="review_login", show_progress_on=w["who"]
+          ).success(partial(h.show, ctx), shown, outputs, api_name="review_open",
+                    api_visibility="undocumented", **ONE_TRACKER)
+    w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout")
+    w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **ONE_TRACKER)
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
-          api_name="review_filter", api_visibility="undocumented")
+          api_name="review_filter", api_visibility="undocumented", **ONE_TRACKER)
     w["build"].click(partial(h.build, ctx), [w["user"], *filters], outputs,
                      api_name="review_build", concurrency_limit=1, concurrency_id="review_build",
                      show_progress_on=w["progress"])  # one bar, not one over every field
-    item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters]
+    item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters, w["seen"]]
     for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
                          ("unusable", "unusable"), ("note", "add_note")):
-        w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}")
-    w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip")
-    w["undo"].click(partial(h.undo, ctx), [w["user"], *filters], outputs, api_name="review_undo")
+        w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
+                        **ONE_TRACKER)
+    w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **ONE_TRACKER)
+    w["undo"].click(partial(h.undo, ctx), [w["user"], *filters], outputs, api_name="review_undo",
+                    **ONE_TRACKER)
     w["explain"].click(partial(h.explain, ctx), [w["user"], w["current"]], w["lime"],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
     w["export"].click(partial(h.export, ctx), [w["user"]], w["download"],
@@ -125,6 +132,7 @@ def _work_area() -> dict[str, gr.components.Component]:
     w["progress"] = gr.Markdown(label="Queue progress", show_label=False,
                                 elem_id="review-progress")
     w["current"] = gr.Textbox(label="Image id", visible=False, elem_id="review-current")
+    w["seen"] = gr.State(None)  # the label on screen: a vote must refer to it
     with gr.Row():
         with gr.Column(scale=3):
             w["photo"] = gr.Image(label="Photo", type="pil", interactive=False, height=420,
@@ -137,7 +145,8 @@ def _work_area() -> dict[str, gr.components.Component]:
                                      elem_id="review-label")
             w["top3"] = gr.HTML(label="Model top 3", show_label=False, elem_id="review-top3")
             w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
-                                      label="Votes and notes", interactive=False, wrap=True)
+                                      label="Votes and notes", interactive=False, wrap=True,
+                                      elem_id="review-votes")
             w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
                                      allow_custom_value=True)  # the store validates it
             w["species"] = gr.Dropdown([""], value="", allow_custom_value=True,

@@ -66,7 +66,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
 
     if ctx.data_dir is None or not ctx.cache.is_file():
         msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
-        return [None, None, msg, None, [], gr.update(), gr.update(), "", "", status, None]
+        return [None, None, msg, None, [], gr.update(), gr.update(), "", "", status, None, None]
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode, user)
     if image_id not in set(chosen["image_id"]):
@@ -74,11 +74,12 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     progress = progress_text(queue, genus, user)
     if image_id is None:
         return [None, None, "Nothing left to review with these filters.", None, [],
-                gr.update(), gr.update(), "", progress, status, None]
+                gr.update(), gr.update(), "", progress, status, None, None]
     row = queue[queue["image_id"] == image_id].iloc[0]
     return [image_id, photo(ctx, row["path"]), describe(row), top3(row),
             votes_table(ctx, image_id), gr.update(value=row["genus"]),
-            species_update(ctx, row["genus"], row["species"]), "", progress, status, None]
+            species_update(ctx, row["genus"], row["species"]), "", progress, status, None,
+            row["genus"]]  # the label on screen, which a vote refers to (see act)
 
 
 def photo(ctx: ReviewContext, rel: str):
@@ -103,8 +104,16 @@ def describe(row) -> str:
     return (f"### {row['genus']}{species}{flags}\n"
             f"Folder: {row['folder_genus']} · `{row['path']}` · id `{row['image_id']}`  \n"
             f"Queued because: {TIER_NAMES[int(row['tier'])]} (#{int(row['rank']) + 1}, "
-            f"scores from {row['source']}) · {row['votes']} vote(s)  \n"
+            f"scores from {row['source']}) · {row['votes']} vote(s){dispute(row)}  \n"
             f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}")
+
+
+def dispute(row) -> str:
+    """" · **disputed**: ..." when the experts' votes disagree (the README's tie rule)."""
+    if float(row.get("agreement", 1.0)) >= 1.0:
+        return ""
+    return (f" · **disputed** ({float(row['agreement']):.0%} agree; a tie goes to the latest "
+            "vote): a further opinion settles it")
 
 
 def top3(row) -> str:
@@ -120,10 +129,13 @@ def top3(row) -> str:
 def votes_table(ctx: ReviewContext, image_id: str) -> list[list[str]]:
     """Every decision still in force on the photo: votes, flags and notes."""
     from mushroom.consensus import active_rows, describe as describe_vote
-    from mushroom.labels import read_rows
+    from mushroom.labels import VOTES, read_rows
 
     rows = [r for r in active_rows(read_rows(ctx.labels_dir)) if r.image_id == image_id]
-    return [[r.time[:19].replace("T", " "), r.annotator, r.action,
+    latest = {r.annotator: r.row_id for r in rows if r.action in VOTES}  # one vote each counts
+    return [[r.time[:19].replace("T", " "), r.annotator,
+             r.action + (" (replaced)" if r.action in VOTES and latest[r.annotator] != r.row_id
+                         else ""),
              "" if r.action == "note" else describe_vote(r), r.note] for r in rows]
 
 
@@ -173,8 +185,12 @@ def queue_row(ctx: ReviewContext, image_id: str):
 
 
 def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: str,
-        species: str, note: str, filter_genus: str, mode: str):
-    """Record one decision, then move on (notes stay on the photo)."""
+        species: str, note: str, filter_genus: str, mode: str, seen: str | None = None):
+    """Record one decision, then move on (notes stay on the photo).
+
+    ``seen`` is the label the page showed (session state; API clients send none): a
+    confirm or relabel is refused when another expert's vote changed it meanwhile.
+    """
     from mushroom.labels import record
 
     user = require(user)
@@ -187,13 +203,23 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
               "unusable": {"flags": ("unusable",)}, "note": {}}[kind]
     try:
         d = record(ctx.labels_dir, ctx.data_dir, row["path"], user, note=note or "",
-                   model_version=row["model"], **fields)
+                   model_version=row["model"], seen=seen if kind in ("confirm", "save") else None,
+                   **fields)
     except ValueError as err:
         raise gr.Error(str(err), title="Not saved") from err
-    status = f"Saved: {d.action} `{d.path}` → {', '.join(d.flags) or d.species or d.genus}"
+    status = saved_text(d)
     if kind == "note":
         return render(ctx, user, image_id, filter_genus, mode, status)
     return advance(ctx, user, image_id, filter_genus, mode, status)
+
+
+def saved_text(d) -> str:
+    """The status line after a decision, in words: what was recorded on which photo."""
+    what = {"confirm": f"confirmed {d.species or d.genus}",
+            "relabel": f"relabelled {d.previous_genus} → {d.species or d.genus}",
+            "flag": "flagged as " + " and ".join(f.replace("_", " ") for f in d.flags),
+            "note": f"note added: “{d.note[:80]}”"}[d.action]
+    return f"Saved: {what} (`{d.path}`)."
 
 
 def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str):
@@ -218,7 +244,8 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
     row = undo_last(ctx.labels_dir, user)
     if row is None:
         return render(ctx, user, None, filter_genus, mode, "Nothing to undo.")
-    return render(ctx, user, row.image_id, "All", "all", f"Undone: `{row.path}`")
+    return render(ctx, user, row.image_id, "All", "all",
+                  f"Undone: your latest decision on `{row.path}` (shown again; filters: all).")
 
 
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):

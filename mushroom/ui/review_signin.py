@@ -59,5 +59,6 @@ def hf_login(profile: gr.OAuthProfile | None):
 
 
 def logout():
-    """Forget the identity of this session."""
-    return None, "Signed out.", gr.update(visible=True), gr.update(visible=False), gr.update()
+    """Forget the identity of this session, and the password typed into the page."""
+    return (None, "Signed out.", gr.update(visible=True), gr.update(visible=False), gr.update(),
+            "")
