@@ -126,3 +126,26 @@ def test_expert_relabels_a_photo_with_a_species(app, env, browser):
     assert (row.annotator, row.image_id, row.action) == ("alice", image_id, "relabel")
     assert (row.genus, row.species, row.note) == ("Russula", "Russula emetica",
                                                  "white gills, red cap, crumbly")
+
+
+def test_on_a_phone_the_next_photo_is_brought_into_view_after_a_decision(app, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                            has_touch=True)
+    page.goto(app.url + "?tab=review")
+    page.wait_for_selector("#review-login", state="visible")
+    text(page, "review-name").fill("bob")
+    text(page, "review-password").fill(PASSWORD)
+    text(page, "review-password").press("Enter")
+    page.wait_for_function("() => /id [0-9a-f]{16}/.test("
+                           "document.querySelector('#review-label')?.innerText || '')",
+                           timeout=60_000)
+    first = re.search(r"id ([0-9a-f]{16})", page.inner_text("#review-label")).group(1)
+    page.locator("#review-skip").scroll_into_view_if_needed()
+    page.locator("#review-skip").click()  # the buttons sit far below the photo on a phone
+    page.wait_for_function(
+        f"() => !document.querySelector('#review-label').innerText.includes('{first}')",
+        timeout=60_000)
+    page.wait_for_timeout(500)
+    top = page.locator("#review-photo").evaluate("e => e.getBoundingClientRect().top")
+    page.close()
+    assert -5 <= top <= 100, top  # the new photo, not the buttons, is what the expert sees

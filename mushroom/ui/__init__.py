@@ -72,6 +72,20 @@ new MutationObserver((records) => {
     return;
   }
 }).observe(document.documentElement, {childList: true, subtree: true});
+// Review on a phone: after a vote the next photo loads far above the buttons, so the expert
+// would vote again on a photo never seen. Bring the new photo's header into view.
+let lastReviewHeader = "";
+new MutationObserver(() => {
+  const header = document.querySelector("#review-label");
+  const match = header && header.innerText.match(/id\s+([0-9a-f]{16})/);
+  const text = match ? match[1] : "";  // the photo's id: a new photo, not a new vote count
+  if (!text || text === lastReviewHeader) return;
+  const first = lastReviewHeader === "";
+  lastReviewHeader = text;
+  if (!first && window.innerWidth <= 768) {
+    document.querySelector("#review-photo").scrollIntoView({block: "start"});
+  }
+}).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
 // Gradio renders every image with alt="": screen readers skip the photo and the heatmap.
 // Name them by the box they sit in.
 const ALT = {"photo": "The uploaded mushroom photo",
