@@ -77,7 +77,7 @@ new MutationObserver((records) => {
 let lastReviewHeader = "";
 new MutationObserver(() => {
   const header = document.querySelector("#review-label");
-  const match = header && header.innerText.match(/id\s+([0-9a-f]{16})/);
+  const match = header && header.innerText.match(/id +([0-9a-f]{16})/);
   const text = match ? match[1] : "";  // the photo's id: a new photo, not a new vote count
   if (!text || text === lastReviewHeader) return;
   const first = lastReviewHeader === "";
