@@ -31,7 +31,7 @@ refused with "queue is full" rather than piling up memory on a 2-vCPU Space."""
 HEAD = """<style>
 /* Verdict cards keep their pale backgrounds in dark mode, so their text must stay dark:
    Gradio's dark theme colours p, li and b itself (white on pale yellow, unreadable). */
-.verdict, .verdict * { color: #111 !important; }
+.verdict, .verdict *, .photo-error, .photo-error * { color: #111 !important; }
 .dark .poison-tag { color: #ff8a7a !important; }  /* the light theme's red is too dark here */
 /* The votes table: headers never break inside a word ("exper t"); long cells wrap. */
 #review-votes th, #review-votes th * {
@@ -91,13 +91,18 @@ new MutationObserver(() => {
 const ALT = {"photo": "The uploaded mushroom photo",
              "heatmap": "LIME heatmap: cyan regions support the genus, red regions oppose it",
              "review-photo": "The photo under review", "find-gallery": "A photo of the find"};
-new MutationObserver(() => {
+// On "load" only (capture phase: load does not bubble): a file the browser cannot draw
+// keeps alt="", or its alt text would be printed over the empty photo box.
+document.addEventListener("load", (event) => {
+  const img = event.target;
+  if (!(img instanceof HTMLImageElement) || img.alt) return;
   for (const [id, text] of Object.entries(ALT)) {
-    document.querySelectorAll(`#${id} img:not([alt]), #${id} img[alt=""]`).forEach(
-      (img) => img.setAttribute("alt", text));
+    if (img.closest(`#${id}`)) img.setAttribute("alt", text);
   }
-}).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
-                                      attributeFilter: ["src"]});
+}, true);
+document.addEventListener("error", (event) => {
+  if (event.target instanceof HTMLImageElement) event.target.setAttribute("alt", "");
+}, true);
 // Each tab has its own address (?tab=review): a bookmark or a shared link opens it, and the
 // Hugging Face sign-in, which comes back to the address it left, lands on Review again.
 // "tab" goes first because that sign-in keeps only the first query parameter.
