@@ -31,8 +31,8 @@ import numpy as np
 
 from mushroom.conformal import prediction_sets
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import (MESSAGES, Verdict, decide, genus_notes, pct, pct_pair,
-                              possibly_poisonous_message)
+from mushroom.verdict import (MESSAGES, UNCERTAIN_TOP1, Verdict, decide, genus_notes, pct,
+                              pct_pair, possibly_poisonous_message)
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -167,7 +167,7 @@ def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np
 
 
 def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
-                 uncertain_top1: float = 0.55) -> Verdict:
+                 uncertain_top1: float = UNCERTAIN_TOP1) -> Verdict:
     """The verdict for a whole find, from :func:`mushroom.verdict.decide` plus the find rules.
 
     Any poison signal of any photo makes it "poisonous" (reasons list the photos); an empty

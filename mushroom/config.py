@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass, field, fields
 
+from mushroom.verdict import UNCERTAIN_TOP1
+
 
 @dataclass
 class DataConfig:
@@ -88,7 +90,7 @@ class CalibConfig:
     # run's folds) only widen rare-genus conformal sets; tau and the signal come from val
     min_tau: float = 0.0  # floor on tau; above 0 it may break recall 1.0 on calibration data
     max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
-    uncertain_max_prob: float = 0.55  # top-1 below this -> verdict "uncertain"
+    uncertain_max_prob: float = UNCERTAIN_TOP1  # top-1 below this -> verdict "uncertain"
     conformal_alpha: float = 0.05  # 1 - target coverage of prediction sets
     tta_sizes: tuple[int, ...] | None = None  # test-time view sides in px, averaged per photo;
     # () or None: one centre view (train); None in `calibrate`: keep the checkpoint's views

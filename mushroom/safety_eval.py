@@ -29,9 +29,9 @@ from mushroom.calibrate import pass_rate_at_full_recall
 from mushroom.conformal import coverage_report, prediction_sets
 from mushroom.ood import is_unfamiliar
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import decide
+from mushroom.verdict import UNCERTAIN_TOP1, decide
 
-DEFAULT_UNCERTAIN_TOP1 = 0.55  # used when the checkpoint does not say (see verdict.decide)
+DEFAULT_UNCERTAIN_TOP1 = UNCERTAIN_TOP1  # used when the checkpoint does not say
 
 
 def _rate(mask: np.ndarray) -> float | None:

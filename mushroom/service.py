@@ -36,11 +36,11 @@ from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, open_image
 from mushroom.ood import is_unfamiliar
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import decide
+from mushroom.verdict import UNCERTAIN_TOP1, decide
 
 MODEL_ENV = "MUSHROOM_MODEL"
 THREADS_ENV = "MUSHROOM_TORCH_THREADS"
-DEFAULT_UNCERTAIN_TOP1 = 0.55
+DEFAULT_UNCERTAIN_TOP1 = UNCERTAIN_TOP1
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}

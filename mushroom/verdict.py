@@ -33,6 +33,9 @@ MESSAGES = {
 }
 
 
+UNCERTAIN_TOP1 = 0.55
+"""Default: a top-1 probability below this is "uncertain" (checkpoints may carry their own)."""
+
 NO_PLAUSIBLE_GENUS = "no genus is plausible enough to name"
 """The reason given when the prediction set is empty: never "edible_genus" then."""
 
@@ -172,7 +175,7 @@ def edible_genus_message(genus: str) -> str:
             f"Have it checked by an expert mycologist.")
 
 
-def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = 0.55,
+def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = UNCERTAIN_TOP1,
            prediction_set: Sequence[str] | None = None, recognized: bool = True,
            p_poison_head: float | None = None, poison_head_tau: float | None = None) -> Verdict:
     """Turn calibrated genus probabilities into a :class:`Verdict`.
