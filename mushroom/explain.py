@@ -296,10 +296,3 @@ def _segments(view: np.ndarray, digest: str, cfg: LimeConfig) -> np.ndarray:
 def top_k_agreement(a: Explanation, b: Explanation, k: int = 5) -> float:
     """Share of ``a``'s top-``k`` superpixels that are also in ``b``'s top-``k``."""
     return len(set(a.top(k)) & set(b.top(k))) / k
-
-
-def overlay(exp: Explanation, **kwargs) -> Image.Image:
-    """The heatmap image of ``exp``: see :func:`mushroom.ui.heatmap.overlay` (drawn there)."""
-    from mushroom.ui.heatmap import overlay as draw
-
-    return draw(exp, **kwargs)

@@ -250,7 +250,8 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
 
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
     """LIME overlay of the model's top genus, computed on demand (seconds on a CPU)."""
-    from mushroom.explain import explain as lime, overlay
+    from mushroom.explain import explain as lime
+    from mushroom.ui.heatmap import overlay
 
     require(user)
     row = queue_row(ctx, image_id)
