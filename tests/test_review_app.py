@@ -222,3 +222,16 @@ def test_logging_out_clears_the_password_box(app):
     client = logged_in(app)
     out = client.predict(api_name="/review_logout")
     assert out[-1] == "" and "Signed out" in out[0]
+
+
+def test_a_photo_that_stopped_decoding_says_so_instead_of_a_blank_box(tmp_path):
+    from mushroom.ui import review_handlers as h
+
+    env = review_setup(tmp_path, per_class=1)
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          Path("unused.pt"))
+    first = h.render(ctx, "alice", None, "All", "all")
+    path = review.load_queue(ctx.cache, ctx.labels_dir).set_index("image_id").loc[first[0], "path"]
+    (ctx.data_dir / path).write_bytes(b"\xff\xd8 damaged on disk")
+    again = h.render(ctx, "alice", first[0], "All", "all")
+    assert again[1] is None and "no longer decodes" in again[9]

@@ -76,7 +76,11 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
         return [None, None, "Nothing left to review with these filters.", None, [],
                 gr.update(), gr.update(), "", progress, status, None, None]
     row = queue[queue["image_id"] == image_id].iloc[0]
-    return [image_id, photo(ctx, row["path"]), describe(row), top3(row),
+    shown = photo(ctx, row["path"])
+    if shown is None:  # changed on disk since the queue was built
+        status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
+                                                     "as an unusable photo [b] or skip it.")
+    return [image_id, shown, describe(row), top3(row),
             votes_table(ctx, image_id), gr.update(value=row["genus"]),
             species_update(ctx, row["genus"], row["species"]), "", progress, status, None,
             row["genus"]]  # the label on screen, which a vote refers to (see act)
