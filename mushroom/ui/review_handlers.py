@@ -55,7 +55,9 @@ def require(user: str | None) -> str:
 
     allowed = (user or "").startswith("hf:") and user[3:] in hf_allow_list()
     if not user or not (allowed or user in load_experts()[0]):
-        raise gr.Error("Review actions need an expert login (Review tab).", title="Refused")
+        raise gr.Error("Review actions need an expert login (Review tab). If the page says "
+                       "you are signed in, the app has restarted since: log out and in again.",
+                       title="Refused")
     return user
 
 
