@@ -88,6 +88,7 @@ def test_identify_needs_no_login(app, env):
     ("/review_export", ()),
     ("/review_build", ("All", "all")),
     ("/review_species_choices", ("Amanita",)),
+    ("/review_reopen", ("All", "all")),
 ])
 def test_review_endpoints_refuse_without_login(app, env, endpoint, args):
     image_id = file_id(next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
@@ -235,3 +236,24 @@ def test_a_photo_that_stopped_decoding_says_so_instead_of_a_blank_box(tmp_path):
     (ctx.data_dir / path).write_bytes(b"\xff\xd8 damaged on disk")
     again = h.render(ctx, "alice", first[0], "All", "all")
     assert again[1] is None and "no longer decodes" in again[9]
+
+
+def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(app, env):
+    client = logged_in(app, "bob")
+    first = client.predict("", "All", "all", api_name="/review_show")
+    saved = client.predict(first[0], "Boletus", "", "", "All", "all", api_name="/review_save")
+    assert saved[0] != first[0]  # moved on to the next photo
+    before = len(store_rows(env))
+    back = client.predict("All", "all", api_name="/review_reopen")
+    assert back[0] == first[0] and "your vote stands" in back[9]
+    assert len(store_rows(env)) == before  # nothing withdrawn or written
+
+
+def test_reopen_with_no_decision_yet_says_so(tmp_path, monkeypatch):
+    from mushroom.ui import review_handlers as h
+
+    env = review_setup(tmp_path, per_class=1)
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          Path("unused.pt"))
+    assert "no decision to reopen" in h.reopen(ctx, "alice", "All", "all")[9]

@@ -17,8 +17,8 @@ from mushroom.ui import review_handlers as h
 from mushroom.ui import review_signin as signin
 
 KEYS = {"c": "review-confirm", "r": "review-save", "x": "review-not-mushroom",
-        "b": "review-unusable", "n": "review-add-note", "s": "review-skip", "u": "review-undo",
-        "l": "review-explain"}
+        "b": "review-unusable", "n": "review-add-note", "s": "review-skip", "p": "review-reopen",
+        "u": "review-undo", "l": "review-explain"}
 KEYS_JS = """() => {
   if (window.__mushroomReviewKeys) return; window.__mushroomReviewKeys = true;
   const keys = %s;
@@ -33,7 +33,8 @@ KEYS_JS = """() => {
   });
 }""" % KEYS
 HELP = ("**Keys** (outside text boxes): `c` confirm · `r` save genus/species · `x` not a "
-        "mushroom · `b` unusable photo · `n` add note · `s` skip · `u` undo · `l` LIME")
+        "mushroom · `b` unusable photo · `n` add note · `s` skip · `p` reopen your last photo · "
+        "`u` undo · `l` LIME")
 
 
 
@@ -92,6 +93,8 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
         w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
                         **ONE_TRACKER)
     w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **ONE_TRACKER)
+    w["reopen"].click(partial(h.reopen, ctx), [w["user"], *filters], outputs,
+                      api_name="review_reopen", **ONE_TRACKER)
     w["undo"].click(partial(h.undo, ctx), [w["user"], *filters], outputs, api_name="review_undo",
                     **ONE_TRACKER)
     w["explain"].click(partial(h.explain, ctx), [w["user"], w["current"]], w["lime"],
@@ -177,6 +180,7 @@ def _buttons() -> dict[str, gr.Button]:
         b["add_note"] = gr.Button("Add note [n]", elem_id="review-add-note")
     with gr.Row():
         b["skip"] = gr.Button("Skip [s]", elem_id="review-skip")
+        b["reopen"] = gr.Button("Reopen last [p]", elem_id="review-reopen")
         b["undo"] = gr.Button("Undo [u]", elem_id="review-undo")
         b["explain"] = gr.Button("LIME [l]", elem_id="review-explain")
     return b

@@ -242,6 +242,20 @@ def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str,
     return advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.")
 
 
+def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
+    """Show the photo of this expert's latest decision again, vote kept (unlike undo)."""
+    from mushroom.consensus import active_rows
+    from mushroom.labels import read_rows
+
+    user = require(user)
+    mine = [r for r in active_rows(read_rows(ctx.labels_dir)) if r.annotator == user]
+    if not mine:
+        return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.")
+    return render(ctx, user, mine[-1].image_id, "All", "all",
+                  f"Reopened `{mine[-1].path}` (filters: all): your vote stands; a new one "
+                  "replaces it.")
+
+
 def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
     """Withdraw this expert's latest decision and show that photo again."""
     from mushroom.labels import undo_last
