@@ -157,6 +157,9 @@ def test_server_keeps_serving_after_bad_input(app, client, tmp_path):
             with pytest.raises(AppError):
                 client.predict(handle_file(write(tmp_path, name, data)), api_name="/identify")
     assert app.alive()
+    # Expected refusals are the user's to read, not the server log's: no traceback, and no
+    # upload names, for each bad photo.
+    assert "UserError" not in app.log() and "not an image we can read" not in app.log()
     assert client.predict(api_name="/ping") == "pong"
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     assert len(client.predict(handle_file(good), api_name="/identify")["top_k"]) == 3

@@ -159,6 +159,15 @@ MAX_FILE_BYTES = 25 * 1024 * 1024
 """:data:`MAX_FILE_SIZE` in bytes: the same limit for photos sent inline as data URLs."""
 
 
+class UserError(gr.Error):
+    """A refusal the user can act on (bad photo, no login, bad value): shown to them, but not
+    printed as a server traceback, which would fill the log with upload names and expected
+    mistakes."""
+
+    def __init__(self, message: str, **kwargs):
+        super().__init__(message, print_exception=False, **kwargs)
+
+
 def whole_number(value: object, name: str, low: int, high: int) -> int:
     """An API argument as an int in [low, high], or the ``gr.Error`` naming the valid range.
 
@@ -170,7 +179,7 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
     except (TypeError, ValueError):
         number = float("nan")
     if not (low <= number <= high) or number != int(number):
-        raise gr.Error(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
+        raise UserError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
     return int(number)
 
 UPLOAD_TTL_ENV = "MUSHROOM_UPLOAD_TTL_S"

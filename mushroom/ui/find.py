@@ -18,7 +18,7 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import DRAWABLE, expired_message, whole_number
+from mushroom.ui import DRAWABLE, UserError, expired_message, whole_number
 from mushroom.ui.identify import error_card, render
 from mushroom.verdict import pct
 
@@ -58,15 +58,15 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
     k = whole_number(k, "k (genera to list)", 1, len(GENERA))
     paths = [p for p in map(_file_path, photos or []) if p]
     if not paths:
-        raise gr.Error("Add one or more photos of the mushroom first.")
+        raise UserError("Add one or more photos of the mushroom first.")
     if not all(Path(p).exists() for p in paths):  # swept after the upload TTL
-        raise gr.Error(expired_message())
+        raise UserError(expired_message())
     try:
         return service.identify_find(paths, k, service.get_predictor())
     except BadImage as err:
-        raise gr.Error(str(err)) from err
+        raise UserError(str(err)) from err
     except FileNotFoundError as err:
-        raise gr.Error(str(err)) from err
+        raise UserError(str(err)) from err
 
 
 LEVEL_WORDS = {"poisonous": "do not eat", "uncertain": "uncertain: do not eat",

@@ -19,7 +19,8 @@ from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.explain import MAX_SAMPLES
-from mushroom.ui import DRAWABLE, MAX_FILE_BYTES, expired_message, scratch_file, whole_number
+from mushroom.ui import (DRAWABLE, MAX_FILE_BYTES, UserError, expired_message, scratch_file,
+                         whole_number)
 from mushroom.ui.bars import genus_bars
 from mushroom.verdict import MESSAGES, pct_pair
 
@@ -61,12 +62,12 @@ def _data_url_bytes(url: str) -> bytes:
     """The bytes of a base64 data URL, held to the upload route's size limit."""
     encoded = url.split(",", 1)[-1]
     if len(encoded) * 3 // 4 > MAX_FILE_BYTES + 2:
-        raise gr.Error(f"The photo is larger than {MAX_FILE_BYTES // 2**20} MB; send a smaller "
+        raise UserError(f"The photo is larger than {MAX_FILE_BYTES // 2**20} MB; send a smaller "
                        "copy (a phone's full-size photo is 2-12 MB).")
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as err:
-        raise gr.Error("The photo's data URL is not valid base64: send "
+        raise UserError("The photo's data URL is not valid base64: send "
                        "'data:image/jpeg;base64,<base64 of the file>'.") from err
 
 
@@ -90,13 +91,13 @@ def _photo(source: Upload) -> Image.Image:
     """Decode an upload or raise the ``gr.Error`` the user sees."""
     source = raw_upload(source)
     if source is None:
-        raise gr.Error("Upload or take a photo of the mushroom first.")
+        raise UserError("Upload or take a photo of the mushroom first.")
     if isinstance(source, str) and not Path(source).exists():
-        raise gr.Error(expired_message())
+        raise UserError(expired_message())
     try:
         return service.load_photo(source)
     except BadImage as err:
-        raise gr.Error(str(err)) from err
+        raise UserError(str(err)) from err
 
 
 def _model():
@@ -104,7 +105,7 @@ def _model():
     try:
         return service.get_predictor()
     except FileNotFoundError as err:
-        raise gr.Error(str(err)) from err
+        raise UserError(str(err)) from err
 
 
 def identify(photo: Upload, k: float = 3) -> dict:
@@ -135,7 +136,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
         exp = lime.explain(_model(), image, None if genus in (None, "", PREDICTED) else genus,
                            cfg, progress=lambda f, msg: progress(f, desc=msg))
     except ValueError as err:
-        raise gr.Error(str(err)) from err
+        raise UserError(str(err)) from err
     return heatmap.overlay(exp, image=image)
 
 

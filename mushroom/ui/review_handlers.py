@@ -17,7 +17,7 @@ import gradio as gr
 
 from mushroom.review import CACHE_NAME, QueueConfig
 from mushroom.taxonomy import GENERA, GENUS_NOTES
-from mushroom.ui import scratch_file
+from mushroom.ui import UserError, scratch_file
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MODES = ["unreviewed", "unreviewed by me", "all"]
@@ -55,7 +55,7 @@ def require(user: str | None) -> str:
 
     allowed = (user or "").startswith("hf:") and user[3:] in hf_allow_list()
     if not user or not (allowed or user in load_experts()[0]):
-        raise gr.Error("Review actions need an expert login (Review tab). If the page says "
+        raise UserError("Review actions need an expert login (Review tab). If the page says "
                        "you are signed in, the app has restarted since: log out and in again.",
                        title="Refused")
     return user
@@ -182,11 +182,11 @@ def queue_row(ctx: ReviewContext, image_id: str):
     from mushroom.review import load_queue
 
     if ctx.data_dir is None or not ctx.cache.is_file():
-        raise gr.Error("There is no review queue yet.")
+        raise UserError("There is no review queue yet.")
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     hit = queue[queue["image_id"] == (image_id or "")]
     if hit.empty:
-        raise gr.Error(f"Photo {image_id!r} is not in the review queue.", title="Not saved")
+        raise UserError(f"Photo {image_id!r} is not in the review queue.", title="Not saved")
     return hit.iloc[0]
 
 
@@ -201,7 +201,7 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
 
     user = require(user)
     if kind == "save" and genus not in GENERA:
-        raise gr.Error(f"Choose a genus to save (one of {', '.join(GENERA)}), not {genus!r}.",
+        raise UserError(f"Choose a genus to save (one of {', '.join(GENERA)}), not {genus!r}.",
                        title="Not saved")
     row = queue_row(ctx, image_id)
     fields = {"confirm": {"genus": row["genus"]}, "save": {"genus": genus, "species": species},
@@ -212,7 +212,7 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
                    model_version=row["model"], seen=seen if kind in ("confirm", "save") else None,
                    **fields)
     except ValueError as err:
-        raise gr.Error(str(err), title="Not saved") from err
+        raise UserError(str(err), title="Not saved") from err
     status = saved_text(d)
     if kind == "note":
         return render(ctx, user, image_id, filter_genus, mode, status)
@@ -278,7 +278,7 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
     progress(0, desc="loading the model")
     img = photo(ctx, row["path"])
     if img is None:
-        raise gr.Error("This photo cannot be decoded.")
+        raise UserError("This photo cannot be decoded.")
     exp = lime(predictor(ctx), img, progress=lambda done, msg: progress(done, desc=msg))
     return overlay(exp, image=img)
 
@@ -289,7 +289,7 @@ def predictor(ctx: ReviewContext):
     from mushroom.predict import load_model
 
     if not ctx.model_path.is_file():
-        raise gr.Error(f"No model at {ctx.model_path}.")
+        raise UserError(f"No model at {ctx.model_path}.")
     if ctx.model_path.resolve() == service.model_path().resolve():
         return service.get_predictor()
     if ctx.predictor is None:
@@ -304,12 +304,12 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
 
     user = require(user)
     if ctx.data_dir is None or not ctx.data_dir.is_dir():
-        raise gr.Error("No photo folder configured (MUSHROOM_REVIEW_DATA).")
+        raise UserError("No photo folder configured (MUSHROOM_REVIEW_DATA).")
     try:
         counts = build_queue(ctx.data_dir, ctx.cache, ctx.model_path, DEFAULT_OOF, ctx.cfg,
                              progress=lambda it: progress.tqdm(it, desc="scoring photos"))
     except (FileNotFoundError, ValueError) as err:
-        raise gr.Error(str(err)) from err
+        raise UserError(str(err)) from err
     status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     return render(ctx, user, None, filter_genus, mode, status)
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from mushroom.ui import UserError
+
 if TYPE_CHECKING:
     from mushroom.ui.review_handlers import ReviewContext
 
@@ -38,7 +40,7 @@ def login(ctx: ReviewContext, name: str, password: str):
     try:
         user = authenticate(name, password)
     except PermissionError as err:
-        raise gr.Error(str(err), title="Login refused") from err
+        raise UserError(str(err), title="Login refused") from err
     return (user, f"Signed in as **{user}**.", gr.update(visible=False), gr.update(visible=True),
             gr.update(visible=True))
 
