@@ -72,18 +72,18 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     # Progress and a refusal show on the status line only: Gradio otherwise covers every
     # output (photo, genus, species...) with an "Error" badge that blocks the very field
     # the message asks the expert to fix.
-    ONE_TRACKER = {"show_progress_on": w["status"]}  # noqa: N806
+    one_tracker = {"show_progress_on": w["status"]}
     filters = [w["filter_genus"], w["mode"]]
     shown = [w["user"], w["current"], *filters]
     swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
     gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
           [w["name"], w["password"]], swap, api_name="review_login", show_progress_on=w["who"]
           ).success(partial(h.show, ctx), shown, outputs, api_name="review_open",
-                    api_visibility="undocumented", **ONE_TRACKER)
+                    api_visibility="undocumented", **one_tracker)
     w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout")
-    w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **ONE_TRACKER)
+    w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
-          api_name="review_filter", api_visibility="undocumented", **ONE_TRACKER)
+          api_name="review_filter", api_visibility="undocumented", **one_tracker)
     w["build"].click(partial(h.build, ctx), [w["user"], *filters], outputs,
                      api_name="review_build", concurrency_limit=1, concurrency_id="review_build",
                      show_progress_on=w["progress"])  # one bar, not one over every field
@@ -91,12 +91,12 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
                          ("unusable", "unusable"), ("note", "add_note")):
         w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
-                        **ONE_TRACKER)
-    w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **ONE_TRACKER)
+                        **one_tracker)
+    w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
     w["reopen"].click(partial(h.reopen, ctx), [w["user"], *filters], outputs,
-                      api_name="review_reopen", **ONE_TRACKER)
+                      api_name="review_reopen", **one_tracker)
     w["undo"].click(partial(h.undo, ctx), [w["user"], *filters], outputs, api_name="review_undo",
-                    **ONE_TRACKER)
+                    **one_tracker)
     w["explain"].click(partial(h.explain, ctx), [w["user"], w["current"]], w["lime"],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
     w["export"].click(partial(h.export, ctx), [w["user"]], w["download"],
