@@ -215,7 +215,9 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
     header = h.render(ctx, "alice", image_id, "All", "all")[2]
     assert "**disputed** (50% agree" in header
     h.act(ctx, "save", "alice", image_id, "Amanita", "", "", "All", "all", "Russula")
-    actions = [row[2] for row in h.votes_table(ctx, image_id)]
+    from mushroom.ui.review_view import votes_table
+
+    actions = [row[2] for row in votes_table(ctx.labels_dir, image_id)]
     assert actions == ["relabel", "relabel (replaced)", "relabel"]  # Alice counts once
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import gradio as gr
 
 from mushroom.review import CACHE_NAME, QueueConfig
-from mushroom.taxonomy import GENERA, GENUS_NOTES
+from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, scratch_file
+from mushroom.ui.review_view import describe, progress_text, saved_text, top3, votes_table
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MODES = ["unreviewed", "unreviewed by me", "all"]
@@ -83,7 +84,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
         status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
                                                      "as an unusable photo [b] or skip it.")
     return [image_id, shown, describe(row), top3(row),
-            votes_table(ctx, image_id), gr.update(value=row["genus"]),
+            votes_table(ctx.labels_dir, image_id), gr.update(value=row["genus"]),
             species_update(ctx, row["genus"], row["species"]), "", progress, status, None,
             row["genus"]]  # the label on screen, which a vote refers to (see act)
 
@@ -101,50 +102,6 @@ def photo(ctx: ReviewContext, rel: str):
     return img
 
 
-def describe(row) -> str:
-    """Markdown header of an item: effective and folder label, why it is queued."""
-    from mushroom.review import TIER_NAMES
-
-    species = f" · *{row['species']}*" if row["species"] else ""
-    flags = f" · flagged: {row['flags']}" if row["flags"] else ""
-    return (f"### {row['genus']}{species}{flags}\n"
-            f"Folder: {row['folder_genus']} · `{row['path']}` · id `{row['image_id']}`  \n"
-            f"Queued because: {TIER_NAMES[int(row['tier'])]} (#{int(row['rank']) + 1}, "
-            f"scores from {row['source']}) · {row['votes']} vote(s){dispute(row)}  \n"
-            f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}")
-
-
-def dispute(row) -> str:
-    """" · **disputed**: ..." when the experts' votes disagree (the README's tie rule)."""
-    if float(row.get("agreement", 1.0)) >= 1.0:
-        return ""
-    return (f" · **disputed** ({float(row['agreement']):.0%} agree; a tie goes to the latest "
-            "vote): a further opinion settles it")
-
-
-def top3(row) -> str:
-    """The queue's three most probable genera, as bars, titled with where the scores come
-    from (out-of-fold scores can disagree with the current model's LIME panel)."""
-    from mushroom.review import top_k
-    from mushroom.ui.bars import genus_bars
-
-    source = "out-of-fold scores" if row["source"] == "oof" else "the current model"
-    return genus_bars(list(top_k(row, 3).items()), f"Queue's top-3 ({source})")
-
-
-def votes_table(ctx: ReviewContext, image_id: str) -> list[list[str]]:
-    """Every decision still in force on the photo: votes, flags and notes."""
-    from mushroom.consensus import active_rows, describe as describe_vote
-    from mushroom.labels import VOTES, read_rows
-
-    rows = [r for r in active_rows(read_rows(ctx.labels_dir)) if r.image_id == image_id]
-    latest = {r.annotator: r.row_id for r in rows if r.action in VOTES}  # one vote each counts
-    return [[r.time[:19].replace("T", " "), r.annotator,
-             r.action + (" (replaced)" if r.action in VOTES and latest[r.annotator] != r.row_id
-                         else ""),
-             "" if r.action == "note" else describe_vote(r), r.note] for r in rows]
-
-
 def species_update(ctx: ReviewContext, genus: str, value: str = ""):
     """Species choices of ``genus`` from the taxonomy (new binomials may be typed)."""
     from mushroom.species import species_choices
@@ -158,17 +115,6 @@ def species_for(ctx: ReviewContext, user: str | None, genus: str):
     (the store's additions are experts' work, not public)."""
     require(user)
     return species_update(ctx, genus)
-
-
-def progress_text(queue, genus: str, user: str) -> str:
-    """'Reviewed r / t' overall, for the genus filter, and by this expert."""
-    done = int((queue["votes"] > 0).sum())
-    text = f"Reviewed **{done} / {len(queue)}**"
-    if genus not in ("", "All"):
-        sub = queue[queue["genus"] == genus]
-        text += f" · {genus}: {int((sub['votes'] > 0).sum())} / {len(sub)}"
-    mine = int(queue["reviewers"].str.split(";").map(lambda n: user in n).sum())
-    return text + f" · by you: {mine}"
 
 
 def show(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genus: str,
@@ -217,15 +163,6 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     if kind == "note":
         return render(ctx, user, image_id, filter_genus, mode, status)
     return advance(ctx, user, image_id, filter_genus, mode, status)
-
-
-def saved_text(d) -> str:
-    """The status line after a decision, in words: what was recorded on which photo."""
-    what = {"confirm": f"confirmed {d.species or d.genus}",
-            "relabel": f"relabelled {d.previous_genus} → {d.species or d.genus}",
-            "flag": "flagged as " + " and ".join(f.replace("_", " ") for f in d.flags),
-            "note": f"note added: “{d.note[:80]}”"}[d.action]
-    return f"Saved: {what} (`{d.path}`)."
 
 
 def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str):
