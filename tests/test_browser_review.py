@@ -67,6 +67,13 @@ def text(page, elem_id: str):
     return page.locator(f"#{elem_id}").locator("input, textarea").first
 
 
+def log_in(page, name: str) -> None:
+    """Type an expert's name and password into the Review tab and press Enter."""
+    text(page, "review-name").fill(name)
+    text(page, "review-password").fill(PASSWORD)
+    text(page, "review-password").press("Enter")
+
+
 def choose(page, elem_id: str, value: str) -> None:
     """Type into a Gradio dropdown and commit the value."""
     box = page.locator(f"#{elem_id} input")
@@ -97,9 +104,7 @@ def test_visitor_cannot_submit_reviews(app, env, browser):
 
 def test_expert_relabels_a_photo_with_a_species(app, env, browser):
     page = open_review(browser, app.url)
-    text(page, "review-name").fill("alice")
-    text(page, "review-password").fill(PASSWORD)
-    text(page, "review-password").press("Enter")
+    log_in(page, "alice")
     page.wait_for_function("() => /Reviewed \\d+/.test("
                            "document.querySelector('#review-progress')?.innerText || '')",
                            timeout=60_000)
@@ -133,9 +138,7 @@ def test_on_a_phone_the_next_photo_is_brought_into_view_after_a_decision(app, br
                             has_touch=True)
     page.goto(app.url + "?tab=review")
     page.wait_for_selector("#review-login", state="visible")
-    text(page, "review-name").fill("bob")
-    text(page, "review-password").fill(PASSWORD)
-    text(page, "review-password").press("Enter")
+    log_in(page, "bob")
     page.wait_for_function("() => /id [0-9a-f]{16}/.test("
                            "document.querySelector('#review-label')?.innerText || '')",
                            timeout=60_000)
