@@ -189,12 +189,9 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     if frame.empty:
         raise ValueError(no_photos_message(data_dir, report))
     if labels_dir is not None:
-        if not Path(labels_dir).is_dir():
-            raise FileNotFoundError(f"label store not found: {labels_dir} (a folder such as "
-                                    "labels/)")
-        from mushroom.labels import apply_consensus
+        from mushroom.labels import apply_consensus, existing_store
 
-        frame, report.relabels = apply_consensus(frame, labels_dir)
+        frame, report.relabels = apply_consensus(frame, existing_store(labels_dir))
     if split:
         frame = assign_splits(frame, cfg)
     else:

@@ -27,7 +27,7 @@ MAX_PIXELS = 40_000_000
 MIN_SIDE = 8
 """Smallest side the app accepts at all; the training pipeline is stricter (DataConfig.min_side)."""
 
-MAX_FILE_BYTES = 200 * 2**20
+MAX_SCAN_BYTES = 200 * 2**20
 """Largest file read as a photo (the app's uploads stop at 25 MB; this guards folder scans)."""
 
 
@@ -82,7 +82,7 @@ def _open(source: str | Path | bytes) -> Image.Image:
         size = path.stat().st_size
         if size == 0:
             raise BadImage("The file is empty (0 bytes).")
-        if size > MAX_FILE_BYTES:
+        if size > MAX_SCAN_BYTES:
             raise BadImage(f"The file is too large ({size // 2**20} MB) for a photo.")
         fh = io.BytesIO(path.read_bytes())  # PIL never closes a handle it was given
     try:

@@ -129,6 +129,19 @@ def relative_to_data(data_dir: str | Path, image: str | Path) -> str:
     return full.relative_to(root).as_posix()
 
 
+def existing_store(labels_dir: str | Path) -> Path:
+    """``labels_dir`` when it is a folder: reading a mistyped store must not pass for an
+    empty one (nor create it).
+
+    Raises:
+        FileNotFoundError: no such folder.
+    """
+    if not Path(labels_dir).is_dir():
+        raise FileNotFoundError(f"label store not found: {labels_dir} (a folder such as "
+                                "labels/)")
+    return Path(labels_dir)
+
+
 def read_rows(labels_dir: str | Path) -> list[Decision]:
     """All complete rows, in write order. A torn (unterminated) last line is ignored.
 

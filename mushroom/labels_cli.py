@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mushroom.labels import FLAGS
+from mushroom.labels import FLAGS, existing_store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,13 +69,6 @@ def locate(image: str, data: str | None) -> tuple[Path, str]:
     return root, relative_to_data(root, full)
 
 
-def store_dir(labels: str) -> str:
-    """``labels`` when it is an existing folder; a typo must not create an empty store."""
-    if not Path(labels).is_dir():
-        raise FileNotFoundError(f"label store not found: {labels} (a folder such as labels/)")
-    return labels
-
-
 def run_add(args: argparse.Namespace) -> int:
     """Validate and append one decision."""
     from mushroom.labels import record
@@ -94,7 +87,7 @@ def run_undo(args: argparse.Namespace) -> int:
     """Append an undo row for the annotator's latest decision still in force."""
     from mushroom.labels import undo_last
 
-    row = undo_last(store_dir(args.labels), args.annotator)
+    row = undo_last(existing_store(args.labels), args.annotator)
     if row is None:
         print(f"nothing to undo for {args.annotator}", file=sys.stderr)
         return 1
@@ -106,7 +99,7 @@ def run_export(args: argparse.Namespace) -> int:
     """Write the consensus CSV."""
     from mushroom.consensus import export_csv
 
-    store_dir(args.labels)
+    existing_store(args.labels)
     if Path(args.out).resolve().parent == Path(args.labels).resolve():
         raise ValueError(f"--out {args.out} is inside the label store {args.labels}: the store's "
                          "files are append-only; write the export elsewhere")

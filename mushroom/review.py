@@ -86,13 +86,21 @@ def read_oof(path: str | Path | None) -> pd.DataFrame | None:
 
 
 def list_photos(data_dir: str | Path) -> pd.DataFrame:
-    """Every photo under a genus folder: path, folder_genus, image_id."""
-    from mushroom.data import CleaningReport, file_id, scan
+    """Every photo under a genus folder: path, folder_genus, image_id.
+
+    Raises:
+        FileNotFoundError: no such folder.
+        ValueError: no photo in genus folders (the message names the fix when it can).
+    """
+    from mushroom.data import CleaningReport, file_id, no_photos_message, scan
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data folder not found: {data_dir}")
-    found = scan(data_dir, CleaningReport())
+    report = CleaningReport()
+    found = scan(data_dir, report)
+    if not found:
+        raise ValueError(no_photos_message(data_dir, report))
     return pd.DataFrame({"path": [p for p, _ in found], "folder_genus": [g for _, g in found],
                          "image_id": [file_id(data_dir / p) for p, _ in found]})
 
@@ -131,13 +139,7 @@ def build_queue(data_dir: str | Path, cache: str | Path, model_path: str | Path 
     """
     cfg = cfg or QueueConfig()
     data_dir, cache = Path(data_dir), Path(cache)
-    photos = list_photos(data_dir)
-    if photos.empty:  # before the cache is touched: an empty queue must not replace it
-        from mushroom.data import CleaningReport, no_photos_message, scan
-
-        report = CleaningReport()
-        scan(data_dir, report)
-        raise ValueError(no_photos_message(data_dir, report))
+    photos = list_photos(data_dir)  # raises before the cache is touched when it is empty
     oof = read_oof(oof_path)
     cols = prob_columns(GENERA)
     in_oof = photos["image_id"].isin(oof.index) if oof is not None else photos["path"].isna()
