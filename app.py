@@ -2,7 +2,8 @@
 /identify_find, /explain API.
 
 Thin on purpose: it lays out the tabs built in :mod:`mushroom.ui` and launches. The model
-loads lazily on first use from ``$MUSHROOM_MODEL`` (default ``assets/model.pt``).
+(``$MUSHROOM_MODEL``, default ``assets/model.pt``) loads in a background thread as the app
+starts, so importing this module stays cheap and the first request does not pay for it.
 """
 
 import os

@@ -8,7 +8,7 @@ Prints and saves (``--out``, JSON):
 * LIME: the default ("fast") and the study's ("reference") explanation times, and the
   mean top-5 superpixel agreement between them over real photos.
 
-Reference explanations take about half a minute each, so they are cached on disk
+Reference explanations take about 20 s each on 2 cores, so they are cached on disk
 (``--cache``), keyed by photo, model file and settings; the fast ones are always recomputed.
 """
 

@@ -16,7 +16,7 @@ from mushroom.labels import FLAGS, existing_store
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``labels`` and its subcommands."""
-    p = sub.add_parser("labels", help="expert label store: add, undo, export")
+    p = sub.add_parser("labels", help="expert label store: add, undo, export, hash-password")
     cmds = p.add_subparsers(dest="labels_command", required=True)
 
     add = cmds.add_parser("add", help="record one decision about one photo")

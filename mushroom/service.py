@@ -1,7 +1,8 @@
 """Photo -> the ``/identify`` response: top-k genera, the safety verdict and the model.
 
 The app, the API and the benchmark all go through here, so they answer alike. The model
-is loaded lazily, once per process, from ``$MUSHROOM_MODEL`` (default ``assets/model.pt``).
+is loaded once per process, from ``$MUSHROOM_MODEL`` (default ``assets/model.pt``): on first
+use, or earlier by :func:`warm_up_in_background`, which ``app.py`` starts before launch.
 
 Response schema (extra keys may be added, these never change)::
 
