@@ -75,8 +75,10 @@ def test_identify_needs_no_login(app, env):
     assert len(result["top_k"]) == 3
 
 
-@pytest.mark.parametrize("endpoint, args", [
+REFUSED_WITHOUT_LOGIN = [
     ("/review_show", ("", "All", "all")),
+    ("/review_open", ("", "All", "all")),
+    ("/review_filter", ("", "All", "all")),
     ("/review_confirm", ("{id}", "Amanita", "", "", "All", "all")),
     ("/review_save", ("{id}", "Boletus", "Boletus edulis", "", "All", "all")),
     ("/review_not_a_mushroom", ("{id}", "Amanita", "", "", "All", "all")),
@@ -89,7 +91,14 @@ def test_identify_needs_no_login(app, env):
     ("/review_build", ("All", "all")),
     ("/review_species_choices", ("Amanita",)),
     ("/review_reopen", ("All", "all")),
-])
+    ("/review_previous", ()),
+    ("/review_forward", ()),
+    ("/review_go_to", ("{id}",)),
+]
+SIGN_IN = {"review_login", "review_logout", "review_hf_login"}  # open to visitors by design
+
+
+@pytest.mark.parametrize("endpoint, args", REFUSED_WITHOUT_LOGIN)
 def test_review_endpoints_refuse_without_login(app, env, endpoint, args):
     image_id = file_id(next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
     before = len(store_rows(env))
@@ -97,6 +106,15 @@ def test_review_endpoints_refuse_without_login(app, env, endpoint, args):
     with pytest.raises(AppError, match="expert login"):
         client.predict(*[a.format(id=image_id) for a in args], api_name=endpoint)
     assert len(store_rows(env)) == before
+
+
+def test_every_review_endpoint_is_checked_for_a_login(app):
+    # A new review event must join REFUSED_WITHOUT_LOGIN, undocumented ones included.
+    config = Client(app.url, verbose=False).config
+    callable_ = {d["api_name"] for d in config["dependencies"]
+                 if (d.get("api_name") or "").startswith("review_")
+                 and d.get("api_visibility") != "private"}
+    assert callable_ - SIGN_IN == {e.lstrip("/") for e, _ in REFUSED_WITHOUT_LOGIN}
 
 
 def test_wrong_password_is_refused_and_logout_ends_the_session(app):

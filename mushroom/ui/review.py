@@ -12,13 +12,16 @@ from functools import partial
 
 import gradio as gr
 
+from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import review_handlers as h
+from mushroom.ui import review_moves as moves
 from mushroom.ui import review_signin as signin
 
 KEYS = {"c": "review-confirm", "r": "review-save", "x": "review-not-mushroom",
         "b": "review-unusable", "n": "review-add-note", "s": "review-skip", "p": "review-reopen",
-        "u": "review-undo", "l": "review-explain"}
+        "u": "review-undo", "l": "review-explain", "h": "review-previous",
+        "f": "review-forward"}
 KEYS_JS = """() => {
   if (window.__mushroomReviewKeys) return; window.__mushroomReviewKeys = true;
   const keys = %s;
@@ -34,7 +37,7 @@ KEYS_JS = """() => {
 }""" % KEYS
 HELP = ("**Keys** (outside text boxes): `c` confirm · `r` save genus/species · `x` not a "
         "mushroom · `b` unusable photo · `n` add note · `s` skip · `p` reopen your last photo · "
-        "`u` undo · `l` LIME")
+        "`u` undo · `l` LIME · `h` previous photo of this session · `f` forward again")
 
 
 
@@ -68,35 +71,43 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
 def _connect(ctx: h.ReviewContext, w: dict) -> None:
     """Wire every event; each gets an ``api_name`` and re-checks the login server-side."""
     outputs = [w[k] for k in ("current", "photo", "label", "top3", "votes", "genus", "species",
-                              "note", "progress", "status", "lime", "seen")]
+                              "note", "progress", "status", "lime", "history", "seen")]
     # Progress and a refusal show on the status line only: Gradio otherwise covers every
     # output (photo, genus, species...) with an "Error" badge that blocks the very field
     # the message asks the expert to fix.
     one_tracker = {"show_progress_on": w["status"]}
     filters = [w["filter_genus"], w["mode"]]
-    shown = [w["user"], w["current"], *filters]
+    shown = [w["user"], w["current"], *filters, w["history"]]
     swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
-    gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
-          [w["name"], w["password"]], swap, api_name="review_login", show_progress_on=w["who"]
-          ).success(partial(h.show, ctx), shown, outputs, api_name="review_open",
-                    api_visibility="undocumented", **one_tracker)
+    logged_in = gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
+                      [w["name"], w["password"]], swap, api_name="review_login",
+                      show_progress_on=w["who"])
+    logged_in.success(partial(h.show, ctx), shown, outputs, api_name="review_open",
+                      api_visibility="undocumented", **one_tracker)
     w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout")
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented", **one_tracker)
-    w["build"].click(partial(h.build, ctx), [w["user"], *filters], outputs,
+    w["build"].click(partial(h.build, ctx), [w["user"], *filters, w["history"]], outputs,
                      api_name="review_build", concurrency_limit=1, concurrency_id="review_build",
                      show_progress_on=w["progress"])  # one bar, not one over every field
-    item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters, w["seen"]]
+    item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters, w["seen"],
+            w["history"]]
     for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
                          ("unusable", "unusable"), ("note", "add_note")):
         w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
                         **one_tracker)
     w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
-    w["reopen"].click(partial(h.reopen, ctx), [w["user"], *filters], outputs,
+    w["reopen"].click(partial(h.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
                       api_name="review_reopen", **one_tracker)
-    w["undo"].click(partial(h.undo, ctx), [w["user"], *filters], outputs, api_name="review_undo",
-                    **one_tracker)
+    w["undo"].click(partial(h.undo, ctx), [w["user"], *filters, w["history"]], outputs,
+                    api_name="review_undo", **one_tracker)
+    for name in ("previous", "forward"):
+        w[name].click(partial(getattr(moves, name), ctx), [w["user"], w["history"]], outputs,
+                      api_name=f"review_{name}", **one_tracker)
+    gr.on([w["goto"].click, w["goto_name"].submit], partial(moves.go_to, ctx),
+          [w["user"], w["goto_name"], w["history"]], outputs, api_name="review_go_to",
+          **one_tracker)
     w["explain"].click(partial(h.explain, ctx), [w["user"], w["current"]], w["lime"],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
     w["export"].click(partial(h.export, ctx), [w["user"]], w["download"],
@@ -136,6 +147,7 @@ def _work_area() -> dict[str, gr.components.Component]:
                                 elem_id="review-progress")
     w["current"] = gr.Textbox(label="Image id", visible=False, elem_id="review-current")
     w["seen"] = gr.State(None)  # the label on screen: a vote must refer to it
+    w["history"] = gr.State(History())  # the photos this session showed, for Previous/Forward
     with gr.Row():
         with gr.Column(scale=3):
             w["photo"] = gr.Image(label="Photo", type="pil", interactive=False, height=420,
@@ -169,7 +181,7 @@ def _work_area() -> dict[str, gr.components.Component]:
 
 
 def _buttons() -> dict[str, gr.Button]:
-    """The action buttons; their ids are what the keyboard shortcuts click."""
+    """The action buttons, whose ids the keyboard shortcuts click, and the "Go to" box."""
     with gr.Row():
         b = {"confirm": gr.Button("Confirm [c]", variant="primary", elem_id="review-confirm"),
              "save": gr.Button("Save genus/species [r]", variant="primary",
@@ -183,4 +195,10 @@ def _buttons() -> dict[str, gr.Button]:
         b["reopen"] = gr.Button("Reopen last [p]", elem_id="review-reopen")
         b["undo"] = gr.Button("Undo [u]", elem_id="review-undo")
         b["explain"] = gr.Button("LIME [l]", elem_id="review-explain")
+    with gr.Row(equal_height=True):
+        b["previous"] = gr.Button("Previous [h]", elem_id="review-previous", scale=0)
+        b["forward"] = gr.Button("Forward [f]", elem_id="review-forward", scale=0)
+        b["goto_name"] = gr.Textbox(label="Go to photo", placeholder="abc.jpg, Amanita/abc.jpg "
+                                    "or image id", elem_id="review-goto-name", scale=2)
+        b["goto"] = gr.Button("Go to", elem_id="review-goto", scale=0)
     return b

@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from mushroom.review import CACHE_NAME, QueueConfig
+from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, scratch_file
 from mushroom.ui.review_view import describe, progress_text, saved_text, top3, votes_table
@@ -63,13 +64,15 @@ def require(user: str | None) -> str:
 
 
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
-           status: str = "") -> list:
-    """All item outputs for ``image_id`` (or the first match of the filters when None)."""
+           status: str = "", history: History | None = None) -> list:
+    """All item outputs for ``image_id`` (or the first match of the filters when None),
+    including the session's trail with the photo shown appended (see :class:`History`)."""
     from mushroom.review import load_queue, next_item, select
 
     if ctx.data_dir is None or not ctx.cache.is_file():
         msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
-        return [None, None, msg, None, [], gr.update(), gr.update(), "", "", status, None, None]
+        return [None, None, msg, None, [], gr.update(), gr.update(), "", "", status, None,
+                history, None]
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode, user)
     if image_id not in set(chosen["image_id"]):
@@ -77,7 +80,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     progress = progress_text(queue, genus, user)
     if image_id is None:
         return [None, None, "Nothing left to review with these filters.", None, [],
-                gr.update(), gr.update(), "", progress, status, None, None]
+                gr.update(), gr.update(), "", progress, status, None, history, None]
     row = queue[queue["image_id"] == image_id].iloc[0]
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
@@ -86,6 +89,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     return [image_id, shown, describe(row), top3(row),
             votes_table(ctx.labels_dir, image_id), gr.update(value=row["genus"]),
             species_update(ctx, row["genus"], row["species"]), "", progress, status, None,
+            (history or History()).visit(image_id),
             row["genus"]]  # the label on screen, which a vote refers to (see act)
 
 
@@ -118,9 +122,9 @@ def species_for(ctx: ReviewContext, user: str | None, genus: str):
 
 
 def show(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genus: str,
-         mode: str):
+         mode: str, history: History | None = None):
     """Open the queue (or keep the current item) under the chosen filters."""
-    return render(ctx, require(user), image_id or None, filter_genus, mode)
+    return render(ctx, require(user), image_id or None, filter_genus, mode, history=history)
 
 
 def queue_row(ctx: ReviewContext, image_id: str):
@@ -137,8 +141,9 @@ def queue_row(ctx: ReviewContext, image_id: str):
 
 
 def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: str,
-        species: str, note: str, filter_genus: str, mode: str, seen: str | None = None):
-    """Record one decision, then move on (notes stay on the photo).
+        species: str, note: str, filter_genus: str, mode: str, seen: str | None = None,
+        history: History | None = None):
+    """Record one decision, then move on (notes stay on the photo; see :func:`advance`).
 
     ``seen`` is the label the page showed (session state; API clients send none): a
     confirm or relabel is refused when another expert's vote changed it meanwhile.
@@ -161,25 +166,35 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
         raise UserError(str(err), title="Not saved") from err
     status = saved_text(d)
     if kind == "note":
-        return render(ctx, user, image_id, filter_genus, mode, status)
-    return advance(ctx, user, image_id, filter_genus, mode, status)
+        return render(ctx, user, image_id, filter_genus, mode, status, history)
+    return advance(ctx, user, image_id, filter_genus, mode, status, history)
 
 
-def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str):
-    """Render the item after ``after`` in queue order under the filters."""
+def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str,
+            history: History | None = None):
+    """Render the item after ``after``: in queue order under the filters, or, when the
+    expert stepped back to ``after`` with *Previous*, the next photo of their trail, so that
+    moving on leads back to where they were."""
     from mushroom.review import load_queue, next_item, select
 
+    ahead = history.forward() if history and history.current == after else None
+    if ahead is not None:
+        return render(ctx, user, ahead.current, "All", "all",
+                      f"{status} Next photo of your history ({ahead.where()}; filters: all).",
+                      ahead)
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     return render(ctx, user, next_item(queue, select(queue, genus, mode, user), after) or after,
-                  genus, mode, status)
+                  genus, mode, status, history)
 
 
-def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str, mode: str):
+def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str, mode: str,
+         history: History | None = None):
     """Leave the photo for later and show the next one."""
-    return advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.")
+    return advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.", history)
 
 
-def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
+def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
+           history: History | None = None):
     """Show the photo of this expert's latest decision again, vote kept (unlike undo)."""
     from mushroom.consensus import active_rows
     from mushroom.labels import read_rows
@@ -187,22 +202,25 @@ def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
     user = require(user)
     mine = [r for r in active_rows(read_rows(ctx.labels_dir)) if r.annotator == user]
     if not mine:
-        return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.")
+        return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.",
+                      history)
     return render(ctx, user, mine[-1].image_id, "All", "all",
                   f"Reopened `{mine[-1].path}` (filters: all): your vote stands; a new one "
-                  "replaces it.")
+                  "replaces it.", history)
 
 
-def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str):
+def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
+         history: History | None = None):
     """Withdraw this expert's latest decision and show that photo again."""
     from mushroom.labels import undo_last
 
     user = require(user)
     row = undo_last(ctx.labels_dir, user)
     if row is None:
-        return render(ctx, user, None, filter_genus, mode, "Nothing to undo.")
+        return render(ctx, user, None, filter_genus, mode, "Nothing to undo.", history)
     return render(ctx, user, row.image_id, "All", "all",
-                  f"Undone: your latest decision on `{row.path}` (shown again; filters: all).")
+                  f"Undone: your latest decision on `{row.path}` (shown again; filters: all).",
+                  history)
 
 
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
@@ -235,7 +253,7 @@ def predictor(ctx: ReviewContext):
 
 
 def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
-          progress=gr.Progress()):
+          history: History | None = None, progress=gr.Progress()):
     """(Re)compute the queue cache with the current model, showing progress."""
     from mushroom.review import DEFAULT_OOF, build_queue
 
@@ -248,7 +266,7 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from err
     status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-    return render(ctx, user, None, filter_genus, mode, status)
+    return render(ctx, user, None, filter_genus, mode, status, history)
 
 
 def export(ctx: ReviewContext, user: str | None) -> str:

@@ -1,0 +1,73 @@
+"""Review tab events that move between photos: back and forward along the session's trail,
+and "Go to" a photo by file name or image id.
+
+Each re-checks the login (:func:`~mushroom.ui.review_handlers.require`) and shows the photo
+through :func:`~mushroom.ui.review_handlers.render`, which also hands the page the label
+on screen: a vote cast on a photo reached this way is still refused when another expert
+changed its label meanwhile. Photos open whatever the queue filters (like "Reopen last"),
+since the expert asked for that very photo.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from mushroom.review_nav import History, find_photos
+from mushroom.ui.review_handlers import ReviewContext, render, require
+
+MAX_LISTED = 5  # paths named when a "Go to" matches several photos
+
+
+def unchanged(status: str, history: History | None) -> list:
+    """Outputs that leave the photo on screen as it is (typed note and genus included) and
+    only say ``status``."""
+    return [*[gr.skip()] * 9, status, gr.skip(), history, gr.skip()]
+
+
+def previous(ctx: ReviewContext, user: str | None, history: History | None):
+    """Show the photo shown before this one in this session (skipped ones included)."""
+    user = require(user)
+    moved = (history or History()).back()
+    if moved is None:
+        return unchanged("No earlier photo in this session.", history)
+    return step(ctx, user, moved, "Back")
+
+
+def forward(ctx: ReviewContext, user: str | None, history: History | None):
+    """After *Previous*: the photo shown after this one, up to where the expert was."""
+    user = require(user)
+    moved = (history or History()).forward()
+    if moved is None:
+        return unchanged("This is the latest photo of this session: nothing ahead.", history)
+    return step(ctx, user, moved, "Forward")
+
+
+def step(ctx: ReviewContext, user: str, moved: History, word: str) -> list:
+    """Render the photo ``moved`` points at, saying where on the trail it is."""
+    ahead = (" Moving on (a decision, Skip or Forward) leads back to where you were."
+             if moved.behind else "")
+    return render(ctx, user, moved.current, "All", "all",
+                  f"{word}: photo {moved.where()} of this session (filters: all).{ahead}", moved)
+
+
+def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | None):
+    """Open the photo an expert names by file name (``abc.jpg``, ``Amanita/abc.jpg``) or image
+    id, whatever the queue filters; none or several matches only say so."""
+    from mushroom.review import load_queue
+
+    user = require(user)
+    if ctx.data_dir is None or not ctx.cache.is_file():
+        return unchanged("There is no review queue yet: press **Build queue** first.", history)
+    hits = find_photos(load_queue(ctx.cache, ctx.labels_dir, ctx.cfg), query)
+    if hits.empty:
+        return unchanged(f"No photo in the review queue matches “{(query or '').strip()}”: "
+                         "type a file name such as `Amanita/abc.jpg` or a 16-digit image id.",
+                         history)
+    if len(hits) > 1:
+        listed = ", ".join(f"`{p}`" for p in hits["path"].iloc[:MAX_LISTED])
+        more = f" and {len(hits) - MAX_LISTED} more" if len(hits) > MAX_LISTED else ""
+        return unchanged(f"{len(hits)} photos match “{query.strip()}”: {listed}{more}. "
+                         "Type more of the path, or the image id.", history)
+    row = hits.iloc[0]
+    return render(ctx, user, row["image_id"], "All", "all",
+                  f"Opened `{row['path']}` (filters: all).", history)

@@ -1,0 +1,110 @@
+"""Previous / Forward / Go to on the Review tab, through the real app and gradio_client.
+
+Each client is one browser session: its trail of photos lives in that session's state.
+Outputs are indexed as the API returns them: 0 image id, 2 header, 9 status line.
+"""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client.exceptions import AppError
+
+from mushroom import labels, review
+from server import running_app
+from test_review_app import logged_in, review_setup
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
+    return {**review_setup(tmp_path_factory.mktemp("moves")),
+            "MUSHROOM_MODEL": str(tiny_checkpoint)}
+
+
+@pytest.fixture(scope="module")
+def app(env):
+    with running_app(env) as running:
+        yield running
+
+
+def walk(client, steps: int) -> list[str]:
+    """Open the queue (filters: all) and skip ``steps`` times; the ids shown, in order."""
+    shown = [client.predict("", "All", "all", api_name="/review_show")[0]]
+    for _ in range(steps):
+        shown.append(client.predict(shown[-1], "All", "all", api_name="/review_skip")[0])
+    return shown
+
+
+def test_previous_and_forward_walk_the_photos_this_session_showed(app):
+    alice = logged_in(app, "alice")
+    a, b, c = walk(alice, 2)
+    assert len({a, b, c}) == 3
+    back = alice.predict(api_name="/review_previous")
+    assert back[0] == b and "Back: photo 2 of 3" in back[9]
+    assert alice.predict(api_name="/review_previous")[0] == a
+    first = alice.predict(api_name="/review_previous")
+    assert first[9] == "No earlier photo in this session."
+    assert first[0] == {"__type__": "update"}  # the photo on screen stays as it is
+    assert alice.predict(api_name="/review_forward")[0] == b
+    ahead = alice.predict(api_name="/review_forward")
+    assert ahead[0] == c and "Forward: photo 3 of 3" in ahead[9]
+    assert "nothing ahead" in alice.predict(api_name="/review_forward")[9]
+    # Another session of the same expert has its own trail.
+    fresh = logged_in(app, "alice")
+    fresh.predict("", "All", "all", api_name="/review_show")
+    assert fresh.predict(api_name="/review_previous")[9] == "No earlier photo in this session."
+
+
+def test_a_decision_on_an_earlier_photo_moves_on_along_the_trail(app, env):
+    bob = logged_in(app, "bob")
+    a, b, c = walk(bob, 2)
+    bob.predict(api_name="/review_previous")
+    assert bob.predict(api_name="/review_previous")[0] == a
+    saved = bob.predict(a, "Amanita", "", "", "All", "all", api_name="/review_save")
+    assert saved[0] == b and "Next photo of your history (2 of 3" in saved[9]
+    row = labels.read_rows(env["MUSHROOM_LABELS"])[-1]
+    assert (row.annotator, row.image_id, row.genus) == ("bob", a, "Amanita")
+    assert bob.predict(b, "All", "all", api_name="/review_skip")[0] == c  # where bob was
+    after = bob.predict(c, "All", "all", api_name="/review_skip")[0]
+    assert after not in (a, b, c)  # then the queue order resumes
+    assert bob.predict(api_name="/review_previous")[0] == c
+
+
+def test_a_vote_on_a_photo_reached_with_previous_is_refused_if_its_label_changed(app, env):
+    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
+    first, _ = walk(alice, 1)
+    shown = alice.predict(api_name="/review_previous")
+    assert shown[0] == first
+    before = review.load_queue(f"{env['MUSHROOM_LABELS']}/{review.CACHE_NAME}",
+                               env["MUSHROOM_LABELS"]).set_index("image_id").loc[first, "genus"]
+    other = "Russula" if before != "Russula" else "Boletus"
+    bob.predict(first, api_name="/review_go_to")
+    bob.predict(first, other, "", "", "All", "all", api_name="/review_save")
+    rows = len(labels.read_rows(env["MUSHROOM_LABELS"]))
+    with pytest.raises(AppError, match=f"label changed from {before} to {other}"):
+        alice.predict(first, before, "", "", "All", "all", api_name="/review_confirm")
+    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == rows
+
+
+def test_go_to_opens_a_photo_by_path_name_or_id_whatever_the_filters(app, env):
+    alice = logged_in(app, "alice")
+    queue = review.load_queue(f"{env['MUSHROOM_LABELS']}/{review.CACHE_NAME}",
+                              env["MUSHROOM_LABELS"])
+    start = alice.predict("", "Amanita", "all", api_name="/review_show")[0]
+    target = queue[queue["genus"] == "Boletus"].iloc[-1]  # outside the Amanita filter
+    opened = alice.predict(target["path"], api_name="/review_go_to")
+    assert opened[0] == target["image_id"]
+    assert f"Opened `{target['path']}`" in opened[9] and target["path"] in opened[2]
+    by_id = alice.predict(target["image_id"].upper(), api_name="/review_go_to")
+    assert by_id[0] == target["image_id"]
+    assert alice.predict(api_name="/review_previous")[0] == start  # Go to joins the trail
+
+
+def test_go_to_says_when_nothing_or_several_photos_match(app):
+    alice = logged_in(app, "alice")
+    alice.predict("", "All", "all", api_name="/review_show")
+    none = alice.predict("no-such-photo.jpg", api_name="/review_go_to")
+    assert none[9].startswith("No photo in the review queue matches “no-such-photo.jpg”")
+    assert none[0] == {"__type__": "update"}  # nothing opened
+    several = alice.predict("000.jpg", api_name="/review_go_to")[9]
+    assert several.startswith("3 photos match “000.jpg”")
+    assert all(f"`{g}/000.jpg`" in several for g in ("Amanita", "Boletus", "Russula"))
