@@ -1,4 +1,5 @@
-"""Real Chromium on the real app: an expert relabels a queued photo; a visitor cannot.
+"""Real Chromium on the real app: an expert relabels a queued photo; a visitor cannot; an
+expert steps back and forth through the photos shown and opens one by name.
 
 Uses Debian's chromium through Playwright (never ``playwright install``). The screenshot of
 the expert's view is saved to ``artifacts/review.png``.
@@ -152,3 +153,54 @@ def test_on_a_phone_the_next_photo_is_brought_into_view_after_a_decision(app, br
     top = page.locator("#review-photo").evaluate("e => e.getBoundingClientRect().top")
     page.close()
     assert -5 <= top <= 100, top  # the new photo, not the buttons, is what the expert sees
+
+
+def shown_id(page) -> str:
+    """The image id in the item's header."""
+    return re.search(r"id ([0-9a-f]{16})", page.inner_text("#review-label")).group(1)
+
+
+def wait_for_other_photo(page, old: str) -> str:
+    """Wait until the header names a photo other than ``old``; return its id."""
+    page.wait_for_function(
+        f"() => /id [0-9a-f]{{16}}/.test(document.querySelector('#review-label').innerText)"
+        f" && !document.querySelector('#review-label').innerText.includes('{old}')",
+        timeout=60_000)
+    return shown_id(page)
+
+
+def test_previous_forward_and_go_to(app, env, browser):
+    page = open_review(browser, app.url)
+    log_in(page, "bob")
+    page.wait_for_function("() => /id [0-9a-f]{16}/.test("
+                           "document.querySelector('#review-label')?.innerText || '')",
+                           timeout=60_000)
+    a = shown_id(page)
+    page.click("#review-skip")
+    b = wait_for_other_photo(page, a)
+    page.keyboard.press("s")
+    c = wait_for_other_photo(page, b)
+    page.click("#review-previous")
+    assert wait_for_other_photo(page, c) == b
+    assert "Back: photo 2 of 3" in page.inner_text("#review-status")
+    page.keyboard.press("h")
+    assert wait_for_other_photo(page, b) == a
+    page.keyboard.press("f")  # the key for Forward
+    assert wait_for_other_photo(page, a) == b
+    page.click("#review-forward")
+    assert wait_for_other_photo(page, b) == c
+    # Go to, typed key by key: letters in the box must not trigger the shortcuts.
+    text(page, "review-goto-name").press_sequentially("000.jpg")
+    text(page, "review-goto-name").press("Enter")
+    page.wait_for_function("() => document.querySelector('#review-status').innerText"
+                           ".includes('3 photos match')", timeout=60_000)
+    assert shown_id(page) == c  # several matches: the photo stays
+    text(page, "review-goto-name").fill("Russula/002.jpg")
+    page.click("#review-goto")
+    d = wait_for_other_photo(page, c)
+    assert "Russula/002.jpg" in page.inner_text("#review-label")
+    assert "Opened Russula/002.jpg" in page.inner_text("#review-status")  # code, no backticks
+    page.click("#review-previous")
+    assert wait_for_other_photo(page, d) == c  # Go to is a step of the trail too
+    page.close()
+
