@@ -204,3 +204,17 @@ def test_previous_forward_and_go_to(app, env, browser):
     assert wait_for_other_photo(page, d) == c  # Go to is a step of the trail too
     page.close()
 
+
+def test_a_good_login_clears_the_toasts_of_refused_ones(app, browser):
+    page = open_review(browser, app.url)
+    for _ in range(2):  # Gradio never fades a toast group of two messages by itself
+        text(page, "review-name").fill("alice")
+        text(page, "review-password").fill("guessing-wrong")
+        page.click("#review-login")
+        page.wait_for_timeout(1500)
+    page.wait_for_selector(".toast-body.error", state="visible")
+    log_in(page, "alice")
+    page.wait_for_selector("#review-progress", state="visible", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
+    assert "Signed in as alice" in page.inner_text("#review-who")
+    page.close()

@@ -38,6 +38,16 @@ KEYS_JS = """() => {
 HELP = ("**Keys** (outside text boxes): `c` confirm · `r` save genus/species · `x` not a "
         "mushroom · `b` unusable photo · `n` add note · `s` skip · `p` reopen your last photo · "
         "`u` undo · `l` LIME · `h` previous photo of this session · `f` forward again")
+# A refused login's toast would stay over the page after a good one (Gradio only fades a
+# toast group holding a single message): close the error toasts that speak of the login.
+CLEAR_LOGIN_TOASTS = """() => {
+  for (const toast of document.querySelectorAll(".toast-body.error")) {
+    if (/wrong password|failed logins|experts are configured/i.test(toast.innerText)) {
+      const close = toast.querySelector("[data-testid=toast-close]");
+      if (close) close.click();
+    }
+  }
+}"""
 
 
 
@@ -84,6 +94,8 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
                       show_progress_on=w["who"])
     logged_in.success(partial(h.show, ctx), shown, outputs, api_name="review_open",
                       api_visibility="undocumented", **one_tracker)
+    logged_in.success(None, None, None, js=CLEAR_LOGIN_TOASTS, api_name="review_clear_toasts",
+                      api_visibility="private")
     w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout")
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
