@@ -207,10 +207,12 @@ def _buttons() -> dict[str, gr.Button]:
         b["reopen"] = gr.Button("Reopen last [p]", elem_id="review-reopen")
         b["undo"] = gr.Button("Undo [u]", elem_id="review-undo")
         b["explain"] = gr.Button("LIME [l]", elem_id="review-explain")
-    with gr.Row(equal_height=True):
-        b["previous"] = gr.Button("Previous [h]", elem_id="review-previous", scale=0)
-        b["forward"] = gr.Button("Forward [f]", elem_id="review-forward", scale=0)
-        b["goto_name"] = gr.Textbox(label="Go to photo", placeholder="abc.jpg, Amanita/abc.jpg "
-                                    "or image id", elem_id="review-goto-name", scale=2)
-        b["goto"] = gr.Button("Go to", elem_id="review-goto", scale=0)
+    with gr.Row():
+        b["previous"] = gr.Button("Previous [h]", elem_id="review-previous")
+        b["forward"] = gr.Button("Forward [f]", elem_id="review-forward")
+    with gr.Row(equal_height=True):  # a one-line box beside its button, no frame above it
+        b["goto_name"] = gr.Textbox(label="Go to photo", show_label=False, container=False,
+                                    placeholder="Go to photo: abc.jpg, Amanita/abc.jpg or "
+                                    "image id", elem_id="review-goto-name", scale=3)
+        b["goto"] = gr.Button("Go to", elem_id="review-goto", scale=1, min_width=80)
     return b
