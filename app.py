@@ -15,6 +15,7 @@ import gradio as gr  # noqa: E402
 from mushroom import service  # noqa: E402
 from mushroom.ui import (  # noqa: E402
     DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab, theme)
+from mushroom.ui.api_input import CheckedBlocks  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
@@ -25,8 +26,8 @@ def ping() -> str:
     return "pong"
 
 
-with gr.Blocks(title="Mushroom: genus recognizer", analytics_enabled=False,
-               delete_cache=delete_cache()) as demo:
+with CheckedBlocks(title="Mushroom: genus recognizer", analytics_enabled=False,
+                   delete_cache=delete_cache()) as demo:
     gr.Markdown("# Mushroom genus recognizer")
     gr.Markdown(DISCLAIMER, elem_id="disclaimer")
     with gr.Tabs() as tabs:

@@ -4,6 +4,7 @@ the server keeps serving afterwards."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -165,26 +166,118 @@ def test_server_keeps_serving_after_bad_input(app, client, tmp_path):
     assert len(client.predict(handle_file(good), api_name="/identify")["top_k"]) == 3
 
 
-@pytest.mark.parametrize("endpoint", ["identify", "explain"])
-def test_a_server_path_that_was_never_uploaded_is_not_read(app, tmp_path, endpoint):
-    # The photo box's events skip Gradio's decode (preprocess=False); Gradio's own check
-    # that a path was uploaded must still stand between an API caller and the server's disk.
+def call_raw(app, endpoint: str, data: list) -> tuple[str, object]:
+    """Gradio's two-step HTTP API, as curl or a mobile app uses it: (event, its data)."""
     import json
     import urllib.request
 
-    secret = write(tmp_path, "server_side.jpg", jpeg_bytes(photo()))
-    payload = {"path": secret, "meta": {"_type": "gradio.FileData"}}
-    data = [payload, 3] if endpoint == "identify" else [payload, "Amanita", "fast", 20]
     request = urllib.request.Request(f"{app.url}gradio_api/call/{endpoint}",
                                      json.dumps({"data": data}).encode(),
                                      {"Content-Type": "application/json"})
     event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
     with urllib.request.urlopen(f"{app.url}gradio_api/call/{endpoint}/{event}",
                                 timeout=120) as stream:
-        answer = stream.read().decode()
-    assert answer.startswith("event: error"), answer[:300]
-    assert "not uploaded by a user" in app.log()
+        lines = [line for line in stream.read().decode().splitlines() if line]
+    kind, payload = lines[-2].removeprefix("event: "), lines[-1].removeprefix("data: ")
+    return kind, json.loads(payload)
+
+
+def refused_with(app, endpoint: str, data: list) -> str:
+    """The one-line message a raw HTTP call is refused with (fails on any answer)."""
+    kind, payload = call_raw(app, endpoint, data)
+    assert kind == "error", payload
+    message = payload["error"]
+    assert message and "\n" not in message, payload
+    return message
+
+
+FILE_DATA = {"meta": {"_type": "gradio.FileData"}}
+EXPLAIN = ["Predicted genus", "fast", 20]
+
+
+@pytest.mark.parametrize("endpoint", ["identify", "explain"])
+@pytest.mark.parametrize("meta", [FILE_DATA, {}], ids=["FileData", "no meta"])
+def test_a_server_path_that_was_never_uploaded_is_not_read(app, tmp_path, endpoint, meta):
+    # The photo box's events skip Gradio's decode (preprocess=False); a path that was not
+    # uploaded must still be refused, meta marker or not, and the caller told why.
+    secret = write(tmp_path, "server_side.jpg", jpeg_bytes(photo()))
+    payload = {"path": secret, **meta}
+    data = [payload, 3] if endpoint == "identify" else [payload, *EXPLAIN]
+    message = refused_with(app, endpoint, data)
+    assert re.search("upload", message) and secret not in message
     assert app.alive()
+
+
+PHOTO_EXPECTED = r"photo must be an image file \(a FileData dict.*handle_file"
+MALFORMED = {  # id -> (endpoint, data, the refusal's pattern)
+    "string": ("identify", ["photo.jpg", 3], PHOTO_EXPECTED + r".*got a string\.$"),
+    "number": ("identify", [7, 3], PHOTO_EXPECTED + r".*got a number\.$"),
+    "list": ("identify", [[FILE_DATA], 3], PHOTO_EXPECTED + r".*got a list\.$"),
+    "no path or url": ("identify", [FILE_DATA, 3], r"photo must.*without a path or url"),
+    "explain string": ("explain", ["photo.jpg", *EXPLAIN], PHOTO_EXPECTED + ".*a string"),
+    "null": ("identify", [None, 3], r"^Upload or take a photo of the mushroom first\.$"),
+    "too few": ("identify", [FILE_DATA], r"^/identify takes 2 inputs, in this order: "
+                                         r"photo, k; got 1\.$"),
+    "too many": ("explain", [None, *EXPLAIN, 1], r"^/explain takes 4 inputs, in this order: "
+                                                 r"photo, genus, quality, samples; got 5\.$"),
+    "find one file": ("identify_find", [FILE_DATA, 3],
+                      r"^photos must be a list of 1 to 5 image files \(send one photo as a "
+                      r"list of one\); got one file\.$"),
+    "find string": ("identify_find", ["a.jpg", 3], r"photos must be a list.*got a string"),
+    "find null item": ("identify_find", [[None], 3], r"^photo 1 must be an image file.*null"),
+    "find no meta": ("identify_find", [[{"path": "/tmp/x.jpg"}], 3], r'photo 1.*"meta"'),
+    "find too few": ("identify_find", [], r"^/identify_find takes 2 inputs.*got 0\.$"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_calls_name_what_was_wrong(app, case):
+    endpoint, data, pattern = MALFORMED[case]
+    assert re.search(pattern, refused_with(app, endpoint, data)), case
+
+
+@pytest.mark.parametrize("field", ["path", "url"])
+@pytest.mark.parametrize("endpoint", ["identify", "identify_find", "explain"])
+def test_a_remote_url_is_refused_and_never_fetched(app, endpoint, field):
+    import http.server
+    import threading
+
+    hits = []
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            hits.append(self.path)
+            self.send_error(404)
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/x.jpg"
+        item = {field: url, **FILE_DATA}
+        data = {"identify": [item, 3], "identify_find": [[item], 3],
+                "explain": [item, *EXPLAIN]}[endpoint]
+        message = refused_with(app, endpoint, data)
+        server.shutdown()
+    assert "does not fetch photos from URLs" in message
+    assert hits == []
+
+
+def test_gradio_client_mistakes_get_the_same_clear_errors(client, tmp_path):
+    good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
+    with pytest.raises(AppError, match=PHOTO_EXPECTED + ".*got a string"):
+        client.predict(good, 3, api_name="/identify")  # a path without handle_file
+    with pytest.raises(AppError, match="does not fetch photos from URLs"):
+        client.predict(handle_file("http://127.0.0.1:1/x.jpg"), 3, api_name="/identify")
+    with pytest.raises(AppError, match=r"photos must be a list .*one file"):
+        client.predict(handle_file(good), 3, api_name="/identify_find")
+    assert len(client.predict([handle_file(good)], 3, api_name="/identify_find")["photos"]) == 1
+
+
+def test_a_data_url_photo_is_still_identified(app):
+    import base64
+
+    url = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(photo())).decode()
+    kind, payload = call_raw(app, "identify", [{"url": url, **FILE_DATA}, 3])
+    assert kind == "complete" and len(payload[0]["top_k"]) == 3
 
 
 def test_raw_upload_reads_every_shape_gradio_hands_over(tmp_path):

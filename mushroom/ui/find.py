@@ -19,6 +19,7 @@ from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui import DRAWABLE, UserError, expired_message, whole_number
+from mushroom.ui.api_input import check_photos, checked
 from mushroom.ui.identify import error_card, render
 from mushroom.verdict import pct
 
@@ -131,8 +132,9 @@ def build_find_tab() -> None:
     gr.Markdown(HELP)
     with gr.Row():
         with gr.Column(scale=1):
-            photos = gr.File(label=f"Photos of one find (1-{MAX_PHOTOS})", file_count="multiple",
-                             file_types=PHOTO_TYPES, type="filepath", elem_id="find-photos")
+            photos = checked(gr.File(label=f"Photos of one find (1-{MAX_PHOTOS})",
+                                     file_count="multiple", file_types=PHOTO_TYPES,
+                                     type="filepath", elem_id="find-photos"), check_photos)
             k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)")
             go = gr.Button("Identify the find", variant="primary", elem_id="find-btn")
         with gr.Column(scale=1):

@@ -21,6 +21,7 @@ from mushroom.taxonomy import GENERA
 from mushroom.explain import MAX_SAMPLES
 from mushroom.ui import (DRAWABLE, MAX_FILE_BYTES, UserError, expired_message, scratch_file,
                          whole_number)
+from mushroom.ui.api_input import check_photo, checked
 from mushroom.ui.bars import genus_bars
 from mushroom.verdict import MESSAGES, pct_pair
 
@@ -78,9 +79,10 @@ def photo_input(**kwargs) -> gr.Image:
     decompression bomb would fail with Gradio's bare "Error". With ``preprocess=False`` the
     handlers get the upload undecoded and :func:`mushroom.imageio.open_image` says what is
     wrong. (Overriding the instance's ``preprocess`` held only for a session's first
-    event: an output update to the box makes Gradio rebuild it from its class.)
+    event: an output update to the box makes Gradio rebuild it from its class.) What an
+    API caller sends in its place is checked before Gradio sees it (see ``api_input``).
     """
-    return gr.Image(type="filepath", **kwargs)
+    return checked(gr.Image(type="filepath", **kwargs), check_photo)
 
 
 RAW = {"preprocess": False}

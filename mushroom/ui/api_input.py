@@ -1,0 +1,139 @@
+"""Clear refusals for malformed API calls, checked before Gradio touches the inputs.
+
+Gradio checks an event's inputs before our function runs (their number, a FileData's
+shape, that a path was uploaded) and answers a failed check with a blank error
+("Error", or ``{"error": null}`` on the raw HTTP API). Worse, it downloads a URL sent as
+a FileData's path, so any caller could make the server fetch a URL of their choosing.
+:class:`CheckedBlocks` runs our own checks on the raw JSON first, so a mobile app's
+developer reads what was wrong and what is expected, and the server never fetches a URL.
+The page sends uploaded FileData, which passes every check.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import gradio as gr
+from gradio.exceptions import InvalidPathError
+from gradio_client.utils import is_http_url_like
+
+from mushroom.combine import MAX_PHOTOS
+from mushroom.ui import UserError
+
+FILE_DATA = ('a FileData dict: {"path": <what POST /gradio_api/upload returned>, "meta": '
+             '{"_type": "gradio.FileData"}}, as gradio_client\'s handle_file sends')
+PHOTO = f'an image file ({FILE_DATA}; or {{"url": "data:image/jpeg;base64,..."}})'
+"""What a photo input takes, as the error messages spell it out."""
+
+REMOTE = ("the server does not fetch photos from URLs: upload the file itself "
+          "(handle_file with a local path, or POST /gradio_api/upload) or send it inline "
+          "as a data URL")
+
+NOT_UPLOADED = ("A photo's path must be one that POST /gradio_api/upload returned (or use "
+                "handle_file in gradio_client); this server cannot read files from your "
+                "computer or its own disk. Or send the photo inline as a data URL.")
+
+KINDS = {str: "a string", bool: "true/false", int: "a number", float: "a number",
+         list: "a list", dict: "one file"}
+
+
+def _kind(value: object) -> str:
+    """'a string', 'a number'... for what a caller sent in place of a file."""
+    return "null" if value is None else KINDS.get(type(value), f"a {type(value).__name__}")
+
+
+def photo_problem(value: object, name: str = "photo", data_url: bool = True) -> str | None:
+    """Why an API value is not a usable photo upload, in one line; None when it is.
+
+    Args:
+        value: the JSON value the caller sent for one photo.
+        name: the input as the message names it ("photo", "photo 2").
+        data_url: whether an inline ``data:`` URL is accepted in place of an upload.
+    """
+    expected = PHOTO if data_url else f"an image file ({FILE_DATA})"
+    if not isinstance(value, dict):
+        return f"{name} must be {expected}; got {_kind(value)}."
+    path, url = value.get("path"), value.get("url")
+    if isinstance(path, str) and path:
+        if is_http_url_like(path):
+            return f"{name} is a URL, but {REMOTE}."
+        meta = value.get("meta")
+        if not isinstance(meta, dict) or meta.get("_type") != "gradio.FileData":
+            # Without the marker Gradio skips its was-it-uploaded check: refuse, or any
+            # image on the server's disk could be read.
+            return (f'{name} must be {expected}; its "meta" is missing, so the server cannot '
+                    "tell that the path was uploaded.")
+        return None
+    if isinstance(url, str) and url.startswith("data:"):
+        return None if data_url else f"{name}: send uploaded files here, not data URLs."
+    if isinstance(url, str) and url:
+        return f"{name} has no uploaded path and its url is not a data URL; {REMOTE}."
+    return f"{name} must be {expected}; got a dict without a path or url."
+
+
+def check_photo(value: object) -> None:
+    """Refuse an API value for one photo that is not an upload (null passes: the handler
+    then says "upload a photo first").
+
+    Raises:
+        UserError: naming what was wrong and what is expected.
+    """
+    problem = None if value is None else photo_problem(value)
+    if problem:
+        raise UserError(problem)
+
+
+def check_photos(value: object) -> None:
+    """Refuse an API value for several photos that is not a list of uploads (null passes).
+
+    Raises:
+        UserError: naming what was wrong and what is expected.
+    """
+    if value is None:
+        return
+    if not isinstance(value, list):
+        hint = " (send one photo as a list of one)" if isinstance(value, dict) else ""
+        raise UserError(f"photos must be a list of 1 to {MAX_PHOTOS} image files{hint}; "
+                        f"got {_kind(value)}.")
+    for i, item in enumerate(value, 1):
+        problem = photo_problem(item, f"photo {i}", data_url=False)
+        if problem:
+            raise UserError(problem)
+
+
+def checked(component: gr.components.Component,
+            check: Callable[[object], None]) -> gr.components.Component:
+    """``component``, with ``check`` run on its raw API value by :class:`CheckedBlocks`.
+
+    Kept on the instance the events were wired with, which Gradio never rebuilds.
+    """
+    component.api_check = check
+    return component
+
+
+class CheckedBlocks(gr.Blocks):
+    """``gr.Blocks`` that checks public endpoints' raw inputs before Gradio does.
+
+    Gradio refuses too few inputs with a blank error and drops extra ones silently; an
+    API caller who sent ``[photo]`` to ``/identify`` is told it takes (photo, k).
+    """
+
+    async def preprocess_data(self, block_fn, inputs: list, state, explicit_call=False):
+        if block_fn.api_visibility == "public" and block_fn.api_name:
+            _check_count(block_fn, inputs)
+            for component, value in zip(block_fn.inputs, inputs):
+                getattr(component, "api_check", lambda _: None)(value)
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except InvalidPathError as err:  # a FileData path that was never uploaded
+            raise UserError(NOT_UPLOADED) from err
+
+
+def _check_count(block_fn, inputs: list) -> None:
+    """Refuse a call to a public endpoint with more or fewer inputs than it takes."""
+    wanted = len(block_fn.inputs)
+    if len(inputs) != wanted:
+        names = list(inspect.signature(block_fn.fn).parameters)[:wanted]
+        raise UserError(f"/{block_fn.api_name} takes {wanted} inputs, in this order: "
+                        f"{', '.join(names)}; got {len(inputs)}.")
