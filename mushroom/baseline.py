@@ -26,6 +26,7 @@ import pandas as pd
 from mushroom import metrics
 from mushroom.config import CalibConfig, DataConfig
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
+from mushroom.verdict import poison_probabilities
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +98,7 @@ def baseline_reports(x: np.ndarray, frame: pd.DataFrame, c: float, cv: bool,
              for s, m in sets.items()}
     tau = calib.max_tau  # no validation photos: choose_tau's own answer without poisonous ones
     if "val" in probs:
-        p_val = metrics.poison_probability(probs["val"], GENERA)
+        p_val = poison_probabilities(probs["val"], GENERA)
         tau = choose_tau(p_val, np.isin(y[sets["val"]], POISONOUS_INDEX), calib.margin,
                          calib.min_tau, calib.max_tau).tau
     out = {s: score(y[m], probs[s], tau) for s, m in sets.items()}

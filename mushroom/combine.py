@@ -32,7 +32,7 @@ import numpy as np
 from mushroom.conformal import prediction_sets
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import (MESSAGES, UNCERTAIN_TOP1, Verdict, decide, genus_notes, pct,
-                              pct_pair, possibly_poisonous_message)
+                              pct_pair, poison_probabilities, possibly_poisonous_message)
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -116,7 +116,7 @@ def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,
     return reasons
 
 
-def combine_find(probs: np.ndarray, poisonous: Sequence[int], tau: float,
+def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
                  rejected: np.ndarray | None = None, poison_head: np.ndarray | None = None,
                  head_tau: float | None = None, conformal: dict | None = None,
                  cfg: CombineConfig | None = None) -> FindResult:
@@ -124,8 +124,8 @@ def combine_find(probs: np.ndarray, poisonous: Sequence[int], tau: float,
 
     Args:
         probs: (N, C) calibrated genus probabilities, one row per photo.
-        poisonous: indices of the poisonous genera.
-        tau: threshold on P(poisonous genus) = summed probability of those genera.
+        classes: genus names in column order.
+        tau: threshold on P(poisonous genus) (:func:`mushroom.verdict.poison_probabilities`).
         rejected: (N,) bool from the unfamiliar-photo detector; None means all accepted.
         poison_head: (N,) dedicated poison-head probabilities, if the model has one.
         head_tau: threshold for ``poison_head``; the head is ignored when None.
@@ -145,9 +145,10 @@ def combine_find(probs: np.ndarray, poisonous: Sequence[int], tau: float,
     used = ~np.asarray(rejected, dtype=bool) if rejected is not None else np.ones(n, bool)
     if used.shape != (n,) or (poison_head is not None and np.shape(poison_head) != (n,)):
         raise ValueError("rejected and poison_head need one entry per photo")
-    photo_p = probs[:, list(poisonous)].sum(axis=1)
+    photo_p = poison_probabilities(probs, classes)
     combined = combine_probs(probs[used], cfg.exponent, cfg.eps) if used.any() else None
-    combined_p = float(combined[list(poisonous)].sum()) if combined is not None else None
+    combined_p = float(poison_probabilities(combined[None], classes)[0]) \
+        if combined is not None else None
     reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, used)
     photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
     final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)

@@ -7,7 +7,7 @@ makes the staged recipe fit in an hour on a 2-core CPU.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from mushroom.models import MushroomNet, set_trainable
+from mushroom.taxonomy import GENERA, poisonous_index
 from mushroom.tta import TTA, forward
 
 POISON_LOSS_WEIGHT = 0.5  # the poison head is an auxiliary task; the genus head leads
@@ -36,6 +37,14 @@ def balanced_sampler(targets: list[int], num_classes: int, power: float,
     gen = torch.Generator().manual_seed(seed)
     return WeightedRandomSampler(w.double(), num_samples=len(targets), replacement=True,
                                  generator=gen)
+
+
+def poison_mask(classes: Sequence[str] = GENERA) -> torch.Tensor:
+    """(C,) bool, True at the poisonous genera (:func:`mushroom.taxonomy.poisonous_index`):
+    the losses' view of the same genera the poison rule sums over."""
+    mask = torch.zeros(len(classes), dtype=torch.bool)
+    mask[poisonous_index(classes)] = True
+    return mask
 
 
 def poison_group_loss(logits: torch.Tensor, y: torch.Tensor,

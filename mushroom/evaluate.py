@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mushroom import metrics, safety_cli
+from mushroom import metrics, safety_cli, verdict
 from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import Thresholds
 
 if TYPE_CHECKING:
     from mushroom.predict import Prediction, Predictor
@@ -96,20 +97,15 @@ def top_k_text(probs: np.ndarray, classes: tuple[str, ...], k: int = 3) -> str:
 
 
 def poison_flags(predictor: Predictor, prediction: Prediction) -> np.ndarray:
-    """Which photos the app calls poisonous (the danger rules of :mod:`mushroom.verdict`).
+    """Which photos the app calls poisonous (:func:`mushroom.verdict.poison_flags`).
 
     A photo is flagged when P(poisonous) >= tau, when its top-1 genus is poisonous, or when
     the checkpoint ships a poison-head threshold (``meta["thresholds"]["poison_head"]``)
     and the poison head reaches it.
     """
-    classes = predictor.classes
-    probs = prediction.probs
-    flagged = metrics.poison_probability(probs, classes) >= predictor.poison_threshold
-    flagged |= np.isin(np.asarray(classes)[probs.argmax(axis=1)], sorted(POISONOUS))
-    head_tau = (predictor.meta.get("thresholds") or {}).get("poison_head")
-    if head_tau is not None:
-        flagged |= prediction.poison_head >= float(head_tau)
-    return flagged
+    th = Thresholds.from_meta(predictor.meta)
+    return verdict.poison_flags(prediction.probs, predictor.classes, th.tau,
+                                prediction.poison_head, th.poison_head)
 
 
 def prediction_table(frame: pd.DataFrame, probs: np.ndarray, classes: tuple[str, ...],
@@ -119,7 +115,7 @@ def prediction_table(frame: pd.DataFrame, probs: np.ndarray, classes: tuple[str,
         "path": frame["path"].to_numpy(),
         "true": frame["genus"].to_numpy(),
         "predicted": [classes[i] for i in probs.argmax(axis=1)],
-        "p_poisonous": metrics.poison_probability(probs, classes),
+        "p_poisonous": verdict.poison_probabilities(probs, classes),
         "top3": [top_k_text(row, classes) for row in probs],
         "flagged": np.asarray(flagged, dtype=bool),
     }, columns=PREDICTION_COLUMNS)

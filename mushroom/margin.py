@@ -28,6 +28,7 @@ import pandas as pd
 
 from mushroom.metrics import poisonous_rates
 from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import flags_from_scores
 
 
 @dataclass
@@ -61,7 +62,7 @@ def halving_keep_rate(scores: np.ndarray, always: np.ndarray, margin: float,
         order = rng.permutation(len(scores))
         tau = margin * scores[order[:half]].min()
         rest = order[half:]
-        kept += bool(((scores[rest] >= tau) | always[rest]).all())
+        kept += bool(flags_from_scores(scores[rest], always[rest], tau).all())
     return kept / halvings
 
 
@@ -108,7 +109,7 @@ def sweep(calibration: pd.DataFrame, pooled: pd.DataFrame, cfg: MarginConfig) ->
     rows = []
     for margin in cfg.margins:
         tau = margin * lowest
-        flagged = (scores >= tau) | always
+        flagged = flags_from_scores(scores, always, tau)
         rates = poisonous_rates(flagged, poison, tau)
         keep = halving_keep_rate(scores[poison], always[poison], margin, cfg.halvings, rng)
         tail = tail_miss_risk(scores[poison], always[poison], tau, cfg.holdout_poisonous)

@@ -4,18 +4,19 @@ Conventions follow scikit-learn so numbers can be cross-checked against it:
 precision, recall or F1 with a zero denominator count as 0; macro-F1 averages over the
 classes that occur in the truth or the predictions; balanced accuracy averages recall over
 the classes that occur in the truth. By default a photo is *flagged* as poisonous when its
-P(poisonous) is at least the threshold (the same ``>=`` rule as :mod:`mushroom.calibrate`);
-callers that apply more danger rules (see :func:`mushroom.evaluate.poison_flags`) pass the
+P(poisonous) (:func:`mushroom.verdict.poison_probabilities`) is at least the threshold;
+callers that apply all the danger rules (:func:`mushroom.verdict.poison_flags`) pass the
 flags themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import poison_probabilities
 
 REPORT_KEYS = ("n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
                "confusion_matrix", "classes", "poisonous", "ece")
@@ -127,16 +128,8 @@ def poisonous_rates(flagged: np.ndarray, is_poisonous: np.ndarray,
     return {"recall": recall, "specificity": specificity, "threshold": float(threshold)}
 
 
-def poison_probability(probs: np.ndarray, classes: Sequence[str],
-                       poisonous: Collection[str] = POISONOUS) -> np.ndarray:
-    """P(poisonous) per photo: the summed probability of the poisonous genera."""
-    idx = [i for i, c in enumerate(classes) if c in poisonous]
-    return np.asarray(probs, dtype=float)[:, idx].sum(axis=1)
-
-
 def build_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
-                 threshold: float, poisonous: Collection[str] = POISONOUS,
-                 flagged: np.ndarray | None = None) -> dict:
+                 threshold: float, flagged: np.ndarray | None = None) -> dict:
     """The evaluation report with exactly :data:`REPORT_KEYS`, JSON-serializable.
 
     Args:
@@ -144,7 +137,6 @@ def build_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
         probs: (N, C) calibrated probabilities; the prediction is their argmax.
         classes: class names in output order (rows and columns of the confusion matrix).
         threshold: the poison threshold tau stored with the model.
-        poisonous: genera that must be flagged.
         flagged: (N,) poison flags; default ``P(poisonous) >= threshold``.
 
     Returns:
@@ -157,9 +149,9 @@ def build_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
     per_class = {c: {"precision": float(precision[i]), "recall": float(recall[i]),
                      "f1": float(f1[i]), "support": int(support[i])}
                  for i, c in enumerate(classes)}
-    is_poisonous = np.array([classes[i] in poisonous for i in y_true], dtype=bool)
+    is_poisonous = np.array([classes[i] in POISONOUS for i in y_true], dtype=bool)
     if flagged is None:
-        flagged = poison_probability(probs, classes, poisonous) >= threshold
+        flagged = poison_probabilities(probs, classes) >= threshold
     return {
         "n_images": int(len(y_true)),
         "accuracy": accuracy(cm),

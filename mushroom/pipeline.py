@@ -20,6 +20,7 @@ from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest, check_photos, manifest_sha256, read_manifest
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
+from mushroom.verdict import poison_flags, poison_probabilities
 
 VETO = 0.5  # the secondary poison signal still flags at this level: any poison signal wins
 
@@ -43,13 +44,12 @@ def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: 
 
 
 def flagged(out: dict, temperature: float, thresholds: dict) -> np.ndarray:
-    """The shipped poison rule: summed poisonous probability >= tau, or the poison head
-    at its threshold, or a poisonous top-1 genus (any poison signal wins)."""
-    probs = cal.softmax(out["logits"], temperature)
-    flag = probs[:, POISONOUS_INDEX].sum(1) >= thresholds["poison"]
-    if thresholds.get("poison_head") is not None:
-        flag |= _scores(out, temperature, "head") >= thresholds["poison_head"]
-    return flag | np.isin(probs.argmax(1), POISONOUS_INDEX)
+    """The shipped poison rule (:func:`mushroom.verdict.poison_flags`): summed poisonous
+    probability >= tau, or the poison head at its threshold, or a poisonous top-1 genus."""
+    head_tau = thresholds.get("poison_head")
+    head = _scores(out, temperature, "head") if head_tau is not None else None
+    return poison_flags(cal.softmax(out["logits"], temperature), GENERA, thresholds["poison"],
+                        head, head_tau)
 
 
 def summarize(out: dict, temperature: float, thresholds: dict) -> dict:
@@ -111,7 +111,7 @@ def choose_thresholds(val: dict, oof: dict | None, temperature: float,
 
 def _scores(out: dict, temperature: float, signal: str) -> np.ndarray:
     if signal == "rule":
-        return cal.softmax(out["logits"], temperature)[:, POISONOUS_INDEX].sum(1)
+        return poison_probabilities(cal.softmax(out["logits"], temperature), GENERA)
     return 1.0 / (1.0 + np.exp(-out["poison"]))
 
 

@@ -18,8 +18,8 @@ from PIL import Image
 
 from mushroom.checkpoint import load_checkpoint
 from mushroom.presets import eval_transform, to_rgb
-from mushroom.taxonomy import POISONOUS
 from mushroom.tta import TTA, forward
+from mushroom.verdict import poison_probabilities
 
 from mushroom.paths import DEFAULT_MODEL  # noqa: F401  (re-exported for callers)
 
@@ -34,9 +34,8 @@ class Prediction:
     embedding: np.ndarray  # (N, D) adapter output, for the unfamiliar-photo detector
 
     def p_poisonous(self, classes: tuple[str, ...]) -> np.ndarray:
-        """P(poisonous) by the rule: summed probability of the poisonous genera."""
-        idx = [i for i, c in enumerate(classes) if c in POISONOUS]
-        return self.probs[:, idx].sum(axis=1)
+        """P(poisonous) of each photo (:func:`mushroom.verdict.poison_probabilities`)."""
+        return poison_probabilities(self.probs, classes)
 
 
 class Predictor:

@@ -73,13 +73,11 @@ def retrain_head(head, train: tuple, val: tuple, cfg: RebalanceConfig, log=print
 
 def _head_epoch(head, opt, train: tuple, order, cfg: RebalanceConfig) -> None:
     """One pass over ``train`` in the sampled ``order``, in batches of ``cfg.batch_size``."""
-    import torch
     from torch.nn import functional as F
 
-    from mushroom.engine import poison_group_loss
-    from mushroom.taxonomy import POISONOUS
+    from mushroom.engine import poison_group_loss, poison_mask
 
-    poison_mask = torch.tensor([g in POISONOUS for g in GENERA])
+    mask = poison_mask()
     head.train()
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start:start + cfg.batch_size]
@@ -87,7 +85,7 @@ def _head_epoch(head, opt, train: tuple, order, cfg: RebalanceConfig) -> None:
         # Balanced batches hold fewer poisonous photos than training's did; the group
         # term keeps their poisonous mass, which is what tau is cut from.
         loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing) + \
-            cfg.poison_weight * poison_group_loss(logits, y, poison_mask)
+            cfg.poison_weight * poison_group_loss(logits, y, mask)
         opt.zero_grad()
         loss.backward()
         opt.step()

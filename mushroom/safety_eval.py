@@ -28,10 +28,8 @@ import numpy as np
 from mushroom.calibrate import pass_rate_at_full_recall
 from mushroom.conformal import coverage_report, prediction_sets
 from mushroom.ood import is_unfamiliar
-from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import UNCERTAIN_TOP1, decide
-
-DEFAULT_UNCERTAIN_TOP1 = UNCERTAIN_TOP1  # used when the checkpoint does not say
+from mushroom.taxonomy import poisonous_index
+from mushroom.verdict import Thresholds, decide, poison_probabilities
 
 
 def _rate(mask: np.ndarray) -> float | None:
@@ -87,18 +85,16 @@ def conformal_section(meta: dict, probs: np.ndarray, labels: np.ndarray,
 def verdict_levels(meta: dict, outputs: Any, classes: Sequence[str],
                    use_sets: bool = True) -> list[str]:
     """The app's verdict level for each photo (detector, thresholds and optionally sets)."""
-    thresholds = meta.get("thresholds") or {}
-    tau = float(meta["poison_threshold"])
-    head_tau = thresholds.get("poison_head")
-    top1 = float(thresholds.get("uncertain_top1", DEFAULT_UNCERTAIN_TOP1))
+    th = Thresholds.from_meta(meta)
     rej = rejected(meta, outputs)
     sets = photo_sets(meta, outputs.probs, classes) if use_sets else None
     levels = []
     for i, row in enumerate(outputs.probs):
-        verdict = decide(dict(zip(classes, map(float, row))), tau, uncertain_top1=top1,
+        verdict = decide(dict(zip(classes, map(float, row))), th.tau,
+                         uncertain_top1=th.uncertain_top1,
                          prediction_set=sets[i] if sets else None, recognized=not rej[i],
                          p_poison_head=float(outputs.poison_head[i]),
-                         poison_head_tau=None if head_tau is None else float(head_tau))
+                         poison_head_tau=th.poison_head)
         levels.append(verdict.level)
     return levels
 
@@ -106,7 +102,7 @@ def verdict_levels(meta: dict, outputs: Any, classes: Sequence[str],
 def verdict_section(meta: dict, test: Any, labels: np.ndarray, classes: Sequence[str],
                     names: Sequence[str] | None) -> dict:
     """Verdict counts with and without sets; poisonous photos that pass as edible (must be 0)."""
-    poison = np.isin(np.asarray(classes)[labels], sorted(POISONOUS))
+    poison = np.isin(labels, poisonous_index(classes))
     out: dict[str, Any] = {}
     for key, use_sets in (("with_sets", True), ("without_sets", False)):
         levels = np.array(verdict_levels(meta, test, classes, use_sets))
@@ -127,11 +123,12 @@ def poison_section(meta: dict, test: Any, labels: np.ndarray, classes: Sequence[
     fair comparison the issue asks for); ``at_shipped_tau`` uses the thresholds chosen on
     validation, i.e. what a forager gets. Validation numbers come from the checkpoint.
     """
-    poison = np.isin(np.asarray(classes)[labels], sorted(POISONOUS))
-    idx = [c for c, g in enumerate(classes) if g in POISONOUS]
+    poison = np.isin(labels, poisonous_index(classes))
     thresholds = meta.get("thresholds") or {}
-    scores = {"rule": test.probs[:, idx].sum(axis=1), "head": np.asarray(test.poison_head)}
-    shipped = {"rule": meta.get("poison_threshold"), "head": thresholds.get("poison_head")}
+    scores = {"rule": poison_probabilities(test.probs, classes),
+              "head": np.asarray(test.poison_head)}
+    th = Thresholds.from_meta(meta)
+    shipped = {"rule": th.tau, "head": th.poison_head}
     out: dict[str, Any] = {"primary": thresholds.get("primary"), "n_poisonous": int(poison.sum()),
                            "n_edible": int((~poison).sum())}
     for signal, s in scores.items():

@@ -36,12 +36,10 @@ from mushroom.combine import MAX_PHOTOS, combine_find, find_verdict
 from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, open_image
 from mushroom.ood import is_unfamiliar
-from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import UNCERTAIN_TOP1, decide
+from mushroom.verdict import Thresholds, decide
 
 MODEL_ENV = "MUSHROOM_MODEL"
 THREADS_ENV = "MUSHROOM_TORCH_THREADS"
-DEFAULT_UNCERTAIN_TOP1 = UNCERTAIN_TOP1
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
@@ -113,24 +111,6 @@ def warm_up_in_background() -> threading.Thread:
     return thread
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """The decision thresholds shipped in a checkpoint."""
-
-    tau: float  # P(poisonous) at or above which the verdict is "poisonous"
-    uncertain_top1: float  # top-1 probability below which the verdict is "uncertain"
-    poison_head: float | None  # threshold on the poison head's sigmoid; None: not used
-
-    @classmethod
-    def of(cls, predictor) -> Thresholds:
-        """Read them from ``predictor`` (``poison_threshold`` and ``meta["thresholds"]``)."""
-        extra = predictor.meta.get("thresholds") or {}
-        head = extra.get("poison_head")
-        return cls(float(predictor.poison_threshold),
-                   float(extra.get("uncertain_top1", DEFAULT_UNCERTAIN_TOP1)),
-                   None if head is None else float(head))
-
-
 @dataclass
 class Signals:
     """Per-photo safety signals besides the genus probabilities."""
@@ -185,7 +165,7 @@ def response(predictor, prediction, row: int, k: int = 3,
              signals: Signals | None = None) -> dict[str, Any]:
     """The /identify JSON for photo ``row`` of ``prediction``."""
     signals = signals or Signals()
-    th = Thresholds.of(predictor)
+    th = Thresholds.from_meta(predictor.meta)
     probs = {c: float(p) for c, p in zip(predictor.classes, prediction.probs[row])}
     head = float(prediction.poison_head[row]) if th.poison_head is not None else None
     verdict = decide(probs, th.tau, uncertain_top1=th.uncertain_top1,
@@ -261,10 +241,10 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
     predictor = predictor or get_predictor()
     prediction = predictor.predict(load_find(sources))
     signals = assess(predictor, prediction)
-    th = Thresholds.of(predictor)
+    th = Thresholds.from_meta(predictor.meta)
     classes = predictor.classes
-    find = combine_find(prediction.probs, [i for i, c in enumerate(classes) if c in POISONOUS],
-                        th.tau, rejected=np.array([not s.recognized for s in signals]),
+    find = combine_find(prediction.probs, classes, th.tau,
+                        rejected=np.array([not s.recognized for s in signals]),
                         poison_head=prediction.poison_head if th.poison_head is not None else None,
                         head_tau=th.poison_head, conformal=predictor.meta.get("conformal"))
     verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)

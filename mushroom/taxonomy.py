@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,18 @@ GENERA: tuple[str, ...] = (
 POISONOUS: frozenset[str] = frozenset({"Amanita", "Cortinarius", "Entoloma"})
 """Genera whose photos must always be flagged, whatever else the model thinks."""
 
-POISONOUS_INDEX: list[int] = [i for i, g in enumerate(GENERA) if g in POISONOUS]
-"""Positions of the poisonous genera in ``GENERA`` (a list, so it indexes numpy columns)."""
+
+def poisonous_index(classes: Sequence[str] = GENERA) -> list[int]:
+    """Positions of the poisonous genera in ``classes`` (a list, so it indexes numpy columns).
+
+    Args:
+        classes: genus names in a model's output order.
+    """
+    return [i for i, g in enumerate(classes) if g in POISONOUS]
+
+
+POISONOUS_INDEX: list[int] = poisonous_index(GENERA)
+"""Positions of the poisonous genera in ``GENERA``."""
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from mushroom.config import Stage, TrainConfig
 from mushroom.dataset import PhotoDataset
 from mushroom.metrics import selection_macro_f1
 from mushroom.engine import (balanced_sampler, class_weights, evaluate, extract_features,
-                             make_optimizer, cosine_schedule, train_one_epoch)
+                             make_optimizer, cosine_schedule, poison_mask, train_one_epoch)
 from mushroom.models import MushroomNet, create_model, set_trainable
 from mushroom.presets import eval_transform, train_transform
-from mushroom.taxonomy import GENERA, POISONOUS
+from mushroom.taxonomy import GENERA
 
 
 def seed_everything(seed: int) -> None:
@@ -84,7 +84,7 @@ def fit(model: MushroomNet, loaders: Loaders, train_frame: pd.DataFrame,
     """
     model.to(device).to(memory_format=torch.channels_last)
     targets = [GENERA.index(g) for g in train_frame["genus"]]
-    poison_mask = torch.tensor([g in POISONOUS for g in GENERA])
+    mask = poison_mask()
     weight = class_weights(targets, len(GENERA), cfg.balance_power) \
         if cfg.balance == "loss" else None
     power = cfg.balance_power if cfg.balance == "sampler" else 0.0
@@ -98,7 +98,7 @@ def fit(model: MushroomNet, loaders: Loaders, train_frame: pd.DataFrame,
         sched = cosine_schedule(opt, stage.epochs * len(loader))
         for epoch in range(stage.epochs):
             t0 = time.time()
-            loss = train_one_epoch(model, loader, opt, sched, stage.trainable, poison_mask,
+            loss = train_one_epoch(model, loader, opt, sched, stage.trainable, mask,
                                    cfg.label_smoothing, device, weight,
                                    desc=f"{stage.name} {epoch + 1}/{stage.epochs}",
                                    freeze_bn_stats=cfg.freeze_bn_stats,

@@ -11,6 +11,9 @@ Four levels, checked in this order, so the first rule that fires wins:
    the mushroom is safe to eat.
 
 No torch here: the app, the API, the evaluation and the tests all call :func:`decide`.
+The poison rule itself (P(poisonous) and which photos it flags) is defined here once, per
+photo (:func:`poison_probability`, :func:`decide`) and over arrays of photos
+(:func:`poison_probabilities`, :func:`poison_flags`) for evaluation and calibration.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from mushroom.taxonomy import GENUS_NOTES, POISONOUS
+import numpy as np
+
+from mushroom.taxonomy import GENUS_NOTES, POISONOUS, poisonous_index
 
 LEVELS = ("poisonous", "uncertain", "edible_genus", "not_recognized")
 """Every verdict level; all but ``edible_genus`` mean "do not eat"."""
@@ -38,6 +43,24 @@ UNCERTAIN_TOP1 = 0.55
 
 NO_PLAUSIBLE_GENUS = "no genus is plausible enough to name"
 """The reason given when the prediction set is empty: never "edible_genus" then."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The decision thresholds a checkpoint ships."""
+
+    tau: float  # P(poisonous) at or above which the verdict is "poisonous"
+    uncertain_top1: float  # top-1 probability below which the verdict is "uncertain"
+    poison_head: float | None  # threshold on the poison head's sigmoid; None: not used
+
+    @classmethod
+    def from_meta(cls, meta: Mapping) -> Thresholds:
+        """Read them from a checkpoint's ``poison_threshold`` and ``thresholds`` entries."""
+        extra = meta.get("thresholds") or {}
+        head = extra.get("poison_head")
+        return cls(float(meta["poison_threshold"]),
+                   float(extra.get("uncertain_top1", UNCERTAIN_TOP1)),
+                   None if head is None else float(head))
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,54 @@ def pct_pair(x: float, ref: float) -> tuple[str, str]:
 def poison_probability(probs: Mapping[str, float]) -> float:
     """P(poisonous) by the rule: the summed probability of the poisonous genera."""
     return float(sum(p for g, p in probs.items() if g in POISONOUS))
+
+
+def poison_probabilities(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """:func:`poison_probability` of N photos at once, summed in float64 as it does.
+
+    Args:
+        probs: (N, C) genus probabilities, columns in ``classes`` order.
+        classes: genus names in output order.
+    """
+    return np.asarray(probs, dtype=np.float64)[:, poisonous_index(classes)].sum(axis=1)
+
+
+def flags_from_scores(p_poison: np.ndarray, top1_poisonous: np.ndarray, tau: float,
+                      poison_head: np.ndarray | None = None,
+                      head_tau: float | None = None) -> np.ndarray:
+    """The danger rules of :func:`decide` over N photos, from their poison scores.
+
+    A photo is flagged when P(poisonous) >= tau, when its top-1 genus is poisonous, or when
+    ``head_tau`` is given and the poison head reaches it.
+
+    Args:
+        p_poison: (N,) P(poisonous) (:func:`poison_probabilities`).
+        top1_poisonous: (N,) True where the most probable genus is poisonous.
+        tau: the threshold on ``p_poison``.
+        poison_head: (N,) the poison head's probabilities, if the model has one.
+        head_tau: the threshold on ``poison_head``; None leaves the head out.
+    """
+    flags = np.asarray(p_poison) >= tau
+    if poison_head is not None and head_tau is not None:
+        flags |= np.asarray(poison_head) >= head_tau
+    return flags | np.asarray(top1_poisonous, dtype=bool)
+
+
+def poison_flags(probs: np.ndarray, classes: Sequence[str], tau: float,
+                 poison_head: np.ndarray | None = None,
+                 head_tau: float | None = None) -> np.ndarray:
+    """Which of N photos :func:`decide` calls poisonous when each is recognized.
+
+    Args:
+        probs: (N, C) calibrated genus probabilities, columns in ``classes`` order.
+        classes: genus names in output order.
+        tau: the threshold on P(poisonous).
+        poison_head: (N,) the poison head's probabilities, if the model has one.
+        head_tau: the threshold on ``poison_head``; None leaves the head out.
+    """
+    top1 = np.isin(np.asarray(probs).argmax(axis=1), poisonous_index(classes))
+    return flags_from_scores(poison_probabilities(probs, classes), top1, tau, poison_head,
+                             head_tau)
 
 
 def _valid(probs: Mapping[str, float]) -> bool:

@@ -7,9 +7,8 @@ import pytest
 
 from mushroom.combine import CombineConfig, combine_find, combine_probs, find_verdict
 from mushroom.conformal import fit_mondrian
-from mushroom.taxonomy import GENERA, POISONOUS
+from mushroom.taxonomy import GENERA
 
-POISON_IDX = [GENERA.index(g) for g in sorted(POISONOUS)]
 RUSSULA, AMANITA, LACTARIUS = (GENERA.index(g) for g in ("Russula", "Amanita", "Lactarius"))
 
 
@@ -46,7 +45,7 @@ def test_one_poisonous_looking_photo_makes_the_find_warn():
     # Cap and stem look like Russula; the base (volva) looks like Amanita.
     photos = np.stack([peaked(RUSSULA, 0.95), peaked(RUSSULA, 0.95), peaked(AMANITA, 0.8)])
     tau = 0.3
-    find = combine_find(photos, POISON_IDX, tau)
+    find = combine_find(photos, GENERA, tau)
     assert find.probs.argmax() == RUSSULA  # two photos out-vote one for the genus...
     assert find.p_poisonous < tau  # ...and the combined poison mass alone would not warn...
     assert find.poison_flag  # ...but the single photo does
@@ -58,15 +57,15 @@ def test_one_poisonous_looking_photo_makes_the_find_warn():
     assert "may not show the same mushroom" in verdict.message
     assert verdict.reasons[0] == "photo 3 looks like Amanita (80%)"
     assert "death cap" in verdict.notes["edibility"].lower() + verdict.notes["lookalikes"].lower()
-    calm = find_verdict(combine_find(photos[:2], POISON_IDX, tau), GENERA, tau)
+    calm = find_verdict(combine_find(photos[:2], GENERA, tau), GENERA, tau)
     assert calm.level == "edible_genus"  # the same find without the base photo
 
 
 def test_the_poison_head_of_one_photo_also_warns():
     photos = np.stack([peaked(RUSSULA, 0.95)] * 3)
-    quiet = combine_find(photos, POISON_IDX, 0.3, poison_head=np.array([0.1, 0.1, 0.1]),
+    quiet = combine_find(photos, GENERA, 0.3, poison_head=np.array([0.1, 0.1, 0.1]),
                          head_tau=0.4)
-    loud = combine_find(photos, POISON_IDX, 0.3, poison_head=np.array([0.1, 0.6, 0.1]),
+    loud = combine_find(photos, GENERA, 0.3, poison_head=np.array([0.1, 0.6, 0.1]),
                         head_tau=0.4)
     assert not quiet.poison_flag and loud.poison_flag
     assert loud.flag_reasons == ["photo 2: the poison detector gives 60% (threshold 40%)"]
@@ -74,7 +73,7 @@ def test_the_poison_head_of_one_photo_also_warns():
 
 def test_rejected_photos_leave_the_genus_vote_but_keep_their_poison_signal():
     photos = np.stack([peaked(RUSSULA, 0.9), peaked(AMANITA, 0.9)])
-    find = combine_find(photos, POISON_IDX, 0.3, rejected=np.array([False, True]))
+    find = combine_find(photos, GENERA, 0.3, rejected=np.array([False, True]))
     np.testing.assert_allclose(find.probs, photos[0], atol=1e-6)
     assert find.used.tolist() == [True, False]
     assert find.poison_flag
@@ -87,10 +86,10 @@ def test_rejected_photos_leave_the_genus_vote_but_keep_their_poison_signal():
 
 def test_all_photos_rejected_means_not_recognized():
     photos = np.stack([peaked(RUSSULA, 0.5)] * 2)
-    find = combine_find(photos, POISON_IDX, 0.3, rejected=np.array([True, True]))
+    find = combine_find(photos, GENERA, 0.3, rejected=np.array([True, True]))
     assert not find.recognized and find.probs is None and find.prediction_set == []
     assert find_verdict(find, GENERA, 0.3).level == "not_recognized"
-    amanitas = combine_find(np.stack([peaked(AMANITA, 0.9)] * 2), POISON_IDX, 0.3,
+    amanitas = combine_find(np.stack([peaked(AMANITA, 0.9)] * 2), GENERA, 0.3,
                             rejected=np.array([True, True]))
     verdict = find_verdict(amanitas, GENERA, 0.3)
     assert verdict.level == "not_recognized" and "do not eat" in verdict.message.lower()
@@ -102,10 +101,10 @@ def test_poisonous_genus_in_the_find_set_makes_it_uncertain_and_empty_set_too():
     torn = np.zeros(len(GENERA))
     torn[[RUSSULA, AMANITA]] = 0.5  # the gills photo could be either
     photos = np.stack([peaked(RUSSULA, 0.7), torn])
-    risky = combine_find(photos, POISON_IDX, 0.9, conformal=params)
+    risky = combine_find(photos, GENERA, 0.9, conformal=params)
     assert AMANITA in risky.prediction_set
     assert find_verdict(risky, GENERA, 0.9).level == "uncertain"
-    vague = combine_find(np.stack([peaked(RUSSULA, 0.45)] * 2), POISON_IDX, 0.9,
+    vague = combine_find(np.stack([peaked(RUSSULA, 0.45)] * 2), GENERA, 0.9,
                          conformal=params)
     assert vague.prediction_set == []
     assert find_verdict(vague, GENERA, 0.9, uncertain_top1=0.3).level == "uncertain"
@@ -121,17 +120,17 @@ def _conformal() -> dict:
 def test_find_set_is_the_union_of_photo_sets_by_default():
     params = _conformal()
     photos = np.stack([peaked(RUSSULA, 0.7), peaked(LACTARIUS, 0.55), peaked(RUSSULA, 0.8)])
-    union = combine_find(photos, POISON_IDX, 0.3, conformal=params)
+    union = combine_find(photos, GENERA, 0.3, conformal=params)
     assert union.photo_sets == [[RUSSULA], [LACTARIUS], [RUSSULA]]
     assert union.prediction_set == [RUSSULA, LACTARIUS]  # ordered by combined probability
-    combined = combine_find(photos, POISON_IDX, 0.3, conformal=params,
+    combined = combine_find(photos, GENERA, 0.3, conformal=params,
                             cfg=CombineConfig(set_rule="combined"))
     assert combined.prediction_set == [RUSSULA]
 
 
 def test_a_rejected_photo_adds_nothing_to_the_set():
     photos = np.stack([peaked(RUSSULA, 0.7), peaked(AMANITA, 0.9)])
-    find = combine_find(photos, POISON_IDX, 0.3, rejected=np.array([False, True]),
+    find = combine_find(photos, GENERA, 0.3, rejected=np.array([False, True]),
                         conformal=_conformal())
     assert find.prediction_set == [RUSSULA]
 
@@ -139,12 +138,12 @@ def test_a_rejected_photo_adds_nothing_to_the_set():
 @pytest.mark.parametrize("n", [0, 6])
 def test_photo_count_is_limited(n):
     with pytest.raises(ValueError, match="1 to 5 photos"):
-        combine_find(np.full((n, len(GENERA)), 1 / len(GENERA)), POISON_IDX, 0.3)
+        combine_find(np.full((n, len(GENERA)), 1 / len(GENERA)), GENERA, 0.3)
 
 
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one entry per photo"):
-        combine_find(np.stack([peaked(RUSSULA, 0.7)] * 2), POISON_IDX, 0.3,
+        combine_find(np.stack([peaked(RUSSULA, 0.7)] * 2), GENERA, 0.3,
                      rejected=np.array([False]))
 
 
@@ -152,7 +151,7 @@ def test_a_poisonous_combined_answer_still_names_the_outvoted_photo():
     # Boletus from above, a sure Amanita from the side: the combined poison mass alone
     # already fires, and the headline must say which photo, not "cannot rule out ...".
     photos = np.stack([peaked(GENERA.index("Boletus"), 0.999), peaked(AMANITA, 0.9)])
-    find = combine_find(photos, POISON_IDX, 0.01)
+    find = combine_find(photos, GENERA, 0.01)
     verdict = find_verdict(find, GENERA, 0.01)
     assert verdict.genus == "Boletus" and verdict.level == "poisonous"
     assert verdict.message.startswith("Possibly poisonous: photo 2 looks like Amanita (90%)")

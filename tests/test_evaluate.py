@@ -184,9 +184,10 @@ def test_poison_flags_follow_the_apps_danger_rules():
     prediction = Prediction(probs, np.log(probs), np.array([0.1, 0.1, 0.7, 0.2]),
                             np.zeros((4, 2)))
     predictor = SimpleNamespace(classes=classes, poison_threshold=0.45,
-                                meta={"thresholds": {"poison_head": 0.6}})
+                                meta={"poison_threshold": 0.45,
+                                      "thresholds": {"poison_head": 0.6}})
     assert poison_flags(predictor, prediction).tolist() == [True, True, True, False]
-    predictor.meta = {}  # a checkpoint without a poison-head threshold
+    predictor.meta = {"poison_threshold": 0.45}  # a checkpoint without a poison-head threshold
     assert poison_flags(predictor, prediction).tolist() == [True, True, False, False]
 
 

@@ -74,12 +74,6 @@ def test_ece_by_hand():
         pytest.approx(0.5)
 
 
-def test_poison_probability_sums_poisonous_genera():
-    classes = ("Amanita", "Boletus", "Cortinarius", "Entoloma")
-    probs = np.array([[0.1, 0.6, 0.2, 0.1], [0.0, 1.0, 0.0, 0.0]])
-    assert metrics.poison_probability(probs, classes) == pytest.approx([0.4, 0.0])
-
-
 def test_absent_classes_do_not_drag_macro_f1():
     probs = np.eye(3)[[0, 0, 1]]  # Russula neither true nor predicted
     report = metrics.build_report(np.array([0, 0, 1]), probs, CLASSES, threshold=0.5)

@@ -11,9 +11,9 @@ import pytest
 from mushroom.config import CalibConfig
 from mushroom.data import build_manifest, manifest_sha256
 from mushroom.evaluate import poison_flags, predict_frame
-from mushroom.metrics import poison_probability
 from mushroom.predict import load_model
 from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import poison_probabilities
 
 
 @pytest.mark.slow
@@ -25,7 +25,7 @@ def test_shipped_tau_follows_the_margin_rule_and_flags_every_poisonous_photo(
     assert manifest_sha256(frame) == predictor.meta["manifest_sha256"]
     val = frame[frame["split"] == "val"].reset_index(drop=True)
     prediction = predict_frame(predictor, real_data, val)
-    scores = poison_probability(prediction.probs, predictor.classes)
+    scores = poison_probabilities(prediction.probs, predictor.classes)
     poison = val["genus"].isin(POISONOUS).to_numpy()
     assert poison.sum() > 100
     # tau = the code's default margin x the lowest poisonous validation score.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
-from mushroom.verdict import LEVELS, decide, pct, pct_pair, poison_probability
+from mushroom.verdict import (LEVELS, UNCERTAIN_TOP1, Thresholds, decide, pct, pct_pair,
+                              poison_flags, poison_probabilities, poison_probability)
 
 EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
 
@@ -65,6 +67,38 @@ def test_edible_genus_only_when_every_safety_rule_passes(probs, tau, uncertain_t
         assert v.genus not in POISONOUS
     assert v.poison_probability == pytest.approx(sum(probs[g] for g in POISONOUS))
     assert v.threshold == tau
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(distributions(), min_size=1, max_size=5), taus, st.none() | st.floats(0, 1))
+def test_array_rule_flags_exactly_the_photos_decide_calls_poisonous(rows, tau, head_tau):
+    """Evaluation and calibration count with the array form; the app shows decide()."""
+    probs = np.array([[row[g] for g in GENERA] for row in rows])
+    heads = np.linspace(0, 1, len(rows)).astype(np.float32)
+    flags = poison_flags(probs, GENERA, tau, heads, head_tau)
+    for row, head, flag in zip(rows, heads, flags):
+        verdict = decide(row, tau, p_poison_head=float(head), poison_head_tau=head_tau)
+        assert flag == (verdict.level == "poisonous")
+    assert poison_probabilities(probs, GENERA).tolist() == [poison_probability(r) for r in rows]
+
+
+def test_array_forms_follow_the_columns_they_are_given():
+    classes = ("Amanita", "Boletus", "Cortinarius", "Entoloma")
+    probs = np.array([[0.1, 0.6, 0.2, 0.1], [0.0, 1.0, 0.0, 0.0], [0.5, 0.4, 0.1, 0.0]])
+    assert poison_probabilities(probs, classes) == pytest.approx([0.4, 0.0, 0.6])
+    assert poison_flags(probs, classes, 0.5).tolist() == [False, False, True]
+    # a poisonous top-1 is flagged whatever tau is; the head only counts with a threshold
+    assert poison_flags(probs[[0, 2]], classes, 0.9).tolist() == [False, True]
+    head = np.array([0.0, 0.7, 0.0])
+    assert poison_flags(probs, classes, 0.5, head).tolist() == [False, False, True]
+    assert poison_flags(probs, classes, 0.5, head, 0.7).tolist() == [False, True, True]
+
+
+def test_thresholds_read_from_a_checkpoint_fall_back_to_the_defaults():
+    default = Thresholds(0.02, UNCERTAIN_TOP1, None)
+    assert Thresholds.from_meta({"poison_threshold": 0.02}) == default
+    meta = {"poison_threshold": 0.02, "thresholds": {"poison_head": 0.5, "uncertain_top1": 0.7}}
+    assert Thresholds.from_meta(meta) == Thresholds(0.02, 0.7, 0.5)
 
 
 def test_poison_mass_at_tau_is_poisonous():
