@@ -64,6 +64,8 @@ class TrainConfig:
     weight_decay: float = 0.02  # AdamW decoupled weight decay
     label_smoothing: float = 0.05  # cross-entropy label smoothing (helps calibration)
     poison_rule_weight: float = 0.5  # weight of -log P(poisonous group) on poisonous photos
+    poison_loss_weight: float = 0.5  # weight of the poison head's binary cross-entropy: the
+    # head is an auxiliary task, the genus head leads
     balance: str = "sampler"  # "sampler" (class-balanced sampling), "loss" (weighted CE), "none"
     balance_power: float = 0.5  # sampling weight ~ count^-power; 1 = fully balanced
     adapter_dim: int = 256  # width of the added intermediate (bottleneck) layer
@@ -90,6 +92,8 @@ class CalibConfig:
     # run's folds) only widen rare-genus conformal sets; tau and the signal come from val
     min_tau: float = 0.0  # floor on tau; above 0 it may break recall 1.0 on calibration data
     max_tau: float = 0.5  # never demand more than this P(poisonous) to flag
+    veto: float = 0.5  # threshold kept by the poison signal (genus-sum rule or poison head)
+    # that is not shipped as primary: any poison signal wins, this one only when it is sure
     uncertain_max_prob: float = UNCERTAIN_TOP1  # top-1 below this -> verdict "uncertain"
     conformal_alpha: float = 0.05  # 1 - target coverage of prediction sets
     tta_sizes: tuple[int, ...] | None = None  # test-time view sides in px, averaged per photo;

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mushroom.config import add_calib_flags, add_config_flags, calib_from_flags, config_from_flags
+from mushroom.config import (TrainConfig, add_calib_flags, add_config_flags, calib_from_flags,
+                             config_from_flags)
 from mushroom.taxonomy import GENERA
 
 
@@ -46,6 +47,8 @@ class DistillConfig:
     temperature: float = 2.0  # softening of teacher and student genus logits
     mixup: bool = True  # mix photo pairs (per-photo weight ~ U(0, 1)); teachers label the mix
     ce_weight: float = 0.0  # extra cross-entropy on the true genus (unmixed batches only)
+    poison_loss_weight: float = TrainConfig.poison_loss_weight  # weight of the poison head's
+    # soft binary cross-entropy, as in training
     batch_size: int = 128  # photos per optimizer step
     input_size: int = 224  # training crop side in pixels
     balance_power: float = 0.5  # sampler weight ~ count^-power, as in training
@@ -69,14 +72,16 @@ def ensemble_targets(teachers: list, x, temperature: float):
 
 
 def distill_loss(logits, poison_logit, probs_t, poison_t, temperature: float,
-                 targets=None, ce_weight: float = 0.0):
-    """T^2 x KL(teacher || student) on genera + 0.5 x soft BCE on the poison head (+ CE)."""
+                 targets=None, ce_weight: float = 0.0,
+                 poison_weight: float = DistillConfig.poison_loss_weight):
+    """T^2 x KL(teacher || student) on genera + ``poison_weight`` x soft BCE on the poison
+    head (+ ``ce_weight`` x CE)."""
     import torch
     from torch.nn import functional as F
 
     log_q = F.log_softmax(logits.float() / temperature, dim=1)
     kl = (probs_t * (torch.log(probs_t.clamp_min(1e-8)) - log_q)).sum(1).mean()
-    loss = kl * temperature ** 2 + 0.5 * F.binary_cross_entropy_with_logits(
+    loss = kl * temperature ** 2 + poison_weight * F.binary_cross_entropy_with_logits(
         poison_logit.float(), poison_t)
     if ce_weight and targets is not None:
         loss = loss + ce_weight * F.cross_entropy(logits.float(), targets)
@@ -160,7 +165,7 @@ def train_student(student, teachers: list, loader, cfg: DistillConfig, device,
             with torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda"):
                 logits, poison, _ = student.classify(student.features(x))
             loss = distill_loss(logits, poison, probs_t, poison_t, cfg.temperature,
-                                None if cfg.mixup else y, cfg.ce_weight)
+                                None if cfg.mixup else y, cfg.ce_weight, cfg.poison_loss_weight)
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * factor
             opt.zero_grad(set_to_none=True)
@@ -190,7 +195,6 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
     """
     import torch
 
-    from mushroom.config import TrainConfig
     from mushroom.data import read_manifest
     from mushroom.engine import balanced_sampler
     from mushroom.recalibrate import recalibrate

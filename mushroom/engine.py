@@ -16,11 +16,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from tqdm.auto import tqdm
 
+from mushroom.config import TrainConfig
 from mushroom.models import MushroomNet, set_trainable
 from mushroom.taxonomy import GENERA, poisonous_index
 from mushroom.tta import TTA, forward
-
-POISON_LOSS_WEIGHT = 0.5  # the poison head is an auxiliary task; the genus head leads
 
 
 def class_weights(targets: Iterable[int], num_classes: int, power: float) -> torch.Tensor:
@@ -65,13 +64,14 @@ def poison_group_loss(logits: torch.Tensor, y: torch.Tensor,
 
 def multitask_loss(logits: torch.Tensor, poison_logit: torch.Tensor, y: torch.Tensor,
                    poison_mask: torch.Tensor, label_smoothing: float,
-                   weight: torch.Tensor | None = None, rule_weight: float = 0.0) -> torch.Tensor:
-    """Genus cross-entropy + the poison head's binary loss + the poison-group loss
-    (:func:`poison_group_loss`, weighted by ``rule_weight``)."""
+                   weight: torch.Tensor | None = None, rule_weight: float = 0.0,
+                   head_weight: float = TrainConfig.poison_loss_weight) -> torch.Tensor:
+    """Genus cross-entropy + the poison head's binary loss (weighted by ``head_weight``) +
+    the poison-group loss (:func:`poison_group_loss`, weighted by ``rule_weight``)."""
     ce = F.cross_entropy(logits, y, weight=weight, label_smoothing=label_smoothing)
     is_poison = poison_mask[y]
     bce = F.binary_cross_entropy_with_logits(poison_logit, is_poison.float())
-    loss = ce + POISON_LOSS_WEIGHT * bce
+    loss = ce + head_weight * bce
     if rule_weight:
         loss = loss + rule_weight * poison_group_loss(logits, y, poison_mask)
     return loss
@@ -95,7 +95,8 @@ def train_one_epoch(model: MushroomNet, loader: DataLoader, opt: torch.optim.Opt
                     sched, groups: tuple[str, ...], poison_mask: torch.Tensor,
                     label_smoothing: float, device: torch.device,
                     weight: torch.Tensor | None = None, desc: str = "train",
-                    freeze_bn_stats: bool = False, rule_weight: float = 0.0) -> float:
+                    freeze_bn_stats: bool = False, rule_weight: float = 0.0,
+                    head_weight: float = TrainConfig.poison_loss_weight) -> float:
     """One pass over ``loader`` updating only ``groups``; returns the mean loss.
 
     ``loader`` yields images (full stages) or cached features (cached stages: then the
@@ -111,7 +112,8 @@ def train_one_epoch(model: MushroomNet, loader: DataLoader, opt: torch.optim.Opt
             x = model.features(x.contiguous(memory_format=torch.channels_last))
         logits, poison, _ = model.classify(x)
         loss = multitask_loss(logits, poison, y, poison_mask.to(device), label_smoothing,
-                              None if weight is None else weight.to(device), rule_weight)
+                              None if weight is None else weight.to(device), rule_weight,
+                              head_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -22,8 +22,6 @@ from mushroom.data import build_manifest, check_photos, manifest_sha256, read_ma
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 from mushroom.verdict import poison_flags, poison_probabilities
 
-VETO = 0.5  # the secondary poison signal still flags at this level: any poison signal wins
-
 
 def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: str | None,
                manifest: str | None, cap: int | None, log=print) -> pd.DataFrame:
@@ -81,7 +79,7 @@ def choose_thresholds(val: dict, oof: dict | None, temperature: float,
 
     Both the genus-sum rule and the poison head are tuned for recall 1.0 on every
     calibration set available; the one with the higher edible pass rate becomes primary
-    and the other keeps a veto at :data:`VETO`.
+    and the other keeps a veto at ``calib.veto``.
     """
     sets = [("val", val, temperature)]
     if oof is not None:
@@ -103,8 +101,8 @@ def choose_thresholds(val: dict, oof: dict | None, temperature: float,
     primary = "head" if choice["head"]["pass_rate"][ref] > choice["rule"]["pass_rate"][ref] \
         else "rule"
     choice["primary"] = primary
-    choice["poison"] = choice["rule"]["tau"] if primary == "rule" else VETO
-    choice["poison_head"] = choice["head"]["tau"] if primary == "head" else VETO
+    choice["poison"] = choice["rule"]["tau"] if primary == "rule" else calib.veto
+    choice["poison_head"] = choice["head"]["tau"] if primary == "head" else calib.veto
     choice["uncertain_top1"] = calib.uncertain_max_prob
     return choice
 

@@ -102,7 +102,8 @@ def fit(model: MushroomNet, loaders: Loaders, train_frame: pd.DataFrame,
                                    cfg.label_smoothing, device, weight,
                                    desc=f"{stage.name} {epoch + 1}/{stage.epochs}",
                                    freeze_bn_stats=cfg.freeze_bn_stats,
-                                   rule_weight=cfg.poison_rule_weight)
+                                   rule_weight=cfg.poison_rule_weight,
+                                   head_weight=cfg.poison_loss_weight)
             row = {"stage": stage.name, "epoch": epoch + 1, "loss": round(loss, 4)}
             if val_loader is not None:
                 out = evaluate(model, val_loader, device)
