@@ -210,20 +210,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmarks, print the summary and write the JSON; return the exit status."""
+    """Run the benchmarks; return the exit status (2 with a one-line error a user can fix)."""
+    from mushroom.cli import run_command
+
+    return run_command(run, build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmarks, print the summary and write the JSON.
+
+    Raises:
+        FileNotFoundError: no model file; ValueError: the file is not a checkpoint.
+    """
     from mushroom import service
     from mushroom.predict import load_model
 
-    args = build_parser().parse_args(argv)
     model = args.model or service.model_path()
     if not model.is_file():
-        print(f"error: no model at {model}; pass --model or set MUSHROOM_MODEL", file=sys.stderr)
-        return 2
+        raise FileNotFoundError(f"no model at {model}; pass --model or set MUSHROOM_MODEL")
     threads = service.set_torch_threads()  # the app's setting, so timings match it
+    predictor = load_model(model)  # a file that is no checkpoint fails before any work
     photos = pick_photos(args.data, args.per_genus)
     real = bool(photos)
     photos = photos or synthetic_photos(9 * args.per_genus, args.out.parent / "synthetic")
-    predictor = load_model(model)
     results = {"model": str(model), "photos": f"{len(photos)} {'real' if real else 'synthetic'}",
                "torch_threads": threads, "load_average": list(os.getloadavg())}
     results["in_process"] = bench_in_process(predictor, photos, args.repeats)

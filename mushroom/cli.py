@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review", "mushroom.labels_cli",
@@ -33,11 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the exit status."""
+    args = build_parser().parse_args(argv)
+    return run_command(args.func, args)
+
+
+def run_command(func: Callable[[argparse.Namespace], int | None],
+                args: argparse.Namespace) -> int:
+    """Run ``func(args)``; an error a user can fix prints one line and returns 2.
+
+    Every command line of the package (this one, ``python -m mushroom.bench``) ends here,
+    so a wrong path or a file of the wrong kind never ends in a traceback.
+    """
     import pickle
 
-    args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        return int(func(args) or 0)
     except UnicodeDecodeError as err:  # a ValueError whose text names no file
         print(f"error: expected a text (CSV) file but got binary data ({err.reason}); check "
               "the paths given as CSV files", file=sys.stderr)

@@ -156,6 +156,20 @@ def test_unwritable_outputs_and_wrong_kinds_of_file_are_one_line_errors(tiny_dat
     assert status == 2 and "binary" in stderr and len(stderr.strip().splitlines()) == 1
 
 
+def test_bench_given_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,genus\nAmanita/a.jpg,Amanita\n")
+    out = tmp_path / "bench" / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "mushroom.bench", "--model", str(bad),
+                           "--data", str(tmp_path / "no_photos"), "--out", str(out),
+                           "--skip-server", "--skip-lime"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: {bad} is not a Mushroom checkpoint "
+                                                "(UnpicklingError)"]
+    assert not out.parent.exists()  # refused before synthetic photos or results were written
+
+
 def test_a_manifest_from_another_folder_is_refused_before_training(tiny_data, tmp_path):
     csv = tmp_path / "m.csv"
     assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
