@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review", "mushroom.labels_cli",
@@ -30,6 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.add_parser(sub)
     return parser
+
+
+def check_csv_out(path: str | Path) -> None:
+    """Refuse an ``--out`` CSV path that is an existing folder (``manifest``, ``labels export``).
+
+    Raises:
+        ValueError: ``path`` is a folder; the message quotes it as given.
+    """
+    if Path(path).is_dir():
+        raise ValueError(f"--out {path} is a folder; give a CSV file name")
 
 
 def main(argv: list[str] | None = None) -> int:

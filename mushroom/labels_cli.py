@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mushroom.cli import check_csv_out
 from mushroom.labels import FLAGS, existing_store
 
 
@@ -103,8 +104,7 @@ def run_export(args: argparse.Namespace) -> int:
     if Path(args.out).resolve().parent == Path(args.labels).resolve():
         raise ValueError(f"--out {args.out} is inside the label store {args.labels}: the store's "
                          "files are append-only; write the export elsewhere")
-    if Path(args.out).is_dir():
-        raise ValueError(f"--out {args.out} is a folder; give a CSV file name")
+    check_csv_out(args.out)
     n = export_csv(args.labels, args.out)
     print(f"wrote {args.out} ({n} photos)")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mushroom.cli import check_csv_out
 from mushroom.config import DataConfig
 from mushroom.data import build_manifest
 
@@ -23,8 +24,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the manifest, print the cleaning report and per-split counts."""
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails before the scan
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a folder; give a CSV file name")
+    check_csv_out(out)
     frame, report = build_manifest(args.data, DataConfig(seed=args.seed), args.labels)
     frame.to_csv(out, index=False)
     print(report.summary())

@@ -156,6 +156,21 @@ def test_unwritable_outputs_and_wrong_kinds_of_file_are_one_line_errors(tiny_dat
     assert status == 2 and "binary" in stderr and len(stderr.strip().splitlines()) == 1
 
 
+def test_a_folder_as_csv_out_is_refused_alike_by_manifest_and_labels_export(tiny_data,
+                                                                             tmp_path):
+    from mushroom import labels
+
+    store, folder = tmp_path / "labels", tmp_path / "out"
+    labels.record(store, tiny_data, "Amanita/000.jpg", "alice", genus="Boletus")
+    folder.mkdir()
+    for command in (["manifest", "--data", str(tiny_data)],
+                    ["labels", "export", "--labels", str(store)]):
+        status, stdout, stderr = run_cli(*command, "--out", str(folder))
+        assert status == 2 and "wrote" not in stdout
+        assert stderr == f"error: --out {folder} is a folder; give a CSV file name\n"
+    assert not any(folder.iterdir())
+
+
 def test_bench_given_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("path,genus\nAmanita/a.jpg,Amanita\n")
