@@ -147,9 +147,10 @@ def flags_from_scores(p_poison: np.ndarray, top1_poisonous: np.ndarray, tau: flo
         poison_head: (N,) the poison head's probabilities, if the model has one.
         head_tau: the threshold on ``poison_head``; None leaves the head out.
     """
-    flags = np.asarray(p_poison) >= tau
+    # float64 like decide(): a float32 head would compare with tau rounded to float32
+    flags = np.asarray(p_poison, dtype=np.float64) >= tau
     if poison_head is not None and head_tau is not None:
-        flags |= np.asarray(poison_head) >= head_tau
+        flags |= np.asarray(poison_head, dtype=np.float64) >= head_tau
     return flags | np.asarray(top1_poisonous, dtype=bool)
 
 

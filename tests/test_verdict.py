@@ -92,6 +92,8 @@ def test_array_forms_follow_the_columns_they_are_given():
     head = np.array([0.0, 0.7, 0.0])
     assert poison_flags(probs, classes, 0.5, head).tolist() == [False, False, True]
     assert poison_flags(probs, classes, 0.5, head, 0.7).tolist() == [False, True, True]
+    # compared in float64 as decide() does: 1e-50 rounds to 0 in float32
+    assert not poison_flags(probs[:1], classes, 0.5, np.float32([0.0]), 1e-50).any()
 
 
 def test_thresholds_read_from_a_checkpoint_fall_back_to_the_defaults():
