@@ -170,11 +170,15 @@ def predict_splits(model, frame: pd.DataFrame, data_dir: Path, cfg: TrainConfig,
     """Genus/poison logits, embeddings and targets of every non-empty split of ``frame``.
 
     With ``tta`` (a :class:`mushroom.tta.TTA`) photos are framed at its largest view and
-    every view is averaged, exactly as :class:`mushroom.predict.Predictor` does.
+    every view is averaged, exactly as :class:`mushroom.predict.Predictor` does. The network
+    is first made the one the app runs (fp16 weights, BatchNorm folded; ``model`` itself is
+    left as it is), so thresholds fitted on these outputs hold for the app's own numbers.
     """
     from mushroom.engine import evaluate
+    from mushroom.predict import served_network
     from mushroom.train import Loaders
 
+    model = served_network(model)
     if tta is not None:
         cfg = dataclasses.replace(cfg, input_size=tta.frame_size)
     loaders = Loaders(data_dir, model, cfg, device)

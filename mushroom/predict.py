@@ -110,30 +110,57 @@ def load_model(path: str | Path = DEFAULT_MODEL, device: str = "cpu",
     Args:
         path: the checkpoint file.
         device: where the network runs.
-        fold: fold BatchNorm into the convolutions (same outputs, much faster on a CPU).
-            The outputs on a fixed probe are compared before and after; should they differ
-            (a backbone the pairing rule does not fit), the unfolded network is kept.
+        fold: fold BatchNorm into the convolutions (see :func:`served_network`).
     """
     model, meta = load_checkpoint(path)
-    if fold:
-        model = _folded(model, path)
-    model = model.to(memory_format=torch.channels_last)
-    return Predictor(model, meta, device)
+    return Predictor(served_network(model, fold), meta, device)
 
 
 @torch.no_grad()  # not inference_mode: the folded weights must stay ordinary tensors
-def _folded(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
-    """``model`` with BatchNorm folded, or the checkpoint's unfolded network if outputs move."""
+def served_network(model: torch.nn.Module, fold: bool = True) -> torch.nn.Module:
+    """A copy of ``model`` computing exactly what the app computes.
+
+    Weights are rounded to fp16 as the checkpoint stores them, and BatchNorm is folded into
+    the convolutions (same outputs up to float rounding, much faster on a CPU). Calibration
+    predicts through this copy too: a threshold fitted on validation scores only describes
+    the app if the app recomputes those scores the same way.
+
+    Args:
+        model: a network in eval mode (left untouched; its state dict stays saveable).
+        fold: fold BatchNorm; False keeps the network's layers as they are.
+    """
+    import copy
+
+    served = copy.deepcopy(model).eval()
+    for tensor in (*served.parameters(), *served.buffers()):
+        if tensor.is_floating_point():
+            tensor.copy_(tensor.half().float())
+    if fold:
+        served = _folded(served)
+    return served.to(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def _folded(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` with BatchNorm folded, or ``model`` itself if outputs move.
+
+    The outputs on a fixed probe are compared before and after; should they differ (a
+    backbone the pairing rule does not fit), the unfolded network is kept.
+    """
+    import copy
     import warnings
 
     from mushroom.models import fold_batchnorm
 
     size = model.cfg.input_size
+    device = next(model.parameters()).device
     probe = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    probe = probe.to(device)
     before = model.classify(model.features(probe))
-    fold_batchnorm(model)
-    after = model.classify(model.features(probe))
+    folded = copy.deepcopy(model)
+    fold_batchnorm(folded)
+    after = folded.classify(folded.features(probe))
     if all(torch.allclose(a, b, rtol=1e-3, atol=1e-3) for a, b in zip(before, after)):
-        return model
-    warnings.warn(f"BatchNorm folding changed the outputs of {path}; running it unfolded")
-    return load_checkpoint(path)[0]
+        return folded
+    warnings.warn("BatchNorm folding changed the network's outputs; running it unfolded")
+    return model

@@ -91,7 +91,8 @@ def load_outputs(path: Path) -> dict:
 
 
 def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, tta=None) -> dict:
-    """Predict every split of ``frame`` with ``model`` on the CPU (through ``tta``'s views).
+    """Predict every split of ``frame`` with ``model`` on the CPU (through ``tta``'s views),
+    as the app's network computes them (see :func:`mushroom.pipeline.predict_splits`).
 
     :func:`recalibrate` saves them once the logit adjustment has been applied.
     """
@@ -100,5 +101,4 @@ def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, tta=None) -> d
     from mushroom.pipeline import predict_splits
 
     cfg = TrainConfig(workers=2, batch_size=32)
-    model = model.to(memory_format=torch.channels_last)
     return predict_splits(model, frame, data_dir, cfg, torch.device("cpu"), tta)

@@ -101,3 +101,26 @@ def test_calibrate_keeps_or_changes_views_only_with_the_photos():
     assert resolve_views(CalibConfig(tta_sizes=(256, 288)), ckpt, recompute=False).tta() == \
         TTA((256, 288))
 
+
+
+def test_calibration_predicts_exactly_what_the_app_predicts(tta_checkpoint, tiny_data):
+    """`calibrate --data` must score photos through the app's network (fp16, BatchNorm
+    folded): a detector threshold sits on a validation photo's score, and a last-bit
+    difference once made the app reject a photo that calibration had counted as accepted."""
+    import numpy as np
+    import pandas as pd
+
+    from mushroom.imageio import open_image
+    from mushroom.recalibrate import recompute_outputs
+
+    _, views = tta_checkpoint
+    paths = sorted(str(p.relative_to(tiny_data)) for p in tiny_data.glob("*/*.jpg"))[::3]
+    frame = pd.DataFrame({"path": paths, "genus": [p.split("/")[0] for p in paths],
+                          "split": "val"})
+    model, ckpt = load_checkpoint(views)
+    outs = recompute_outputs(model, frame, tiny_data, TTA.from_meta(ckpt))["val"]
+    app = load_model(views).predict([open_image(tiny_data / p) for p in paths])
+    np.testing.assert_array_equal(outs["embedding"], app.embedding)
+    np.testing.assert_array_equal(outs["logits"], app.logits)
+    # the checkpoint's own network is not folded by calibration: it is saved again afterwards
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
