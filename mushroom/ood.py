@@ -42,6 +42,13 @@ LEGACY_METHOD = "uncentered-pca-cosine-knn"
 """First version (queries re-normalized); still scored as fitted, so old checkpoints work."""
 
 
+TIE_MARGIN = 1e-4
+"""Room left above the highest accepted validation score. The same photo's score moves by
+about 1e-7 between computations the app and calibration may both make (one photo or a batch
+in the matrix product, BatchNorm folded or not); 1e-4 is 1000 times that and still far
+below the usual spacing of validation scores near the threshold (about 1e-2)."""
+
+
 @dataclass
 class DetectorConfig:
     """How the unfamiliar-photo detector is fitted."""
@@ -87,6 +94,11 @@ def conservative_threshold(scores: np.ndarray, max_reject: float,
                            confidence: float) -> tuple[float, int]:
     """Threshold rejecting the ``r`` highest scores, ``r`` as large as the bound allows.
 
+    The threshold lies :data:`TIE_MARGIN` above the highest accepted score (half-way to the
+    lowest rejected one when they are closer), not on it: the app recomputes that photo's
+    score with float32 rounding of its own, and a threshold equal to it made the app reject
+    a validation photo that calibration had counted as accepted.
+
     Returns:
         ``(threshold, r)``; photos with ``score > threshold`` are rejected.
     """
@@ -100,7 +112,9 @@ def conservative_threshold(scores: np.ndarray, max_reject: float,
     # Upper bound on the rate after r + 1 rejections: Beta(conf; r + 2, n - r - 1).
     while r + 1 < n and beta.ppf(confidence, r + 2, n - r - 1) <= max_reject:
         r += 1
-    return float(s[n - r - 1]), r
+    kept = s[n - r - 1]
+    gap = s[n - r] - kept if r else np.inf
+    return float(kept + min(TIE_MARGIN, gap / 2)), r
 
 
 def _project(basis: np.ndarray, emb: np.ndarray) -> np.ndarray:

@@ -54,6 +54,36 @@ def test_conservative_threshold_is_the_largest_allowed_by_the_bound(n, confidenc
     assert r / n <= 0.03
 
 
+def test_rounding_cannot_reject_the_highest_accepted_validation_photo():
+    """The app recomputes validation scores with rounding of its own (scoring one photo
+    instead of a batch moved the shipped model's boundary photo by 1.5e-7); a threshold
+    equal to that photo's score made the app reject it while calibration counted it kept."""
+    rng = np.random.default_rng(1)
+    train, labels = familiar(600, rng)
+    val, _ = familiar(323, rng)
+    params = fit_detector(train, labels, val)
+    scores = ood_score(params, val)
+    r = round(params["val_reject_rate"] * len(val))
+    kept = np.sort(scores)[len(val) - r - 1]
+    assert np.sum(scores > params["threshold"]) == r
+    assert np.sum(scores * (1 + 1e-6) > params["threshold"]) == r
+    assert 0 < params["threshold"] - kept <= 1e-4
+    # one photo at a time, as the app scores uploads
+    singles = np.concatenate([ood_score(params, val[i:i + 1]) for i in range(len(val))])
+    assert np.sum(singles > params["threshold"]) == r
+
+
+def test_threshold_splits_scores_closer_than_the_margin():
+    scores = np.arange(100) / 100
+    _, r = conservative_threshold(scores, 0.05, 0.5)
+    kept = scores[-r - 1]
+    scores[-r] = kept + 4e-5  # the lowest rejected score, just above the highest kept one
+    threshold, again = conservative_threshold(scores, 0.05, 0.5)
+    assert again == r > 0 and threshold == pytest.approx(kept + 2e-5)
+    threshold, _ = conservative_threshold(np.arange(100) / 100, 0.05, 0.5)
+    assert threshold == pytest.approx(kept + 1e-4)
+
+
 def test_stricter_confidence_rejects_fewer_mushroom_photos():
     scores = np.random.default_rng(3).normal(size=2000)
     _, r_loose = conservative_threshold(scores, 0.03, 0.5)
