@@ -106,14 +106,22 @@ def fit_mondrian(probs: np.ndarray, labels: np.ndarray, alpha: float = 0.05,
             "fallback_classes": used}
 
 
+SET_TIE = 1e-6
+"""Slack on ``qhat``: a rare genus's threshold is one calibration photo's own score, and the
+app recomputes that photo's probabilities up to float rounding (about 1e-7: one photo
+against a batch, another thread count). Within it a genus stays in the set; the set only
+grows, so the slack errs towards caution."""
+
+
 def set_mask(probs: np.ndarray, params: dict) -> np.ndarray:
-    """(N, C) boolean membership: genus ``c`` is in photo ``i``'s set iff ``1 - p_ic <= qhat_c``."""
+    """(N, C) boolean membership: genus ``c`` is in photo ``i``'s set iff
+    ``1 - p_ic <= qhat_c`` (+ :data:`SET_TIE`)."""
     probs = _check(probs)
     qhat = np.asarray(params["qhat"], dtype=np.float64)
     if qhat.shape != (probs.shape[1],):
         raise ValueError(f"{len(qhat)} thresholds for {probs.shape[1]} classes")
     # Same expression as the calibration scores, so a calibration photo's own bound is exact.
-    return (1.0 - probs) <= qhat[None, :]
+    return (1.0 - probs) <= qhat[None, :] + SET_TIE
 
 
 def prediction_sets(probs: np.ndarray, params: dict) -> list[list[int]]:

@@ -36,6 +36,12 @@ def test_threshold_known_by_hand():
     assert prediction_sets(np.array([[0.25, 0.35, 0.40]]), params) == [[2, 0]]
     # Exactly on the boundary counts as inside (score <= qhat), like the calibration photos.
     assert set_mask(np.array([[0.2, 0.4, 0.4]]), params).tolist() == [[True, True, True]]
+    # A boundary photo recomputed with float rounding (1e-7 lower) stays in; clearly
+    # below the bound (1e-4) it is out.
+    assert set_mask(np.array([[0.2 - 1e-7, 0.4 - 1e-7, 0.4]]), params)[0, :2].tolist() \
+        == [True, True]
+    assert set_mask(np.array([[0.2 - 1e-4, 0.4 - 1e-4, 0.4]]), params)[0, :2].tolist() \
+        == [False, False]
 
 
 def test_rank_uses_finite_sample_correction():
