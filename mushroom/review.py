@@ -219,24 +219,6 @@ def load_queue(cache: str | Path, labels_dir: str | Path,
     return frame
 
 
-def select(queue: pd.DataFrame, genus: str = "All", mode: str = "all",
-           user: str = "") -> pd.DataFrame:
-    """Filter the queue: by effective genus ("All" keeps every genus) and by review state.
-
-    Args:
-        queue: from :func:`load_queue`.
-        genus: a genus or "All".
-        mode: "all", "unreviewed" (no expert voted yet) or "unreviewed by me".
-        user: the expert, for "unreviewed by me".
-    """
-    keep = np.ones(len(queue), dtype=bool) if genus in ("", "All") else queue["genus"] == genus
-    if mode == "unreviewed":
-        keep &= queue["votes"] == 0
-    elif mode == "unreviewed by me":
-        keep &= ~queue["reviewers"].str.split(";").map(lambda names: user in names)
-    return queue[keep]
-
-
 def next_item(queue: pd.DataFrame, chosen: pd.DataFrame, after: str | None) -> str | None:
     """The image id that follows ``after`` in queue order among ``chosen`` (wrapping round)."""
     if chosen.empty:

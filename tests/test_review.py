@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, write_tiny_dataset
-from mushroom import labels, review
+from mushroom import labels, review, review_filters
 from mushroom import species as species_list
 from mushroom.data import file_id
 from mushroom.taxonomy import GENERA
@@ -87,10 +87,10 @@ def test_filters_progress_state_and_navigation(case_data, tmp_path):
     row = queue.set_index("path").loc["Amanita/soft_disagree.jpg"]
     assert (row["genus"], row["folder_genus"], row["votes"], row["reviewers"]) == (
         "Boletus", "Amanita", 1, "alice")
-    todo = review.select(queue, "All", "unreviewed")
+    todo = review_filters.select(queue, "All", "unreviewed")
     assert "Amanita/soft_disagree.jpg" not in set(todo["path"]) and len(todo) == 4
-    assert len(review.select(queue, "All", "unreviewed by me", "bob")) == 5
-    assert set(review.select(queue, "Boletus", "all")["path"]) == {
+    assert len(review_filters.select(queue, "All", "unreviewed by me", "bob")) == 5
+    assert set(review_filters.select(queue, "Boletus", "all")["path"]) == {
         "Amanita/soft_disagree.jpg", "Boletus/low_margin.jpg", "Boletus/confident.jpg"}
     ids = dict(zip(queue["path"], queue["image_id"]))
     after = review.next_item(queue, todo, ids["Amanita/sure_disagree.jpg"])

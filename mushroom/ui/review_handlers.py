@@ -67,7 +67,8 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
            status: str = "", history: History | None = None) -> list:
     """All item outputs for ``image_id`` (or the first match of the filters when None),
     including the session's trail with the photo shown appended (see :class:`History`)."""
-    from mushroom.review import load_queue, next_item, select
+    from mushroom.review import load_queue, next_item
+    from mushroom.review_filters import select
 
     if ctx.data_dir is None or not ctx.cache.is_file():
         msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
@@ -175,7 +176,8 @@ def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, st
     """Render the item after ``after``: in queue order under the filters, or, when the
     expert stepped back to ``after`` with *Previous*, the next photo of their trail, so that
     moving on leads back to where they were."""
-    from mushroom.review import load_queue, next_item, select
+    from mushroom.review import load_queue, next_item
+    from mushroom.review_filters import select
 
     ahead = history.forward() if history and history.current == after else None
     if ahead is not None:

@@ -1,0 +1,69 @@
+"""The Review tab's "Show" modes over a queue built from real store rows on a tmp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mushroom import labels, review
+from mushroom.review_filters import MODES, check_mode, select
+from test_review import case_data  # noqa: F401  (fixture: five photos scored by an OOF file)
+
+SOFT, SURE, CONF = "Amanita/soft_disagree.jpg", "Amanita/sure_disagree.jpg", "Boletus/confident.jpg"
+
+
+@pytest.fixture
+def voted(case_data, tmp_path):  # noqa: F811
+    """alice and bob disagree on SOFT; alice alone voted on SURE; carol alone on CONF."""
+    data, oof = case_data
+    store = tmp_path / "labels"
+    review.build_queue(data, store / review.CACHE_NAME, None, oof)
+    labels.record(store, data, SOFT, "alice", genus="Boletus")
+    labels.record(store, data, SOFT, "bob", genus="Amanita")
+    labels.record(store, data, SURE, "alice", genus="Boletus")
+    labels.record(store, data, CONF, "carol", flags=("unusable",))
+    return data, store
+
+
+def paths(store: Path, mode: str, user: str, genus: str = "All") -> set[str]:
+    return set(select(review.load_queue(store / review.CACHE_NAME, store), genus, mode,
+                      user)["path"])
+
+
+def test_each_mode_keeps_the_photos_it_names(voted):
+    _, store = voted
+    everything = {SOFT, SURE, CONF, "Amanita/uncertain.jpg", "Boletus/low_margin.jpg"}
+    assert paths(store, "all", "bob") == everything
+    assert paths(store, "unreviewed", "bob") == everything - {SOFT, SURE, CONF}
+    assert paths(store, "unreviewed by me", "bob") == everything - {SOFT}
+    assert paths(store, "disputed", "bob") == {SOFT}  # 1-1: the votes disagree
+    assert paths(store, "disputed", "alice", genus="Boletus") == set()  # bob's tie-break won
+    assert paths(store, "disputed", "alice", genus="Amanita") == {SOFT}
+    # One vote each, but a second opinion must come from someone else than the voter.
+    assert paths(store, "needs a second opinion", "bob") == {SURE, CONF}
+    assert paths(store, "needs a second opinion", "alice") == {CONF}
+    assert paths(store, "needs a second opinion", "carol") == {SURE}
+    assert paths(store, "needs a second opinion", "dave", genus="Boletus") == {SURE, CONF}
+
+
+def test_agreeing_second_vote_and_undo_move_photos_between_modes(voted):
+    data, store = voted
+    labels.record(store, data, SURE, "bob", genus="Boletus")  # agrees with alice
+    assert SURE not in paths(store, "needs a second opinion", "carol")
+    assert SURE not in paths(store, "disputed", "carol")
+    labels.undo_last(store, "bob")  # withdraws the agreeing vote: one opinion again
+    assert SURE in paths(store, "needs a second opinion", "carol")
+    labels.undo_last(store, "bob")  # withdraws bob's vote on SOFT: no longer disputed
+    assert paths(store, "disputed", "carol") == set()
+    assert SOFT in paths(store, "needs a second opinion", "bob")  # alice's vote stands
+    assert SOFT not in paths(store, "needs a second opinion", "alice")
+
+
+def test_an_unknown_mode_is_refused_with_the_valid_ones(voted):
+    _, store = voted
+    queue = review.load_queue(store / review.CACHE_NAME, store)
+    with pytest.raises(ValueError, match="Unknown review filter 'reviewed'") as err:
+        select(queue, "All", "reviewed", "bob")
+    assert all(repr(m) in str(err.value) for m in MODES)
+    assert check_mode("disputed") == "disputed"
