@@ -1,4 +1,5 @@
-"""The Review tab's "Show" modes over a queue built from real store rows on a tmp folder."""
+"""The Review tab's "Show" modes over a queue built from real store rows on a tmp folder,
+and what the progress line and an empty list say in each mode."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from mushroom import labels, review
 from mushroom.review_filters import MODES, check_mode, select
+from mushroom.ui.review_view import empty_text, progress_text
 from test_review import case_data  # noqa: F401  (fixture: five photos scored by an OOF file)
 
 SOFT, SURE, CONF = "Amanita/soft_disagree.jpg", "Amanita/sure_disagree.jpg", "Boletus/confident.jpg"
@@ -67,3 +69,19 @@ def test_an_unknown_mode_is_refused_with_the_valid_ones(voted):
         select(queue, "All", "reviewed", "bob")
     assert all(repr(m) in str(err.value) for m in MODES)
     assert check_mode("disputed") == "disputed"
+
+
+def test_progress_counts_the_new_modes_and_empty_lists_say_why(voted):
+    _, store = voted
+    queue = review.load_queue(store / review.CACHE_NAME, store)
+    assert progress_text(queue, "All", "bob", "disputed").endswith("· **1 disputed**")
+    assert progress_text(queue, "Boletus", "bob", "needs a second opinion").endswith(
+        "· **2 need a second opinion in Boletus**")
+    assert progress_text(queue, "All", "carol", "needs a second opinion").endswith(
+        "· **1 needs a second opinion**")  # alice's vote on SURE; carol's own one is left out
+    assert "disputed" not in progress_text(queue, "All", "bob", "unreviewed")
+    assert empty_text("disputed", "Russula") == (
+        "No disputed photos in Russula: the votes on every reviewed photo agree.")
+    assert empty_text("needs a second opinion", "All").startswith(
+        "No photo needs a second opinion")
+    assert "reviewed" not in empty_text("unreviewed by me", "All")

@@ -12,6 +12,7 @@ from functools import partial
 
 import gradio as gr
 
+from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import review_handlers as h
@@ -151,7 +152,13 @@ def _work_area() -> dict[str, gr.components.Component]:
         w["logout"] = gr.Button("Log out", size="sm", elem_id="review-logout", scale=0)
         w["filter_genus"] = gr.Dropdown(["All", *GENERA], value="All", label="Genus",
                                         elem_id="review-filter-genus")
-        w["mode"] = gr.Radio(h.MODES, value=h.MODES[0], label="Show", elem_id="review-mode")
+        # Wide enough that on a phone it takes a line of its own rather than squeezing each
+        # choice into two lines beside the genus box.
+        w["mode"] = gr.Radio(list(MODES), value=MODES[0], label="Show", elem_id="review-mode",
+                             scale=3, min_width=300)
+        # API clients can send any string: refuse an unknown mode by listing the valid ones
+        # (Gradio's own check prints Python types) and without a server traceback.
+        w["mode"].preprocess = h.mode_value
         w["refresh"] = gr.Button("Open queue", elem_id="review-refresh", scale=0)
         w["build"] = gr.Button("Build queue", elem_id="review-build", scale=0)
     # Labels that are never shown name these outputs on the API page (else "value_60").

@@ -16,13 +16,16 @@ from pathlib import Path
 import gradio as gr
 
 from mushroom.review import CACHE_NAME, QueueConfig
+from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, scratch_file
-from mushroom.ui.review_view import describe, progress_text, saved_text, top3, votes_table
+from mushroom.ui.review_view import (describe, empty_text, progress_text, saved_text, top3,
+                                      votes_table)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-MODES = ["unreviewed", "unreviewed by me", "all"]
+
+
 @dataclass
 class ReviewContext:
     """Where the tab finds its photos, store and model (from environment variables)."""
@@ -63,6 +66,15 @@ def require(user: str | None) -> str:
     return user
 
 
+def mode_value(mode: str | None) -> str:
+    """The "Show" filter of a request, or the refusal listing the valid modes (API clients
+    can send any string; the page's radio only the listed ones)."""
+    try:
+        return check_mode(mode)
+    except ValueError as err:
+        raise UserError(str(err), title="Refused") from err
+
+
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
            status: str = "", history: History | None = None) -> list:
     """All item outputs for ``image_id`` (or the first match of the filters when None),
@@ -75,12 +87,12 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
         return [None, None, msg, None, [], gr.update(), gr.update(), "", "", status, None,
                 history, None]
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
-    chosen = select(queue, genus, mode, user)
+    chosen = select(queue, genus, mode_value(mode), user)
     if image_id not in set(chosen["image_id"]):
         image_id = next_item(queue, chosen, image_id)
-    progress = progress_text(queue, genus, user)
+    progress = progress_text(queue, genus, user, mode)
     if image_id is None:
-        return [None, None, "Nothing left to review with these filters.", None, [],
+        return [None, None, empty_text(mode, genus), None, [],
                 gr.update(), gr.update(), "", progress, status, None, history, None]
     row = queue[queue["image_id"] == image_id].iloc[0]
     shown = photo(ctx, row["path"])

@@ -55,15 +55,43 @@ def votes_table(labels_dir: str | Path, image_id: str) -> list[list[str]]:
              "" if r.action == "note" else describe_vote(r), r.note] for r in rows]
 
 
-def progress_text(queue, genus: str, user: str) -> str:
-    """'Reviewed r / t' overall, for the genus filter, and by this expert."""
+# What the progress line adds, and what an empty list says, for each "Show" mode; {where}
+# is " in <genus>" under a genus filter. Modes without a count are covered by "Reviewed".
+MODE_COUNTS = {"needs a second opinion": "{n} need{s} a second opinion", "disputed": "{n} disputed"}
+EMPTY = {"unreviewed": "Every photo{where} has a vote: nothing unreviewed left.",
+         "unreviewed by me": "You have voted on every photo{where}.",
+         "needs a second opinion": "No photo{where} needs a second opinion: none has exactly "
+                                   "one vote from another expert.",
+         "disputed": "No disputed photos{where}: the votes on every reviewed photo agree.",
+         "all": "No photos{where} in the queue."}
+
+
+def progress_text(queue, genus: str, user: str, mode: str = "all") -> str:
+    """'Reviewed r / t' overall, for the genus filter, by this expert, and how many photos
+    the chosen mode holds when that is not implied (e.g. "3 disputed")."""
+    from mushroom.review_filters import select
+
     done = int((queue["votes"] > 0).sum())
     text = f"Reviewed **{done} / {len(queue)}**"
     if genus not in ("", "All"):
         sub = queue[queue["genus"] == genus]
         text += f" · {genus}: {int((sub['votes'] > 0).sum())} / {len(sub)}"
     mine = int(queue["reviewers"].str.split(";").map(lambda n: user in n).sum())
-    return text + f" · by you: {mine}"
+    text += f" · by you: {mine}"
+    if mode in MODE_COUNTS:
+        n = len(select(queue, genus, mode, user))
+        count = MODE_COUNTS[mode].format(n=n, s="s" if n == 1 else "")
+        text += f" · **{count}{_where(genus)}**"
+    return text
+
+
+def empty_text(mode: str, genus: str) -> str:
+    """What the item area says when no photo matches the filters, in the mode's terms."""
+    return EMPTY.get(mode, "Nothing matches these filters.").format(where=_where(genus))
+
+
+def _where(genus: str) -> str:
+    return f" in {genus}" if genus not in ("", "All") else ""
 
 
 def saved_text(d) -> str:

@@ -1,0 +1,81 @@
+"""The "disputed" and "needs a second opinion" modes through the real app and gradio_client.
+
+Outputs are indexed as the API returns them: 0 image id, 2 header, 8 progress, 9 status.
+"""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from mushroom import labels
+from server import running_app
+from test_review_app import logged_in, review_setup
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
+    return {**review_setup(tmp_path_factory.mktemp("filters")),
+            "MUSHROOM_MODEL": str(tiny_checkpoint)}
+
+
+@pytest.fixture(scope="module")
+def app(env):
+    with running_app(env) as running:
+        yield running
+
+
+def show(client, mode: str, genus: str = "All", image_id: str = "") -> list:
+    return client.predict(image_id, genus, mode, api_name="/review_filter")
+
+
+def test_disputed_and_second_opinion_modes_follow_the_votes(app, env):
+    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
+    split = show(alice, "all")[0]
+    one_vote = alice.predict(split, "Russula", "", "", "All", "all", api_name="/review_save")[0]
+    bob.predict(split, "Amanita", "", "", "All", "all", api_name="/review_save")
+    alice.predict(one_vote, "Boletus", "", "", "All", "all", api_name="/review_save")
+
+    disputed = show(bob, "disputed")
+    assert disputed[0] == split and "**disputed**" in disputed[2]
+    assert "**1 disputed**" in disputed[8]
+    again = bob.predict(split, "All", "disputed", api_name="/review_skip")
+    assert again[0] == split  # the only disputed photo: skipping wraps round to it
+    assert show(bob, "disputed", genus="Boletus")[2].startswith(
+        "No disputed photos in Boletus")  # bob's tie-break made it an Amanita
+
+    second = show(bob, "needs a second opinion")
+    assert second[0] == one_vote and "**1 needs a second opinion**" in second[8]
+    mine = show(alice, "needs a second opinion")  # her own single vote is not for her
+    assert mine[0] is None and mine[2].startswith("No photo needs a second opinion")
+    assert "**0 need a second opinion**" in mine[8]
+
+    bob.predict("All", "disputed", api_name="/review_undo")  # withdraws his vote on split
+    assert show(bob, "disputed")[2].startswith("No disputed photos:")
+    first = show(bob, "needs a second opinion")[0]  # alice's vote on split stands alone now
+    after = bob.predict(first, "All", "needs a second opinion", api_name="/review_skip")[0]
+    assert {first, after} == {split, one_vote}
+
+
+def test_an_unknown_mode_is_refused_listing_the_valid_ones(app, env):
+    alice = logged_in(app, "alice")
+    image_id = show(alice, "all")[0]
+    before = len(labels.read_rows(env["MUSHROOM_LABELS"]))
+    for endpoint, args in (("/review_filter", ("", "All", "second opinion")),
+                           ("/review_show", ("", "All", "second opinion")),
+                           ("/review_confirm", (image_id, "Amanita", "", "", "All",
+                                                "second opinion"))):
+        with pytest.raises(AppError, match="Unknown review filter 'second opinion'.*"
+                                           "'needs a second opinion', 'disputed'"):
+            alice.predict(*args, api_name=endpoint)
+    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == before  # nothing written
+    assert "Traceback" not in app.log()
+
+
+def test_api_page_lists_the_new_modes(app):
+    info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
+    params = {p["parameter_name"]: p for p in
+              info["named_endpoints"]["/review_show"]["parameters"]}
+    mode = params["mode"]["python_type"]["type"]
+    assert "'disputed'" in mode and "'needs a second opinion'" in mode, mode
