@@ -1,6 +1,7 @@
 """The "disputed" and "needs a second opinion" modes through the real app and gradio_client.
 
-Outputs are indexed as the API returns them: 0 image id, 2 header, 8 progress, 9 status.
+Outputs are indexed as the API returns them: 0 image id, 2 header, 5 genus, 6 species,
+8 progress, 9 status.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def test_disputed_and_second_opinion_modes_follow_the_votes(app, env):
     assert second[0] == one_vote and "**1 needs a second opinion**" in second[8]
     mine = show(alice, "needs a second opinion")  # her own single vote is not for her
     assert mine[0] is None and mine[2].startswith("No photo needs a second opinion")
+    # the last photo's genus and species do not linger in the boxes
+    assert mine[5] is None and mine[6]["choices"] == [["", ""]] and not mine[6].get("value")
     assert "**0 need a second opinion**" in mine[8]
 
     bob.predict("All", "disputed", api_name="/review_undo")  # withdraws his vote on split

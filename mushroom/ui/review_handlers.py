@@ -75,6 +75,11 @@ def mode_value(mode: str | None) -> str:
         raise UserError(str(err), title="Refused") from err
 
 
+CLEARED = (None, gr.update(choices=[""], value=""))
+"""Genus and species boxes with no photo on screen: the last photo's label must not linger
+as if it were still being edited."""
+
+
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
            status: str = "", history: History | None = None) -> list:
     """All item outputs for ``image_id`` (or the first match of the filters when None),
@@ -84,8 +89,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
 
     if ctx.data_dir is None or not ctx.cache.is_file():
         msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
-        return [None, None, msg, None, [], gr.update(), gr.update(), "", "", status, None,
-                history, None]
+        return [None, None, msg, None, [], *CLEARED, "", "", status, None, history, None]
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode_value(mode), user)
     if image_id not in set(chosen["image_id"]):
@@ -93,7 +97,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     progress = progress_text(queue, genus, user, mode)
     if image_id is None:
         return [None, None, empty_text(mode, genus), None, [],
-                gr.update(), gr.update(), "", progress, status, None, history, None]
+                *CLEARED, "", progress, status, None, history, None]
     row = queue[queue["image_id"] == image_id].iloc[0]
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
