@@ -172,6 +172,9 @@ def authenticate(name: str, password: str, env: dict[str, str] | None = None,
     if not experts:
         raise PermissionError("No experts are configured; see README 'Expert review'.")
     name = (name or "").strip()
+    if not valid_name(name):  # no expert has such a name; and remembering it for the
+        # throttle would let anyone fill the server's memory with 10 MB "names"
+        raise PermissionError("Unknown expert or wrong password.")
     now = time.monotonic()
     if throttle.blocked(name, now):
         raise PermissionError("Too many failed logins; wait a minute and try again.")

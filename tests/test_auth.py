@@ -124,3 +124,17 @@ def test_names_tried_by_anyone_do_not_pile_up_in_the_throttle():
     assert len(throttle.failures) <= 100 + 60  # pruned to the last minute's names
     throttle.fail("alice", 1000.0), throttle.fail("alice", 1000.5), throttle.fail("alice", 1001.0)
     assert throttle.blocked("alice", 1001.5)  # a real lock still holds
+
+
+def test_names_no_expert_could_have_are_not_remembered(alice_hash):
+    # /review_login is open to anyone: a 10 MB "name" kept for the throttle for ten minutes
+    # per request would let a visitor fill the server's memory (15 MB a try, seen live).
+    env = {"MUSHROOM_EXPERTS": f"alice:{alice_hash}"}
+    throttle = auth.Throttle()
+    for name in ("n" * 10 * 2**20, "<img src=x onerror=alert(1)>", "alice\x00", "hf:alice"):
+        with pytest.raises(PermissionError, match="Unknown expert or wrong password"):
+            auth.authenticate(name, "correct horse battery", env, throttle)
+    assert throttle.failures == {}
+    with pytest.raises(PermissionError, match="wrong password"):
+        auth.authenticate("alice", "guess guess", env, throttle)
+    assert list(throttle.failures) == ["alice"]  # real names are still throttled
