@@ -26,6 +26,7 @@ FLAGS = ("not_a_mushroom", "unusable")
 VOTES = ("confirm", "relabel", "flag")  # actions that count towards the consensus
 ACTIONS = (*VOTES, "note", "undo")
 MAX_NOTE = 2000
+MAX_PER_PHOTO = 50  # decisions one expert may have in force on one photo (see record)
 LOCK_TIMEOUT_S = 60.0
 _ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$")
 _IMAGE_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -242,7 +243,7 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     Raises:
         ValueError: on any invalid field or a missing photo; nothing is written then.
     """
-    from mushroom.consensus import consensus
+    from mushroom.consensus import active_rows, consensus
     from mushroom.data import IMAGE_SUFFIXES, file_id
 
     rel_path = safe_relpath(rel_path)
@@ -253,7 +254,14 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         _readable(full, rel_path)
     image_id = file_id(full)
     with store_lock(labels_dir):
-        current = consensus(read_rows(labels_dir)).get(image_id)
+        rows = read_rows(labels_dir)
+        # Every row in force is shown to every expert who opens the photo: one account's
+        # thousands of notes would make that page megabytes long.
+        if sum(r.image_id == image_id and r.annotator == annotator
+               for r in active_rows(rows)) >= MAX_PER_PHOTO:
+            raise ValueError(f"you have {MAX_PER_PHOTO} decisions and notes in force on this "
+                             "photo, the most one expert may have: undo [u] some first")
+        current = consensus(rows).get(image_id)
         previous = current.genus if current else PurePosixPath(rel_path).parts[0]
         if seen and seen != previous:
             raise ValueError(f"the label changed from {seen} to {previous} (another expert's "

@@ -237,3 +237,20 @@ def test_store_file_is_append_only_across_writes(photos, store):
     first = (store / labels.STORE_NAME).read_bytes()
     labels.record(store, photos, "Amanita/001.jpg", "alice", genus="Amanita")
     assert (store / labels.STORE_NAME).read_bytes().startswith(first)
+
+
+def test_one_expert_cannot_flood_a_photo_with_decisions(photos, store, monkeypatch):
+    # Every row in force on a photo is shown to each expert who opens it.
+    monkeypatch.setattr(labels, "MAX_PER_PHOTO", 5)
+    for i in range(5):
+        labels.record(store, photos, "Amanita/000.jpg", "alice", note=f"note {i}")
+    with pytest.raises(ValueError, match="5 decisions and notes in force on this photo"):
+        labels.record(store, photos, "Amanita/000.jpg", "alice", note="one more")
+    with pytest.raises(ValueError, match="in force"):
+        labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    labels.record(store, photos, "Amanita/000.jpg", "bob", note="others still can")
+    labels.record(store, photos, "Amanita/001.jpg", "alice", note="and on other photos")
+    labels.undo_last(store, "alice")
+    labels.undo_last(store, "alice")  # an undo frees a place
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    assert len(labels.read_rows(store)) == 10
