@@ -20,7 +20,7 @@ def check_mode(mode: str) -> str:
         ValueError: another value; the message lists the valid ones.
     """
     if mode not in MODES:
-        raise ValueError(f"Unknown review filter {mode!r}: choose one of "
+        raise ValueError(f"Unknown review filter {str(mode)[:60]!r}: choose one of "
                          + ", ".join(repr(m) for m in MODES) + ".")
     return mode
 

@@ -277,3 +277,17 @@ def test_reopen_with_no_decision_yet_says_so(tmp_path, monkeypatch):
     ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
                           Path("unused.pt"))
     assert "no decision to reopen" in h.reopen(ctx, "alice", "All", "all")[9]
+
+
+def test_refusals_do_not_echo_megabytes_back(app):
+    # Seen live: a 10 MB image id or "Go to" query came back whole in the message.
+    alice, huge = logged_in(app, "alice"), "a" * 2**20
+    for endpoint, args in (("/review_confirm", (huge, "Amanita", "", "", "All", "all")),
+                           ("/review_save", ("{id}", huge, "", "", "All", "all")),
+                           ("/review_explain", (huge,)),
+                           ("/review_show", ("", "All", huge))):
+        with pytest.raises(AppError) as refused:
+            alice.predict(*args, api_name=endpoint)
+        assert 20 < len(str(refused.value)) < 400, endpoint
+    status = alice.predict(huge, api_name="/review_go_to")[9]
+    assert status.startswith("No photo in the review queue matches “aaa") and len(status) < 400

@@ -168,6 +168,13 @@ class UserError(gr.Error):
         super().__init__(message, print_exception=False, **kwargs)
 
 
+def clip(value: object, limit: int = 60) -> str:
+    """What a caller sent, cut to ``limit`` characters for a message: refusals echo it,
+    and an API client can send megabytes where a name or an id belongs."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def whole_number(value: object, name: str, low: int, high: int) -> int:
     """An API argument as an int in [low, high], or the ``gr.Error`` naming the valid range.
 
@@ -179,7 +186,7 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
     except (TypeError, ValueError):
         number = float("nan")
     if not (low <= number <= high) or number != int(number):
-        raise UserError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
+        raise UserError(f"{name} must be a whole number from {low} to {high}, not {clip(value)!r}.")
     return int(number)
 
 UPLOAD_TTL_ENV = "MUSHROOM_UPLOAD_TTL_S"

@@ -19,7 +19,7 @@ from mushroom.review import CACHE_NAME, QueueConfig
 from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
-from mushroom.ui import UserError, scratch_file
+from mushroom.ui import UserError, clip, scratch_file
 from mushroom.ui.review_view import (describe, empty_text, progress_text, saved_text, top3,
                                       votes_table)
 
@@ -153,7 +153,8 @@ def queue_row(ctx: ReviewContext, image_id: str):
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     hit = queue[queue["image_id"] == (image_id or "")]
     if hit.empty:
-        raise UserError(f"Photo {image_id!r} is not in the review queue.", title="Not saved")
+        raise UserError(f"Photo {clip(image_id)!r} is not in the review queue.",
+                        title="Not saved")
     return hit.iloc[0]
 
 
@@ -169,8 +170,8 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
 
     user = require(user)
     if kind == "save" and genus not in GENERA:
-        raise UserError(f"Choose a genus to save (one of {', '.join(GENERA)}), not {genus!r}.",
-                       title="Not saved")
+        raise UserError(f"Choose a genus to save (one of {', '.join(GENERA)}), not "
+                        f"{clip(genus)!r}.", title="Not saved")
     row = queue_row(ctx, image_id)
     fields = {"confirm": {"genus": row["genus"]}, "save": {"genus": genus, "species": species},
               "not_a_mushroom": {"flags": ("not_a_mushroom",)},

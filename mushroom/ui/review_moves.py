@@ -13,6 +13,7 @@ from __future__ import annotations
 import gradio as gr
 
 from mushroom.review_nav import History, find_photos
+from mushroom.ui import clip
 from mushroom.ui.review_handlers import ReviewContext, render, require
 
 MAX_LISTED = 5  # paths named when a "Go to" matches several photos
@@ -59,14 +60,15 @@ def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | N
     if ctx.data_dir is None or not ctx.cache.is_file():
         return unchanged("There is no review queue yet: press **Build queue** first.", history)
     hits = find_photos(load_queue(ctx.cache, ctx.labels_dir, ctx.cfg), query)
+    typed = clip((query or "").strip())  # an API client may send megabytes
     if hits.empty:
-        return unchanged(f"No photo in the review queue matches “{(query or '').strip()}”: "
+        return unchanged(f"No photo in the review queue matches “{typed}”: "
                          "type a file name such as `Amanita/abc.jpg` or a 16-digit image id.",
                          history)
     if len(hits) > 1:
         listed = ", ".join(f"`{p}`" for p in hits["path"].iloc[:MAX_LISTED])
         more = f" and {len(hits) - MAX_LISTED} more" if len(hits) > MAX_LISTED else ""
-        return unchanged(f"{len(hits)} photos match “{query.strip()}”: {listed}{more}. "
+        return unchanged(f"{len(hits)} photos match “{typed}”: {listed}{more}. "
                          "Type more of the path, or the image id.", history)
     row = hits.iloc[0]
     return render(ctx, user, row["image_id"], "All", "all",
