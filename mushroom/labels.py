@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from mushroom.filecache import AppendOnlyLines
 from mushroom.species import ensure_species
 from mushroom.taxonomy import GENERA, validate_species
 
@@ -146,24 +147,30 @@ def existing_store(labels_dir: str | Path) -> Path:
 def read_rows(labels_dir: str | Path) -> list[Decision]:
     """All complete rows, in write order. A torn (unterminated) last line is ignored.
 
+    Rows are parsed once and shared between calls (see :func:`read_store`): do not modify.
+
     Raises:
         ValueError: if a complete line is not a valid row (the store was edited by hand):
             bad JSON or a field :func:`validate` refuses.
     """
-    path = Path(labels_dir) / STORE_NAME
-    if not path.is_file():
-        return []
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    rows = []
-    for n, line in enumerate(complete.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:  # a hand-edited row must not reach the consensus and the next training run
-            rows.append(validate(Decision(**json.loads(line)), strict=False))
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{path}:{n}: unreadable row ({err})") from err
-    return rows
+    return list(read_store(labels_dir)[0])
+
+
+def read_store(labels_dir: str | Path) -> tuple[list[Decision], int]:
+    """The rows (a shared list: do not modify) and a version number that changes whenever
+    they do; only lines appended since the last call are parsed (any process's writes are
+    seen, see :mod:`mushroom.filecache`)."""
+    return _STORE.read(Path(labels_dir) / STORE_NAME)
+
+
+def _parse_row(line: bytes, where: str) -> Decision:
+    try:  # a hand-edited row must not reach the consensus and the next training run
+        return validate(Decision(**json.loads(line)), strict=False)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{where}: unreadable row ({err})") from err
+
+
+_STORE = AppendOnlyLines(_parse_row)
 
 
 def _repair_tail(fd: int, labels_dir: Path) -> None:
@@ -243,7 +250,8 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     Raises:
         ValueError: on any invalid field or a missing photo; nothing is written then.
     """
-    from mushroom.consensus import active_rows, consensus
+    from mushroom.consensus import active_rows
+    from mushroom.consensus import current as current_consensus
     from mushroom.data import IMAGE_SUFFIXES, file_id
 
     rel_path = safe_relpath(rel_path)
@@ -254,14 +262,13 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         _readable(full, rel_path)
     image_id = file_id(full)
     with store_lock(labels_dir):
-        rows = read_rows(labels_dir)
         # Every row in force is shown to every expert who opens the photo: one account's
         # thousands of notes would make that page megabytes long.
         if sum(r.image_id == image_id and r.annotator == annotator
-               for r in active_rows(rows)) >= MAX_PER_PHOTO:
+               for r in active_rows(read_rows(labels_dir))) >= MAX_PER_PHOTO:
             raise ValueError(f"you have {MAX_PER_PHOTO} decisions and notes in force on this "
                              "photo, the most one expert may have: undo [u] some first")
-        current = consensus(rows).get(image_id)
+        current = current_consensus(labels_dir).get(image_id)
         previous = current.genus if current else PurePosixPath(rel_path).parts[0]
         if seen and seen != previous:
             raise ValueError(f"the label changed from {seen} to {previous} (another expert's "
@@ -294,15 +301,14 @@ def undo_last(labels_dir: str | Path, annotator: str) -> Decision | None:
     Returns:
         The undo row written, or None when there was nothing left to undo.
     """
-    from mushroom.consensus import active_rows, consensus
+    from mushroom.consensus import active_rows, current as current_consensus
 
     with store_lock(labels_dir):
-        rows = read_rows(labels_dir)
-        mine = [r for r in active_rows(rows) if r.annotator == annotator]
+        mine = [r for r in active_rows(read_rows(labels_dir)) if r.annotator == annotator]
         if not mine:
             return None
         target = mine[-1]
-        current = consensus(rows).get(target.image_id)
+        current = current_consensus(labels_dir).get(target.image_id)
         genus = current.genus if current else target.previous_genus
         return append(labels_dir, Decision(annotator, "undo", target.image_id, target.path, genus,
                                            genus, undoes=target.row_id), locked=True)

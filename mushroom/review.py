@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -188,9 +188,16 @@ def _model_probs(data_dir, photos, probs, todo, cache, model_path, cfg, progress
     return probs, counts
 
 
+# (cache file, cfg) -> (its stat key, the store's version, ranked frame, joined frame)
+_LOADED: dict[tuple, tuple] = {}
+
+
 def load_queue(cache: str | Path, labels_dir: str | Path,
                cfg: QueueConfig | None = None) -> pd.DataFrame:
     """The cached queue in suspicion order, joined with the experts' current decisions.
+
+    Files are parsed again only when they changed (by any process), so repeated calls are
+    cheap at the full data set's scale; each call returns its own copy.
 
     Returns:
         One row per photo, most suspicious first, with the cache columns plus ``rank``,
@@ -198,24 +205,32 @@ def load_queue(cache: str | Path, labels_dir: str | Path,
         many experts voted), ``reviewers`` (their names, ";"-joined) and ``agreement``
         (share of votes for the outcome; 1.0 when unreviewed).
     """
-    from mushroom.consensus import consensus
-    from mushroom.labels import read_rows
+    from mushroom.consensus import current, review_columns
+    from mushroom.filecache import stat_key
+    from mushroom.labels import read_store
 
     cfg = cfg or QueueConfig()
+    key = (Path(cache).absolute(), astuple(cfg))
+    file_key, store_version = stat_key(cache), read_store(labels_dir)[1]
+    hit = _LOADED.get(key)
+    if hit is None or hit[:2] != (file_key, store_version):
+        # the ranking depends on the cache file only: a new vote just redoes the join
+        ranked = hit[2] if hit and hit[0] == file_key else rank_queue(cache, cfg)
+        state = review_columns(ranked["image_id"], ranked["folder_genus"], current(labels_dir))
+        hit = _LOADED[key] = (file_key, store_version, ranked,
+                              pd.concat([ranked, state], axis=1))
+    return hit[3].copy()
+
+
+def rank_queue(cache: str | Path, cfg: QueueConfig) -> pd.DataFrame:
+    """The cache file in suspicion order, with ``tier``, ``score`` and ``rank`` columns."""
     frame = pd.read_csv(cache, dtype={"image_id": str, "path": str}, keep_default_na=False)
-    given = np.array([GENERA.index(g) if g in GENERA else -1 for g in frame["folder_genus"]])
+    index = {g: i for i, g in enumerate(GENERA)}
+    given = frame["folder_genus"].map(index).fillna(-1).astype(int).to_numpy()
     frame["tier"], frame["score"] = suspicion(frame[prob_columns(GENERA)].to_numpy(float),
                                               given, cfg)
     frame = frame.sort_values(["tier", "score", "path"], kind="stable").reset_index(drop=True)
     frame["rank"] = np.arange(len(frame))
-    by_id = consensus(read_rows(labels_dir))
-    agreed = [by_id.get(i) for i in frame["image_id"]]
-    frame["genus"] = [c.genus if c else g for c, g in zip(agreed, frame["folder_genus"])]
-    frame["species"] = [c.species if c else "" for c in agreed]
-    frame["flags"] = [";".join(c.flags) if c else "" for c in agreed]
-    frame["votes"] = [len(c.votes) if c else 0 for c in agreed]
-    frame["reviewers"] = [";".join(v.annotator for v in c.votes) if c else "" for c in agreed]
-    frame["agreement"] = [c.agreement if c else 1.0 for c in agreed]
     return frame
 
 
