@@ -124,3 +124,38 @@ def test_the_queue_follows_a_rebuilt_cache_and_hands_out_copies(setup, tmp_path)
     queue = review.load_queue(cache, store)
     assert queue["image_id"].iat[0] == first["image_id"].iat[-1]
     assert queue["tier"].iat[0] == 0
+
+
+def vote(who: str, image: str, genus: str, row: str, action: str = "confirm",
+         undoes: str = "") -> labels.Decision:
+    return labels.Decision(who, action, image * 16, f"Amanita/{image}.jpg", "Amanita", genus,
+                           undoes=undoes, row_id=row)
+
+
+def test_the_consensus_kept_up_to_date_row_by_row_equals_one_computed_from_scratch():
+    rows = [vote("alice", "a", "Amanita", "1"), vote("bob", "a", "Boletus", "2", "relabel"),
+            vote("alice", "b", "Amanita", "3"), vote("bob", "a", "Boletus", "4", "undo", "2"),
+            vote("carol", "c", "Russula", "5", "relabel"),
+            vote("carol", "c", "Russula", "6", "undo", "5"),  # c loses its only vote
+            vote("bob", "b", "Boletus", "7", "relabel"), vote("alice", "b", "Boletus", "8",
+                                                             "relabel")]
+    tally = consensus.Tally()
+    for n, row in enumerate(rows, 1):
+        before = tally.agreed
+        tally.add([row])
+        assert tally.agreed == consensus.consensus(rows[:n])
+        assert tally.agreed is not before  # a dict handed out earlier never changes
+    assert set(tally.agreed) == {"a" * 16, "b" * 16}
+    assert tally.agreed["a" * 16].genus == "Amanita"  # bob's relabel was undone
+    assert [v.row_id for v in tally.agreed["b" * 16].votes] == ["7", "8"]
+
+
+def test_the_consensus_of_a_rewritten_store_is_computed_again(setup):
+    store, data = Path(setup["MUSHROOM_LABELS"]), setup["MUSHROOM_REVIEW_DATA"]
+    rels = [p.relative_to(data).as_posix() for p in sorted(Path(data).rglob("*.jpg"))[:2]]
+    for rel in rels:
+        labels.record(store, data, rel, "alice", genus="Suillus")
+    assert len(consensus.current(store)) == 2
+    path = store / labels.STORE_NAME
+    path.write_bytes(path.read_bytes().splitlines(keepends=True)[1])  # the first row removed
+    assert [c.path for c in consensus.current(store).values()] == rels[1:]
