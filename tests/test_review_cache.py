@@ -3,6 +3,7 @@ is seen by the next read, whichever process made it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -124,6 +125,25 @@ def test_the_queue_follows_a_rebuilt_cache_and_hands_out_copies(setup, tmp_path)
     queue = review.load_queue(cache, store)
     assert queue["image_id"].iat[0] == first["image_id"].iat[-1]
     assert queue["tier"].iat[0] == 0
+
+
+def test_the_review_benchmark_times_every_event_and_keeps_its_store(tmp_path, capsys):
+    from mushroom import bench_review
+
+    args = ["--root", str(tmp_path), "--photos", "30", "--rows", "40", "--repeats", "2"]
+    assert bench_review.main(args) == 0
+    store = tmp_path / "labels_30x40"
+    built = (store / "queue.csv").stat().st_mtime_ns
+    assert len(labels.read_rows(store)) == 40
+    assert len(labels.read_rows(tmp_path / "work")) == 40 + 3  # the confirms went to a copy
+    assert len(review.load_queue(store / "queue.csv", store)) == 30
+    assert bench_review.main(args) == 0  # the setup is reused
+    assert (store / "queue.csv").stat().st_mtime_ns == built
+    saved = json.loads((tmp_path / "bench_30x40.json").read_text())
+    assert set(saved["events"]) == {"load_queue", "show", "skip (unreviewed by me)", "go to",
+                                    "confirm (writes a row)"}
+    assert all(r["n"] == 2 and r["p50_ms"] > 0 for r in saved["events"].values())
+    assert "confirm (writes a row)" in capsys.readouterr().out
 
 
 def vote(who: str, image: str, genus: str, row: str, action: str = "confirm",
