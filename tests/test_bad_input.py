@@ -280,6 +280,28 @@ def test_a_data_url_photo_is_still_identified(app):
     assert kind == "complete" and len(payload[0]["top_k"]) == 3
 
 
+def rss_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_inline_photos_are_not_kept_after_the_call(app):
+    # Each raw HTTP call is a new Gradio session, and Gradio keeps every session's input
+    # values: 30 calls with a 10 MB data URL grew the server by ~300 MB, never given back.
+    import base64
+
+    padded = jpeg_bytes(photo()) + b"\0" * 7_500_000  # valid: bytes after the JPEG's end
+    url = "data:image/jpeg;base64," + base64.b64encode(padded).decode()
+    call_raw(app, "identify", [{"url": url, **FILE_DATA}, 3])
+    before = rss_mb(app.process.pid)
+    for _ in range(30):
+        kind, payload = call_raw(app, "identify", [{"url": url, **FILE_DATA}, 3])
+        assert kind == "complete", payload
+    assert rss_mb(app.process.pid) - before < 150
+
+
 def test_raw_upload_reads_every_shape_gradio_hands_over(tmp_path):
     import base64
     from types import SimpleNamespace

@@ -128,6 +128,25 @@ class CheckedBlocks(gr.Blocks):
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except InvalidPathError as err:  # a FileData path that was never uploaded
             raise UserError(NOT_UPLOADED) from err
+        finally:
+            _forget_inline_photos(block_fn, state)
+
+
+def _forget_inline_photos(block_fn, state) -> None:
+    """Drop data-URL photos from the copy of each input Gradio keeps in the session.
+
+    Gradio stores every input value in its session state, kept for up to 10000 sessions,
+    and each raw HTTP API call is a new session: a 10 MB data URL per call would grow the
+    server by 10 MB per call until it ran out of memory. An upload's FileData is small
+    (a path) and stays.
+    """
+    for component in block_fn.inputs:
+        config = state.config_values.get(component._id) if state is not None else None
+        props = config.get("props") if isinstance(config, dict) else None
+        value = props.get("value") if isinstance(props, dict) else None
+        url = value.get("url") if isinstance(value, dict) else None
+        if isinstance(url, str) and url.startswith("data:"):
+            props["value"] = None
 
 
 def _check_count(block_fn, inputs: list) -> None:
