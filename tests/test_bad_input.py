@@ -302,6 +302,33 @@ def test_inline_photos_are_not_kept_after_the_call(app):
     assert rss_mb(app.process.pid) - before < 150
 
 
+def test_a_body_larger_than_any_photo_is_refused_but_a_25_mb_photo_is_not(app):
+    import base64
+    import json
+    import urllib.error
+    import urllib.request
+
+    from mushroom.ui import MAX_FILE_BYTES
+
+    small = jpeg_bytes(photo())
+    largest = small + b"\0" * (MAX_FILE_BYTES - len(small))  # exactly at the upload limit
+    url = "data:image/jpeg;base64," + base64.b64encode(largest).decode()
+    kind, payload = call_raw(app, "identify", [{"url": url, **FILE_DATA}, 3])
+    assert kind == "complete" and len(payload[0]["top_k"]) == 3
+    body = json.dumps({"data": [{"url": url + "A" * 2**21, **FILE_DATA}, 3]}).encode()
+    request = urllib.request.Request(f"{app.url}gradio_api/call/identify", body,
+                                     {"Content-Type": "application/json"})
+    chunks = (body[i:i + 2**20] for i in range(0, len(body), 2**20))  # no Content-Length
+    chunked = urllib.request.Request(f"{app.url}gradio_api/call/identify", chunks,
+                                     {"Content-Type": "application/json"})
+    for sent in (request, chunked):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(sent, timeout=30)
+        assert refused.value.code == 413
+        assert "larger than 34 MB" in json.load(refused.value)["error"]
+    assert app.alive()
+
+
 def test_raw_upload_reads_every_shape_gradio_hands_over(tmp_path):
     import base64
     from types import SimpleNamespace
