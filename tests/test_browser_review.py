@@ -140,10 +140,7 @@ def test_on_a_phone_the_next_photo_is_brought_into_view_after_a_decision(app, br
     page.goto(app.url + "?tab=review")
     page.wait_for_selector("#review-login", state="visible")
     log_in(page, "bob")
-    page.wait_for_function("() => /id [0-9a-f]{16}/.test("
-                           "document.querySelector('#review-label')?.innerText || '')",
-                           timeout=60_000)
-    first = re.search(r"id ([0-9a-f]{16})", page.inner_text("#review-label")).group(1)
+    first = wait_for_photo(page)
     page.locator("#review-skip").scroll_into_view_if_needed()
     page.locator("#review-skip").click()  # the buttons sit far below the photo on a phone
     page.wait_for_function(
@@ -160,6 +157,14 @@ def shown_id(page) -> str:
     return re.search(r"id ([0-9a-f]{16})", page.inner_text("#review-label")).group(1)
 
 
+def wait_for_photo(page) -> str:
+    """Wait until the item's header names a photo (after a login); return its id."""
+    page.wait_for_function("() => /id [0-9a-f]{16}/.test("
+                           "document.querySelector('#review-label')?.innerText || '')",
+                           timeout=60_000)
+    return shown_id(page)
+
+
 def wait_for_other_photo(page, old: str) -> str:
     """Wait until the header names a photo other than ``old``; return its id."""
     page.wait_for_function(
@@ -172,10 +177,7 @@ def wait_for_other_photo(page, old: str) -> str:
 def test_previous_forward_and_go_to(app, env, browser):
     page = open_review(browser, app.url)
     log_in(page, "bob")
-    page.wait_for_function("() => /id [0-9a-f]{16}/.test("
-                           "document.querySelector('#review-label')?.innerText || '')",
-                           timeout=60_000)
-    a = shown_id(page)
+    a = wait_for_photo(page)
     page.click("#review-skip")
     b = wait_for_other_photo(page, a)
     page.keyboard.press("s")
