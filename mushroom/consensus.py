@@ -90,10 +90,9 @@ def consensus(rows: list[Decision]) -> dict[str, Consensus]:
     return Tally().add(rows).agreed
 
 
-def photo_consensus(image_id: str, group: list[Decision], undone: set[str]) -> Consensus | None:
-    """The consensus on one photo from all its rows in file order (None without a vote);
-    ``undone`` holds the row ids cancelled by undo rows."""
-    active = [r for r in group if r.action != "undo" and r.row_id not in undone]
+def photo_consensus(image_id: str, active: list[Decision]) -> Consensus | None:
+    """The consensus on one photo from its rows in force, in file order (None without a
+    vote)."""
     # file order is write order (appends are serialized by the lock), unlike wall clocks
     latest = {v.annotator: (i, v) for i, v in enumerate(active) if v.action in VOTES}
     if not latest:
@@ -121,6 +120,11 @@ class Tally:
         """Whether ``rows`` starts with the very rows added so far (same objects)."""
         return len(rows) >= self.count and (not self.count or rows[self.count - 1] is self.last)
 
+    def in_force(self, image_id: str) -> list[Decision]:
+        """The photo's rows still in force, in file order (:func:`active_rows` of its rows)."""
+        return [r for r in self.groups.get(image_id, ())
+                if r.action != "undo" and r.row_id not in self.undone]
+
     def add(self, rows: list[Decision]) -> Tally:
         """Take in rows appended after those already added; returns itself."""
         touched: dict[str, None] = {}
@@ -133,7 +137,7 @@ class Tally:
                 touched.update(dict.fromkeys(self.photos_of.get(r.undoes, ())))
         agreed = dict(self.agreed)
         for image_id in touched:
-            found = photo_consensus(image_id, self.groups[image_id], self.undone)
+            found = photo_consensus(image_id, self.in_force(image_id))
             if found is None:
                 agreed.pop(image_id, None)
             else:
@@ -146,9 +150,8 @@ class Tally:
 _CURRENT: dict[Path, tuple[int, Tally]] = {}  # store -> (its version, its tally)
 
 
-def current(labels_dir: str | Path) -> dict[str, Consensus]:
-    """:func:`consensus` of the store, updated with the rows appended since the last call
-    (a shared dict: do not modify it)."""
+def _current_tally(labels_dir: str | Path) -> Tally:
+    """The store's :class:`Tally`, updated with the rows appended since the last call."""
     rows, version = read_store(labels_dir)
     key = Path(labels_dir).absolute()
     known, tally = _CURRENT.get(key, (None, None))
@@ -156,7 +159,19 @@ def current(labels_dir: str | Path) -> dict[str, Consensus]:
         if tally is None or not tally.extended_by(rows):  # a rewritten store: start again
             tally = Tally()
         _CURRENT[key] = (version, tally.add(rows[tally.count:]))
-    return tally.agreed
+    return tally
+
+
+def current(labels_dir: str | Path) -> dict[str, Consensus]:
+    """:func:`consensus` of the store, updated with the rows appended since the last call
+    (a shared dict: do not modify it)."""
+    return _current_tally(labels_dir).agreed
+
+
+def rows_in_force(labels_dir: str | Path, image_id: str) -> list[Decision]:
+    """The rows still in force on one photo, in write order (votes, flags and notes), from
+    the store's running tally rather than a pass over every row."""
+    return _current_tally(labels_dir).in_force(image_id)
 
 
 def review_columns(image_ids: pd.Series, folder_genus: pd.Series,

@@ -250,8 +250,7 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     Raises:
         ValueError: on any invalid field or a missing photo; nothing is written then.
     """
-    from mushroom.consensus import active_rows
-    from mushroom.consensus import current as current_consensus
+    from mushroom.consensus import current as current_consensus, rows_in_force
     from mushroom.data import IMAGE_SUFFIXES, file_id
 
     rel_path = safe_relpath(rel_path)
@@ -264,8 +263,8 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     with store_lock(labels_dir):
         # Every row in force is shown to every expert who opens the photo: one account's
         # thousands of notes would make that page megabytes long.
-        if sum(r.image_id == image_id and r.annotator == annotator
-               for r in active_rows(read_rows(labels_dir))) >= MAX_PER_PHOTO:
+        if sum(r.annotator == annotator
+               for r in rows_in_force(labels_dir, image_id)) >= MAX_PER_PHOTO:
             raise ValueError(f"you have {MAX_PER_PHOTO} decisions and notes in force on this "
                              "photo, the most one expert may have: undo [u] some first")
         current = current_consensus(labels_dir).get(image_id)

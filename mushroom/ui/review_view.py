@@ -44,10 +44,10 @@ def top3(row) -> str:
 
 def votes_table(labels_dir: str | Path, image_id: str) -> list[list[str]]:
     """Every decision still in force on the photo: votes, flags and notes."""
-    from mushroom.consensus import active_rows, describe as describe_vote
-    from mushroom.labels import VOTES, read_rows
+    from mushroom.consensus import describe as describe_vote, rows_in_force
+    from mushroom.labels import VOTES
 
-    rows = [r for r in active_rows(read_rows(labels_dir)) if r.image_id == image_id]
+    rows = rows_in_force(labels_dir, image_id)
     latest = {r.annotator: r.row_id for r in rows if r.action in VOTES}  # one vote each counts
     return [[r.time[:19].replace("T", " "), r.annotator,
              r.action + (" (replaced)" if r.action in VOTES and latest[r.annotator] != r.row_id
