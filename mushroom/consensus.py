@@ -60,6 +60,12 @@ def active_rows(rows: list[Decision]) -> list[Decision]:
     return [r for r in rows if r.action != "undo" and r.row_id not in undone]
 
 
+def last_in_force(labels_dir: str | Path, annotator: str) -> Decision | None:
+    """The expert's latest row still in force (what undo would cancel), or None."""
+    mine = [r for r in active_rows(read_rows(labels_dir)) if r.annotator == annotator]
+    return mine[-1] if mine else None
+
+
 def _outcome(vote: Decision) -> str:
     return "flag" if vote.flags else vote.genus
 

@@ -300,13 +300,12 @@ def undo_last(labels_dir: str | Path, annotator: str) -> Decision | None:
     Returns:
         The undo row written, or None when there was nothing left to undo.
     """
-    from mushroom.consensus import active_rows, current as current_consensus
+    from mushroom.consensus import current as current_consensus, last_in_force
 
     with store_lock(labels_dir):
-        mine = [r for r in active_rows(read_rows(labels_dir)) if r.annotator == annotator]
-        if not mine:
+        target = last_in_force(labels_dir, annotator)
+        if target is None:
             return None
-        target = mine[-1]
         current = current_consensus(labels_dir).get(target.image_id)
         genus = current.genus if current else target.previous_genus
         return append(labels_dir, Decision(annotator, "undo", target.image_id, target.path, genus,

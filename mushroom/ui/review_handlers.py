@@ -215,16 +215,15 @@ def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str,
 def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
            history: History | None = None):
     """Show the photo of this expert's latest decision again, vote kept (unlike undo)."""
-    from mushroom.consensus import active_rows
-    from mushroom.labels import read_rows
+    from mushroom.consensus import last_in_force
 
     user = require(user)
-    mine = [r for r in active_rows(read_rows(ctx.labels_dir)) if r.annotator == user]
-    if not mine:
+    last = last_in_force(ctx.labels_dir, user)
+    if last is None:
         return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.",
                       history)
-    return render(ctx, user, mine[-1].image_id, "All", "all",
-                  f"Reopened `{mine[-1].path}` (filters: all): your vote stands; a new one "
+    return render(ctx, user, last.image_id, "All", "all",
+                  f"Reopened `{last.path}` (filters: all): your vote stands; a new one "
                   "replaces it.", history)
 
 
