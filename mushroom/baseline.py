@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mushroom.cli import add_data_flag
 from mushroom import metrics
 from mushroom.config import CalibConfig, DataConfig
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
@@ -32,7 +33,7 @@ from mushroom.verdict import poison_probabilities
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``baseline`` subcommand."""
     p = sub.add_parser("baseline", help="logistic regression on frozen ImageNet features")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    add_data_flag(p)
     p.add_argument("--out", required=True, help="folder for baseline.json")
     p.add_argument("--manifest", default=None, help="manifest CSV to reuse (default: build one)")
     p.add_argument("--arch", default="efficientnet_lite0", help="backbone (ImageNet weights)")

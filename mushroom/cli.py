@@ -33,6 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_data_flag(parser: argparse.ArgumentParser, required: bool = True,
+                  help: str = "photo root laid out as <Genus>/*.jpg") -> None:
+    """Add ``--data``, a photo root; a wrapper such as Kaggle's ``Mushrooms/`` is entered.
+
+    See :func:`mushroom.data.photo_root`.
+    """
+    from mushroom.data import photo_root
+
+    parser.add_argument("--data", required=required, default=None, type=photo_root, help=help)
+
+
 def check_csv_out(path: str | Path) -> None:
     """Refuse an ``--out`` CSV path that is an existing folder (``manifest``, ``labels export``).
 

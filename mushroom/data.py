@@ -7,6 +7,7 @@ folders is optional). The output is a manifest DataFrame with one row per usable
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,16 +62,55 @@ GENUS_OF_FOLDER = {g.lower(): g for g in GENERA}
 """Folder name (lower-cased) -> genus: ``amanita/`` and ``AMANITA/`` are Amanita too."""
 
 
+def hidden(path: Path) -> bool:
+    """Dot files and folders, and the ``__MACOSX`` folder a zip made on a Mac carries.
+
+    A Mac archive holds an AppleDouble ``._IMG_1.jpg`` beside every ``IMG_1.jpg``: with a
+    photo's suffix but no photo inside, it would be reported as corrupt.
+    """
+    return path.name.startswith(".") or path.name == "__MACOSX"
+
+
+def has_genus_folders(folder: Path) -> bool:
+    """Whether ``folder`` holds at least one genus folder (any letter case)."""
+    return any(p.is_dir() and p.name.lower() in GENUS_OF_FOLDER for p in folder.iterdir())
+
+
+def photo_root(data: str) -> str:
+    """The folder holding the genus folders: ``data`` itself, or its only wrapper folder.
+
+    Kaggle's download unpacks as ``archive/Mushrooms/<Genus>/``: ``--data archive`` then
+    reads ``archive/Mushrooms`` and says so on stderr. A folder with genus folders of its
+    own, with several wrappers, or missing, comes back unchanged (the scan then explains).
+    Used as the ``type`` of every ``--data`` flag that names a photo root.
+    """
+    root = Path(data)
+    if not root.is_dir() or has_genus_folders(root):
+        return data
+    inner = [d for d in sorted(root.iterdir())
+             if d.is_dir() and not hidden(d) and has_genus_folders(d)]
+    if len(inner) != 1:
+        return data
+    print(f"note: {data} has no genus folders; reading those inside {inner[0]}",
+          file=sys.stderr)
+    return str(inner[0])
+
+
 def scan(data_dir: Path, report: CleaningReport) -> list[tuple[str, str]]:
-    """List ``(relative_path, genus)`` for every image file under a genus folder."""
+    """List ``(relative_path, genus)`` for every image file under a genus folder.
+
+    Hidden files and folders (see :func:`hidden`) are skipped, not counted.
+    """
     found = []
-    for sub in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+    for sub in sorted(p for p in data_dir.iterdir() if p.is_dir() and not hidden(p)):
         genus = GENUS_OF_FOLDER.get(sub.name.lower())
         if genus is None:
             report.ignored_dirs.append(sub.name)
             continue
         for file in sorted(sub.rglob("*")):
-            if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES:
+            parts = file.relative_to(sub).parts
+            if (file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES
+                    and not any(part.startswith(".") for part in parts)):
                 found.append((file.relative_to(data_dir).as_posix(), genus))
     report.scanned = len(found)
     return found
@@ -83,9 +123,7 @@ def no_photos_message(data_dir: Path, report: CleaningReport) -> str:
                 f"({len(report.corrupt)} unreadable, {len(report.tiny)} too small)")
     message = (f"no photos in genus folders under {data_dir}: expected "
                f"{data_dir}/<Genus>/*.jpg with <Genus> one of {', '.join(GENERA)}")
-    inner = [d for d in report.ignored_dirs
-             if any(p.is_dir() and p.name.lower() in GENUS_OF_FOLDER
-                    for p in (data_dir / d).iterdir())]
+    inner = [d for d in report.ignored_dirs if has_genus_folders(data_dir / d)]
     if inner:
         return f"{message}; the genus folders are inside {inner[0]}/: use {data_dir / inner[0]}"
     if report.ignored_dirs:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mushroom.cli import add_data_flag
 from mushroom.config import (TrainConfig, add_calib_flags, add_config_flags, calib_from_flags,
                              config_from_flags)
 from mushroom.taxonomy import GENERA
@@ -251,7 +252,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "(function matching), then recalibrate")
     p.add_argument("--teachers", nargs="+", required=True, help="run folders to imitate")
     p.add_argument("--init", required=True, help="run folder the student starts from")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    add_data_flag(p)
     p.add_argument("--out", required=True, help="new run folder for the student")
     add_config_flags(p, DistillConfig())
     add_calib_flags(p)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mushroom.cli import add_data_flag
 from mushroom import metrics, safety_cli, verdict
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import Thresholds
@@ -40,7 +41,7 @@ PREDICTION_COLUMNS = ["path", "true", "predicted", "p_poisonous", "top3", "flagg
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``evaluate`` subcommand."""
     p = sub.add_parser("evaluate", help="score a model on a <Genus>/*.jpg folder")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    add_data_flag(p)
     p.add_argument("--out", required=True, help="folder for report.json, predictions.csv, png")
     p.add_argument("--model", default=None, help="checkpoint (default: assets/model.pt)")
     p.add_argument("--batch-size", type=int, default=32, help="photos per forward pass")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mushroom.cli import check_csv_out
+from mushroom.cli import add_data_flag, check_csv_out
 from mushroom.config import DataConfig
 from mushroom.data import build_manifest
 
@@ -13,7 +13,7 @@ from mushroom.data import build_manifest
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``manifest`` subcommand."""
     p = sub.add_parser("manifest", help="clean, group and split a <Genus>/*.jpg folder")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    add_data_flag(p)
     p.add_argument("--labels", default=None, help="expert label store to apply (labels/)")
     p.add_argument("--out", required=True, help="manifest CSV to write")
     p.add_argument("--seed", type=int, default=DataConfig.seed, help="split seed")

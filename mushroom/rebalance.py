@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mushroom.cli import add_data_flag
 from mushroom.config import add_calib_flags, add_config_flags, calib_from_flags, config_from_flags
 from mushroom.taxonomy import GENERA
 
@@ -162,7 +163,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                          "frozen features, then recalibrate")
     p.add_argument("--run", required=True,
                    help="run folder (model.pt + manifest.csv); its model.pt is replaced")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    add_data_flag(p)
     add_config_flags(p, RebalanceConfig())
     add_calib_flags(p)
     p.set_defaults(func=run_cli)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mushroom.cli import add_data_flag
 from mushroom.taxonomy import GENERA
 
 DEFAULT_OOF = Path(__file__).resolve().parent.parent / "assets" / "oof_predictions.csv"
@@ -257,7 +258,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from mushroom.paths import DEFAULT_MODEL
 
     p = sub.add_parser("review-queue", help="score labeled photos and cache the review queue")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    add_data_flag(p)
     p.add_argument("--labels", required=True, help="label store folder (labels/)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint that scores photos")
     p.add_argument("--oof", default=str(DEFAULT_OOF),

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from mushroom.cli import add_data_flag
 from mushroom.config import CalibConfig, DataConfig, TrainConfig, add_calib_flags, calib_from_flags
 
 def add_parser(sub) -> None:
     """Register ``train``."""
     p = sub.add_parser("train", help="staged fine-tuning of a pretrained CNN on the genera")
-    p.add_argument("--data", required=True, help="photo root laid out as <Genus>/*.jpg")
+    add_data_flag(p)
     p.add_argument("--out", required=True, help="run folder (model.pt, reports, manifest)")
     p.add_argument("--arch", default=TrainConfig.arch, help="backbone name (see models.ARCHS)")
     p.add_argument("--weights", default=None, help="local ImageNet weights file")
@@ -42,9 +43,9 @@ def add_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
     c.add_argument("--run", required=True, help="run folder written by `train`")
-    c.add_argument("--data", default=None,
-                   help="photo root: recompute train/val/test outputs from the saved "
-                        "checkpoint on the CPU first (what the app will see)")
+    add_data_flag(c, required=False,
+                  help="photo root: recompute train/val/test outputs from the saved "
+                       "checkpoint on the CPU first (what the app will see)")
     add_calib_flags(c)
     c.set_defaults(func=calibrate_cli)
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mushroom.cli import main
-from mushroom.data import read_manifest
+from tests.conftest import write_tiny_dataset
+from mushroom.cli import build_parser, main
+from mushroom.data import photo_root, read_manifest
 from mushroom.taxonomy import GENERA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +196,29 @@ def test_a_manifest_from_another_folder_is_refused_before_training(tiny_data, tm
     status, _, stderr = run_cli("manifest", "--data", str(tiny_data), "--labels",
                                 str(tmp_path / "typo"), "--out", str(csv))
     assert status == 2 and "label store not found" in stderr
+
+
+def test_a_download_folder_around_the_genus_folders_is_entered(tiny_data, tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    tiny_data.rename(archive / "Mushrooms")
+    (archive / "__MACOSX" / "Amanita").mkdir(parents=True)  # not a second candidate
+    out = tmp_path / "m.csv"
+    status, _, stderr = run_cli("manifest", "--data", str(archive), "--out", str(out))
+    assert status == 0, stderr
+    assert f"reading those inside {archive / 'Mushrooms'}" in stderr
+    frame = read_manifest(out)
+    assert len(frame) == 54 and frame["path"].str.match(r"^[A-Z][a-z]+/\d+\.jpg$").all()
+    # two candidate wrappers: no guess, the scan names the first and how to use it
+    (archive / "Mushrooms").rename(archive / "a")
+    write_tiny_dataset(archive / "b", per_class=1, genera=("Boletus",))
+    status, _, stderr = run_cli("manifest", "--data", str(archive), "--out", str(out))
+    assert status == 2 and "genus folders are inside a/" in stderr
+
+
+@pytest.mark.parametrize("command", ["manifest", "train", "calibrate", "evaluate",
+                                     "review-queue", "rebalance", "distill", "baseline"])
+def test_every_photo_root_flag_enters_a_download_folder(command):
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    data = next(a for a in sub.choices[command]._actions if a.dest == "data")
+    assert data.type is photo_root

@@ -198,3 +198,18 @@ def test_phone_formats_are_scanned_and_decoded(tmp_path):
     assert not report.corrupt
     row = frame.set_index("path").loc["Hygrocybe/IMG_0001.HEIC"]
     assert (row["width"], row["height"]) == (120, 90)
+
+
+def test_mac_archive_leftovers_are_skipped_not_reported_as_corrupt(tmp_path):
+    root = write_tiny_dataset(tmp_path / "photos", per_class=2, genera=("Amanita", "Boletus"))
+    (root / "Amanita" / "._000.jpg").write_bytes(b"\x00\x05\x16\x07AppleDouble")
+    (root / "Amanita" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "__MACOSX" / "Amanita").mkdir(parents=True)
+    (root / "__MACOSX" / "Amanita" / "._000.jpg").write_bytes(b"\x00\x05\x16\x07")
+    (root / "Boletus" / ".thumbs").mkdir()
+    make_photo(2, seed=7).save(root / "Boletus" / ".thumbs" / "t.jpg")  # a real photo, hidden
+    frame, report = build_manifest(root, split=False)
+    assert sorted(frame["path"]) == ["Amanita/000.jpg", "Amanita/001.jpg",
+                                     "Boletus/000.jpg", "Boletus/001.jpg"]
+    assert report.scanned == 4 and not report.corrupt
+    assert not report.ignored_dirs  # __MACOSX is not worth a line in the cleaning report
