@@ -153,6 +153,43 @@ def test_evaluate_frame_keeps_rows_aligned_with_paths(tiny_data, tiny_checkpoint
     np.testing.assert_allclose(forward["p_poisonous"], direct, atol=1e-5)
 
 
+def test_app_and_evaluate_feed_the_network_the_same_pixels_for_a_file(tmp_path, tiny_checkpoint):
+    """One photo file, one network input: /identify's decoding (service.load_photo) and
+    evaluate's two folder routes (PhotoDataset for mushrooms, safety_cli for non-mushroom
+    photos) agree on EXIF-rotated, palette, alpha, CMYK, 16-bit, GIF, AVIF and HEIC files."""
+    import torch
+
+    from tests.test_bad_input import HANDLED, jpeg_bytes, photo
+    from mushroom import safety_cli, service
+    from mushroom.dataset import PhotoDataset
+    from mushroom.evaluate import predict_frame
+    from mushroom.predict import load_model
+
+    folder = tmp_path / "Russula"
+    folder.mkdir()
+    for name, make in HANDLED.items():
+        (folder / name).write_bytes(make())
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side; viewers (and the app) turn it upright
+    stored = photo((180, 120), seed=7).transpose(Image.Transpose.ROTATE_90)
+    (folder / "exif.jpg").write_bytes(jpeg_bytes(stored, exif=exif.tobytes()))
+    names = sorted(p.name for p in folder.iterdir())
+    frame = pd.DataFrame({"path": [f"Russula/{n}" for n in names], "genus": "Russula"})
+    predictor = load_model(tiny_checkpoint)
+    dataset = PhotoDataset(tmp_path, frame, predictor.classes, predictor.transform)
+    for i, name in enumerate(names):
+        app_input = predictor.preprocess([service.load_photo(folder / name)])[0]
+        assert torch.equal(dataset[i][0], app_input), name
+    app = np.array([list(service.identify(folder / n, 9, predictor)["probabilities"].values())
+                    for n in names])
+    # batching moves the floats by ~1e-6, never more: anything bigger is different pixels
+    batched = predict_frame(predictor, tmp_path, frame, batch_size=4, workers=1).probs
+    np.testing.assert_allclose(batched, app, atol=1e-5)
+    everyday, scored, skipped = safety_cli.predict_folder(predictor, folder, batch_size=4)
+    assert scored == names and not skipped
+    np.testing.assert_allclose(everyday.probs, app, atol=1e-5)
+
+
 @pytest.mark.parametrize("case", ["missing_data", "no_photos", "missing_model"])
 def test_user_errors_exit_2_with_a_message(tmp_path, tiny_checkpoint, case):
     data, model = tmp_path / "photos", tiny_checkpoint
