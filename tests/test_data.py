@@ -213,3 +213,13 @@ def test_mac_archive_leftovers_are_skipped_not_reported_as_corrupt(tmp_path):
                                      "Boletus/000.jpg", "Boletus/001.jpg"]
     assert report.scanned == 4 and not report.corrupt
     assert not report.ignored_dirs  # __MACOSX is not worth a line in the cleaning report
+
+
+def test_the_review_tab_enters_a_download_folder_like_the_commands(tmp_path, monkeypatch):
+    from mushroom.ui.review_handlers import context_from_env
+
+    write_tiny_dataset(tmp_path / "archive" / "Mushrooms", per_class=1, genera=("Amanita",))
+    monkeypatch.setenv("MUSHROOM_REVIEW_DATA", str(tmp_path / "archive"))
+    assert context_from_env().data_dir == tmp_path / "archive" / "Mushrooms"
+    monkeypatch.setenv("MUSHROOM_REVIEW_DATA", str(tmp_path / "archive" / "Mushrooms"))
+    assert context_from_env().data_dir == tmp_path / "archive" / "Mushrooms"

@@ -43,13 +43,18 @@ class ReviewContext:
 
 
 def context_from_env() -> ReviewContext:
-    """Read MUSHROOM_REVIEW_DATA, MUSHROOM_LABELS and MUSHROOM_MODEL (see README)."""
+    """Read MUSHROOM_REVIEW_DATA, MUSHROOM_LABELS and MUSHROOM_MODEL (see README).
+
+    A photo folder that wraps the genus folders (``archive/Mushrooms/``) is entered, as
+    every command's ``--data`` does.
+    """
+    from mushroom.data import photo_root
     from mushroom.predict import DEFAULT_MODEL
 
     default_data = ROOT.parent / "shared" / "data" / "mushrooms"
     data = os.environ.get("MUSHROOM_REVIEW_DATA") or (default_data if default_data.is_dir()
                                                       else None)
-    return ReviewContext(Path(data) if data else None,
+    return ReviewContext(Path(photo_root(str(data))) if data else None,
                          Path(os.environ.get("MUSHROOM_LABELS") or ROOT / "labels"),
                          Path(os.environ.get("MUSHROOM_MODEL") or DEFAULT_MODEL))
 
