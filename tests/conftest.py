@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny generated photo folders, an untrained checkpoint, real-data paths.
+"""Shared fixtures: tiny generated photo folders, an untrained checkpoint, real-data paths,
+a review queue with experts (and the app serving it), and Chromium for the browser tests.
 
 Nothing here needs ``../shared``; fixtures that do skip cleanly when it is absent.
 """
@@ -20,6 +21,10 @@ register_heif_opener()  # tests write HEIC files the way a phone does (the app r
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = Path(os.environ.get("MUSHROOM_DATA", ROOT.parent / "shared" / "data" / "mushrooms"))
 SHIPPED_MODEL = ROOT / "assets" / "model.pt"
+PASSWORD = "chanterelle-42"  # every expert's password in review_setup
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; never ``playwright install``
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def make_photo(genus_index: int, seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:
@@ -61,6 +66,48 @@ def probs_row(**genus_p: float) -> np.ndarray:
     return row
 
 
+def review_setup(root: Path, per_class: int = 3) -> dict[str, str]:
+    """Photos, a queue scored from a synthetic out-of-fold file, experts: the app's env."""
+    import pandas as pd
+
+    from mushroom import auth, review
+    from mushroom.data import file_id
+
+    data = write_tiny_dataset(root / "photos", per_class=per_class,
+                              genera=("Amanita", "Boletus", "Russula"))
+    rng = np.random.default_rng(0)
+    rows = []
+    for path in sorted(data.rglob("*.jpg")):
+        p = rng.dirichlet(np.ones(len(GENERA)))
+        rows.append({"path": path.relative_to(data).as_posix(), "image_id": file_id(path),
+                     **{f"p_{g}": p[i] for i, g in enumerate(GENERA)}})
+    pd.DataFrame(rows).to_csv(root / "oof.csv", index=False)
+    store = root / "labels"
+    review.build_queue(data, store / review.CACHE_NAME, None, root / "oof.csv")
+    hashed = auth.hash_password(PASSWORD)
+    return {"MUSHROOM_REVIEW_DATA": str(data), "MUSHROOM_LABELS": str(store),
+            "MUSHROOM_EXPERTS": f"alice:{hashed},bob:{hashed}"}
+
+
+def logged_in(app, name: str = "alice"):
+    """A gradio_client session on ``app`` signed in as the expert ``name``."""
+    from gradio_client import Client
+
+    client = Client(app.url, verbose=False)
+    client.predict(name, PASSWORD, api_name="/review_login")
+    return client
+
+
+# name -> (folder genus, probabilities); the expected queue order is the dict order below
+CASE = {
+    "sure_disagree": ("Amanita", probs_row(Boletus=0.90, Amanita=0.05)),
+    "soft_disagree": ("Amanita", probs_row(Boletus=0.50, Amanita=0.40)),
+    "uncertain": ("Amanita", probs_row(Amanita=0.50, Boletus=0.45)),
+    "low_margin": ("Boletus", probs_row(Boletus=0.60, Amanita=0.39)),
+    "confident": ("Boletus", probs_row(Boletus=0.90, Amanita=0.08)),
+}
+
+
 @pytest.fixture(scope="module")
 def app(tiny_checkpoint):
     """The real app on a free port, serving the untrained tiny checkpoint (one per module)."""
@@ -68,6 +115,34 @@ def app(tiny_checkpoint):
 
     with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def review_env(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> dict[str, str]:
+    """``review_setup`` in a fresh folder plus the tiny checkpoint (one per module)."""
+    return {**review_setup(tmp_path_factory.mktemp("review")),
+            "MUSHROOM_MODEL": str(tiny_checkpoint)}
+
+
+@pytest.fixture(scope="module")
+def review_app(review_env: dict[str, str]):
+    """The real app on a free port with ``review_env``: its queue, store and experts."""
+    from server import running_app
+
+    with running_app(review_env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright (one per module); skips when either is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"needs Debian's {CHROMIUM}")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +157,25 @@ def client(app):
 def tiny_data(tmp_path: Path) -> Path:
     """A fresh 9-genus folder of 6 synthetic photos each."""
     return write_tiny_dataset(tmp_path / "photos")
+
+
+@pytest.fixture
+def case_data(tmp_path: Path) -> tuple[Path, Path]:
+    """One photo per CASE entry (named after it) and an OOF file scoring them as CASE says."""
+    import pandas as pd
+
+    from mushroom.data import file_id
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=0, genera=("Amanita", "Boletus"))
+    rows = []
+    for k, (name, (genus, p)) in enumerate(CASE.items()):
+        path = data / genus / f"{name}.jpg"
+        make_photo(GENERA.index(genus), seed=50 + k).save(path)
+        rows.append({"path": f"{genus}/{name}.jpg", "image_id": file_id(path), "genus": genus,
+                     "fold": k % 2, **{f"p_{g}": p[i] for i, g in enumerate(GENERA)}})
+    oof = tmp_path / "oof.csv"
+    pd.DataFrame(rows).sample(frac=1, random_state=0).to_csv(oof, index=False)
+    return data, oof
 
 
 @pytest.fixture(scope="session")

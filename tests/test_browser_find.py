@@ -8,19 +8,15 @@ screenshot lands in ``artifacts/find.png``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
 
 from calibrated import calibrated_checkpoint
-from conftest import ROOT, make_photo
+from conftest import CHROMIUM, ROOT, make_photo
 from mushroom.taxonomy import GENERA
 from server import running_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 LEVEL_TITLES = ("POISONOUS", "UNCERTAIN", "NOT RECOGNIZED", "edible AND toxic")
 
 pytestmark = [
@@ -37,15 +33,13 @@ def app(tiny_checkpoint, tmp_path_factory):
 
 
 @pytest.fixture
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1100})
-        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
-            ("http://127.0.0.1", "http://localhost", "data:", "blob:")) else r.abort())
-        yield context.new_page()
-        browser.close()
+def page(browser):
+    """A fresh page whose requests leaving localhost are aborted."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+        ("http://127.0.0.1", "http://localhost", "data:", "blob:")) else r.abort())
+    yield context.new_page()
+    context.close()
 
 
 def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_path):

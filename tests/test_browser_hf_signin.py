@@ -19,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from server import running_app
-from test_browser_review import browser  # noqa: F401 (the shared Chromium fixture)
 
 pytestmark = pytest.mark.browser
 CLIENT_ID, SECRET = "client-123", "s3cret"
@@ -104,7 +103,7 @@ def app(provider, tiny_checkpoint):
         yield running
 
 
-def _sign_in(browser, app, provider, username: str):  # noqa: F811 (browser is a fixture)
+def _sign_in(browser, app, provider, username: str):
     """Open Review, press the sign-in button, come back; returns (context, page)."""
     provider.username = username
     context = browser.new_context(viewport={"width": 1280, "height": 1200})
@@ -121,7 +120,7 @@ def _sign_in(browser, app, provider, username: str):  # noqa: F811 (browser is a
     return context, page
 
 
-def test_an_allow_listed_account_signs_in_through_the_provider(browser, app, provider):  # noqa: F811
+def test_an_allow_listed_account_signs_in_through_the_provider(browser, app, provider):
     context, page = _sign_in(browser, app, provider, "ann")
     try:
         page.get_by_text("Signed in as hf:ann.").wait_for(timeout=60_000)
@@ -138,7 +137,7 @@ def test_an_allow_listed_account_signs_in_through_the_provider(browser, app, pro
         context.close()
 
 
-def test_an_account_off_the_list_is_told_so_and_stays_out(browser, app, provider):  # noqa: F811
+def test_an_account_off_the_list_is_told_so_and_stays_out(browser, app, provider):
     context, page = _sign_in(browser, app, provider, "mallory")
     try:
         page.get_by_text("Hugging Face account mallory is not on the expert list.").wait_for(

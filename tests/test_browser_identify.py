@@ -13,13 +13,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import ROOT, make_photo
+from conftest import CHROMIUM, ROOT, make_photo
 from mushroom.taxonomy import GENERA
 from server import running_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = ROOT / "artifacts"
 
 pytestmark = [
@@ -32,15 +29,6 @@ pytestmark = [
 def app(tiny_checkpoint):
     with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -8,46 +8,16 @@ the expert's view is saved to ``artifacts/review.png``.
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from conftest import ROOT
+from conftest import PASSWORD, ROOT
 from mushroom import labels
-from server import running_app
-from test_review_app import PASSWORD, review_setup
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "artifacts" / "review.png"
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
-    return {**review_setup(tmp_path_factory.mktemp("browser")),
-            "MUSHROOM_MODEL": str(tiny_checkpoint)}
-
-
-@pytest.fixture(scope="module")
-def app(env):
-    with running_app(env) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).is_file() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium is not installed")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_review(browser, url: str):
@@ -84,9 +54,9 @@ def choose(page, elem_id: str, value: str) -> None:
     page.locator("body").click(position={"x": 5, "y": 5})  # blur: the value is committed
 
 
-def test_visitor_cannot_submit_reviews(app, env, browser):
-    before = len(labels.read_rows(env["MUSHROOM_LABELS"]))
-    page = open_review(browser, app.url)
+def test_visitor_cannot_submit_reviews(review_app, review_env, browser):
+    before = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
+    page = open_review(browser, review_app.url)
     assert page.locator("#review-confirm").count() == 0  # no action controls rendered
     assert page.locator("#review-save").count() == 0
     for key in "crxbu":  # the shortcuts do nothing without the buttons
@@ -97,14 +67,14 @@ def test_visitor_cannot_submit_reviews(app, env, browser):
     page.wait_for_selector("text=Unknown expert or wrong password", timeout=30_000)
     assert page.locator("#review-save").count() == 0
     page.close()
-    visitor = Client(app.url, verbose=False)  # the API refuses the same request
+    visitor = Client(review_app.url, verbose=False)  # the API refuses the same request
     with pytest.raises(AppError, match="expert login"):
         visitor.predict("", "Boletus", "Boletus edulis", "", "All", "all", api_name="/review_save")
-    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == before
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == before
 
 
-def test_expert_relabels_a_photo_with_a_species(app, env, browser):
-    page = open_review(browser, app.url)
+def test_expert_relabels_a_photo_with_a_species(review_app, review_env, browser):
+    page = open_review(browser, review_app.url)
     log_in(page, "alice")
     page.wait_for_function("() => /Reviewed \\d+/.test("
                            "document.querySelector('#review-progress')?.innerText || '')",
@@ -128,16 +98,16 @@ def test_expert_relabels_a_photo_with_a_species(app, env, browser):
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.close()
-    row = labels.read_rows(env["MUSHROOM_LABELS"])[-1]
+    row = labels.read_rows(review_env["MUSHROOM_LABELS"])[-1]
     assert (row.annotator, row.image_id, row.action) == ("alice", image_id, "relabel")
     assert (row.genus, row.species, row.note) == ("Russula", "Russula emetica",
                                                  "white gills, red cap, crumbly")
 
 
-def test_on_a_phone_the_next_photo_is_brought_into_view_after_a_decision(app, browser):
+def test_on_a_phone_the_next_photo_is_brought_into_view_after_a_decision(review_app, browser):
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
                             has_touch=True)
-    page.goto(app.url + "?tab=review")
+    page.goto(review_app.url + "?tab=review")
     page.wait_for_selector("#review-login", state="visible")
     log_in(page, "bob")
     first = wait_for_photo(page)
@@ -174,8 +144,8 @@ def wait_for_other_photo(page, old: str) -> str:
     return shown_id(page)
 
 
-def test_previous_forward_and_go_to(app, env, browser):
-    page = open_review(browser, app.url)
+def test_previous_forward_and_go_to(review_app, review_env, browser):
+    page = open_review(browser, review_app.url)
     log_in(page, "bob")
     a = wait_for_photo(page)
     page.click("#review-skip")
@@ -207,8 +177,8 @@ def test_previous_forward_and_go_to(app, env, browser):
     page.close()
 
 
-def test_a_good_login_clears_the_toasts_of_refused_ones(app, browser):
-    page = open_review(browser, app.url)
+def test_a_good_login_clears_the_toasts_of_refused_ones(review_app, browser):
+    page = open_review(browser, review_app.url)
     for _ in range(2):  # Gradio never fades a toast group of two messages by itself
         text(page, "review-name").fill("alice")
         text(page, "review-password").fill("guessing-wrong")

@@ -11,33 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, write_tiny_dataset
+from conftest import CASE, ROOT, write_tiny_dataset
 from mushroom import labels, review, review_filters
 from mushroom import species as species_list
-from mushroom.data import file_id
 from mushroom.taxonomy import GENERA
-
-A, B = GENERA.index("Amanita"), GENERA.index("Boletus")
-
-
-def probs_row(**named: float) -> np.ndarray:
-    """A probability vector with the given genera and the rest spread evenly."""
-    row = np.zeros(len(GENERA))
-    for genus, p in named.items():
-        row[GENERA.index(genus)] = p
-    rest = [i for i in range(len(GENERA)) if row[i] == 0]
-    row[rest] = (1 - row.sum()) / len(rest)
-    return row
-
-
-# name -> (folder genus, probabilities); the expected order is the dict order below
-CASE = {
-    "sure_disagree": ("Amanita", probs_row(Boletus=0.90, Amanita=0.05)),
-    "soft_disagree": ("Amanita", probs_row(Boletus=0.50, Amanita=0.40)),
-    "uncertain": ("Amanita", probs_row(Amanita=0.50, Boletus=0.45)),
-    "low_margin": ("Boletus", probs_row(Boletus=0.60, Amanita=0.39)),
-    "confident": ("Boletus", probs_row(Boletus=0.90, Amanita=0.08)),
-}
 
 
 def test_suspicion_tiers_and_scores():
@@ -49,23 +26,6 @@ def test_suspicion_tiers_and_scores():
     assert score[3:] == pytest.approx([0.21, 0.82])  # margin top-1 minus top-2
     unknown = review.suspicion(probs[:1], np.array([-1]), review.QueueConfig())[0]
     assert unknown.tolist() == [0]  # a label outside the model's classes is suspicious
-
-
-@pytest.fixture
-def case_data(tmp_path: Path) -> tuple[Path, Path]:
-    """One photo per CASE entry (named after it) and an OOF file scoring them as CASE says."""
-    data = write_tiny_dataset(tmp_path / "photos", per_class=0, genera=("Amanita", "Boletus"))
-    from conftest import make_photo
-
-    rows = []
-    for k, (name, (genus, p)) in enumerate(CASE.items()):
-        path = data / genus / f"{name}.jpg"
-        make_photo(GENERA.index(genus), seed=50 + k).save(path)
-        rows.append({"path": f"{genus}/{name}.jpg", "image_id": file_id(path), "genus": genus,
-                     "fold": k % 2, **{f"p_{g}": p[i] for i, g in enumerate(GENERA)}})
-    oof = tmp_path / "oof.csv"
-    pd.DataFrame(rows).sample(frac=1, random_state=0).to_csv(oof, index=False)
-    return data, oof
 
 
 def test_queue_order_on_a_constructed_case(case_data, tmp_path):

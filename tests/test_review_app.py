@@ -8,52 +8,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from conftest import write_tiny_dataset
-from mushroom import auth, labels, review
+from conftest import PASSWORD, logged_in, review_setup
+from mushroom import labels, review
 from mushroom.data import file_id
-from mushroom.taxonomy import GENERA
-from server import running_app
-
-PASSWORD = "chanterelle-42"
 
 
-def review_setup(root: Path, per_class: int = 3) -> dict[str, str]:
-    """Photos, a queue scored from a synthetic out-of-fold file, experts: the app's env."""
-    data = write_tiny_dataset(root / "photos", per_class=per_class,
-                              genera=("Amanita", "Boletus", "Russula"))
-    rng = np.random.default_rng(0)
-    rows = []
-    for path in sorted(data.rglob("*.jpg")):
-        p = rng.dirichlet(np.ones(len(GENERA)))
-        rows.append({"path": path.relative_to(data).as_posix(), "image_id": file_id(path),
-                     **{f"p_{g}": p[i] for i, g in enumerate(GENERA)}})
-    pd.DataFrame(rows).to_csv(root / "oof.csv", index=False)
-    store = root / "labels"
-    review.build_queue(data, store / review.CACHE_NAME, None, root / "oof.csv")
-    hashed = auth.hash_password(PASSWORD)
-    return {"MUSHROOM_REVIEW_DATA": str(data), "MUSHROOM_LABELS": str(store),
-            "MUSHROOM_EXPERTS": f"alice:{hashed},bob:{hashed}"}
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
-    return {**review_setup(tmp_path_factory.mktemp("review")),
-            "MUSHROOM_MODEL": str(tiny_checkpoint)}
-
-
-@pytest.fixture(scope="module")
-def app(env):
-    with running_app(env) as running:
-        yield running
-
-
-def store_rows(env) -> list[labels.Decision]:
+def store_rows(env: dict[str, str]) -> list[labels.Decision]:
     return labels.read_rows(env["MUSHROOM_LABELS"])
 
 
@@ -63,15 +28,10 @@ def reviewed(progress: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def logged_in(app, name: str = "alice") -> Client:
-    client = Client(app.url, verbose=False)
-    client.predict(name, PASSWORD, api_name="/review_login")
-    return client
-
-
-def test_identify_needs_no_login(app, env):
-    photo = next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg"))
-    result = Client(app.url, verbose=False).predict(handle_file(str(photo)), api_name="/identify")
+def test_identify_needs_no_login(review_app, review_env):
+    photo = next(Path(review_env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg"))
+    result = Client(review_app.url, verbose=False).predict(handle_file(str(photo)),
+                                                           api_name="/identify")
     assert len(result["top_k"]) == 3
 
 
@@ -99,26 +59,26 @@ SIGN_IN = {"review_login", "review_logout", "review_hf_login"}  # open to visito
 
 
 @pytest.mark.parametrize("endpoint, args", REFUSED_WITHOUT_LOGIN)
-def test_review_endpoints_refuse_without_login(app, env, endpoint, args):
-    image_id = file_id(next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
-    before = len(store_rows(env))
-    client = Client(app.url, verbose=False)
+def test_review_endpoints_refuse_without_login(review_app, review_env, endpoint, args):
+    image_id = file_id(next(Path(review_env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
+    before = len(store_rows(review_env))
+    client = Client(review_app.url, verbose=False)
     with pytest.raises(AppError, match="expert login"):
         client.predict(*[a.format(id=image_id) for a in args], api_name=endpoint)
-    assert len(store_rows(env)) == before
+    assert len(store_rows(review_env)) == before
 
 
-def test_every_review_endpoint_is_checked_for_a_login(app):
+def test_every_review_endpoint_is_checked_for_a_login(review_app):
     # A new review event must join REFUSED_WITHOUT_LOGIN, undocumented ones included.
-    config = Client(app.url, verbose=False).config
+    config = Client(review_app.url, verbose=False).config
     callable_ = {d["api_name"] for d in config["dependencies"]
                  if (d.get("api_name") or "").startswith("review_")
                  and d.get("api_visibility") != "private"}
     assert callable_ - SIGN_IN == {e.lstrip("/") for e, _ in REFUSED_WITHOUT_LOGIN}
 
 
-def test_wrong_password_is_refused_and_logout_ends_the_session(app):
-    client = Client(app.url, verbose=False)
+def test_wrong_password_is_refused_and_logout_ends_the_session(review_app):
+    client = Client(review_app.url, verbose=False)
     with pytest.raises(AppError, match="wrong password"):
         client.predict("alice", "not-the-password", api_name="/review_login")
     with pytest.raises(AppError, match="expert login"):
@@ -130,8 +90,8 @@ def test_wrong_password_is_refused_and_logout_ends_the_session(app):
         client.predict("", "All", "all", api_name="/review_show")
 
 
-def test_an_expert_relabels_votes_show_and_export_downloads(app, env):
-    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
+def test_an_expert_relabels_votes_show_and_export_downloads(review_app, review_env):
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
     first = alice.predict("", "All", "unreviewed", api_name="/review_show")
     image_id, (done_before, total) = first[0], reviewed(first[8])
     assert total == 9
@@ -139,7 +99,7 @@ def test_an_expert_relabels_votes_show_and_export_downloads(app, env):
                         "unreviewed", api_name="/review_save")
     assert out[0] != image_id  # moved on to the next unreviewed photo
     assert reviewed(out[8]) == (done_before + 1, total)
-    row = store_rows(env)[-1]
+    row = store_rows(review_env)[-1]
     assert (row.annotator, row.image_id, row.genus, row.species, row.note) == (
         "alice", image_id, "Russula", "Russula emetica", "sharp taste")
     assert row.model_version == "out-of-fold"
@@ -157,38 +117,38 @@ def test_an_expert_relabels_votes_show_and_export_downloads(app, env):
     assert exported.loc[image_id, "n_votes"] == "2"
 
 
-def test_unknown_ids_and_undo(app, env):
-    alice = logged_in(app, "alice")
+def test_unknown_ids_and_undo(review_app, review_env):
+    alice = logged_in(review_app, "alice")
     with pytest.raises(AppError, match="not in the review queue"):
         alice.predict("../../etc/passwd", "Amanita", "", "", "All", "all",
                       api_name="/review_confirm")
     image_id = alice.predict("", "Boletus", "all", api_name="/review_show")[0]
     alice.predict(image_id, "Boletus", "", "", "Boletus", "all", api_name="/review_unusable")
-    assert store_rows(env)[-1].flags == ["unusable"]
+    assert store_rows(review_env)[-1].flags == ["unusable"]
     back = alice.predict("Boletus", "all", api_name="/review_undo")
     assert back[0] == image_id and "Undone" in back[9]
-    assert store_rows(env)[-1].action == "undo"
+    assert store_rows(review_env)[-1].action == "undo"
 
 
-def test_lime_on_demand_returns_an_overlay(app, env):
-    alice = logged_in(app, "alice")
+def test_lime_on_demand_returns_an_overlay(review_app, review_env):
+    alice = logged_in(review_app, "alice")
     image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
     overlay = alice.predict(image_id, api_name="/review_explain")
     assert Path(overlay).is_file() and Path(overlay).stat().st_size > 1000
 
 
-def test_api_page_says_species_takes_any_binomial(app):
+def test_api_page_says_species_takes_any_binomial(review_app):
     # Gradio would publish the species box's current choices (just "") as the only values.
-    info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
+    info = Client(review_app.url, verbose=False).view_api(return_format="dict", print_info=False)
     for endpoint in ("/review_confirm", "/review_save"):
         params = {p["parameter_name"]: p for p in info["named_endpoints"][endpoint]["parameters"]}
         assert params["species"]["python_type"]["type"] == "str", params["species"]
         assert "Literal" in params["genus"]["python_type"]["type"]  # genus stays a closed list
 
 
-def test_api_page_names_every_review_output(app):
+def test_api_page_names_every_review_output(review_app):
     # Unlabelled components would be published as value_45, value_60...
-    info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
+    info = Client(review_app.url, verbose=False).view_api(return_format="dict", print_info=False)
     review = {name: e for name, e in info["named_endpoints"].items() if name.startswith("/review")}
     returns = {r["label"] for e in review.values() for r in e["returns"]}
     assert not [r for r in returns if r.startswith("value_")], returns
@@ -197,13 +157,13 @@ def test_api_page_names_every_review_output(app):
     assert [r["label"] for r in review["/review_login"]["returns"]] == ["Sign-in status"]
 
 
-def test_save_without_a_genus_is_refused_not_filed_as_a_note(app, env):
-    image_id = file_id(next(Path(env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
-    before = len(store_rows(env))
+def test_save_without_a_genus_is_refused_not_filed_as_a_note(review_app, review_env):
+    image_id = file_id(next(Path(review_env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
+    before = len(store_rows(review_env))
     with pytest.raises(AppError, match="Choose a genus"):
-        logged_in(app).predict(image_id, None, "", "a note", "All", "all",
+        logged_in(review_app).predict(image_id, None, "", "a note", "All", "all",
                                api_name="/review_save")
-    assert len(store_rows(env)) == before
+    assert len(store_rows(review_env)) == before
 
 
 def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path, monkeypatch):
@@ -239,8 +199,8 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
     assert actions == ["relabel", "relabel (replaced)", "relabel"]  # Alice counts once
 
 
-def test_logging_out_clears_the_password_box(app):
-    client = logged_in(app)
+def test_logging_out_clears_the_password_box(review_app):
+    client = logged_in(review_app)
     out = client.predict(api_name="/review_logout")
     assert out[-1] == "" and "Signed out" in out[0]
 
@@ -258,15 +218,15 @@ def test_a_photo_that_stopped_decoding_says_so_instead_of_a_blank_box(tmp_path):
     assert again[1] is None and "no longer decodes" in again[9]
 
 
-def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(app, env):
-    client = logged_in(app, "bob")
+def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(review_app, review_env):
+    client = logged_in(review_app, "bob")
     first = client.predict("", "All", "all", api_name="/review_show")
     saved = client.predict(first[0], "Boletus", "", "", "All", "all", api_name="/review_save")
     assert saved[0] != first[0]  # moved on to the next photo
-    before = len(store_rows(env))
+    before = len(store_rows(review_env))
     back = client.predict("All", "all", api_name="/review_reopen")
     assert back[0] == first[0] and "your vote stands" in back[9]
-    assert len(store_rows(env)) == before  # nothing withdrawn or written
+    assert len(store_rows(review_env)) == before  # nothing withdrawn or written
 
 
 def test_reopen_with_no_decision_yet_says_so(tmp_path, monkeypatch):
@@ -279,9 +239,9 @@ def test_reopen_with_no_decision_yet_says_so(tmp_path, monkeypatch):
     assert "no decision to reopen" in h.reopen(ctx, "alice", "All", "all")[9]
 
 
-def test_refusals_do_not_echo_megabytes_back(app):
+def test_refusals_do_not_echo_megabytes_back(review_app):
     # Seen live: a 10 MB image id or "Go to" query came back whole in the message.
-    alice, huge = logged_in(app, "alice"), "a" * 2**20
+    alice, huge = logged_in(review_app, "alice"), "a" * 2**20
     for endpoint, args in (("/review_confirm", (huge, "Amanita", "", "", "All", "all")),
                            ("/review_save", ("{id}", huge, "", "", "All", "all")),
                            ("/review_explain", (huge,)),

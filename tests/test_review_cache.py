@@ -12,10 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, review_setup
 from mushroom import consensus, labels, review
 from mushroom.filecache import AppendOnlyLines
-from test_review_app import review_setup
 
 
 class Counting:

@@ -10,14 +10,14 @@ import pytest
 from mushroom import labels, review
 from mushroom.review_filters import MODES, check_mode, select
 from mushroom.ui.review_view import empty_text, progress_text
-from test_review import case_data  # noqa: F401  (fixture: five photos scored by an OOF file)
 
 SOFT, SURE, CONF = "Amanita/soft_disagree.jpg", "Amanita/sure_disagree.jpg", "Boletus/confident.jpg"
 
 
 @pytest.fixture
-def voted(case_data, tmp_path):  # noqa: F811
-    """alice and bob disagree on SOFT; alice alone voted on SURE; carol alone on CONF."""
+def voted(case_data, tmp_path):
+    """alice and bob disagree on SOFT; alice alone voted on SURE; carol alone on CONF
+    (``case_data``: five photos scored by an OOF file)."""
     data, oof = case_data
     store = tmp_path / "labels"
     review.build_queue(data, store / review.CACHE_NAME, None, oof)

@@ -10,29 +10,16 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from conftest import logged_in
 from mushroom import labels
-from server import running_app
-from test_review_app import logged_in, review_setup
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
-    return {**review_setup(tmp_path_factory.mktemp("filters")),
-            "MUSHROOM_MODEL": str(tiny_checkpoint)}
-
-
-@pytest.fixture(scope="module")
-def app(env):
-    with running_app(env) as running:
-        yield running
 
 
 def show(client, mode: str, genus: str = "All", image_id: str = "") -> list:
     return client.predict(image_id, genus, mode, api_name="/review_filter")
 
 
-def test_disputed_and_second_opinion_modes_follow_the_votes(app, env):
-    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
+def test_disputed_and_second_opinion_modes_follow_the_votes(review_app, review_env):
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
     split = show(alice, "all")[0]
     one_vote = alice.predict(split, "Russula", "", "", "All", "all", api_name="/review_save")[0]
     bob.predict(split, "Amanita", "", "", "All", "all", api_name="/review_save")
@@ -61,10 +48,10 @@ def test_disputed_and_second_opinion_modes_follow_the_votes(app, env):
     assert {first, after} == {split, one_vote}
 
 
-def test_an_unknown_mode_is_refused_listing_the_valid_ones(app, env):
-    alice = logged_in(app, "alice")
+def test_an_unknown_mode_is_refused_listing_the_valid_ones(review_app, review_env):
+    alice = logged_in(review_app, "alice")
     image_id = show(alice, "all")[0]
-    before = len(labels.read_rows(env["MUSHROOM_LABELS"]))
+    before = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
     for endpoint, args in (("/review_filter", ("", "All", "second opinion")),
                            ("/review_show", ("", "All", "second opinion")),
                            ("/review_confirm", (image_id, "Amanita", "", "", "All",
@@ -72,12 +59,12 @@ def test_an_unknown_mode_is_refused_listing_the_valid_ones(app, env):
         with pytest.raises(AppError, match="Unknown review filter 'second opinion'.*"
                                            "'needs a second opinion', 'disputed'"):
             alice.predict(*args, api_name=endpoint)
-    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == before  # nothing written
-    assert "Traceback" not in app.log()
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == before  # nothing written
+    assert "Traceback" not in review_app.log()
 
 
-def test_api_page_lists_the_new_modes(app):
-    info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
+def test_api_page_lists_the_new_modes(review_app):
+    info = Client(review_app.url, verbose=False).view_api(return_format="dict", print_info=False)
     params = {p["parameter_name"]: p for p in
               info["named_endpoints"]["/review_show"]["parameters"]}
     mode = params["mode"]["python_type"]["type"]

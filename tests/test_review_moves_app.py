@@ -9,21 +9,8 @@ from __future__ import annotations
 import pytest
 from gradio_client.exceptions import AppError
 
+from conftest import logged_in
 from mushroom import labels, review
-from server import running_app
-from test_review_app import logged_in, review_setup
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
-    return {**review_setup(tmp_path_factory.mktemp("moves")),
-            "MUSHROOM_MODEL": str(tiny_checkpoint)}
-
-
-@pytest.fixture(scope="module")
-def app(env):
-    with running_app(env) as running:
-        yield running
 
 
 def walk(client, steps: int) -> list[str]:
@@ -34,8 +21,8 @@ def walk(client, steps: int) -> list[str]:
     return shown
 
 
-def test_previous_and_forward_walk_the_photos_this_session_showed(app):
-    alice = logged_in(app, "alice")
+def test_previous_and_forward_walk_the_photos_this_session_showed(review_app):
+    alice = logged_in(review_app, "alice")
     a, b, c = walk(alice, 2)
     assert len({a, b, c}) == 3
     back = alice.predict(api_name="/review_previous")
@@ -49,19 +36,19 @@ def test_previous_and_forward_walk_the_photos_this_session_showed(app):
     assert ahead[0] == c and "Forward: photo 3 of 3" in ahead[9]
     assert "nothing ahead" in alice.predict(api_name="/review_forward")[9]
     # Another session of the same expert has its own trail.
-    fresh = logged_in(app, "alice")
+    fresh = logged_in(review_app, "alice")
     fresh.predict("", "All", "all", api_name="/review_show")
     assert fresh.predict(api_name="/review_previous")[9] == "No earlier photo in this session."
 
 
-def test_a_decision_on_an_earlier_photo_moves_on_along_the_trail(app, env):
-    bob = logged_in(app, "bob")
+def test_a_decision_on_an_earlier_photo_moves_on_along_the_trail(review_app, review_env):
+    bob = logged_in(review_app, "bob")
     a, b, c = walk(bob, 2)
     bob.predict(api_name="/review_previous")
     assert bob.predict(api_name="/review_previous")[0] == a
     saved = bob.predict(a, "Amanita", "", "", "All", "all", api_name="/review_save")
     assert saved[0] == b and "Next photo of your history (2 of 3" in saved[9]
-    row = labels.read_rows(env["MUSHROOM_LABELS"])[-1]
+    row = labels.read_rows(review_env["MUSHROOM_LABELS"])[-1]
     assert (row.annotator, row.image_id, row.genus) == ("bob", a, "Amanita")
     assert bob.predict(b, "All", "all", api_name="/review_skip")[0] == c  # where bob was
     after = bob.predict(c, "All", "all", api_name="/review_skip")[0]
@@ -69,26 +56,28 @@ def test_a_decision_on_an_earlier_photo_moves_on_along_the_trail(app, env):
     assert bob.predict(api_name="/review_previous")[0] == c
 
 
-def test_a_vote_on_a_photo_reached_with_previous_is_refused_if_its_label_changed(app, env):
-    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
+def test_a_vote_on_a_photo_reached_with_previous_is_refused_if_its_label_changed(review_app,
+                                                                                review_env):
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
     first, _ = walk(alice, 1)
     shown = alice.predict(api_name="/review_previous")
     assert shown[0] == first
-    before = review.load_queue(f"{env['MUSHROOM_LABELS']}/{review.CACHE_NAME}",
-                               env["MUSHROOM_LABELS"]).set_index("image_id").loc[first, "genus"]
+    store = review_env["MUSHROOM_LABELS"]
+    before = review.load_queue(f"{store}/{review.CACHE_NAME}",
+                               store).set_index("image_id").loc[first, "genus"]
     other = "Russula" if before != "Russula" else "Boletus"
     bob.predict(first, api_name="/review_go_to")
     bob.predict(first, other, "", "", "All", "all", api_name="/review_save")
-    rows = len(labels.read_rows(env["MUSHROOM_LABELS"]))
+    rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
     with pytest.raises(AppError, match=f"label changed from {before} to {other}"):
         alice.predict(first, before, "", "", "All", "all", api_name="/review_confirm")
-    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == rows
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == rows
 
 
-def test_go_to_opens_a_photo_by_path_name_or_id_whatever_the_filters(app, env):
-    alice = logged_in(app, "alice")
-    queue = review.load_queue(f"{env['MUSHROOM_LABELS']}/{review.CACHE_NAME}",
-                              env["MUSHROOM_LABELS"])
+def test_go_to_opens_a_photo_by_path_name_or_id_whatever_the_filters(review_app, review_env):
+    alice = logged_in(review_app, "alice")
+    queue = review.load_queue(f"{review_env['MUSHROOM_LABELS']}/{review.CACHE_NAME}",
+                              review_env["MUSHROOM_LABELS"])
     start = alice.predict("", "Amanita", "all", api_name="/review_show")[0]
     target = queue[queue["genus"] == "Boletus"].iloc[-1]  # outside the Amanita filter
     opened = alice.predict(target["path"], api_name="/review_go_to")
@@ -99,8 +88,8 @@ def test_go_to_opens_a_photo_by_path_name_or_id_whatever_the_filters(app, env):
     assert alice.predict(api_name="/review_previous")[0] == start  # Go to joins the trail
 
 
-def test_go_to_says_when_nothing_or_several_photos_match(app):
-    alice = logged_in(app, "alice")
+def test_go_to_says_when_nothing_or_several_photos_match(review_app):
+    alice = logged_in(review_app, "alice")
     alice.predict("", "All", "all", api_name="/review_show")
     none = alice.predict("no-such-photo.jpg", api_name="/review_go_to")
     assert none[9].startswith("No photo in the review queue matches “no-such-photo.jpg”")
