@@ -6,6 +6,8 @@ Nothing here needs ``../shared``; fixtures that do skip cleanly when it is absen
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -21,6 +23,8 @@ register_heif_opener()  # tests write HEIC files the way a phone does (the app r
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = Path(os.environ.get("MUSHROOM_DATA", ROOT.parent / "shared" / "data" / "mushrooms"))
 SHIPPED_MODEL = ROOT / "assets" / "model.pt"
+REPORT_KEYS = {"n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
+               "confusion_matrix", "classes", "poisonous", "ece"}  # report.json, exactly
 PASSWORD = "chanterelle-42"  # every expert's password in review_setup
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; never ``playwright install``
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -64,6 +68,16 @@ def probs_row(**genus_p: float) -> np.ndarray:
         row[GENERA.index(g)] = p
     row[row == 0] = (1 - row.sum()) / np.sum(row == 0)
     return row
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """Run the CLI entry point in-process; return (status, stdout, stderr)."""
+    from mushroom.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
 
 
 def review_setup(root: Path, per_class: int = 3) -> dict[str, str]:

@@ -11,9 +11,8 @@ import pytest
 from mushroom.baseline import baseline_reports
 from mushroom.config import CalibConfig
 from mushroom.data import read_manifest
-from mushroom.metrics import REPORT_KEYS
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
-from tests.conftest import ROOT
+from conftest import REPORT_KEYS, ROOT
 
 
 def synthetic(per_class: int = 20, noise: float = 0.3, seed: int = 0):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import make_photo
+from conftest import make_photo
 from mushroom.checkpoint import REQUIRED_KEYS, load_checkpoint, save_checkpoint
 from mushroom.taxonomy import GENERA
 

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import write_tiny_dataset
-from mushroom.cli import build_parser, main
+from conftest import ROOT, run_cli, write_tiny_dataset
+from mushroom.cli import build_parser
 from mushroom.data import photo_root, read_manifest
 from mushroom.taxonomy import GENERA
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    """Run the CLI entry point in-process; return (status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(list(argv))
-    return status, out.getvalue(), err.getvalue()
 
 
 def run_module(*argv: str, hashseed: str = "0") -> subprocess.CompletedProcess:

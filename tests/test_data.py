@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from tests.conftest import make_photo, write_tiny_dataset
+from conftest import make_photo, write_tiny_dataset
 from mushroom.config import DataConfig
 from mushroom.data import MANIFEST_COLUMNS, build_manifest, manifest_sha256
 from mushroom.split import assign_splits

@@ -6,8 +6,6 @@ every number agrees with predictions.csv, never a particular accuracy.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -16,20 +14,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from tests.conftest import write_tiny_dataset
-from mushroom.cli import main
+from conftest import REPORT_KEYS, run_cli, write_tiny_dataset
 from mushroom.taxonomy import GENERA, POISONOUS
-
-REPORT_KEYS = {"n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
-               "confusion_matrix", "classes", "poisonous", "ece"}
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    """Run the real CLI entry point in-process; return (status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(list(argv))
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import REPORT_KEYS
 from mushroom import metrics
 
 CLASSES = ("Amanita", "Boletus", "Russula")  # Amanita is the only poisonous one here
@@ -19,13 +20,11 @@ PROBS = np.array([
     [0.3, 0.1, 0.6],  # Boletus -> Russula (an edible photo at P(poisonous) = 0.3)
     [0.0, 0.0, 1.0],  # Russula -> Russula
 ])
-EXPECTED_KEYS = {"n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
-                 "confusion_matrix", "classes", "poisonous", "ece"}
 
 
 def test_hand_computed_report():
     report = metrics.build_report(Y_TRUE, PROBS, CLASSES, threshold=0.25)
-    assert set(report) == EXPECTED_KEYS
+    assert set(report) == REPORT_KEYS
     assert report["n_images"] == 6
     assert report["classes"] == list(CLASSES)
     assert report["confusion_matrix"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]

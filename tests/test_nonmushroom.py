@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-from pathlib import Path
 
 import imagehash
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from mushroom.imageio import open_image
 from mushroom.nonmushroom import LICENCES, collect, to_pil
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,11 @@ import pandas as pd
 import pytest
 
 from calibrated import calibrated_checkpoint
-from conftest import write_tiny_dataset
+from conftest import REPORT_KEYS, write_tiny_dataset
 from mushroom.cli import main
 from mushroom.nonmushroom import skimage_photos, write_folder
 from mushroom.taxonomy import GENERA, POISONOUS
 
-REPORT_KEYS = {"n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
-               "confusion_matrix", "classes", "poisonous", "ece"}
 
 
 @pytest.fixture(scope="module")

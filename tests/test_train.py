@@ -15,7 +15,7 @@ from mushroom.engine import balanced_sampler, class_weights
 from mushroom.predict import load_model
 from mushroom.prior import ALPHAS
 from mushroom.taxonomy import GENERA, POISONOUS
-from tests.conftest import ROOT, make_photo
+from conftest import ROOT, make_photo
 
 
 @pytest.mark.slow

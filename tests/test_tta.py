@@ -12,7 +12,7 @@ from mushroom.predict import load_model
 from mushroom.presets import eval_transform
 from mushroom.recalibrate import resolve_views
 from mushroom.tta import TTA, parse
-from tests.conftest import make_photo
+from conftest import make_photo
 
 MEAN = STD = (0.5, 0.5, 0.5)
 
