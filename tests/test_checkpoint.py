@@ -125,7 +125,7 @@ def test_a_file_that_is_not_a_checkpoint_is_a_value_error(tmp_path):
 def test_random_bytes_are_a_value_error(tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"this is a text file, not a model\n" * 10)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"junk\.pt is not a Mushroom checkpoint \(\w+Error\)"):
         load_checkpoint(junk)
 
 

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from calibrated import calibrated_checkpoint
 from conftest import make_photo
 from mushroom.combine import combine_probs
+from mushroom.conformal import prediction_sets
 from mushroom.taxonomy import GENERA
 from server import running_app
 
@@ -64,12 +66,15 @@ def test_identify_find_with_three_photos(client, photos):
         assert find["verdict"]["level"] == "poisonous"  # one poison signal is enough
 
 
-def test_identify_reports_set_and_coverage(client, photos):
+def test_identify_reports_set_and_coverage(client, photos, checkpoint):
     result = client.predict(handle_file(str(photos[0])), api_name="/identify")
     assert result["coverage"] == pytest.approx(0.95) and result["recognized"] is True
-    assert set(result["prediction_set"]) <= set(GENERA)
     probs = result["probabilities"]
-    assert result["prediction_set"] == sorted(result["prediction_set"], key=lambda g: -probs[g])
+    # the set the checkpoint's thresholds give these probabilities, most probable first
+    params = torch.load(checkpoint, map_location="cpu", weights_only=False)["conformal"]
+    expected = [GENERA[c] for c in prediction_sets(np.array([[probs[g] for g in GENERA]]),
+                                                   params)[0]]
+    assert expected and result["prediction_set"] == expected
 
 
 def test_identify_find_refuses_too_many_or_bad_photos(client, photos, tmp_path):

@@ -15,6 +15,7 @@ from conftest import CASE, ROOT, write_tiny_dataset
 from mushroom import labels, review, review_filters
 from mushroom import species as species_list
 from mushroom.taxonomy import GENERA
+from mushroom.ui.review_view import progress_text
 
 
 def test_suspicion_tiers_and_scores():
@@ -50,6 +51,10 @@ def test_filters_progress_state_and_navigation(case_data, tmp_path):
     todo = review_filters.select(queue, "All", "unreviewed")
     assert "Amanita/soft_disagree.jpg" not in set(todo["path"]) and len(todo) == 4
     assert len(review_filters.select(queue, "All", "unreviewed by me", "bob")) == 5
+    # progress counts the votes, per current genus (the relabel moved a photo to Boletus)
+    assert progress_text(queue, "All", "alice") == "Reviewed **1 / 5** · by you: 1"
+    assert progress_text(queue, "Boletus", "bob") == (
+        "Reviewed **1 / 5** · Boletus: 1 / 3 · by you: 0")
     assert set(review_filters.select(queue, "Boletus", "all")["path"]) == {
         "Amanita/soft_disagree.jpg", "Boletus/low_margin.jpg", "Boletus/confident.jpg"}
     ids = dict(zip(queue["path"], queue["image_id"]))

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
 from conftest import PASSWORD, logged_in, review_setup
 from mushroom import labels, review
@@ -26,6 +28,12 @@ def reviewed(progress: str) -> tuple[int, int]:
     """(reviewed, total) from the progress line "Reviewed **r / t** ..."."""
     match = re.search(r"Reviewed \*\*(\d+) / (\d+)\*\*", progress)
     return int(match.group(1)), int(match.group(2))
+
+
+def tinted(rgb: np.ndarray) -> int:
+    """Pixels of the overlay's cyan or red tint in an (h, w, 3) int array."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return int((((g - r > 80) & (b - r > 80)) | ((r - g > 80) & (r - b > 80))).sum())
 
 
 def test_identify_needs_no_login(review_app, review_env):
@@ -133,8 +141,16 @@ def test_unknown_ids_and_undo(review_app, review_env):
 def test_lime_on_demand_returns_an_overlay(review_app, review_env):
     alice = logged_in(review_app, "alice")
     image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
-    overlay = alice.predict(image_id, api_name="/review_explain")
-    assert Path(overlay).is_file() and Path(overlay).stat().st_size > 1000
+    overlay = np.asarray(Image.open(alice.predict(image_id, api_name="/review_explain"))
+                         .convert("RGB")).astype(int)
+    size = overlay.shape[1]
+    assert overlay.shape[0] > size >= 224  # the photo plus the legend strip
+    queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+                              review_env["MUSHROOM_LABELS"]).set_index("image_id")
+    photo = Image.open(Path(review_env["MUSHROOM_REVIEW_DATA"]) / queue.loc[image_id, "path"])
+    plain = np.asarray(photo.convert("RGB").resize((size, size))).astype(int)
+    # superpixels are tinted cyan (for the genus) or red (against it), unlike the photo
+    assert tinted(overlay[:size]) > tinted(plain) + 500
 
 
 def test_api_page_says_species_takes_any_binomial(review_app):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -182,9 +183,16 @@ def test_bad_arguments_raise():
 
 
 def test_to_dict_has_api_fields():
-    d = decide(one_hot("Entoloma", 0.9), 0.3).to_dict()
-    assert {"level", "message", "poison_probability", "threshold"} <= set(d)
-    assert d["level"] == "poisonous" and isinstance(d["reasons"], list)
+    v = decide(one_hot("Entoloma", 0.9), 0.3)
+    d = v.to_dict()
+    assert set(d) == {"level", "message", "poison_probability", "threshold", "genus",
+                      "top1_probability", "reasons", "notes"}
+    assert (d["level"], d["genus"], d["message"]) == ("poisonous", "Entoloma", v.message)
+    assert (d["poison_probability"], d["threshold"]) == (pytest.approx(0.9 + 2 * 0.1 / 8), 0.3)
+    assert d["reasons"] == list(v.reasons) and d["reasons"]
+    note = GENUS_NOTES["Entoloma"]
+    assert d["notes"] == {"edibility": note.edibility, "lookalikes": note.lookalikes}
+    assert json.loads(json.dumps(d)) == d  # JSON-ready: lists and plain values only
 
 
 def test_small_thresholds_are_shown_with_enough_digits():
