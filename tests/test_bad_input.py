@@ -9,22 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_photo
+from images import HANDLED, encode, jpeg_bytes, photo
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
 from mushroom.taxonomy import GENERA
-
-
-def photo(size=(160, 120), seed=0) -> Image.Image:
-    return make_photo(GENERA.index("Russula"), seed=seed, size=size)
-
-
-def jpeg_bytes(img: Image.Image, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=90, **kw)
-    return buf.getvalue()
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> str:
@@ -64,37 +54,6 @@ def test_bad_files_get_a_clear_error(client, tmp_path, name):
         client.predict(handle_file(write(tmp_path, name, data)), api_name="/identify")
 
 
-def encode(img: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
-def animated_gif() -> bytes:
-    frames = [photo(seed=s).convert("P") for s in range(3)]
-    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-
-
-def sixteen_bit() -> bytes:
-    grey = np.asarray(photo().convert("L"), dtype=np.uint16) * 257
-    return encode(Image.fromarray(grey), "PNG")
-
-
-def with_alpha() -> bytes:
-    rgba = photo().convert("RGBA")
-    rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
-    return encode(rgba, "PNG")
-
-
-HANDLED = {
-    "animated.gif": animated_gif,
-    "cmyk.jpg": lambda: jpeg_bytes(photo().convert("CMYK")),
-    "sixteen_bit.png": sixteen_bit,
-    "alpha.png": with_alpha,
-    "grey.jpg": lambda: jpeg_bytes(photo().convert("L")),
-    "phone.avif": lambda: encode(photo(), "AVIF", quality=90),
-    "phone.heic": lambda: encode(photo(), "HEIF", quality=90),
-}
 
 
 @pytest.mark.parametrize("name", sorted(HANDLED))

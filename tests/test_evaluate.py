@@ -145,7 +145,7 @@ def test_app_and_evaluate_feed_the_network_the_same_pixels_for_a_file(tmp_path, 
     photos) agree on EXIF-rotated, palette, alpha, CMYK, 16-bit, GIF, AVIF and HEIC files."""
     import torch
 
-    from tests.test_bad_input import HANDLED, jpeg_bytes, photo
+    from images import HANDLED, jpeg_bytes, photo
     from mushroom import safety_cli, service
     from mushroom.dataset import PhotoDataset
     from mushroom.evaluate import predict_frame
