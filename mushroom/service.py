@@ -134,6 +134,12 @@ def rejected(predictor, prediction) -> np.ndarray:
     return is_unfamiliar(params, prediction.embedding, prediction.logits)
 
 
+def recognizes(image: Image.Image, predictor=None) -> bool:
+    """False when the unfamiliar-photo detector rejects ``image`` (always True without one)."""
+    predictor = predictor or get_predictor()
+    return not bool(rejected(predictor, predictor.predict([image]))[0])
+
+
 def assess(predictor, prediction) -> list[Signals]:
     """Safety signals for every row of ``prediction``: detector verdict and conformal set.
 

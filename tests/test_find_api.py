@@ -95,8 +95,15 @@ def test_non_mushroom_photo_is_not_recognized_by_the_shipped_model(shipped_model
     astronaut = tmp_path / "astronaut.jpg"
     to_pil(data.astronaut()).save(astronaut, quality=92)
     with running_app({"MUSHROOM_MODEL": str(shipped_model)}) as app:
-        result = Client(app.url, verbose=False).predict(handle_file(str(astronaut)),
-                                                        api_name="/identify")
+        client = Client(app.url, verbose=False)
+        result = client.predict(handle_file(str(astronaut)), api_name="/identify")
+        # Explain must not name a genus and its probability ("supports Agaricus (40%)") for
+        # a photo the card says has no identification, neither the predicted one nor another.
+        for genus in ("Predicted genus", "Amanita"):
+            with pytest.raises(AppError, match="(?i)no mushroom"):
+                client.predict(handle_file(str(astronaut)), genus, "fast", 0,
+                               api_name="/explain")
+        assert app.alive()
     assert result["verdict"]["level"] == "not_recognized"
     assert "no mushroom found" in result["verdict"]["message"].lower()
     assert result["top_k"] == [] and result["probabilities"] is None

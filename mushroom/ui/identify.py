@@ -33,6 +33,8 @@ LEVEL_STYLE = {  # level -> (title, background, border)
     "edible_genus": ("Genus with edible AND toxic species", "#e4f1fb", "#2471a3"),
 }
 POSSIBLY_POISONOUS = "POSSIBLY POISONOUS: do not eat"  # title when an edible genus leads
+NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to explain: "
+                      "photograph the cap, gills and stem close up.")
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. Watch for heatmaps on grass or leaves: the "
           "model may be using the background rather than the mushroom.")
@@ -126,16 +128,24 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
         genus: a genus to explain, or "Predicted genus" for the model's top-1.
         quality: "fast" (default, a few seconds) or "reference" (the study's 1000 samples).
         samples: perturbed copies to score; 0 keeps the preset's number.
+
+    A photo the unfamiliar-photo detector rejects gets the :data:`NOTHING_TO_EXPLAIN` error,
+    as /identify lists no genus for it.
     """
     from mushroom import explain as lime
     from mushroom.ui import heatmap
 
     samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
     image = _photo(photo)
+    model = _model()
+    if not service.recognizes(image, model):
+        # The heatmap's legend would name a genus and its probability ("supports Agaricus
+        # (40%)") beside a card that says no identification is given.
+        raise UserError(NOTHING_TO_EXPLAIN)
     try:
         cfg = lime.resolve_config(quality, samples)
         progress(0, desc="Segmenting the photo into superpixels")
-        exp = lime.explain(_model(), image, None if genus in (None, "", PREDICTED) else genus,
+        exp = lime.explain(model, image, None if genus in (None, "", PREDICTED) else genus,
                            cfg, progress=lambda f, msg: progress(f, desc=msg))
     except ValueError as err:
         raise UserError(str(err)) from err
