@@ -64,6 +64,7 @@ class FindResult:
     photo_sets: list[list[int]] = field(default_factory=list)  # per-photo sets ([] if no params)
     has_sets: bool = False  # conformal parameters were given, so an empty set means "no idea"
     photo_probs: np.ndarray | None = None  # (N, C) each photo's own probabilities
+    photo_flags: np.ndarray | None = None  # (N,) bool: each photo's own poison signal fired
 
 
 def combine_probs(probs: np.ndarray, exponent: float = 0.5, eps: float = 1e-6) -> np.ndarray:
@@ -150,10 +151,13 @@ def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
     combined_p = float(poison_probabilities(combined[None], classes)[0]) \
         if combined is not None else None
     reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, used)
+    flags = photo_p >= tau
+    if poison_head is not None and head_tau is not None:
+        flags |= np.asarray(poison_head) >= head_tau
     photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
     final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)
     return FindResult(bool(used.any()), used, combined, combined_p, photo_p, bool(reasons),
-                      reasons, final_set, photo_sets, conformal is not None, probs)
+                      reasons, final_set, photo_sets, conformal is not None, probs, flags)
 
 
 def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np.ndarray,
@@ -199,6 +203,8 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) 
                    f"photos together point to {verdict.genus}. They may not show the same "
                    "mushroom: add photos of one find only. Do not eat.")
         notes = genus_notes(outvoted[0][1])  # the poisonous genus's lookalikes, not porcini
+    elif verdict.level != "poisonous" and _only_unrecognized_fired(find):
+        message = _unrecognized_poison_message(verdict.genus, find)
     else:
         message = possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)),
                                              "these photos")
@@ -208,6 +214,27 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) 
     extra = [r for r in find.flag_reasons if not (own and r.startswith("combined"))]
     reasons = tuple(g for g, _ in outvoted) + tuple(own) + tuple(extra)
     return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons)
+
+
+def _only_unrecognized_fired(find: FindResult) -> bool:
+    """True when every photo whose own poison signal fired was left out of the genus vote."""
+    if find.photo_flags is None or not find.photo_flags.any():
+        return False
+    return not (find.photo_flags & find.used).any()
+
+
+def _unrecognized_poison_message(genus: str, find: FindResult) -> str:
+    """Headline when only unrecognized photos raised the poison signal.
+
+    "Cannot rule out Amanita" would blame the recognized photos, which rule it out; the
+    unrecognized photo's genus probabilities mean nothing, so it is named, not a genus.
+    """
+    ids = [str(i + 1) for i in np.flatnonzero(find.photo_flags)]
+    who = (f"photo {ids[0]} is" if len(ids) == 1
+           else f"photos {', '.join(ids[:-1])} and {ids[-1]} are")
+    return (f"Possibly poisonous: the recognized photos point to {genus}, but {who} not "
+            "recognized and could show a poisonous mushroom (a volva or bulb close-up can "
+            "look unfamiliar). Do not eat.")
 
 
 def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[tuple[str, str]]:
