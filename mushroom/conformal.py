@@ -1,6 +1,6 @@
 """Split-conformal prediction sets, calibrated per genus (Mondrian), so rare genera are covered.
 
-Instead of one guess the app shows a set such as "one of {Russula, Lactarius}" that holds
+Instead of one guess the app shows a set such as "Plausible genera: Russula, Lactarius" that holds
 the true genus for at least ``1 - alpha`` of photos *of every genus*, given calibration
 photos exchangeable with the new ones.
 
