@@ -213,3 +213,25 @@ def test_the_lru_cache_evicts_the_least_recently_used_entry():
     assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
     cache.clear()
     assert cache.get("a") is None
+
+
+@pytest.mark.parametrize("genus, p", [("Russula", 0.999), ("Cortinarius", 0.16)])
+def test_heatmap_legend_is_readable_on_a_phone_and_never_overlaps(genus, p):
+    """A phone shows the 448-px heatmap about 300 px wide: the legend must scale with it."""
+    from types import SimpleNamespace
+
+    view = Image.new("RGB", (heatmap.DISPLAY_SIZE,) * 2, (128, 128, 128))
+    exp = SimpleNamespace(genus=genus, probability=p, seconds=3.3,
+                          config=SimpleNamespace(engine="fast", num_samples=320, model_size=224))
+    strip = np.asarray(heatmap._with_legend(view, exp))[heatmap.DISPLAY_SIZE:].astype(int)
+
+    def box(rgb):
+        ys, xs = np.nonzero((np.abs(strip - rgb).sum(axis=2) < 30))
+        return ys.min(), ys.max(), xs.min(), xs.max()
+
+    cy0, cy1, _, _ = box(heatmap.SUPPORT_RGB)
+    ry0, _, rx0, _ = box(heatmap.OPPOSE_RGB)
+    assert cy1 - cy0 + 1 >= heatmap.DISPLAY_SIZE // 22  # ~13 px once shrunk to 300 px
+    ink = np.nonzero((strip.sum(axis=2) < 600).any(axis=0))[0]  # type and swatches
+    assert ink.max() < heatmap.DISPLAY_SIZE - 4  # nothing runs off the right edge
+    assert ry0 > cy1 or rx0 > 200  # "opposes it" on its own line or after the genus

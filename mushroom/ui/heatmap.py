@@ -45,16 +45,30 @@ def overlay(exp: Explanation, num_features: int = 8, image: Image.Image | None =
 
 
 def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:
-    """Append a legend strip: colour swatches, the genus and the settings used."""
-    font = ImageFont.load_default(size=15)
-    canvas = Image.new("RGB", (img.width, img.height + 52), (255, 255, 255))
+    """Append a legend strip: colour swatches, the genus and the settings used.
+
+    Type scales with the image: a phone shows the 448-px heatmap about 300 px wide, where
+    15-px type came out at 10 px. The two swatches share a line when they fit.
+    """
+    size = max(15, img.width // 22)
+    font, small = ImageFont.load_default(size=size), ImageFont.load_default(size=size * 3 // 4)
+    items = [(SUPPORT_RGB, f"supports {exp.genus} ({pct(exp.probability)})"),
+             (OPPOSE_RGB, "opposes it")]
+    measure = ImageDraw.Draw(img).textlength
+    widths = [size + 8 + measure(text, font=font) for _, text in items]
+    one_line = sum(widths) + 3 * size <= img.width - 16
+    line = size + 8
+    places = ([(8, 0), (8 + widths[0] + 2 * size, 0)] if one_line
+              else [(8, 0), (8, line)])
+    height = places[-1][1] + line + size + 8
+    canvas = Image.new("RGB", (img.width, img.height + height), (255, 255, 255))
     canvas.paste(img, (0, 0))
     draw = ImageDraw.Draw(canvas)
-    y = img.height + 6
-    draw.rectangle((8, y + 2, 24, y + 16), fill=SUPPORT_RGB)
-    draw.text((30, y), f"supports {exp.genus} ({pct(exp.probability)})", fill=(0, 0, 0), font=font)
-    draw.rectangle((img.width // 2 + 40, y + 2, img.width // 2 + 56, y + 16), fill=OPPOSE_RGB)
-    draw.text((img.width // 2 + 62, y), "opposes it", fill=(0, 0, 0), font=font)
-    draw.text((8, y + 22), f"LIME {exp.config.engine}: {exp.config.num_samples} samples at "
-              f"{exp.config.model_size} px, {exp.seconds:.1f} s", fill=(90, 90, 90), font=font)
+    for (rgb, text), (x, dy) in zip(items, places):
+        y = img.height + 6 + dy
+        draw.rectangle((x, y + 2, x + size, y + size + 2), fill=rgb)
+        draw.text((x + size + 8, y), text, fill=(0, 0, 0), font=font)
+    draw.text((8, img.height + 6 + places[-1][1] + line),
+              f"LIME {exp.config.engine}: {exp.config.num_samples} samples at "
+              f"{exp.config.model_size} px, {exp.seconds:.1f} s", fill=(90, 90, 90), font=small)
     return canvas
