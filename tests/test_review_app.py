@@ -195,20 +195,21 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
                           Path("unused.pt"))
     shown = h.render(ctx, "alice", None, "Russula", "all")
     image_id, seen = shown[0], shown[-1]
-    assert seen == "Russula" and h.render(ctx, "bob", image_id, "Russula", "all")[-1] == seen
+    assert seen == (image_id, "Russula")
+    assert h.render(ctx, "bob", image_id, "Russula", "all")[-1] == seen
     h.act(ctx, "save", "bob", image_id, "Amanita", "", "", "Russula", "all", seen)
     with pytest.raises(gr.Error, match="label changed from Russula to Amanita"):
         h.act(ctx, "confirm", "alice", image_id, "Russula", "", "", "Russula", "all", seen)
     assert [r.annotator for r in labels.read_rows(ctx.labels_dir)] == ["bob"]
     # Looking again shows the new label and the split vote once Alice disagrees.
     again = h.render(ctx, "alice", image_id, "All", "all")
-    assert again[-1] == "Amanita"
+    assert again[-1] == (image_id, "Amanita")
     after = h.act(ctx, "save", "alice", image_id, "Russula", "", "", "All", "all", again[-1])
     path = labels.read_rows(ctx.labels_dir)[-1].path
     assert after[9] == f"Saved: relabelled Amanita → Russula (`{path}`)."
     header = h.render(ctx, "alice", image_id, "All", "all")[2]
     assert "**disputed** (50% agree" in header
-    h.act(ctx, "save", "alice", image_id, "Amanita", "", "", "All", "all", "Russula")
+    h.act(ctx, "save", "alice", image_id, "Amanita", "", "", "All", "all", (image_id, "Russula"))
     from mushroom.ui.review_view import votes_table
 
     actions = [row[2] for row in votes_table(ctx.labels_dir, image_id)]
@@ -267,3 +268,24 @@ def test_refusals_do_not_echo_megabytes_back(review_app):
         assert 20 < len(str(refused.value)) < 400, endpoint
     status = alice.predict(huge, api_name="/review_go_to")[9]
     assert status.startswith("No photo in the review queue matches “aaa") and len(status) < 400
+
+
+def test_an_api_vote_on_another_photo_than_the_one_shown_is_not_refused(app, env):
+    """The label check compares a vote with the label its session showed for *that* photo.
+    Seen live: an API client that opened the queue (photo A, a Russula) and then saved its
+    own verdict on photo B (an Agaricus nobody had voted on) was told "the label changed
+    from Russula to Agaricus (another expert's vote)"."""
+    from mushroom.consensus import current
+
+    client = logged_in(app, "bob")
+    shown = client.predict("", "All", "all", api_name="/review_show")
+    shown_genus = shown[5]["value"]
+    queue = review.load_queue(Path(env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+                              env["MUSHROOM_LABELS"])
+    votes = current(env["MUSHROOM_LABELS"])
+    other = next(r for r in queue.itertuples()
+                 if r.image_id != shown[0] and (votes[r.image_id].genus if r.image_id in votes
+                                                else r.folder_genus) != shown_genus)
+    client.predict(other.image_id, "Boletus", "", "", "All", "all", api_name="/review_save")
+    last = store_rows(env)[-1]
+    assert (last.annotator, last.image_id, last.genus) == ("bob", other.image_id, "Boletus")

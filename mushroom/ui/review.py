@@ -165,7 +165,7 @@ def _work_area() -> dict[str, gr.components.Component]:
     w["progress"] = gr.Markdown(label="Queue progress", show_label=False,
                                 elem_id="review-progress")
     w["current"] = gr.Textbox(label="Image id", visible=False, elem_id="review-current")
-    w["seen"] = gr.State(None)  # the label on screen: a vote must refer to it
+    w["seen"] = gr.State(None)  # (image id, label) on screen: a vote must refer to it
     w["history"] = gr.State(History())  # the photos this session showed, for Previous/Forward
     with gr.Row():
         with gr.Column(scale=3):

@@ -112,7 +112,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
             votes_table(ctx.labels_dir, image_id), gr.update(value=row["genus"]),
             species_update(ctx, row["genus"], row["species"]), "", progress, status, None,
             (history or History()).visit(image_id),
-            row["genus"]]  # the label on screen, which a vote refers to (see act)
+            (image_id, row["genus"])]  # the photo and label on screen (see act)
 
 
 def photo(ctx: ReviewContext, rel: str):
@@ -168,8 +168,9 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
         history: History | None = None):
     """Record one decision, then move on (notes stay on the photo; see :func:`advance`).
 
-    ``seen`` is the label the page showed (session state; API clients send none): a
-    confirm or relabel is refused when another expert's vote changed it meanwhile.
+    ``seen`` is the session's last shown (image id, label): a confirm or relabel of that
+    photo is refused when another expert's vote changed its label meanwhile. A vote on
+    any other photo (an API client names photos by id) has no shown label to check.
     """
     from mushroom.labels import record
 
@@ -183,7 +184,9 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
               "unusable": {"flags": ("unusable",)}, "note": {}}[kind]
     try:
         d = record(ctx.labels_dir, ctx.data_dir, row["path"], user, note=note or "",
-                   model_version=row["model"], seen=seen if kind in ("confirm", "save") else None,
+                   model_version=row["model"],
+                   seen=seen[1] if kind in ("confirm", "save") and seen and seen[0] == image_id
+                   else None,
                    **fields)
     except ValueError as err:
         raise UserError(str(err), title="Not saved") from err
