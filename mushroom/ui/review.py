@@ -81,8 +81,7 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
 
 def _connect(ctx: h.ReviewContext, w: dict) -> None:
     """Wire every event; each gets an ``api_name`` and re-checks the login server-side."""
-    outputs = [w[k] for k in ("current", "photo", "label", "top3", "votes", "genus", "species",
-                              "note", "progress", "status", "lime", "history", "seen")]
+    outputs = [w[k] for k in h.ITEM_OUTPUTS]
     # Progress and a refusal show on the status line only: Gradio otherwise covers every
     # output (photo, genus, species...) with an "Error" badge that blocks the very field
     # the message asks the expert to fix.
@@ -109,7 +108,9 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
                          ("unusable", "unusable"), ("note", "add_note")):
         w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
-                        **one_tracker)
+                        **one_tracker).failure(
+            partial(h.show_if_stale, ctx), [w["user"], w["current"], w["seen"], w["history"]],
+            outputs, api_name=f"review_{kind}_stale", api_visibility="private")
     w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
     w["reopen"].click(partial(h.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
                       api_name="review_reopen", **one_tracker)

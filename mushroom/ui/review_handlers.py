@@ -80,6 +80,10 @@ def mode_value(mode: str | None) -> str:
         raise UserError(str(err), title="Refused") from err
 
 
+ITEM_OUTPUTS = ("current", "photo", "label", "top3", "votes", "genus", "species", "note",
+                "progress", "status", "lime", "history", "seen")
+"""The outputs of every item event, in :func:`render`'s order (the tab wires them by name)."""
+
 CLEARED = (None, gr.update(choices=[""], value=""))
 """Genus and species boxes with no photo on screen: the last photo's label must not linger
 as if it were still being edited."""
@@ -194,6 +198,26 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     if kind == "note":
         return render(ctx, user, image_id, filter_genus, mode, status, history)
     return advance(ctx, user, image_id, filter_genus, mode, status, history)
+
+
+def show_if_stale(ctx: ReviewContext, user: str | None, image_id: str,
+                  seen: tuple[str, str] | None, history: History | None = None) -> list:
+    """After a refused decision (``.failure`` of the page's buttons): when another expert's
+    vote changed the label on screen, show the photo again as it stands now, so that what
+    the refusal asks ("look at it again") is what the page shows. Any other refusal (a
+    missing genus, a bad species) leaves the page, and what the expert typed, as it was."""
+    unchanged = [gr.skip()] * len(ITEM_OUTPUTS)
+    if not seen or seen[0] != image_id:
+        return unchanged
+    try:
+        user, genus = require(user), queue_row(ctx, image_id)["genus"]
+    except UserError:
+        return unchanged
+    if genus == seen[1]:
+        return unchanged
+    return render(ctx, user, image_id, "All", "all",
+                  f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
+                  f"{genus}. Here is the photo as it stands now (filters: all).", history)
 
 
 def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str,
