@@ -192,11 +192,11 @@ def test_a_good_login_clears_the_toasts_of_refused_ones(review_app, browser):
     page.close()
 
 
-def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(app, env, browser):
+def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(review_app, review_env, browser):
     """Alice has a photo open when Bob relabels it: her Confirm is refused, and the page
     must then show Bob's label and vote, not the label it refused (seen live: the old
     label and "0 vote(s)" stayed, and pressing Confirm again was refused again)."""
-    page = open_review(browser, app.url)
+    page = open_review(browser, review_app.url)
     log_in(page, "alice")
     wait_for_photo(page)
     text(page, "review-goto-name").fill("Boletus/002.jpg")
@@ -206,10 +206,10 @@ def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(app, env, browser
     image_id = shown_id(page)
     label = page.inner_text("#review-label").split("\n")[0].split(" · ")[0].strip()
     other = "Amanita" if label != "Amanita" else "Russula"
-    bob = Client(app.url, verbose=False)
+    bob = Client(review_app.url, verbose=False)
     bob.predict("bob", PASSWORD, api_name="/review_login")
     bob.predict(image_id, other, "", "", "All", "all", api_name="/review_save")
-    rows = len(labels.read_rows(env["MUSHROOM_LABELS"]))
+    rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
     page.click("#review-confirm")
     page.wait_for_function(
         "() => document.querySelector('#review-label').innerText.split('\\n')[0]"
@@ -217,5 +217,5 @@ def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(app, env, browser
     assert shown_id(page) == image_id
     assert "bob" in page.inner_text("#review-votes")
     assert "Not saved" in page.inner_text("#review-status")
-    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == rows
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == rows
     page.close()

@@ -270,22 +270,22 @@ def test_refusals_do_not_echo_megabytes_back(review_app):
     assert status.startswith("No photo in the review queue matches “aaa") and len(status) < 400
 
 
-def test_an_api_vote_on_another_photo_than_the_one_shown_is_not_refused(app, env):
+def test_an_api_vote_on_another_photo_than_the_one_shown_is_not_refused(review_app, review_env):
     """The label check compares a vote with the label its session showed for *that* photo.
     Seen live: an API client that opened the queue (photo A, a Russula) and then saved its
     own verdict on photo B (an Agaricus nobody had voted on) was told "the label changed
     from Russula to Agaricus (another expert's vote)"."""
     from mushroom.consensus import current
 
-    client = logged_in(app, "bob")
+    client = logged_in(review_app, "bob")
     shown = client.predict("", "All", "all", api_name="/review_show")
     shown_genus = shown[5]["value"]
-    queue = review.load_queue(Path(env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
-                              env["MUSHROOM_LABELS"])
-    votes = current(env["MUSHROOM_LABELS"])
+    queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+                              review_env["MUSHROOM_LABELS"])
+    votes = current(review_env["MUSHROOM_LABELS"])
     other = next(r for r in queue.itertuples()
                  if r.image_id != shown[0] and (votes[r.image_id].genus if r.image_id in votes
                                                 else r.folder_genus) != shown_genus)
     client.predict(other.image_id, "Boletus", "", "", "All", "all", api_name="/review_save")
-    last = store_rows(env)[-1]
+    last = store_rows(review_env)[-1]
     assert (last.annotator, last.image_id, last.genus) == ("bob", other.image_id, "Boletus")
