@@ -16,6 +16,7 @@ from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import review_handlers as h
+from mushroom.ui import review_tools as tools
 from mushroom.ui import review_moves as moves
 from mushroom.ui import review_signin as signin
 
@@ -100,7 +101,7 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented", **one_tracker)
-    w["build"].click(partial(h.build, ctx), [w["user"], *filters, w["history"]], outputs,
+    w["build"].click(partial(tools.build, ctx), [w["user"], *filters, w["history"]], outputs,
                      api_name="review_build", concurrency_limit=1, concurrency_id="review_build",
                      show_progress_on=w["progress"])  # one bar, not one over every field
     item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters, w["seen"],
@@ -122,9 +123,9 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     gr.on([w["goto"].click, w["goto_name"].submit], partial(moves.go_to, ctx),
           [w["user"], w["goto_name"], w["history"]], outputs, api_name="review_go_to",
           **one_tracker)
-    w["explain"].click(partial(h.explain, ctx), [w["user"], w["current"]], w["lime"],
+    w["explain"].click(partial(tools.explain, ctx), [w["user"], w["current"]], w["lime"],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
-    w["export"].click(partial(h.export, ctx), [w["user"]], w["download"],
+    w["export"].click(partial(tools.export, ctx), [w["user"]], w["download"],
                       api_name="review_export")
     # .input, not .change: showing a photo sets the genus too, and must keep its species
     w["genus"].input(partial(h.species_for, ctx), [w["user"], w["genus"]], w["species"],

@@ -1,0 +1,68 @@
+"""The Review tab's model and file work: LIME on demand, (re)building the queue, the
+consensus export. Kept apart from :mod:`mushroom.ui.review_handlers`, whose handlers only
+read and write decisions.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from mushroom.review_nav import History
+from mushroom.ui import UserError, scratch_file
+from mushroom.ui.review_handlers import ReviewContext, photo, queue_row, render, require
+
+
+def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
+    """LIME overlay of the model's top genus, computed on demand (seconds on a CPU)."""
+    from mushroom.explain import explain as lime
+    from mushroom.ui.heatmap import overlay
+
+    require(user)
+    row = queue_row(ctx, image_id)
+    progress(0, desc="loading the model")
+    img = photo(ctx, row["path"])
+    if img is None:
+        raise UserError("This photo cannot be decoded.")
+    exp = lime(predictor(ctx), img, progress=lambda done, msg: progress(done, desc=msg))
+    return overlay(exp, image=img)
+
+
+def predictor(ctx: ReviewContext):
+    """The app's shared model when it is the same file, else one loaded for this tab."""
+    from mushroom import service
+    from mushroom.predict import load_model
+
+    if not ctx.model_path.is_file():
+        raise UserError(f"No model at {ctx.model_path}.")
+    if ctx.model_path.resolve() == service.model_path().resolve():
+        return service.get_predictor()
+    if ctx.predictor is None:
+        ctx.predictor = load_model(ctx.model_path)
+    return ctx.predictor
+
+
+def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
+          history: History | None = None, progress=gr.Progress()):
+    """(Re)compute the queue cache with the current model, showing progress."""
+    from mushroom.review import DEFAULT_OOF, build_queue
+
+    user = require(user)
+    if ctx.data_dir is None or not ctx.data_dir.is_dir():
+        raise UserError("No photo folder configured (MUSHROOM_REVIEW_DATA).")
+    try:
+        counts = build_queue(ctx.data_dir, ctx.cache, ctx.model_path, DEFAULT_OOF, ctx.cfg,
+                             progress=lambda it: progress.tqdm(it, desc="scoring photos"))
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from err
+    status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    return render(ctx, user, None, filter_genus, mode, status, history)
+
+
+def export(ctx: ReviewContext, user: str | None) -> str:
+    """Write the consensus CSV for download."""
+    from mushroom.consensus import export_csv
+
+    require(user)
+    out = scratch_file("labels", "consensus_labels.csv")
+    export_csv(ctx.labels_dir, out)
+    return str(out)
