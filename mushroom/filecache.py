@@ -1,5 +1,5 @@
 """Parse a file again only when it changed: stat keys, and an incremental reader for
-append-only line files such as the label store.
+append-only line files such as the label store; plus their crash-safe appender.
 
 The Review tab reads the queue cache and the label store on every event. At the full data
 set's scale (7,000 photos, tens of thousands of expert decisions) parsing and validating
@@ -78,7 +78,7 @@ class AppendOnlyLines(Generic[T]):
     def _refresh(self, path: Path, state: _Parsed[T], key: StatKey | None) -> _Parsed[T]:
         """``state`` brought up to date with the file (a new state when it was rewritten)."""
         data = path.read_bytes() if key is not None else b""
-        complete = data[: data.rfind(b"\n") + 1]
+        complete = complete_lines(data)
         if not complete.startswith(state.prefix):
             state = _Parsed()
         new = complete[len(state.prefix):]
@@ -90,3 +90,45 @@ class AppendOnlyLines(Generic[T]):
         changed = state.version == 0 or len(items) > len(state.items)
         return _Parsed(key, complete, lines, items,
                        next(_VERSIONS) if changed else state.version)
+
+
+def append_line(path: str | Path, line: bytes, torn: str | Path) -> None:
+    """Append one whole line durably, first cutting a torn last line left by a writer that
+    died mid-row (moved to ``torn``, for forensics), so the new row never glues onto it.
+
+    The caller holds the file's inter-process lock: two appenders must not repair at once.
+
+    Args:
+        path: the append-only file (created when missing).
+        line: the bytes to append, ending with a newline.
+        torn: where cut fragments are kept (appended to, one per line).
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        _repair_tail(fd, Path(torn))
+        view = memoryview(line)
+        while view:  # one row in one write, short writes resumed
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _repair_tail(fd: int, torn: Path) -> None:
+    """Cut an unterminated last line (a writer died mid-write) and keep it aside."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    start = size
+    while start > 0 and os.pread(fd, 1, start - 1) != b"\n":
+        start -= 1
+    fragment = os.pread(fd, size - start, start)
+    with open(torn, "ab") as fh:
+        fh.write(fragment + b"\n")
+    os.ftruncate(fd, start)
+
+
+def complete_lines(data: bytes) -> bytes:
+    """``data`` up to its last newline: an unterminated last line (a write in progress or
+    torn) is left out."""
+    return data[: data.rfind(b"\n") + 1]

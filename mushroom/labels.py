@@ -10,14 +10,13 @@ last line. Nothing is ever rewritten; "undo" is a new row that cancels an earlie
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from mushroom.filecache import AppendOnlyLines
+from mushroom.filecache import AppendOnlyLines, append_line
 from mushroom.species import ensure_species
 from mushroom.taxonomy import GENERA, validate_species
 
@@ -173,20 +172,6 @@ def _parse_row(line: bytes, where: str) -> Decision:
 _STORE = AppendOnlyLines(_parse_row)
 
 
-def _repair_tail(fd: int, labels_dir: Path) -> None:
-    """Cut an unterminated last line (a writer died mid-write) and keep it aside."""
-    size = os.fstat(fd).st_size
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
-        return
-    start = size
-    while start > 0 and os.pread(fd, 1, start - 1) != b"\n":
-        start -= 1
-    fragment = os.pread(fd, size - start, start)
-    with open(labels_dir / TORN_NAME, "ab") as fh:
-        fh.write(fragment + b"\n")
-    os.ftruncate(fd, start)
-
-
 def append(labels_dir: str | Path, d: Decision, locked: bool = False) -> Decision:
     """Validate ``d`` and append it durably; returns it with ``time`` and ``row_id`` set."""
     labels_dir = Path(labels_dir)
@@ -197,15 +182,7 @@ def append(labels_dir: str | Path, d: Decision, locked: bool = False) -> Decisio
     if not locked:
         with store_lock(labels_dir):
             return append(labels_dir, d, locked=True)
-    fd = os.open(labels_dir / STORE_NAME, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        _repair_tail(fd, labels_dir)
-        view = memoryview(line)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_line(labels_dir / STORE_NAME, line, labels_dir / TORN_NAME)
     return d
 
 
@@ -280,7 +257,7 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         d = validate(Decision(annotator, action, image_id, rel_path, previous, genus or previous,
                               species, list(flags), note, model_version))
         if d.species:
-            ensure_species(labels_dir, d.genus, d.species, annotator)
+            ensure_species(labels_dir, d.genus, d.species, annotator, locked=True)
         return append(labels_dir, d, locked=True)
 
 

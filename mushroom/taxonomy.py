@@ -6,6 +6,7 @@ Pure data plus a loader for ``labels/taxonomy.csv`` (species within genera). No 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,20 +151,26 @@ class Species:
     notes: str
 
 
-def load_taxonomy(path: str | Path) -> list[Species]:
+def load_taxonomy(path: str | Path, torn_tail: bool = False) -> list[Species]:
     """Read the species list, validating every row.
 
     Args:
         path: a CSV with columns genus, species, edibility, notes.
+        torn_tail: leave out an unterminated last line, for a file the app appends to
+            (the row a killed writer left half-written; the next append cuts it off).
+            Off for the hand-edited seed list, whose last row may lack its newline.
 
     Returns:
         The species, in file order. A missing file gives an empty list.
     """
+    from mushroom.filecache import complete_lines
+
     path = Path(path)
     if not path.exists():
         return []
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    data = path.read_bytes()
+    text = (complete_lines(data) if torn_tail else data).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     return [
         Species(r["genus"], validate_species(r["genus"], r["species"], strict=False),
                 r.get("edibility", ""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -158,6 +159,29 @@ def test_a_store_with_a_name_from_before_the_epithet_rule_still_loads(store):
     (store / "taxonomy.csv").write_text("genus,species,edibility,notes\n"
                                         "Amanita,Amanita a-,unknown,old\n")
     assert species_list.species_choices(store, "Amanita") == ["Amanita a-"]
+
+
+@pytest.mark.parametrize("fragment", [
+    "Amanita,Amanita semitorn,unkn",  # cut in the notes: a whole name, never committed
+    "Amanita,Amanita semi",  # cut in the name: a truncated binomial
+    "Amani",  # cut in the genus: a row that does not validate
+])
+def test_a_species_row_torn_by_a_killed_writer_is_skipped_then_cut_off(store, fragment):
+    store.mkdir(parents=True)
+    seed = species_list.DEFAULT_TAXONOMY.read_text(encoding="utf-8")
+    taxonomy = store / "taxonomy.csv"
+    taxonomy.write_text(seed + fragment, encoding="utf-8")  # a writer died mid-row
+    # readers skip the fragment: no half-written name is offered, and reading never fails
+    assert not any(name.startswith("Amanita semi")
+                   for name in species_list.species_choices(store, "Amanita"))
+    assert species_list.ensure_species(store, "Boletus", "Boletus novus", "alice")
+    with taxonomy.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    seed_rows = list(csv.reader(io.StringIO(seed, newline="")))
+    assert rows[:-1] == seed_rows  # every complete row intact, none glued to the fragment
+    assert rows[-1][:3] == ["Boletus", "Boletus novus", "unknown"] and len(rows[-1]) == 4
+    assert "Boletus novus" in species_list.species_choices(store, "Boletus")
+    assert (store / species_list.TORN_NAME).read_text(encoding="utf-8") == fragment + "\n"
 
 
 def test_seed_taxonomy_covers_metadata_hints_and_every_genus():

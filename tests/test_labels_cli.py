@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import multiprocessing as mp
 import os
@@ -16,7 +18,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, write_tiny_dataset
-from mushroom import labels
+from mushroom import labels, species
 from mushroom.cli import build_parser, main
 from mushroom.data import file_id
 
@@ -81,7 +83,7 @@ def test_concurrent_adds_through_the_real_entry_point(photos, tmp_path):
 
 CRASH_WRITER = textwrap.dedent("""
     import os, sys, time
-    from mushroom import labels
+    from mushroom import labels, species
     real_write = os.write
     def slow_write(fd, data):  # one byte per call: a kill lands inside a row
         time.sleep(0.0005)
@@ -118,6 +120,54 @@ def test_sigkill_mid_write_leaves_a_readable_store(photos, tmp_path):
     assert raw.endswith(b"\n") and all(json.loads(x) for x in raw.splitlines())
     assert [r.annotator for r in labels.read_rows(store)][-1] == "after"
     assert (store / labels.TORN_NAME).is_file()
+
+
+CRASH_SPECIES_WRITER = textwrap.dedent("""
+    import os, sys, time
+    from mushroom import species
+    real_write = os.write
+    def slow_write(fd, data):  # one byte per call: a kill lands inside a row
+        time.sleep(0.0005)
+        return real_write(fd, bytes(data[:1]))
+    os.write = slow_write
+    for k in range(10_000):
+        name = "Amanita crash" + "".join(chr(97 + int(c)) for c in str(k))
+        species.ensure_species(sys.argv[1], "Amanita", name, "crash")
+        print(name, flush=True)
+""")
+
+
+def crash_name(k: int) -> str:
+    """The species CRASH_SPECIES_WRITER adds k-th (epithets take letters only)."""
+    return "Amanita crash" + "".join(chr(97 + int(c)) for c in str(k))
+
+
+def test_sigkill_mid_species_append_leaves_a_readable_taxonomy(tmp_path):
+    store = tmp_path / "labels"
+    proc = subprocess.Popen([sys.executable, "-c", CRASH_SPECIES_WRITER, str(store)],
+                            cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True)
+    committed = [proc.stdout.readline().strip() for _ in range(3)]
+    path = store / "taxonomy.csv"
+    deadline = time.monotonic() + 60
+    while path.read_bytes().endswith(b"\n") and time.monotonic() < deadline:
+        time.sleep(0.001)  # wait until the writer is inside a row, then kill it there
+    proc.send_signal(signal.SIGKILL)
+    committed += proc.stdout.read().split("\n")[:-1]
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert not path.read_bytes().endswith(b"\n")  # really torn
+    known = species.species_choices(store, "Amanita")  # readable as is
+    crashed = [n for n in known if "crash" in n]
+    assert set(committed) <= set(crashed) <= set(committed) | {crash_name(len(committed))}
+    assert "Amanita muscaria" in known  # the seed list survived
+    # the next writer gets the lock the dead one held and cuts the torn row off
+    assert species.ensure_species(store, "Boletus", "Boletus after", "after")
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n") and b"Boletus after" in raw.splitlines()[-1]
+    assert all(len(row) == 4 for row in csv.reader(io.StringIO(raw.decode(), newline="")))
+    assert set(crashed) <= set(species.species_choices(store, "Amanita"))
+    assert "Boletus after" in species.species_choices(store, "Boletus")
+    assert (store / species.TORN_NAME).is_file()
 
 
 @pytest.mark.parametrize("args, message", [
