@@ -141,8 +141,8 @@ def test_unknown_ids_and_undo(review_app, review_env):
 def test_lime_on_demand_returns_an_overlay(review_app, review_env):
     alice = logged_in(review_app, "alice")
     image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
-    overlay = np.asarray(Image.open(alice.predict(image_id, api_name="/review_explain"))
-                         .convert("RGB")).astype(int)
+    heatmap, _ = alice.predict(image_id, api_name="/review_explain")
+    overlay = np.asarray(Image.open(heatmap).convert("RGB")).astype(int)
     size = overlay.shape[1]
     assert overlay.shape[0] > size >= 224  # the photo plus the legend strip
     queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
@@ -151,6 +151,55 @@ def test_lime_on_demand_returns_an_overlay(review_app, review_env):
     plain = np.asarray(photo.convert("RGB").resize((size, size))).astype(int)
     # superpixels are tinted cyan (for the genus) or red (against it), unlike the photo
     assert tinted(overlay[:size]) > tinted(plain) + 500
+
+
+def test_lime_caption_says_the_heatmap_is_not_the_top3s_model(review_app, review_env):
+    """Seen live: top-3 "Amanita 99%" (out-of-fold) beside a heatmap legend "supports Russula"
+    (the current model), with nothing saying they come from two different models."""
+    from mushroom.imageio import open_image
+    from mushroom.predict import load_model
+
+    model = load_model(review_env["MUSHROOM_MODEL"])
+    queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+                              review_env["MUSHROOM_LABELS"])
+    data = Path(review_env["MUSHROOM_REVIEW_DATA"])
+    current_top = {r.image_id: model.classes[int(np.argmax(
+        model.predict([open_image(data / r.path)]).probs[0]))] for r in queue.itertuples()}
+    row = next(r for _, r in queue.iterrows()  # a photo the two models rank differently
+               if next(iter(review.top_k(r, 1))) != current_top[r["image_id"]])
+    alice = logged_in(review_app, "alice")
+    shown = alice.predict(row["image_id"], "All", "all", api_name="/review_show")
+    assert "out-of-fold" in shown[3]  # the top-3's own title
+    _, caption = alice.predict(row["image_id"], api_name="/review_explain")
+    genus, oof_top = current_top[row["image_id"]], next(iter(review.top_k(row, 1)))
+    assert caption.startswith(f"Heatmap of the current model's top genus (**{genus}** ")
+    assert "cross-validation: a model that did not train on this photo" in caption
+    assert f"ranks **{oof_top}** first" in caption
+    # the next photo shown clears the caption along with the heatmap
+    skipped = alice.predict(row["image_id"], "All", "all", api_name="/review_skip")
+    assert skipped[0] != row["image_id"] and skipped[10] is None and skipped[11] == ""
+
+
+def test_lime_caption_when_the_queue_was_scored_by_this_model_or_an_older_one(
+        tmp_path, monkeypatch, tiny_checkpoint):
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_tools as tools
+
+    env = review_setup(tmp_path, per_class=1)
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          tiny_checkpoint)
+    review.build_queue(ctx.data_dir, ctx.cache, tiny_checkpoint, None)  # no out-of-fold file
+    image_id = h.render(ctx, "alice", None, "All", "all")[0]
+    no_bar = lambda *args, **kwargs: None  # noqa: E731 (no Gradio request to report to)
+    _, caption = tools.explain(ctx, "alice", image_id, progress=no_bar)
+    assert caption.endswith("; the queue's top-3 comes from the same model.")
+    cache = pd.read_csv(ctx.cache, dtype=str, keep_default_na=False)
+    cache["model"] = "older-model v0 0123456789ab"  # the shipped model changed since
+    cache.to_csv(ctx.cache, index=False)
+    _, caption = tools.explain(ctx, "alice", image_id, progress=no_bar)
+    assert "the model the queue was built with (`older-model v0 0123456789ab`" in caption
+    assert "same model" not in caption
 
 
 def test_api_page_says_species_takes_any_binomial(review_app):

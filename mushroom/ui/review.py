@@ -123,7 +123,8 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     gr.on([w["goto"].click, w["goto_name"].submit], partial(moves.go_to, ctx),
           [w["user"], w["goto_name"], w["history"]], outputs, api_name="review_go_to",
           **one_tracker)
-    w["explain"].click(partial(tools.explain, ctx), [w["user"], w["current"]], w["lime"],
+    w["explain"].click(partial(tools.explain, ctx), [w["user"], w["current"]],
+                       [w["lime"], w["lime_note"]],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
     w["export"].click(partial(tools.export, ctx), [w["user"]], w["download"],
                       api_name="review_export")
@@ -176,6 +177,9 @@ def _work_area() -> dict[str, gr.components.Component]:
             w["lime"] = gr.Image(label="LIME of the current model's top genus (cyan supports, "
                                        "red opposes)",
                                  type="pil", interactive=False, height=300)
+            # which model and genus the heatmap explains, when the top-3 came from another
+            w["lime_note"] = gr.Markdown(label="What the heatmap explains", show_label=False,
+                                         elem_id="review-lime-note")
         with gr.Column(scale=2):
             w["label"] = gr.Markdown(label="Current label", show_label=False,
                                      elem_id="review-label")

@@ -81,7 +81,7 @@ def mode_value(mode: str | None) -> str:
 
 
 ITEM_OUTPUTS = ("current", "photo", "label", "top3", "votes", "genus", "species", "note",
-                "progress", "status", "lime", "history", "seen")
+                "progress", "status", "lime", "lime_note", "history", "seen")
 """The outputs of every item event, in :func:`render`'s order (the tab wires them by name)."""
 
 CLEARED = (None, gr.update(choices=[""], value=""))
@@ -98,7 +98,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
 
     if ctx.data_dir is None or not ctx.cache.is_file():
         msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
-        return [None, None, msg, None, [], *CLEARED, "", "", status, None, history, None]
+        return [None, None, msg, None, [], *CLEARED, "", "", status, None, "", history, None]
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode_value(mode), user)
     if image_id not in set(chosen["image_id"]):
@@ -106,7 +106,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     progress = progress_text(queue, genus, user, mode)
     if image_id is None:
         return [None, None, empty_text(mode, genus), None, [],
-                *CLEARED, "", progress, status, None, history, None]
+                *CLEARED, "", progress, status, None, "", history, None]
     row = queue[queue["image_id"] == image_id].iloc[0]
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
@@ -114,7 +114,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
                                                      "as an unusable photo [b] or skip it.")
     return [image_id, shown, describe(row), top3(row),
             votes_table(ctx.labels_dir, image_id), gr.update(value=row["genus"]),
-            species_update(ctx, row["genus"], row["species"]), "", progress, status, None,
+            species_update(ctx, row["genus"], row["species"]), "", progress, status, None, "",
             (history or History()).visit(image_id),
             (image_id, row["genus"])]  # the photo and label on screen (see act)
 

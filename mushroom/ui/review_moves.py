@@ -14,7 +14,7 @@ import gradio as gr
 
 from mushroom.review_nav import History, find_photos
 from mushroom.ui import clip
-from mushroom.ui.review_handlers import ReviewContext, render, require
+from mushroom.ui.review_handlers import ITEM_OUTPUTS, ReviewContext, render, require
 
 MAX_LISTED = 5  # paths named when a "Go to" matches several photos
 
@@ -22,7 +22,8 @@ MAX_LISTED = 5  # paths named when a "Go to" matches several photos
 def unchanged(status: str, history: History | None) -> list:
     """Outputs that leave the photo on screen as it is (typed note and genus included) and
     only say ``status``."""
-    return [*[gr.skip()] * 9, status, gr.skip(), history, gr.skip()]
+    kept = {"status": status, "history": history}
+    return [kept.get(name, gr.skip()) for name in ITEM_OUTPUTS]
 
 
 def previous(ctx: ReviewContext, user: str | None, history: History | None):

@@ -13,9 +13,12 @@ from mushroom.ui.review_handlers import ReviewContext, photo, queue_row, render,
 
 
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
-    """LIME overlay of the model's top genus, computed on demand (seconds on a CPU)."""
+    """LIME overlay of the current model's top genus, computed on demand (seconds on a CPU),
+    and a caption saying so, and where the top-3 beside it comes from when that differs."""
     from mushroom.explain import explain as lime
+    from mushroom.review import model_key
     from mushroom.ui.heatmap import overlay
+    from mushroom.ui.review_view import lime_caption
 
     require(user)
     row = queue_row(ctx, image_id)
@@ -23,8 +26,11 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
     img = photo(ctx, row["path"])
     if img is None:
         raise UserError("This photo cannot be decoded.")
-    exp = lime(predictor(ctx), img, progress=lambda done, msg: progress(done, desc=msg))
-    return overlay(exp, image=img)
+    model = predictor(ctx)
+    exp = lime(model, img, progress=lambda done, msg: progress(done, desc=msg))
+    # the queue names the model that scored the top-3 (see build_queue)
+    same = row["source"] == "model" and row["model"] == model_key(ctx.model_path, model)
+    return overlay(exp, image=img), lime_caption(row, exp.genus, exp.probability, same)
 
 
 def predictor(ctx: ReviewContext):

@@ -42,6 +42,32 @@ def top3(row) -> str:
     return genus_bars(list(top_k(row, 3).items()), f"Queue's top-3 ({source})")
 
 
+def lime_caption(row, genus: str, probability: float, same_model: bool) -> str:
+    """The line under the LIME heatmap: it explains the current model's top genus, while the
+    top-3 may come from another model (out-of-fold, or the model the queue was built with),
+    which can rank another genus first; e.g. "Amanita >99%" beside "supports Russula".
+
+    Args:
+        row: the photo's queue row (``source``, ``model`` and the probabilities).
+        genus: the genus the heatmap explains.
+        probability: the current model's probability of ``genus``.
+        same_model: the current model scored the top-3 too.
+    """
+    from mushroom.review import top_k
+    from mushroom.verdict import pct
+
+    head = f"Heatmap of the current model's top genus (**{genus}** {pct(probability)})"
+    if same_model:
+        return f"{head}; the queue's top-3 comes from the same model."
+    source = ("out-of-fold scores (cross-validation: a model that did not train on this photo)"
+              if row["source"] == "oof" else
+              f"the model the queue was built with (`{row['model']}`; **Build queue** rescores "
+              "it with the current one)")
+    first = next(iter(top_k(row, 1)))
+    ranks = f", which ranks **{first}** first" if first != genus else ""
+    return f"{head}; the queue's top-3 comes from {source}{ranks}."
+
+
 def votes_table(labels_dir: str | Path, image_id: str) -> list[list[str]]:
     """Every decision still in force on the photo: votes, flags and notes."""
     from mushroom.consensus import describe as describe_vote, rows_in_force
