@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mushroom.cli import check_csv_out
+from mushroom.cli import add_data_flag, check_csv_out
 from mushroom.labels import FLAGS, existing_store
 
 
@@ -24,8 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--labels", required=True, help="label store folder (labels/)")
     add.add_argument("--image", required=True,
                      help="the photo: a file under <data>/<Genus>/, or a path relative to --data")
-    add.add_argument("--data", default=None,
-                     help="photo root (default: the folder above the photo's genus folder)")
+    add_data_flag(add, required=False,
+                  help="photo root (default: the folder above the photo's genus folder)")
     add.add_argument("--genus", default=None, help="genus to assign (omit for flags and notes)")
     add.add_argument("--species", default="",
                      help="species within --genus, e.g. 'Amanita muscaria'")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, write_tiny_dataset
+from conftest import ROOT, run_cli, write_tiny_dataset
 from mushroom import labels, species
 from mushroom.cli import build_parser, main
 from mushroom.data import file_id
@@ -255,3 +255,20 @@ def test_export_and_undo_never_write_into_or_invent_a_store(photos, tmp_path, ca
     typo = tmp_path / "lables"
     assert main(["labels", "undo", "--labels", str(typo), "--annotator", "alice"]) == 2
     assert "label store not found" in capsys.readouterr().err and not typo.exists()
+
+
+def test_labels_add_enters_a_download_folder_like_every_data_flag(photos, tmp_path):
+    """``--data archive`` means ``archive/Mushrooms`` for the Review tab and every other
+    command, so the decision's path must be relative to that, as the queue's paths are."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    photos.rename(archive / "Mushrooms")
+    store = tmp_path / "labels"
+    status, out, err = run_cli("labels", "add", "--labels", str(store), "--data", str(archive),
+                               "--image", "Amanita/000.jpg", "--genus", "Boletus",
+                               "--annotator", "alice")
+    assert status == 0, err
+    assert f"reading those inside {archive / 'Mushrooms'}" in err
+    row = labels.read_rows(store)[-1]
+    assert (row.path, row.previous_genus, row.genus) == ("Amanita/000.jpg", "Amanita", "Boletus")
+    assert row.image_id == file_id(archive / "Mushrooms" / "Amanita" / "000.jpg")
