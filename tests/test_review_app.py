@@ -265,6 +265,32 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
     assert actions == ["relabel", "relabel (replaced)", "relabel"]  # Alice counts once
 
 
+def test_only_a_refused_vote_on_a_relabelled_photo_shows_it_again(tmp_path, monkeypatch):
+    """The .failure step after a refused button: Confirm/Save refused because Bob relabelled
+    the photo re-render it with his label; a refused note or flag (never refused for a
+    label change) must not claim it was, nor wipe the note Alice typed."""
+    import gradio as gr
+
+    from mushroom.ui import review_handlers as h
+
+    env = review_setup(tmp_path, per_class=1)
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          Path("unused.pt"))
+    shown = h.render(ctx, "alice", None, "Russula", "all")
+    image_id, seen = shown[0], shown[-1]
+    skipped = [gr.skip()] * len(h.ITEM_OUTPUTS)
+    assert h.show_if_stale(ctx, "confirm", "alice", image_id, seen) == skipped  # not stale
+    h.act(ctx, "save", "bob", image_id, "Amanita", "", "", "All", "all")
+    for kind in ("note", "unusable", "not_a_mushroom"):
+        assert h.show_if_stale(ctx, kind, "alice", image_id, seen) == skipped, kind
+    for kind in ("confirm", "save"):
+        again = h.show_if_stale(ctx, kind, "alice", image_id, seen)
+        assert again[0] == image_id and again[-1] == (image_id, "Amanita")
+        assert again[9].startswith("**Not saved**: another expert's vote changed the label "
+                                   "from Russula to Amanita")
+
+
 def test_logging_out_clears_the_password_box(review_app):
     client = logged_in(review_app)
     out = client.predict(api_name="/review_logout")

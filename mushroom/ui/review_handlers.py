@@ -84,6 +84,9 @@ ITEM_OUTPUTS = ("current", "photo", "label", "top3", "votes", "genus", "species"
                 "progress", "status", "lime", "lime_note", "history", "seen")
 """The outputs of every item event, in :func:`render`'s order (the tab wires them by name)."""
 
+VOTES = ("confirm", "save")
+"""The decisions that refer to the label on screen (``seen``); notes and flags do not."""
+
 CLEARED = (None, gr.update(choices=[""], value=""))
 """Genus and species boxes with no photo on screen: the last photo's label must not linger
 as if it were still being edited."""
@@ -168,8 +171,8 @@ def queue_row(ctx: ReviewContext, image_id: str):
 
 
 def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: str,
-        species: str, note: str, filter_genus: str, mode: str, seen: str | None = None,
-        history: History | None = None):
+        species: str, note: str, filter_genus: str, mode: str,
+        seen: tuple[str, str] | None = None, history: History | None = None):
     """Record one decision, then move on (notes stay on the photo; see :func:`advance`).
 
     ``seen`` is the session's last shown (image id, label): a confirm or relabel of that
@@ -189,7 +192,7 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     try:
         d = record(ctx.labels_dir, ctx.data_dir, row["path"], user, note=note or "",
                    model_version=row["model"],
-                   seen=seen[1] if kind in ("confirm", "save") and seen and seen[0] == image_id
+                   seen=seen[1] if kind in VOTES and seen and seen[0] == image_id
                    else None,
                    **fields)
     except ValueError as err:
@@ -200,14 +203,16 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     return advance(ctx, user, image_id, filter_genus, mode, status, history)
 
 
-def show_if_stale(ctx: ReviewContext, user: str | None, image_id: str,
+def show_if_stale(ctx: ReviewContext, kind: str, user: str | None, image_id: str,
                   seen: tuple[str, str] | None, history: History | None = None) -> list:
     """After a refused decision (``.failure`` of the page's buttons): when another expert's
     vote changed the label on screen, show the photo again as it stands now, so that what
     the refusal asks ("look at it again") is what the page shows. Any other refusal (a
-    missing genus, a bad species) leaves the page, and what the expert typed, as it was."""
+    missing genus, a bad species) leaves the page, and what the expert typed, as it was;
+    so does any refusal of a note or flag, which no label change refuses (saying so would
+    give the wrong reason and wipe the typed note)."""
     unchanged = [gr.skip()] * len(ITEM_OUTPUTS)
-    if not seen or seen[0] != image_id:
+    if kind not in VOTES or not seen or seen[0] != image_id:
         return unchanged
     try:
         user, genus = require(user), queue_row(ctx, image_id)["genus"]
