@@ -229,12 +229,19 @@ def _unrecognized_poison_message(genus: str, find: FindResult) -> str:
     "Cannot rule out Amanita" would blame the recognized photos, which rule it out; the
     unrecognized photo's genus probabilities mean nothing, so it is named, not a genus.
     """
-    ids = [str(i + 1) for i in np.flatnonzero(find.photo_flags)]
-    who = (f"photo {ids[0]} is" if len(ids) == 1
-           else f"photos {', '.join(ids[:-1])} and {ids[-1]} are")
-    return (f"Possibly poisonous: the recognized photos point to {genus}, but {who} not "
-            "recognized and could show a poisonous mushroom (a volva or bulb close-up can "
-            "look unfamiliar). Do not eat.")
+    fired, recognized = np.flatnonzero(find.photo_flags), np.flatnonzero(find.used)
+    return (f"Possibly poisonous: {_photos(recognized, 'points', 'point')} to {genus}, but "
+            f"{_photos(fired, 'is', 'are')} not recognized and could show a poisonous "
+            "mushroom (a volva or bulb close-up can look unfamiliar). Do not eat.")
+
+
+def _photos(indices: np.ndarray, one: str, several: str) -> str:
+    """``photo 2 is`` or ``photos 1, 2 and 3 are`` (with ``one``/``several`` as the verb),
+    from 0-based photo indices."""
+    ids = [str(i + 1) for i in indices]
+    if len(ids) == 1:
+        return f"photo {ids[0]} {one}"
+    return f"photos {', '.join(ids[:-1])} and {ids[-1]} {several}"
 
 
 def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[tuple[str, str]]:

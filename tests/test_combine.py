@@ -84,15 +84,17 @@ def test_rejected_photos_leave_the_genus_vote_but_keep_their_poison_signal():
     assert "looks like" not in verdict.message  # an unrecognized photo names no genus
     # The headline names the photo that fired. "Cannot rule out Amanita" would blame the
     # recognized photo, whose Amanita share (1.25%) is far below tau.
-    assert verdict.message.startswith("Possibly poisonous: the recognized photos point to "
-                                      "Russula, but photo 2 is not recognized")
+    assert verdict.message.startswith("Possibly poisonous: photo 1 points to Russula, but "
+                                      "photo 2 is not recognized")
     assert "Amanita" not in verdict.message
 
 
 def test_several_unrecognized_photos_are_all_named():
-    photos = np.stack([peaked(RUSSULA, 0.9), peaked(AMANITA, 0.9), peaked(AMANITA, 0.5)])
-    find = combine_find(photos, GENERA, 0.3, rejected=np.array([False, True, True]))
-    assert "photos 2 and 3 are not recognized" in find_verdict(find, GENERA, 0.3).message
+    photos = np.stack([peaked(RUSSULA, 0.9), peaked(AMANITA, 0.9), peaked(RUSSULA, 0.8),
+                       peaked(AMANITA, 0.5)])
+    find = combine_find(photos, GENERA, 0.3, rejected=np.array([False, True, False, True]))
+    assert ("photos 1 and 3 point to Russula, but photos 2 and 4 are not recognized"
+            in find_verdict(find, GENERA, 0.3).message)
 
 
 def test_all_photos_rejected_means_not_recognized():
