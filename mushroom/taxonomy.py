@@ -158,7 +158,9 @@ def load_taxonomy(path: str | Path, torn_tail: bool = False) -> list[Species]:
         path: a CSV with columns genus, species, edibility, notes.
         torn_tail: leave out an unterminated last line, for a file the app appends to
             (the row a killed writer left half-written; the next append cuts it off).
-            Off for the hand-edited seed list, whose last row may lack its newline.
+            Off for a seed list read as is, whose last row may lack its newline (the
+            repository's seed is also the file appended to when the store is
+            ``labels/`` itself, so it keeps its final newline; a test checks).
 
     Returns:
         The species, in file order. A missing file gives an empty list.

@@ -192,6 +192,9 @@ def test_seed_taxonomy_covers_metadata_hints_and_every_genus():
     names = {s.species for s in species}
     assert {"Amanita muscaria", "Boletus edulis", "Amanita phalloides"} <= names
     assert all(s.edibility for s in species)
+    # With the default store (the repository's labels/) this file is appended to, and an
+    # unterminated last row would be taken for one a killed writer tore, and cut off.
+    assert species_list.DEFAULT_TAXONOMY.read_bytes().endswith(b"\n")
 
 
 def test_export_neutralizes_formula_injection(photos, store, tmp_path):
