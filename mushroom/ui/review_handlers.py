@@ -101,25 +101,42 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
 
     if ctx.data_dir is None or not ctx.cache.is_file():
         msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
-        return [None, None, msg, None, [], *CLEARED, "", "", status, None, "", history, None]
+        return _no_photo(msg, "", status, history)
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode_value(mode), user)
     if image_id not in set(chosen["image_id"]):
         image_id = next_item(queue, chosen, image_id)
     progress = progress_text(queue, genus, user, mode)
     if image_id is None:
-        return [None, None, empty_text(mode, genus), None, [],
-                *CLEARED, "", progress, status, None, "", history, None]
+        return _no_photo(empty_text(mode, genus), progress, status, history)
     row = queue[queue["image_id"] == image_id].iloc[0]
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
         status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
                                                      "as an unusable photo [b] or skip it.")
-    return [image_id, shown, describe(row), top3(row),
-            votes_table(ctx.labels_dir, image_id), gr.update(value=row["genus"]),
-            species_update(ctx, row["genus"], row["species"]), "", progress, status, None, "",
-            (history or History()).visit(image_id),
-            (image_id, row["genus"])]  # the photo and label on screen (see act)
+    return item_outputs(
+        current=image_id, photo=shown, label=describe(row), top3=top3(row),
+        votes=votes_table(ctx.labels_dir, image_id), genus=gr.update(value=row["genus"]),
+        species=species_update(ctx, row["genus"], row["species"]), note="",
+        progress=progress, status=status, lime=None, lime_note="",
+        history=(history or History()).visit(image_id),
+        seen=(image_id, row["genus"]))  # the photo and label on screen (see act)
+
+
+def item_outputs(**values) -> list:
+    """The item outputs given by name, in :data:`ITEM_OUTPUTS` order (each one required),
+    so that no handler depends on the order by hand."""
+    if set(values) != set(ITEM_OUTPUTS):
+        raise TypeError(f"item outputs differ from ITEM_OUTPUTS: {sorted(values)}")
+    return [values[name] for name in ITEM_OUTPUTS]
+
+
+def _no_photo(label: str, progress: str, status: str, history: History | None) -> list:
+    """Item outputs with no photo on screen (no queue, or none left under the filters)."""
+    genus, species = CLEARED
+    return item_outputs(current=None, photo=None, label=label, top3=None, votes=[],
+                        genus=genus, species=species, note="", progress=progress,
+                        status=status, lime=None, lime_note="", history=history, seen=None)
 
 
 def photo(ctx: ReviewContext, rel: str):
