@@ -151,13 +151,21 @@ def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
     combined_p = float(poison_probabilities(combined[None], classes)[0]) \
         if combined is not None else None
     reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, used)
-    flags = photo_p >= tau
-    if poison_head is not None and head_tau is not None:
-        flags |= np.asarray(poison_head) >= head_tau
+    flags = _photo_flags(photo_p, tau, poison_head, head_tau)
     photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
     final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)
     return FindResult(bool(used.any()), used, combined, combined_p, photo_p, bool(reasons),
                       reasons, final_set, photo_sets, conformal is not None, probs, flags)
+
+
+def _photo_flags(photo_p: np.ndarray, tau: float, poison_head: np.ndarray | None,
+                 head_tau: float | None) -> np.ndarray:
+    """(N,) bool: each photo's own poison signal fired (the per-photo reasons of
+    :func:`poison_signals`)."""
+    flags = np.asarray(photo_p) >= tau
+    if poison_head is not None and head_tau is not None:
+        flags |= np.asarray(poison_head) >= head_tau
+    return flags
 
 
 def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np.ndarray,

@@ -16,9 +16,9 @@ from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import review_handlers as h
-from mushroom.ui import review_tools as tools
 from mushroom.ui import review_moves as moves
 from mushroom.ui import review_signin as signin
+from mushroom.ui import review_tools as tools
 
 KEYS = {"c": "review-confirm", "r": "review-save", "x": "review-not-mushroom",
         "b": "review-unusable", "n": "review-add-note", "s": "review-skip", "p": "review-reopen",

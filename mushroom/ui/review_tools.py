@@ -13,8 +13,12 @@ from mushroom.ui.review_handlers import ReviewContext, photo, queue_row, render,
 
 
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
-    """LIME overlay of the current model's top genus, computed on demand (seconds on a CPU),
-    and a caption saying so, and where the top-3 beside it comes from when that differs."""
+    """LIME overlay of the current model's top genus, computed on demand (seconds on a CPU).
+
+    Returns:
+        (heatmap image, caption): the caption names the genus explained and where the
+        top-3 beside it comes from (see :func:`mushroom.ui.review_view.lime_caption`).
+    """
     from mushroom.explain import explain as lime
     from mushroom.review import model_key
     from mushroom.ui.heatmap import overlay
