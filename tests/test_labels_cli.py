@@ -81,14 +81,16 @@ def test_concurrent_adds_through_the_real_entry_point(photos, tmp_path):
     assert sum(r.action == "relabel" for r in rows) == 2  # the Boletus photos changed genus
 
 
-CRASH_WRITER = textwrap.dedent("""
+SLOW_WRITES = textwrap.dedent("""
     import os, sys, time
-    from mushroom import labels, species
     real_write = os.write
     def slow_write(fd, data):  # one byte per call: a kill lands inside a row
         time.sleep(0.0005)
         return real_write(fd, bytes(data[:1]))
     os.write = slow_write
+""")
+CRASH_WRITER = SLOW_WRITES + textwrap.dedent("""
+    from mushroom import labels
     store, data = sys.argv[1], sys.argv[2]
     for k in range(10_000):
         d = labels.record(store, data, "Amanita/000.jpg", "crash", genus="Boletus", note=str(k))
@@ -122,14 +124,8 @@ def test_sigkill_mid_write_leaves_a_readable_store(photos, tmp_path):
     assert (store / labels.TORN_NAME).is_file()
 
 
-CRASH_SPECIES_WRITER = textwrap.dedent("""
-    import os, sys, time
+CRASH_SPECIES_WRITER = SLOW_WRITES + textwrap.dedent("""
     from mushroom import species
-    real_write = os.write
-    def slow_write(fd, data):  # one byte per call: a kill lands inside a row
-        time.sleep(0.0005)
-        return real_write(fd, bytes(data[:1]))
-    os.write = slow_write
     for k in range(10_000):
         name = "Amanita crash" + "".join(chr(97 + int(c)) for c in str(k))
         species.ensure_species(sys.argv[1], "Amanita", name, "crash")
