@@ -71,6 +71,11 @@ def hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name == "__MACOSX"
 
 
+def under_hidden(path: Path, root: Path) -> bool:
+    """Whether ``path`` or any folder between ``root`` and it is hidden (see :func:`hidden`)."""
+    return any(hidden(Path(part)) for part in path.relative_to(root).parts)
+
+
 def has_genus_folders(folder: Path) -> bool:
     """Whether ``folder`` holds at least one genus folder (any letter case)."""
     return any(p.is_dir() and p.name.lower() in GENUS_OF_FOLDER for p in folder.iterdir())
@@ -108,9 +113,8 @@ def scan(data_dir: Path, report: CleaningReport) -> list[tuple[str, str]]:
             report.ignored_dirs.append(sub.name)
             continue
         for file in sorted(sub.rglob("*")):
-            parts = file.relative_to(sub).parts
             if (file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES
-                    and not any(part.startswith(".") for part in parts)):
+                    and not under_hidden(file, sub)):
                 found.append((file.relative_to(data_dir).as_posix(), genus))
     report.scanned = len(found)
     return found

@@ -5,8 +5,9 @@
 non-mushroom photos, conformal coverage and set size, the poison head against the genus-sum
 rule, and how many photos of a poisonous genus still get ``edible_genus`` with sets applied.
 
-The non-mushroom folder is ``--nonmushroom DIR`` (any ``*.jpg``/``*.png`` files, at any depth)
-or, by default, the photos of :mod:`mushroom.nonmushroom` written to a temporary folder.
+The non-mushroom folder is ``--nonmushroom DIR`` (any ``*.jpg``/``*.png`` files, at any depth,
+hidden ones and a Mac archive's ``__MACOSX/`` left out) or, by default, the photos of
+:mod:`mushroom.nonmushroom` written to a temporary folder.
 ``report.json`` is left exactly as it is; everything here goes to its own file.
 """
 
@@ -44,12 +45,14 @@ def predict_folder(predictor: Predictor, folder: str | Path,
     """
     from tqdm.auto import tqdm
 
-    from mushroom.data import IMAGE_SUFFIXES
+    from mushroom.data import IMAGE_SUFFIXES, under_hidden
     from mushroom.imageio import BadImage, open_image
     from mushroom.predict import Prediction
 
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    # a Mac zip's ._*.jpg twins hold no photo: they would be listed as unreadable
+    files = sorted(p for p in folder.rglob("*") if p.is_file()
+                   and p.suffix.lower() in IMAGE_SUFFIXES and not under_hidden(p, folder))
     names, skipped, parts, batch = [], [], [], []
     for path in tqdm(files, desc="non-mushroom photos", unit="img"):
         try:

@@ -86,3 +86,22 @@ def test_a_mistyped_nonmushroom_folder_is_refused_before_any_report(tiny_checkpo
                    str(tiny_checkpoint), "--nonmushroom", str(tmp_path / "typo")])
     assert status == 2 and "is not a folder" in capsys.readouterr().err
     assert not out.exists()  # no half set of reports left behind
+
+
+def test_a_mac_archive_of_nonmushroom_photos_scores_only_the_photos(tiny_checkpoint, tmp_path):
+    """Like --data's scan: a Mac zip's ``._*.jpg`` twins (no photo inside) are not reported
+    as unreadable photos, and hidden folders are not scored."""
+    from mushroom.predict import load_model
+    from mushroom.safety_cli import predict_folder
+
+    folder = tmp_path / "everyday"
+    write_folder(folder, skimage_photos()[:2])
+    names = sorted(p.name for p in folder.iterdir())
+    for name in names:
+        (folder / f"._{name}").write_bytes(b"\x00\x05\x16\x07AppleDouble")
+        (folder / "__MACOSX").mkdir(exist_ok=True)
+        (folder / "__MACOSX" / name).write_bytes(b"\x00\x05\x16\x07")
+    (folder / ".thumbs").mkdir()
+    (folder / ".thumbs" / names[0]).write_bytes((folder / names[0]).read_bytes())
+    outputs, scored, skipped = predict_folder(load_model(tiny_checkpoint), folder)
+    assert (scored, skipped) == (names, []) and len(outputs.probs) == 2
