@@ -292,7 +292,7 @@ def test_raw_upload_reads_every_shape_gradio_hands_over(tmp_path):
     import base64
     from types import SimpleNamespace
 
-    from mushroom.ui.identify import raw_upload
+    from mushroom.ui.uploads import raw_upload
 
     png = io.BytesIO()
     photo().save(png, "PNG")
@@ -342,7 +342,7 @@ def test_bad_or_oversized_data_urls_get_a_clear_error():
     from gradio import Error
 
     from mushroom.ui import MAX_FILE_BYTES
-    from mushroom.ui.identify import raw_upload
+    from mushroom.ui.uploads import raw_upload
 
     with pytest.raises(Error, match="not valid base64"):
         raw_upload({"path": None, "url": "data:image/jpeg;base64,@@@notbase64"})

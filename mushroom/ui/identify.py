@@ -7,8 +7,6 @@ rendered from that JSON, so the page and API clients always see the same answer.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 from pathlib import Path
 
@@ -16,13 +14,11 @@ import gradio as gr
 from PIL import Image
 
 from mushroom import service
-from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.explain import MAX_SAMPLES
-from mushroom.ui import (DRAWABLE, MAX_FILE_BYTES, UserError, expired_message, scratch_file,
-                         whole_number)
-from mushroom.ui.api_input import check_photo, checked
+from mushroom.ui import DRAWABLE, UserError, scratch_file, whole_number
 from mushroom.ui.bars import genus_bars
+from mushroom.ui.uploads import RAW, Upload, decode_upload, photo_input, raw_upload
 from mushroom.verdict import MESSAGES, pct_pair
 
 PREDICTED = "Predicted genus"
@@ -40,70 +36,6 @@ LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones p
           "model may be using the background rather than the mushroom.")
 
 
-Upload = str | bytes | dict | None
-"""What the photo handlers take: a FileData dict from the page or API, a path, or bytes."""
-
-
-def raw_upload(payload: Upload | Path) -> str | bytes | None:
-    """An image upload as its file path (or bytes, for data URLs), not decoded.
-
-    Takes what an event with ``preprocess=False`` hands over (Gradio's FileData as a dict
-    or an object), or a plain path or bytes when called from Python.
-    """
-    if payload is None or isinstance(payload, (str, bytes)):
-        return payload
-    if isinstance(payload, Path):
-        return str(payload)
-    get = payload.get if isinstance(payload, dict) else lambda key: getattr(payload, key, None)
-    url, path = get("url"), get("path")
-    if url and url.startswith("data:"):
-        return _data_url_bytes(url)
-    return path
-
-
-def _data_url_bytes(url: str) -> bytes:
-    """The bytes of a base64 data URL, held to the upload route's size limit."""
-    encoded = url.split(",", 1)[-1]
-    if len(encoded) * 3 // 4 > MAX_FILE_BYTES + 2:
-        raise UserError(f"The photo is larger than {MAX_FILE_BYTES // 2**20} MB; send a smaller "
-                       "copy (a phone's full-size photo is 2-12 MB).")
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as err:
-        raise UserError("The photo's data URL is not valid base64: send "
-                       "'data:image/jpeg;base64,<base64 of the file>'.") from err
-
-
-def photo_input(**kwargs) -> gr.Image:
-    """The photo box; every event reading it must pass ``preprocess=False`` (see RAW).
-
-    ``gr.Image`` opens uploads with PIL before our function runs, so a corrupt file or a
-    decompression bomb would fail with Gradio's bare "Error". With ``preprocess=False`` the
-    handlers get the upload undecoded and :func:`mushroom.imageio.open_image` says what is
-    wrong. (Overriding the instance's ``preprocess`` held only for a session's first
-    event: an output update to the box makes Gradio rebuild it from its class.) What an
-    API caller sends in its place is checked before Gradio sees it (see ``api_input``).
-    """
-    return checked(gr.Image(type="filepath", **kwargs), check_photo)
-
-
-RAW = {"preprocess": False}
-"""Event settings for handlers that decode the photo themselves (see :func:`photo_input`)."""
-
-
-def _photo(source: Upload) -> Image.Image:
-    """Decode an upload or raise the ``gr.Error`` the user sees."""
-    source = raw_upload(source)
-    if source is None:
-        raise UserError("Upload or take a photo of the mushroom first.")
-    if isinstance(source, str) and not Path(source).exists():
-        raise UserError(expired_message())
-    try:
-        return service.load_photo(source)
-    except BadImage as err:
-        raise UserError(str(err)) from err
-
-
 def _model():
     """The shared model, or the ``gr.Error`` saying that none is installed."""
     try:
@@ -115,7 +47,7 @@ def _model():
 def identify(photo: Upload, k: float = 3) -> dict:
     """The /identify endpoint: photo (and k) -> top-k genera, verdict and model as JSON."""
     k = whole_number(k, "k (genera to list)", 1, len(GENERA))
-    image = _photo(photo)
+    image = decode_upload(photo)
     return service.identify(image, k, _model())
 
 
@@ -136,7 +68,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
     from mushroom.ui import heatmap
 
     samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
-    image = _photo(photo)
+    image = decode_upload(photo)
     model = _model()
     if not service.recognizes(image, model):
         # The heatmap's legend would name a genus and its probability ("supports Agaricus
@@ -183,7 +115,7 @@ def drawable_copy(photo: str | bytes) -> str | None:
     """A JPEG (quality 95) of ``photo`` when browsers cannot draw the original, else None."""
     if isinstance(photo, bytes) or Path(photo).suffix.lower() in DRAWABLE:
         return None
-    image = _photo(photo)
+    image = decode_upload(photo)
     path = scratch_file("preview", f"{Path(photo).stem}.jpg")
     image.save(path, "JPEG", quality=95)
     return str(path)

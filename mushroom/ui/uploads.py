@@ -1,0 +1,80 @@
+"""Photo uploads as the Identify tab's events receive them: undecoded, checked, decoded
+with a message a forager understands (corrupt, too large, expired, not base64).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from mushroom import service
+from mushroom.imageio import BadImage
+from mushroom.ui import MAX_FILE_BYTES, UserError, expired_message
+from mushroom.ui.api_input import check_photo, checked
+
+Upload = str | bytes | dict | None
+"""What the photo handlers take: a FileData dict from the page or API, a path, or bytes."""
+
+
+def raw_upload(payload: Upload | Path) -> str | bytes | None:
+    """An image upload as its file path (or bytes, for data URLs), not decoded.
+
+    Takes what an event with ``preprocess=False`` hands over (Gradio's FileData as a dict
+    or an object), or a plain path or bytes when called from Python.
+    """
+    if payload is None or isinstance(payload, (str, bytes)):
+        return payload
+    if isinstance(payload, Path):
+        return str(payload)
+    get = payload.get if isinstance(payload, dict) else lambda key: getattr(payload, key, None)
+    url, path = get("url"), get("path")
+    if url and url.startswith("data:"):
+        return _data_url_bytes(url)
+    return path
+
+
+def _data_url_bytes(url: str) -> bytes:
+    """The bytes of a base64 data URL, held to the upload route's size limit."""
+    encoded = url.split(",", 1)[-1]
+    if len(encoded) * 3 // 4 > MAX_FILE_BYTES + 2:
+        raise UserError(f"The photo is larger than {MAX_FILE_BYTES // 2**20} MB; send a smaller "
+                       "copy (a phone's full-size photo is 2-12 MB).")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise UserError("The photo's data URL is not valid base64: send "
+                       "'data:image/jpeg;base64,<base64 of the file>'.") from err
+
+
+def photo_input(**kwargs) -> gr.Image:
+    """The photo box; every event reading it must pass ``preprocess=False`` (see RAW).
+
+    ``gr.Image`` opens uploads with PIL before our function runs, so a corrupt file or a
+    decompression bomb would fail with Gradio's bare "Error". With ``preprocess=False`` the
+    handlers get the upload undecoded and :func:`mushroom.imageio.open_image` says what is
+    wrong. (Overriding the instance's ``preprocess`` held only for a session's first
+    event: an output update to the box makes Gradio rebuild it from its class.) What an
+    API caller sends in its place is checked before Gradio sees it (see ``api_input``).
+    """
+    return checked(gr.Image(type="filepath", **kwargs), check_photo)
+
+
+RAW = {"preprocess": False}
+"""Event settings for handlers that decode the photo themselves (see :func:`photo_input`)."""
+
+
+def decode_upload(source: Upload) -> Image.Image:
+    """Decode an upload or raise the ``gr.Error`` the user sees."""
+    source = raw_upload(source)
+    if source is None:
+        raise UserError("Upload or take a photo of the mushroom first.")
+    if isinstance(source, str) and not Path(source).exists():
+        raise UserError(expired_message())
+    try:
+        return service.load_photo(source)
+    except BadImage as err:
+        raise UserError(str(err)) from err
