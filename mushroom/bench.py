@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from mushroom.data import photo_root
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mushrooms"
 
@@ -196,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None,
                         help="checkpoint (default: $MUSHROOM_MODEL or assets/model.pt)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+    parser.add_argument("--data", type=lambda s: Path(photo_root(s)), default=DEFAULT_DATA,
                         help="real photos, <Genus>/*.jpg (synthetic stand-ins when absent)")
     parser.add_argument("--per-genus", type=int, default=3, help="photos per genus (9 genera)")
     parser.add_argument("--repeats", type=int, default=100, help="timed /identify calls")

@@ -1,10 +1,12 @@
 """The species list experts choose from: the repository's seed taxonomy plus the store's additions.
 
 A store starts from ``labels/taxonomy.csv`` in the repository; the first new binomial an
-expert enters copies that seed into the store's own ``taxonomy.csv`` and appends to it, so
-the repository file is never written by the app. Appends go through the decision store's
-lock and torn-tail repair (:func:`mushroom.filecache.append_line`): a writer killed mid-row
-leaves a fragment that readers skip and the next append cuts off, never a merged row.
+expert enters copies that seed into the store's own ``taxonomy.csv`` and appends to it. When
+the store is the repository's own ``labels/`` (the default), that file *is* the seed, so
+additions land in the tracked file, appended like any store's. Appends go through the
+decision store's lock and torn-tail repair (:func:`mushroom.filecache.append_line`): a
+writer killed mid-row leaves a fragment that readers skip and the next append cuts off,
+never a merged row.
 """
 
 from __future__ import annotations
