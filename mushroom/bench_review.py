@@ -65,7 +65,8 @@ def write_queue(photos: pd.DataFrame, out: Path) -> None:
 def write_store(photos: pd.DataFrame, labels_dir: Path, n: int) -> None:
     """``n`` decisions: confirms, relabels, flags, notes and a few undos, most of them on the
     first photos of the queue (where experts start)."""
-    from mushroom.labels import FLAGS, Decision, append
+    from mushroom.decision import FLAGS, Decision
+    from mushroom.labels import append
 
     rnd, written = random.Random(n), []
     for k in range(n):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
-from mushroom.labels import VOTES, Decision, read_rows, read_store
+from mushroom.decision import VOTES, Decision
+from mushroom.labels import read_rows, read_store
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,4 +1,4 @@
-"""The expert label store: append-only decisions, validation, consensus and export.
+"""The expert label store: append-only decisions, consensus and export.
 
 One JSON object per line in ``labels/decisions.jsonl``. A writer takes a file lock, repairs
 a torn tail left by a crashed writer, appends its whole line in one ``write`` and fsyncs,
@@ -10,124 +10,19 @@ last line. Nothing is ever rewritten; "undo" is a new row that cancels an earlie
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from mushroom.decision import Decision, infer_action, resolve_image, safe_relpath, validate
 from mushroom.filecache import AppendOnlyLines, append_line
 from mushroom.species import ensure_species
-from mushroom.taxonomy import GENERA, validate_species
 
 STORE_NAME = "decisions.jsonl"
 TORN_NAME = "decisions.torn"  # fragments cut from a crashed write, kept for forensics
-FLAGS = ("not_a_mushroom", "unusable")
-VOTES = ("confirm", "relabel", "flag")  # actions that count towards the consensus
-ACTIONS = (*VOTES, "note", "undo")
-MAX_NOTE = 2000
 MAX_PER_PHOTO = 50  # decisions one expert may have in force on one photo (see record)
 LOCK_TIMEOUT_S = 60.0
-_ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$")
-_IMAGE_ID = re.compile(r"^[0-9a-f]{16}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@dataclass
-class Decision:
-    """One row of the store: who decided what about which photo, and when."""
-
-    annotator: str  # expert identity (login name or "hf:<user>")
-    action: str  # one of ACTIONS
-    image_id: str  # first 16 hex of the photo's SHA-256 (mushroom.data.file_id)
-    path: str  # posix path relative to the data folder, for humans and exports
-    previous_genus: str  # effective genus just before this decision
-    genus: str  # genus after this decision (== previous_genus for notes and flags)
-    species: str = ""  # "Genus epithet" inside ``genus``, or "" when unknown
-    flags: list[str] = field(default_factory=list)  # subset of FLAGS; non-empty only for "flag"
-    note: str = ""  # free text; neutralized against formula injection on export
-    model_version: str = ""  # version of the model whose queue the expert was working from
-    undoes: str = ""  # row_id cancelled by an "undo" row
-    time: str = ""  # UTC ISO-8601, set when written
-    row_id: str = ""  # random id, set when written
-
-
-def validate(d: Decision, strict: bool = True) -> Decision:
-    """Check and normalize every field of a decision.
-
-    Args:
-        d: the decision.
-        strict: hold species to the rules for new names; False reads rows written before
-            those rules (see :func:`mushroom.taxonomy.validate_species`).
-
-    Returns:
-        The same decision with whitespace, species and flags normalized.
-
-    Raises:
-        ValueError: naming the first invalid field, in words a user can act on.
-    """
-    if not _ANNOTATOR.match(d.annotator or ""):
-        raise ValueError(f"annotator {d.annotator!r} must be 1-64 letters, digits or _.@:-")
-    if d.action not in ACTIONS:
-        raise ValueError(f"action {d.action!r} must be one of {', '.join(ACTIONS)}")
-    if not _IMAGE_ID.match(d.image_id or ""):
-        raise ValueError(f"image id {d.image_id!r} is not 16 lowercase hex digits")
-    safe_relpath(d.path)
-    for name in ("previous_genus", "genus"):
-        if getattr(d, name) not in GENERA:
-            raise ValueError(f"{name} {getattr(d, name)!r} must be one of {', '.join(GENERA)}")
-    d.species = validate_species(d.genus, d.species, strict) if d.species.strip() else ""
-    bad = [f for f in d.flags if f not in FLAGS]
-    if bad:
-        raise ValueError(f"unknown flag(s) {bad}; allowed: {', '.join(FLAGS)}")
-    d.flags = sorted(set(d.flags))
-    if (d.action == "flag") != bool(d.flags):
-        raise ValueError("flags go with the 'flag' action, and a 'flag' needs at least one")
-    if d.action in ("flag", "note") and (d.genus != d.previous_genus or d.species):
-        raise ValueError(f"a {d.action} cannot change the genus or species")
-    d.note = _CONTROL.sub(" ", d.note or "").strip()
-    if len(d.note) > MAX_NOTE:
-        raise ValueError(f"note is {len(d.note)} characters; the limit is {MAX_NOTE}")
-    if d.action == "note" and not d.note:
-        raise ValueError("a note cannot be empty")
-    if (d.action == "undo") != bool(d.undoes):
-        raise ValueError("an undo must name the row it cancels, and only an undo may")
-    d.model_version = _CONTROL.sub(" ", d.model_version or "")[:100]
-    return d
-
-
-def safe_relpath(rel: str) -> str:
-    """Refuse a relative photo path that is absolute or climbs out with ``..``."""
-    text = str(rel or "")
-    posix = PurePosixPath(text.replace("\\", "/"))
-    if (not text or "\x00" in text or posix.is_absolute() or re.match(r"^[A-Za-z]:", text)
-            or ".." in posix.parts):
-        raise ValueError(f"image path {text!r} must be relative to the data folder, without '..'")
-    return posix.as_posix()
-
-
-def resolve_image(data_dir: str | Path, rel: str) -> Path:
-    """Map a stored relative path to a file that is guaranteed to lie inside ``data_dir``.
-
-    Symlinks are resolved before the check, so a link pointing outside is refused too.
-
-    Raises:
-        ValueError: when the path escapes the data folder.
-    """
-    root = Path(data_dir).resolve()
-    full = (root / safe_relpath(rel)).resolve()
-    if not full.is_relative_to(root) or full == root:
-        raise ValueError(f"image path {rel!r} is outside the data folder")
-    return full
-
-
-def relative_to_data(data_dir: str | Path, image: str | Path) -> str:
-    """The posix path of ``image`` relative to ``data_dir``; refuses files outside it."""
-    root = Path(data_dir).resolve()
-    full = Path(image).resolve()
-    if not full.is_relative_to(root) or full == root:
-        raise ValueError(f"{image} is not inside the data folder {data_dir}")
-    return full.relative_to(root).as_posix()
 
 
 def existing_store(labels_dir: str | Path) -> Path:
@@ -227,38 +122,55 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     Raises:
         ValueError: on any invalid field or a missing photo; nothing is written then.
     """
-    from mushroom.consensus import current as current_consensus, rows_in_force
-    from mushroom.data import IMAGE_SUFFIXES, file_id
+    from mushroom.consensus import current as current_consensus
 
     rel_path = safe_relpath(rel_path)
-    full = resolve_image(data_dir, rel_path)
-    if not full.is_file() or full.suffix.lower() not in IMAGE_SUFFIXES:
-        raise ValueError(f"no photo at {rel_path!r} in {data_dir}")
-    if not flags:  # flagging a bad file as unusable stays possible
-        _readable(full, rel_path)
-    image_id = file_id(full)
+    image_id = _photo_id(data_dir, rel_path, readable=not flags)
     with store_lock(labels_dir):
-        # Every row in force is shown to every expert who opens the photo: one account's
-        # thousands of notes would make that page megabytes long.
-        if sum(r.annotator == annotator
-               for r in rows_in_force(labels_dir, image_id)) >= MAX_PER_PHOTO:
-            raise ValueError(f"you have {MAX_PER_PHOTO} decisions and notes in force on this "
-                             "photo, the most one expert may have: undo [u] some first")
+        _check_cap(labels_dir, image_id, annotator)
         current = current_consensus(labels_dir).get(image_id)
         previous = current.genus if current else PurePosixPath(rel_path).parts[0]
         if seen and seen != previous:
             raise ValueError(f"the label changed from {seen} to {previous} (another expert's "
                              "vote) while you had the photo open; look at it again")
-        kept = current.species if current else ""
         flags, species = tuple(flags), (species or "").strip()
-        action = ("flag" if flags else "note" if genus is None and not species
-                  else "confirm" if (genus or previous) == previous and species in ("", kept)
-                  else "relabel")
+        action = infer_action(genus, species, flags, previous,
+                              current.species if current else "")
         d = validate(Decision(annotator, action, image_id, rel_path, previous, genus or previous,
                               species, list(flags), note, model_version))
         if d.species:
             ensure_species(labels_dir, d.genus, d.species, annotator, locked=True)
         return append(labels_dir, d, locked=True)
+
+
+def _photo_id(data_dir: str | Path, rel_path: str, readable: bool) -> str:
+    """The content id of a photo inside ``data_dir``; ``readable`` also decodes it.
+
+    Raises:
+        ValueError: no photo file there, or (with ``readable``) one that does not decode.
+    """
+    from mushroom.data import IMAGE_SUFFIXES, file_id
+
+    full = resolve_image(data_dir, rel_path)
+    if not full.is_file() or full.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"no photo at {rel_path!r} in {data_dir}")
+    if readable:  # flagging a bad file as unusable stays possible
+        _readable(full, rel_path)
+    return file_id(full)
+
+
+def _check_cap(labels_dir: str | Path, image_id: str, annotator: str) -> None:
+    """Refuse a row past :data:`MAX_PER_PHOTO` of one expert's rows in force on a photo.
+
+    Every row in force is shown to every expert who opens the photo: one account's
+    thousands of notes would make that page megabytes long.
+    """
+    from mushroom.consensus import rows_in_force
+
+    if sum(r.annotator == annotator
+           for r in rows_in_force(labels_dir, image_id)) >= MAX_PER_PHOTO:
+        raise ValueError(f"you have {MAX_PER_PHOTO} decisions and notes in force on this "
+                         "photo, the most one expert may have: undo [u] some first")
 
 
 def _readable(full: Path, rel_path: str) -> None:

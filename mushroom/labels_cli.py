@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from mushroom.cli import add_data_flag, check_csv_out
-from mushroom.labels import FLAGS, existing_store
+from mushroom.decision import FLAGS
+from mushroom.labels import existing_store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def locate(image: str, data: str | None) -> tuple[Path, str]:
     """Split ``--image`` into (photo root, path relative to it), refusing escapes."""
-    from mushroom.labels import relative_to_data, resolve_image, safe_relpath
+    from mushroom.decision import relative_to_data, resolve_image, safe_relpath
     from mushroom.taxonomy import GENERA
 
     if data is not None:

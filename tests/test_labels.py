@@ -12,7 +12,7 @@ import pytest
 
 from conftest import write_tiny_dataset
 from mushroom import consensus as cons
-from mushroom import labels
+from mushroom import decision, labels
 from mushroom import species as species_list
 from mushroom.data import file_id
 
@@ -49,7 +49,7 @@ def test_record_fills_audit_fields(photos, store):
     ({"genus": "Boletus", "species": "boletus"}, "binomial"),
     ({"flags": ("poisonous",)}, "unknown flag"),
     ({"flags": ("unusable",), "genus": "Boletus"}, "cannot change"),
-    ({"note": "x" * (labels.MAX_NOTE + 1)}, "limit"),
+    ({"note": "x" * (decision.MAX_NOTE + 1)}, "limit"),
     ({"note": "   "}, "empty"),
 ])
 def test_invalid_decisions_are_rejected_and_nothing_is_written(photos, store, kwargs, message):
@@ -78,14 +78,15 @@ def test_symlink_out_of_the_data_folder_is_refused(photos, store, tmp_path):
     secret.write_bytes((photos / "Amanita/000.jpg").read_bytes())
     (photos / "Amanita/link.jpg").symlink_to(secret)
     with pytest.raises(ValueError, match="outside"):
-        labels.resolve_image(photos, "Amanita/link.jpg")
-    assert labels.resolve_image(photos, "Amanita/000.jpg") == (photos / "Amanita/000.jpg").resolve()
+        decision.resolve_image(photos, "Amanita/link.jpg")
+    resolved = decision.resolve_image(photos, "Amanita/000.jpg")
+    assert resolved == (photos / "Amanita/000.jpg").resolve()
 
 
 def test_stored_rows_with_bad_fields_are_caught_when_read(photos, store):
-    bad = labels.Decision("alice", "confirm", "../../etc", "x.jpg", "Amanita", "Amanita")
+    bad = decision.Decision("alice", "confirm", "../../etc", "x.jpg", "Amanita", "Amanita")
     with pytest.raises(ValueError, match="image id"):
-        labels.validate(bad)
+        decision.validate(bad)
     import json
 
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
@@ -281,3 +282,16 @@ def test_one_expert_cannot_flood_a_photo_with_decisions(photos, store, monkeypat
     labels.undo_last(store, "alice")  # an undo frees a place
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
     assert len(labels.read_rows(store)) == 10
+
+
+@pytest.mark.parametrize("genus, species, flags, expected", [
+    (None, "", ("unusable",), "flag"),  # flags win over everything else
+    (None, "", (), "note"),  # no genus and no species: a note
+    ("Amanita", "", (), "confirm"),  # the current genus again
+    (None, "Amanita muscaria", (), "confirm"),  # the species already recorded
+    ("Amanita", "Amanita phalloides", (), "relabel"),  # another species is a change
+    ("Boletus", "", (), "relabel"),  # another genus
+])
+def test_a_decision_is_named_from_its_fields(genus, species, flags, expected):
+    assert decision.infer_action(genus, species, flags, previous="Amanita",
+                                 kept_species="Amanita muscaria") == expected

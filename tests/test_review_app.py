@@ -16,11 +16,11 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from conftest import PASSWORD, logged_in, review_setup
-from mushroom import labels, review
+from mushroom import decision, labels, review
 from mushroom.data import file_id
 
 
-def store_rows(env: dict[str, str]) -> list[labels.Decision]:
+def store_rows(env: dict[str, str]) -> list[decision.Decision]:
     return labels.read_rows(env["MUSHROOM_LABELS"])
 
 

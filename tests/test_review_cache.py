@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, review_setup
-from mushroom import consensus, labels, review
+from mushroom import consensus, decision, labels, review
 from mushroom.filecache import AppendOnlyLines
 
 
@@ -146,8 +146,8 @@ def test_the_review_benchmark_times_every_event_and_keeps_its_store(tmp_path, ca
 
 
 def vote(who: str, image: str, genus: str, row: str, action: str = "confirm",
-         undoes: str = "") -> labels.Decision:
-    return labels.Decision(who, action, image * 16, f"Amanita/{image}.jpg", "Amanita", genus,
+         undoes: str = "") -> decision.Decision:
+    return decision.Decision(who, action, image * 16, f"Amanita/{image}.jpg", "Amanita", genus,
                            undoes=undoes, row_id=row)
 
 

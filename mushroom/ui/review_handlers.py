@@ -142,7 +142,7 @@ def _no_photo(label: str, progress: str, status: str, history: History | None) -
 def photo(ctx: ReviewContext, rel: str):
     """The photo, shrunk for display; path checked against the data folder."""
     from mushroom.imageio import BadImage, open_image
-    from mushroom.labels import resolve_image
+    from mushroom.decision import resolve_image
 
     try:
         img = open_image(resolve_image(ctx.data_dir, rel))

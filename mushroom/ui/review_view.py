@@ -71,7 +71,7 @@ def lime_caption(row, genus: str, probability: float, same_model: bool) -> str:
 def votes_table(labels_dir: str | Path, image_id: str) -> list[list[str]]:
     """Every decision still in force on the photo: votes, flags and notes."""
     from mushroom.consensus import describe as describe_vote, rows_in_force
-    from mushroom.labels import VOTES
+    from mushroom.decision import VOTES
 
     rows = rows_in_force(labels_dir, image_id)
     latest = {r.annotator: r.row_id for r in rows if r.action in VOTES}  # one vote each counts
