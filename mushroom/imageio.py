@@ -9,6 +9,7 @@ import io
 import warnings
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mushroom.presets import to_rgb
@@ -29,6 +30,15 @@ MIN_SIDE = 8
 
 MAX_SCAN_BYTES = 200 * 2**20
 """Largest file read as a photo (the app's uploads stop at 25 MB; this guards folder scans)."""
+
+
+GREY_TOLERANCE = 6
+"""Largest channel spread (max - min of R, G, B, out of 255) a greyscale pixel may show:
+a grey photo saved as an RGB JPEG comes back with channels a level or two apart."""
+
+GREY_CHECK_SIDE = 64
+"""Side of the downscaled copy :func:`is_greyscale` looks at: cheap, and it averages away
+compression noise while a coloured region of any real size survives."""
 
 
 class BadImage(ValueError):
@@ -94,3 +104,22 @@ def _open(source: str | Path | bytes) -> Image.Image:
         raise BadImage(f"This file is not an image we can read ({formats}, ...).") from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise BadImage("The image is far too large to process.") from err
+
+
+def is_greyscale(img: Image.Image, tolerance: int = GREY_TOLERANCE) -> bool:
+    """True when ``img`` has no colour: its R, G and B are equal, or within ``tolerance``.
+
+    Checked on a downscaled copy, so a few stray coloured pixels do not count as colour.
+    Sepia and duotone photos have colour by this test, on purpose: only "no colour at all"
+    is claimed.
+
+    Args:
+        img: a decoded image in any PIL mode (L, LA, I;16 are greyscale without a look).
+        tolerance: the largest per-pixel channel spread, out of 255, that still counts as grey.
+    """
+    if img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+        return True
+    small = to_rgb(img).copy()
+    small.thumbnail((GREY_CHECK_SIDE, GREY_CHECK_SIDE), Image.Resampling.BOX)
+    arr = np.asarray(small, dtype=np.int16)
+    return int((arr.max(axis=2) - arr.min(axis=2)).max()) <= tolerance

@@ -34,7 +34,7 @@ from PIL import Image
 
 from mushroom.combine import MAX_PHOTOS, combine_find, find_verdict
 from mushroom.conformal import prediction_sets
-from mushroom.imageio import BadImage, open_image
+from mushroom.imageio import BadImage, is_greyscale, open_image
 from mushroom.ood import is_unfamiliar
 from mushroom.verdict import Thresholds, decide
 
@@ -117,6 +117,7 @@ class Signals:
 
     recognized: bool = True  # False: the unfamiliar-photo detector rejects the photo
     prediction_set: list[str] | None = None  # conformal set of plausible genera, if shipped
+    greyscale: bool = False  # the photo has no colour: the verdict says colour would help
     extra: dict[str, Any] = field(default_factory=dict)  # more keys for the response
 
 
@@ -140,21 +141,25 @@ def recognizes(image: Image.Image, predictor=None) -> bool:
     return not bool(rejected(predictor, predictor.predict([image]))[0])
 
 
-def assess(predictor, prediction) -> list[Signals]:
+def assess(predictor, prediction,
+           photos: Sequence[Image.Image] | None = None) -> list[Signals]:
     """Safety signals for every row of ``prediction``: detector verdict and conformal set.
 
     A rejected photo gets an empty set: the coverage guarantee holds for mushroom photos of
-    the nine genera, not for photos the model does not recognize.
+    the nine genera, not for photos the model does not recognize. ``photos`` (the decoded
+    images, in row order) adds whether each one is greyscale; None leaves that out.
     """
     rej = rejected(predictor, prediction)
     params = predictor.meta.get("conformal")
     sets = prediction_sets(prediction.probs, params) if params else [None] * len(rej)
+    grey = [is_greyscale(p) for p in photos] if photos is not None else [False] * len(rej)
     out = []
-    for is_rejected, members in zip(rej, sets):
+    for is_rejected, members, no_colour in zip(rej, sets, grey):
         names = None if members is None else [predictor.classes[c] for c in members]
         if is_rejected and names is not None:
             names = []
         out.append(Signals(recognized=not bool(is_rejected), prediction_set=names,
+                           greyscale=no_colour,
                            extra={"prediction_set": names, "coverage": coverage(predictor),
                                   "recognized": not bool(is_rejected)}))
     return out
@@ -176,7 +181,8 @@ def response(predictor, prediction, row: int, k: int = 3,
     head = float(prediction.poison_head[row]) if th.poison_head is not None else None
     verdict = decide(probs, th.tau, uncertain_top1=th.uncertain_top1,
                      prediction_set=signals.prediction_set, recognized=signals.recognized,
-                     p_poison_head=head, poison_head_tau=th.poison_head)
+                     p_poison_head=head, poison_head_tau=th.poison_head,
+                     greyscale=signals.greyscale)
     body = {
         "top_k": top_k(prediction.probs[row], predictor.classes, k),
         "verdict": verdict.to_dict(),
@@ -207,8 +213,9 @@ def identify(source: str | Path | bytes | Image.Image, k: int = 3, predictor=Non
         FileNotFoundError: no model is available.
     """
     predictor = predictor or get_predictor()
-    prediction = predictor.predict([load_photo(source)])
-    return response(predictor, prediction, 0, k, assess(predictor, prediction)[0])
+    photo = load_photo(source)
+    prediction = predictor.predict([photo])
+    return response(predictor, prediction, 0, k, assess(predictor, prediction, [photo])[0])
 
 
 def load_find(sources: Sequence[str | Path | bytes | Image.Image]) -> list[Image.Image]:
@@ -245,8 +252,9 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
         FileNotFoundError: no model is available.
     """
     predictor = predictor or get_predictor()
-    prediction = predictor.predict(load_find(sources))
-    signals = assess(predictor, prediction)
+    photos = load_find(sources)
+    prediction = predictor.predict(photos)
+    signals = assess(predictor, prediction, photos)
     th = Thresholds.from_meta(predictor.meta)
     classes = predictor.classes
     find = combine_find(prediction.probs, classes, th.tau,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +36,14 @@ MESSAGES = {
                       "photo does not look like the nine genera the model knows, so no "
                       "identification is given. Do not eat.",
 }
+
+NO_COLOUR = ("the photo has no colour; the model was trained on colour photos and colour "
+             "helps tell genera apart: send a colour photo if you can")
+"""The reason added to every verdict of a greyscale photo (the level never changes)."""
+
+NO_COLOUR_NOT_RECOGNIZED = ("This photo has no colour, which may be why it was not "
+                            "recognized: try a colour photo.")
+"""Added to the ``not_recognized`` headline of a greyscale photo."""
 
 
 UNCERTAIN_TOP1 = 0.55
@@ -249,7 +257,8 @@ def edible_genus_message(genus: str) -> str:
 
 def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = UNCERTAIN_TOP1,
            prediction_set: Sequence[str] | None = None, recognized: bool = True,
-           p_poison_head: float | None = None, poison_head_tau: float | None = None) -> Verdict:
+           p_poison_head: float | None = None, poison_head_tau: float | None = None,
+           greyscale: bool = False) -> Verdict:
     """Turn calibrated genus probabilities into a :class:`Verdict`.
 
     Args:
@@ -260,6 +269,8 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = UN
         recognized: False when the unfamiliar-photo detector rejects the photo.
         p_poison_head: the dedicated poison head's probability, when shipped.
         poison_head_tau: the threshold on ``p_poison_head``; None disables that rule.
+        greyscale: the photo has no colour; adds :data:`NO_COLOUR` to the reasons (and to
+            a ``not_recognized`` headline) without changing the level.
 
     Raises:
         ValueError: ``probs`` is empty or ``tau`` is not in (0, 1].
@@ -268,6 +279,23 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = UN
         raise ValueError("no genus probabilities given")
     if not 0 < tau <= 1:
         raise ValueError(f"tau must be in (0, 1], got {tau}")
+    verdict = _apply_rules(probs, tau, uncertain_top1, prediction_set, recognized,
+                           p_poison_head, poison_head_tau)
+    return without_colour(verdict) if greyscale else verdict
+
+
+def without_colour(verdict: Verdict) -> Verdict:
+    """``verdict`` for a greyscale photo: same level, plus why colour would have helped."""
+    message = verdict.message
+    if verdict.level == "not_recognized":
+        message = f"{message} {NO_COLOUR_NOT_RECOGNIZED}"
+    return replace(verdict, message=message, reasons=(*verdict.reasons, NO_COLOUR))
+
+
+def _apply_rules(probs: Mapping[str, float], tau: float, uncertain_top1: float,
+                 prediction_set: Sequence[str] | None, recognized: bool,
+                 p_poison_head: float | None, poison_head_tau: float | None) -> Verdict:
+    """The four levels of :func:`decide`, first rule that fires wins (arguments as there)."""
     genus = max(probs, key=lambda g: probs[g] if math.isfinite(probs[g]) else -1.0)
     common = dict(poison_probability=poison_probability(probs), threshold=float(tau),
                   top1_probability=float(probs[genus]))

@@ -17,13 +17,22 @@ from server import running_app
 from mushroom import service
 from mushroom.predict import load_model
 from mushroom.taxonomy import GENERA
-from mushroom.verdict import LEVELS
+from mushroom.verdict import LEVELS, NO_COLOUR
 
 
 @pytest.fixture(scope="module")
 def photo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("photos") / "boletus.jpg"
     make_photo(GENERA.index("Boletus"), seed=3, size=(200, 160)).save(path, quality=90)
+    return path
+
+
+@pytest.fixture(scope="module")
+def grey_photo(tmp_path_factory) -> Path:
+    """A colour photo converted to greyscale, saved as an RGB JPEG like a phone's mono filter."""
+    path = tmp_path_factory.mktemp("photos") / "boletus-grey.jpg"
+    make_photo(GENERA.index("Boletus"), seed=3, size=(200, 160)).convert("L").convert(
+        "RGB").save(path, quality=90)
     return path
 
 
@@ -59,6 +68,18 @@ def test_identify_matches_in_process_service(client, photo, tiny_checkpoint):
     np.testing.assert_allclose([i["probability"] for i in remote["top_k"]],
                                [i["probability"] for i in local["top_k"]], atol=1e-5)
     assert remote["verdict"]["level"] == local["verdict"]["level"]
+
+
+def test_a_greyscale_photo_is_told_colour_helps_and_keeps_its_level(client, photo, grey_photo,
+                                                                    tiny_checkpoint):
+    grey = client.predict(handle_file(str(grey_photo)), api_name="/identify")
+    assert NO_COLOUR in grey["verdict"]["reasons"]
+    predictor = load_model(tiny_checkpoint)  # the same photo judged without the colour check
+    prediction = predictor.predict([service.load_photo(grey_photo)])
+    plain = service.response(predictor, prediction, 0, 3, service.assess(predictor, prediction)[0])
+    assert grey["verdict"]["level"] == plain["verdict"]["level"]
+    coloured = client.predict(handle_file(str(photo)), api_name="/identify")
+    assert not any("colour" in r for r in coloured["verdict"]["reasons"])
 
 
 def test_explain_returns_heatmap_for_chosen_genus(client, photo):

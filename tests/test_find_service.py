@@ -20,6 +20,7 @@ from mushroom.imageio import BadImage
 from mushroom.ood import fit_detector
 from mushroom.predict import Prediction
 from mushroom.taxonomy import GENERA
+from mushroom.verdict import NO_COLOUR
 
 C, DIM = len(GENERA), 32
 
@@ -34,6 +35,7 @@ OUTPUTS = {
     (200, 100, 100): (probs_row(Boletus=0.75, Amanita=0.2), FAMILIAR),  # Amanita in the set
     (100, 200, 100): (probs_row(Boletus=0.6), FAMILIAR),  # confident, but below Boletus's qhat
     (0, 0, 255): (probs_row(Boletus=0.95), STRANGE),  # not a mushroom at all
+    (128, 128, 128): (probs_row(Boletus=0.95), STRANGE),  # a greyscale photo, rejected
 }
 
 
@@ -112,6 +114,21 @@ def test_unfamiliar_photo_is_not_recognized_and_names_no_genus(stub):
     assert result["top_k"] == [] and result["probabilities"] is None
     assert result["prediction_set"] == []
     assert not any(g in result["verdict"]["message"] for g in GENERA)
+
+
+def test_a_rejected_greyscale_photo_says_the_missing_colour_may_be_why(stub):
+    result = service.identify(photo((128, 128, 128)), predictor=stub)
+    assert result["verdict"]["level"] == "not_recognized"
+    assert "no colour" in result["verdict"]["message"] and NO_COLOUR in result["verdict"]["reasons"]
+    coloured = service.identify(photo((0, 0, 255)), predictor=stub)
+    assert "colour" not in coloured["verdict"]["message"]
+
+
+def test_each_greyscale_photo_of_a_find_is_told_colour_helps(stub):
+    find = service.identify_find([photo((200, 150, 90)), photo((240, 240, 240))], predictor=stub)
+    assert [NO_COLOUR in p["verdict"]["reasons"] for p in find["photos"]] == [False, True]
+    assert find["photos"][1]["verdict"]["level"] == "poisonous"  # the note never calms it
+    assert NO_COLOUR not in find["verdict"]["reasons"]  # the combined verdict is unchanged
 
 
 def test_one_poisonous_looking_photo_makes_the_find_warn(stub):
