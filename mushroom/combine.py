@@ -31,8 +31,9 @@ import numpy as np
 
 from mushroom.conformal import prediction_sets
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import (MESSAGES, UNCERTAIN_TOP1, Verdict, decide, genus_notes, pct,
-                              pct_pair, poison_probabilities, possibly_poisonous_message)
+from mushroom.percent import pct, pct_pair
+from mushroom.verdict import (MESSAGES, UNCERTAIN_TOP1, Verdict, decide, genus_notes,
+                              poison_probabilities, possibly_poisonous_message)
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""

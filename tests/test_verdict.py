@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
-from mushroom.verdict import (LEVELS, UNCERTAIN_TOP1, Thresholds, decide, pct, pct_pair,
-                              poison_flags, poison_probabilities, poison_probability)
+from mushroom.percent import pct, pct_pair
+from mushroom.verdict import (LEVELS, UNCERTAIN_TOP1, Thresholds, decide, poison_flags,
+                              poison_probabilities, poison_probability)
 
 EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
 

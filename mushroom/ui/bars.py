@@ -1,4 +1,4 @@
-"""Genus probability bars as HTML, printed with :func:`mushroom.verdict.pct`.
+"""Genus probability bars as HTML, printed with :func:`mushroom.percent.pct`.
 
 ``gr.Label`` rounds to whole percents, so a poisonous genus the verdict "cannot rule out"
 read "Entoloma 0%" beside it, and a 99.97 % photo read "100%". These bars print the same
@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import pct
+from mushroom.percent import pct
 
 # One grid for all rows (each row is display:contents), so the bars line up even when a
 # "poisonous genus" tag widens one name.

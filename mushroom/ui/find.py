@@ -21,7 +21,7 @@ from mushroom.taxonomy import GENERA
 from mushroom.ui import DRAWABLE, UserError, expired_message, whole_number
 from mushroom.ui.api_input import check_photos, checked
 from mushroom.ui.identify import error_card, render
-from mushroom.verdict import pct
+from mushroom.percent import pct
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
 """What the file picker offers. Browsers that do not know HEIC (Chromium on Linux) give it

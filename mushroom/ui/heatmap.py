@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mushroom.explain import Explanation, view_of
-from mushroom.verdict import pct
+from mushroom.percent import pct
 
 DISPLAY_SIZE = 448
 SUPPORT_RGB = (0, 230, 230)  # cyan

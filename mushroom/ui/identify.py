@@ -19,7 +19,8 @@ from mushroom.explain import MAX_SAMPLES
 from mushroom.ui import DRAWABLE, UserError, scratch_file, whole_number
 from mushroom.ui.bars import genus_bars
 from mushroom.ui.uploads import RAW, Upload, decode_upload, photo_input, raw_upload
-from mushroom.verdict import MESSAGES, pct_pair
+from mushroom.percent import pct_pair
+from mushroom.verdict import MESSAGES
 
 PREDICTED = "Predicted genus"
 LEVEL_STYLE = {  # level -> (title, background, border)

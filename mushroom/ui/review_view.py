@@ -54,7 +54,7 @@ def lime_caption(row, genus: str, probability: float, same_model: bool) -> str:
         same_model: the current model scored the top-3 too.
     """
     from mushroom.review import top_k
-    from mushroom.verdict import pct
+    from mushroom.percent import pct
 
     head = f"Heatmap of the current model's top genus (**{genus}** {pct(probability)})"
     if same_model:
