@@ -10,7 +10,8 @@ Response schema (extra keys may be added, these never change)::
      "verdict": {"level": str, "message": str, "poison_probability": float,
                  "threshold": float, ...},
      "model": {"name": str, "version": str},
-     "prediction_set": [str, ...] | None, "coverage": float | None, "recognized": bool, ...}
+     "prediction_set": [str, ...] | None, "coverage": float | None, "recognized": bool,
+     "greyscale": bool, ...}
 
 Safety signals beyond the genus probabilities plug in through :func:`assess`, one
 :class:`Signals` per photo: the checkpoint's unfamiliar-photo detector (``meta["ood"]``,
@@ -158,10 +159,12 @@ def assess(predictor, prediction,
         names = None if members is None else [predictor.classes[c] for c in members]
         if is_rejected and names is not None:
             names = []
+        extra = {"prediction_set": names, "coverage": coverage(predictor),
+                 "recognized": not bool(is_rejected)}
+        if photos is not None:  # a mobile client may show its own "use colour" hint
+            extra["greyscale"] = no_colour
         out.append(Signals(recognized=not bool(is_rejected), prediction_set=names,
-                           greyscale=no_colour,
-                           extra={"prediction_set": names, "coverage": coverage(predictor),
-                                  "recognized": not bool(is_rejected)}))
+                           greyscale=no_colour, extra=extra))
     return out
 
 

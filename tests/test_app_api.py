@@ -73,13 +73,14 @@ def test_identify_matches_in_process_service(client, photo, tiny_checkpoint):
 def test_a_greyscale_photo_is_told_colour_helps_and_keeps_its_level(client, photo, grey_photo,
                                                                     tiny_checkpoint):
     grey = client.predict(handle_file(str(grey_photo)), api_name="/identify")
-    assert NO_COLOUR in grey["verdict"]["reasons"]
+    assert NO_COLOUR in grey["verdict"]["reasons"] and grey["greyscale"] is True
     predictor = load_model(tiny_checkpoint)  # the same photo judged without the colour check
     prediction = predictor.predict([service.load_photo(grey_photo)])
     plain = service.response(predictor, prediction, 0, 3, service.assess(predictor, prediction)[0])
     assert grey["verdict"]["level"] == plain["verdict"]["level"]
     coloured = client.predict(handle_file(str(photo)), api_name="/identify")
     assert not any("colour" in r for r in coloured["verdict"]["reasons"])
+    assert coloured["greyscale"] is False
 
 
 def test_explain_returns_heatmap_for_chosen_genus(client, photo):

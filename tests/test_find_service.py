@@ -127,6 +127,7 @@ def test_a_rejected_greyscale_photo_says_the_missing_colour_may_be_why(stub):
 def test_each_greyscale_photo_of_a_find_is_told_colour_helps(stub):
     find = service.identify_find([photo((200, 150, 90)), photo((240, 240, 240))], predictor=stub)
     assert [NO_COLOUR in p["verdict"]["reasons"] for p in find["photos"]] == [False, True]
+    assert [p["greyscale"] for p in find["photos"]] == [False, True]
     assert find["photos"][1]["verdict"]["level"] == "poisonous"  # the note never calms it
     assert NO_COLOUR not in find["verdict"]["reasons"]  # the combined verdict is unchanged
 
