@@ -36,6 +36,19 @@ def tinted(rgb: np.ndarray) -> int:
     return int((((g - r > 80) & (b - r > 80)) | ((r - g > 80) & (r - b > 80))).sum())
 
 
+def handler_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch | None = None,
+                    model: Path = Path("unused.pt")):
+    """A one-photo-per-genus queue and the Review tab's context, for calling its handlers
+    without a server; with ``monkeypatch`` the experts alice and bob can sign in."""
+    from mushroom.ui import review_handlers as h
+
+    env = review_setup(tmp_path, per_class=1)
+    if monkeypatch is not None:
+        monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    return h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                           model)
+
+
 def test_identify_needs_no_login(review_app, review_env):
     photo = next(Path(review_env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg"))
     result = Client(review_app.url, verbose=False).predict(handle_file(str(photo)),
@@ -185,10 +198,7 @@ def test_lime_caption_when_the_queue_was_scored_by_this_model_or_an_older_one(
     from mushroom.ui import review_handlers as h
     from mushroom.ui import review_tools as tools
 
-    env = review_setup(tmp_path, per_class=1)
-    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
-    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
-                          tiny_checkpoint)
+    ctx = handler_context(tmp_path, monkeypatch, model=tiny_checkpoint)
     review.build_queue(ctx.data_dir, ctx.cache, tiny_checkpoint, None)  # no out-of-fold file
     image_id = h.render(ctx, "alice", None, "All", "all")[0]
     no_bar = lambda *args, **kwargs: None  # noqa: E731 (no Gradio request to report to)
@@ -238,10 +248,7 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
 
     from mushroom.ui import review_handlers as h
 
-    env = review_setup(tmp_path, per_class=1)
-    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
-    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
-                          Path("unused.pt"))
+    ctx = handler_context(tmp_path, monkeypatch)
     shown = h.render(ctx, "alice", None, "Russula", "all")
     image_id, seen = shown[0], shown[-1]
     assert seen == (image_id, "Russula")
@@ -273,10 +280,7 @@ def test_only_a_refused_vote_on_a_relabelled_photo_shows_it_again(tmp_path, monk
 
     from mushroom.ui import review_handlers as h
 
-    env = review_setup(tmp_path, per_class=1)
-    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
-    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
-                          Path("unused.pt"))
+    ctx = handler_context(tmp_path, monkeypatch)
     shown = h.render(ctx, "alice", None, "Russula", "all")
     image_id, seen = shown[0], shown[-1]
     skipped = [gr.skip()] * len(h.ITEM_OUTPUTS)
@@ -300,9 +304,7 @@ def test_logging_out_clears_the_password_box(review_app):
 def test_a_photo_that_stopped_decoding_says_so_instead_of_a_blank_box(tmp_path):
     from mushroom.ui import review_handlers as h
 
-    env = review_setup(tmp_path, per_class=1)
-    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
-                          Path("unused.pt"))
+    ctx = handler_context(tmp_path)
     first = h.render(ctx, "alice", None, "All", "all")
     path = review.load_queue(ctx.cache, ctx.labels_dir).set_index("image_id").loc[first[0], "path"]
     (ctx.data_dir / path).write_bytes(b"\xff\xd8 damaged on disk")
@@ -324,10 +326,7 @@ def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(review
 def test_reopen_with_no_decision_yet_says_so(tmp_path, monkeypatch):
     from mushroom.ui import review_handlers as h
 
-    env = review_setup(tmp_path, per_class=1)
-    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
-    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
-                          Path("unused.pt"))
+    ctx = handler_context(tmp_path, monkeypatch)
     assert "no decision to reopen" in h.reopen(ctx, "alice", "All", "all")[9]
 
 
