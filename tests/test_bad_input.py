@@ -280,7 +280,10 @@ def test_a_body_larger_than_any_photo_is_refused_but_a_25_mb_photo_is_not(app):
     chunks = (body[i:i + 2**20] for i in range(0, len(body), 2**20))  # no Content-Length
     chunked = urllib.request.Request(f"{app.url}gradio_api/call/identify", chunks,
                                      {"Content-Type": "application/json"})
-    for sent in (request, chunked):
+    # Labelled multipart, the API route would still read the body whole before refusing it.
+    disguised = urllib.request.Request(f"{app.url}gradio_api/call/identify", body,
+                                       {"Content-Type": "multipart/form-data; boundary=x"})
+    for sent in (request, chunked, disguised):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(sent, timeout=30)
         assert refused.value.code == 413

@@ -4,7 +4,9 @@ Gradio parses a JSON body whole and keeps each queued event's inputs until it ru
 ``QUEUE["max_size"]`` events): with no limit, an anonymous caller could fill the server's
 memory with a few huge bodies. The largest legitimate body is one photo at the upload
 limit sent inline as a base64 data URL (4/3 of its size); file uploads are multipart and
-held to :data:`~mushroom.ui.MAX_FILE_SIZE` by Gradio itself.
+held to :data:`~mushroom.ui.MAX_FILE_SIZE` by Gradio itself. Only the upload route is let
+through that way: the API routes read a multipart-labelled body whole too, before they
+find it is not JSON.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ TOO_LARGE = (f"The request body is larger than {MAX_JSON_BYTES // 2**20} MB. A p
 
 
 class JsonBodyLimit:
-    """ASGI middleware answering 413 to a non-multipart POST body over ``limit`` bytes."""
+    """ASGI middleware answering 413 to a POST body over ``limit`` bytes, file uploads apart."""
 
     def __init__(self, app, limit: int = MAX_JSON_BYTES):
         self.app, self.limit = app, limit
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST" or _multipart(scope):
+        if scope["type"] != "http" or scope["method"] != "POST" or _upload(scope):
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
@@ -53,9 +55,11 @@ class JsonBodyLimit:
         return await self.app(scope, replayed, send)
 
 
-def _multipart(scope) -> bool:
+def _upload(scope) -> bool:
+    """A multipart POST to Gradio's upload route, which streams files to disk itself."""
     content_type = dict(scope["headers"]).get(b"content-type", b"")
-    return content_type.lower().startswith(b"multipart/")
+    return (content_type.lower().startswith(b"multipart/")
+            and scope["path"].rstrip("/").endswith("/upload"))
 
 
 async def _refuse(receive, send, pending: bool) -> None:
