@@ -210,6 +210,7 @@ def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(review_app, revie
     bob.predict("bob", PASSWORD, api_name="/review_login")
     bob.predict(image_id, other, "", "", "All", "all", api_name="/review_save")
     rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
+    text(page, "review-note").fill("ring on the stem")
     page.click("#review-confirm")
     page.wait_for_function(
         "() => document.querySelector('#review-label').innerText.split('\\n')[0]"
@@ -217,5 +218,6 @@ def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(review_app, revie
     assert shown_id(page) == image_id
     assert "bob" in page.inner_text("#review-votes")
     assert "Not saved" in page.inner_text("#review-status")
+    assert text(page, "review-note").input_value() == "ring on the stem"  # typed, kept
     assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == rows
     page.close()

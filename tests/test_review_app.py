@@ -274,8 +274,9 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
 
 def test_only_a_refused_vote_on_a_relabelled_photo_shows_it_again(tmp_path, monkeypatch):
     """The .failure step after a refused button: Confirm/Save refused because Bob relabelled
-    the photo re-render it with his label; a refused note or flag (never refused for a
-    label change) must not claim it was, nor wipe the note Alice typed."""
+    the photo re-render it with his label and keep Alice's typed note; a refused note or
+    flag (never refused for a label change), or a Save refused for a missing genus, must
+    not claim it was, nor wipe what Alice typed."""
     import gradio as gr
 
     from mushroom.ui import review_handlers as h
@@ -284,15 +285,23 @@ def test_only_a_refused_vote_on_a_relabelled_photo_shows_it_again(tmp_path, monk
     shown = h.render(ctx, "alice", None, "Russula", "all")
     image_id, seen = shown[0], shown[-1]
     skipped = [gr.skip()] * len(h.ITEM_OUTPUTS)
-    assert h.show_if_stale(ctx, "confirm", "alice", image_id, seen) == skipped  # not stale
+    note = h.ITEM_OUTPUTS.index("note")
+    assert h.show_if_stale(ctx, "confirm", "alice", image_id, "Russula", "", seen) == skipped
     h.act(ctx, "save", "bob", image_id, "Amanita", "", "", "All", "all")
     for kind in ("note", "unusable", "not_a_mushroom"):
-        assert h.show_if_stale(ctx, kind, "alice", image_id, seen) == skipped, kind
-    for kind in ("confirm", "save"):
-        again = h.show_if_stale(ctx, kind, "alice", image_id, seen)
+        assert h.show_if_stale(ctx, kind, "alice", image_id, "Russula", "gills?", seen) \
+            == skipped, kind
+    with pytest.raises(gr.Error, match="Choose a genus"):
+        h.act(ctx, "save", "alice", image_id, None, "", "white gills", "All", "all", seen)
+    assert h.show_if_stale(ctx, "save", "alice", image_id, None, "white gills", seen) \
+        == skipped
+    for kind, typed in (("confirm", ""), ("save", "white gills")):
+        again = h.show_if_stale(ctx, kind, "alice", image_id, "Russula", typed, seen)
         assert again[0] == image_id and again[-1] == (image_id, "Amanita")
         assert again[9].startswith("**Not saved**: another expert's vote changed the label "
                                    "from Russula to Amanita")
+        assert again[note] == typed
+        assert ("Your note is still in its box" in again[9]) == bool(typed)
 
 
 def test_logging_out_clears_the_password_box(review_app):

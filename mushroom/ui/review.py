@@ -110,7 +110,8 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
                          ("unusable", "unusable"), ("note", "add_note")):
         w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
                         **one_tracker).failure(
-            partial(h.show_if_stale, ctx, kind), [w["user"], w["current"], w["seen"], w["history"]],
+            partial(h.show_if_stale, ctx, kind),
+            [w["user"], w["current"], w["genus"], w["note"], w["seen"], w["history"]],
             outputs, api_name=f"review_{kind}_stale", api_visibility="private")
     w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
     w["reopen"].click(partial(h.reopen, ctx), [w["user"], *filters, w["history"]], outputs,

@@ -221,25 +221,32 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
 
 
 def show_if_stale(ctx: ReviewContext, kind: str, user: str | None, image_id: str,
-                  seen: tuple[str, str] | None, history: History | None = None) -> list:
+                  genus: str, note: str, seen: tuple[str, str] | None,
+                  history: History | None = None) -> list:
     """After a refused decision (``.failure`` of the page's buttons): when another expert's
     vote changed the label on screen, show the photo again as it stands now, so that what
-    the refusal asks ("look at it again") is what the page shows. Any other refusal (a
-    missing genus, a bad species) leaves the page, and what the expert typed, as it was;
-    so does any refusal of a note or flag, which no label change refuses (saying so would
-    give the wrong reason and wipe the typed note)."""
+    the refusal asks ("look at it again") is what the page shows, with the expert's typed
+    note kept in its box. Any other refusal (a missing genus, a bad species) leaves the
+    page, and what the expert typed, as it was; so does any refusal of a note or flag,
+    which no label change refuses (saying so would give the wrong reason)."""
     unchanged = [gr.skip()] * len(ITEM_OUTPUTS)
     if kind not in VOTES or not seen or seen[0] != image_id:
         return unchanged
+    if kind == "save" and genus not in GENERA:  # act refused it for that, before any vote
+        return unchanged
     try:
-        user, genus = require(user), queue_row(ctx, image_id)["genus"]
+        user, now = require(user), queue_row(ctx, image_id)["genus"]
     except UserError:
         return unchanged
-    if genus == seen[1]:
+    if now == seen[1]:
         return unchanged
-    return render(ctx, user, image_id, "All", "all",
-                  f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
-                  f"{genus}. Here is the photo as it stands now (filters: all).", history)
+    kept = " Your note is still in its box, not saved." if (note or "").strip() else ""
+    out = render(ctx, user, image_id, "All", "all",
+                 f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
+                 f"{now}. Here is the photo as it stands now (filters: all).{kept}", history)
+    if kept:
+        out[ITEM_OUTPUTS.index("note")] = note
+    return out
 
 
 def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str,
