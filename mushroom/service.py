@@ -37,7 +37,7 @@ from mushroom.combine import MAX_PHOTOS, combine_find, find_verdict
 from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, is_greyscale, open_image
 from mushroom.ood import is_unfamiliar
-from mushroom.verdict import Thresholds, decide
+from mushroom.verdict import Thresholds, decide, without_colour
 
 MODEL_ENV = "MUSHROOM_MODEL"
 THREADS_ENV = "MUSHROOM_TORCH_THREADS"
@@ -247,7 +247,9 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
     The response has the /identify keys for the combined answer (``top_k``, ``verdict``,
     ``model``, ``prediction_set``, ``coverage``, ``recognized``, ``probabilities``) plus
     ``photos`` (each photo's own /identify response), ``used`` (which photos entered the
-    genus combination) and ``n_photos``. Any poison signal of any photo makes the find
+    genus combination) and ``n_photos``; ``greyscale`` says that the answer rests on
+    colourless photos only (every used photo, or every photo when none was used), and then
+    the verdict says colour would help. Any poison signal of any photo makes the find
     "poisonous" (see :mod:`mushroom.combine`).
 
     Raises:
@@ -265,6 +267,10 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
                         poison_head=prediction.poison_head if th.poison_head is not None else None,
                         head_tau=th.poison_head, conformal=predictor.meta.get("conformal"))
     verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)
+    grey = [s.greyscale for s in signals]
+    no_colour = all([g for g, used in zip(grey, find.used) if used] or grey)
+    if no_colour:
+        verdict = without_colour(verdict)
     has_sets = predictor.meta.get("conformal") is not None
     return {
         "top_k": top_k(find.probs, classes, k) if find.recognized else [],
@@ -274,6 +280,7 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
         "prediction_set": [classes[c] for c in find.prediction_set] if has_sets else None,
         "coverage": coverage(predictor),
         "recognized": find.recognized,
+        "greyscale": no_colour,
         "used": [bool(u) for u in find.used],
         "n_photos": len(signals),
         "photos": [response(predictor, prediction, i, k, s) for i, s in enumerate(signals)],

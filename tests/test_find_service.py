@@ -129,7 +129,22 @@ def test_each_greyscale_photo_of_a_find_is_told_colour_helps(stub):
     assert [NO_COLOUR in p["verdict"]["reasons"] for p in find["photos"]] == [False, True]
     assert [p["greyscale"] for p in find["photos"]] == [False, True]
     assert find["photos"][1]["verdict"]["level"] == "poisonous"  # the note never calms it
-    assert NO_COLOUR not in find["verdict"]["reasons"]  # the combined verdict is unchanged
+    assert NO_COLOUR not in find["verdict"]["reasons"]  # the colour photo carries the find
+    assert find["greyscale"] is False
+
+
+def test_a_find_of_only_colourless_photos_is_told_colour_helps(stub):
+    grey, rejected_grey = photo((240, 240, 240)), photo((128, 128, 128))
+    find = service.identify_find([grey, rejected_grey], predictor=stub)
+    assert find["used"] == [True, False] and find["greyscale"] is True
+    assert NO_COLOUR in find["verdict"]["reasons"]
+    assert find["verdict"]["level"] == "poisonous"  # the note never calms it
+    # A colour photo that is not used (rejected) does not give the grey one colour.
+    mixed = service.identify_find([grey, photo((0, 0, 255))], predictor=stub)
+    assert mixed["used"] == [True, False] and mixed["greyscale"] is True
+    alone = service.identify_find([rejected_grey], predictor=stub)
+    assert alone["verdict"]["level"] == "not_recognized" and alone["greyscale"] is True
+    assert "no colour" in alone["verdict"]["message"]
 
 
 def test_one_poisonous_looking_photo_makes_the_find_warn(stub):
