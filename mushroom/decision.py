@@ -40,6 +40,18 @@ class Decision:
     row_id: str = ""  # random id, set when written
 
 
+def check_annotator(name: str) -> str:
+    """``name`` when it is a valid expert identity (login name or "hf:<user>").
+
+    Raises:
+        ValueError: it is empty, too long or holds other characters than letters, digits
+            and _.@:-.
+    """
+    if not _ANNOTATOR.match(name or ""):
+        raise ValueError(f"annotator {name!r} must be 1-64 letters, digits or _.@:-")
+    return name
+
+
 def validate(d: Decision, strict: bool = True) -> Decision:
     """Check and normalize every field of a decision.
 
@@ -54,8 +66,7 @@ def validate(d: Decision, strict: bool = True) -> Decision:
     Raises:
         ValueError: naming the first invalid field, in words a user can act on.
     """
-    if not _ANNOTATOR.match(d.annotator or ""):
-        raise ValueError(f"annotator {d.annotator!r} must be 1-64 letters, digits or _.@:-")
+    check_annotator(d.annotator)
     if d.action not in ACTIONS:
         raise ValueError(f"action {d.action!r} must be one of {', '.join(ACTIONS)}")
     if not _IMAGE_ID.match(d.image_id or ""):

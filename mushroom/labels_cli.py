@@ -1,4 +1,5 @@
-"""``python -m mushroom labels add | undo | export | hash-password``: bulk work on the store.
+"""``python -m mushroom labels add | undo | retire-species | export | hash-password``: bulk
+work on the store.
 
 Every write goes through :func:`mushroom.labels.record`, the same validation the Review tab
 uses. Invalid input exits with status 2 and a one-line message, and writes nothing.
@@ -18,7 +19,8 @@ from mushroom.labels import existing_store
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``labels`` and its subcommands."""
-    p = sub.add_parser("labels", help="expert label store: add, undo, export, hash-password")
+    p = sub.add_parser("labels", help="expert label store: add, undo, retire-species, export, "
+                       "hash-password")
     cmds = p.add_subparsers(dest="labels_command", required=True)
 
     add = cmds.add_parser("add", help="record one decision about one photo")
@@ -41,6 +43,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     undo.add_argument("--labels", required=True, help="label store folder")
     undo.add_argument("--annotator", required=True, help="expert name")
     undo.set_defaults(func=run_undo)
+
+    retire = cmds.add_parser("retire-species",
+                             help="take a species an expert added (a typo) off the list")
+    retire.add_argument("--labels", required=True, help="label store folder")
+    retire.add_argument("--species", required=True, help="the binomial, e.g. 'Amanita muscria'")
+    retire.add_argument("--annotator", required=True, help="expert name")
+    retire.set_defaults(func=run_retire)
 
     export = cmds.add_parser("export", help="write one consensus row per reviewed photo")
     export.add_argument("--labels", required=True, help="label store folder")
@@ -94,6 +103,20 @@ def run_undo(args: argparse.Namespace) -> int:
         print(f"nothing to undo for {args.annotator}", file=sys.stderr)
         return 1
     print(f"undone: {row.path} [{row.image_id}]")
+    return 0
+
+
+def run_retire(args: argparse.Namespace) -> int:
+    """Append a row that takes an expert's addition off the species list."""
+    from mushroom.species import retire_species
+
+    name = " ".join(args.species.split())
+    if not name:
+        raise ValueError("--species is empty: give the binomial to retire, e.g. "
+                         "'Amanita muscria'")
+    row = retire_species(args.labels, name.split(" ")[0], name, args.annotator)
+    print(f"retired: {row.species} ({row.notes}); experts no longer see it in the "
+          f"{row.genus} species list")
     return 0
 
 

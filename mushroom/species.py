@@ -7,21 +7,31 @@ additions land in the tracked file, appended like any store's. Appends go throug
 decision store's lock and torn-tail repair (:func:`mushroom.filecache.append_line`): a
 writer killed mid-row leaves a fragment that readers skip and the next append cuts off,
 never a merged row.
+
+Nothing is ever deleted: a mistyped addition leaves the list through a further row, its
+edibility ``retired`` (:func:`retire_species`). The last row for a name decides whether it is
+offered, so typing the name again later re-adds it with an ordinary row. Only names the
+experts added can be retired: a name any curated row lists (a row neither written by
+:func:`ensure_species`, whose notes read "added by <expert> on <date>", nor a retirement),
+in the store's file or in the repository's seed, belongs to the seed, which is kept in git.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from mushroom.filecache import append_line
-from mushroom.taxonomy import load_taxonomy, validate_species
+from mushroom.taxonomy import Species, load_taxonomy, validate_species
 
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent.parent / "labels" / "taxonomy.csv"
 TAXONOMY_FIELDS = ("genus", "species", "edibility", "notes")
 TORN_NAME = "taxonomy.torn"  # fragments cut from a crashed append, kept for forensics
+RETIRED = "retired"  # the edibility of a row that takes an expert's addition off the list
+_ADDED = re.compile(r"^added by \S+ on \d{4}-\d{2}-\d{2}$")  # notes of ensure_species' rows
 
 
 def taxonomy_path(labels_dir: str | Path) -> Path:
@@ -30,12 +40,22 @@ def taxonomy_path(labels_dir: str | Path) -> Path:
     return own if own.is_file() else DEFAULT_TAXONOMY
 
 
-def species_choices(labels_dir: str | Path, genus: str) -> list[str]:
-    """Species of ``genus`` known to the taxonomy, sorted."""
+def _rows(labels_dir: str | Path) -> list[Species]:
+    """Every row of the store's taxonomy (else the seed's), in file order."""
     path = taxonomy_path(labels_dir)
     # the store's own file is appended to (even when the store is the repository's labels/)
-    known = load_taxonomy(path, torn_tail=path == Path(labels_dir) / "taxonomy.csv")
-    return sorted({s.species for s in known if s.genus == genus})
+    return load_taxonomy(path, torn_tail=path == Path(labels_dir) / "taxonomy.csv")
+
+
+def _latest(rows: list[Species]) -> dict[str, Species]:
+    """The last row of each name: the one that says whether it is offered."""
+    return {s.species: s for s in rows}
+
+
+def species_choices(labels_dir: str | Path, genus: str) -> list[str]:
+    """Species of ``genus`` known to the taxonomy and not retired, sorted."""
+    return sorted(name for name, s in _latest(_rows(labels_dir)).items()
+                  if s.genus == genus and s.edibility != RETIRED)
 
 
 def ensure_species(labels_dir: str | Path, genus: str, species: str, annotator: str,
@@ -61,6 +81,18 @@ def ensure_species(labels_dir: str | Path, genus: str, species: str, annotator: 
             return ensure_species(labels_dir, genus, species, annotator, locked=True)
     if species in species_choices(labels_dir, genus):
         return False
+    _append(labels_dir, Species(genus, species, "unknown", f"added by {annotator} on {_today()}"))
+    return True
+
+
+def _today() -> str:
+    """The UTC date, as the rows' notes give it."""
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+def _append(labels_dir: str | Path, row: Species) -> None:
+    """Append ``row`` to the store's own taxonomy, copying the seed there first when the
+    store has none yet (the caller holds the lock)."""
     own = Path(labels_dir) / "taxonomy.csv"
     if not own.is_file():
         seed = (DEFAULT_TAXONOMY.read_bytes() if DEFAULT_TAXONOMY.is_file()
@@ -69,9 +101,72 @@ def ensure_species(labels_dir: str | Path, genus: str, species: str, annotator: 
         # a seed whose last row lacks its newline would look torn and be cut off
         tmp.write_bytes(seed if seed.endswith(b"\n") else seed + b"\n")
         tmp.replace(own)
-    added = datetime.now(timezone.utc).date().isoformat()
-    row = io.StringIO()
-    csv.writer(row, lineterminator="\n").writerow(
-        [genus, species, "unknown", f"added by {annotator} on {added}"])
-    append_line(own, row.getvalue().encode(), own.with_name(TORN_NAME))
-    return True
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(
+        [row.genus, row.species, row.edibility, row.notes])
+    append_line(own, line.getvalue().encode(), own.with_name(TORN_NAME))
+
+
+def _curated(row: Species) -> bool:
+    """Whether a row comes from the curated seed rather than from this module."""
+    return row.edibility != RETIRED and not _ADDED.match(row.notes)
+
+
+def _retire_refusal(labels_dir: str | Path, genus: str, species: str) -> str:
+    """Why ``species`` may not be retired now, or "" when it may (the caller holds the lock).
+
+    The seed is read as well as the store's copy: a name the curators listed after the store
+    copied the seed is theirs too.
+    """
+    from mushroom.consensus import current
+
+    rows = _rows(labels_dir)
+    last = _latest(rows).get(species)
+    if last is None or last.genus != genus:
+        return f"“{species}” is not on the species list of {genus}: nothing to remove"
+    if last.edibility == RETIRED:
+        return f"“{species}” was already removed from the list ({last.notes})"
+    own = Path(labels_dir) / "taxonomy.csv"
+    # the seed itself when the store is labels/: already read, torn tail left out
+    seed = [] if own.resolve() == DEFAULT_TAXONOMY else load_taxonomy(DEFAULT_TAXONOMY)
+    if any(_curated(s) for s in rows + seed if s.species == species):
+        return (f"“{species}” is in the curated seed list (labels/taxonomy.csv in the "
+                "repository), which is changed through git; only names experts added can be "
+                "removed here")
+    votes = [(v.annotator, v.path) for c in current(labels_dir).values() for v in c.votes
+             if v.genus == genus and v.species == species]
+    if votes:
+        who, where = votes[0]
+        return (f"“{species}” is still named by {len(votes)} current vote(s) (e.g. {who} on "
+                f"{where}): re-vote those photos with the corrected name first, then remove it")
+    return ""
+
+
+def retire_species(labels_dir: str | Path, genus: str, species: str, annotator: str) -> Species:
+    """Take a name an expert added (a typo, say) off the species list, by appending a row.
+
+    Args:
+        labels_dir: the store folder.
+        genus: the genus the name belongs to.
+        species: the binomial to retire.
+        annotator: the expert retiring it, named in the row's notes.
+
+    Returns:
+        The row appended (edibility :data:`RETIRED`).
+
+    Raises:
+        ValueError: the name is malformed, unknown, already retired, in the curated seed or
+            still named by a current vote; nothing is written then.
+    """
+    from mushroom.decision import check_annotator
+    from mushroom.labels import existing_store, store_lock  # labels imports this module
+
+    species = validate_species(genus, species, strict=False)  # old-rule typos too
+    annotator = check_annotator(annotator)
+    with store_lock(existing_store(labels_dir)):  # the lock would create a mistyped folder
+        refusal = _retire_refusal(labels_dir, genus, species)
+        if refusal:
+            raise ValueError(refusal)
+        row = Species(genus, species, RETIRED, f"retired by {annotator} on {_today()}")
+        _append(labels_dir, row)
+    return row

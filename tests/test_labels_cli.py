@@ -268,3 +268,42 @@ def test_labels_add_enters_a_download_folder_like_every_data_flag(photos, tmp_pa
     row = labels.read_rows(store)[-1]
     assert (row.path, row.previous_genus, row.genus) == ("Amanita/000.jpg", "Amanita", "Boletus")
     assert row.image_id == file_id(archive / "Mushrooms" / "Amanita" / "000.jpg")
+
+
+def test_retire_species_takes_an_addition_off_the_list(photos, tmp_path):
+    store = tmp_path / "labels"
+    for name in ("Amanita muscria", "Amanita muscaria"):  # a typo, then the corrected vote
+        labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita", species=name)
+    status, out, err = run_cli("labels", "retire-species", "--labels", str(store),
+                               "--species", " Amanita  muscria", "--annotator", "alice")
+    assert status == 0, err
+    assert out.startswith("retired: Amanita muscria (retired by alice on ")
+    assert "Amanita muscria" not in species.species_choices(store, "Amanita")
+
+
+@pytest.mark.parametrize("name, vote, message", [
+    ("Amanita muscaria", "", "curated seed list"),
+    ("Amanita muscria", "Amanita muscria", "re-vote those photos with the corrected name"),
+    ("Amanita nusquam", "", "not on the species list"),
+    ("Amanitaa muscria", "", "unknown genus"),
+    ("", "", "--species is empty"),
+])
+def test_retire_species_refusals_exit_2_and_write_nothing(photos, tmp_path, name, vote, message):
+    store = tmp_path / "labels"
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita",
+                  species="Amanita muscria")
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita", species=vote)
+    before = {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()}
+    status, out, err = run_cli("labels", "retire-species", "--labels", str(store),
+                               "--species", name, "--annotator", "alice")
+    assert (status, out) == (2, "")
+    assert err.startswith("error: ") and message in err
+    assert {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()} == before
+
+
+def test_retire_species_never_invents_a_store(tmp_path):
+    typo = tmp_path / "lables"
+    result = cli("labels", "retire-species", "--labels", str(typo), "--species",
+                 "Amanita muscria", "--annotator", "alice")
+    assert result.returncode == 2 and "label store not found" in result.stderr
+    assert not typo.exists()
