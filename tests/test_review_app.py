@@ -18,6 +18,7 @@ from PIL import Image
 from conftest import PASSWORD, logged_in, review_setup
 from mushroom import decision, labels, review
 from mushroom.data import file_id
+from mushroom.taxonomy import load_taxonomy
 
 
 def store_rows(env: dict[str, str]) -> list[decision.Decision]:
@@ -71,6 +72,7 @@ REFUSED_WITHOUT_LOGIN = [
     ("/review_export", ()),
     ("/review_build", ("All", "all")),
     ("/review_species_choices", ("Amanita",)),
+    ("/review_retire_species", ("Amanita", "Amanita muscria")),
     ("/review_reopen", ("All", "all")),
     ("/review_previous", ()),
     ("/review_forward", ()),
@@ -372,3 +374,26 @@ def test_an_api_vote_on_another_photo_than_the_one_shown_is_not_refused(review_a
     client.predict(other.image_id, "Boletus", "", "", "All", "all", api_name="/review_save")
     last = store_rows(review_env)[-1]
     assert (last.annotator, last.image_id, last.genus) == ("bob", other.image_id, "Boletus")
+
+
+def test_an_expert_removes_a_mistyped_species_from_the_list(review_app, review_env):
+    def offered(client) -> set[str]:
+        box = client.predict("Amanita", api_name="/review_species_choices")
+        return {value for _, value in box["choices"]}
+
+    alice, typo = logged_in(review_app, "alice"), "Amanita muscrai"
+    image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
+    alice.predict(image_id, "Amanita", typo, "", "All", "all", api_name="/review_save")
+    assert typo in offered(alice)  # the typo is in every expert's list now
+    with pytest.raises(AppError, match="re-vote those photos"):  # the vote still names it
+        alice.predict("Amanita", typo, api_name="/review_retire_species")
+    alice.predict(image_id, "Amanita", "", "", "All", "all", api_name="/review_save")
+    with pytest.raises(AppError, match="curated seed list"):
+        alice.predict("Amanita", "Amanita muscaria", api_name="/review_retire_species")
+    box, status = alice.predict("Amanita", typo, api_name="/review_retire_species")
+    assert f"Removed “{typo}” from the Amanita species list" in status
+    assert not box.get("value") and typo not in {v for _, v in box["choices"]}
+    assert "Amanita muscaria" in {v for _, v in box["choices"]}
+    assert typo not in offered(logged_in(review_app, "bob"))
+    last = load_taxonomy(Path(review_env["MUSHROOM_LABELS"]) / "taxonomy.csv")[-1]
+    assert (last.species, last.edibility) == (typo, "retired")

@@ -18,6 +18,7 @@ from mushroom.taxonomy import GENERA
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
 from mushroom.ui import review_signin as signin
+from mushroom.ui import review_species
 from mushroom.ui import review_tools as tools
 
 KEYS = {"c": "review-confirm", "r": "review-save", "x": "review-not-mushroom",
@@ -132,6 +133,9 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     # .input, not .change: showing a photo sets the genus too, and must keep its species
     w["genus"].input(partial(h.species_for, ctx), [w["user"], w["genus"]], w["species"],
                      api_name="review_species_choices")
+    w["retire"].click(partial(review_species.retire, ctx), [w["user"], w["genus"], w["species"]],
+                      [w["species"], w["status"]], api_name="review_retire_species",
+                      **one_tracker)
     root = gr.context.Context.root_block
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
@@ -190,9 +194,13 @@ def _work_area() -> dict[str, gr.components.Component]:
                                       elem_id="review-votes")
             w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
                                      allow_custom_value=True)  # the store validates it
-            w["species"] = gr.Dropdown([""], value="", allow_custom_value=True,
-                                       label="Species (pick, or type a new binomial)",
-                                       elem_id="review-species")
+            with gr.Row(equal_height=True):
+                w["species"] = gr.Dropdown([""], value="", allow_custom_value=True,
+                                           label="Species (pick, or type a new binomial)",
+                                           elem_id="review-species", scale=4)
+                # a mistyped addition would otherwise stay in every expert's list
+                w["retire"] = gr.Button("Remove from list", size="sm", scale=1, min_width=90,
+                                        elem_id="review-retire-species")
             # The API page would list only the current choices ('') for a field that takes any
             # binomial; say "string" (the store validates it against the genus).
             w["species"].api_info = lambda: {"type": "string"}
