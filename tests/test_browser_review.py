@@ -8,16 +8,24 @@ the expert's view is saved to ``artifacts/review.png``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from conftest import PASSWORD, ROOT
-from mushroom import labels
+from mushroom import labels, review
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = ROOT / "artifacts" / "review.png"
+REFRESH_S = 1.0  # the Review tab's refresh interval in these tests (15 s in the app)
+
+
+@pytest.fixture(scope="module")
+def review_env(review_env: dict[str, str]) -> dict[str, str]:
+    """conftest's setup with a fast refresh: every test here runs with the timer ticking."""
+    return {**review_env, "MUSHROOM_REVIEW_REFRESH_S": str(REFRESH_S)}
 
 
 def open_review(browser, url: str):
@@ -220,4 +228,57 @@ def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(review_app, revie
     assert "Not saved" in page.inner_text("#review-status")
     assert text(page, "review-note").input_value() == "ring on the stem"  # typed, kept
     assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == rows
+    page.close()
+
+
+def test_other_experts_votes_show_up_without_a_click(review_app, review_env, browser):
+    """Alice has a photo open, her genus chosen and a note typed, when Bob relabels it through
+    the API: within a tick her page shows the new progress, Bob's vote and a notice, without
+    a click and without touching the photo, her genus or her note. The timer ticks only
+    while she is signed in."""
+    from mushroom.consensus import current
+
+    tick = next((d["id"] for d in Client(review_app.url, verbose=False).config["dependencies"]
+                 if d.get("api_name") == "review_tick"), None)
+    page = open_review(browser, review_app.url)
+    ticks = []
+    page.on("request", lambda r: ticks.append(1) if "/queue/join" in r.url
+            and (r.post_data_json or {}).get("fn_index") == tick else None)
+    page.wait_for_timeout(3 * REFRESH_S * 1000)
+    assert not ticks  # not signed in: no timer
+    log_in(page, "alice")
+    wait_for_photo(page)
+    voted = current(review_env["MUSHROOM_LABELS"])
+    path = next(r.path for r in review.load_queue(
+        Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+        review_env["MUSHROOM_LABELS"]).itertuples() if r.image_id not in voted)
+    text(page, "review-goto-name").fill(path)
+    page.click("#review-goto")
+    page.wait_for_function("() => document.querySelector('#review-label').innerText"
+                           f".includes('{path}')", timeout=60_000)
+    image_id, header, before = shown_id(page), page.inner_text("#review-label"), progress(page)
+    label = header.split("\n")[0].split(" · ")[0].strip()
+    other, mine = ("Amanita", "Russula") if label != "Amanita" else ("Boletus", "Russula")
+    choose(page, "review-genus", mine)
+    text(page, "review-note").fill("cap still wet")
+    bob = Client(review_app.url, verbose=False)
+    bob.predict("bob", PASSWORD, api_name="/review_login")
+    bob.predict(image_id, other, "", "", "All", "all", api_name="/review_save")
+    page.wait_for_function(
+        "() => document.querySelector('#review-status').innerText.includes('changed meanwhile')",
+        timeout=int(3 * REFRESH_S * 1000) + 5_000)
+    assert ticks  # what brought it (and what the counts before and after look for)
+    assert progress(page) == (before[0] + 1, before[1])
+    assert "bob" in page.inner_text("#review-votes")
+    assert (f"bob's vote changed this photo's label from {label} to {other}"
+            in page.inner_text("#review-status"))
+    assert page.inner_text("#review-label") == header  # the item itself is not re-rendered
+    assert page.locator("#review-genus input").input_value() == mine
+    assert text(page, "review-note").input_value() == "cap still wet"
+    page.click("#review-logout")
+    page.wait_for_selector("#review-login", state="visible")
+    page.wait_for_timeout(REFRESH_S * 1000)  # a tick sent just before the logout lands
+    ticks.clear()
+    page.wait_for_timeout(3 * REFRESH_S * 1000)
+    assert not ticks  # signed out: the timer stopped
     page.close()

@@ -79,6 +79,8 @@ REFUSED_WITHOUT_LOGIN = [
     ("/review_go_to", ("{id}",)),
 ]
 SIGN_IN = {"review_login", "review_logout", "review_hf_login"}  # open to visitors by design
+QUIET_WITHOUT_LOGIN = {"review_tick"}  # a timer's refresh: changes nothing, raises no toast
+SKIPPED = ({"__type__": "update"},) * 3  # what gradio_client makes of three gr.skip()
 
 
 @pytest.mark.parametrize("endpoint, args", REFUSED_WITHOUT_LOGIN)
@@ -97,7 +99,20 @@ def test_every_review_endpoint_is_checked_for_a_login(review_app):
     callable_ = {d["api_name"] for d in config["dependencies"]
                  if (d.get("api_name") or "").startswith("review_")
                  and d.get("api_visibility") != "private"}
-    assert callable_ - SIGN_IN == {e.lstrip("/") for e, _ in REFUSED_WITHOUT_LOGIN}
+    assert callable_ - SIGN_IN - QUIET_WITHOUT_LOGIN == {e.lstrip("/")
+                                                         for e, _ in REFUSED_WITHOUT_LOGIN}
+
+
+def test_a_refresh_without_a_login_changes_nothing(review_app, review_env):
+    # The timer runs only while signed in, but an API client or a page whose login the app
+    # forgot (a restart) may still send a tick: no refusal toast, nothing on the page.
+    image_id = file_id(next(Path(review_env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
+    page = ("", {"headers": [], "data": [[]]}, "")
+    visitor = Client(review_app.url, verbose=False)
+    assert visitor.predict(image_id, "All", "all", *page, api_name="/review_tick") == SKIPPED
+    expert = logged_in(review_app, "bob")
+    expert.predict(api_name="/review_logout")
+    assert expert.predict(image_id, "All", "all", *page, api_name="/review_tick") == SKIPPED
 
 
 def test_wrong_password_is_refused_and_logout_ends_the_session(review_app):
@@ -397,3 +412,46 @@ def test_an_expert_removes_a_mistyped_species_from_the_list(review_app, review_e
     assert typo not in offered(logged_in(review_app, "bob"))
     last = load_taxonomy(Path(review_env["MUSHROOM_LABELS"]) / "taxonomy.csv")[-1]
     assert (last.species, last.edibility) == (typo, "retired")
+
+
+def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_app, review_env):
+    """Alice has a photo open while Bob relabels it: her next tick brings the new progress,
+    Bob's vote and a notice, and only those (never the photo or the boxes she types in);
+    a tick with nothing new changes nothing, and one after Bob's undo takes the notice back."""
+    from mushroom.consensus import current
+
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
+    queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+                              review_env["MUSHROOM_LABELS"])
+    voted = current(review_env["MUSHROOM_LABELS"])
+    image_id = next(i for i in queue["image_id"] if i not in voted)
+    shown = alice.predict(image_id, "All", "all", api_name="/review_show")
+    page = (shown[8], shown[4], shown[9])  # progress, votes and status as shown
+    assert alice.predict(image_id, "All", "all", *page, api_name="/review_tick") == SKIPPED
+    label = shown[5]["value"]
+    other = "Amanita" if label != "Amanita" else "Boletus"
+    bob.predict(image_id, other, "", "", "All", "all", api_name="/review_save")
+    ticked = alice.predict(image_id, "All", "all", *page, api_name="/review_tick")
+    progress, votes, status = ticked
+    assert reviewed(progress) == (reviewed(page[0])[0] + 1, 9)
+    assert [row[1:4] for row in votes["data"]] == [["bob", "relabel", other]]
+    assert status.startswith(f"**Label changed meanwhile**: bob's vote changed this photo's "
+                             f"label from {label} to {other}.")
+    assert alice.predict(image_id, "All", "all", *ticked, api_name="/review_tick") == SKIPPED
+    bob.predict("All", "all", api_name="/review_undo")
+    progress, votes, status = alice.predict(image_id, "All", "all", *ticked,
+                                            api_name="/review_tick")
+    assert (progress, votes["data"], status) == (page[0], [], "")
+
+
+def test_the_refresh_interval_comes_from_the_environment(monkeypatch):
+    from mushroom.ui import review_refresh as refresh
+
+    monkeypatch.delenv("MUSHROOM_REVIEW_REFRESH_S", raising=False)
+    assert refresh.refresh_seconds() == refresh.REFRESH_S == 15
+    monkeypatch.setenv("MUSHROOM_REVIEW_REFRESH_S", "2.5")
+    assert refresh.refresh_seconds() == 2.5
+    for bad in ("0", "-1", "soon", "inf", "nan"):
+        monkeypatch.setenv("MUSHROOM_REVIEW_REFRESH_S", bad)
+        with pytest.warns(UserWarning, match="not a positive number"):
+            assert refresh.refresh_seconds() == refresh.REFRESH_S

@@ -17,6 +17,7 @@ from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
+from mushroom.ui import review_refresh as refresh
 from mushroom.ui import review_signin as signin
 from mushroom.ui import review_species
 from mushroom.ui import review_tools as tools
@@ -78,6 +79,9 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
         w["hf"] = _hf_login_button()
         with gr.Column(visible=False) as w["work"]:
             w.update(_work_area())
+        # Outside the hidden work area, which the page does not mount until a login; it
+        # ticks only while an expert is signed in (see _connect_refresh).
+        w["timer"] = gr.Timer(refresh.refresh_seconds(), active=False)
     _connect(ctx, w)
 
 
@@ -87,7 +91,9 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     # Progress and a refusal show on the status line only: Gradio otherwise covers every
     # output (photo, genus, species...) with an "Error" badge that blocks the very field
     # the message asks the expert to fix.
-    one_tracker = {"show_progress_on": w["status"]}
+    # An item event also drops a refresh still in flight, whose progress and votes would
+    # be those of the photo it replaces.
+    one_tracker = {"show_progress_on": w["status"], "cancels": [_connect_refresh(ctx, w)]}
     filters = [w["filter_genus"], w["mode"]]
     shown = [w["user"], w["current"], *filters, w["history"]]
     swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
@@ -98,7 +104,11 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
                       api_visibility="undocumented", **one_tracker)
     logged_in.success(None, None, None, js=CLEAR_LOGIN_TOASTS, api_name="review_clear_toasts",
                       api_visibility="private")
-    w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout")
+    logged_in.success(refresh.timer_for, w["user"], w["timer"], api_name="review_timer_login",
+                      api_visibility="private")
+    w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout").then(
+        refresh.timer_for, w["user"], w["timer"], api_name="review_timer_logout",
+        api_visibility="private")
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented", **one_tracker)
@@ -140,7 +150,20 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
         if w["hf"] is not None:  # the OAuth round trip reloads the page: check who came back
-            root.load(signin.hf_login, None, swap, api_name="review_hf_login")
+            root.load(signin.hf_login, None, swap, api_name="review_hf_login").then(
+                refresh.timer_for, w["user"], w["timer"], api_name="review_timer_hf",
+                api_visibility="private")
+
+
+def _connect_refresh(ctx: h.ReviewContext, w: dict):
+    """The timer's tick: progress, votes and a stale-label notice, nothing the expert types
+    into (see :mod:`mushroom.ui.review_refresh`); returns the event, for ``cancels``."""
+    return w["timer"].tick(
+        partial(refresh.tick, ctx),
+        [w["user"], w["current"], w["filter_genus"], w["mode"], w["seen"], w["progress"],
+         w["votes"], w["status"]],
+        [w["progress"], w["votes"], w["status"]], api_name="review_tick",
+        api_visibility="undocumented", show_progress="hidden")
 
 
 def _hf_login_button():
@@ -191,6 +214,7 @@ def _work_area() -> dict[str, gr.components.Component]:
             w["top3"] = gr.HTML(label="Model top 3", show_label=False, elem_id="review-top3")
             w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
                                       label="Votes and notes", interactive=False, wrap=True,
+                                      type="array",  # rows of strings, as votes_table makes
                                       elem_id="review-votes")
             w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
                                      allow_custom_value=True)  # the store validates it

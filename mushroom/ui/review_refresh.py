@@ -1,0 +1,122 @@
+"""The Review tab's periodic refresh: other experts' votes show up without a click.
+
+A ``gr.Timer`` (active only while an expert is signed in) ticks every
+:func:`refresh_seconds`; each tick recomputes the progress line and the votes of the photo
+on screen, and when another vote changed that photo's label since it was shown, says so on
+the status line. It never re-renders the photo or the genus, species and note boxes: the
+expert may be typing. Outputs equal to what the page shows come back as ``gr.skip()``, so a
+quiet tick changes nothing on the page.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+
+import gradio as gr
+
+from mushroom.ui import UserError
+from mushroom.ui.review_handlers import ReviewContext, require
+from mushroom.ui.review_view import progress_text, votes_table
+
+REFRESH_S = 15.0
+"""Seconds between ticks. An expert spends tens of seconds on a photo, so a colleague's vote
+shows well before they decide, while each signed-in page costs the server one cheap event
+(a few ms: see README "Scale") per interval rather than a steady stream."""
+
+NOTICE = "**Label changed meanwhile**"
+"""How the tick's notice starts on the status line (so a later tick can take it back)."""
+
+
+def refresh_seconds() -> float:
+    """The tick interval: ``MUSHROOM_REVIEW_REFRESH_S`` (read when the tab is built; tests
+    set a short one) or :data:`REFRESH_S`; a value that is not a positive number is ignored
+    with a warning."""
+    raw = os.environ.get("MUSHROOM_REVIEW_REFRESH_S", "").strip()
+    if not raw:
+        return REFRESH_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        warnings.warn(f"MUSHROOM_REVIEW_REFRESH_S={raw!r} is not a positive number of seconds:"
+                      f" refreshing every {REFRESH_S:g} s", stacklevel=2)
+        return REFRESH_S
+    return seconds
+
+
+def timer_for(user: str | None) -> gr.Timer:
+    """The timer switched on while ``user`` is signed in, off otherwise (after a login, a
+    Hugging Face sign-in or a logout)."""
+    return gr.Timer(active=bool(user))
+
+
+def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genus: str,
+         mode: str, seen: tuple[str, str] | None, progress_shown: str | None,
+         votes_shown: list | None, status_shown: str | None) -> list:
+    """One refresh: [progress line, votes table, status line], each ``gr.skip()`` when the
+    page already shows it. Without a login, or without a queue, everything is skipped (a
+    timer left running must not put refusals on the page).
+
+    Args:
+        ctx: the tab's photo folder, store and queue cache.
+        user: the session's expert.
+        image_id: the photo on screen ("" or None when none).
+        filter_genus: the genus filter, for the progress line.
+        mode: the "Show" filter, for the progress line.
+        seen: (image id, label) the page showed that photo with.
+        progress_shown: the progress line on the page.
+        votes_shown: the votes table on the page (rows of strings).
+        status_shown: the status line on the page.
+    """
+    from mushroom.review import load_queue
+
+    skipped = [gr.skip()] * 3
+    try:
+        user = require(user)
+    except UserError:
+        return skipped
+    if ctx.data_dir is None or not ctx.cache.is_file():
+        return skipped
+    queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
+    progress = progress_text(queue, filter_genus, user, mode)
+    out = [progress if _markdown(progress) != (progress_shown or "") else gr.skip(),
+           gr.skip(), gr.skip()]
+    hit = queue[queue["image_id"] == (image_id or "")]
+    if hit.empty:
+        return out
+    votes = votes_table(ctx.labels_dir, image_id)
+    if votes != [row for row in (votes_shown or []) if any(row)]:
+        out[1] = votes
+    status = notice(ctx, image_id, hit.iloc[0]["genus"], seen)
+    if status and _markdown(status) != (status_shown or ""):
+        out[2] = status
+    elif not status and (status_shown or "").startswith(NOTICE):
+        out[2] = ""  # the label is back to what the page shows: the notice no longer holds
+    return out
+
+
+def notice(ctx: ReviewContext, image_id: str, now: str, seen: tuple[str, str] | None) -> str:
+    """The status line's word that the photo's label is ``now``, no longer the one shown
+    (naming whose vote made it so), or "" when the label on screen still holds."""
+    from mushroom.consensus import rows_in_force
+    from mushroom.decision import VOTES
+
+    if not seen or seen[0] != image_id or seen[1] == now:
+        return ""
+    who, counted = "a withdrawn vote", set()
+    for r in reversed(rows_in_force(ctx.labels_dir, image_id)):  # latest vote of each first
+        if r.action in VOTES and r.annotator not in counted:
+            counted.add(r.annotator)
+            if not r.flags and r.genus == now:
+                who = f"{r.annotator}'s vote"
+                break
+    return (f"{NOTICE}: {who} changed this photo's label from {seen[1]} to {now}. Go to "
+            f"`{image_id}` to see it as it stands; a Confirm or Save now would be refused.")
+
+
+def _markdown(text: str) -> str:
+    """``text`` as a Markdown component holds it (Gradio strips its indentation)."""
+    return inspect.cleandoc(text)
