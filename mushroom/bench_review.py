@@ -3,8 +3,9 @@
 Builds a synthetic review setup under ``--root`` (tiny distinct JPEGs in genus folders, a
 queue in ``review-queue``'s format with plausible probabilities, and a label store of
 ``--rows`` decisions from 5 experts written through :func:`mushroom.labels.append`), then
-times the tab's handlers in-process: the queue load, *Show*, *Skip*, *Go to* and *Confirm*
-(which writes a row, so the next load redoes the consensus) on a copy of the store. The
+times the tab's handlers in-process: the queue load, *Show*, *Skip*, *Go to*, the timer's
+refresh tick and *Confirm* (which writes a row, so the next load redoes the consensus) on a
+copy of the store. The
 setup is reused when it already has the asked size; writing 20,000 fsynced rows takes
 about a minute.
 """
@@ -107,6 +108,7 @@ def bench_events(data: Path, labels_dir: Path, repeats: int) -> dict:
     from mushroom.review import load_queue
     from mushroom.ui import review_handlers as h
     from mushroom.ui.review_moves import go_to
+    from mushroom.ui.review_refresh import tick
 
     os.environ["MUSHROOM_EXPERTS"] = f"alice:{auth.hash_password(PASSWORD)}"
     ctx = h.ReviewContext(data, labels_dir, ROOT / "assets" / "model.pt")
@@ -117,6 +119,8 @@ def bench_events(data: Path, labels_dir: Path, repeats: int) -> dict:
         "show": lambda: h.show(ctx, "alice", first, "All", "all"),
         "skip (unreviewed by me)": lambda: h.skip(ctx, "alice", first, "All", "unreviewed by me"),
         "go to": lambda: go_to(ctx, "alice", first, None),
+        # a page that shows nothing yet: progress and votes are computed and sent
+        "refresh tick": lambda: tick(ctx, "alice", first, "All", "all", None, "", [], ""),
         "confirm (writes a row)": lambda: h.act(ctx, "confirm", "alice", next(shown), "", "",
                                                 "", "All", "all"),
     }

@@ -140,7 +140,7 @@ def test_the_review_benchmark_times_every_event_and_keeps_its_store(tmp_path, ca
     assert (store / "queue.csv").stat().st_mtime_ns == built
     saved = json.loads((tmp_path / "bench_30x40.json").read_text())
     assert set(saved["events"]) == {"load_queue", "show", "skip (unreviewed by me)", "go to",
-                                    "confirm (writes a row)"}
+                                    "refresh tick", "confirm (writes a row)"}
     assert all(r["n"] == 2 and r["p50_ms"] > 0 for r in saved["events"].values())
     assert "confirm (writes a row)" in capsys.readouterr().out
 
