@@ -80,7 +80,14 @@ REFUSED_WITHOUT_LOGIN = [
 ]
 SIGN_IN = {"review_login", "review_logout", "review_hf_login"}  # open to visitors by design
 QUIET_WITHOUT_LOGIN = {"review_tick"}  # a timer's refresh: changes nothing, raises no toast
-SKIPPED = ({"__type__": "update"},) * 3  # what gradio_client makes of three gr.skip()
+
+
+def changes(ticked: dict) -> tuple:
+    """A tick's (progress, votes, status) for the page; None where nothing changed."""
+    return ticked["progress"], ticked["votes"], ticked["status"]
+
+
+QUIET = (None, None, None)
 
 
 @pytest.mark.parametrize("endpoint, args", REFUSED_WITHOUT_LOGIN)
@@ -109,10 +116,13 @@ def test_a_refresh_without_a_login_changes_nothing(review_app, review_env):
     image_id = file_id(next(Path(review_env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
     page = ("", {"headers": [], "data": [[]]}, "")
     visitor = Client(review_app.url, verbose=False)
-    assert visitor.predict(image_id, "All", "all", *page, api_name="/review_tick") == SKIPPED
+    quiet = visitor.predict(image_id, "All", "all", *page, api_name="/review_tick")
+    assert changes(quiet) == QUIET
+    assert (quiet["image_id"], quiet["genus"], quiet["mode"]) == (image_id, "All", "all")
     expert = logged_in(review_app, "bob")
     expert.predict(api_name="/review_logout")
-    assert expert.predict(image_id, "All", "all", *page, api_name="/review_tick") == SKIPPED
+    assert changes(expert.predict(image_id, "All", "all", *page, api_name="/review_tick")) \
+        == QUIET
 
 
 def test_wrong_password_is_refused_and_logout_ends_the_session(review_app):
@@ -427,21 +437,43 @@ def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_
     image_id = next(i for i in queue["image_id"] if i not in voted)
     shown = alice.predict(image_id, "All", "all", api_name="/review_show")
     page = (shown[8], shown[4], shown[9])  # progress, votes and status as shown
-    assert alice.predict(image_id, "All", "all", *page, api_name="/review_tick") == SKIPPED
+    assert changes(alice.predict(image_id, "All", "all", *page, api_name="/review_tick")) \
+        == QUIET
     label = shown[5]["value"]
     other = "Amanita" if label != "Amanita" else "Boletus"
     bob.predict(image_id, other, "", "", "All", "all", api_name="/review_save")
     ticked = alice.predict(image_id, "All", "all", *page, api_name="/review_tick")
-    progress, votes, status = ticked
+    progress, votes, status = changes(ticked)
+    assert ticked["image_id"] == image_id  # what the page checks before placing it
     assert reviewed(progress) == (reviewed(page[0])[0] + 1, 9)
-    assert [row[1:4] for row in votes["data"]] == [["bob", "relabel", other]]
+    assert [row[1:4] for row in votes] == [["bob", "relabel", other]]
     assert status.startswith(f"**Label changed meanwhile**: bob's vote changed this photo's "
                              f"label from {label} to {other}.")
-    assert alice.predict(image_id, "All", "all", *ticked, api_name="/review_tick") == SKIPPED
+    now = (progress, {"headers": page[1]["headers"], "data": votes}, status)
+    assert changes(alice.predict(image_id, "All", "all", *now, api_name="/review_tick")) \
+        == QUIET
     bob.predict("All", "all", api_name="/review_undo")
-    progress, votes, status = alice.predict(image_id, "All", "all", *ticked,
-                                            api_name="/review_tick")
-    assert (progress, votes["data"], status) == (page[0], [], "")
+    assert changes(alice.predict(image_id, "All", "all", *now, api_name="/review_tick")) \
+        == (page[0], [], "")
+
+
+def test_a_refresh_says_nothing_of_the_experts_own_vote(tmp_path, monkeypatch):
+    """A tick computed while Alice's own Save ran (ticks run beside her events, with the
+    photo and label she had on screen) must not tell her that her own vote changed the
+    label (seen live: her next photo showed that notice); Bob's vote still does."""
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_refresh as refresh
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    shown = h.render(ctx, "alice", None, "All", "all")
+    image_id, seen = shown[0], shown[-1]
+    other = "Amanita" if seen[1] != "Amanita" else "Boletus"
+    h.act(ctx, "save", "alice", image_id, other, "", "", "All", "all", seen)
+    ticked = refresh.tick(ctx, "alice", image_id, "All", "all", seen, "", [], "")
+    assert ticked["status"] is None and ticked["votes"][0][1:4] == ["alice", "relabel", other]
+    h.act(ctx, "save", "bob", image_id, "Russula", "", "", "All", "all")
+    ticked = refresh.tick(ctx, "alice", image_id, "All", "all", seen, "", [], "")
+    assert ticked["status"].startswith("**Label changed meanwhile**: bob's vote")
 
 
 def test_the_refresh_interval_comes_from_the_environment(monkeypatch):

@@ -82,6 +82,7 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
         # Outside the hidden work area, which the page does not mount until a login; it
         # ticks only while an expert is signed in (see _connect_refresh).
         w["timer"] = gr.Timer(refresh.refresh_seconds(), active=False)
+        w["tick"] = gr.JSON(visible=False)  # a tick's result, until APPLY_JS places it
     _connect(ctx, w)
 
 
@@ -158,12 +159,15 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
 def _connect_refresh(ctx: h.ReviewContext, w: dict):
     """The timer's tick: progress, votes and a stale-label notice, nothing the expert types
     into (see :mod:`mushroom.ui.review_refresh`); returns the event, for ``cancels``."""
-    return w["timer"].tick(
+    shown = [w["progress"], w["votes"], w["status"]]
+    event = w["timer"].tick(
         partial(refresh.tick, ctx),
-        [w["user"], w["current"], w["filter_genus"], w["mode"], w["seen"], w["progress"],
-         w["votes"], w["status"]],
-        [w["progress"], w["votes"], w["status"]], api_name="review_tick",
-        api_visibility="undocumented", show_progress="hidden")
+        [w["user"], w["current"], w["filter_genus"], w["mode"], w["seen"], *shown], w["tick"],
+        api_name="review_tick", api_visibility="undocumented", show_progress="hidden")
+    event.then(None, [w["tick"], w["current"], w["filter_genus"], w["mode"], *shown], shown,
+               js=refresh.APPLY_JS, api_name="review_tick_apply", api_visibility="private",
+               show_progress="hidden")
+    return event
 
 
 def _hf_login_button():

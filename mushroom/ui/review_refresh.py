@@ -4,8 +4,14 @@ A ``gr.Timer`` (active only while an expert is signed in) ticks every
 :func:`refresh_seconds`; each tick recomputes the progress line and the votes of the photo
 on screen, and when another vote changed that photo's label since it was shown, says so on
 the status line. It never re-renders the photo or the genus, species and note boxes: the
-expert may be typing. Outputs equal to what the page shows come back as ``gr.skip()``, so a
-quiet tick changes nothing on the page.
+expert may be typing. Values equal to what the page shows come back as None, so a quiet
+tick changes nothing on the page.
+
+A tick lands in a hidden JSON box, and :data:`APPLY_JS` then copies it onto the page in
+the browser, only when the page still shows the photo and filters the tick was computed
+for. A tick runs beside the expert's own events: one computed while their Confirm moved
+the page on would otherwise put the old photo's votes, and a notice about their own vote,
+under the next photo.
 """
 
 from __future__ import annotations
@@ -47,6 +53,17 @@ def refresh_seconds() -> float:
     return seconds
 
 
+APPLY_JS = """(tick, current, genus, mode, progress, votes, status) => {
+  const fresh = tick && tick.image_id === (current || "") && tick.genus === genus
+    && tick.mode === mode;
+  if (!fresh) return [progress, votes, status];
+  return [tick.progress ?? progress, tick.votes ? {...votes, data: tick.votes} : votes,
+          tick.status ?? status];
+}"""
+"""Browser side of a tick: (tick box, photo id, genus filter, mode filter, progress line,
+votes table, status line) -> the three page values, the tick's where it still applies."""
+
+
 def timer_for(user: str | None) -> gr.Timer:
     """The timer switched on while ``user`` is signed in, off otherwise (after a login, a
     Hugging Face sign-in or a logout)."""
@@ -55,10 +72,12 @@ def timer_for(user: str | None) -> gr.Timer:
 
 def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genus: str,
          mode: str, seen: tuple[str, str] | None, progress_shown: str | None,
-         votes_shown: list | None, status_shown: str | None) -> list:
-    """One refresh: [progress line, votes table, status line], each ``gr.skip()`` when the
-    page already shows it. Without a login, or without a queue, everything is skipped (a
-    timer left running must not put refusals on the page).
+         votes_shown: list | None, status_shown: str | None) -> dict:
+    """One refresh, for :data:`APPLY_JS`: the photo and filters it was computed for
+    (``image_id``, ``genus``, ``mode``, echoed) and the new ``progress`` line, ``votes``
+    rows and ``status`` line, each None when the page already shows it. Without a login,
+    or without a queue, all three are None (a timer left running must not put refusals on
+    the page).
 
     Args:
         ctx: the tab's photo folder, store and queue cache.
@@ -73,34 +92,36 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
     """
     from mushroom.review import load_queue
 
-    skipped = [gr.skip()] * 3
+    out = {"image_id": image_id or "", "genus": filter_genus, "mode": mode,
+           "progress": None, "votes": None, "status": None}
     try:
         user = require(user)
     except UserError:
-        return skipped
+        return out
     if ctx.data_dir is None or not ctx.cache.is_file():
-        return skipped
+        return out
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
-    progress = progress_text(queue, filter_genus, user, mode)
-    out = [progress if _markdown(progress) != (progress_shown or "") else gr.skip(),
-           gr.skip(), gr.skip()]
+    progress = _markdown(progress_text(queue, filter_genus, user, mode))
+    out["progress"] = progress if progress != (progress_shown or "") else None
     hit = queue[queue["image_id"] == (image_id or "")]
     if hit.empty:
         return out
     votes = votes_table(ctx.labels_dir, image_id)
     if votes != [row for row in (votes_shown or []) if any(row)]:
-        out[1] = votes
-    status = notice(ctx, image_id, hit.iloc[0]["genus"], seen)
-    if status and _markdown(status) != (status_shown or ""):
-        out[2] = status
+        out["votes"] = votes
+    status = _markdown(notice(ctx, user, image_id, hit.iloc[0]["genus"], seen))
+    if status and status != (status_shown or ""):
+        out["status"] = status
     elif not status and (status_shown or "").startswith(NOTICE):
-        out[2] = ""  # the label is back to what the page shows: the notice no longer holds
+        out["status"] = ""  # the label is back to what the page shows: the notice no longer holds
     return out
 
 
-def notice(ctx: ReviewContext, image_id: str, now: str, seen: tuple[str, str] | None) -> str:
+def notice(ctx: ReviewContext, user: str, image_id: str, now: str,
+           seen: tuple[str, str] | None) -> str:
     """The status line's word that the photo's label is ``now``, no longer the one shown
-    (naming whose vote made it so), or "" when the label on screen still holds."""
+    (naming whose vote made it so), or "" when the label on screen still holds or ``user``'s
+    own vote changed it (their page moves on, or says so, by itself)."""
     from mushroom.consensus import rows_in_force
     from mushroom.decision import VOTES
 
@@ -111,6 +132,8 @@ def notice(ctx: ReviewContext, image_id: str, now: str, seen: tuple[str, str] | 
         if r.action in VOTES and r.annotator not in counted:
             counted.add(r.annotator)
             if not r.flags and r.genus == now:
+                if r.annotator == user:
+                    return ""
                 who = f"{r.annotator}'s vote"
                 break
     return (f"{NOTICE}: {who} changed this photo's label from {seen[1]} to {now}. Go to "
