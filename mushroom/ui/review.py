@@ -95,8 +95,14 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     # An item event also drops a refresh still in flight, whose progress and votes would
     # be those of the photo it replaces.
     one_tracker = {"show_progress_on": w["status"], "cancels": [_connect_refresh(ctx, w)]}
-    filters = [w["filter_genus"], w["mode"]]
-    shown = [w["user"], w["current"], *filters, w["history"]]
+    _connect_session(ctx, w, outputs, one_tracker)
+    _connect_items(ctx, w, outputs, one_tracker)
+    _connect_tools(ctx, w, one_tracker)
+
+
+def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: dict) -> None:
+    """Log in and out (password or Hugging Face), switching the refresh timer with them."""
+    shown = [w["user"], w["current"], w["filter_genus"], w["mode"], w["history"]]
     swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
     logged_in = gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
                       [w["name"], w["password"]], swap, api_name="review_login",
@@ -110,6 +116,19 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout").then(
         refresh.timer_for, w["user"], w["timer"], api_name="review_timer_logout",
         api_visibility="private")
+    root = gr.context.Context.root_block
+    if root is not None:
+        if w["hf"] is not None:  # the OAuth round trip reloads the page: check who came back
+            root.load(signin.hf_login, None, swap, api_name="review_hf_login").then(
+                refresh.timer_for, w["user"], w["timer"], api_name="review_timer_hf",
+                api_visibility="private")
+
+
+def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: dict) -> None:
+    """Show, filter, build, decide and move through the queue: the events that change the
+    photo on screen."""
+    filters = [w["filter_genus"], w["mode"]]
+    shown = [w["user"], w["current"], *filters, w["history"]]
     w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
     gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented", **one_tracker)
@@ -136,6 +155,10 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     gr.on([w["goto"].click, w["goto_name"].submit], partial(moves.go_to, ctx),
           [w["user"], w["goto_name"], w["history"]], outputs, api_name="review_go_to",
           **one_tracker)
+
+
+def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
+    """LIME, export, the species list and the keyboard shortcuts."""
     w["explain"].click(partial(tools.explain, ctx), [w["user"], w["current"]],
                        [w["lime"], w["lime_note"]],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
@@ -150,10 +173,6 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     root = gr.context.Context.root_block
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
-        if w["hf"] is not None:  # the OAuth round trip reloads the page: check who came back
-            root.load(signin.hf_login, None, swap, api_name="review_hf_login").then(
-                refresh.timer_for, w["user"], w["timer"], api_name="review_timer_hf",
-                api_visibility="private")
 
 
 def _connect_refresh(ctx: h.ReviewContext, w: dict):
@@ -213,32 +232,40 @@ def _work_area() -> dict[str, gr.components.Component]:
             w["lime_note"] = gr.Markdown(label="What the heatmap explains", show_label=False,
                                          elem_id="review-lime-note")
         with gr.Column(scale=2):
-            w["label"] = gr.Markdown(label="Current label", show_label=False,
-                                     elem_id="review-label")
-            w["top3"] = gr.HTML(label="Model top 3", show_label=False, elem_id="review-top3")
-            w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
-                                      label="Votes and notes", interactive=False, wrap=True,
-                                      type="array",  # rows of strings, as votes_table makes
-                                      elem_id="review-votes")
-            w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
-                                     allow_custom_value=True)  # the store validates it
-            with gr.Row(equal_height=True):
-                w["species"] = gr.Dropdown([""], value="", allow_custom_value=True,
-                                           label="Species (pick, or type a new binomial)",
-                                           elem_id="review-species", scale=4)
-                # a mistyped addition would otherwise stay in every expert's list
-                w["retire"] = gr.Button("Remove from list", size="sm", scale=1, min_width=90,
-                                        elem_id="review-retire-species")
-            # The API page would list only the current choices ('') for a field that takes any
-            # binomial; say "string" (the store validates it against the genus).
-            w["species"].api_info = lambda: {"type": "string"}
-            w["note"] = gr.Textbox(label="Note", lines=2, elem_id="review-note")
-            w.update(_buttons())
-            w["status"] = gr.Markdown(label="Status", show_label=False, elem_id="review-status")
-            gr.Markdown(HELP)
+            w.update(_item_panel())
     with gr.Row():
         w["export"] = gr.Button("Export consensus CSV", elem_id="review-export", scale=0)
         w["download"] = gr.File(label="Consensus labels", interactive=False, height=90)
+    return w
+
+
+def _item_panel() -> dict[str, gr.components.Component]:
+    """Beside the photo: its label, the model's top 3, the votes, the genus, species and note
+    boxes, the action buttons and the status line; returns them by name."""
+    w = {}
+    w["label"] = gr.Markdown(label="Current label", show_label=False,
+                             elem_id="review-label")
+    w["top3"] = gr.HTML(label="Model top 3", show_label=False, elem_id="review-top3")
+    w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
+                              label="Votes and notes", interactive=False, wrap=True,
+                              type="array",  # rows of strings, as votes_table makes
+                              elem_id="review-votes")
+    w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
+                             allow_custom_value=True)  # the store validates it
+    with gr.Row(equal_height=True):
+        w["species"] = gr.Dropdown([""], value="", allow_custom_value=True,
+                                   label="Species (pick, or type a new binomial)",
+                                   elem_id="review-species", scale=4)
+        # a mistyped addition would otherwise stay in every expert's list
+        w["retire"] = gr.Button("Remove from list", size="sm", scale=1, min_width=90,
+                                elem_id="review-retire-species")
+    # The API page would list only the current choices ('') for a field that takes any
+    # binomial; say "string" (the store validates it against the genus).
+    w["species"].api_info = lambda: {"type": "string"}
+    w["note"] = gr.Textbox(label="Note", lines=2, elem_id="review-note")
+    w.update(_buttons())
+    w["status"] = gr.Markdown(label="Status", show_label=False, elem_id="review-status")
+    gr.Markdown(HELP)
     return w
 
 
