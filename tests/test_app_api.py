@@ -103,9 +103,60 @@ def test_explain_rejects_unknown_genus_and_preset(client, photo):
 
 def test_api_endpoints_are_public_and_ui_plumbing_is_not(client):
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/identify", "/explain", "/ping"} <= set(named)
-    assert not {"/clear", "/clear_photo", "/render"} & set(named)
+    assert {"/identify", "/identify_find", "/explain", "/ping"} <= set(named)
+    assert not {"/clear", "/clear_photo", "/render", "/review_tick", "/review_tick_apply",
+                "/review_open", "/open_tab"} & set(named)
     assert client.predict(api_name="/ping") == "pong"
+
+
+def test_view_api_page_describes_each_endpoint_and_samples_local_files(app):
+    import json
+
+    with urllib.request.urlopen(f"{app.url}gradio_api/info", timeout=30) as info:
+        named = json.load(info)["named_endpoints"]
+    # A bare functools.partial would show functools' own docstring as the description.
+    assert all(e["description"] and "partial(" not in e["description"] for e in named.values())
+    assert [p["parameter_name"] for p in named["/identify_find"]["parameters"]] == ["photos", "k"]
+    # Gradio's default sample photo is a URL, which this server refuses to fetch.
+    for name in ("/identify", "/identify_find", "/explain"):
+        assert "http" not in json.dumps(named[name]["parameters"][0]["example_input"])
+    assert "photo=handle_file('photo.jpg')" in named["/identify"]["code_snippets"]["python"]
+
+
+def test_readme_raw_http_examples_run_as_written(app, tmp_path):
+    """The README's curl block, run by bash with a phone-sized photo (a data URL passed as a
+    command-line argument failed for any photo over ~96 KB: "Argument list too long")."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    if not all(shutil.which(tool) for tool in ("bash", "curl", "base64", "tr")):
+        pytest.skip("needs bash, curl, base64 and tr")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```bash\n", text.index("**Raw HTTP**")) + len("```bash\n")
+    script = text[start:text.index("```", start)]
+    assert "URL=http://127.0.0.1:7860\n" in script
+    script = script.replace("URL=http://127.0.0.1:7860", "URL=" + app.url.rstrip("/"))
+    for name, seed in (("photo.jpg", 3), ("cap.jpg", 4), ("gills.jpg", 5)):
+        make_photo(GENERA.index("Boletus"), seed=seed, size=(200, 160)).save(tmp_path / name)
+    with open(tmp_path / "photo.jpg", "ab") as f:  # bytes after a JPEG's end are valid:
+        f.write(b"\0" * 600_000)  # phone-sized, 800 KB in base64
+    bin_dir = tmp_path / "bin"  # the README says "python", as a venv provides
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=180, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert out.returncode == 0 and not out.stderr, out.stderr
+    blocks = [b.splitlines() for b in out.stdout.strip().split("\n\n")]
+    blocks = [b for b in blocks if b[0] != "event: heartbeat"]
+    assert [b[0] for b in blocks] == ["event: complete"] * 3, out.stdout[:2000]
+    upload, find, inline = (json.loads(b[1].removeprefix("data: "))[0] for b in blocks)
+    assert len(upload["top_k"]) == 3 and inline["top_k"] == upload["top_k"]
+    assert find["n_photos"] == 2 and len(find["photos"]) == 2
 
 
 def test_twenty_simultaneous_clients_all_get_answers(app, photo):

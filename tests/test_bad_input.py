@@ -220,6 +220,25 @@ def test_a_remote_url_is_refused_and_never_fetched(app, endpoint, field):
     assert hits == []
 
 
+@pytest.mark.parametrize("route", ["call/identfy", "call/identfy/"])
+def test_an_unknown_endpoint_is_a_404_naming_the_real_ones(app, route):
+    import json
+    import urllib.error
+    import urllib.request
+
+    # Gradio answers a mistyped name with a bare 500 "Internal Server Error" and a traceback.
+    logged = len(app.log())
+    request = urllib.request.Request(f"{app.url}gradio_api/{route}", b'{"data": []}',
+                                     {"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 404
+    message = json.load(refused.value)["error"]
+    assert message.startswith("There is no endpoint /identfy.")
+    assert "/identify, /identify_find, /ping" in message and "/review_tick" not in message
+    assert "Traceback" not in app.log()[logged:] and app.alive()
+
+
 def test_gradio_client_mistakes_get_the_same_clear_errors(client, tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     with pytest.raises(AppError, match=PHOTO_EXPECTED + ".*got a string"):
@@ -326,10 +345,12 @@ def test_without_pillow_heif_a_heic_photo_gets_the_clear_message(tmp_path):
     assert "not an image we can read" in out.stdout
 
 
-@pytest.mark.parametrize("k", [0, 10, "abc", None, 2.5])
-def test_identify_refuses_a_k_outside_1_to_9(client, tmp_path, k):
+@pytest.mark.parametrize("k, shown", [(0, "0"), (10, "10"), ("abc", "'abc'"), (None, "None"),
+                                      (2.5, "2.5")])
+def test_identify_refuses_a_k_outside_1_to_9(client, tmp_path, k, shown):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
-    with pytest.raises(AppError, match="k .*whole number from 1 to 9"):
+    # The value as sent: quoting a number ("not '10'") would suggest it was sent as a string.
+    with pytest.raises(AppError, match=rf"k .*whole number from 1 to 9, not {re.escape(shown)}\.$"):
         client.predict(handle_file(good), k, api_name="/identify")
     with pytest.raises(AppError, match="k .*whole number from 1 to 9|less than|greater than"):
         client.predict([handle_file(good)], k, api_name="/identify_find")

@@ -168,6 +168,16 @@ class UserError(gr.Error):
         super().__init__(message, print_exception=False, **kwargs)
 
 
+def bound(fn, *args):
+    """``functools.partial(fn, *args)`` with ``fn``'s docstring, which the view-API page shows
+    as the endpoint's description (a bare partial's is functools' own)."""
+    from functools import partial
+
+    out = partial(fn, *args)
+    out.__doc__ = fn.__doc__
+    return out
+
+
 def clip(value: object, limit: int = 60) -> str:
     """What a caller sent, cut to ``limit`` characters for a message: refusals echo it,
     and an API client can send megabytes where a name or an id belongs."""
@@ -186,7 +196,8 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
     except (TypeError, ValueError):
         number = float("nan")
     if not (low <= number <= high) or number != int(number):
-        raise UserError(f"{name} must be a whole number from {low} to {high}, not {clip(value)!r}.")
+        sent = repr(clip(value)) if isinstance(value, str) else clip(value)  # "10", not "'10'"
+        raise UserError(f"{name} must be a whole number from {low} to {high}, not {sent}.")
     return int(number)
 
 UPLOAD_TTL_ENV = "MUSHROOM_UPLOAD_TTL_S"

@@ -6,7 +6,8 @@ shape, that a path was uploaded) and answers a failed check with a blank error
 a FileData's path, so any caller could make the server fetch a URL of their choosing.
 :class:`CheckedBlocks` runs our own checks on the raw JSON first, so a mobile app's
 developer reads what was wrong and what is expected, and the server never fetches a URL.
-The page sends uploaded FileData, which passes every check.
+The page sends uploaded FileData, which passes every check. A call to an endpoint that does
+not exist gets a 404 naming those that do (:func:`unknown_endpoint`), not Gradio's bare 500.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Callable
 
 import gradio as gr
 from gradio.exceptions import InvalidPathError
+from gradio.route_utils import FnIndexInferError
 from gradio_client.utils import is_http_url_like
+from starlette.responses import JSONResponse
 
 from mushroom.combine import MAX_PHOTOS
-from mushroom.ui import UserError
+from mushroom.ui import UserError, clip
 
 FILE_DATA = ('a FileData dict: {"path": <what POST /gradio_api/upload returned>, "meta": '
              '{"_type": "gradio.FileData"}}, as gradio_client\'s handle_file sends')
@@ -106,10 +109,26 @@ def checked(component: gr.components.Component,
             check: Callable[[object], None]) -> gr.components.Component:
     """``component``, with ``check`` run on its raw API value by :class:`CheckedBlocks`.
 
-    Kept on the instance the events were wired with, which Gradio never rebuilds.
+    Kept on the instance the events were wired with, which Gradio never rebuilds. The
+    view-API page's sample code gets a local file for it (see :func:`_local_examples`).
     """
     component.api_check = check
+    _local_examples(component)
     return component
+
+
+def _local_examples(component: gr.components.Component) -> None:
+    """Sample code on the view-API page that sends local files ("photo.jpg").
+
+    Gradio's default example is a URL (bus.png on GitHub), which this server refuses to
+    fetch: the Python snippet copied from that page would fail.
+    """
+    many = getattr(component, "file_count", "single") != "single"
+    names = ["cap.jpg", "gills.jpg"] if many else ["photo.jpg"]
+    files = [{"path": n, "url": n, "orig_name": n, "meta": {"_type": "gradio.FileData"}}
+             for n in names]
+    component.example_payload = lambda: files if many else files[0]
+    component.example_value = lambda: names if many else names[0]
 
 
 class CheckedBlocks(gr.Blocks):
@@ -156,3 +175,21 @@ def _check_count(block_fn, inputs: list) -> None:
         names = list(inspect.signature(block_fn.fn).parameters)[:wanted]
         raise UserError(f"/{block_fn.api_name} takes {wanted} inputs, in this order: "
                         f"{', '.join(names)}; got {len(inputs)}.")
+
+
+async def unknown_endpoint(request, exc: FnIndexInferError) -> JSONResponse:
+    """HTTP 404 naming the public endpoints, for a call to one that does not exist.
+
+    Gradio answers a mistyped name (``POST /gradio_api/call/identfy``) with a bare 500
+    "Internal Server Error" and logs a traceback: the caller could not tell a typo from a
+    crash.
+    """
+    fns = request.app.get_blocks().fns.values()
+    public = sorted(f"/{fn.api_name}" for fn in fns if fn.api_visibility == "public")
+    message = (f"There is no endpoint /{clip(request.path_params.get('api_name', ''))}. "
+               f"This app's endpoints: {', '.join(public)} (details: GET /gradio_api/info).")
+    return JSONResponse({"error": message, "detail": message}, status_code=404)
+
+
+EXCEPTION_HANDLERS = {FnIndexInferError: unknown_endpoint}
+"""``app_kwargs["exception_handlers"]`` for ``demo.launch``."""

@@ -55,7 +55,8 @@ def _file_path(item) -> str | None:
 
 
 def identify_find(photos: list | None, k: float = 3) -> dict:
-    """The /identify_find endpoint: 1-5 photos of one find -> combined JSON (see the service)."""
+    """The /identify_find endpoint: 1-5 photos of one find -> one combined answer as JSON,
+    with each photo's own /identify answer in "photos"."""
     k = whole_number(k, "k (genera to list)", 1, len(GENERA))
     paths = [p for p in map(_file_path, photos or []) if p]
     if not paths:

@@ -8,13 +8,13 @@ hidden and every handler refuses (see :func:`mushroom.ui.review_handlers.require
 from __future__ import annotations
 
 import warnings
-from functools import partial
 
 import gradio as gr
 
 from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
+from mushroom.ui import bound
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
 from mushroom.ui import review_refresh as refresh
@@ -104,10 +104,10 @@ def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: 
     """Log in and out (password or Hugging Face), switching the refresh timer with them."""
     shown = [w["user"], w["current"], w["filter_genus"], w["mode"], w["history"]]
     swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
-    logged_in = gr.on([w["login"].click, w["password"].submit], partial(signin.login, ctx),
+    logged_in = gr.on([w["login"].click, w["password"].submit], bound(signin.login, ctx),
                       [w["name"], w["password"]], swap, api_name="review_login",
                       show_progress_on=w["who"])
-    logged_in.success(partial(h.show, ctx), shown, outputs, api_name="review_open",
+    logged_in.success(bound(h.show, ctx), shown, outputs, api_name="review_open",
                       api_visibility="undocumented", **one_tracker)
     logged_in.success(None, None, None, js=CLEAR_LOGIN_TOASTS, api_name="review_clear_toasts",
                       api_visibility="private")
@@ -129,45 +129,48 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
     photo on screen."""
     filters = [w["filter_genus"], w["mode"]]
     shown = [w["user"], w["current"], *filters, w["history"]]
-    w["refresh"].click(partial(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
-    gr.on([w["filter_genus"].change, w["mode"].change], partial(h.show, ctx), shown, outputs,
+    w["refresh"].click(bound(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
+    gr.on([w["filter_genus"].change, w["mode"].change], bound(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented", **one_tracker)
-    w["build"].click(partial(tools.build, ctx), [w["user"], *filters, w["history"]], outputs,
+    w["build"].click(bound(tools.build, ctx), [w["user"], *filters, w["history"]], outputs,
                      api_name="review_build", concurrency_limit=1, concurrency_id="review_build",
                      show_progress_on=w["progress"])  # one bar, not one over every field
     item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters, w["seen"],
             w["history"]]
-    for kind, button in (("confirm", "confirm"), ("save", "save"), ("not_a_mushroom", "not_mush"),
-                         ("unusable", "unusable"), ("note", "add_note")):
-        w[button].click(partial(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
-                        **one_tracker).failure(
-            partial(h.show_if_stale, ctx, kind),
+    for kind, button, what in (("confirm", "confirm", "Vote for the photo's current label"),
+                               ("save", "save", "Vote for the chosen genus and species"),
+                               ("not_a_mushroom", "not_mush", "Flag the photo: not a mushroom"),
+                               ("unusable", "unusable", "Flag the photo as unusable"),
+                               ("note", "add_note", "Add a note to the photo (no vote)")):
+        w[button].click(bound(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
+                        api_description=f"{what}; sign-in required.", **one_tracker).failure(
+            bound(h.show_if_stale, ctx, kind),
             [w["user"], w["current"], w["genus"], w["note"], w["seen"], w["history"]],
             outputs, api_name=f"review_{kind}_stale", api_visibility="private")
-    w["skip"].click(partial(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
-    w["reopen"].click(partial(h.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
+    w["skip"].click(bound(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
+    w["reopen"].click(bound(h.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
                       api_name="review_reopen", **one_tracker)
-    w["undo"].click(partial(h.undo, ctx), [w["user"], *filters, w["history"]], outputs,
+    w["undo"].click(bound(h.undo, ctx), [w["user"], *filters, w["history"]], outputs,
                     api_name="review_undo", **one_tracker)
     for name in ("previous", "forward"):
-        w[name].click(partial(getattr(moves, name), ctx), [w["user"], w["history"]], outputs,
+        w[name].click(bound(getattr(moves, name), ctx), [w["user"], w["history"]], outputs,
                       api_name=f"review_{name}", **one_tracker)
-    gr.on([w["goto"].click, w["goto_name"].submit], partial(moves.go_to, ctx),
+    gr.on([w["goto"].click, w["goto_name"].submit], bound(moves.go_to, ctx),
           [w["user"], w["goto_name"], w["history"]], outputs, api_name="review_go_to",
           **one_tracker)
 
 
 def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
     """LIME, export, the species list and the keyboard shortcuts."""
-    w["explain"].click(partial(tools.explain, ctx), [w["user"], w["current"]],
+    w["explain"].click(bound(tools.explain, ctx), [w["user"], w["current"]],
                        [w["lime"], w["lime_note"]],
                        api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
-    w["export"].click(partial(tools.export, ctx), [w["user"]], w["download"],
+    w["export"].click(bound(tools.export, ctx), [w["user"]], w["download"],
                       api_name="review_export")
     # .input, not .change: showing a photo sets the genus too, and must keep its species
-    w["genus"].input(partial(h.species_for, ctx), [w["user"], w["genus"]], w["species"],
+    w["genus"].input(bound(h.species_for, ctx), [w["user"], w["genus"]], w["species"],
                      api_name="review_species_choices")
-    w["retire"].click(partial(review_species.retire, ctx), [w["user"], w["genus"], w["species"]],
+    w["retire"].click(bound(review_species.retire, ctx), [w["user"], w["genus"], w["species"]],
                       [w["species"], w["status"]], api_name="review_retire_species",
                       **one_tracker)
     root = gr.context.Context.root_block
@@ -180,7 +183,7 @@ def _connect_refresh(ctx: h.ReviewContext, w: dict):
     into (see :mod:`mushroom.ui.review_refresh`); returns the event, for ``cancels``."""
     shown = [w["progress"], w["votes"], w["status"]]
     event = w["timer"].tick(
-        partial(refresh.tick, ctx),
+        bound(refresh.tick, ctx),
         [w["user"], w["current"], w["filter_genus"], w["mode"], w["seen"], *shown], w["tick"],
         api_name="review_tick", api_visibility="undocumented", show_progress="hidden")
     event.then(None, [w["tick"], w["current"], w["filter_genus"], w["mode"], *shown], shown,

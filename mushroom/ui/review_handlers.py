@@ -161,8 +161,8 @@ def species_update(ctx: ReviewContext, genus: str, value: str = ""):
 
 
 def species_for(ctx: ReviewContext, user: str | None, genus: str):
-    """The /review_species_choices endpoint: :func:`species_update` for a logged-in expert
-    (the store's additions are experts' work, not public)."""
+    """The species experts may pick for the genus (sign-in required: the list holds
+    experts' additions, which are not public)."""
     require(user)
     return species_update(ctx, genus)
 
