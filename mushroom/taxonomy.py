@@ -130,9 +130,10 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
     name = " ".join(str(species).split())
     match = _BINOMIAL.match(name)
     if not match:
-        raise ValueError(f"species “{name[:60]}” is not a binomial: write “{genus} <epithet>”"
-                         ", the genus capitalised and the epithet in lower case; leave it empty "
-                         "to vote for the genus only (no “sp.”)")
+        # no "<epithet>" placeholder: the page's toast shows messages as HTML and drops it
+        raise ValueError(f"species “{name[:60]}” is not a binomial: write “{genus}” then the "
+                         "epithet in lower case, as in “Boletus edulis”; leave it empty to vote "
+                         "for the genus only (no “sp.”)")
     if match.group(1) != genus:
         raise ValueError(f"species {name!r} does not belong to genus {genus!r}")
     if strict and not all(_EPITHET.match(e) for e in name.split()[1:] if not e.endswith(".")):

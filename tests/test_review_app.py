@@ -302,33 +302,64 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
 def test_only_a_refused_vote_on_a_relabelled_photo_shows_it_again(tmp_path, monkeypatch):
     """The .failure step after a refused button: Confirm/Save refused because Bob relabelled
     the photo re-render it with his label and keep Alice's typed note; a refused note or
-    flag (never refused for a label change), or a Save refused for a missing genus, must
-    not claim it was, nor wipe what Alice typed."""
+    flag (never refused for a label change), or a Save refused for a missing genus or a bad
+    species, must not claim it was, nor wipe what Alice typed: only the status line changes,
+    to say "Not saved" and, where the page's fields tell, why (seen live: it went on saying
+    "Saved: ..." of the decision before)."""
     import gradio as gr
 
     from mushroom.ui import review_handlers as h
+    from mushroom.ui.review_refused import after_refusal
 
     ctx = handler_context(tmp_path, monkeypatch)
     shown = h.render(ctx, "alice", None, "Russula", "all")
     image_id, seen = shown[0], shown[-1]
-    skipped = [gr.skip()] * len(h.ITEM_OUTPUTS)
-    note = h.ITEM_OUTPUTS.index("note")
-    assert h.show_if_stale(ctx, "confirm", "alice", image_id, "Russula", "", seen) == skipped
+    status, note = h.ITEM_OUTPUTS.index("status"), h.ITEM_OUTPUTS.index("note")
+
+    def status_only(out: list) -> str:
+        assert [v for i, v in enumerate(out) if i not in (status, len(out) - 2)] \
+            == [gr.skip()] * (len(out) - 2)  # all but the status line and the history
+        return out[status]
+
+    unexplained = status_only(after_refusal(ctx, "confirm", "alice", image_id, "Russula", "",
+                                            "", seen))
+    assert unexplained == "**Not saved.** The message at the top of the page says why."
     h.act(ctx, "save", "bob", image_id, "Amanita", "", "", "All", "all")
     for kind in ("note", "unusable", "not_a_mushroom"):
-        assert h.show_if_stale(ctx, kind, "alice", image_id, "Russula", "gills?", seen) \
-            == skipped, kind
+        assert status_only(after_refusal(ctx, kind, "alice", image_id, "Russula", "",
+                                         "gills?", seen)).startswith("**Not saved.** The "), kind
     with pytest.raises(gr.Error, match="Choose a genus"):
         h.act(ctx, "save", "alice", image_id, None, "", "white gills", "All", "all", seen)
-    assert h.show_if_stale(ctx, "save", "alice", image_id, None, "white gills", seen) \
-        == skipped
+    told = status_only(after_refusal(ctx, "save", "alice", image_id, None, "", "white gills",
+                                     seen))
+    assert told.startswith("**Not saved.** Choose a genus to save") and "still in its box" in told
+    with pytest.raises(gr.Error, match="is not a binomial"):
+        h.act(ctx, "save", "alice", image_id, "Russula", "Russula x y", "", "All", "all", seen)
+    told = status_only(after_refusal(ctx, "save", "alice", image_id, "Russula", "Russula x y",
+                                     "", seen))
+    assert told.startswith("**Not saved.** Species “Russula x y” is not a binomial")
     for kind, typed in (("confirm", ""), ("save", "white gills")):
-        again = h.show_if_stale(ctx, kind, "alice", image_id, "Russula", typed, seen)
+        again = after_refusal(ctx, kind, "alice", image_id, "Russula", "", typed, seen)
         assert again[0] == image_id and again[-1] == (image_id, "Amanita")
-        assert again[9].startswith("**Not saved**: another expert's vote changed the label "
-                                   "from Russula to Amanita")
+        assert again[status].startswith("**Not saved**: another expert's vote changed the "
+                                        "label from Russula to Amanita")
         assert again[note] == typed
-        assert ("Your note is still in its box" in again[9]) == bool(typed)
+        assert ("Your note is still in its box" in again[status]) == bool(typed)
+
+
+def test_a_decision_with_no_photo_open_says_so(review_app):
+    """Seen live: with no photo left under the filters, Confirm, Save, a flag, a note and
+    LIME all answered "Photo 'None' is not in the review queue." (or, for Save, "Choose a
+    genus ... not 'None'"); an empty note was refused as "a note cannot be empty"."""
+    alice = logged_in(review_app, "alice")
+    for endpoint in ("/review_confirm", "/review_save", "/review_unusable", "/review_note"):
+        with pytest.raises(AppError, match="No photo is open: choose other filters"):
+            alice.predict(None, None, "", "a note", "All", "all", api_name=endpoint)
+    with pytest.raises(AppError, match="No photo is open"):
+        alice.predict(None, api_name="/review_explain")
+    image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
+    with pytest.raises(AppError, match="Type the note in the Note box first"):
+        alice.predict(image_id, "Amanita", "", "  ", "All", "all", api_name="/review_note")
 
 
 def test_logging_out_clears_the_password_box(review_app):
@@ -357,6 +388,9 @@ def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(review
     back = client.predict("All", "all", api_name="/review_reopen")
     assert back[0] == first[0] and "your vote stands" in back[9]
     assert len(store_rows(review_env)) == before  # nothing withdrawn or written
+    client.predict(back[0], "Boletus", "", "spores brown", "All", "all", api_name="/review_note")
+    again = client.predict("All", "all", api_name="/review_reopen")[9]
+    assert "your note stays; a vote adds to it" in again  # seen live: "your vote stands"
 
 
 def test_reopen_with_no_decision_yet_says_so(tmp_path, monkeypatch):

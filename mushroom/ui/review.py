@@ -18,6 +18,7 @@ from mushroom.ui import bound
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
 from mushroom.ui import review_refresh as refresh
+from mushroom.ui import review_refused as refused
 from mushroom.ui import review_signin as signin
 from mushroom.ui import review_species
 from mushroom.ui import review_tools as tools
@@ -32,7 +33,10 @@ KEYS_JS = """() => {
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     const t = e.target, tag = ((t && t.tagName) || "").toLowerCase();
-    if (["input", "textarea", "select"].includes(tag) || (t && t.isContentEditable)) return;
+    // Only boxes that take text: a "Show" radio keeps the focus after a click, and the
+    // keys must still work then.
+    const box = tag === "input" && !["radio", "checkbox", "button", "submit"].includes(t.type);
+    if (box || ["textarea", "select"].includes(tag) || (t && t.isContentEditable)) return;
     const el = document.getElementById(keys[e.key.toLowerCase()]);
     const btn = el && (el.tagName === "BUTTON" ? el : el.querySelector("button"));
     if (!btn || btn.disabled || btn.offsetParent === null) return;  // tab hidden or logged out
@@ -92,9 +96,11 @@ def _connect(ctx: h.ReviewContext, w: dict) -> None:
     # Progress and a refusal show on the status line only: Gradio otherwise covers every
     # output (photo, genus, species...) with an "Error" badge that blocks the very field
     # the message asks the expert to fix.
-    # An item event also drops a refresh still in flight, whose progress and votes would
-    # be those of the photo it replaces.
-    one_tracker = {"show_progress_on": w["status"], "cancels": [_connect_refresh(ctx, w)]}
+    one_tracker = {"show_progress_on": w["status"]}
+    # No ``cancels`` of a refresh in flight: APPLY_JS already drops a tick computed for
+    # another photo, and Gradio answers the cancel of a tick not yet queued with a 422
+    # that the browser logs as an error (seen on every few clicks at a short interval).
+    _connect_refresh(ctx, w)
     _connect_session(ctx, w, outputs, one_tracker)
     _connect_items(ctx, w, outputs, one_tracker)
     _connect_tools(ctx, w, one_tracker)
@@ -144,9 +150,9 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
                                ("note", "add_note", "Add a note to the photo (no vote)")):
         w[button].click(bound(h.act, ctx, kind), item, outputs, api_name=f"review_{kind}",
                         api_description=f"{what}; sign-in required.", **one_tracker).failure(
-            bound(h.show_if_stale, ctx, kind),
-            [w["user"], w["current"], w["genus"], w["note"], w["seen"], w["history"]],
-            outputs, api_name=f"review_{kind}_stale", api_visibility="private")
+            bound(refused.after_refusal, ctx, kind),
+            [w["user"], w["current"], w["genus"], w["species"], w["note"], w["seen"],
+             w["history"]], outputs, api_name=f"review_{kind}_refused", api_visibility="private")
     w["skip"].click(bound(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
     w["reopen"].click(bound(h.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
                       api_name="review_reopen", **one_tracker)
@@ -180,7 +186,7 @@ def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
 
 def _connect_refresh(ctx: h.ReviewContext, w: dict):
     """The timer's tick: progress, votes and a stale-label notice, nothing the expert types
-    into (see :mod:`mushroom.ui.review_refresh`); returns the event, for ``cancels``."""
+    into (see :mod:`mushroom.ui.review_refresh`)."""
     shown = [w["progress"], w["votes"], w["status"]]
     event = w["timer"].tick(
         bound(refresh.tick, ctx),
@@ -189,7 +195,6 @@ def _connect_refresh(ctx: h.ReviewContext, w: dict):
     event.then(None, [w["tick"], w["current"], w["filter_genus"], w["mode"], *shown], shown,
                js=refresh.APPLY_JS, api_name="review_tick_apply", api_visibility="private",
                show_progress="hidden")
-    return event
 
 
 def _hf_login_button():
@@ -252,6 +257,9 @@ def _item_panel() -> dict[str, gr.components.Component]:
     w["votes"] = gr.Dataframe(headers=["time (UTC)", "expert", "action", "vote", "note"],
                               label="Votes and notes", interactive=False, wrap=True,
                               type="array",  # rows of strings, as votes_table makes
+                              # Gradio sizes columns to their unwrapped text otherwise: the
+                              # vote and note columns went off the side, out of sight
+                              column_widths=["21%", "14%", "21%", "21%", "23%"],
                               elem_id="review-votes")
     w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
                              allow_custom_value=True)  # the store validates it

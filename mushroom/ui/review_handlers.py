@@ -91,6 +91,10 @@ CLEARED = (None, gr.update(choices=[""], value=""))
 """Genus and species boxes with no photo on screen: the last photo's label must not linger
 as if it were still being edited."""
 
+NO_PHOTO = "No photo is open: choose other filters, or press Open queue."
+"""The refusal of a decision or LIME while no photo matches the filters (the page then
+sends no image id)."""
+
 
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
            status: str = "", history: History | None = None) -> list:
@@ -179,8 +183,10 @@ def queue_row(ctx: ReviewContext, image_id: str):
 
     if ctx.data_dir is None or not ctx.cache.is_file():
         raise UserError("There is no review queue yet.")
+    if not image_id:  # the page sends None when no photo matches the filters
+        raise UserError(NO_PHOTO, title="Not saved")
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
-    hit = queue[queue["image_id"] == (image_id or "")]
+    hit = queue[queue["image_id"] == image_id]
     if hit.empty:
         raise UserError(f"Photo {clip(image_id)!r} is not in the review queue.",
                         title="Not saved")
@@ -197,11 +203,10 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     any other photo (an API client names photos by id) has no shown label to check.
     """
     from mushroom.labels import record
+    from mushroom.ui.review_refused import check_choice
 
     user = require(user)
-    if kind == "save" and genus not in GENERA:
-        raise UserError(f"Choose a genus to save (one of {', '.join(GENERA)}), not "
-                        f"{clip(genus)!r}.", title="Not saved")
+    check_choice(kind, image_id, genus, species, note)
     row = queue_row(ctx, image_id)
     fields = {"confirm": {"genus": row["genus"]}, "save": {"genus": genus, "species": species},
               "not_a_mushroom": {"flags": ("not_a_mushroom",)},
@@ -218,35 +223,6 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     if kind == "note":
         return render(ctx, user, image_id, filter_genus, mode, status, history)
     return advance(ctx, user, image_id, filter_genus, mode, status, history)
-
-
-def show_if_stale(ctx: ReviewContext, kind: str, user: str | None, image_id: str,
-                  genus: str, note: str, seen: tuple[str, str] | None,
-                  history: History | None = None) -> list:
-    """After a refused decision (``.failure`` of the page's buttons): when another expert's
-    vote changed the label on screen, show the photo again as it stands now, so that what
-    the refusal asks ("look at it again") is what the page shows, with the expert's typed
-    note kept in its box. Any other refusal (a missing genus, a bad species) leaves the
-    page, and what the expert typed, as it was; so does any refusal of a note or flag,
-    which no label change refuses (saying so would give the wrong reason)."""
-    unchanged = [gr.skip()] * len(ITEM_OUTPUTS)
-    if kind not in VOTES or not seen or seen[0] != image_id:
-        return unchanged
-    if kind == "save" and genus not in GENERA:  # act refused it for that, before any vote
-        return unchanged
-    try:
-        user, now = require(user), queue_row(ctx, image_id)["genus"]
-    except UserError:
-        return unchanged
-    if now == seen[1]:
-        return unchanged
-    kept = " Your note is still in its box, not saved." if (note or "").strip() else ""
-    out = render(ctx, user, image_id, "All", "all",
-                 f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
-                 f"{now}. Here is the photo as it stands now (filters: all).{kept}", history)
-    if kept:
-        out[ITEM_OUTPUTS.index("note")] = note
-    return out
 
 
 def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str,
@@ -283,9 +259,10 @@ def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     if last is None:
         return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.",
                       history)
+    stands = ("your note stays; a vote adds to it" if last.action == "note" else
+              "your vote stands; a new one replaces it")
     return render(ctx, user, last.image_id, "All", "all",
-                  f"Reopened `{last.path}` (filters: all): your vote stands; a new one "
-                  "replaces it.", history)
+                  f"Reopened `{last.path}` (filters: all): {stands}.", history)
 
 
 def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,

@@ -60,8 +60,11 @@ def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | N
     user = require(user)
     if ctx.data_dir is None or not ctx.cache.is_file():
         return unchanged("There is no review queue yet: press **Build queue** first.", history)
-    hits = find_photos(load_queue(ctx.cache, ctx.labels_dir, ctx.cfg), query)
     typed = clip((query or "").strip())  # an API client may send megabytes
+    if not typed:
+        return unchanged("Type a file name such as `Amanita/abc.jpg`, or an image id, in the "
+                         "box first.", history)
+    hits = find_photos(load_queue(ctx.cache, ctx.labels_dir, ctx.cfg), query)
     if hits.empty:
         return unchanged(f"No photo in the review queue matches “{typed}”: "
                          "type a file name such as `Amanita/abc.jpg` or a 16-digit image id.",

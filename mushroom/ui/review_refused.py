@@ -1,0 +1,100 @@
+"""What the Review tab shows after a refused decision: the ``.failure`` step of its buttons.
+
+A refusal's toast fades within seconds, and the status line would go on saying "Saved: ..."
+about the previous photo as if this decision had gone through. So the status line says
+"Not saved" with the reason wherever the page's own fields give it (:func:`check_choice`,
+which :func:`~mushroom.ui.review_handlers.act` checks first, so both say the same), and
+what the expert typed stays in its box. When another expert's vote changed the label on
+screen, the photo is shown again as it stands now, with the typed note kept.
+"""
+
+from __future__ import annotations
+
+from mushroom.review_nav import History
+from mushroom.taxonomy import GENERA
+from mushroom.ui import UserError, clip
+from mushroom.ui.review_handlers import (ITEM_OUTPUTS, NO_PHOTO, VOTES, ReviewContext, queue_row,
+                                         render, require)
+
+KEPT = "What you typed is still in its box."
+ELSEWHERE = "The message at the top of the page says why"
+"""The reason of a refusal the page's fields do not explain (e.g. a photo that no longer
+decodes, or an expert's 50 decisions on one photo): the toast has it."""
+
+
+def check_choice(kind: str, image_id: str | None, genus: str | None, species: str | None,
+                 note: str | None) -> None:
+    """Refuse a decision that the page's own fields make impossible: no photo open, an empty
+    note, a Save without a genus or with a species that is not a binomial of it.
+
+    Raises:
+        UserError: the reason, in words the expert can act on.
+    """
+    from mushroom.taxonomy import validate_species
+
+    if not image_id:
+        raise UserError(NO_PHOTO, title="Not saved")
+    if kind == "note" and not (note or "").strip():
+        raise UserError("Type the note in the Note box first.", title="Not saved")
+    if kind != "save":
+        return
+    if genus not in GENERA:
+        raise UserError(f"Choose a genus to save (one of {', '.join(GENERA)}), not "
+                        f"{clip(genus)!r}.", title="Not saved")
+    if (species or "").strip():
+        try:
+            validate_species(genus, species)
+        except ValueError as err:
+            raise UserError(str(err), title="Not saved") from err
+
+
+def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str | None,
+                  genus: str | None, species: str | None, note: str | None,
+                  seen: tuple[str, str] | None, history: History | None = None) -> list:
+    """The item outputs after ``act`` refused a ``kind`` decision with these fields.
+
+    Returns:
+        The photo again as it stands when another expert's vote changed its label (see
+        :func:`show_if_stale`); otherwise every output left as it is but the status line,
+        which says "Not saved" and why.
+    """
+    kept = f" {KEPT}" if (species or "").strip() or (note or "").strip() else ""
+    try:
+        require(user)
+        check_choice(kind, image_id, genus, species, note)
+    except UserError as err:
+        reason = err.message.rstrip(".")
+        return _status_only(f"**Not saved.** {reason[:1].upper()}{reason[1:]}.{kept}", history)
+    again = show_if_stale(ctx, kind, user, image_id, note, seen, history)
+    return again if again is not None else _status_only(f"**Not saved.** {ELSEWHERE}.{kept}",
+                                                        history)
+
+
+def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note: str | None,
+                  seen: tuple[str, str] | None, history: History | None = None) -> list | None:
+    """When another expert's vote changed the label on screen since ``seen``, the photo as it
+    stands now, so that what the refusal asks ("look at it again") is what the page shows,
+    with the expert's typed note kept in its box; None otherwise. Notes and flags are
+    never refused for a label change (saying so would give the wrong reason)."""
+    if kind not in VOTES or not seen or seen[0] != image_id:
+        return None
+    try:
+        now = queue_row(ctx, image_id)["genus"]
+    except UserError:
+        return None
+    if now == seen[1]:
+        return None
+    kept = " Your note is still in its box, not saved." if (note or "").strip() else ""
+    out = render(ctx, user, image_id, "All", "all",
+                 f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
+                 f"{now}. Here is the photo as it stands now (filters: all).{kept}", history)
+    if kept:
+        out[ITEM_OUTPUTS.index("note")] = note
+    return out
+
+
+def _status_only(status: str, history: History | None) -> list:
+    """Outputs that leave the photo and every box as they are and only say ``status``."""
+    from mushroom.ui.review_moves import unchanged
+
+    return unchanged(status, history)

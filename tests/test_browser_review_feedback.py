@@ -1,0 +1,134 @@
+"""Real Chromium on the Review tab, as found walking it as two experts: what the page says
+after a refused Save, the shortcuts after a click on a "Show" filter, the votes table on a
+desktop and a phone, and no console errors while the refresh ticks beside the expert's
+clicks.
+
+Every page here records the browser's console errors; each test ends by asserting none.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import logged_in
+from mushroom import labels
+from test_browser_review import choose, log_in, shown_id, text, wait_for_photo
+
+pytestmark = pytest.mark.browser
+REFRESH_S = 0.25  # ticks all through this module, so that clicks race them
+LONG_NOTE = ("volva a loose white sac at the base; ring skirt-like and striate above; smells "
+             "of raw potato")
+
+
+@pytest.fixture(scope="module")
+def review_env(review_env: dict[str, str]) -> dict[str, str]:
+    """conftest's setup with a refresh four times a second."""
+    return {**review_env, "MUSHROOM_REVIEW_REFRESH_S": str(REFRESH_S)}
+
+
+def open_review(browser, url: str, errors: list, width: int = 1280, height: int = 900):
+    """The Review tab in a new page of ``width`` x ``height`` (a phone below 500) whose console
+    errors go to ``errors``."""
+    phone = width < 500
+    page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone,
+                            has_touch=phone)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(url + "?tab=review")
+    page.wait_for_selector("#review-login", state="visible")
+    return page
+
+
+def wait_for_status(page, words: str) -> str:
+    page.wait_for_function(f"() => document.querySelector('#review-status').innerText"
+                           f".includes({words!r})", timeout=30_000)
+    return page.inner_text("#review-status")
+
+
+def test_a_refused_save_says_why_and_keeps_what_was_typed(review_app, review_env, browser):
+    """Seen live: the toast cut the species hint at “Boletus (its "<epithet>" was taken for
+    an HTML tag), and once it faded the status line still said "Saved: ..." of the last
+    decision, as if this Save had gone through."""
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "alice")
+    image_id = wait_for_photo(page)
+    text(page, "review-note").fill("gills crowded")
+    page.click("#review-add-note")
+    wait_for_status(page, "Saved: note added")
+    rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
+    choose(page, "review-genus", "Russula")
+    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
+    choose(page, "review-species", "Russula emetica x")
+    text(page, "review-note").fill("cap peels halfway")
+    page.click("#review-save")
+    status = wait_for_status(page, "Not saved")
+    assert "“Russula emetica x” is not a binomial" in status and "Saved:" not in status
+    assert "still in its box" in status
+    toast = page.inner_text(".toast-body.error")
+    assert "leave it empty to vote for the genus only" in toast  # the whole hint
+    assert shown_id(page) == image_id
+    assert page.locator("#review-genus input").input_value() == "Russula"
+    assert page.locator("#review-species input").input_value() == "Russula emetica x"
+    assert text(page, "review-note").input_value() == "cap peels halfway"
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == rows
+    page.close()
+    assert errors == []
+
+
+def test_shortcuts_work_after_a_click_on_a_show_filter(review_app, browser):
+    """Seen live: after a click on a "Show" choice the focus stays on its radio button, and
+    the shortcuts ignored every key, as if the expert were typing in a text box."""
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "bob")
+    first = wait_for_photo(page)
+    page.locator("#review-mode").get_by_label("all", exact=True).click()
+    page.wait_for_timeout(1000)  # the filter event shows the queue again
+    assert page.evaluate("() => document.activeElement.type") == "radio"
+    page.keyboard.press("s")
+    page.wait_for_function(
+        f"() => !document.querySelector('#review-label').innerText.includes('{first}')",
+        timeout=10_000)
+    assert wait_for_status(page, "Skipped")
+    page.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_the_votes_table_shows_every_note_within_its_box(review_app, browser, width, height):
+    """Seen live: Gradio sized each column to its unwrapped text, so the table ran off the
+    side of its box and a colleague's note (and often the vote) was out of sight."""
+    bob = logged_in(review_app, "bob")
+    image_id = bob.predict("Amanita/002.jpg", api_name="/review_go_to")[0]
+    bob.predict(image_id, "Amanita", "", LONG_NOTE, "All", "all", api_name="/review_note")
+    errors = []
+    page = open_review(browser, review_app.url, errors, width, height)
+    log_in(page, "alice")
+    wait_for_photo(page)
+    text(page, "review-goto-name").fill("Amanita/002.jpg")
+    page.click("#review-goto")
+    page.wait_for_function("() => document.querySelector('#review-label').innerText"
+                           ".includes('Amanita/002.jpg')", timeout=30_000)
+    table = page.locator("#review-votes")
+    note = table.locator(".body-cell", has_text="raw potato").last
+    table.scroll_into_view_if_needed()
+    inside, cell = table.bounding_box(), note.bounding_box()
+    page.close()
+    assert cell["x"] >= inside["x"] and cell["x"] + cell["width"] <= inside["x"] + inside["width"]
+    assert errors == []
+
+
+def test_clicking_through_while_the_refresh_ticks_logs_no_error(review_app, browser):
+    """Seen live: an item event cancelled the refresh in flight, and Gradio answered the
+    cancel of a tick not yet queued with a 422 the browser logged as an error."""
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    for _ in range(30):
+        page.click("#review-skip")
+        page.wait_for_timeout(150)
+    page.wait_for_timeout(1000)
+    page.close()
+    assert errors == []
