@@ -7,7 +7,6 @@ hidden and every handler refuses (see :func:`mushroom.ui.review_handlers.require
 
 from __future__ import annotations
 
-import warnings
 
 import gradio as gr
 
@@ -80,7 +79,7 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
             w["password"] = gr.Textbox(label="Password", type="password",
                                        elem_id="review-password", scale=2)
             w["login"] = gr.Button("Log in", variant="primary", elem_id="review-login", scale=1)
-        w["hf"] = _hf_login_button()
+        w["hf"] = signin.hf_login_button()
         with gr.Column(visible=False) as w["work"]:
             w.update(_work_area())
         # Outside the hidden work area, which the page does not mount until a login; it
@@ -195,16 +194,6 @@ def _connect_refresh(ctx: h.ReviewContext, w: dict):
     event.then(None, [w["tick"], w["current"], w["filter_genus"], w["mode"], *shown], shown,
                js=refresh.APPLY_JS, api_name="review_tick_apply", api_visibility="private",
                show_progress="hidden")
-
-
-def _hf_login_button():
-    """A Hugging Face sign-in button, only on a Space with OAuth on and an allow-list."""
-    from mushroom.auth import hf_sign_in_status
-
-    ok, why = hf_sign_in_status()
-    if why:
-        warnings.warn(why, stacklevel=2)
-    return gr.LoginButton("Sign in with Hugging Face (experts)") if ok else None
 
 
 def _work_area() -> dict[str, gr.components.Component]:

@@ -8,6 +8,7 @@ identity for the session state plus the updates that swap the login box for the 
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import gradio as gr
@@ -64,3 +65,13 @@ def logout():
     """Forget the identity of this session, and the password typed into the page."""
     return (None, "Signed out.", gr.update(visible=True), gr.update(visible=False), gr.update(),
             "")
+
+
+def hf_login_button() -> gr.LoginButton | None:
+    """A Hugging Face sign-in button, only on a Space with OAuth on and an allow-list."""
+    from mushroom.auth import hf_sign_in_status
+
+    ok, why = hf_sign_in_status()
+    if why:
+        warnings.warn(why, stacklevel=2)
+    return gr.LoginButton("Sign in with Hugging Face (experts)") if ok else None
