@@ -32,7 +32,7 @@ from mushroom.taxonomy import GENERA
 
 DEFAULT_OOF = Path(__file__).resolve().parent.parent / "assets" / "oof_predictions.csv"
 CACHE_NAME = "queue.csv"
-TIER_NAMES = ("model disagrees", "low confidence in the label", "confident (low margin first)")
+TIER_NAMES = ("model disagrees", "low confidence in the label", "confident, lowest margin first")
 
 
 @dataclass
