@@ -303,3 +303,29 @@ def test_a_tick_lands_only_on_the_photo_and_filters_it_was_computed_for(browser)
         assert page.evaluate(run, [tick, *stale]) == ["Reviewed 1 / 9", votes, "Saved"], stale
     assert page.evaluate(run, [None, "abc", "All", "all"]) == ["Reviewed 1 / 9", votes, "Saved"]
     page.close()
+
+
+def test_on_a_phone_the_empty_lime_box_does_not_push_the_label_down(review_app, browser):
+    """The Review tab's LIME box (300 px) sat empty between the photo and its label on a
+    phone; it now appears only once a heatmap is asked for, while a desktop keeps its place."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                            has_touch=True)
+    page.goto(review_app.url + "?tab=review")
+    page.wait_for_selector("#review-login", state="visible")
+    log_in(page, "bob")
+    wait_for_photo(page)
+    assert page.locator("#review-lime").is_hidden()
+    photo_bottom = page.locator("#review-photo").evaluate("e => e.getBoundingClientRect().bottom")
+    label_top = page.locator("#review-label").evaluate("e => e.getBoundingClientRect().top")
+    assert label_top - photo_bottom < 150, (photo_bottom, label_top)  # no empty box between
+    page.locator("#review-explain").scroll_into_view_if_needed()
+    page.locator("#review-explain").click()
+    page.wait_for_selector("#review-lime img", state="visible", timeout=120_000)
+    page.locator("#review-skip").click()  # the next photo has no heatmap yet
+    page.wait_for_selector("#review-lime", state="hidden", timeout=60_000)
+    page.close()
+    desktop = open_review(browser, review_app.url)
+    log_in(desktop, "bob")
+    wait_for_photo(desktop)
+    assert desktop.locator("#review-lime").is_visible()
+    desktop.close()

@@ -39,6 +39,11 @@ HEAD = """<style>
 /* Gradio's radios and checkboxes show no focus ring; keyboard users must see where they are. */
 input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
   outline: 3px solid #2471a3 !important; outline-offset: 2px; }
+/* On a phone the Review tab's empty LIME box (300 px) pushed the photo's label and buttons
+   below the fold: hide it until a heatmap is on its way (its progress shows) or there. */
+@media (max-width: 640px) {
+  #review-lime:has(> [aria-label="Empty value"]):not(:has(
+      > [data-testid=status-tracker]:not(.hide))) { display: none !important; } }
 </style>
 <script>
 // A browser that cannot decode HEIC (Chromium on Linux) gives IMG_1234.HEIC no MIME type, and

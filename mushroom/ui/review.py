@@ -224,7 +224,8 @@ def _work_area() -> dict[str, gr.components.Component]:
                                   elem_id="review-photo")
             w["lime"] = gr.Image(label="LIME of the current model's top genus (cyan supports, "
                                        "red opposes)",
-                                 type="pil", interactive=False, height=300)
+                                 type="pil", interactive=False, height=300,
+                                 elem_id="review-lime")
             # which model and genus the heatmap explains, when the top-3 came from another
             w["lime_note"] = gr.Markdown(label="What the heatmap explains", show_label=False,
                                          elem_id="review-lime-note")
