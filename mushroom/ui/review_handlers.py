@@ -20,8 +20,8 @@ from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, clip
-from mushroom.ui.review_view import (describe, empty_text, progress_text, saved_text, top3,
-                                      votes_table)
+from mushroom.ui.review_view import (decision_words, describe, empty_text, progress_text,
+                                      saved_text, top3, votes_table)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -268,12 +268,15 @@ def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
 def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
          history: History | None = None):
     """Withdraw this expert's latest decision and show that photo again."""
-    from mushroom.labels import undo_last
+    from mushroom.labels import read_rows, undo_last
 
     user = require(user)
     row = undo_last(ctx.labels_dir, user)
     if row is None:
         return render(ctx, user, None, filter_genus, mode, "Nothing to undo.", history)
+    undone = next((d for d in reversed(read_rows(ctx.labels_dir)) if d.row_id == row.undoes),
+                  None)
+    what = f" ({decision_words(undone)})" if undone is not None else ""
     return render(ctx, user, row.image_id, "All", "all",
-                  f"Undone: your latest decision on `{row.path}` (shown again; filters: all).",
-                  history)
+                  f"Undone: your latest decision{what} on `{row.path}` (shown again; "
+                  "filters: all).", history)

@@ -120,10 +120,14 @@ def _where(genus: str) -> str:
     return f" in {genus}" if genus not in ("", "All") else ""
 
 
-def saved_text(d) -> str:
-    """The status line after a decision, in words: what was recorded on which photo."""
-    what = {"confirm": f"confirmed {d.species or d.genus}",
+def decision_words(d) -> str:
+    """A decision in words, e.g. "relabelled Boletus → Russula emetica"."""
+    return {"confirm": f"confirmed {d.species or d.genus}",
             "relabel": f"relabelled {d.previous_genus} → {d.species or d.genus}",
             "flag": "flagged as " + " and ".join(f.replace("_", " ") for f in d.flags),
-            "note": f"note added: “{d.note[:80]}”"}[d.action]
-    return f"Saved: {what} (`{d.path}`)."
+            "note": f"note added: “{d.note[:80]}”"}.get(d.action, d.action)
+
+
+def saved_text(d) -> str:
+    """The status line after a decision, in words: what was recorded on which photo."""
+    return f"Saved: {decision_words(d)} (`{d.path}`)."
