@@ -190,7 +190,8 @@ def _connect_refresh(ctx: h.ReviewContext, w: dict):
     event = w["timer"].tick(
         bound(refresh.tick, ctx),
         [w["user"], w["current"], w["filter_genus"], w["mode"], w["seen"], *shown], w["tick"],
-        api_name="review_tick", api_visibility="undocumented", show_progress="hidden")
+        api_name="review_tick", api_visibility="undocumented", show_progress="hidden",
+        queue=False)  # a background refresh must never meet "queue is full" under load
     event.then(None, [w["tick"], w["current"], w["filter_genus"], w["mode"], *shown], shown,
                js=refresh.APPLY_JS, api_name="review_tick_apply", api_visibility="private",
                show_progress="hidden")
