@@ -143,6 +143,15 @@ def wait_for_photo(page) -> str:
     return shown_id(page)
 
 
+def go_to(page, path: str, timeout: int = 60_000) -> str:
+    """Open the photo at ``path`` ("Genus/file.jpg") with *Go to*; return its id."""
+    text(page, "review-goto-name").fill(path)
+    page.click("#review-goto")
+    page.wait_for_function("(path) => document.querySelector('#review-label').innerText"
+                           ".includes(path)", arg=path, timeout=timeout)
+    return shown_id(page)
+
+
 def wait_for_other_photo(page, old: str) -> str:
     """Wait until the header names a photo other than ``old``; return its id."""
     page.wait_for_function(
@@ -207,11 +216,7 @@ def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(review_app, revie
     page = open_review(browser, review_app.url)
     log_in(page, "alice")
     wait_for_photo(page)
-    text(page, "review-goto-name").fill("Boletus/002.jpg")
-    page.click("#review-goto")
-    page.wait_for_function("() => document.querySelector('#review-label').innerText"
-                           ".includes('Boletus/002.jpg')", timeout=60_000)
-    image_id = shown_id(page)
+    image_id = go_to(page, "Boletus/002.jpg")
     label = page.inner_text("#review-label").split("\n")[0].split(" · ")[0].strip()
     other = "Amanita" if label != "Amanita" else "Russula"
     bob = Client(review_app.url, verbose=False)
@@ -252,11 +257,8 @@ def test_other_experts_votes_show_up_without_a_click(review_app, review_env, bro
     path = next(r.path for r in review.load_queue(
         Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
         review_env["MUSHROOM_LABELS"]).itertuples() if r.image_id not in voted)
-    text(page, "review-goto-name").fill(path)
-    page.click("#review-goto")
-    page.wait_for_function("() => document.querySelector('#review-label').innerText"
-                           f".includes('{path}')", timeout=60_000)
-    image_id, header, before = shown_id(page), page.inner_text("#review-label"), progress(page)
+    image_id = go_to(page, path)
+    header, before = page.inner_text("#review-label"), progress(page)
     label = header.split("\n")[0].split(" · ")[0].strip()
     other, mine = ("Amanita", "Russula") if label != "Amanita" else ("Boletus", "Russula")
     choose(page, "review-genus", mine)

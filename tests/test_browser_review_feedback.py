@@ -12,7 +12,7 @@ import pytest
 
 from conftest import logged_in
 from mushroom import labels
-from test_browser_review import choose, log_in, shown_id, text, wait_for_photo
+from test_browser_review import choose, go_to, log_in, shown_id, text, wait_for_photo
 
 pytestmark = pytest.mark.browser
 REFRESH_S = 0.25  # ticks all through this module, so that clicks race them
@@ -106,10 +106,7 @@ def test_the_votes_table_shows_every_note_within_its_box(review_app, browser, wi
     page = open_review(browser, review_app.url, errors, width, height)
     log_in(page, "alice")
     wait_for_photo(page)
-    text(page, "review-goto-name").fill("Amanita/002.jpg")
-    page.click("#review-goto")
-    page.wait_for_function("() => document.querySelector('#review-label').innerText"
-                           ".includes('Amanita/002.jpg')", timeout=30_000)
+    go_to(page, "Amanita/002.jpg", timeout=30_000)
     table = page.locator("#review-votes")
     note = table.locator(".body-cell", has_text="raw potato").last
     table.scroll_into_view_if_needed()
