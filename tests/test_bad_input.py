@@ -239,6 +239,30 @@ def test_an_unknown_endpoint_is_a_404_naming_the_real_ones(app, route):
     assert "Traceback" not in app.log()[logged:] and app.alive()
 
 
+@pytest.mark.parametrize("name, body, code, start", [
+    ("identfy", {"photo": 1}, 404, "There is no endpoint /identfy."),
+    ("identify", {"data": []}, 422, "Parameter `data` is not a valid key-word argument."),
+    ("identify", {"k": 3}, 422, "No value provided for required argument: photo."),
+])
+def test_named_inputs_mistakes_are_4xx_not_500(app, name, body, code, start):
+    import json
+    import urllib.error
+    import urllib.request
+
+    # /call/v2 maps JSON keys to inputs unguarded: each of these was a bare 500.
+    logged = len(app.log())
+    request = urllib.request.Request(f"{app.url}gradio_api/call/v2/{name}",
+                                     json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == code
+    message = json.load(refused.value)["error"]
+    assert message.startswith(start), message
+    assert code == 404 or "/identify takes photo, k, as JSON keys" in message
+    assert "Traceback" not in app.log()[logged:] and app.alive()
+
+
 def test_gradio_client_mistakes_get_the_same_clear_errors(client, tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     with pytest.raises(AppError, match=PHOTO_EXPECTED + ".*got a string"):

@@ -7,7 +7,8 @@ a FileData's path, so any caller could make the server fetch a URL of their choo
 :class:`CheckedBlocks` runs our own checks on the raw JSON first, so a mobile app's
 developer reads what was wrong and what is expected, and the server never fetches a URL.
 The page sends uploaded FileData, which passes every check. A call to an endpoint that does
-not exist gets a 404 naming those that do (:func:`unknown_endpoint`), not Gradio's bare 500.
+not exist gets a 404 naming those that do (:func:`unknown_endpoint`), not Gradio's bare 500;
+so does ``/call/v2/<name>``, which also answers mismatched named inputs with a 422.
 """
 
 from __future__ import annotations
@@ -191,5 +192,32 @@ async def unknown_endpoint(request, exc: FnIndexInferError) -> JSONResponse:
     return JSONResponse({"error": message, "detail": message}, status_code=404)
 
 
-EXCEPTION_HANDLERS = {FnIndexInferError: unknown_endpoint}
+def _v2_inputs(request) -> str:
+    """The named inputs of the endpoint a ``/call/v2/<name>`` request names, for a message."""
+    name = "/" + request.path_params.get("api_name", "")
+    endpoint = request.app.get_blocks().get_api_info()["named_endpoints"].get(name)
+    names = [p.get("parameter_name", "?") for p in (endpoint or {}).get("parameters", [])]
+    return f"{clip(name)} takes {', '.join(names) or 'no inputs'}"
+
+
+async def named_call_refused(request, exc: Exception) -> JSONResponse:
+    """HTTP 404 or 422 for a ``POST /gradio_api/call/v2/<name>`` Gradio cannot map.
+
+    That route looks the name up and maps the body's keys to inputs without a guard: an
+    unknown name (``KeyError``) or a key that is not an input, or a missing one
+    (``TypeError``/``ValueError``), reach the client as a bare 500 and the log as a traceback.
+    The same exception types raised anywhere else are not ours to answer, so they go on.
+    """
+    if "/call/v2/" not in request.url.path:
+        raise exc
+    if isinstance(exc, KeyError):
+        return await unknown_endpoint(request, exc)
+    reason = str(exc).split(" Please click")[0].rstrip(".")
+    message = (f"{clip(reason, 200)}. {_v2_inputs(request)}, as JSON keys "
+               "(details: GET /gradio_api/info).")
+    return JSONResponse({"error": message, "detail": message}, status_code=422)
+
+
+EXCEPTION_HANDLERS = {FnIndexInferError: unknown_endpoint, KeyError: named_call_refused,
+                      TypeError: named_call_refused, ValueError: named_call_refused}
 """``app_kwargs["exception_handlers"]`` for ``demo.launch``."""
