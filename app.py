@@ -16,7 +16,8 @@ from starlette.middleware import Middleware  # noqa: E402
 from mushroom import service  # noqa: E402
 from mushroom.ui import (  # noqa: E402
     DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab, theme)
-from mushroom.ui.api_input import EXCEPTION_HANDLERS, CheckedBlocks  # noqa: E402
+from mushroom.ui.api_input import (  # noqa: E402
+    EXCEPTION_HANDLERS, CheckedBlocks, PrivateEndpoints)
 from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
@@ -46,5 +47,6 @@ demo.queue(**QUEUE)
 if __name__ == "__main__":
     service.warm_up_in_background()
     demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD, theme=theme(),  # Gradio 6: not Blocks
-                app_kwargs={"middleware": [Middleware(JsonBodyLimit)],
+                app_kwargs={"middleware": [Middleware(JsonBodyLimit),
+                                           Middleware(PrivateEndpoints)],
                             "exception_handlers": EXCEPTION_HANDLERS})

@@ -220,8 +220,13 @@ def test_a_remote_url_is_refused_and_never_fetched(app, endpoint, field):
     assert hits == []
 
 
-@pytest.mark.parametrize("route", ["call/identfy", "call/identfy/"])
-def test_an_unknown_endpoint_is_a_404_naming_the_real_ones(app, route):
+@pytest.mark.parametrize("route, name", [
+    ("call/identfy", "identfy"), ("call/identfy/", "identfy"),
+    # private steps of the page (a browser-only function, a refusal's follow-up): Gradio
+    # starts them by name too, and answers {"error": null}
+    ("call/review_keys", "review_keys"), ("call/v2/review_save_refused", "review_save_refused"),
+])
+def test_an_unknown_endpoint_is_a_404_naming_the_real_ones(app, route, name):
     import json
     import urllib.error
     import urllib.request
@@ -234,8 +239,9 @@ def test_an_unknown_endpoint_is_a_404_naming_the_real_ones(app, route):
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 404
     message = json.load(refused.value)["error"]
-    assert message.startswith("There is no endpoint /identfy.")
+    assert message.startswith(f"There is no endpoint /{name}.")
     assert "/identify, /identify_find, /ping" in message and "/review_tick" not in message
+    assert "/review_keys" not in message.removeprefix("There is no endpoint /review_keys.")
     assert "Traceback" not in app.log()[logged:] and app.alive()
 
 

@@ -14,6 +14,7 @@ so does ``/call/v2/<name>``, which also answers mismatched named inputs with a 4
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 
 import gradio as gr
@@ -185,11 +186,43 @@ async def unknown_endpoint(request, exc: FnIndexInferError) -> JSONResponse:
     "Internal Server Error" and logs a traceback: the caller could not tell a typo from a
     crash.
     """
-    fns = request.app.get_blocks().fns.values()
+    return _no_endpoint(request.app, request.path_params.get("api_name", ""))
+
+
+def _no_endpoint(app, name: str) -> JSONResponse:
+    """The 404 for ``/call/<name>``: ``name`` is not an endpoint of ``app``'s Blocks."""
+    fns = app.get_blocks().fns.values()
     public = sorted(f"/{fn.api_name}" for fn in fns if fn.api_visibility == "public")
-    message = (f"There is no endpoint /{clip(request.path_params.get('api_name', ''))}. "
+    message = (f"There is no endpoint /{clip(name)}. "
                f"This app's endpoints: {', '.join(public)} (details: GET /gradio_api/info).")
     return JSONResponse({"error": message, "detail": message}, status_code=404)
+
+
+CALL = re.compile(r"^(?:/gradio_api)?/call/(?:v2/)?([^/]+)/?$")
+
+
+class PrivateEndpoints:
+    """ASGI middleware: ``POST /call/<name>`` to a private event is a 404 like a typo.
+
+    The page's own steps (a refusal's follow-up, browser-side functions) are named events
+    that the page starts by index; Gradio still lets anyone start them by name, and the
+    browser-only ones answer ``{"error": null}``, which tells a caller nothing.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        match = CALL.match(scope.get("path", "")) if scope["type"] == "http" else None
+        if match and scope["method"] == "POST" and _private(scope["app"], match[1]):
+            return await _no_endpoint(scope["app"], match[1])(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _private(app, name: str) -> bool:
+    """Whether ``name`` is the api_name of a private event of ``app``'s Blocks."""
+    return any(fn.api_name == name and fn.api_visibility == "private"
+               for fn in app.get_blocks().fns.values())
 
 
 def _v2_inputs(request) -> str:
