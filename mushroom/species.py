@@ -113,7 +113,8 @@ def _curated(row: Species) -> bool:
 
 
 def _retire_refusal(labels_dir: str | Path, genus: str, species: str) -> str:
-    """Why ``species`` may not be retired now, or "" when it may (the caller holds the lock).
+    """Why ``species`` may not be retired now, or "" when it may (under the lock for a write;
+    a reader may skip it, as a torn row is skipped anyway).
 
     The seed is read as well as the store's copy: a name the curators listed after the store
     copied the seed is theirs too.
@@ -142,6 +143,24 @@ def _retire_refusal(labels_dir: str | Path, genus: str, species: str) -> str:
     return ""
 
 
+def check_retire(labels_dir: str | Path, genus: str, species: str) -> str:
+    """Whether :func:`retire_species` would take ``species`` off the list now, without
+    writing: the Review tab asks for a confirmation only of a removal that can go through
+    (:func:`retire_species` checks again under the lock).
+
+    Returns:
+        The normalized binomial.
+
+    Raises:
+        ValueError: the reason :func:`retire_species` would give.
+    """
+    species = validate_species(genus, species, strict=False)  # old-rule typos too
+    refusal = _retire_refusal(labels_dir, genus, species)
+    if refusal:
+        raise ValueError(refusal)
+    return species
+
+
 def retire_species(labels_dir: str | Path, genus: str, species: str, annotator: str) -> Species:
     """Take a name an expert added (a typo, say) off the species list, by appending a row.
 
@@ -161,12 +180,10 @@ def retire_species(labels_dir: str | Path, genus: str, species: str, annotator: 
     from mushroom.decision import check_annotator
     from mushroom.labels import existing_store, store_lock  # labels imports this module
 
-    species = validate_species(genus, species, strict=False)  # old-rule typos too
+    species = validate_species(genus, species, strict=False)
     annotator = check_annotator(annotator)
     with store_lock(existing_store(labels_dir)):  # the lock would create a mistyped folder
-        refusal = _retire_refusal(labels_dir, genus, species)
-        if refusal:
-            raise ValueError(refusal)
+        check_retire(labels_dir, genus, species)
         row = Species(genus, species, RETIRED, f"retired by {annotator} on {_today()}")
         _append(labels_dir, row)
     return row

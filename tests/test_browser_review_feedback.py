@@ -129,3 +129,48 @@ def test_clicking_through_while_the_refresh_ticks_logs_no_error(review_app, brow
     page.wait_for_timeout(1000)
     page.close()
     assert errors == []
+
+
+def test_remove_from_list_asks_for_a_confirmation_that_anything_else_cancels(review_app,
+                                                                            review_env, browser):
+    """One click on "Remove from list" used to take a name off every expert's list. Now the
+    first click turns the button into "Confirm: remove “X”"; another click elsewhere, or ten
+    seconds, turn it back without removing anything; only the confirming click removes."""
+    from mushroom.species import ensure_species, species_choices
+
+    store = review_env["MUSHROOM_LABELS"]
+    for name in ("Amanita pagina", "Amanita tardia"):
+        ensure_species(store, "Amanita", name, "bob")
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "alice")
+    wait_for_photo(page)
+    button = page.locator("#review-retire-species")
+
+    def arm(name: str) -> None:
+        choose(page, "review-genus", "Amanita")
+        page.wait_for_timeout(1500)  # the species list follows the genus
+        choose(page, "review-species", name)
+        button.click()
+        wait_for_status(page, f"Remove “{name}” from every expert's Amanita species list?")
+        assert button.inner_text() == f"Confirm: remove “{name}”"
+
+    def wait_for_idle() -> None:
+        page.wait_for_function("() => document.querySelector('#review-retire-species')"
+                               ".innerText === 'Remove from list'", timeout=30_000)
+
+    arm("Amanita pagina")
+    page.click("#review-skip")  # anything else cancels
+    wait_for_idle()
+    assert "Amanita pagina" in species_choices(store, "Amanita")
+    arm("Amanita pagina")
+    button.click()
+    wait_for_status(page, "Removed “Amanita pagina” from the Amanita species list")
+    wait_for_idle()
+    assert "Amanita pagina" not in species_choices(store, "Amanita")
+    arm("Amanita tardia")
+    assert "was not confirmed within 10 s" in wait_for_status(page, "Not removed")
+    wait_for_idle()
+    assert "Amanita tardia" in species_choices(store, "Amanita")
+    page.close()
+    assert errors == []

@@ -18,6 +18,7 @@ from PIL import Image
 from conftest import PASSWORD, logged_in, review_setup
 from mushroom import decision, labels, review
 from mushroom.data import file_id
+from mushroom.species import ensure_species
 from mushroom.taxonomy import load_taxonomy
 
 
@@ -450,13 +451,65 @@ def test_an_expert_removes_a_mistyped_species_from_the_list(review_app, review_e
     alice.predict(image_id, "Amanita", "", "", "All", "all", api_name="/review_save")
     with pytest.raises(AppError, match="curated seed list"):
         alice.predict("Amanita", "Amanita muscaria", api_name="/review_retire_species")
+    bob = logged_in(review_app, "bob")
+    box, status = alice.predict("Amanita", typo, api_name="/review_retire_species")
+    assert status.startswith(f"Remove “{typo}” from every expert's Amanita species list? "
+                             f"Press **Confirm: remove “{typo}”** within 10 s")
+    assert box == {"__type__": "update"}  # armed: the box is left as it is
+    assert typo in offered(bob)  # nothing removed yet
+    _, other = bob.predict("Amanita", typo, api_name="/review_retire_species")
+    assert other.startswith("Remove “")  # alice's click armed her session only
     box, status = alice.predict("Amanita", typo, api_name="/review_retire_species")
     assert f"Removed “{typo}” from the Amanita species list" in status
     assert not box.get("value") and typo not in {v for _, v in box["choices"]}
     assert "Amanita muscaria" in {v for _, v in box["choices"]}
-    assert typo not in offered(logged_in(review_app, "bob"))
+    assert typo not in offered(bob)
     last = load_taxonomy(Path(review_env["MUSHROOM_LABELS"]) / "taxonomy.csv")[-1]
     assert (last.species, last.edibility) == (typo, "retired")
+    # A script confirms in the call itself.
+    ensure_species(review_env["MUSHROOM_LABELS"], "Amanita", "Amanita velosa", "alice")
+    _, status = bob.predict("Amanita", "Amanita velosa", confirm=True,
+                            api_name="/review_retire_species")
+    assert status.startswith("Removed “Amanita velosa”")
+
+
+def test_remove_from_list_asks_for_a_confirmation_that_anything_else_cancels(tmp_path,
+                                                                            monkeypatch):
+    """One click used to take a name off every expert's list: a mis-click removed a correct
+    name for everyone. The first click arms; only a second one on the same name within
+    ARM_S seconds removes it; another name or the time running out does not."""
+    import gradio as gr
+
+    from mushroom.species import species_choices
+    from mushroom.ui import review_species as rs
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    for name in ("Amanita muscrai", "Amanita velosa"):
+        ensure_species(ctx.labels_dir, "Amanita", name, "alice")
+    with pytest.raises(gr.Error, match="curated seed list"):  # refused before arming
+        rs.retire(ctx, "alice", "Amanita", "Amanita muscaria")
+    box, status, armed, button = rs.retire(ctx, "alice", "Amanita", " Amanita  muscrai ")
+    assert box == gr.skip() and armed[:2] == ("Amanita", "Amanita muscrai")
+    assert button["value"] == "Confirm: remove “Amanita muscrai”"
+    assert "any other click cancels" in status
+    assert "Amanita muscrai" in species_choices(ctx.labels_dir, "Amanita")
+    other = rs.retire(ctx, "alice", "Amanita", "Amanita velosa", armed=armed)
+    assert other[2][1] == "Amanita velosa" and "Amanita velosa" in species_choices(
+        ctx.labels_dir, "Amanita")  # another name only arms that one
+    late = ("Amanita", "Amanita muscrai", armed[2] - rs.ARM_S - 1)
+    assert rs.retire(ctx, "alice", "Amanita", "Amanita muscrai", armed=late)[1] == status
+    assert rs.expire(late)[-1].startswith("Not removed: “Amanita muscrai” was not confirmed")
+    assert rs.expire(armed) == (gr.skip(),) * 4  # still waiting for the click
+    assert rs.disarm(armed)[:2] == (None, {"value": "Remove from list",
+                                           "variant": "secondary", "__type__": "update"})
+    box, status, armed, button = rs.retire(ctx, "alice", "Amanita", "Amanita muscrai",
+                                           armed=armed)
+    assert status.startswith("Removed “Amanita muscrai”") and armed is None
+    assert button["value"] == "Remove from list"
+    assert species_choices(ctx.labels_dir, "Amanita") == [
+        v for v in box["choices"] if v]  # the refreshed list, without the name
+    assert rs.retire(ctx, "bob", "Amanita", "Amanita velosa", confirm=True)[1].startswith(
+        "Removed “Amanita velosa”")
 
 
 def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_app, review_env):

@@ -57,8 +57,6 @@ CLEAR_LOGIN_TOASTS = """() => {
 }"""
 
 
-
-
 def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     """Add the Review tab (components and events) to the enclosing ``gr.Blocks``.
 
@@ -175,9 +173,7 @@ def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
     # .input, not .change: showing a photo sets the genus too, and must keep its species
     w["genus"].input(bound(h.species_for, ctx), [w["user"], w["genus"]], w["species"],
                      api_name="review_species_choices")
-    w["retire"].click(bound(review_species.retire, ctx), [w["user"], w["genus"], w["species"]],
-                      [w["species"], w["status"]], api_name="review_retire_species",
-                      **one_tracker)
+    review_species.connect(ctx, w, one_tracker)  # asks for a confirmation first
     root = gr.context.Context.root_block
     if root is not None:
         root.load(None, None, None, js=KEYS_JS, api_name="review_keys", api_visibility="private")
@@ -261,6 +257,7 @@ def _item_panel() -> dict[str, gr.components.Component]:
         # a mistyped addition would otherwise stay in every expert's list
         w["retire"] = gr.Button("Remove from list", size="sm", scale=1, min_width=90,
                                 elem_id="review-retire-species")
+    w.update(review_species.widgets())
     # The API page would list only the current choices ('') for a field that takes any
     # binomial; say "string" (the store validates it against the genus).
     w["species"].api_info = lambda: {"type": "string"}
