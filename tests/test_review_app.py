@@ -512,6 +512,63 @@ def test_remove_from_list_asks_for_a_confirmation_that_anything_else_cancels(tmp
         "Removed “Amanita velosa”")
 
 
+class NoBar:
+    """``gr.Progress`` for a handler called without a Gradio request: no bar to report to."""
+
+    def tqdm(self, iterable, desc: str = ""):
+        return iterable
+
+
+def test_build_queue_keeps_the_photo_on_screen_and_what_was_typed_on_it(tmp_path, monkeypatch,
+                                                                      tiny_checkpoint):
+    """Build queue used to show the first photo of the new queue with empty boxes: a genus,
+    species and note typed on the photo on screen were lost without a word. Now the photo
+    stays with them; an untouched genus box takes the label as it stands; and when the photo
+    left the queue the status line says what was discarded."""
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_tools as tools
+
+    at = h.ITEM_OUTPUTS.index
+    ctx = handler_context(tmp_path, monkeypatch, model=tiny_checkpoint)
+    first = h.render(ctx, "alice", None, "All", "all")
+    shown = h.skip(ctx, "alice", first[0], "All", "all", first[at("history")])
+    image_id, seen, trail = shown[0], shown[at("seen")], shown[at("history")]
+    genus, species = ("Boletus", "Boletus edulis") if seen[1] != "Boletus" else (
+        "Russula", "Russula emetica")
+    out = tools.build(ctx, "alice", "All", "all", trail, image_id, genus, species,
+                      "ring on the stem", seen, progress=NoBar())
+    assert out[0] == image_id and out[at("note")] == "ring on the stem"
+    assert out[at("genus")]["value"] == genus and out[at("species")]["value"] == species
+    assert out[at("status")].startswith("Queue built: ")
+    assert out[at("status")].endswith(" What you typed is still in its box, not saved.")
+    untouched = tools.build(ctx, "alice", "All", "all", trail, image_id, seen[1], "", "", seen,
+                            progress=NoBar())
+    assert untouched[0] == image_id and untouched[at("note")] == ""
+    assert untouched[at("genus")]["value"] == seen[1] and "typed" not in untouched[at("status")]
+    path = review.load_queue(ctx.cache, ctx.labels_dir).set_index("image_id").loc[image_id,
+                                                                                 "path"]
+    (ctx.data_dir / path).unlink()  # the photo leaves the queue with this build
+    gone = tools.build(ctx, "alice", "All", "all", trail, image_id, genus, "", "ring", seen,
+                       progress=NoBar())
+    assert gone[0] != image_id and gone[at("note")] == ""
+    assert "What you had typed on the photo you had open was discarded" in gone[at("status")]
+
+
+def test_build_queue_through_the_page_s_api_keeps_what_was_typed(tmp_path, tiny_checkpoint):
+    # Its own app: a rebuild rescores the queue other tests of this module rely on.
+    from server import running_app
+
+    env = {**review_setup(tmp_path, per_class=1), "MUSHROOM_MODEL": str(tiny_checkpoint)}
+    with running_app(env) as app:
+        alice = logged_in(app, "alice")
+        image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
+        out = alice.predict("All", "all", image_id, "Russula", "Russula emetica", "white gills",
+                            api_name="/review_build")
+        assert out[0] == image_id and out[7] == "white gills"
+        assert (out[5]["value"], out[6]["value"]) == ("Russula", "Russula emetica")
+        assert alice.predict("All", "all", api_name="/review_build")[7] == ""  # old callers
+
+
 def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_app, review_env):
     """Alice has a photo open while Bob relabels it: her next tick brings the new progress,
     Bob's vote and a notice, and only those (never the photo or the boxes she types in);

@@ -135,7 +135,8 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
     w["refresh"].click(bound(h.show, ctx), shown, outputs, api_name="review_show", **one_tracker)
     gr.on([w["filter_genus"].change, w["mode"].change], bound(h.show, ctx), shown, outputs,
           api_name="review_filter", api_visibility="undocumented", **one_tracker)
-    w["build"].click(bound(tools.build, ctx), [w["user"], *filters, w["history"]], outputs,
+    typed = [w["current"], w["genus"], w["species"], w["note"], w["seen"]]  # kept on screen
+    w["build"].click(bound(tools.build, ctx), [w["user"], *filters, w["history"], *typed], outputs,
                      api_name="review_build", concurrency_limit=1, concurrency_id="review_build",
                      show_progress_on=w["progress"])  # one bar, not one over every field
     item = [w["user"], w["current"], w["genus"], w["species"], w["note"], *filters, w["seen"],

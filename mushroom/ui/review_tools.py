@@ -9,7 +9,8 @@ import gradio as gr
 
 from mushroom.review_nav import History
 from mushroom.ui import UserError, scratch_file
-from mushroom.ui.review_handlers import ReviewContext, photo, queue_row, render, require
+from mushroom.ui.review_handlers import (ITEM_OUTPUTS, ReviewContext, photo, queue_row, render,
+                                         require, species_update)
 
 
 def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Progress()):
@@ -52,8 +53,12 @@ def predictor(ctx: ReviewContext):
 
 
 def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
-          history: History | None = None, progress=gr.Progress()):
-    """(Re)compute the queue cache with the current model, showing progress."""
+          history: History | None = None, image_id: str | None = None,
+          genus: str | None = None, species: str | None = None, note: str | None = None,
+          seen: tuple[str, str] | None = None, progress=gr.Progress()):
+    """(Re)compute the queue cache with the current model, showing progress. The photo on
+    screen (``image_id``) stays, with the genus, species and note typed on it, while it still
+    matches the filters; else the first photo that does."""
     from mushroom.review import DEFAULT_OOF, build_queue
 
     user = require(user)
@@ -64,8 +69,35 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
                              progress=lambda it: progress.tqdm(it, desc="scoring photos"))
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from err
-    status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-    return render(ctx, user, None, filter_genus, mode, status, history)
+    status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."
+    out = render(ctx, user, image_id or None, filter_genus, mode, status, history)
+    return keep_typed(ctx, out, image_id, genus, species, note, seen)
+
+
+def keep_typed(ctx: ReviewContext, out: list, image_id: str | None, genus: str | None,
+               species: str | None, note: str | None, seen: tuple[str, str] | None) -> list:
+    """``out``, a render of the queue, with the genus, species and note typed on the photo
+    ``image_id`` put back while that photo is still on screen; the status line says what
+    became of them (kept, or discarded with the photo).
+
+    A genus counts as typed when it differs from the label the photo was shown with
+    (``seen``), so an untouched box takes the label as it stands now.
+    """
+    at = ITEM_OUTPUTS.index
+    label = seen[1] if seen and seen[0] == image_id else (out[at("genus")] or {}).get("value")
+    typed_genus = genus is not None and genus != label
+    if not image_id or not (typed_genus or (species or "").strip() or (note or "").strip()):
+        return out
+    if out[at("current")] != image_id:
+        out[at("status")] += (" What you had typed on the photo you had open was discarded, "
+                              "not saved: it no longer matches the queue or its filters.")
+        return out
+    box = genus if typed_genus else out[at("genus")]["value"]
+    out[at("genus")] = gr.update(value=box)
+    out[at("species")] = species_update(ctx, box, species or "")
+    out[at("note")] = note or ""
+    out[at("status")] += " What you typed is still in its box, not saved."
+    return out
 
 
 def export(ctx: ReviewContext, user: str | None) -> str:
