@@ -6,11 +6,15 @@ Pure logic over image ids and the queue table; the Review tab's events that use 
 The trail works like a browser's history: every photo put on screen is appended (dropping
 whatever lay ahead when the expert had stepped back), *back* and *forward* move along it
 without changing it, and it keeps only the latest :data:`HISTORY_LIMIT` photos.
+
+A photo opened out of the queue's order (Reopen, Undo, Go to) is a *detour*: the trail also
+remembers the photo that was on screen before the first such move, so that moving on
+returns there instead of to wherever the detour photo happens to sit in the queue.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -27,6 +31,8 @@ class History:
 
     ids: tuple[str, ...] = ()
     pos: int = -1  # index of the photo on screen in ``ids``; -1 before the first one
+    detour: bool = False  # the photo on screen was opened out of the queue's order
+    resume: str | None = None  # on a detour: the photo on screen before it (None: none was)
 
     @property
     def current(self) -> str | None:
@@ -38,19 +44,26 @@ class History:
         """How many photos lie ahead of the one on screen (0 at the end of the trail)."""
         return len(self.ids) - 1 - self.pos if self.ids else 0
 
-    def visit(self, image_id: str | None, limit: int = HISTORY_LIMIT) -> History:
+    def visit(self, image_id: str | None, limit: int = HISTORY_LIMIT,
+              detour: bool = False) -> History:
         """The trail after ``image_id`` is put on screen.
 
         The same photo again (a refresh, a note) changes nothing, and the next photo of the
         trail is a step forward, so moving on from a photo reached with *back* keeps the way
         back to where the expert was. Any other photo drops what lay ahead and is appended.
+        Any move but a ``detour`` ends a detour; a detour's ``resume`` stays the photo on
+        screen before the first of several detours in a row.
         """
         if image_id is None or image_id == self.current:
-            return self
-        if self.behind and self.ids[self.pos + 1] == image_id:
-            return History(self.ids, self.pos + 1)
-        ids = (*self.ids[:self.pos + 1], image_id)[-limit:]
-        return History(ids, len(ids) - 1)
+            moved = self
+        elif self.behind and self.ids[self.pos + 1] == image_id:
+            moved = History(self.ids, self.pos + 1)
+        else:
+            ids = (*self.ids[:self.pos + 1], image_id)[-limit:]
+            moved = History(ids, len(ids) - 1)
+        if not detour or image_id is None:
+            return moved
+        return replace(moved, detour=True, resume=self.resume if self.detour else self.current)
 
     def back(self) -> History | None:
         """One step back, or None at the oldest photo."""

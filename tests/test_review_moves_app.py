@@ -6,10 +6,12 @@ Outputs are indexed as the API returns them: 0 image id, 2 header, 9 status line
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from gradio_client.exceptions import AppError
 
-from conftest import logged_in
+from conftest import logged_in, review_setup
 from mushroom import labels, review
 
 
@@ -100,3 +102,62 @@ def test_go_to_says_when_nothing_or_several_photos_match(review_app):
     empty = alice.predict("  ", api_name="/review_go_to")  # seen live: 'matches “”'
     assert empty[9].startswith("Type a file name such as `Amanita/abc.jpg`, or an image id")
     assert empty[0] == {"__type__": "update"}
+
+
+def test_go_to_outside_the_filters_says_so_and_moving_on_returns(review_app, review_env):
+    alice = logged_in(review_app, "alice")
+    queue = review.load_queue(f"{review_env['MUSHROOM_LABELS']}/{review.CACHE_NAME}",
+                              review_env["MUSHROOM_LABELS"])
+    start = alice.predict("", "Amanita", "all", api_name="/review_show")[0]
+    target = queue[queue["genus"] == "Russula"].iloc[-1]
+    opened = alice.predict(target["path"], "Amanita", "all", api_name="/review_go_to")
+    assert opened[0] == target["image_id"] and "· Amanita: " in opened[8]  # the page's filters
+    assert opened[9] == (f"Opened `{target['path']}`. This photo is outside your filters "
+                         "(Amanita · Show: all); a decision or Skip takes you back to where you "
+                         "were in them.")
+    back = alice.predict(target["image_id"], "Amanita", "all", api_name="/review_skip")
+    assert back[0] == start and back[9] == "Skipped. Back to where you were in the queue."
+
+
+def test_after_reopen_undo_or_go_to_moving_on_returns_to_where_the_expert_was(tmp_path,
+                                                                              monkeypatch):
+    """Reopen, Undo and Go to show a photo whatever the filters, which the page still shows.
+    Moving on from it used to follow those filters from that photo's place in the queue (the
+    next photo was whichever matching one came after it), and a note on it jumped away at
+    once. Now the status line says when the photo lies outside the filters, a note stays on
+    it, and a decision or Skip returns to the photo the expert had open."""
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_moves as moves
+
+    env = review_setup(tmp_path)  # three photos of each of Amanita, Boletus and Russula
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          Path("unused.pt"))
+    at, filters = h.ITEM_OUTPUTS.index, ("Amanita", "unreviewed")
+    queue = review.load_queue(ctx.cache, ctx.labels_dir)
+    amanita = queue[queue["genus"] == "Amanita"]  # in queue order
+    first = h.render(ctx, "alice", None, *filters)
+    here = h.skip(ctx, "alice", first[0], *filters, first[at("history")])
+    assert (first[0], here[0]) == tuple(amanita["image_id"].iloc[:2])
+    low, high = amanita["rank"].iloc[:2]  # a photo whose place leads elsewhere than here[0]:
+    away = next(r for r in queue.itertuples() if r.genus != "Amanita" and not low < r.rank < high)
+    out = moves.go_to(ctx, "alice", away.path, here[at("history")], *filters)
+    assert out[0] == away.image_id and "outside your filters (Amanita · Show: unreviewed)" \
+        in out[at("status")]
+    noted = h.act(ctx, "note", "alice", away.image_id, away.genus, "", "spores?", *filters,
+                  out[at("seen")], out[at("history")])
+    assert noted[0] == away.image_id  # a note stays on the photo
+    saved = h.act(ctx, "confirm", "alice", away.image_id, away.genus, "", "", *filters,
+                  noted[at("seen")], noted[at("history")])
+    assert saved[0] == here[0] and saved[at("status")].endswith(
+        " Back to where you were in the queue.")
+    for move in (h.reopen, h.undo):  # the photo of alice's confirm, and its undo
+        shown = move(ctx, "alice", *filters, saved[at("history")])
+        assert shown[0] == away.image_id and "outside your filters" in shown[at("status")]
+        saved = h.skip(ctx, "alice", away.image_id, *filters, shown[at("history")])
+        assert saved[0] == here[0], move.__name__
+    last = amanita.iloc[2]  # inside the filters: moving on still returns, not wraps round
+    inside = moves.go_to(ctx, "alice", last["path"], saved[at("history")], *filters)
+    assert inside[at("status")] == (f"Opened `{last['path']}`. A decision or Skip takes you "
+                                    "back to where you were in the queue.")
+    assert h.skip(ctx, "alice", last["image_id"], *filters, inside[at("history")])[0] == here[0]

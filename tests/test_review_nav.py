@@ -58,6 +58,19 @@ def test_history_values_are_never_changed_in_place():
     assert h == History(("a", "b"), 1)
 
 
+def test_a_detour_remembers_where_the_expert_was_until_they_move_on():
+    h = trail("a", "b").visit("x", detour=True)
+    assert (h.current, h.detour, h.resume, h.ids) == ("x", True, "b", ("a", "b", "x"))
+    assert h.visit("y", detour=True).resume == "b"  # a second detour keeps the way back
+    assert h.visit("x") == h  # a note or a rebuilt queue on the detour photo
+    assert h.visit("c") == History(("a", "b", "x", "c"), 3)  # moving on ends it
+    assert h.back() == History(("a", "b", "x"), 1)  # so does a step along the trail
+    again = trail("a", "b").visit("b", detour=True)  # e.g. Reopen of the photo on screen
+    assert (again.ids, again.detour, again.resume) == (("a", "b"), True, "b")
+    assert History().visit("x", detour=True).resume is None  # no photo was on screen
+    assert trail("a").visit(None, detour=True) == trail("a")
+
+
 QUEUE = pd.DataFrame({
     "image_id": ["00aa11bb22cc33dd", "44ee55ff66aa77bb", "8899aabbccddeeff", "0123456789abcdef"],
     "path": ["Amanita/abc.jpg", "Boletus/abc.jpg", "Boletus/sub/IMG_7.JPG", "Russula/xabc.jpg"],

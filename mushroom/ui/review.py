@@ -160,7 +160,7 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
         w[name].click(bound(getattr(moves, name), ctx), [w["user"], w["history"]], outputs,
                       api_name=f"review_{name}", **one_tracker)
     gr.on([w["goto"].click, w["goto_name"].submit], bound(moves.go_to, ctx),
-          [w["user"], w["goto_name"], w["history"]], outputs, api_name="review_go_to",
+          [w["user"], w["goto_name"], w["history"], *filters], outputs, api_name="review_go_to",
           **one_tracker)
 
 

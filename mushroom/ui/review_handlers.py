@@ -20,8 +20,8 @@ from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, clip
-from mushroom.ui.review_view import (decision_words, describe, empty_text, progress_text,
-                                      saved_text, top3, votes_table)
+from mushroom.ui.review_view import (decision_words, describe, detour_text, empty_text,
+                                      progress_text, saved_text, top3, votes_table)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -97,9 +97,16 @@ sends no image id)."""
 
 
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
-           status: str = "", history: History | None = None) -> list:
+           status: str = "", history: History | None = None, anywhere: bool = False,
+           detour: bool = False) -> list:
     """All item outputs for ``image_id`` (or the first match of the filters when None),
-    including the session's trail with the photo shown appended (see :class:`History`)."""
+    including the session's trail with the photo shown appended (see :class:`History`).
+
+    A photo outside the filters gives way to the next one that matches them, unless it is
+    to stay on screen (``anywhere``: a note, a rebuilt queue) or was asked for out of the
+    queue's order (``detour``: Reopen, Undo, Go to), which the trail remembers and the status
+    line explains (:func:`~mushroom.ui.review_view.detour_text`).
+    """
     from mushroom.review import load_queue, next_item
     from mushroom.review_filters import select
 
@@ -108,8 +115,13 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
         return _no_photo(msg, "", status, history)
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode_value(mode), user)
-    if image_id not in set(chosen["image_id"]):
+    inside = image_id in set(chosen["image_id"])
+    kept = (anywhere or detour) and image_id in set(queue["image_id"])
+    if not (inside or kept):
         image_id = next_item(queue, chosen, image_id)
+    detour = detour and kept
+    if detour:
+        status += detour_text(inside, genus, mode)
     progress = progress_text(queue, genus, user, mode)
     if image_id is None:
         return _no_photo(empty_text(mode, genus), progress, status, history)
@@ -123,7 +135,7 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
         votes=votes_table(ctx.labels_dir, image_id), genus=gr.update(value=row["genus"]),
         species=species_update(ctx, row["genus"], row["species"]), note="",
         progress=progress, status=status, lime=None, lime_note="",
-        history=(history or History()).visit(image_id),
+        history=(history or History()).visit(image_id, detour=detour),
         seen=(image_id, row["genus"]))  # the photo and label on screen (see act)
 
 
@@ -220,27 +232,35 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     except ValueError as err:
         raise UserError(str(err), title="Not saved") from err
     status = saved_text(d)
-    if kind == "note":
-        return render(ctx, user, image_id, filter_genus, mode, status, history)
+    if kind == "note":  # stays on the photo, even one opened outside the filters
+        return render(ctx, user, image_id, filter_genus, mode, status, history, anywhere=True)
     return advance(ctx, user, image_id, filter_genus, mode, status, history)
 
 
 def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, status: str,
             history: History | None = None):
-    """Render the item after ``after``: in queue order under the filters, or, when the
-    expert stepped back to ``after`` with *Previous*, the next photo of their trail, so that
-    moving on leads back to where they were."""
+    """Render the item after ``after``: in queue order under the filters; when the expert
+    stepped back to ``after`` with *Previous*, the next photo of their trail; after a detour
+    (Reopen, Undo, Go to), the photo they had open before it, so that moving on leads back
+    to where they were."""
     from mushroom.review import load_queue, next_item
     from mushroom.review_filters import select
 
-    ahead = history.forward() if history and history.current == after else None
+    here = history is not None and history.current == after
+    ahead = history.forward() if here else None
     if ahead is not None:
         return render(ctx, user, ahead.current, "All", "all",
                       f"{status} Next photo of your history ({ahead.where()}; filters: all).",
                       ahead)
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
-    return render(ctx, user, next_item(queue, select(queue, genus, mode, user), after) or after,
-                  genus, mode, status, history)
+    chosen = select(queue, genus, mode, user)
+    if here and history.detour:
+        back = history.resume
+        stay = back in set(chosen["image_id"]) and back != after
+        return render(ctx, user, back if stay else next_item(queue, chosen, back), genus, mode,
+                      f"{status} Back to where you were in the queue.", history)
+    return render(ctx, user, next_item(queue, chosen, after) or after, genus, mode, status,
+                  history)
 
 
 def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str, mode: str,
@@ -261,8 +281,8 @@ def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
                       history)
     stands = ("your note stays; a vote adds to it" if last.action == "note" else
               "your vote stands; a new one replaces it")
-    return render(ctx, user, last.image_id, "All", "all",
-                  f"Reopened `{last.path}` (filters: all): {stands}.", history)
+    return render(ctx, user, last.image_id, filter_genus, mode,
+                  f"Reopened `{last.path}`: {stands}.", history, detour=True)
 
 
 def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
@@ -277,6 +297,6 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     undone = next((d for d in reversed(read_rows(ctx.labels_dir)) if d.row_id == row.undoes),
                   None)
     what = f" ({decision_words(undone)})" if undone is not None else ""
-    return render(ctx, user, row.image_id, "All", "all",
-                  f"Undone: your latest decision{what} on `{row.path}` (shown again; "
-                  "filters: all).", history)
+    return render(ctx, user, row.image_id, filter_genus, mode,
+                  f"Undone: your latest decision{what} on `{row.path}` (shown again).", history,
+                  detour=True)

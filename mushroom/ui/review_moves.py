@@ -4,8 +4,9 @@ and "Go to" a photo by file name or image id.
 Each re-checks the login (:func:`~mushroom.ui.review_handlers.require`) and shows the photo
 through :func:`~mushroom.ui.review_handlers.render`, which also hands the page the label
 on screen: a vote cast on a photo reached this way is still refused when another expert
-changed its label meanwhile. Photos open whatever the queue filters (like "Reopen last"),
-since the expert asked for that very photo.
+changed its label meanwhile. "Go to" opens a photo whatever the queue filters (like
+"Reopen last"), since the expert asked for that very photo, as a detour: moving on returns
+to where they were (see :func:`~mushroom.ui.review_handlers.advance`).
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def step(ctx: ReviewContext, user: str, moved: History, word: str) -> list:
                   f"{word}: photo {moved.where()} of this session (filters: all).{ahead}", moved)
 
 
-def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | None):
+def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | None,
+          filter_genus: str = "All", mode: str = "all"):
     """Open the photo an expert names by file name (``abc.jpg``, ``Amanita/abc.jpg``) or image
-    id, whatever the queue filters; none or several matches only say so."""
+    id, whatever the queue filters (the status line says when it lies outside them); none or
+    several matches only say so."""
     from mushroom.review import load_queue
 
     user = require(user)
@@ -75,5 +78,5 @@ def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | N
         return unchanged(f"{len(hits)} photos match “{typed}”: {listed}{more}. "
                          "Type more of the path, or the image id.", history)
     row = hits.iloc[0]
-    return render(ctx, user, row["image_id"], "All", "all",
-                  f"Opened `{row['path']}` (filters: all).", history)
+    return render(ctx, user, row["image_id"], filter_genus, mode, f"Opened `{row['path']}`.",
+                  history, detour=True)

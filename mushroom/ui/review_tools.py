@@ -57,8 +57,8 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
           genus: str | None = None, species: str | None = None, note: str | None = None,
           seen: tuple[str, str] | None = None, progress=gr.Progress()):
     """(Re)compute the queue cache with the current model, showing progress. The photo on
-    screen (``image_id``) stays, with the genus, species and note typed on it, while it still
-    matches the filters; else the first photo that does."""
+    screen (``image_id``) stays, with the genus, species and note typed on it, while it is
+    in the queue; else the first photo that matches the filters."""
     from mushroom.review import DEFAULT_OOF, build_queue
 
     user = require(user)
@@ -70,7 +70,8 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from err
     status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."
-    out = render(ctx, user, image_id or None, filter_genus, mode, status, history)
+    out = render(ctx, user, image_id or None, filter_genus, mode, status, history,
+                 anywhere=True)
     return keep_typed(ctx, out, image_id, genus, species, note, seen)
 
 

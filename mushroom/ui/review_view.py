@@ -116,6 +116,17 @@ def empty_text(mode: str, genus: str) -> str:
     return EMPTY.get(mode, "Nothing matches these filters.").format(where=_where(genus))
 
 
+def detour_text(inside: bool, genus: str, mode: str) -> str:
+    """What the status line adds after Reopen, Undo or Go to: whether the photo matches the
+    filters the page still shows, and where moving on leads (see
+    :func:`mushroom.ui.review_handlers.advance`)."""
+    if inside:
+        return " A decision or Skip takes you back to where you were in the queue."
+    where = " · ".join(([genus] if genus not in ("", "All") else []) + [f"Show: {mode}"])
+    return (f" This photo is outside your filters ({where}); a decision or Skip takes you "
+            "back to where you were in them.")
+
+
 def _where(genus: str) -> str:
     return f" in {genus}" if genus not in ("", "All") else ""
 
