@@ -85,6 +85,31 @@ def test_identify_then_explain_offline(app, offline_page, tmp_path):
     assert app.alive()
 
 
+def test_a_new_photo_drops_the_explanation_still_running_for_the_old_one(app, offline_page,
+                                                                        tmp_path):
+    # The old photo's heatmap ("supports Amanita") landed beside the new photo's card.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page, _ = offline_page
+    old, new = tmp_path / "old.jpg", tmp_path / "new.jpg"
+    make_photo(GENERA.index("Amanita"), seed=41, size=(320, 240)).save(old, quality=92)
+    make_photo(GENERA.index("Boletus"), seed=42, size=(320, 240)).save(new, quality=92)
+    page.goto(app.url, wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(old))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    page.locator("#explain-btn").click()
+    tracker = page.locator("#heatmap [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # the explanation is running
+    page.locator("#photo input[type=file]").set_input_files(str(new))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    # The tiny model's fast explanation takes a few seconds: its heatmap would be here by now.
+    with pytest.raises(PlaywrightTimeout):
+        page.locator("#heatmap img").wait_for(timeout=20_000)
+    page.locator("#explain-btn").click()  # the new photo's own explanation is not blocked
+    page.locator("#heatmap img").wait_for(timeout=120_000)
+
+
 def test_all_nine_genus_bars_line_up_despite_poison_tags(app, offline_page, tmp_path):
     page, _ = offline_page
     photo = tmp_path / "boletus.jpg"

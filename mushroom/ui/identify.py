@@ -223,8 +223,13 @@ def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
     """
     outputs = [raw, label, card, heatmap]
     private = {"api_visibility": "private"}
-    # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks.
-    photo.change(clear, None, outputs, api_name="clear_on_change", queue=False, **private
+    explaining = why.click(explain, [photo, genus, quality, samples], heatmap,
+                           api_name="explain", concurrency_id="lime", concurrency_limit=1, **RAW)
+    # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks. An
+    # explanation still running is for the old photo: cancelled, or its heatmap would land
+    # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
+    photo.change(clear, None, outputs, api_name="clear_on_change", queue=False,
+                 cancels=[explaining], **private
                  ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
                         api_name="identify_on_change", concurrency_id="model", **private, **RAW)
     go.click(clear, None, outputs, api_name="clear", queue=False, **private
@@ -235,5 +240,3 @@ def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
     # not an error to report.
     k.release(identify_if_photo, [photo, k], [raw, label, card, photo], api_name="relist",
               concurrency_id="model", **private, **RAW)
-    why.click(explain, [photo, genus, quality, samples], heatmap, api_name="explain",
-              concurrency_id="lime", concurrency_limit=1, **RAW)
