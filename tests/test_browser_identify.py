@@ -189,6 +189,25 @@ def test_a_phone_is_scrolled_to_the_verdict_a_desktop_is_not(app, browser, tmp_p
         context.close()
 
 
+def test_a_phone_is_scrolled_to_the_message_about_a_bad_photo(app, browser, tmp_path):
+    # The message sat below the photo box, off screen: the forager saw nothing happen.
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 this is not really a JPEG" * 50)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(app.url, wait_until="load")
+        page.locator("#photo input[type=file]").set_input_files(str(bad))
+        page.locator("#verdict .photo-error").wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => { const box = document.querySelector('#verdict .photo-error')"
+            ".getBoundingClientRect(); return box.top >= 0 && box.bottom <= innerHeight; }",
+            timeout=10_000)
+    finally:
+        context.close()
+
+
 def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_path):
     page, _ = offline_page
     page.goto(app.url, wait_until="load")

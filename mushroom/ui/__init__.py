@@ -63,12 +63,14 @@ document.addEventListener("change", (event) => {
   input.files = typed.files;
 }, true);
 // On a phone the photo box fills the screen and the verdict lands below it. Bring a new
-// verdict card into view when it appears off screen (narrow screens only; desktop shows both).
+// verdict card, or the message saying why there is none, into view when it appears off
+// screen (narrow screens only; desktop shows both).
 new MutationObserver((records) => {
   if (window.innerWidth > 768) return;
+  const CARD = ".verdict, .photo-error";
   for (const r of records) for (const n of r.addedNodes) {
     const card = n instanceof Element &&
-      (n.matches(".verdict") ? n : n.querySelector && n.querySelector(".verdict"));
+      (n.matches(CARD) ? n : n.querySelector && n.querySelector(CARD));
     if (!card || !card.closest("#verdict, #find-verdict")) continue;
     const box = card.getBoundingClientRect();
     if (box.top < 0 || box.top > window.innerHeight * 0.6) {
