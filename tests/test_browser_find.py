@@ -94,3 +94,16 @@ def test_iphone_heic_file_is_accepted_by_the_picker(app, page, tmp_path):
     page.wait_for_function("img => img.complete", arg=thumb.element_handle(), timeout=30_000)
     assert thumb.evaluate("img => img.naturalWidth") == 320
     assert app.alive()
+
+
+def test_k_from_the_keyboard_relists_the_find(app, page, tmp_path):
+    path = tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Suillus"), seed=33, size=(320, 240)).save(path, quality=92)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(path)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    bars = "n => document.querySelectorAll('#find-topk [role=meter]').length === n"
+    page.wait_for_function(bars, arg=3, timeout=10_000)
+    page.locator("#find-k input[type=range]").focus()
+    page.keyboard.press("ArrowRight")  # no pointer release, no blur: it re-listed nothing
+    page.wait_for_function(bars, arg=4, timeout=30_000)

@@ -130,6 +130,27 @@ def test_all_nine_genus_bars_line_up_despite_poison_tags(app, offline_page, tmp_
     assert len(set(lefts)) == 1, lefts  # one column, whatever the name's width
 
 
+def test_k_from_the_keyboard_relists_the_shown_photo(app, offline_page, tmp_path):
+    # Only a pointer release or leaving the number box re-listed: the slider's arrow keys
+    # and Enter in the box left "k = 6" above three genera.
+    page, _ = offline_page
+    photo = tmp_path / "photo.jpg"
+    make_photo(GENERA.index("Hygrocybe"), seed=6, size=(240, 240)).save(photo, quality=90)
+    page.goto(app.url, wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    bars = "n => document.querySelectorAll('#topk [role=meter]').length === n"
+    page.wait_for_function(bars, arg=3, timeout=10_000)
+    page.locator("#identify-k input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(bars, arg=5, timeout=30_000)
+    k_box = page.locator("#identify-k input[type=number]")
+    k_box.fill("7")
+    k_box.press("Enter")
+    page.wait_for_function(bars, arg=7, timeout=30_000)
+
+
 CONTRAST_JS = """card => {
   const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = c => {

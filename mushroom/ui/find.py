@@ -136,7 +136,8 @@ def build_find_tab() -> None:
             photos = checked(gr.File(label=f"Photos of one find (1-{MAX_PHOTOS})",
                                      file_count="multiple", file_types=PHOTO_TYPES,
                                      type="filepath", elem_id="find-photos"), check_photos)
-            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)")
+            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)",
+                          elem_id="find-k")
             go = gr.Button("Identify the find", variant="primary", elem_id="find-btn")
         with gr.Column(scale=1):
             card = gr.HTML(elem_id="find-verdict")
@@ -152,8 +153,9 @@ def build_find_tab() -> None:
     photos.change(clear, None, outputs, api_name="find_clear_on_change", queue=False, **private
                   ).then(identify_find_if_photos, [photos, k], outputs,
                          api_name="find_on_change", concurrency_id="model", **private)
-    k.release(identify_find_if_photos, [photos, k], outputs, api_name="find_relist",
-              concurrency_id="model", **private)  # no photos yet: nothing to report
+    # On change, not release, as on the Identify tab (arrow keys and Enter never release).
+    k.change(identify_find_if_photos, [photos, k], outputs, api_name="find_relist",
+             concurrency_id="model", trigger_mode="always_last", **private)  # no photos: blank
     go.click(clear, None, outputs, api_name="find_clear", queue=False, **private
              ).then(identify_find, [photos, k], raw, api_name="identify_find",
                     concurrency_id="model", concurrency_limit=4, preprocess=False

@@ -237,6 +237,7 @@ def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
                     concurrency_limit=4, **RAW
              ).success(render, raw, [label, card], api_name="render", queue=False, **private)
     # A new k re-lists the shown photo; with no photo yet (tabbing through the form) it is
-    # not an error to report.
-    k.release(identify_if_photo, [photo, k], [raw, label, card, photo], api_name="relist",
-              concurrency_id="model", **private, **RAW)
+    # not an error to report. On change, not release: the slider's arrow keys and the
+    # number box's Enter never fire a release, and left "k = 6" above three genera.
+    k.change(identify_if_photo, [photo, k], [raw, label, card, photo], api_name="relist",
+             concurrency_id="model", trigger_mode="always_last", **private, **RAW)
