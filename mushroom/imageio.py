@@ -66,8 +66,8 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
     img = source if isinstance(source, Image.Image) else _open(source)
     width, height = img.size
     if width * height > max_pixels:
-        raise BadImage(f"The image is too large ({width}x{height} pixels); "
-                       f"the limit is {max_pixels // 1_000_000} megapixels.")
+        raise BadImage(f"The image is too large ({width}x{height} pixels); the limit is "
+                       f"{max_pixels // 1_000_000} megapixels: send a smaller copy.")
     if min(width, height) < min_side:
         raise BadImage(f"The image is too small ({width}x{height}); take a closer photo.")
     try:
@@ -103,7 +103,11 @@ def _open(source: str | Path | bytes) -> Image.Image:
         formats = "JPEG, PNG, WebP, HEIC, AVIF" if HEIF else "JPEG, PNG, WebP, AVIF"
         raise BadImage(f"This file is not an image we can read ({formats}, ...).") from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise BadImage("The image is far too large to process.") from err
+        # PIL refuses before reading the size out: say what it checked (a 200 MP phone
+        # photo got "far too large to process", with no limit and nothing to do about it)
+        raise BadImage(f"The image is too large (over {Image.MAX_IMAGE_PIXELS // 1_000_000} "
+                       f"megapixels); the limit is {MAX_PIXELS // 1_000_000} megapixels: "
+                       "send a smaller copy.") from err
 
 
 def is_greyscale(img: Image.Image, tolerance: int = GREY_TOLERANCE) -> bool:
