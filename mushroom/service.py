@@ -236,7 +236,9 @@ def load_find(sources: Sequence[str | Path | bytes | Image.Image]) -> list[Image
         try:
             photos.append(load_photo(source))
         except BadImage as err:
-            raise BadImage(f"Photo {i}: {err}") from err
+            # The page lists the photos by file name, not number: name the file too
+            name = f" ({Path(source).name})" if isinstance(source, (str, Path)) else ""
+            raise BadImage(f"Photo {i}{name}: {err}") from err
     return photos
 
 
