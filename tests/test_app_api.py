@@ -93,6 +93,31 @@ def test_explain_returns_heatmap_for_chosen_genus(client, photo):
     assert cyan.sum() + red.sum() > 500  # superpixels are tinted, not just the legend swatches
 
 
+def test_a_cancelled_explanation_stops_on_the_server(app, client, photo):
+    import time
+
+    from gradio_client.utils import Status
+
+    # Gradio frees a cancelled event's slot at once, but its worker thread would go on
+    # scoring copies beside the next explanation: it has to notice and stop by itself.
+    logged = len(app.log())
+    job = client.submit(handle_file(str(photo)), "Predicted genus", "reference", 2000,
+                        api_name="/explain")
+    deadline = time.monotonic() + 60
+    while job.status().code != Status.PROGRESS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.status().code == Status.PROGRESS  # scoring batches, not done
+    job.cancel()
+    while "explanation stopped" not in app.log()[logged:] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stopped = [line for line in app.log()[logged:].splitlines() if "explanation stopped" in line]
+    assert stopped and "stopped at 100%" not in stopped[0], app.log()[logged:]
+    assert "Traceback" not in app.log()[logged:] and app.alive()
+    # the next explanation runs as usual
+    assert Path(client.predict(handle_file(str(photo)), "Predicted genus", "fast", 60,
+                               api_name="/explain")).stat().st_size > 0
+
+
 def test_explain_rejects_unknown_genus_and_preset(client, photo):
     # Gradio's own choice validation answers first, naming the bad value.
     with pytest.raises(AppError, match="Pleurotus"):

@@ -67,6 +67,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
     """
     from mushroom import explain as lime
     from mushroom.ui import heatmap
+    from mushroom.ui.cancel import watched
 
     samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
     image = decode_upload(photo)
@@ -79,7 +80,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
         cfg = lime.resolve_config(quality, samples)
         progress(0, desc="Segmenting the photo into superpixels")
         exp = lime.explain(model, image, None if genus in (None, "", PREDICTED) else genus,
-                           cfg, progress=lambda f, msg: progress(f, desc=msg))
+                           cfg, progress=watched(lambda f, msg: progress(f, desc=msg)))
     except ValueError as err:
         raise UserError(str(err)) from err
     return heatmap.overlay(exp, image=image)

@@ -22,6 +22,7 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
     """
     from mushroom.explain import explain as lime
     from mushroom.review import model_key
+    from mushroom.ui.cancel import watched
     from mushroom.ui.heatmap import overlay
     from mushroom.ui.review_view import lime_caption
 
@@ -32,7 +33,7 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
     if img is None:
         raise UserError("This photo cannot be decoded.")
     model = predictor(ctx)
-    exp = lime(model, img, progress=lambda done, msg: progress(done, desc=msg))
+    exp = lime(model, img, progress=watched(lambda done, msg: progress(done, desc=msg)))
     # the queue names the model that scored the top-3 (see build_queue)
     same = row["source"] == "model" and row["model"] == model_key(ctx.model_path, model)
     return overlay(exp, image=img), lime_caption(row, exp.genus, exp.probability, same)

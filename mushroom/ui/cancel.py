@@ -1,0 +1,61 @@
+"""Stop an explanation nobody waits for any more.
+
+Gradio cancels an event (a new photo in the Identify tab, ``Job.cancel()`` in
+gradio_client) by cancelling the asyncio task that awaits it. That frees the event's
+concurrency slot at once, but a function running in a worker thread cannot be interrupted:
+a cancelled explanation would go on scoring copies for up to 20 s, on the same two cores
+as the explanation that the slot lets start next. LIME reports progress after every batch
+of copies; :func:`watched` turns that report into the point where a cancelled event stops.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+class Abandoned(Exception):
+    """Raised inside an explanation whose event was cancelled; nobody receives it."""
+
+
+def _running_event() -> tuple[object, str] | None:
+    """(Gradio's queue, event id) of the queued event this thread runs for, else None.
+
+    None outside a queued Gradio event (tests and the CLI call the functions directly;
+    ``queue=False`` events never enter the queue's active jobs).
+    """
+    from gradio.context import LocalContext
+
+    blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
+    queue = getattr(blocks, "_queue", None)
+    if queue is None or event_id is None or not _active(queue, event_id):
+        return None
+    return queue, event_id
+
+
+def _active(queue, event_id: str) -> bool:
+    """Whether ``event_id`` is among the queue's running jobs (a cancel removes it)."""
+    jobs = getattr(queue, "active_jobs", None) or []
+    return any(getattr(event, "_id", None) == event_id for job in jobs if job for event in job)
+
+
+def watched(report: Callable[[float, str], None]) -> Callable[[float, str], None]:
+    """``report`` (fraction done, message), raising :class:`Abandoned` once the Gradio event
+    it runs for is cancelled.
+
+    Args:
+        report: the progress callback to pass progress on to.
+
+    Returns:
+        A callback of the same shape for :func:`mushroom.explain.explain`.
+    """
+    running = _running_event()
+
+    def step(fraction: float, message: str) -> None:
+        if running is not None and not _active(*running):
+            print(f"explanation stopped at {fraction:.0%}: its caller cancelled it",
+                  file=sys.stderr, flush=True)
+            raise Abandoned(running[1])
+        report(fraction, message)
+
+    return step
