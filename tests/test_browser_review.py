@@ -332,3 +332,27 @@ def test_on_a_phone_the_empty_lime_box_does_not_push_the_label_down(review_app, 
     wait_for_photo(desktop)
     assert desktop.locator("#review-lime").is_visible()
     desktop.close()
+
+
+def test_moving_on_drops_the_explanation_still_running_for_the_last_photo(review_app, browser):
+    """A heatmap asked for on one photo landed on the next one when the expert moved on
+    before it came back: moving on cancels it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page = open_review(browser, review_app.url)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    first = go_to(page, "Russula/001.jpg")  # explained by no other test: not in the cache
+    page.locator("#review-explain").click()
+    tracker = page.locator("#review-lime [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # the explanation is running
+    page.locator("#review-skip").click()
+    page.wait_for_function("(first) => !document.querySelector('#review-label').innerText"
+                           ".includes(first)", arg=first, timeout=60_000)
+    # The tiny model's explanation takes a few seconds: its heatmap would be here by now.
+    with pytest.raises(PlaywrightTimeout):
+        page.locator("#review-lime img").wait_for(timeout=20_000)
+    page.locator("#review-explain").click()  # this photo's own explanation still comes
+    page.locator("#review-lime img").wait_for(timeout=120_000)
+    page.close()

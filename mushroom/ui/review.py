@@ -166,9 +166,12 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
 
 def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
     """LIME, export, the species list and the keyboard shortcuts."""
-    w["explain"].click(bound(tools.explain, ctx), [w["user"], w["current"]],
-                       [w["lime"], w["lime_note"]],
-                       api_name="review_explain", concurrency_id="lime", concurrency_limit=1)
+    explaining = w["explain"].click(bound(tools.explain, ctx), [w["user"], w["current"]],
+                                    [w["lime"], w["lime_note"]], api_name="review_explain",
+                                    concurrency_id="lime", concurrency_limit=1)
+    # A heatmap still on its way is for the photo the expert left: it would land on the next
+    w["current"].change(None, None, None, cancels=[explaining], api_name="review_drop_lime",
+                        api_visibility="private")
     w["export"].click(bound(tools.export, ctx), [w["user"]], w["download"],
                       api_name="review_export")
     # .input, not .change: showing a photo sets the genus too, and must keep its species
