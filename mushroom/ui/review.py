@@ -152,9 +152,9 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
             [w["user"], w["current"], w["genus"], w["species"], w["note"], w["seen"],
              w["history"]], outputs, api_name=f"review_{kind}_refused", api_visibility="private")
     w["skip"].click(bound(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
-    w["reopen"].click(bound(h.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
+    w["reopen"].click(bound(moves.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
                       api_name="review_reopen", **one_tracker)
-    w["undo"].click(bound(h.undo, ctx), [w["user"], *filters, w["history"]], outputs,
+    w["undo"].click(bound(moves.undo, ctx), [w["user"], *filters, w["history"]], outputs,
                     api_name="review_undo", **one_tracker)
     for name in ("previous", "forward"):
         w[name].click(bound(getattr(moves, name), ctx), [w["user"], w["history"]], outputs,

@@ -20,8 +20,8 @@ from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, clip
-from mushroom.ui.review_view import (decision_words, describe, detour_text, empty_text,
-                                      progress_text, saved_text, top3, votes_table)
+from mushroom.ui.review_view import (describe, detour_text, empty_text, progress_text,
+                                      saved_text, top3, votes_table)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -269,34 +269,11 @@ def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str,
     return advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.", history)
 
 
-def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
-           history: History | None = None):
-    """Show the photo of this expert's latest decision again, vote kept (unlike undo)."""
-    from mushroom.consensus import last_in_force
+def __getattr__(name: str):
+    """``reopen`` and ``undo`` live in :mod:`mushroom.ui.review_moves` now; callers that
+    still take them from here get them there (imported late: that module imports this one)."""
+    if name in ("reopen", "undo"):
+        from mushroom.ui import review_moves
 
-    user = require(user)
-    last = last_in_force(ctx.labels_dir, user)
-    if last is None:
-        return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.",
-                      history)
-    stands = ("your note stays; a vote adds to it" if last.action == "note" else
-              "your vote stands; a new one replaces it")
-    return render(ctx, user, last.image_id, filter_genus, mode,
-                  f"Reopened `{last.path}`: {stands}.", history, detour=True)
-
-
-def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
-         history: History | None = None):
-    """Withdraw this expert's latest decision and show that photo again."""
-    from mushroom.labels import read_rows, undo_last
-
-    user = require(user)
-    row = undo_last(ctx.labels_dir, user)
-    if row is None:
-        return render(ctx, user, None, filter_genus, mode, "Nothing to undo.", history)
-    undone = next((d for d in reversed(read_rows(ctx.labels_dir)) if d.row_id == row.undoes),
-                  None)
-    what = f" ({decision_words(undone)})" if undone is not None else ""
-    return render(ctx, user, row.image_id, filter_genus, mode,
-                  f"Undone: your latest decision{what} on `{row.path}` (shown again).", history,
-                  detour=True)
+        return getattr(review_moves, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,11 +1,12 @@
 """Review tab events that move between photos: back and forward along the session's trail,
-and "Go to" a photo by file name or image id.
+"Go to" a photo by file name or image id, and "Reopen last" and "Undo", which show the photo
+of the expert's latest decision again.
 
 Each re-checks the login (:func:`~mushroom.ui.review_handlers.require`) and shows the photo
 through :func:`~mushroom.ui.review_handlers.render`, which also hands the page the label
 on screen: a vote cast on a photo reached this way is still refused when another expert
-changed its label meanwhile. "Go to" opens a photo whatever the queue filters (like
-"Reopen last"), since the expert asked for that very photo, as a detour: moving on returns
+changed its label meanwhile. "Go to", "Reopen last" and "Undo" open a photo whatever the
+queue filters, since the expert asked for that very photo, as a detour: moving on returns
 to where they were (see :func:`~mushroom.ui.review_handlers.advance`).
 """
 
@@ -16,6 +17,7 @@ import gradio as gr
 from mushroom.review_nav import History, find_photos
 from mushroom.ui import clip
 from mushroom.ui.review_handlers import ITEM_OUTPUTS, ReviewContext, render, require
+from mushroom.ui.review_view import decision_words
 
 MAX_LISTED = 5  # paths named when a "Go to" matches several photos
 
@@ -80,3 +82,36 @@ def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | N
     row = hits.iloc[0]
     return render(ctx, user, row["image_id"], filter_genus, mode, f"Opened `{row['path']}`.",
                   history, detour=True)
+
+
+def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
+           history: History | None = None):
+    """Show the photo of this expert's latest decision again, vote kept (unlike undo)."""
+    from mushroom.consensus import last_in_force
+
+    user = require(user)
+    last = last_in_force(ctx.labels_dir, user)
+    if last is None:
+        return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.",
+                      history)
+    stands = ("your note stays; a vote adds to it" if last.action == "note" else
+              "your vote stands; a new one replaces it")
+    return render(ctx, user, last.image_id, filter_genus, mode,
+                  f"Reopened `{last.path}`: {stands}.", history, detour=True)
+
+
+def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
+         history: History | None = None):
+    """Withdraw this expert's latest decision and show that photo again."""
+    from mushroom.labels import read_rows, undo_last
+
+    user = require(user)
+    row = undo_last(ctx.labels_dir, user)
+    if row is None:
+        return render(ctx, user, None, filter_genus, mode, "Nothing to undo.", history)
+    undone = next((d for d in reversed(read_rows(ctx.labels_dir)) if d.row_id == row.undoes),
+                  None)
+    what = f" ({decision_words(undone)})" if undone is not None else ""
+    return render(ctx, user, row.image_id, filter_genus, mode,
+                  f"Undone: your latest decision{what} on `{row.path}` (shown again).", history,
+                  detour=True)
