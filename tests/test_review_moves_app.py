@@ -161,3 +161,67 @@ def test_after_reopen_undo_or_go_to_moving_on_returns_to_where_the_expert_was(tm
     assert inside[at("status")] == (f"Opened `{last['path']}`. A decision or Skip takes you "
                                     "back to where you were in the queue.")
     assert h.skip(ctx, "alice", last["image_id"], *filters, inside[at("history")])[0] == here[0]
+
+
+def test_previous_forward_and_a_stale_refusal_follow_the_filters_on_screen(tmp_path,
+                                                                           monkeypatch):
+    """Previous, Forward, the step along the trail after a decision, and the photo shown
+    again after a refused stale vote rendered it with the filters "All · all": the progress
+    line counted every photo and the status line said "(filters: all)" while the page's
+    filter widgets kept the expert's. Now the progress line follows the filters on screen and
+    the status line says when the photo lies outside them, as after Go to, Reopen or Undo."""
+    import gradio as gr
+
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_moves as moves
+    from mushroom.ui.review_refused import after_refusal
+
+    env = review_setup(tmp_path)  # three photos of each of Amanita, Boletus and Russula
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          Path("unused.pt"))
+    at, filters = h.ITEM_OUTPUTS.index, ("Amanita", "unreviewed")
+    outside = "This photo is outside your filters (Amanita · Show: unreviewed)."
+
+    def on_screen(out: list, image_id: str, off_filters: bool) -> None:
+        assert out[0] == image_id
+        assert (outside in out[at("status")]) == off_filters, out[at("status")]
+        assert "filters: all" not in out[at("status")]
+        assert "· Amanita: " in out[at("progress")], out[at("progress")]  # counts Amanita
+
+    first = h.render(ctx, "alice", None, *filters)
+    second = h.skip(ctx, "alice", first[0], *filters, first[at("history")])
+    third = h.act(ctx, "confirm", "alice", second[0], "", "", "", *filters, second[at("seen")],
+                  second[at("history")])  # second now has a vote: no longer "unreviewed"
+    back = moves.previous(ctx, "alice", third[at("history")], *filters)
+    on_screen(back, second[0], True)
+    assert back[at("status")].startswith("Back: photo 2 of 3 of this session. Moving on")
+    back = moves.previous(ctx, "alice", back[at("history")], *filters)
+    on_screen(back, first[0], False)
+    ahead = moves.forward(ctx, "alice", back[at("history")], *filters)
+    on_screen(ahead, second[0], True)
+    back = moves.previous(ctx, "alice", ahead[at("history")], *filters)
+    moved_on = h.skip(ctx, "alice", first[0], *filters, back[at("history")])
+    on_screen(moved_on, second[0], True)
+    assert moved_on[at("status")].startswith("Skipped. Next photo of your history (2 of 3).")
+    h.act(ctx, "save", "bob", third[0], "Russula", "", "", "All", "all")
+    with pytest.raises(gr.Error, match="label changed from Amanita to Russula"):
+        h.act(ctx, "confirm", "alice", third[0], "", "", "", *filters, third[at("seen")],
+              third[at("history")])
+    again = after_refusal(ctx, "confirm", "alice", third[0], "Amanita", "", "", third[at("seen")],
+                          third[at("history")], *filters)
+    on_screen(again, third[0], True)  # bob's vote took it out of both filters; it stays
+    assert again[at("status")].startswith("**Not saved**: another expert's vote changed the "
+                                          "label from Amanita to Russula. Here is the photo")
+
+
+def test_previous_and_forward_take_the_filters_after_the_trail(review_app):
+    """The page sends its filters with Previous and Forward; API clients may too."""
+    alice = logged_in(review_app, "alice")
+    start = alice.predict("", "Boletus", "all", api_name="/review_show")[0]
+    alice.predict(start, "Boletus", "all", api_name="/review_skip")
+    back = alice.predict("Boletus", "all", api_name="/review_previous")
+    assert back[0] == start and "· Boletus: " in back[8] and "outside" not in back[9]
+    ahead = alice.predict("Russula", "all", api_name="/review_forward")
+    assert "· Russula: " in ahead[8]
+    assert "outside your filters (Russula · Show: all)" in ahead[9]

@@ -150,15 +150,16 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
                         api_description=f"{what}; sign-in required.", **one_tracker).failure(
             bound(refused.after_refusal, ctx, kind),
             [w["user"], w["current"], w["genus"], w["species"], w["note"], w["seen"],
-             w["history"]], outputs, api_name=f"review_{kind}_refused", api_visibility="private")
+             w["history"], *filters], outputs, api_name=f"review_{kind}_refused",
+            api_visibility="private")
     w["skip"].click(bound(h.skip, ctx), shown, outputs, api_name="review_skip", **one_tracker)
     w["reopen"].click(bound(moves.reopen, ctx), [w["user"], *filters, w["history"]], outputs,
                       api_name="review_reopen", **one_tracker)
     w["undo"].click(bound(moves.undo, ctx), [w["user"], *filters, w["history"]], outputs,
                     api_name="review_undo", **one_tracker)
     for name in ("previous", "forward"):
-        w[name].click(bound(getattr(moves, name), ctx), [w["user"], w["history"]], outputs,
-                      api_name=f"review_{name}", **one_tracker)
+        w[name].click(bound(getattr(moves, name), ctx), [w["user"], w["history"], *filters],
+                      outputs, api_name=f"review_{name}", **one_tracker)
     gr.on([w["goto"].click, w["goto_name"].submit], bound(moves.go_to, ctx),
           [w["user"], w["goto_name"], w["history"], *filters], outputs, api_name="review_go_to",
           **one_tracker)

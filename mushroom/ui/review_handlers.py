@@ -20,8 +20,8 @@ from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, clip
-from mushroom.ui.review_view import (describe, detour_text, empty_text, progress_text,
-                                      saved_text, top3, votes_table)
+from mushroom.ui.review_view import (describe, detour_text, empty_text, outside_text,
+                                      progress_text, saved_text, top3, votes_table)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -98,14 +98,16 @@ sends no image id)."""
 
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
            status: str = "", history: History | None = None, anywhere: bool = False,
-           detour: bool = False) -> list:
+           detour: bool = False, trail: bool = False) -> list:
     """All item outputs for ``image_id`` (or the first match of the filters when None),
     including the session's trail with the photo shown appended (see :class:`History`).
 
     A photo outside the filters gives way to the next one that matches them, unless it is
-    to stay on screen (``anywhere``: a note, a rebuilt queue) or was asked for out of the
+    to stay on screen (``anywhere``: a note, a rebuilt queue), was asked for out of the
     queue's order (``detour``: Reopen, Undo, Go to), which the trail remembers and the status
-    line explains (:func:`~mushroom.ui.review_view.detour_text`).
+    line explains (:func:`~mushroom.ui.review_view.detour_text`), or was reached along the
+    trail or shown again after a refused vote (``trail``), where the status line only says
+    when it lies outside the filters. The progress line always follows the filters.
     """
     from mushroom.review import load_queue, next_item
     from mushroom.review_filters import select
@@ -116,12 +118,14 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode_value(mode), user)
     inside = image_id in set(chosen["image_id"])
-    kept = (anywhere or detour) and image_id in set(queue["image_id"])
+    kept = (anywhere or detour or trail) and image_id in set(queue["image_id"])
     if not (inside or kept):
         image_id = next_item(queue, chosen, image_id)
     detour = detour and kept
     if detour:
         status += detour_text(inside, genus, mode)
+    elif trail and kept and not inside:
+        status += outside_text(genus, mode)
     progress = progress_text(queue, genus, user, mode)
     if image_id is None:
         return _no_photo(empty_text(mode, genus), progress, status, history)
@@ -249,9 +253,9 @@ def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, st
     here = history is not None and history.current == after
     ahead = history.forward() if here else None
     if ahead is not None:
-        return render(ctx, user, ahead.current, "All", "all",
-                      f"{status} Next photo of your history ({ahead.where()}; filters: all).",
-                      ahead)
+        return render(ctx, user, ahead.current, genus, mode,
+                      f"{status} Next photo of your history ({ahead.where()}).", ahead,
+                      trail=True)
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode, user)
     if here and history.detour:

@@ -29,30 +29,35 @@ def unchanged(status: str, history: History | None) -> list:
     return [kept.get(name, gr.skip()) for name in ITEM_OUTPUTS]
 
 
-def previous(ctx: ReviewContext, user: str | None, history: History | None):
-    """Show the photo shown before this one in this session (skipped ones included)."""
+def previous(ctx: ReviewContext, user: str | None, history: History | None,
+             filter_genus: str = "All", mode: str = "all"):
+    """Show the photo shown before this one in this session (skipped ones included),
+    whatever the filters (the status line says when it lies outside them)."""
     user = require(user)
     moved = (history or History()).back()
     if moved is None:
         return unchanged("No earlier photo in this session.", history)
-    return step(ctx, user, moved, "Back")
+    return step(ctx, user, moved, "Back", filter_genus, mode)
 
 
-def forward(ctx: ReviewContext, user: str | None, history: History | None):
+def forward(ctx: ReviewContext, user: str | None, history: History | None,
+            filter_genus: str = "All", mode: str = "all"):
     """After *Previous*: the photo shown after this one, up to where the expert was."""
     user = require(user)
     moved = (history or History()).forward()
     if moved is None:
         return unchanged("This is the latest photo of this session: nothing ahead.", history)
-    return step(ctx, user, moved, "Forward")
+    return step(ctx, user, moved, "Forward", filter_genus, mode)
 
 
-def step(ctx: ReviewContext, user: str, moved: History, word: str) -> list:
-    """Render the photo ``moved`` points at, saying where on the trail it is."""
+def step(ctx: ReviewContext, user: str, moved: History, word: str, filter_genus: str,
+         mode: str) -> list:
+    """Render the photo ``moved`` points at, saying where on the trail it is; the progress
+    line keeps following the filters on the page."""
     ahead = (" Moving on (a decision, Skip or Forward) leads back to where you were."
              if moved.behind else "")
-    return render(ctx, user, moved.current, "All", "all",
-                  f"{word}: photo {moved.where()} of this session (filters: all).{ahead}", moved)
+    return render(ctx, user, moved.current, filter_genus, mode,
+                  f"{word}: photo {moved.where()} of this session.{ahead}", moved, trail=True)
 
 
 def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | None,

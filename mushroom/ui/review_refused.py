@@ -50,8 +50,10 @@ def check_choice(kind: str, image_id: str | None, genus: str | None, species: st
 
 def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str | None,
                   genus: str | None, species: str | None, note: str | None,
-                  seen: tuple[str, str] | None, history: History | None = None) -> list:
-    """The item outputs after ``act`` refused a ``kind`` decision with these fields.
+                  seen: tuple[str, str] | None, history: History | None = None,
+                  filter_genus: str = "All", mode: str = "all") -> list:
+    """The item outputs after ``act`` refused a ``kind`` decision with these fields (and
+    the filters on the page, which the progress line follows).
 
     Returns:
         The photo again as it stands when another expert's vote changed its label (see
@@ -65,17 +67,19 @@ def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str
     except UserError as err:
         reason = err.message.rstrip(".")
         return _status_only(f"**Not saved.** {reason[:1].upper()}{reason[1:]}.{kept}", history)
-    again = show_if_stale(ctx, kind, user, image_id, note, seen, history)
+    again = show_if_stale(ctx, kind, user, image_id, note, seen, history, filter_genus, mode)
     return again if again is not None else _status_only(f"**Not saved.** {ELSEWHERE}.{kept}",
                                                         history)
 
 
 def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note: str | None,
-                  seen: tuple[str, str] | None, history: History | None = None) -> list | None:
+                  seen: tuple[str, str] | None, history: History | None = None,
+                  filter_genus: str = "All", mode: str = "all") -> list | None:
     """When another expert's vote changed the label on screen since ``seen``, the photo as it
     stands now, so that what the refusal asks ("look at it again") is what the page shows,
-    with the expert's typed note kept in its box; None otherwise. Notes and flags are
-    never refused for a label change (saying so would give the wrong reason)."""
+    with the expert's typed note kept in its box; None otherwise. The photo stays even when
+    that vote took it out of the filters (the status line then says so). Notes and flags
+    are never refused for a label change (saying so would give the wrong reason)."""
     if kind not in VOTES or not seen or seen[0] != image_id:
         return None
     try:
@@ -85,9 +89,9 @@ def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note:
     if now == seen[1]:
         return None
     kept = " Your note is still in its box, not saved." if (note or "").strip() else ""
-    out = render(ctx, user, image_id, "All", "all",
+    out = render(ctx, user, image_id, filter_genus, mode,
                  f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
-                 f"{now}. Here is the photo as it stands now (filters: all).{kept}", history)
+                 f"{now}. Here is the photo as it stands now.{kept}", history, trail=True)
     if kept:
         out[ITEM_OUTPUTS.index("note")] = note
     return out

@@ -122,9 +122,19 @@ def detour_text(inside: bool, genus: str, mode: str) -> str:
     :func:`mushroom.ui.review_handlers.advance`)."""
     if inside:
         return " A decision or Skip takes you back to where you were in the queue."
-    where = " · ".join(([genus] if genus not in ("", "All") else []) + [f"Show: {mode}"])
-    return (f" This photo is outside your filters ({where}); a decision or Skip takes you "
-            "back to where you were in them.")
+    return (f" This photo is outside your filters ({_filters(genus, mode)}); a decision or "
+            "Skip takes you back to where you were in them.")
+
+
+def outside_text(genus: str, mode: str) -> str:
+    """What the status line adds when a step along the session's trail (Previous, Forward,
+    moving on after *Previous*) or a refused stale vote shows a photo the filters on the
+    page do not match."""
+    return f" This photo is outside your filters ({_filters(genus, mode)})."
+
+
+def _filters(genus: str, mode: str) -> str:
+    return " · ".join(([genus] if genus not in ("", "All") else []) + [f"Show: {mode}"])
 
 
 def _where(genus: str) -> str:
