@@ -174,3 +174,42 @@ def test_remove_from_list_asks_for_a_confirmation_that_anything_else_cancels(rev
     assert "Amanita tardia" in species_choices(store, "Amanita")
     page.close()
     assert errors == []
+
+
+CELLS_JS = """() => {
+  const table = document.querySelector('#review-votes');
+  const lines = (el) => {  // how many lines the text of ``el`` takes on screen
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  };
+  const words = [...table.querySelectorAll('[role=gridcell] .cell-wrap')]
+    .filter((c) => c.innerText.trim() && !/\\s/.test(c.innerText.trim()));
+  return {right: table.getBoundingClientRect().right, page: document.documentElement.scrollWidth,
+          headers: [...table.querySelectorAll('th .header-content')].filter(
+            (h) => h.scrollWidth > h.clientWidth).map((h) => h.innerText),
+          broken: words.filter((c) => lines(c) > 1).map((c) => c.innerText),
+          words: words.map((c) => c.innerText)};
+}"""
+
+
+def test_on_a_phone_the_votes_table_breaks_no_word(review_app, browser):
+    """Seen on a 390 px phone: Gradio padded each of the five narrow columns by 16 px a side
+    in a wide monospace font, so "alice" showed as "ali ce", "relabel" as "relabe l", the
+    header "expert" was cut to "expe" and a note ran down as one word a line."""
+    bob = logged_in(review_app, "bob")
+    image_id = bob.predict("Russula/001.jpg", api_name="/review_go_to")[0]
+    bob.predict(image_id, "Amanita", "", LONG_NOTE, "All", "all", api_name="/review_save")
+    errors = []
+    page = open_review(browser, review_app.url, errors, 390, 844)
+    log_in(page, "alice")
+    wait_for_photo(page)
+    go_to(page, "Russula/001.jpg", timeout=30_000)
+    page.locator("#review-votes").scroll_into_view_if_needed()
+    cells = page.evaluate(CELLS_JS)
+    page.close()
+    assert {"bob", "relabel"} <= set(cells["words"])
+    assert cells["broken"] == [] and cells["headers"] == []
+    assert cells["right"] <= 390 and cells["page"] <= 390  # nothing runs off the side
+    assert errors == []
+

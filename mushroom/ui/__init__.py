@@ -43,7 +43,18 @@ input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
    below the fold: hide it until a heatmap is on its way (its progress shows) or there. */
 @media (max-width: 640px) {
   #review-lime:has(> [aria-label="Empty value"]):not(:has(
-      > [data-testid=status-tracker]:not(.hide))) { display: none !important; } }
+      > [data-testid=status-tracker]:not(.hide))) { display: none !important; }
+  /* The votes table's five columns get about 65 px each on a phone, and Gradio pads its
+     cells widely in a wide monospace font: "alice" broke into "ali ce", "relabel" into
+     "relabe l" and a note into a column of single words. Thin padding and the page's own
+     font give the text the width; words break only when one is wider than its column. */
+  #review-votes th, #review-votes td { padding: 0 !important; }
+  #review-votes .cell-wrap { padding: 4px 3px !important; font-family: var(--font) !important;
+    font-size: 13px !important; overflow-wrap: break-word !important;
+    word-break: normal !important; }
+  #review-votes th .cell-wrap { font-size: 11px !important; padding: 4px 1px !important; }
+  /* the column menu (sort, filter) took the header's room; the table is a few rows long */
+  #review-votes .cell-menu-button { display: none !important; } }
 </style>
 <script>
 // A browser that cannot decode HEIC (Chromium on Linux) gives IMG_1234.HEIC no MIME type, and
