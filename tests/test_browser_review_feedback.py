@@ -1,7 +1,7 @@
 """Real Chromium on the Review tab, as found walking it as two experts: what the page says
 after a refused Save, the shortcuts after a click on a "Show" filter, the votes table on a
-desktop and a phone, and no console errors while the refresh ticks beside the expert's
-clicks.
+desktop and a phone, where a refused Save's toast lands on a phone, and no console errors
+while the refresh ticks beside the expert's clicks.
 
 Every page here records the browser's console errors; each test ends by asserting none.
 """
@@ -213,3 +213,30 @@ def test_on_a_phone_the_votes_table_breaks_no_word(review_app, browser):
     assert cells["right"] <= 390 and cells["page"] <= 390  # nothing runs off the side
     assert errors == []
 
+
+def test_on_a_phone_a_refused_save_toast_leaves_the_genus_and_species_boxes_clear(review_app,
+                                                                                 browser):
+    """Seen on a phone: the toast of a refused Save dropped from the top of the screen over
+    the genus box, the very field its message asks the expert to fix."""
+    errors = []
+    page = open_review(browser, review_app.url, errors, 390, 844)
+    log_in(page, "alice")
+    wait_for_photo(page)
+    choose(page, "review-genus", "Russula")
+    page.wait_for_timeout(1500)  # the species list follows the genus
+    choose(page, "review-species", "Russula emetica x")
+    page.locator("#review-genus").evaluate("(e) => e.scrollIntoView({block: 'start'})")
+    page.click("#review-save")  # just below: clicking it scrolls nothing
+    wait_for_status(page, "Not saved")
+    toast = page.locator(".toast-body.error").first.bounding_box()
+    boxes = [page.locator(f"#{name} input").bounding_box()
+             for name in ("review-genus", "review-species")]
+    page.close()
+    assert 0 <= toast["y"] and toast["y"] + toast["height"] <= 844  # on screen
+
+    def overlap(a: dict, b: dict) -> bool:
+        return not (a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
+                    or a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"])
+
+    assert [overlap(toast, box) for box in boxes] == [False, False], (toast, boxes)
+    assert errors == []

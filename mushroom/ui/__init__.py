@@ -54,7 +54,10 @@ input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
     word-break: normal !important; }
   #review-votes th .cell-wrap { font-size: 11px !important; padding: 4px 1px !important; }
   /* the column menu (sort, filter) took the header's room; the table is a few rows long */
-  #review-votes .cell-menu-button { display: none !important; } }
+  #review-votes .cell-menu-button { display: none !important; }
+  /* Toasts drop from the top, where after a refused Save they covered the very genus and
+     species boxes the message asks to fix: on a phone they rise from the bottom instead. */
+  .toast-wrap { top: auto !important; bottom: var(--size-3) !important; } }
 </style>
 <script>
 // A browser that cannot decode HEIC (Chromium on Linux) gives IMG_1234.HEIC no MIME type, and
