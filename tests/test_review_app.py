@@ -396,10 +396,10 @@ def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(review
 
 
 def test_reopen_with_no_decision_yet_says_so(tmp_path, monkeypatch):
-    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_moves as moves
 
     ctx = handler_context(tmp_path, monkeypatch)
-    assert "no decision to reopen" in h.reopen(ctx, "alice", "All", "all")[9]
+    assert "no decision to reopen" in moves.reopen(ctx, "alice", "All", "all")[9]
 
 
 def test_refusals_do_not_echo_megabytes_back(review_app):

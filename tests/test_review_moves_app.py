@@ -151,7 +151,7 @@ def test_after_reopen_undo_or_go_to_moving_on_returns_to_where_the_expert_was(tm
                   noted[at("seen")], noted[at("history")])
     assert saved[0] == here[0] and saved[at("status")].endswith(
         " Back to where you were in the queue.")
-    for move in (h.reopen, h.undo):  # the photo of alice's confirm, and its undo
+    for move in (moves.reopen, moves.undo):  # the photo of alice's confirm, and its undo
         shown = move(ctx, "alice", *filters, saved[at("history")])
         assert shown[0] == away.image_id and "outside your filters" in shown[at("status")]
         saved = h.skip(ctx, "alice", away.image_id, *filters, shown[at("history")])

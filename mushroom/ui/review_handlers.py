@@ -271,13 +271,3 @@ def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str,
          history: History | None = None):
     """Leave the photo for later and show the next one."""
     return advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.", history)
-
-
-def __getattr__(name: str):
-    """``reopen`` and ``undo`` live in :mod:`mushroom.ui.review_moves` now; callers that
-    still take them from here get them there (imported late: that module imports this one)."""
-    if name in ("reopen", "undo"):
-        from mushroom.ui import review_moves
-
-        return getattr(review_moves, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
