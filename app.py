@@ -1,5 +1,5 @@
-"""Mushroom forager app: ``python app.py`` serves the page and the /identify,
-/identify_find, /explain API.
+"""Mushroom forager app: ``python app.py`` serves the page (Identify, One find, Review tabs)
+and the /identify, /identify_find, /explain API, plus the experts' /review_* endpoints.
 
 Thin on purpose: it lays out the tabs built in :mod:`mushroom.ui` and launches. The model
 (``$MUSHROOM_MODEL``, default ``assets/model.pt``) loads in a background thread as the app

@@ -1,7 +1,9 @@
 """Gradio Blocks builders for the app's tabs; ``app.py`` only arranges them.
 
-Shared pieces live here: the safety disclaimer every page shows, and the launch settings
-(queue, upload limit) so that ``app.py``, the tests and the benchmark serve the same app.
+Shared pieces live here: the safety disclaimer every page shows, the page's head (CSS and
+scripts) and theme, the ``?tab=`` address, the launch settings (queue, upload limit, upload
+TTL) so that ``app.py``, the tests and the benchmark serve the same app, and the helpers the
+tabs refuse bad input with (:class:`UserError`, :func:`whole_number`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ a FileData's path, so any caller could make the server fetch a URL of their choo
 developer reads what was wrong and what is expected, and the server never fetches a URL.
 The page sends uploaded FileData, which passes every check. A call to an endpoint that does
 not exist gets a 404 naming those that do (:func:`unknown_endpoint`), not Gradio's bare 500;
-so does ``/call/v2/<name>``, which also answers mismatched named inputs with a 422.
+so does one to a private step of the page (:class:`PrivateEndpoints`) and
+``/call/v2/<name>``, which also answers mismatched named inputs with a 422.
 """
 
 from __future__ import annotations

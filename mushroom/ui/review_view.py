@@ -1,7 +1,7 @@
 """What the Review tab shows about an item, as text: header, dispute, top-3, votes, status.
 
 Pure formatting over a queue row and the label store; the events live in
-:mod:`mushroom.ui.review_handlers`.
+:mod:`mushroom.ui.review_handlers` and :mod:`mushroom.ui.review_moves`.
 """
 
 from __future__ import annotations
