@@ -632,3 +632,26 @@ def test_the_refresh_interval_comes_from_the_environment(monkeypatch):
         monkeypatch.setenv("MUSHROOM_REVIEW_REFRESH_S", bad)
         with pytest.warns(UserWarning, match="not a positive number"):
             assert refresh.refresh_seconds() == refresh.REFRESH_S
+
+
+def test_a_wrong_input_count_names_only_what_a_caller_sends(review_app):
+    """The signed-in user and the history come from the session: the message listed them
+    as inputs to send ("takes 5 inputs: user, image_id, ..., history; got 2")."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{review_app.url}gradio_api/call/review_show",
+                                     json.dumps({"data": ["x", "All"]}).encode(),
+                                     {"Content-Type": "application/json"})
+    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
+    with urllib.request.urlopen(f"{review_app.url}gradio_api/call/review_show/{event}",
+                                timeout=60) as stream:
+        lines = [line for line in stream.read().decode().splitlines() if line]
+    assert lines[-2] == "event: error"
+    assert json.loads(lines[-1].removeprefix("data: "))["error"] == (
+        "/review_show takes 3 inputs, in this order: image_id, filter_genus, mode; "
+        "got another number.")
+    client = Client(review_app.url, verbose=False)
+    with pytest.raises(AppError, match=r"takes 3 inputs, in this order: image_id, "
+                                       r"filter_genus, mode; got another number\.$"):
+        client.predict("x", "All", "all", "extra", api_name="/review_show")

@@ -172,12 +172,20 @@ def _forget_inline_photos(block_fn, state) -> None:
 
 
 def _check_count(block_fn, inputs: list) -> None:
-    """Refuse a call to a public endpoint with more or fewer inputs than it takes."""
+    """Refuse a call to a public endpoint with more or fewer inputs than it takes.
+
+    Only the inputs a caller sends are named: a review endpoint's signed-in user and
+    history come from the session (``gr.State``, skipped by the API). gradio_client adds
+    their places to what it sends and raw HTTP does not, so with such inputs the number
+    received says nothing clear about the caller's mistake and is left out.
+    """
     wanted = len(block_fn.inputs)
     if len(inputs) != wanted:
         names = list(inspect.signature(block_fn.fn).parameters)[:wanted]
-        raise UserError(f"/{block_fn.api_name} takes {wanted} inputs, in this order: "
-                        f"{', '.join(names)}; got {len(inputs)}.")
+        sent = [n for n, c in zip(names, block_fn.inputs) if not getattr(c, "skip_api", False)]
+        got = f"got {len(inputs)}" if len(sent) == wanted else "got another number"
+        raise UserError(f"/{block_fn.api_name} takes {len(sent)} inputs, in this order: "
+                        f"{', '.join(sent)}; {got}.")
 
 
 async def unknown_endpoint(request, exc: FnIndexInferError) -> JSONResponse:
