@@ -20,8 +20,8 @@ from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, clip
-from mushroom.ui.review_view import (describe, detour_text, empty_text, outside_text,
-                                      progress_text, saved_text, top3, votes_table)
+from mushroom.ui.review_view import (describe, empty_text, kept_text, progress_text, saved_text,
+                                      top3, votes_table)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -96,50 +96,58 @@ NO_PHOTO = "No photo is open: choose other filters, or press Open queue."
 sends no image id)."""
 
 
+KEEPS = ("detour", "trail", "same")
+"""Why :func:`render` keeps a photo on screen whatever the filters (its ``keep``)."""
+
+
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
-           status: str = "", history: History | None = None, anywhere: bool = False,
-           detour: bool = False, trail: bool = False) -> list:
+           status: str = "", history: History | None = None, keep: str | None = None) -> list:
     """All item outputs for ``image_id`` (or the first match of the filters when None),
     including the session's trail with the photo shown appended (see :class:`History`).
 
-    A photo outside the filters gives way to the next one that matches them, unless it is
-    to stay on screen (``anywhere``: a note, a rebuilt queue), was asked for out of the
-    queue's order (``detour``: Reopen, Undo, Go to), which the trail remembers and the status
-    line explains (:func:`~mushroom.ui.review_view.detour_text`), or was reached along the
-    trail or shown again after a refused vote (``trail``), where the status line only says
-    when it lies outside the filters. The progress line always follows the filters.
+    Args:
+        keep: why ``image_id`` stays on screen, while it is in the queue, even when it lies
+            outside the filters (one of :data:`KEEPS`; the status line then says what
+            :func:`~mushroom.ui.review_view.kept_text` says): ``"detour"``, asked for out
+            of the queue's order (Reopen, Undo, Go to), which the trail remembers;
+            ``"trail"``, reached along the trail or shown again after a refused vote;
+            ``"same"``, already on screen (a note, a rebuilt queue). None: a photo outside
+            the filters gives way to the next one that matches them. The progress line
+            always follows the filters.
     """
     from mushroom.review import load_queue, next_item
     from mushroom.review_filters import select
 
+    if keep not in (None, *KEEPS):  # a mistyped reason would silently keep the photo
+        raise ValueError(f"keep must be one of {KEEPS} or None, not {keep!r}")
     if ctx.data_dir is None or not ctx.cache.is_file():
         msg = "No queue yet: press **Build queue** or run `python -m mushroom review-queue`."
         return _no_photo(msg, "", status, history)
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode_value(mode), user)
     inside = image_id in set(chosen["image_id"])
-    kept = (anywhere or detour or trail) and image_id in set(queue["image_id"])
-    if not (inside or kept):
-        image_id = next_item(queue, chosen, image_id)
-    detour = detour and kept
-    if detour:
-        status += detour_text(inside, genus, mode)
-    elif trail and kept and not inside:
-        status += outside_text(genus, mode)
+    if not inside and not (keep and image_id in set(queue["image_id"])):
+        image_id, keep = next_item(queue, chosen, image_id), None
+    status += kept_text(keep, inside, genus, mode)
     progress = progress_text(queue, genus, user, mode)
     if image_id is None:
         return _no_photo(empty_text(mode, genus), progress, status, history)
-    row = queue[queue["image_id"] == image_id].iloc[0]
+    return _shown(ctx, queue[queue["image_id"] == image_id].iloc[0], progress, status,
+                  (history or History()).visit(image_id, detour=keep == "detour"))
+
+
+def _shown(ctx: ReviewContext, row, progress: str, status: str, history: History) -> list:
+    """Item outputs with the photo of queue row ``row`` on screen."""
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
         status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
                                                      "as an unusable photo [b] or skip it.")
+    image_id = row["image_id"]
     return item_outputs(
         current=image_id, photo=shown, label=describe(row), top3=top3(row),
         votes=votes_table(ctx.labels_dir, image_id), genus=gr.update(value=row["genus"]),
         species=species_update(ctx, row["genus"], row["species"]), note="",
-        progress=progress, status=status, lime=None, lime_note="",
-        history=(history or History()).visit(image_id, detour=detour),
+        progress=progress, status=status, lime=None, lime_note="", history=history,
         seen=(image_id, row["genus"]))  # the photo and label on screen (see act)
 
 
@@ -237,7 +245,7 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
         raise UserError(str(err), title="Not saved") from err
     status = saved_text(d)
     if kind == "note":  # stays on the photo, even one opened outside the filters
-        return render(ctx, user, image_id, filter_genus, mode, status, history, anywhere=True)
+        return render(ctx, user, image_id, filter_genus, mode, status, history, keep="same")
     return advance(ctx, user, image_id, filter_genus, mode, status, history)
 
 
@@ -255,7 +263,7 @@ def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, st
     if ahead is not None:
         return render(ctx, user, ahead.current, genus, mode,
                       f"{status} Next photo of your history ({ahead.where()}).", ahead,
-                      trail=True)
+                      keep="trail")
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode, user)
     if here and history.detour:

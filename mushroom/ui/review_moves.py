@@ -57,7 +57,7 @@ def step(ctx: ReviewContext, user: str, moved: History, word: str, filter_genus:
     ahead = (" Moving on (a decision, Skip or Forward) leads back to where you were."
              if moved.behind else "")
     return render(ctx, user, moved.current, filter_genus, mode,
-                  f"{word}: photo {moved.where()} of this session.{ahead}", moved, trail=True)
+                  f"{word}: photo {moved.where()} of this session.{ahead}", moved, keep="trail")
 
 
 def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | None,
@@ -86,7 +86,7 @@ def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | N
                          "Type more of the path, or the image id.", history)
     row = hits.iloc[0]
     return render(ctx, user, row["image_id"], filter_genus, mode, f"Opened `{row['path']}`.",
-                  history, detour=True)
+                  history, keep="detour")
 
 
 def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
@@ -102,7 +102,7 @@ def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     stands = ("your note stays; a vote adds to it" if last.action == "note" else
               "your vote stands; a new one replaces it")
     return render(ctx, user, last.image_id, filter_genus, mode,
-                  f"Reopened `{last.path}`: {stands}.", history, detour=True)
+                  f"Reopened `{last.path}`: {stands}.", history, keep="detour")
 
 
 def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
@@ -119,4 +119,4 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     what = f" ({decision_words(undone)})" if undone is not None else ""
     return render(ctx, user, row.image_id, filter_genus, mode,
                   f"Undone: your latest decision{what} on `{row.path}` (shown again).", history,
-                  detour=True)
+                  keep="detour")

@@ -91,7 +91,7 @@ def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note:
     kept = " Your note is still in its box, not saved." if (note or "").strip() else ""
     out = render(ctx, user, image_id, filter_genus, mode,
                  f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
-                 f"{now}. Here is the photo as it stands now.{kept}", history, trail=True)
+                 f"{now}. Here is the photo as it stands now.{kept}", history, keep="trail")
     if kept:
         out[ITEM_OUTPUTS.index("note")] = note
     return out

@@ -72,7 +72,7 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
         raise UserError(str(err)) from err
     status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."
     out = render(ctx, user, image_id or None, filter_genus, mode, status, history,
-                 anywhere=True)
+                 keep="same")
     return keep_typed(ctx, out, image_id, genus, species, note, seen)
 
 

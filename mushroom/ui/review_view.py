@@ -133,6 +133,16 @@ def outside_text(genus: str, mode: str) -> str:
     return f" This photo is outside your filters ({_filters(genus, mode)})."
 
 
+def kept_text(keep: str | None, inside: bool, genus: str, mode: str) -> str:
+    """What the status line adds about a photo that
+    :func:`~mushroom.ui.review_handlers.render` kept on screen for the reason ``keep``
+    (None: it kept none): after a detour, :func:`detour_text`; after a step along the
+    trail, :func:`outside_text` when the photo lies outside the filters."""
+    if keep == "detour":
+        return detour_text(inside, genus, mode)
+    return outside_text(genus, mode) if keep == "trail" and not inside else ""
+
+
 def _filters(genus: str, mode: str) -> str:
     return " · ".join(([genus] if genus not in ("", "All") else []) + [f"Show: {mode}"])
 
