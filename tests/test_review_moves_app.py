@@ -225,3 +225,40 @@ def test_previous_and_forward_take_the_filters_after_the_trail(review_app):
     ahead = alice.predict("Russula", "all", api_name="/review_forward")
     assert "· Russula: " in ahead[8]
     assert "outside your filters (Russula · Show: all)" in ahead[9]
+
+
+def test_a_note_or_a_rebuilt_queue_on_a_photo_outside_the_filters_says_so(tmp_path, monkeypatch,
+                                                                         tiny_checkpoint):
+    """A note and Build queue keep the photo on screen whatever the filters, but unlike every
+    other move that keeps one (Go to, Reopen, Undo, Previous, Forward), they said nothing
+    when it lies outside them: the status line read as if it matched the filters shown."""
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_moves as moves
+    from mushroom.ui import review_tools as tools
+
+    class NoBar:  # gr.Progress without a Gradio request
+        def tqdm(self, iterable, desc: str = ""):
+            return iterable
+
+    env = review_setup(tmp_path)  # three photos of each of Amanita, Boletus and Russula
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          tiny_checkpoint)
+    at, filters = h.ITEM_OUTPUTS.index, ("Amanita", "unreviewed")
+    outside = " This photo is outside your filters (Amanita · Show: unreviewed)."
+    first = h.render(ctx, "alice", None, *filters)
+    noted = h.act(ctx, "note", "alice", first[0], "Amanita", "", "ring", *filters,
+                  first[at("seen")], first[at("history")])
+    assert noted[0] == first[0] and "outside" not in noted[at("status")]  # it matches them
+    queue = review.load_queue(ctx.cache, ctx.labels_dir)
+    away = queue[queue["genus"] == "Russula"].iloc[0]
+    out = moves.go_to(ctx, "alice", away["path"], noted[at("history")], *filters)
+    noted = h.act(ctx, "note", "alice", away["image_id"], "Russula", "", "spores?", *filters,
+                  out[at("seen")], out[at("history")])
+    assert noted[0] == away["image_id"]
+    assert noted[at("status")] == f"Saved: note added: “spores?” (`{away['path']}`).{outside}"
+    built = tools.build(ctx, "alice", *filters, noted[at("history")], away["image_id"],
+                        "Russula", "", "", noted[at("seen")], progress=NoBar())
+    assert built[0] == away["image_id"]
+    assert built[at("status")].startswith("Queue built: ")
+    assert built[at("status")].endswith(outside)

@@ -107,13 +107,13 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
 
     Args:
         keep: why ``image_id`` stays on screen, while it is in the queue, even when it lies
-            outside the filters (one of :data:`KEEPS`; the status line then says what
-            :func:`~mushroom.ui.review_view.kept_text` says): ``"detour"``, asked for out
-            of the queue's order (Reopen, Undo, Go to), which the trail remembers;
-            ``"trail"``, reached along the trail or shown again after a refused vote;
-            ``"same"``, already on screen (a note, a rebuilt queue). None: a photo outside
-            the filters gives way to the next one that matches them. The progress line
-            always follows the filters.
+            outside the filters, which the status line then says
+            (:func:`~mushroom.ui.review_view.kept_text`); one of :data:`KEEPS`:
+            ``"detour"``, asked for out of the queue's order (Reopen, Undo, Go to), which
+            the trail remembers and the status line explains; ``"trail"``, reached along
+            the trail or shown again after a refused vote; ``"same"``, already on screen (a
+            note, a rebuilt queue). None: a photo outside the filters gives way to the
+            next one that matches them. The progress line always follows the filters.
     """
     from mushroom.review import load_queue, next_item
     from mushroom.review_filters import select

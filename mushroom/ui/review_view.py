@@ -128,19 +128,20 @@ def detour_text(inside: bool, genus: str, mode: str) -> str:
 
 def outside_text(genus: str, mode: str) -> str:
     """What the status line adds when a step along the session's trail (Previous, Forward,
-    moving on after *Previous*) or a refused stale vote shows a photo the filters on the
-    page do not match."""
+    moving on after *Previous*), a refused stale vote, a note or a rebuilt queue shows a
+    photo the filters on the page do not match."""
     return f" This photo is outside your filters ({_filters(genus, mode)})."
 
 
 def kept_text(keep: str | None, inside: bool, genus: str, mode: str) -> str:
     """What the status line adds about a photo that
     :func:`~mushroom.ui.review_handlers.render` kept on screen for the reason ``keep``
-    (None: it kept none): after a detour, :func:`detour_text`; after a step along the
-    trail, :func:`outside_text` when the photo lies outside the filters."""
+    (None: it kept none): after a detour, :func:`detour_text`; otherwise (a step along the
+    trail, a note, a rebuilt queue) :func:`outside_text` when the photo lies outside the
+    filters."""
     if keep == "detour":
         return detour_text(inside, genus, mode)
-    return outside_text(genus, mode) if keep == "trail" and not inside else ""
+    return outside_text(genus, mode) if keep and not inside else ""
 
 
 def _filters(genus: str, mode: str) -> str:
