@@ -262,3 +262,42 @@ def test_a_note_or_a_rebuilt_queue_on_a_photo_outside_the_filters_says_so(tmp_pa
     assert built[0] == away["image_id"]
     assert built[at("status")].startswith("Queue built: ")
     assert built[at("status")].endswith(outside)
+
+
+def test_go_to_previous_and_forward_default_to_the_page_s_filters_in_python_too(tmp_path,
+                                                                                monkeypatch,
+                                                                                review_app):
+    """Called in Python without filters they took All · all, while the page and API clients
+    (gradio_client fills a missing input from its widget) send All · unreviewed: the same
+    call said nothing of a reviewed photo in one and "outside your filters" in the other."""
+    from gradio_client import Client
+
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_moves as moves
+
+    api = Client(review_app.url, verbose=False).view_api(return_format="dict",
+                                                         print_info=False)["named_endpoints"]
+    for name in ("go_to", "previous", "forward"):
+        widgets = {p["parameter_name"]: p["parameter_default"]
+                   for p in api[f"/review_{name}"]["parameters"] if p["parameter_has_default"]}
+        assert widgets == {"filter_genus": "All", "mode": "unreviewed"}, name
+    env = review_setup(tmp_path)
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), Path(env["MUSHROOM_LABELS"]),
+                          Path("unused.pt"))
+    at, filters = h.ITEM_OUTPUTS.index, ("All", "unreviewed")
+    outside = "outside your filters (Show: unreviewed)"
+    first = h.render(ctx, "alice", None, *filters)
+    second = h.skip(ctx, "alice", first[0], *filters, first[at("history")])
+    third = h.act(ctx, "confirm", "alice", second[0], "", "", "", *filters, second[at("seen")],
+                  second[at("history")])  # second is no longer unreviewed
+    back = moves.previous(ctx, "alice", third[at("history")])
+    assert back[0] == second[0] and outside in back[at("status")]
+    back = moves.previous(ctx, "alice", back[at("history")])
+    assert back[0] == first[0] and outside not in back[at("status")]
+    ahead = moves.forward(ctx, "alice", back[at("history")])
+    assert ahead[0] == second[0] and outside in ahead[at("status")]
+    path = review.load_queue(ctx.cache, ctx.labels_dir).set_index("image_id").loc[second[0],
+                                                                                 "path"]
+    opened = moves.go_to(ctx, "alice", path, ahead[at("history")])
+    assert opened[0] == second[0] and outside in opened[at("status")]

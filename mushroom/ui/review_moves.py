@@ -8,12 +8,16 @@ on screen: a vote cast on a photo reached this way is still refused when another
 changed its label meanwhile. "Go to", "Reopen last" and "Undo" open a photo whatever the
 queue filters, since the expert asked for that very photo, as a detour: moving on returns
 to where they were (see :func:`~mushroom.ui.review_handlers.advance`).
+
+The filters that Previous, Forward and Go to take last default to the page's own (All,
+"unreviewed"), which API clients get too: gradio_client fills a missing input from its widget.
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
+from mushroom.review_filters import MODES
 from mushroom.review_nav import History, find_photos
 from mushroom.ui import clip
 from mushroom.ui.review_handlers import ITEM_OUTPUTS, ReviewContext, render, require
@@ -30,7 +34,7 @@ def unchanged(status: str, history: History | None) -> list:
 
 
 def previous(ctx: ReviewContext, user: str | None, history: History | None,
-             filter_genus: str = "All", mode: str = "all"):
+             filter_genus: str = "All", mode: str = MODES[0]):
     """Show the photo shown before this one in this session (skipped ones included),
     whatever the filters (the status line says when it lies outside them)."""
     user = require(user)
@@ -41,7 +45,7 @@ def previous(ctx: ReviewContext, user: str | None, history: History | None,
 
 
 def forward(ctx: ReviewContext, user: str | None, history: History | None,
-            filter_genus: str = "All", mode: str = "all"):
+            filter_genus: str = "All", mode: str = MODES[0]):
     """After *Previous*: the photo shown after this one, up to where the expert was."""
     user = require(user)
     moved = (history or History()).forward()
@@ -61,7 +65,7 @@ def step(ctx: ReviewContext, user: str, moved: History, word: str, filter_genus:
 
 
 def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | None,
-          filter_genus: str = "All", mode: str = "all"):
+          filter_genus: str = "All", mode: str = MODES[0]):
     """Open the photo an expert names by file name (``abc.jpg``, ``Amanita/abc.jpg``) or image
     id, whatever the queue filters (the status line says when it lies outside them); none or
     several matches only say so."""
