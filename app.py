@@ -21,7 +21,7 @@ from mushroom.ui.api_input import (  # noqa: E402
 from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
-from mushroom.ui.review import build_review_tab  # noqa: E402
+from mushroom.ui.review import KEY_HINTS, build_review_tab  # noqa: E402
 
 
 def ping() -> str:
@@ -46,7 +46,7 @@ demo.queue(**QUEUE)
 
 if __name__ == "__main__":
     service.warm_up_in_background()
-    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD, theme=theme(),  # Gradio 6: not Blocks
+    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS, theme=theme(),  # Gradio 6
                 app_kwargs={"middleware": [Middleware(JsonBodyLimit),
                                            Middleware(PrivateEndpoints)],
                             "exception_handlers": EXCEPTION_HANDLERS})

@@ -240,3 +240,34 @@ def test_on_a_phone_a_refused_save_toast_leaves_the_genus_and_species_boxes_clea
 
     assert [overlap(toast, box) for box in boxes] == [False, False], (toast, boxes)
     assert errors == []
+
+
+HINTS_JS = """(ids) => ids.map((id) => {
+  const button = document.getElementById(id);
+  const after = getComputedStyle(button, '::after').content;  // '" [c]"', or 'none'
+  return button.innerText + (after.startsWith('"') ? JSON.parse(after) : '');
+})"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_key_hints_show_on_a_desktop_and_not_on_a_phone(review_app, browser, width, height):
+    """A phone has no keys: "Confirm [c]", "Skip [s]" and the list of keys under the buttons
+    meant nothing there and took room. A desktop still shows them."""
+    from mushroom.ui.review import KEYS
+
+    errors = []
+    page = open_review(browser, review_app.url, errors, width, height)
+    log_in(page, "alice")
+    wait_for_photo(page)
+    labels_shown = dict(zip(KEYS, page.evaluate(HINTS_JS, list(KEYS.values()))))
+    key_list = page.locator("#review-keys").is_visible()
+    named = page.get_by_role("button", name="Confirm [c]", exact=True).count()
+    page.close()
+    if width < 640:
+        assert [s for s in labels_shown.values() if "[" in s] == [] and not key_list
+        assert labels_shown["c"] == "Confirm" and labels_shown["s"] == "Skip"
+    else:
+        assert all(shown.endswith(f" [{key}]") for key, shown in labels_shown.items())
+        assert labels_shown["c"] == "Confirm [c]" and key_list
+        assert named == 1  # screen readers hear the key too
+    assert errors == []

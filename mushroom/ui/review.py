@@ -42,6 +42,18 @@ KEYS_JS = """() => {
     e.preventDefault(); btn.click();
   });
 }""" % KEYS
+# Each button shows its key ("Confirm [c]") from CSS, so that a phone, which has no keys, shows
+# the bare label (and no key list). display: contents keeps the hint in the label's own run of
+# text: as a flex item of its own (Gradio's buttons are flex boxes) it lost the space before it.
+KEY_HINTS = """<style>
+%s
+@media (max-width: 640px) {
+  %s { content: none; }
+  #review-keys { display: none !important; } }
+</style>""" % ("\n".join(f'#{elem}::after {{ content: " [{key}]"; display: contents; }}'
+                        for key, elem in KEYS.items()),
+              ", ".join(f"#{elem}::after" for elem in KEYS.values()))
+"""For the page's ``head`` (``app.py``), after :data:`mushroom.ui.HEAD`."""
 HELP = ("**Keys** (outside text boxes): `c` confirm · `r` save genus/species · `x` not a "
         "mushroom · `b` unusable photo · `n` add note · `s` skip · `p` reopen your last photo · "
         "`u` undo · `l` LIME · `h` previous photo of this session · `f` forward again")
@@ -269,28 +281,29 @@ def _item_panel() -> dict[str, gr.components.Component]:
     w["note"] = gr.Textbox(label="Note", lines=2, elem_id="review-note")
     w.update(_buttons())
     w["status"] = gr.Markdown(label="Status", show_label=False, elem_id="review-status")
-    gr.Markdown(HELP)
+    gr.Markdown(HELP, elem_id="review-keys")
     return w
 
 
 def _buttons() -> dict[str, gr.Button]:
-    """The action buttons, whose ids the keyboard shortcuts click, and the "Go to" box."""
+    """The action buttons, whose ids the keyboard shortcuts click (:data:`KEY_HINTS` adds
+    each key to its label), and the "Go to" box."""
     with gr.Row():
-        b = {"confirm": gr.Button("Confirm [c]", variant="primary", elem_id="review-confirm"),
-             "save": gr.Button("Save genus/species [r]", variant="primary",
+        b = {"confirm": gr.Button("Confirm", variant="primary", elem_id="review-confirm"),
+             "save": gr.Button("Save genus/species", variant="primary",
                                elem_id="review-save")}
     with gr.Row():
-        b["not_mush"] = gr.Button("Not a mushroom [x]", elem_id="review-not-mushroom")
-        b["unusable"] = gr.Button("Unusable photo [b]", elem_id="review-unusable")
-        b["add_note"] = gr.Button("Add note [n]", elem_id="review-add-note")
+        b["not_mush"] = gr.Button("Not a mushroom", elem_id="review-not-mushroom")
+        b["unusable"] = gr.Button("Unusable photo", elem_id="review-unusable")
+        b["add_note"] = gr.Button("Add note", elem_id="review-add-note")
     with gr.Row():
-        b["skip"] = gr.Button("Skip [s]", elem_id="review-skip")
-        b["reopen"] = gr.Button("Reopen last [p]", elem_id="review-reopen")
-        b["undo"] = gr.Button("Undo [u]", elem_id="review-undo")
-        b["explain"] = gr.Button("LIME [l]", elem_id="review-explain")
+        b["skip"] = gr.Button("Skip", elem_id="review-skip")
+        b["reopen"] = gr.Button("Reopen last", elem_id="review-reopen")
+        b["undo"] = gr.Button("Undo", elem_id="review-undo")
+        b["explain"] = gr.Button("LIME", elem_id="review-explain")
     with gr.Row():
-        b["previous"] = gr.Button("Previous [h]", elem_id="review-previous")
-        b["forward"] = gr.Button("Forward [f]", elem_id="review-forward")
+        b["previous"] = gr.Button("Previous", elem_id="review-previous")
+        b["forward"] = gr.Button("Forward", elem_id="review-forward")
     with gr.Row(equal_height=True):  # a one-line box beside its button, no frame above it
         b["goto_name"] = gr.Textbox(label="Go to photo", show_label=False, container=False,
                                     placeholder="Go to photo: abc.jpg, Amanita/abc.jpg or "
