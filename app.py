@@ -21,7 +21,8 @@ from mushroom.ui.api_input import (  # noqa: E402
 from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
-from mushroom.ui.review import KEY_HINTS, build_review_tab  # noqa: E402
+from mushroom.ui.review import build_review_tab  # noqa: E402
+from mushroom.ui.review_keys import KEY_HINTS  # noqa: E402
 
 
 def ping() -> str:

@@ -1,7 +1,8 @@
 """Real Chromium on the Review tab, as found walking it as two experts: what the page says
 after a refused Save, the shortcuts after a click on a "Show" filter, the votes table on a
-desktop and a phone, where a refused Save's toast lands on a phone, and no console errors
-while the refresh ticks beside the expert's clicks.
+desktop and a phone, where a refused Save's toast lands on a phone, the key hints on a
+desktop and not on a phone, and no console errors while the refresh ticks beside the
+expert's clicks.
 
 Every page here records the browser's console errors; each test ends by asserting none.
 """
@@ -253,7 +254,7 @@ HINTS_JS = """(ids) => ids.map((id) => {
 def test_key_hints_show_on_a_desktop_and_not_on_a_phone(review_app, browser, width, height):
     """A phone has no keys: "Confirm [c]", "Skip [s]" and the list of keys under the buttons
     meant nothing there and took room. A desktop still shows them."""
-    from mushroom.ui.review import KEYS
+    from mushroom.ui.review_keys import KEYS
 
     errors = []
     page = open_review(browser, review_app.url, errors, width, height)
