@@ -10,6 +10,7 @@ screen, the photo is shown again as it stands now, with the typed note kept.
 
 from __future__ import annotations
 
+from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, clip
@@ -51,7 +52,7 @@ def check_choice(kind: str, image_id: str | None, genus: str | None, species: st
 def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str | None,
                   genus: str | None, species: str | None, note: str | None,
                   seen: tuple[str, str] | None, history: History | None = None,
-                  filter_genus: str = "All", mode: str = "all") -> list:
+                  filter_genus: str = "All", mode: str = MODES[0]) -> list:
     """The item outputs after ``act`` refused a ``kind`` decision with these fields (and
     the filters on the page, which the progress line follows).
 
@@ -74,7 +75,7 @@ def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str
 
 def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note: str | None,
                   seen: tuple[str, str] | None, history: History | None = None,
-                  filter_genus: str = "All", mode: str = "all") -> list | None:
+                  filter_genus: str = "All", mode: str = MODES[0]) -> list | None:
     """When another expert's vote changed the label on screen since ``seen``, the photo as it
     stands now, so that what the refusal asks ("look at it again") is what the page shows,
     with the expert's typed note kept in its box; None otherwise. The photo stays even when
