@@ -170,7 +170,7 @@ def _check_cap(labels_dir: str | Path, image_id: str, annotator: str) -> None:
     if sum(r.annotator == annotator
            for r in rows_in_force(labels_dir, image_id)) >= MAX_PER_PHOTO:
         raise ValueError(f"you have {MAX_PER_PHOTO} decisions and notes in force on this "
-                         "photo, the most one expert may have: undo [u] some first")
+                         "photo, the most one expert may have: undo some first")
 
 
 def _readable(full: Path, rel_path: str) -> None:

@@ -272,8 +272,10 @@ def test_one_expert_cannot_flood_a_photo_with_decisions(photos, store, monkeypat
     monkeypatch.setattr(labels, "MAX_PER_PHOTO", 5)
     for i in range(5):
         labels.record(store, photos, "Amanita/000.jpg", "alice", note=f"note {i}")
-    with pytest.raises(ValueError, match="5 decisions and notes in force on this photo"):
+    with pytest.raises(ValueError, match="5 decisions and notes in force on this photo") as err:
         labels.record(store, photos, "Amanita/000.jpg", "alice", note="one more")
+    # Also the CLI's message, and a phone's toast: no "[u]" key hint, which means nothing there.
+    assert str(err.value).endswith("may have: undo some first")
     with pytest.raises(ValueError, match="in force"):
         labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
     labels.record(store, photos, "Amanita/000.jpg", "bob", note="others still can")

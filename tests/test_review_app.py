@@ -379,6 +379,8 @@ def test_a_photo_that_stopped_decoding_says_so_instead_of_a_blank_box(tmp_path):
     (ctx.data_dir / path).write_bytes(b"\xff\xd8 damaged on disk")
     again = h.render(ctx, "alice", first[0], "All", "all")
     assert again[1] is None and "no longer decodes" in again[9]
+    # Names the buttons, not their keys: a phone has none, nor has an API client.
+    assert "with **Unusable photo** or **Skip** it." in again[9] and "[b]" not in again[9]
 
 
 def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(review_app, review_env):

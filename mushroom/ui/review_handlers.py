@@ -141,7 +141,7 @@ def _shown(ctx: ReviewContext, row, progress: str, status: str, history: History
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
         status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
-                                                     "as an unusable photo [b] or skip it.")
+                                                     "with **Unusable photo** or **Skip** it.")
     image_id = row["image_id"]
     return item_outputs(
         current=image_id, photo=shown, label=describe(row), top3=top3(row),
