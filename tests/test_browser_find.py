@@ -107,3 +107,21 @@ def test_k_from_the_keyboard_relists_the_find(app, page, tmp_path):
     page.locator("#find-k input[type=range]").focus()
     page.keyboard.press("ArrowRight")  # no pointer release, no blur: it re-listed nothing
     page.wait_for_function(bars, arg=4, timeout=30_000)
+
+
+def test_new_photos_close_the_toast_of_an_identify_without_photos(app, page, tmp_path):
+    """Seen live: "Add one or more photos..." stayed up beside the verdict of the photos
+    added next. Two clicks make a toast group of two, which Gradio never fades by itself."""
+    path = tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Boletus"), seed=35, size=(320, 240)).save(path, quality=92)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    for _ in range(2):
+        page.click("#find-btn")
+        page.wait_for_timeout(1000)
+    toast = page.locator(".toast-body.error")
+    toast.first.wait_for(timeout=10_000)
+    assert "Add one or more photos of the mushroom first." in toast.first.inner_text()
+    page.locator("#find-photos input[type=file]").set_input_files([str(path)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
+    assert "Combined from 1 of 1 photo" in page.locator("#find-verdict").inner_text()

@@ -10,6 +10,7 @@ accordion: the combined verdict is what counts.
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import gradio as gr
@@ -30,6 +31,23 @@ no image type, so the endings are listed too; the server decodes all of them."""
 HELP = (f"Add 1 to {MAX_PHOTOS} photos of **the same mushroom**: cap from above, gills or "
         "pores underneath, the whole stem, and the base dug out of the soil (a volva or bulb "
         "there is a death-cap sign). One photo that looks poisonous is enough to warn.")
+
+
+NO_PHOTOS = "Add one or more photos of the mushroom first."
+
+# A refused Identify's toast (no photos yet, photos swept, a photo that does not decode) would
+# stay beside the verdict of the photos added next (Gradio never fades a toast group of two
+# messages): new photos close the error toasts that speak of the old ones.
+CLEAR_STALE_TOASTS = """() => {
+  const stale = %s;
+  for (const toast of document.querySelectorAll(".toast-body.error")) {
+    const text = toast.innerText;
+    if (stale.some((s) => text.includes(s)) || /^Photo \\d/m.test(text)) {
+      const close = toast.querySelector("[data-testid=toast-close]");
+      if (close) close.click();
+    }
+  }
+}""" % json.dumps([NO_PHOTOS, "is no longer on the server", "photos of the same mushroom"])
 
 
 def gallery_image(path: str):
@@ -60,7 +78,7 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
     k = whole_number(k, "k (genera to list)", 1, len(GENERA))
     paths = [p for p in map(_file_path, photos or []) if p]
     if not paths:
-        raise UserError("Add one or more photos of the mushroom first.")
+        raise UserError(NO_PHOTOS)
     if not all(Path(p).exists() for p in paths):  # swept after the upload TTL
         raise UserError(expired_message())
     try:
@@ -153,6 +171,8 @@ def build_find_tab() -> None:
     photos.change(clear, None, outputs, api_name="find_clear_on_change", queue=False, **private
                   ).then(identify_find_if_photos, [photos, k], outputs,
                          api_name="find_on_change", concurrency_id="model", **private)
+    photos.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="find_clear_toasts",
+                  **private)
     # On change, not release, as on the Identify tab (arrow keys and Enter never release).
     k.change(identify_find_if_photos, [photos, k], outputs, api_name="find_relist",
              concurrency_id="model", trigger_mode="always_last", **private)  # no photos: blank
