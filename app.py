@@ -9,6 +9,9 @@ starts, so importing this module stays cheap and the first request does not pay 
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+# lime draws a console progress bar over every perturbed copy of a reference explanation:
+# a server has no console, and the bars would fill its log (the page has gr.Progress)
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402

@@ -118,6 +118,12 @@ def test_a_cancelled_explanation_stops_on_the_server(app, client, photo):
                                api_name="/explain")).stat().st_size > 0
 
 
+def test_a_reference_explanation_draws_no_console_bars_in_the_server_log(app, client, photo):
+    logged = len(app.log())
+    client.predict(handle_file(str(photo)), "Amanita", "reference", 60, api_name="/explain")
+    assert "it/s]" not in app.log()[logged:]  # lime's own tqdm bar, one line per update
+
+
 def test_explain_rejects_unknown_genus_and_preset(client, photo):
     # Gradio's own choice validation answers first, naming the bad value.
     with pytest.raises(AppError, match="Pleurotus"):
