@@ -118,6 +118,33 @@ def test_a_cancelled_explanation_stops_on_the_server(app, client, photo):
                                api_name="/explain")).stat().st_size > 0
 
 
+def test_an_explanation_whose_client_stops_listening_stops_on_the_server(app, photo):
+    import base64
+    import json
+    import time
+    import urllib.request
+
+    # A mobile app that gives up on a 45-s explanation closes its event stream: nothing
+    # will deliver the heatmap, so the server should stop scoring copies for it.
+    logged = len(app.log())
+    url = "data:image/jpeg;base64," + base64.b64encode(photo.read_bytes()).decode()
+    body = {"data": [{"url": url, "meta": {"_type": "gradio.FileData"}}, "Predicted genus",
+                     "reference", 2000]}
+    request = urllib.request.Request(f"{app.url}gradio_api/call/explain",
+                                     json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
+    stream = urllib.request.urlopen(f"{app.url}gradio_api/call/explain/{event}", timeout=60)
+    stream.readline()  # the first progress report or heartbeat: the explanation runs
+    stream.close()
+    deadline = time.monotonic() + 60
+    while "explanation stopped" not in app.log()[logged:] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stopped = [line for line in app.log()[logged:].splitlines() if "explanation stopped" in line]
+    assert stopped and "stopped at 100%" not in stopped[0], app.log()[logged:]
+    assert "Traceback" not in app.log()[logged:] and app.alive()
+
+
 def test_a_reference_explanation_draws_no_console_bars_in_the_server_log(app, client, photo):
     logged = len(app.log())
     client.predict(handle_file(str(photo)), "Amanita", "reference", 60, api_name="/explain")

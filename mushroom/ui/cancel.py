@@ -1,11 +1,13 @@
 """Stop an explanation nobody waits for any more.
 
 Gradio cancels an event (a new photo in the Identify tab, ``Job.cancel()`` in
-gradio_client) by cancelling the asyncio task that awaits it. That frees the event's
-concurrency slot at once, but a function running in a worker thread cannot be interrupted:
-a cancelled explanation would go on scoring copies for up to 20 s, on the same two cores
-as the explanation that the slot lets start next. LIME reports progress after every batch
-of copies; :func:`watched` turns that report into the point where a cancelled event stops.
+gradio_client) by cancelling the asyncio task that awaits it, which frees the event's
+concurrency slot at once; an event whose client dropped its event stream (a closed tab, a
+mobile app giving up) is only marked as no longer alive. Either way a function running in
+a worker thread cannot be interrupted: a reference explanation would go on scoring copies
+for up to 45 s, beside the next explanation on the same two cores or holding its slot.
+LIME reports progress after every batch of copies; :func:`watched` turns that report into
+the point where such an explanation stops.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from mushroom.ui import UserError
 
-class Abandoned(Exception):
-    """Raised inside an explanation whose event was cancelled; nobody receives it."""
+
+class Abandoned(UserError):
+    """Raised inside an explanation nobody waits for. A user error, so that Gradio logs no
+    traceback for it when the event is still running (a dropped stream); nobody reads it."""
 
 
 def _running_event() -> tuple[object, str] | None:
@@ -34,9 +39,15 @@ def _running_event() -> tuple[object, str] | None:
 
 
 def _active(queue, event_id: str) -> bool:
-    """Whether ``event_id`` is among the queue's running jobs (a cancel removes it)."""
+    """Whether ``event_id`` is among the queue's running jobs and someone still listens.
+
+    A cancel removes the event from the running jobs; a client that drops its event stream
+    (a closed tab, a mobile app giving up on ``/call/explain/<id>``) leaves it there but
+    marked not ``alive``, and nothing would deliver its result.
+    """
     jobs = getattr(queue, "active_jobs", None) or []
-    return any(getattr(event, "_id", None) == event_id for job in jobs if job for event in job)
+    return any(getattr(event, "_id", None) == event_id and getattr(event, "alive", True)
+               for job in jobs if job for event in job)
 
 
 def watched(report: Callable[[float, str], None]) -> Callable[[float, str], None]:
@@ -53,9 +64,10 @@ def watched(report: Callable[[float, str], None]) -> Callable[[float, str], None
 
     def step(fraction: float, message: str) -> None:
         if running is not None and not _active(*running):
-            print(f"explanation stopped at {fraction:.0%}: its caller cancelled it",
+            print(f"explanation stopped at {fraction:.0%}: its caller cancelled it or "
+                  "stopped listening",
                   file=sys.stderr, flush=True)
-            raise Abandoned(running[1])
+            raise Abandoned("The explanation was cancelled.")
         report(fraction, message)
 
     return step
