@@ -207,7 +207,8 @@ def _no_endpoint(app, name: str) -> JSONResponse:
     return JSONResponse({"error": message, "detail": message}, status_code=404)
 
 
-CALL = re.compile(r"^(?:/gradio_api)?/call/(?:v2/)?([^/]+)/?$")
+CALL = re.compile(r"/call/(?:v2/)?([^/]+)/?$")
+"""``POST …/call/<name>``: searched, not matched, as a proxy's root path may come first."""
 
 
 class PrivateEndpoints:
@@ -222,7 +223,7 @@ class PrivateEndpoints:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        match = CALL.match(scope.get("path", "")) if scope["type"] == "http" else None
+        match = CALL.search(scope.get("path", "")) if scope["type"] == "http" else None
         if match and scope["method"] == "POST" and _private(scope["app"], match[1]):
             return await _no_endpoint(scope["app"], match[1])(scope, receive, send)
         return await self.app(scope, receive, send)
