@@ -404,3 +404,17 @@ def test_bad_or_oversized_data_urls_get_a_clear_error():
     with pytest.raises(Error, match="larger than 25 MB"):
         raw_upload({"path": None, "url": "data:image/jpeg;base64," + "A" * (MAX_FILE_BYTES * 2)})
 
+
+
+@pytest.mark.parametrize("path, name", [
+    ("/gradio_api/call/review_keys", "review_keys"),
+    ("/gradio_api/call/v2/review_keys/", "review_keys"),
+    ("/my-space/gradio_api/call/review_keys", "review_keys"),  # a proxy's root path first
+    ("/gradio_api/call/identify/3f2a", None),  # reading a stream, not starting a call
+    ("/gradio_api/queue/join", None),
+])
+def test_private_step_guard_finds_the_called_name(path, name):
+    from mushroom.ui.api_input import CALL
+
+    found = CALL.search(path)
+    assert (found[1] if found else None) == name
