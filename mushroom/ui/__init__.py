@@ -201,6 +201,17 @@ def bound(fn, *args):
     return out
 
 
+def close_error_toasts(pattern: str) -> str:
+    """A browser function, for an event's ``js``, that closes the error toasts whose text
+    matches ``pattern`` (a JavaScript regular expression literal): refusals that a later
+    success has answered would otherwise linger beside it."""
+    return """() => {
+  for (const toast of document.querySelectorAll(".toast-body.error")) {
+    if (%s.test(toast.innerText)) toast.querySelector("[data-testid=toast-close]")?.click();
+  }
+}""" % pattern
+
+
 def clip(value: object, limit: int = 60) -> str:
     """What a caller sent, cut to ``limit`` characters for a message: refusals echo it,
     and an API client can send megabytes where a name or an id belongs."""

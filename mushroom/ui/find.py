@@ -10,7 +10,7 @@ accordion: the combined verdict is what counts.
 from __future__ import annotations
 
 import html
-import json
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -19,7 +19,8 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import DRAWABLE, UserError, expired_message, whole_number
+from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_message,
+                         whole_number)
 from mushroom.ui.api_input import check_photos, checked
 from mushroom.ui.identify import error_card, render
 from mushroom.percent import pct
@@ -38,16 +39,8 @@ NO_PHOTOS = "Add one or more photos of the mushroom first."
 # A refused Identify's toast (no photos yet, photos swept, a photo that does not decode) would
 # stay beside the verdict of the photos added next (Gradio never fades a toast group of two
 # messages): new photos close the error toasts that speak of the old ones.
-CLEAR_STALE_TOASTS = """() => {
-  const stale = %s;
-  for (const toast of document.querySelectorAll(".toast-body.error")) {
-    const text = toast.innerText;
-    if (stale.some((s) => text.includes(s)) || /^Photo \\d/m.test(text)) {
-      const close = toast.querySelector("[data-testid=toast-close]");
-      if (close) close.click();
-    }
-  }
-}""" % json.dumps([NO_PHOTOS, "is no longer on the server", "photos of the same mushroom"])
+CLEAR_STALE_TOASTS = close_error_toasts("/%s|^Photo \\d/m" % "|".join(
+    re.escape(s) for s in (NO_PHOTOS, "is no longer on the server", "photos of the same mushroom")))
 
 
 def gallery_image(path: str):

@@ -13,7 +13,7 @@ import gradio as gr
 from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
-from mushroom.ui import bound
+from mushroom.ui import bound, close_error_toasts
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
 from mushroom.ui import review_refresh as refresh
@@ -25,14 +25,7 @@ from mushroom.ui.review_keys import HELP, KEYS_JS
 
 # A refused login's toast would stay over the page after a good one (Gradio only fades a
 # toast group holding a single message): close the error toasts that speak of the login.
-CLEAR_LOGIN_TOASTS = """() => {
-  for (const toast of document.querySelectorAll(".toast-body.error")) {
-    if (/wrong password|failed logins|experts are configured/i.test(toast.innerText)) {
-      const close = toast.querySelector("[data-testid=toast-close]");
-      if (close) close.click();
-    }
-  }
-}"""
+CLEAR_LOGIN_TOASTS = close_error_toasts(r"/wrong password|failed logins|experts are configured/i")
 
 
 def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
