@@ -217,9 +217,13 @@ def uncertain_message(genus: str, probs: Mapping[str, float], uncertain_top1: fl
 
 def edible_genus_message(genus: str) -> str:
     """The most a photo can tell a forager about a genus with edible species."""
+    # The model names one of its nine genera for any mushroom; a forager holding a deadly
+    # Galerina or Lepiota must learn that here, not from the README.
     return (f"Most likely {genus}. This genus has edible species but also toxic ones, and a "
-            f"photo cannot tell them apart: never eat it on the strength of this app. "
-            f"Have it checked by an expert mycologist.")
+            f"photo cannot tell them apart. The model also knows only nine genera: a "
+            f"mushroom of any other genus (deadly Galerina and Lepiota among them) is still "
+            f"named as one of these. Never eat it on the strength of this app: have it "
+            f"checked by an expert mycologist.")
 
 
 def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = UNCERTAIN_TOP1,

@@ -129,6 +129,8 @@ def test_confident_edible_side_names_genus_and_warns():
     assert v.level == "edible_genus"
     assert v.genus == "Agaricus"
     assert "Agaricus" in v.message and "toxic" in v.message and "expert" in v.message
+    # a mushroom outside the nine genera is still named as one of them: the forager is told
+    assert "only nine genera" in v.message and "Galerina" in v.message
     assert v.notes["lookalikes"] == GENUS_NOTES["Agaricus"].lookalikes
     assert "Amanita" in v.notes["lookalikes"]
 
