@@ -206,3 +206,32 @@ def apply_consensus(frame, labels_dir: str | Path):
     from mushroom.consensus import apply
 
     return apply(frame, labels_dir)
+
+
+def snapshot(labels_dir: str | Path, out: str | Path) -> int:
+    """Zip the store as it stands: ``labels/decisions.jsonl`` and ``labels/taxonomy.csv``.
+
+    Unzipped, the ``labels/`` folder is a store that ``train --labels`` and every
+    ``labels`` command read: a backup, or a way to train elsewhere on a Space's decisions.
+    Needs no lock: each file is cut after its last complete line, so a writer caught
+    mid-append is left out, as readers leave it out.
+
+    Returns:
+        The number of decision rows in the zip.
+
+    Raises:
+        ValueError: if the store holds no decision yet (there is nothing to keep).
+    """
+    import zipfile
+
+    from mushroom.species import taxonomy_path
+
+    rows = len(read_rows(existing_store(labels_dir)))
+    if not rows:
+        raise ValueError("The label store holds no decision yet: nothing to download.")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, src in ((STORE_NAME, Path(labels_dir) / STORE_NAME),
+                          ("taxonomy.csv", taxonomy_path(labels_dir))):
+            data = src.read_bytes()
+            zf.writestr(f"labels/{name}", data[:data.rfind(b"\n") + 1])
+    return rows

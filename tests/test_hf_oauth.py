@@ -71,6 +71,8 @@ def test_sign_in_button_leads_to_the_providers_authorize_page(tiny_checkpoint, p
         config = _config_text(app.url)
         assert "Sign in with Hugging Face (experts)" in config
         assert "No experts configured" not in config  # the allow-listed accounts can sign in
+        # no persistent storage on this stand-in Space: the Review tab says what is at stake
+        assert "wiped when the Space restarts" in config
         opener = urllib.request.build_opener(_NoRedirect)
         with pytest.raises(urllib.error.HTTPError) as redirect:
             opener.open(app.url + "login/huggingface", timeout=30)

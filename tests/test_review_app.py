@@ -6,6 +6,7 @@ Identify needs no login; every review endpoint refuses a session without an expe
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,7 @@ REFUSED_WITHOUT_LOGIN = [
     ("/review_undo", ("All", "all")),
     ("/review_explain", ("{id}",)),
     ("/review_export", ()),
+    ("/review_store", ()),
     ("/review_build", ("All", "all")),
     ("/review_species_choices", ("Amanita",)),
     ("/review_retire_species", ("Amanita", "Amanita muscria")),
@@ -139,7 +141,7 @@ def test_wrong_password_is_refused_and_logout_ends_the_session(review_app):
         client.predict("", "All", "all", api_name="/review_show")
 
 
-def test_an_expert_relabels_votes_show_and_export_downloads(review_app, review_env):
+def test_an_expert_relabels_votes_show_and_export_downloads(review_app, review_env, tmp_path):
     alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
     first = alice.predict("", "All", "unreviewed", api_name="/review_show")
     image_id, (done_before, total) = first[0], reviewed(first[8])
@@ -164,6 +166,11 @@ def test_an_expert_relabels_votes_show_and_export_downloads(review_app, review_e
                            keep_default_na=False).set_index("image_id")
     assert exported.loc[image_id, "genus"] == "Amanita"  # 1-1 tie goes to bob, the latest
     assert exported.loc[image_id, "n_votes"] == "2"
+    # the store itself, zipped: a store that reads back with every row, for train --labels
+    with zipfile.ZipFile(bob.predict(api_name="/review_store")) as zf:
+        zf.extractall(tmp_path)
+    assert [r.row_id for r in labels.read_rows(tmp_path / "labels")] == [
+        r.row_id for r in store_rows(review_env)]
 
 
 def test_unknown_ids_and_undo(review_app, review_env):

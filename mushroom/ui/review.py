@@ -146,6 +146,8 @@ def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
                         api_visibility="private")
     w["export"].click(bound(tools.export, ctx), [w["user"]], w["download"],
                       api_name="review_export")
+    w["store"].click(bound(tools.download_store, ctx), [w["user"]], w["download"],
+                     api_name="review_store")
     # .input, not .change: showing a photo sets the genus too, and must keep its species
     w["genus"].input(bound(h.species_for, ctx), [w["user"], w["genus"]], w["species"],
                      api_name="review_species_choices")
@@ -206,7 +208,9 @@ def _work_area() -> dict[str, gr.components.Component]:
             w.update(_item_panel())
     with gr.Row():
         w["export"] = gr.Button("Export consensus CSV", elem_id="review-export", scale=0)
-        w["download"] = gr.File(label="Consensus labels", interactive=False, height=90)
+        # the raw store, for train --labels elsewhere: a Space's own disk forgets it
+        w["store"] = gr.Button("Download label store (zip)", elem_id="review-store", scale=0)
+        w["download"] = gr.File(label="Download", interactive=False, height=90)
     return w
 
 

@@ -42,20 +42,30 @@ class ReviewContext:
         return self.labels_dir / CACHE_NAME
 
 
-def context_from_env() -> ReviewContext:
+def context_from_env(storage: Path | None = None) -> ReviewContext:
     """Read MUSHROOM_REVIEW_DATA, MUSHROOM_LABELS and MUSHROOM_MODEL (see README).
 
     A photo folder that wraps the genus folders (``archive/Mushrooms/``) is entered, as
-    every command's ``--data`` does.
+    every command's ``--data`` does. On a Space with persistent storage, the defaults are
+    ``labels/`` and ``mushrooms/`` inside it: the Space's own disk forgets every decision
+    at its next restart.
+
+    Args:
+        storage: the persistent folder to use; None: ``/data`` on a Space, if attached.
     """
     from mushroom.data import photo_root
+    from mushroom.paths import space_storage
     from mushroom.predict import DEFAULT_MODEL
 
+    storage = storage or space_storage()
     default_data = ROOT.parent / "shared" / "data" / "mushrooms"
+    if storage is not None and (storage / "mushrooms").is_dir():
+        default_data = storage / "mushrooms"
     data = os.environ.get("MUSHROOM_REVIEW_DATA") or (default_data if default_data.is_dir()
                                                       else None)
+    labels = storage / "labels" if storage is not None else ROOT / "labels"
     return ReviewContext(Path(photo_root(str(data))) if data else None,
-                         Path(os.environ.get("MUSHROOM_LABELS") or ROOT / "labels"),
+                         Path(os.environ.get("MUSHROOM_LABELS") or labels),
                          Path(os.environ.get("MUSHROOM_MODEL") or DEFAULT_MODEL))
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from mushroom.paths import DEFAULT_LABELS, on_space
 from mushroom.ui import UserError
 
 if TYPE_CHECKING:
@@ -31,6 +32,11 @@ def setup_notes(ctx: ReviewContext) -> str:
                      "`python -m mushroom labels hash-password NAME`). Every action is refused.")
     if ctx.data_dir is None or not ctx.data_dir.is_dir():
         notes.append("- No photo folder configured: set `MUSHROOM_REVIEW_DATA`.")
+    if on_space() and ctx.labels_dir.resolve() == DEFAULT_LABELS.resolve():
+        notes.append("- Decisions are kept on this Space's own disk, which is wiped when the "
+                     "Space restarts or is rebuilt. Attach persistent storage (mounted at "
+                     "`/data`; decisions then go to `/data/labels`) or set `MUSHROOM_LABELS` "
+                     "to a lasting folder; until then, download the export after each session.")
     return "\n".join(notes)
 
 

@@ -1,6 +1,6 @@
 """The Review tab's model and file work: LIME on demand, (re)building the queue, the
-consensus export. Kept apart from :mod:`mushroom.ui.review_handlers`, whose handlers only
-read and write decisions.
+consensus export and the download of the store itself. Kept apart from
+:mod:`mushroom.ui.review_handlers`, whose handlers only read and write decisions.
 """
 
 from __future__ import annotations
@@ -109,4 +109,23 @@ def export(ctx: ReviewContext, user: str | None) -> str:
     require(user)
     out = scratch_file("labels", "consensus_labels.csv")
     export_csv(ctx.labels_dir, out)
+    return str(out)
+
+
+def download_store(ctx: ReviewContext, user: str | None) -> str:
+    """Zip the label store (decisions and species list) for download: the way decisions
+    made on a Space reach a training run, and a backup of a store on a disk that forgets."""
+    from datetime import datetime, timezone
+
+    from mushroom.labels import snapshot
+
+    require(user)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out = scratch_file("labels", f"mushroom-labels-{stamp}.zip")
+    try:
+        snapshot(ctx.labels_dir, out)
+    except (ValueError, FileNotFoundError) as err:
+        raise UserError(str(err) if isinstance(err, ValueError) else
+                        "The label store holds no decision yet: nothing to download.",
+                        title="Nothing to download") from err
     return str(out)
