@@ -207,9 +207,11 @@ def _work_area() -> dict[str, gr.components.Component]:
         with gr.Column(scale=2):
             w.update(_item_panel())
     with gr.Row():
-        w["export"] = gr.Button("Export consensus CSV", elem_id="review-export", scale=0)
+        w["export"] = gr.Button("Export consensus CSV", elem_id="review-export", scale=0,
+                                min_width=240)
         # the raw store, for train --labels elsewhere: a Space's own disk forgets it
-        w["store"] = gr.Button("Download label store (zip)", elem_id="review-store", scale=0)
+        w["store"] = gr.Button("Download label store (zip)", elem_id="review-store", scale=0,
+                               min_width=300)
         w["download"] = gr.File(label="Download", interactive=False, height=90)
     return w
 
