@@ -125,3 +125,34 @@ def test_new_photos_close_the_toast_of_an_identify_without_photos(app, page, tmp
     page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
     page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
     assert "Combined from 1 of 1 photo" in page.locator("#find-verdict").inner_text()
+
+
+def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page, tmp_path):
+    """LIME on the several-photos tab: the photo chosen is the one explained (a portrait
+    photo 2 gives a portrait heatmap beside a landscape photo 1), and a change to the list
+    of photos takes the heatmap away and lists the photos anew."""
+    landscape, portrait, later = tmp_path / "cap.jpg", tmp_path / "stem.jpg", tmp_path / "x.jpg"
+    make_photo(GENERA.index("Boletus"), seed=41, size=(320, 240)).save(landscape, quality=92)
+    make_photo(GENERA.index("Boletus"), seed=42, size=(240, 320)).save(portrait, quality=92)
+    make_photo(GENERA.index("Russula"), seed=43, size=(320, 240)).save(later, quality=92)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(landscape),
+                                                                   str(portrait)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    page.locator("#find-which").click()
+    page.get_by_role("option", name="Photo 2 (stem.jpg)").click()
+    page.click("#find-explain-btn")
+    heatmap = page.locator("#find-heatmap img")
+    heatmap.wait_for(timeout=120_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=heatmap.element_handle(), timeout=30_000)
+    width, height = heatmap.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert height > width  # photo 2's shape, legend strip included
+
+    page.locator("#find-photos input[type=file]").set_input_files([str(later)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('#find-heatmap img')",
+                           timeout=10_000)
+    page.locator("#find-which").click()  # a photo added to the list is the third
+    page.get_by_role("option", name="Photo 3 (x.jpg)").wait_for(timeout=10_000)
+    assert app.alive()

@@ -108,3 +108,19 @@ def test_non_mushroom_photo_is_not_recognized_by_the_shipped_model(shipped_model
     assert "no mushroom found" in result["verdict"]["message"].lower()
     assert result["top_k"] == [] and result["probabilities"] is None
     assert result["prediction_set"] == [] and result["recognized"] is False
+
+
+def test_find_tab_explains_only_a_photo_of_the_list(tmp_path):
+    from mushroom.ui import UserError
+    from mushroom.ui.find import NO_PHOTOS, explain_photo, photo_choices
+
+    photo = tmp_path / "cap.jpg"
+    make_photo(0, seed=1).save(photo)
+    assert photo_choices([str(photo), str(photo)])["choices"] == [
+        "Photo 1 (cap.jpg)", "Photo 2 (cap.jpg)"]
+    assert photo_choices(None)["value"] is None
+    for photos, which, message in (([], "Photo 1 (cap.jpg)", NO_PHOTOS),
+                                   ([str(photo)], None, "Choose the photo"),
+                                   ([str(photo)], "Photo 2 (gills.jpg)", "from 1 to 1")):
+        with pytest.raises(UserError, match=message):
+            explain_photo(photos, which)

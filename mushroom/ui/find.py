@@ -4,7 +4,8 @@ Foragers photograph the cap, the gills, the stem and the base; the gills or a vo
 what tells Russula from Amanita. Its public event is ``/identify_find`` (photos, k -> the
 service's JSON, see :func:`mushroom.service.identify_find`); the page renders that JSON
 only, so the page and API clients see the same answer. Per-photo results sit in a closed
-accordion: the combined verdict is what counts.
+accordion: the combined verdict is what counts. Any one photo of the find can be explained
+with LIME, as on the Identify tab (API clients call ``/explain`` with that photo).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mushroom.taxonomy import GENERA
 from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_message,
                          whole_number)
 from mushroom.ui.api_input import check_photos, checked
-from mushroom.ui.identify import error_card, render
+from mushroom.ui.identify import LEGEND, PREDICTED, error_card, explain, render
 from mushroom.percent import pct
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
@@ -134,6 +135,27 @@ def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
     return (result, *render_find(result, photos))
 
 
+def photo_choices(photos: list | None) -> dict:
+    """The "Photo to explain" dropdown for a new list of photos: "Photo 2 (gills.jpg)"."""
+    # Labels as values: with numbers, a new list's "Photo 1" kept the old file's name shown
+    paths = [p for p in map(_file_path, photos or []) if p]
+    choices = [f"Photo {i} ({Path(p).name})" for i, p in enumerate(paths, 1)]
+    return gr.update(choices=choices, value=choices[0] if choices else None)
+
+
+def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED,
+                  quality: str = "fast", progress=gr.Progress()):
+    """LIME heatmap of one photo of the find (``which``: "Photo 2 (...)"), as /explain."""
+    paths = [p for p in map(_file_path, photos or []) if p]
+    if not paths:
+        raise UserError(NO_PHOTOS)
+    number = re.match(r"Photo (\d+)\b", which or "")
+    if number is None:
+        raise UserError("Choose the photo to explain.")
+    i = whole_number(int(number.group(1)), "photo to explain", 1, len(paths))
+    return explain(paths[i - 1], genus, quality, 0, progress)
+
+
 def clear() -> tuple[None, None, str, str, None]:
     """Blank every output while new photos are analysed (no stale verdicts)."""
     return None, None, "", "", None
@@ -159,6 +181,35 @@ def build_find_tab() -> None:
                                      interactive=False, elem_id="find-gallery")
             with gr.Accordion("API response (JSON)", open=False):
                 raw = gr.JSON(label="/identify_find")
+    _explain_panel(photos)
+    _wire(photos, k, go, raw, label, card, table, gallery)
+
+
+def _explain_panel(photos: gr.File) -> None:
+    """One photo of the find through LIME; new photos cancel and blank it."""
+    with gr.Accordion("Explain one photo: which parts of it drove the answer (LIME)",
+                      open=True, elem_id="find-explain"):
+        with gr.Row():
+            which = gr.Dropdown([], label="Photo to explain", elem_id="find-which")
+            genus = gr.Dropdown([PREDICTED, *GENERA], value=PREDICTED,
+                                label="Genus to explain (the photo's own top genus, or any)")
+            quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
+                               info="fast: a few seconds; reference: the study's 1000 samples")
+        why = gr.Button("Explain this photo", elem_id="find-explain-btn")
+        heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
+                           elem_id="find-heatmap")
+        gr.Markdown(LEGEND)
+    private = {"api_visibility": "private"}
+    explaining = why.click(explain_photo, [photos, which, genus, quality], heatmap,
+                           api_name="find_explain", concurrency_id="lime",
+                           concurrency_limit=1, **private)
+    # a heatmap still on its way is of a photo that may have left the list
+    photos.change(lambda files: (photo_choices(files), None), photos, [which, heatmap],
+                  api_name="find_explain_reset", queue=False, cancels=[explaining], **private)
+
+
+def _wire(photos, k, go, raw, label, card, table, gallery) -> None:
+    """Identify the find when its photos change, when k changes and on the button."""
     outputs = [raw, label, card, table, gallery]
     private = {"api_visibility": "private"}
     photos.change(clear, None, outputs, api_name="find_clear_on_change", queue=False, **private
