@@ -214,24 +214,33 @@ def snapshot(labels_dir: str | Path, out: str | Path) -> int:
     Unzipped, the ``labels/`` folder is a store that ``train --labels`` and every
     ``labels`` command read: a backup, or a way to train elsewhere on a Space's decisions.
     Needs no lock: each file is cut after its last complete line, so a writer caught
-    mid-append is left out, as readers leave it out.
+    mid-append is left out, as readers leave it out. The decisions are read first: a
+    writer adds a new species to the list before the decision naming it, so every species
+    the zipped decisions name is on the zipped list.
 
     Returns:
         The number of decision rows in the zip.
 
     Raises:
         ValueError: if the store holds no decision yet (there is nothing to keep).
+        FileNotFoundError: no such store folder.
     """
     import zipfile
 
+    from mushroom.filecache import complete_lines
     from mushroom.species import taxonomy_path
 
-    rows = len(read_rows(existing_store(labels_dir)))
+    path = existing_store(labels_dir) / STORE_NAME
+    decisions = complete_lines(path.read_bytes()) if path.is_file() else b""
+    rows = sum(1 for line in decisions.splitlines() if line.strip())
     if not rows:
         raise ValueError("The label store holds no decision yet: nothing to download.")
+    # looked up only now: the first new species creates the store's own list
+    listed = taxonomy_path(labels_dir)
+    species = listed.read_bytes()
+    if listed == Path(labels_dir) / "taxonomy.csv":  # appended to; the seed is read whole
+        species = complete_lines(species)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, src in ((STORE_NAME, Path(labels_dir) / STORE_NAME),
-                          ("taxonomy.csv", taxonomy_path(labels_dir))):
-            data = src.read_bytes()
-            zf.writestr(f"labels/{name}", data[:data.rfind(b"\n") + 1])
+        zf.writestr(f"labels/{STORE_NAME}", decisions)
+        zf.writestr("labels/taxonomy.csv", species)
     return rows

@@ -101,3 +101,33 @@ def test_on_a_space_without_storage_the_review_tab_warns(monkeypatch, tmp_path):
     assert "wiped when the Space restarts" in setup_notes(ctx)
     monkeypatch.delenv("SPACE_ID")
     assert "persistent storage" not in setup_notes(context_from_env())
+
+
+def test_a_first_new_species_written_during_the_download_keeps_the_zip_consistent(
+        photos, tmp_path, monkeypatch):
+    # The first new species of a store creates its own taxonomy.csv and then writes the
+    # decision. A download must never zip that decision beside the seed list without it:
+    # unzipped, the species would be missing from the list experts pick from.
+    import mushroom.species
+    from mushroom.species import species_choices
+
+    store = tmp_path / "labels"
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita")
+    real, struck = mushroom.species.taxonomy_path, []
+
+    def writer_strikes(labels_dir):  # another expert's Save, between the two files' reads
+        found = real(labels_dir)
+        if not struck:
+            struck.append(True)
+            labels.record(store, photos, "Boletus/000.jpg", "bob", genus="Boletus",
+                          species="Boletus novus")
+        return found
+
+    monkeypatch.setattr(mushroom.species, "taxonomy_path", writer_strikes)
+    rows = labels.snapshot(store, tmp_path / "s.zip")
+    copy = unzipped(tmp_path / "s.zip", tmp_path / "out")
+    monkeypatch.undo()
+    assert struck
+    named = {r.species for r in labels.read_rows(copy) if r.species}
+    assert named <= set(species_choices(copy, "Boletus"))
+    assert rows == len(labels.read_rows(copy))  # the count is of the rows in the zip
