@@ -73,12 +73,16 @@ def append(labels_dir: str | Path, d: Decision, locked: bool = False) -> Decisio
     d = validate(d)
     d.time = datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
     d.row_id = uuid.uuid4().hex
-    line = (json.dumps(asdict(d), ensure_ascii=False) + "\n").encode()
     if not locked:
         with store_lock(labels_dir):
             return append(labels_dir, d, locked=True)
-    append_line(labels_dir / STORE_NAME, line, labels_dir / TORN_NAME)
+    append_line(labels_dir / STORE_NAME, row_line(d), labels_dir / TORN_NAME)
     return d
+
+
+def row_line(d: Decision) -> bytes:
+    """The store's line for a decision, newline included."""
+    return (json.dumps(asdict(d), ensure_ascii=False) + "\n").encode()
 
 
 def store_lock(labels_dir: str | Path):

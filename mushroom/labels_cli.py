@@ -1,5 +1,5 @@
-"""``python -m mushroom labels add | undo | retire-species | export | hash-password``: bulk
-work on the store.
+"""``python -m mushroom labels add | undo | retire-species | export | merge | hash-password``:
+bulk work on the store.
 
 Every write goes through :func:`mushroom.labels.record`, the same validation the Review tab
 uses. Invalid input exits with status 2 and a one-line message, and writes nothing.
@@ -20,7 +20,7 @@ from mushroom.labels import existing_store
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``labels`` and its subcommands."""
     p = sub.add_parser("labels", help="expert label store: add, undo, retire-species, export, "
-                       "hash-password")
+                       "merge, hash-password")
     cmds = p.add_subparsers(dest="labels_command", required=True)
 
     add = cmds.add_parser("add", help="record one decision about one photo")
@@ -55,6 +55,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--labels", required=True, help="label store folder")
     export.add_argument("--out", required=True, help="CSV file to write")
     export.set_defaults(func=run_export)
+
+    merge = cmds.add_parser("merge", help="append what a downloaded store (zip or folder) has "
+                            "and this store lacks; safe to repeat")
+    merge.add_argument("--labels", required=True, help="label store folder to append to")
+    merge.add_argument("--from", dest="source", required=True,
+                       help="a zip from the Review tab's Download label store, or a store folder")
+    merge.set_defaults(func=run_merge)
 
     hashp = cmds.add_parser("hash-password", help="print a MUSHROOM_EXPERTS entry for an expert")
     hashp.add_argument("name", help="expert login name")
@@ -131,6 +138,16 @@ def run_export(args: argparse.Namespace) -> int:
     check_csv_out(args.out)
     n = export_csv(args.labels, args.out)
     print(f"wrote {args.out} ({n} photos)")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """Append the rows of another store that this one lacks (by row id)."""
+    from mushroom.store_merge import merge
+
+    new, known, species = merge(args.labels, args.source)
+    print(f"merged {args.source} into {args.labels}: {new} new decision(s), {known} already "
+          f"there, {species} species-list row(s)")
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,6 +46,11 @@ def _rows(labels_dir: str | Path) -> list[Species]:
     path = taxonomy_path(labels_dir)
     # the store's own file is appended to (even when the store is the repository's labels/)
     return load_taxonomy(path, torn_tail=path == Path(labels_dir) / "taxonomy.csv")
+
+
+def own_rows(labels_dir: str | Path) -> list[Species]:
+    """The rows of the store's own taxonomy (torn tail left out); none when it has none."""
+    return load_taxonomy(Path(labels_dir) / "taxonomy.csv", torn_tail=True)
 
 
 def _latest(rows: list[Species]) -> dict[str, Species]:
@@ -105,6 +111,33 @@ def _append(labels_dir: str | Path, row: Species) -> None:
     csv.writer(line, lineterminator="\n").writerow(
         [row.genus, row.species, row.edibility, row.notes])
     append_line(own, line.getvalue().encode(), own.with_name(TORN_NAME))
+
+
+def merge_species(labels_dir: str | Path, incoming: list[Species]) -> list[Species]:
+    """Append the rows experts wrote in another store's list (additions and retirements,
+    in its order) that this store's list lacks; the caller holds the store's lock.
+
+    Rows are matched whole and counted, so a name added, retired and added again elsewhere
+    ends the same here, and merging the same list twice appends nothing. Curated rows are
+    the seed's, kept in git; so is every name a curated row lists here or in the seed, whose
+    edibility an expert's "unknown" must not hide.
+
+    Returns:
+        The rows appended.
+    """
+    here = _rows(labels_dir)
+    curated = {s.species for s in here + load_taxonomy(DEFAULT_TAXONOMY) if _curated(s)}
+    have = Counter(s for s in here if not _curated(s))
+    added = []
+    for row in incoming:
+        if _curated(row) or row.species in curated:
+            continue
+        if have[row]:
+            have[row] -= 1
+            continue
+        _append(labels_dir, row)
+        added.append(row)
+    return added
 
 
 def _curated(row: Species) -> bool:

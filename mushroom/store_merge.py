@@ -1,0 +1,84 @@
+"""Bring a downloaded label store into another one: ``python -m mushroom labels merge``.
+
+A Space's store (``/data/labels`` with persistent storage) starts empty and grows apart
+from the repository's ``labels/``, and every *Download label store (zip)* holds all of it
+again. Copying a download over ``labels/`` would lose the repository's own rows (and any
+curated species added in git since); appending it by hand would add the rows merged last
+time a second time. A merge appends to the target, under its lock, only the decision rows
+it lacks (by ``row_id``, kept with their time) and the species-list rows the experts wrote
+(additions, retirements) that it lacks, so merging the same or a later download again adds
+only what is new. The whole download is validated before anything is written.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from mushroom.filecache import append_line
+from mushroom.labels import STORE_NAME, TORN_NAME, existing_store, read_rows, row_line, store_lock
+from mushroom.species import merge_species, own_rows
+
+ZIP_FOLDER = "labels"  # the folder inside a downloaded zip (mushroom.labels.snapshot)
+
+
+@contextmanager
+def source_store(source: str | Path):
+    """The store folder of ``source``: a store folder, or a downloaded zip unpacked into a
+    temporary one (only its two known members: no other path of the zip is written)."""
+    source = Path(source)
+    if source.is_file() and not zipfile.is_zipfile(source):
+        raise ValueError(f"{source} is neither a zip from Download label store (zip) nor a "
+                         "store folder")
+    if not source.is_file():
+        yield existing_store(source)
+        return
+    with zipfile.ZipFile(source) as zf, tempfile.TemporaryDirectory() as tmp:
+        names = set(zf.namelist())
+        if f"{ZIP_FOLDER}/{STORE_NAME}" not in names:
+            raise ValueError(f"{source} is not a label store download: it has no "
+                             f"{ZIP_FOLDER}/{STORE_NAME}")
+        for name in (STORE_NAME, "taxonomy.csv"):
+            if f"{ZIP_FOLDER}/{name}" in names:
+                (Path(tmp) / name).write_bytes(zf.read(f"{ZIP_FOLDER}/{name}"))
+        yield Path(tmp)
+
+
+def merge(target: str | Path, source: str | Path) -> tuple[int, int, int]:
+    """Append to the store ``target`` what the store or download ``source`` has and it lacks.
+
+    Args:
+        target: the store folder to append to (``labels/``); it must exist.
+        source: a store folder or a zip from *Download label store (zip)*.
+
+    Returns:
+        (decision rows appended, decision rows already there, species-list rows appended).
+
+    Raises:
+        ValueError: a row of ``source`` is invalid or has no ``row_id``, or the zip is not a
+            store download; nothing is written then.
+        FileNotFoundError: ``target`` or ``source`` does not exist.
+    """
+    target = existing_store(target)
+    with source_store(source) as src:
+        if src.resolve() == target.resolve():
+            raise ValueError(f"{source} is the store {target} itself: nothing to merge")
+        rows, species = read_rows(src), own_rows(src)  # both validated before any write
+    unnamed = [i for i, r in enumerate(rows, 1) if not r.row_id]
+    if unnamed:
+        raise ValueError(f"{source}: decision {unnamed[0]} has no row_id, so a merge could "
+                         "not tell whether the store already holds it; nothing merged")
+    with store_lock(target):
+        # species first: a reader must never see a decision before the species it names
+        added = merge_species(target, species)
+        seen = {r.row_id for r in read_rows(target)}
+        new = []
+        for r in rows:
+            if r.row_id not in seen:
+                seen.add(r.row_id)
+                new.append(r)
+        if new:  # one write: a crash leaves a torn tail that the next merge repairs
+            append_line(target / STORE_NAME, b"".join(map(row_line, new)), target / TORN_NAME)
+    return len(new), len(rows) - len(new), len(added)
