@@ -229,6 +229,7 @@ def snapshot(labels_dir: str | Path, out: str | Path) -> int:
         ValueError: if the store holds no decision yet (there is nothing to keep).
         FileNotFoundError: no such store folder.
     """
+    import time
     import zipfile
 
     from mushroom.filecache import complete_lines
@@ -245,6 +246,8 @@ def snapshot(labels_dir: str | Path, out: str | Path) -> int:
     if listed == Path(labels_dir) / "taxonomy.csv":  # appended to; the seed is read whole
         species = complete_lines(species)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(f"labels/{STORE_NAME}", decisions)
-        zf.writestr("labels/taxonomy.csv", species)
+        for name, data in ((STORE_NAME, decisions), ("taxonomy.csv", species)):
+            member = zipfile.ZipInfo(f"labels/{name}", time.gmtime()[:6])
+            member.external_attr = 0o644 << 16  # else unzip makes them owner-only (0600)
+            zf.writestr(member, data, zipfile.ZIP_DEFLATED)
     return rows

@@ -26,6 +26,8 @@ def photos(tmp_path: Path) -> Path:
 def unzipped(archive: Path, where: Path) -> Path:
     with zipfile.ZipFile(archive) as zf:
         assert sorted(zf.namelist()) == ["labels/decisions.jsonl", "labels/taxonomy.csv"]
+        # unzip gives each file these permissions: readable by whoever trains on them
+        assert {zi.external_attr >> 16 for zi in zf.infolist()} == {0o644}
         zf.extractall(where)
     return where / "labels"
 
