@@ -17,6 +17,7 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from mushroom import service  # noqa: E402
+from mushroom.store_merge import seed_space_store  # noqa: E402
 from mushroom.ui import (  # noqa: E402
     DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab, theme)
 from mushroom.ui.api_input import (  # noqa: E402
@@ -50,6 +51,9 @@ demo.queue(**QUEUE)
 
 if __name__ == "__main__":
     service.warm_up_in_background()
+    seeded = seed_space_store()  # a Space's persistent store takes in labels/'s decisions
+    if seeded:
+        print(seeded)
     demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS, theme=theme(),  # Gradio 6
                 app_kwargs={"middleware": [Middleware(JsonBodyLimit),
                                            Middleware(PrivateEndpoints)],

@@ -12,6 +12,7 @@ only what is new. The whole download is validated before anything is written.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import zipfile
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from mushroom.filecache import append_line
 from mushroom.labels import STORE_NAME, TORN_NAME, existing_store, read_rows, row_line, store_lock
+from mushroom.paths import DEFAULT_LABELS, space_storage
 from mushroom.species import merge_species, own_rows
 
 ZIP_FOLDER = "labels"  # the folder inside a downloaded zip (mushroom.labels.snapshot)
@@ -82,3 +84,29 @@ def merge(target: str | Path, source: str | Path) -> tuple[int, int, int]:
         if new:  # one write: a crash leaves a torn tail that the next merge repairs
             append_line(target / STORE_NAME, b"".join(map(row_line, new)), target / TORN_NAME)
     return len(new), len(rows) - len(new), len(added)
+
+
+def seed_space_store(env: dict[str, str] | None = None, storage: Path | None = None,
+                     repo: Path = DEFAULT_LABELS) -> str:
+    """On a Space whose Review tab keeps its store in persistent storage, take in the
+    repository's own decisions (those committed after a merge, or added with the CLI).
+
+    The Space's store then holds everything the repository does, so the experts there see
+    those votes too, and every download is a superset of ``labels/``. Runs at each start:
+    a merge adds only what is missing.
+
+    Returns:
+        A line for the log ("" when there is nothing to do). Never raises: a repository
+        store that does not validate leaves the Space's store as it was, and says why.
+    """
+    env = os.environ if env is None else env
+    storage = space_storage(env, storage)
+    if storage is None or env.get("MUSHROOM_LABELS") or not (repo / STORE_NAME).is_file():
+        return ""
+    target = storage / "labels"
+    target.mkdir(exist_ok=True)
+    try:
+        added, _, species = merge(target, repo)
+    except (ValueError, OSError) as err:
+        return f"labels: the repository's decisions were not copied to {target}: {err}"
+    return f"labels: {added} decisions and {species} species rows of {repo} copied to {target}"

@@ -159,3 +159,29 @@ def test_a_missing_target_is_not_created(tmp_path, photos, capsys):
     typo = tmp_path / "lables"
     assert main(["labels", "merge", "--labels", str(typo), "--from", str(download)]) == 2
     assert "label store not found" in capsys.readouterr().err and not typo.exists()
+
+
+def test_a_space_store_takes_in_the_repository_decisions_at_each_start(photos, tmp_path):
+    from mushroom.store_merge import seed_space_store
+
+    repo, storage = tmp_path / "repo", tmp_path / "data"
+    labels.record(repo, photos, "Amanita/000.jpg", "alice", genus="Boletus",
+                  species="Boletus novus")
+    storage.mkdir()
+    space = {"SPACE_ID": "someone/mushroom"}
+    assert seed_space_store(space, storage, repo).startswith("labels: 1 decisions")
+    assert [r.row_id for r in labels.read_rows(storage / "labels")] == [
+        r.row_id for r in labels.read_rows(repo)]
+    assert "Boletus novus" in species_choices(storage / "labels", "Boletus")
+    labels.record(storage / "labels", photos, "Amanita/001.jpg", "bob", genus="Amanita")
+    assert seed_space_store(space, storage, repo).startswith("labels: 0 decisions")
+    assert len(labels.read_rows(storage / "labels")) == 2  # the Space's own vote stays
+    # off a Space, or with a store named explicitly, nothing is copied
+    assert seed_space_store({}, storage, repo) == ""
+    assert seed_space_store({**space, "MUSHROOM_LABELS": str(tmp_path / "x")}, storage,
+                            repo) == ""
+    with (repo / labels.STORE_NAME).open("a") as fh:
+        fh.write("hand-edited\n")
+    before = store_bytes(storage / "labels")
+    assert "were not copied" in seed_space_store(space, storage, repo)  # and no crash
+    assert store_bytes(storage / "labels") == before
