@@ -156,3 +156,23 @@ def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page
     page.locator("#find-which").click()  # a photo added to the list is the third
     page.get_by_role("option", name="Photo 3 (x.jpg)").wait_for(timeout=10_000)
     assert app.alive()
+
+
+def test_removing_a_photo_closes_the_refusal_to_explain_it(app, page, tmp_path):
+    """Seen live: "This file is not an image we can read" from Explain stayed up, naming no
+    photo, after the bad photo was removed with its x and beside the new verdict."""
+    good, bad = tmp_path / "cap.jpg", tmp_path / "gills.jpg"
+    make_photo(GENERA.index("Boletus"), seed=44, size=(320, 240)).save(good, quality=92)
+    bad.write_bytes(b"not a photo at all")
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(good), str(bad)])
+    page.locator("#find-verdict .photo-error").wait_for(timeout=90_000)
+    page.locator("#find-which").click()
+    page.get_by_role("option", name="Photo 2 (gills.jpg)").click()
+    page.click("#find-explain-btn")
+    toast = page.locator(".toast-body.error")
+    toast.first.wait_for(timeout=30_000)
+    assert "Photo 2 (gills.jpg): " in toast.first.inner_text()
+    page.locator("#find-photos button[aria-label='Remove this file']").nth(1).click()
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)

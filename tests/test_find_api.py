@@ -124,3 +124,16 @@ def test_find_tab_explains_only_a_photo_of_the_list(tmp_path):
                                    ([str(photo)], "Photo 2 (gills.jpg)", "from 1 to 1")):
         with pytest.raises(UserError, match=message):
             explain_photo(photos, which)
+
+
+def test_find_tab_explanation_refusal_names_the_photo(tmp_path):
+    """"No mushroom found in this photo" or "not an image" means little beside five photos;
+    named like the find's own refusals, the page also closes it when that photo leaves."""
+    from mushroom.ui import UserError
+    from mushroom.ui.find import explain_photo
+
+    good, bad = tmp_path / "cap.jpg", tmp_path / "gills.jpg"
+    make_photo(0, seed=1).save(good)
+    bad.write_bytes(b"not a photo at all")
+    with pytest.raises(UserError, match=r"Photo 2 \(gills\.jpg\): .*not an image"):
+        explain_photo([str(good), str(bad)], "Photo 2 (gills.jpg)")

@@ -153,7 +153,11 @@ def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED
     if number is None:
         raise UserError("Choose the photo to explain.")
     i = whole_number(int(number.group(1)), "photo to explain", 1, len(paths))
-    return explain(paths[i - 1], genus, quality, 0, progress)
+    try:
+        return explain(paths[i - 1], genus, quality, 0, progress)
+    except gr.Error as err:  # "No mushroom found in this photo": which one, of five?
+        # Named as the find's own refusals are, so that removing the photo closes it too
+        raise UserError(f"Photo {i} ({Path(paths[i - 1]).name}): {err.message}") from err
 
 
 def clear() -> tuple[None, None, str, str, None]:
