@@ -148,6 +148,9 @@ def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page
                            arg=heatmap.element_handle(), timeout=30_000)
     width, height = heatmap.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert height > width  # photo 2's shape, legend strip included
+    # named for screen readers as on the Identify tab (Gradio leaves alt="")
+    page.wait_for_function("img => img.alt.includes('cyan')", arg=heatmap.element_handle(),
+                           timeout=10_000)
 
     page.locator("#find-photos input[type=file]").set_input_files([str(later)])
     page.locator("#find-verdict .verdict").wait_for(timeout=90_000)

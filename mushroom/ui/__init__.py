@@ -113,6 +113,8 @@ new MutationObserver(() => {
 // Name them by the box they sit in.
 const ALT = {"photo": "The uploaded mushroom photo",
              "heatmap": "LIME heatmap: cyan regions support the genus, red regions oppose it",
+             "find-heatmap": "LIME heatmap of the chosen photo: cyan regions support the "
+                             + "genus, red regions oppose it",
              "review-photo": "The photo under review", "find-gallery": "A photo of the find"};
 // On "load" only (capture phase: load does not bubble): a file the browser cannot draw
 // keeps alt="", or its alt text would be printed over the empty photo box.
