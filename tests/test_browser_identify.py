@@ -254,6 +254,22 @@ def test_leaving_the_k_box_before_any_photo_is_not_an_error(app, offline_page):
     assert page.locator(".toast-body").count() == 0
 
 
+def test_a_new_photo_closes_the_refusal_about_the_old_one(app, offline_page, tmp_path):
+    """Seen live: Explain's "No mushroom found in this photo" stayed up beside the verdict of
+    the photo uploaded next; so did "Upload or take a photo" once one was uploaded."""
+    page, _ = offline_page
+    photo = tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Boletus"), seed=45, size=(240, 240)).save(photo, quality=90)
+    page.goto(app.url, wait_until="load")
+    page.locator("#explain-btn").click()
+    toast = page.locator(".toast-body.error")
+    toast.first.wait_for(timeout=10_000)
+    assert "Upload or take a photo of the mushroom first." in toast.first.inner_text()
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
+
+
 def test_a_bad_file_after_a_good_one_still_gets_the_clear_message(app, offline_page, tmp_path):
     # The first photo's event updates the photo box, and Gradio then rebuilds the box from
     # its class: a per-instance decode override no longer applied and a corrupt second

@@ -8,6 +8,7 @@ rendered from that JSON, so the page and API clients always see the same answer.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -16,9 +17,11 @@ from PIL import Image
 from mushroom import service
 from mushroom.taxonomy import GENERA
 from mushroom.explain import MAX_SAMPLES
-from mushroom.ui import DRAWABLE, UserError, scratch_file, whole_number
+from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, scratch_file,
+                         whole_number)
 from mushroom.ui.bars import genus_bars
-from mushroom.ui.uploads import RAW, Upload, decode_upload, photo_input, raw_upload
+from mushroom.ui.uploads import (NO_PHOTO, RAW, Upload, decode_upload, photo_input,
+                                 raw_upload)
 from mushroom.percent import pct_pair
 from mushroom.verdict import MESSAGES
 
@@ -32,6 +35,12 @@ LEVEL_STYLE = {  # level -> (title, background, border)
 POSSIBLY_POISONOUS = "POSSIBLY POISONOUS: do not eat"  # title when an edible genus leads
 NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to explain: "
                       "photograph the cap, gills and stem close up.")
+# Explain or Identify refused for the photo shown (none yet, swept, nothing to explain): the
+# toast stayed up for seconds beside the next photo's verdict ("No mushroom found in this
+# photo" next to a Boletus card). Line starts only: the find tab's own ("Photo 2 (...): No
+# mushroom found...") are about other photos.
+CLEAR_STALE_TOASTS = close_error_toasts("/^(%s)/m" % "|".join(re.escape(s) for s in (
+    NO_PHOTO, NOTHING_TO_EXPLAIN, "This photo is no longer on the server")))
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. Watch for heatmaps on grass or leaves: the "
           "model may be using the background rather than the mushroom.")
@@ -233,6 +242,7 @@ def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
                  cancels=[explaining], **private
                  ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
                         api_name="identify_on_change", concurrency_id="model", **private, **RAW)
+    photo.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="clear_toasts", **private)
     go.click(clear, None, outputs, api_name="clear", queue=False, **private
              ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
                     concurrency_limit=4, **RAW

@@ -63,6 +63,8 @@ def photo_input(**kwargs) -> gr.Image:
     return checked(gr.Image(type="filepath", **kwargs), check_photo)
 
 
+NO_PHOTO = "Upload or take a photo of the mushroom first."
+
 RAW = {"preprocess": False}
 """Event settings for handlers that decode the photo themselves (see :func:`photo_input`)."""
 
@@ -71,7 +73,7 @@ def decode_upload(source: Upload) -> Image.Image:
     """Decode an upload or raise the ``gr.Error`` the user sees."""
     source = raw_upload(source)
     if source is None:
-        raise UserError("Upload or take a photo of the mushroom first.")
+        raise UserError(NO_PHOTO)
     if isinstance(source, str) and not Path(source).exists():
         raise UserError(expired_message())
     try:
