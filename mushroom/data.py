@@ -248,6 +248,15 @@ def manifest_sha256(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame[MANIFEST_COLUMNS].to_csv(index=False).encode()).hexdigest()
 
 
+def cap_train(frame: pd.DataFrame, cap: int | None) -> pd.DataFrame:
+    """At most about ``cap`` training rows (an equal share per genus); other splits whole."""
+    if not cap:
+        return frame
+    train = frame[frame.split == "train"].groupby("genus", group_keys=False).head(
+        max(1, cap // len(GENERA)))
+    return pd.concat([train, frame[frame.split != "train"]]).reset_index(drop=True)
+
+
 def read_manifest(path: str | Path) -> pd.DataFrame:
     """Load a manifest CSV written by ``python -m mushroom manifest``."""
     frame = pd.read_csv(path, dtype={"species": str, "group": str, "image_id": str},

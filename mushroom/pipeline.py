@@ -18,7 +18,7 @@ from mushroom import calibrate as cal
 from mushroom import prior
 from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
-from mushroom.data import build_manifest, check_photos, manifest_sha256, read_manifest
+from mushroom.data import build_manifest, cap_train, check_photos, manifest_sha256, read_manifest
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 from mushroom.verdict import poison_flags, poison_probabilities
 
@@ -32,10 +32,7 @@ def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: 
     else:
         frame, report = build_manifest(data_dir, data_cfg, labels_dir)
         log(report.summary())
-    if cap:
-        train = frame[frame.split == "train"].groupby("genus", group_keys=False).head(
-            max(1, cap // len(GENERA)))
-        frame = pd.concat([train, frame[frame.split != "train"]]).reset_index(drop=True)
+    frame = cap_train(frame, cap)
     frame.to_csv(out_dir / "manifest.csv", index=False)
     log(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
     return frame
@@ -193,35 +190,38 @@ def predict_splits(model, frame: pd.DataFrame, data_dir: Path, cfg: TrainConfig,
 
 def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None = None,
         data_cfg: DataConfig | None = None, labels_dir: str | None = None,
-        manifest: str | None = None, log=print) -> dict:
+        manifest: str | None = None, log=print, resume: bool = False) -> dict:
     """Train, calibrate, evaluate and save ``out_dir/model.pt``; return the run report.
 
     The final model is trained and saved first; optional CV then adds out-of-fold
     predictions, re-tunes the thresholds on them and saves again (so a run cut short
-    still leaves a usable checkpoint).
+    still leaves a usable checkpoint). Training progress is kept in ``train_state.pt``
+    until model.pt is written; ``resume`` continues from it (:mod:`mushroom.resume`).
     """
+    from mushroom.resume import open_run
     from mushroom.train import Loaders, fit, pick_device, seeded_model
 
     calib, data_cfg = calib or CalibConfig(), data_cfg or DataConfig()
     data, out = Path(data_dir), Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    t_start = time.time()
+    frame, saver = open_run(out, data, cfg, resume, lambda: load_frame(
+        data, out, data_cfg, labels_dir, manifest, cfg.max_train_images, log), manifest,
+        labels_dir, log)
     for stale in ("oof.npz", "oof_predictions.csv"):  # an earlier --cv run's, not this model's
         (out / stale).unlink(missing_ok=True)
-    frame = load_frame(data, out, data_cfg, labels_dir, manifest, cfg.max_train_images, log)
     device = pick_device(cfg.device)
     log(f"device: {device}")
     model = seeded_model(cfg)
     loaders = Loaders(data, model, cfg, device)
     split = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
-    model, history = fit(model, loaders, split["train"], split["val"], cfg, device, log)
+    model, history = fit(model, loaders, split["train"], split["val"], cfg, device, log, saver)
     outs = predict_splits(model, frame, data, cfg, device, calib.tta())
     keep = {"logit_adjustment": prior.adjust(model, outs, None, frame, calib.logit_adjust,
                                              log=log)}
     save_outputs(out, outs, None)
     model.cpu()
-    train_seconds = round(time.time() - t_start, 1)
+    train_seconds = round(time.time() - saver.started, 1)
     report = finish(out, model, cfg, calib, frame, outs, None, history, train_seconds, log, keep)
+    saver.finished()
     if cfg.cv_folds:
         oof = cross_validate(data, frame, cfg, device, log)
         shift = prior.offset(keep["logit_adjustment"])

@@ -39,6 +39,9 @@ def add_parser(sub) -> None:
     p.add_argument("--tta", default=None,
                    help="test-time views for the shipped outputs, e.g. 256,288 (default: one "
                         "centre view); see `calibrate --tta`")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out from its train_state.pt (give "
+                        "the flags it was started with; its manifest.csv is reused)")
     p.set_defaults(func=run_cli)
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
@@ -73,7 +76,8 @@ def run_cli(args) -> int:
 
     views = parse(args.tta)
     calib = CalibConfig(tta_sizes=views.sizes if views else ())
-    run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest)
+    run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest,
+        resume=args.resume)
     return 0
 
 

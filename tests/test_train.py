@@ -30,6 +30,7 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "stage=4-all epoch=1" in done.stdout
     assert not (out / "oof.npz").exists() and not (out / "oof_predictions.csv").exists()
+    assert not (out / "train_state.pt").exists()  # the progress file goes once model.pt is in
     ckpt = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
     assert all(k in ckpt for k in REQUIRED_KEYS)
     assert {v.dtype for v in ckpt["state_dict"].values() if v.is_floating_point()} == {

@@ -1,0 +1,259 @@
+"""Resumable training: ``RUN/train_state.pt``, written by :func:`mushroom.train.fit`.
+
+``fit`` saves its progress after every epoch of the photo stages and at the end of each
+cached-feature stage (whose epochs take a second or two; a restart redoes at most one such
+stage). ``python -m mushroom train --resume`` loads it back: model, optimizer, schedule
+position, best weights so far, history, and every random state (Python, NumPy, torch, the
+balanced sampler's generator, and the state the feature cache was drawn with), so the
+resumed run sees the data order and augmentation an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mushroom.config import Stage, TrainConfig
+
+STATE_NAME = "train_state.pt"
+FORMAT_VERSION = 1
+# How a run executes rather than what it trains: a resume may change them (fewer workers
+# after running out of memory, another GPU). Workers draw their own augmentation streams,
+# so changing --workers changes the augmentation from there on; nothing else does.
+RUNTIME_FIELDS = ("workers", "device")
+
+
+@dataclass
+class Progress:
+    """Where a fit stands: stage index, epochs done in it, history rows, best (score, weights)."""
+
+    stage: int = 0
+    done: int = 0
+    history: list[dict] = field(default_factory=list)
+    best: tuple[float, dict | None] = (-1.0, None)
+
+
+def rng_state() -> dict:
+    """The global random states a training epoch draws from (CUDA's too, when present)."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+             "random": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng(state: dict) -> None:
+    """Restore what :func:`rng_state` returned."""
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["random"])
+    if "cuda" in state and torch.cuda.is_available() \
+            and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_atomic(obj: object, path: Path) -> None:
+    """``torch.save`` to a temp file beside ``path``, fsync it, then rename it over ``path``.
+
+    A kill at any moment leaves the previous file or the new one, never a torn one; a torn
+    temp file from a killed write is simply overwritten next time.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # the rename itself must survive a VM restart
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def load_state(path: Path) -> dict:
+    """Read a training state written by :class:`Saver`.
+
+    Raises:
+        ValueError: the file is not one (unreadable, or another format version).
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # pickle, zip and EOF errors all mean "not a usable state"
+        raise ValueError(f"{path} is not a readable training state ({type(err).__name__}); "
+                         "drop --resume to start the run over") from err
+    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path} is not a training state this version can resume; drop "
+                         "--resume to start the run over")
+    return state
+
+
+class Saver:
+    """Writes ``RUN/train_state.pt`` during a fit; holds the state a resumed fit starts from.
+
+    Args:
+        out: the run folder.
+        cfg: the run's configuration (stored to identify the run).
+        manifest_hash: :func:`mushroom.data.manifest_sha256` of the run's manifest.
+        state: the interrupted run's state, for ``--resume``; None for a fresh run.
+        started: when the run started (``time.time()``); a resumed run counts on from the
+            time the interrupted one had recorded.
+    """
+
+    def __init__(self, out: Path, cfg: TrainConfig, manifest_hash: str,
+                 state: dict | None = None, started: float | None = None):
+        self.path = Path(out) / STATE_NAME
+        self.identity = {"train_config": dataclasses.asdict(cfg),
+                         "manifest_sha256": manifest_hash}
+        self.state = state
+        self.started = time.time() - state["elapsed"] if state else started or time.time()
+
+    def save(self, progress: Progress, model: torch.nn.Module, opt, sched, sampler,
+             cache: dict) -> None:
+        """Write the state after ``progress.done`` epochs of stage ``progress.stage``."""
+        save_atomic({
+            "format": FORMAT_VERSION, **self.identity, "stage": progress.stage,
+            "done": progress.done, "history": progress.history, "best": progress.best,
+            "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(), "sampler": sampler.generator.get_state(),
+            "rng": rng_state(), "cache_rng": cache.get("rng") if "train" in cache else None,
+            "elapsed": time.time() - self.started}, self.path)
+
+    def restore(self, model: torch.nn.Module, stages: list[Stage]) -> Progress:
+        """Load the interrupted run's weights into ``model``; return where it stopped."""
+        model.load_state_dict(self.state["model"])
+        set_rng(self.state["rng"])
+        stage, done = resume_point(self.state, stages)
+        return Progress(stage, done, list(self.state["history"]), self.state["best"])
+
+    def finished(self) -> None:
+        """Drop the state once model.pt holds the run: it is large, and nothing is left."""
+        self.path.unlink(missing_ok=True)
+
+
+def resume_point(state: dict, stages: list[Stage]) -> tuple[int, int]:
+    """(stage index, epochs done in it) to continue from; a finished stage means the next."""
+    stage, done = state["stage"], state["done"]
+    while stage < len(stages) and done >= stages[stage].epochs:
+        stage, done = stage + 1, 0
+    return stage, done
+
+
+def enter_stage(state: dict, cached: bool, mid_stage: bool, build) -> tuple:
+    """Start the stage a resumed fit continues in as the interrupted run had started it.
+
+    The feature cache is drawn again from the random state it was first drawn with; then
+    the optimizer, schedule and sampler (when stopped mid-stage) and the random states are
+    restored.
+
+    Args:
+        state: the interrupted run's state.
+        cached: whether the stage trains on cached features.
+        mid_stage: whether the run stopped inside this stage (else it starts it afresh).
+        build: () -> (loader, val_loader, optimizer, scheduler), as a fresh stage makes them.
+    """
+    set_rng(state["cache_rng"] if cached and state["cache_rng"] else state["rng"])
+    loader, val_loader, opt, sched = build()
+    if mid_stage:
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        loader.sampler.generator.set_state(state["sampler"])
+    set_rng(state["rng"])
+    return loader, val_loader, opt, sched
+
+
+def config_changes(saved: dict, now: dict) -> list[str]:
+    """``"field (was X, now Y)"`` for each TrainConfig field that differs, runtime ones aside."""
+    keys = [k for k in dict.fromkeys([*saved, *now]) if k not in RUNTIME_FIELDS]
+    return [f"{k} (was {_show(k, saved.get(k))}, now {_show(k, now.get(k))})"
+            for k in keys if saved.get(k) != now.get(k)]
+
+
+def _show(key: str, value) -> str:
+    if key == "stages" and isinstance(value, list):  # --epochs is what tells stages apart
+        return "epochs " + ",".join(f"{s['name']}:{s['epochs']}" for s in value)
+    return repr(value)
+
+
+def open_run(out: Path, data: Path, cfg: TrainConfig, resume: bool, load_fresh,
+             manifest: str | None, labels_dir: str | None,
+             log=print) -> tuple[pd.DataFrame, Saver]:
+    """The run's manifest and the :class:`Saver` its fit uses; makes the run folder.
+
+    With ``resume`` the interrupted run's (see :func:`reopen`, which refuses before anything
+    is written); else ``load_fresh()``'s manifest and a fresh state, said to replace one an
+    unfinished run left.
+    """
+    from mushroom.data import manifest_sha256
+
+    if resume:
+        return reopen(out, data, cfg, manifest, labels_dir, log)
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / STATE_NAME).is_file():
+        log(f"{out / STATE_NAME} (an unfinished run's progress) will be overwritten by this "
+            "run's; stop now and add --resume to continue that run instead")
+    started = time.time()
+    frame = load_fresh()
+    return frame, Saver(out, cfg, manifest_sha256(frame), started=started)
+
+
+def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
+           labels_dir: str | None, log=print) -> tuple[pd.DataFrame, Saver]:
+    """The interrupted run in ``out``: its manifest and state, checked against this command.
+
+    Nothing is written here, so a refusal leaves the folder as it was.
+
+    Raises:
+        FileNotFoundError: no train_state.pt or manifest.csv in ``out``, or photos missing.
+        ValueError: the state is unreadable, or the config or manifest differ from the run's.
+    """
+    from mushroom.data import cap_train, check_photos, manifest_sha256, read_manifest
+
+    path = out / STATE_NAME
+    if not path.is_file():
+        why = " (model.pt is written: the run finished training)" \
+            if (out / "model.pt").is_file() else ""
+        raise FileNotFoundError(f"--resume: nothing to resume in {out}: no {STATE_NAME}{why}")
+    state = load_state(path)
+    frame = read_manifest(out / "manifest.csv")
+    problems = config_changes(state["train_config"], dataclasses.asdict(cfg))
+    if manifest_sha256(frame) != state["manifest_sha256"]:
+        problems.append(f"manifest ({out / 'manifest.csv'} changed since the run started)")
+    if manifest and manifest_sha256(cap_train(read_manifest(manifest), cfg.max_train_images)) \
+            != state["manifest_sha256"]:
+        problems.append(f"manifest (--manifest {manifest} is not the run's)")
+    if problems:
+        raise ValueError(f"--resume: {out} holds a run started with other settings: "
+                         f"{'; '.join(problems)}. Give the flags it was started with, or drop "
+                         "--resume to start over")
+    check_photos(frame, data)
+    if labels_dir:
+        log(f"--labels {labels_dir}: not applied again; the run's manifest.csv holds the labels "
+            "it started with")
+    log(describe(state, cfg.stages))
+    return frame, Saver(out, cfg, state["manifest_sha256"], state)
+
+
+def describe(state: dict, stages: list[Stage]) -> str:
+    """``"resuming at stage 3 epoch 5/8, best val macro-F1 0.71 so far"``."""
+    stage, done = resume_point(state, stages)
+    score = state["best"][0]
+    best = f"best val macro-F1 {score:.4g} so far" if score >= 0 else "no validation score"
+    if stage == len(stages):
+        return f"resuming after the last epoch of training ({best}): predictions and " \
+               "calibration follow"
+    return f"resuming at stage {stage + 1} ({stages[stage].name}) epoch {done + 1}/" \
+           f"{stages[stage].epochs}, {best}"

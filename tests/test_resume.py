@@ -1,0 +1,188 @@
+"""``train --resume``: a killed run continues where it stopped, as if never stopped; a resume
+that does not match the run is refused; the state file is never torn."""
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mushroom import resume
+from mushroom.config import TrainConfig
+from mushroom.predict import load_model
+from conftest import ROOT, make_photo, run_cli, write_tiny_dataset
+
+EPOCHS = "1,2,2,2"
+FLAGS = ["--epochs", EPOCHS, "--workers", "0", "--batch-size", "16"]
+
+
+class Stop(Exception):
+    """What the injected interruption raises."""
+
+
+def train_cmd(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", "--data", str(data), "--out", str(out), *FLAGS, *extra]
+
+
+def epochs_of(report: dict) -> list[tuple[str, int]]:
+    return [(h["stage"], h["epoch"]) for h in report["history"]]
+
+
+def without_seconds(report: dict) -> list[dict]:
+    return [{k: v for k, v in h.items() if k != "seconds"} for h in report["history"]]
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return write_tiny_dataset(tmp_path_factory.mktemp("resume") / "photos")
+
+
+@pytest.fixture(scope="module")
+def stopped(data, tmp_path_factory) -> Path:
+    """A run stopped (by an exception from its log) once the first cached stage was done."""
+    from mushroom.pipeline import run
+
+    out = tmp_path_factory.mktemp("stopped") / "run"
+    cfg = TrainConfig(workers=0, batch_size=16)
+    cfg.stages = [dataclasses.replace(s, epochs=int(e))
+                  for s, e in zip(cfg.stages, EPOCHS.split(","))]
+
+    def log(line):
+        if "stage=1-head epoch=1" in str(line):
+            raise Stop
+
+    with pytest.raises(Stop):
+        run(str(data), str(out), cfg, log=log)
+    assert (out / resume.STATE_NAME).is_file() and not (out / "model.pt").exists()
+    return out
+
+
+@pytest.fixture(scope="module")
+def whole(data, tmp_path_factory) -> tuple[Path, str]:
+    """An uninterrupted run, started over an unfinished run's state, and its output."""
+    out = tmp_path_factory.mktemp("whole") / "run"
+    out.mkdir()
+    (out / resume.STATE_NAME).write_bytes(b"an unfinished run's progress")
+    status, stdout, stderr = run_cli(*train_cmd(data, out))
+    assert status == 0, stderr
+    return out, stdout
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_as_if_never_stopped(data, whole, tmp_path):
+    out, stdout = whole
+    assert "will be overwritten by this run's" in stdout  # said, then done
+    assert not (out / resume.STATE_NAME).exists()
+    cut = tmp_path / "cut"
+    # SIGKILL (a VM restart, the OOM killer) right after the first photo-stage epoch
+    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *train_cmd(data, cut)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:
+        if line.startswith("stage=3-upper-half epoch=1"):
+            proc.send_signal(signal.SIGKILL)
+            break
+    assert proc.wait(timeout=600) == -signal.SIGKILL
+    assert not (cut / "model.pt").exists()
+
+    status, stdout, stderr = run_cli(*train_cmd(data, cut, "--resume"))
+    assert status == 0, stderr
+    assert "resuming at stage 3 (3-upper-half) epoch 2/2, best val macro-F1" in stdout
+    assert "stage=3-upper-half epoch=1" not in stdout and "stage=4-all epoch=2" in stdout
+    report = json.loads((cut / "train_report.json").read_text())
+    expected = [(s, e + 1) for s, n in zip(["1-head", "2-adapter", "3-upper-half", "4-all"],
+                                           [1, 2, 2, 2]) for e in range(n)]
+    assert epochs_of(report) == expected  # every epoch exactly once
+    # every random state came back, the sampler's and the feature cache's included
+    assert without_seconds(report) == without_seconds(json.loads(
+        (out / "train_report.json").read_text()))
+    assert not (cut / resume.STATE_NAME).exists()
+    assert not (cut / f"{resume.STATE_NAME}.tmp").exists()
+    pred = load_model(cut / "model.pt").predict([make_photo(1, seed=7)])
+    assert np.isclose(pred.probs.sum(), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.slow
+def test_resume_inside_the_cached_stages_redraws_the_feature_cache(stopped, data, whole,
+                                                                  tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(stopped, out)
+    status, stdout, stderr = run_cli(*train_cmd(data, out, "--resume"))
+    assert status == 0, stderr
+    assert "resuming at stage 2 (2-adapter) epoch 1/2" in stdout
+    report = json.loads((out / "train_report.json").read_text())
+    # the same augmented views are cached again, so training goes on exactly as it would have
+    assert without_seconds(report) == without_seconds(json.loads(
+        (whole[0] / "train_report.json").read_text()))
+    assert not (out / resume.STATE_NAME).exists()
+
+
+@pytest.mark.parametrize("change, flags, message", [
+    ("config", ["--seed", "1", "--batch-size", "8"],
+     "batch_size (was 16, now 8); seed (was 0, now 1)"),
+    ("config", ["--epochs", "1,2,2,3"],
+     "stages (was epochs 1-head:1,2-adapter:2,3-upper-half:2,4-all:2, now epochs "
+     "1-head:1,2-adapter:2,3-upper-half:2,4-all:3)"),
+    ("manifest", [], "manifest ("),
+    ("--manifest", [], "is not the run's"),
+    ("state", [], "nothing to resume in"),
+    ("torn state", [], "is not a readable training state"),
+])
+def test_resume_refuses_another_run_and_changes_nothing(stopped, data, tmp_path, change, flags,
+                                                        message):
+    out = tmp_path / "run"
+    shutil.copytree(stopped, out)
+    if change == "manifest":  # someone edited the run's manifest since
+        lines = (out / "manifest.csv").read_text().splitlines(keepends=True)
+        (out / "manifest.csv").write_text("".join(lines[:-1]))
+    if change == "--manifest":
+        other = tmp_path / "other.csv"
+        lines = (out / "manifest.csv").read_text().splitlines(keepends=True)
+        other.write_text("".join(lines[:-1]))
+        flags = ["--manifest", str(other)]
+    if change == "state":
+        (out / resume.STATE_NAME).unlink()
+    if change == "torn state":
+        state = out / resume.STATE_NAME
+        state.write_bytes(state.read_bytes()[:1000])
+    before = snapshot(out)
+    status, _, stderr = run_cli(*train_cmd(data, out, "--resume", *flags))
+    assert status == 2 and message in stderr, stderr
+    assert snapshot(out) == before
+
+
+def test_a_torn_write_never_replaces_the_last_good_state(tmp_path, monkeypatch):
+    path = tmp_path / resume.STATE_NAME
+    resume.save_atomic({"format": resume.FORMAT_VERSION, "epoch": 1}, path)
+    real_save = torch.save
+
+    def dies_halfway(obj, f):  # a full disk, or SIGKILL between two writes
+        real_save(obj, f)
+        f.truncate(f.tell() // 2)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", dies_halfway)
+    with pytest.raises(OSError):
+        resume.save_atomic({"format": resume.FORMAT_VERSION, "epoch": 2,
+                            "model": torch.zeros(10_000)}, path)
+    monkeypatch.undo()
+    assert resume.load_state(path)["epoch"] == 1
+    assert list(tmp_path.iterdir()) == [path]
+    # a temp file torn by a kill is just overwritten by the next save
+    path.with_name(path.name + ".tmp").write_bytes(b"PK\x03\x04 torn")
+    resume.save_atomic({"format": resume.FORMAT_VERSION, "epoch": 3}, path)
+    assert resume.load_state(path)["epoch"] == 3 and list(tmp_path.iterdir()) == [path]
