@@ -45,6 +45,17 @@ def snapshot(folder: Path) -> dict:
             for p in sorted(folder.iterdir())}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Runs in this process and in child processes alike use one torch thread: the app's
+    service (called by other tests in this process) sets its own count, and a sum split over
+    two threads rounds differently from one, which equal histories would catch."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     return write_tiny_dataset(tmp_path_factory.mktemp("resume") / "photos")
@@ -90,7 +101,7 @@ def test_killed_run_resumes_as_if_never_stopped(data, whole, tmp_path):
     # SIGKILL (a VM restart, the OOM killer) right after the first photo-stage epoch
     proc = subprocess.Popen([sys.executable, "-m", "mushroom", *train_cmd(data, cut)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
     for line in proc.stdout:
         if line.startswith("stage=3-upper-half epoch=1"):
             proc.send_signal(signal.SIGKILL)
@@ -115,7 +126,6 @@ def test_killed_run_resumes_as_if_never_stopped(data, whole, tmp_path):
     assert np.isclose(pred.probs.sum(), 1.0, atol=1e-5)
 
 
-@pytest.mark.slow
 @pytest.mark.slow
 def test_resume_inside_the_cached_stages_redraws_the_feature_cache(stopped, data, whole,
                                                                   tmp_path):
