@@ -81,4 +81,7 @@ def run_command(func: Callable[[argparse.Namespace], int | None],
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
     except (OSError, ValueError) as err:  # missing, unwritable or wrong-kind paths; bad values
         print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C is a choice, not a crash: no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
     return 2

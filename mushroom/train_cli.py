@@ -6,6 +6,7 @@ Kept apart from :mod:`mushroom.train` so that ``python -m mushroom --help`` does
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 from mushroom.cli import add_data_flag
 from mushroom.config import CalibConfig, DataConfig, TrainConfig, add_calib_flags, calib_from_flags
@@ -76,8 +77,19 @@ def run_cli(args) -> int:
 
     views = parse(args.tta)
     calib = CalibConfig(tta_sizes=views.sizes if views else ())
-    run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest,
-        resume=args.resume)
+    try:
+        run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest,
+            resume=args.resume)
+    except KeyboardInterrupt:
+        from pathlib import Path
+
+        from mushroom.resume import STATE_NAME
+
+        state = Path(args.out) / STATE_NAME
+        if state.is_file():
+            print(f"progress is saved in {state}: run the same command with --resume to "
+                  "continue", file=sys.stderr)
+        raise
     return 0
 
 

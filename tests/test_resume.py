@@ -196,3 +196,19 @@ def test_a_torn_write_never_replaces_the_last_good_state(tmp_path, monkeypatch):
     path.with_name(path.name + ".tmp").write_bytes(b"PK\x03\x04 torn")
     resume.save_atomic({"format": resume.FORMAT_VERSION, "epoch": 3}, path)
     assert resume.load_state(path)["epoch"] == 3 and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_continue_without_a_traceback(data, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *train_cmd(data, out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
+    for line in proc.stdout:
+        if line.startswith("stage=3-upper-half epoch=1"):
+            proc.send_signal(signal.SIGINT)
+            break
+    stderr = proc.communicate(timeout=600)[1]
+    assert proc.returncode == 130, stderr
+    assert f"{out / resume.STATE_NAME}: run the same command with --resume" in stderr
+    assert "Traceback" not in stderr and (out / resume.STATE_NAME).is_file()
