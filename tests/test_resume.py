@@ -32,6 +32,20 @@ def train_cmd(data: Path, out: Path, *extra: str) -> list[str]:
     return ["train", "--data", str(data), "--out", str(out), *FLAGS, *extra]
 
 
+def stopped_after_first_photo_epoch(data: Path, out: Path, sig: int, stderr) -> subprocess.Popen:
+    """``train`` in a child process (one torch thread, as :func:`one_thread` gives this
+    one), sent ``sig`` right after its first photo-stage epoch; its stdout is read up to
+    there, ``stderr`` is where its stderr goes."""
+    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *train_cmd(data, out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=stderr, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
+    for line in proc.stdout:
+        if line.startswith("stage=3-upper-half epoch=1"):
+            proc.send_signal(sig)
+            break
+    return proc
+
+
 def epochs_of(report: dict) -> list[tuple[str, int]]:
     return [(h["stage"], h["epoch"]) for h in report["history"]]
 
@@ -99,13 +113,7 @@ def test_killed_run_resumes_as_if_never_stopped(data, whole, tmp_path):
     assert not (out / resume.STATE_NAME).exists()
     cut = tmp_path / "cut"
     # SIGKILL (a VM restart, the OOM killer) right after the first photo-stage epoch
-    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *train_cmd(data, cut)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
-    for line in proc.stdout:
-        if line.startswith("stage=3-upper-half epoch=1"):
-            proc.send_signal(signal.SIGKILL)
-            break
+    proc = stopped_after_first_photo_epoch(data, cut, signal.SIGKILL, subprocess.DEVNULL)
     assert proc.wait(timeout=600) == -signal.SIGKILL
     assert not (cut / "model.pt").exists()
 
@@ -201,13 +209,7 @@ def test_a_torn_write_never_replaces_the_last_good_state(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_ctrl_c_says_how_to_continue_without_a_traceback(data, tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *train_cmd(data, out)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
-    for line in proc.stdout:
-        if line.startswith("stage=3-upper-half epoch=1"):
-            proc.send_signal(signal.SIGINT)
-            break
+    proc = stopped_after_first_photo_epoch(data, out, signal.SIGINT, subprocess.PIPE)
     stderr = proc.communicate(timeout=600)[1]
     assert proc.returncode == 130, stderr
     assert f"{out / resume.STATE_NAME}: run the same command with --resume" in stderr

@@ -66,11 +66,16 @@ def _file_path(item) -> str | None:
     return str(getattr(item, "name", item))
 
 
+def _paths(photos: list | None) -> list[str]:
+    """The file paths of the photos ``gr.File`` hands over, in order, gaps left out."""
+    return [p for p in map(_file_path, photos or []) if p]
+
+
 def identify_find(photos: list | None, k: float = 3) -> dict:
     """The /identify_find endpoint: 1-5 photos of one find -> one combined answer as JSON,
     with each photo's own /identify answer in "photos"."""
     k = whole_number(k, "k (genera to list)", 1, len(GENERA))
-    paths = [p for p in map(_file_path, photos or []) if p]
+    paths = _paths(photos)
     if not paths:
         raise UserError(NO_PHOTOS)
     if not all(Path(p).exists() for p in paths):  # swept after the upload TTL
@@ -118,7 +123,7 @@ def render_find(result: dict | None, photos: list | None = None) -> tuple:
     used = sum(result["used"])
     card += (f'<p class="find-count">Combined from {used} of {result["n_photos"]} '
              f'photo{"s" if result["n_photos"] != 1 else ""}.</p>')
-    paths = [p for p in map(_file_path, photos or []) if p]
+    paths = _paths(photos)
     gallery = [(gallery_image(p), photo_caption(i, r)) for i, (p, r) in
                enumerate(zip(paths, result["photos"]), 1) if Path(p).is_file()]
     return label, card, photo_table(result), gallery or None
@@ -138,7 +143,7 @@ def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
 def photo_choices(photos: list | None) -> dict:
     """The "Photo to explain" dropdown for a new list of photos: "Photo 2 (gills.jpg)"."""
     # Labels as values: with numbers, a new list's "Photo 1" kept the old file's name shown
-    paths = [p for p in map(_file_path, photos or []) if p]
+    paths = _paths(photos)
     choices = [f"Photo {i} ({Path(p).name})" for i, p in enumerate(paths, 1)]
     return gr.update(choices=choices, value=choices[0] if choices else None)
 
@@ -146,7 +151,7 @@ def photo_choices(photos: list | None) -> dict:
 def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED,
                   quality: str = "fast", progress=gr.Progress()):
     """LIME heatmap of one photo of the find (``which``: "Photo 2 (...)"), as /explain."""
-    paths = [p for p in map(_file_path, photos or []) if p]
+    paths = _paths(photos)
     if not paths:
         raise UserError(NO_PHOTOS)
     number = re.match(r"Photo (\d+)\b", which or "")
