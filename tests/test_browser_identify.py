@@ -255,19 +255,42 @@ def test_leaving_the_k_box_before_any_photo_is_not_an_error(app, offline_page):
 
 
 def test_a_new_photo_closes_the_refusal_about_the_old_one(app, offline_page, tmp_path):
-    """Seen live: Explain's "No mushroom found in this photo" stayed up beside the verdict of
-    the photo uploaded next; so did "Upload or take a photo" once one was uploaded."""
+    """Seen live: "Upload or take a photo" from Identify stayed up beside the verdict of the
+    photo uploaded next."""
     page, _ = offline_page
     photo = tmp_path / "cap.jpg"
     make_photo(GENERA.index("Boletus"), seed=45, size=(240, 240)).save(photo, quality=90)
     page.goto(app.url, wait_until="load")
-    page.locator("#explain-btn").click()
+    page.locator("#identify-btn").click()
     toast = page.locator(".toast-body.error")
     toast.first.wait_for(timeout=10_000)
     assert "Upload or take a photo of the mushroom first." in toast.first.inner_text()
     page.locator("#photo input[type=file]").set_input_files(str(photo))
     page.locator("#verdict .verdict").wait_for(timeout=60_000)
     page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
+
+
+def test_a_refused_explanation_says_why_in_the_heatmaps_place(app, offline_page, tmp_path):
+    """Seen live: "No mushroom found in this photo, so there is no genus to explain" came as
+    a toast that faded in seconds, leaving a bare "Error" badge in the heatmap's box."""
+    page, _ = offline_page
+    photo = tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Boletus"), seed=46, size=(240, 240)).save(photo, quality=90)
+    page.goto(app.url, wait_until="load")
+    page.locator("#explain-btn").click()
+    refusal = page.locator("#explain-refusal .photo-error")
+    refusal.wait_for(timeout=30_000)
+    assert "No heatmap for this photo." in refusal.inner_text()
+    assert "Upload or take a photo of the mushroom first." in refusal.inner_text()
+    page.wait_for_timeout(1000)  # a toast or badge would be up by now
+    assert page.locator(".toast-body").count() == 0
+    assert "Error" not in page.locator("#heatmap").inner_text()
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    assert refusal.count() == 0  # about the photo that is gone
+    page.locator("#explain-btn").click()
+    page.locator("#heatmap img").wait_for(timeout=120_000)
+    assert refusal.count() == 0
 
 
 def test_a_bad_file_after_a_good_one_still_gets_the_clear_message(app, offline_page, tmp_path):

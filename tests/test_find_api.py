@@ -137,3 +137,18 @@ def test_find_tab_explanation_refusal_names_the_photo(tmp_path):
     bad.write_bytes(b"not a photo at all")
     with pytest.raises(UserError, match=r"Photo 2 \(gills\.jpg\): .*not an image"):
         explain_photo([str(good), str(bad)], "Photo 2 (gills.jpg)")
+
+
+def test_page_explain_buttons_show_refusals_in_place(tmp_path):
+    """The buttons' wrappers turn a refusal into a card in the heatmap's place (a toast
+    faded and left a bare "Error" badge); /explain itself still raises for API clients."""
+    from mushroom.ui.find import explain_photo_for_page
+    from mushroom.ui.identify import explain_for_page
+
+    bad = tmp_path / "gills.jpg"
+    bad.write_bytes(b"not a photo at all")
+    heatmap, card = explain_for_page(None)
+    assert heatmap is None and 'role="alert"' in card
+    assert "No heatmap for this photo." in card and "Upload or take a photo" in card
+    heatmap, card = explain_photo_for_page([str(bad)], "Photo 1 (gills.jpg)")
+    assert heatmap is None and "Photo 1 (gills.jpg): " in card and "not an image" in card

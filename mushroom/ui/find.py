@@ -23,7 +23,8 @@ from mushroom.taxonomy import GENERA
 from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_message,
                          whole_number)
 from mushroom.ui.api_input import check_photos, checked
-from mushroom.ui.identify import LEGEND, PREDICTED, error_card, explain, render
+from mushroom.ui.identify import (LEGEND, PREDICTED, error_card, explain, explain_in_place,
+                                  render)
 from mushroom.percent import pct
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
@@ -165,6 +166,13 @@ def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED
         raise UserError(f"Photo {i} ({Path(paths[i - 1]).name}): {err.message}") from err
 
 
+def explain_photo_for_page(photos: list | None, which: str | None, genus: str = PREDICTED,
+                           quality: str = "fast", progress=gr.Progress()) -> tuple:
+    """The find's Explain button: :func:`explain_photo`'s (heatmap, "") or (None, why not)."""
+    return explain_in_place(explain_photo, photos, which, genus, quality, progress,
+                            subject="the chosen photo")
+
+
 def clear() -> tuple[None, None, str, str, None]:
     """Blank every output while new photos are analysed (no stale verdicts)."""
     return None, None, "", "", None
@@ -205,15 +213,19 @@ def _explain_panel(photos: gr.File) -> None:
             quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
                                info="fast: a few seconds; reference: the study's 1000 samples")
         why = gr.Button("Explain this photo", elem_id="find-explain-btn")
+        refusal = gr.HTML(elem_id="find-explain-refusal")
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
                            elem_id="find-heatmap")
         gr.Markdown(LEGEND)
     private = {"api_visibility": "private"}
-    explaining = why.click(explain_photo, [photos, which, genus, quality], heatmap,
-                           api_name="find_explain", concurrency_id="lime",
-                           concurrency_limit=1, **private)
-    # a heatmap still on its way is of a photo that may have left the list
-    photos.change(lambda files: (photo_choices(files), None), photos, [which, heatmap],
+    explaining = why.click(lambda: "", None, refusal, api_name="find_explain_start",
+                           queue=False, **private
+                           ).then(explain_photo_for_page, [photos, which, genus, quality],
+                                  [heatmap, refusal], api_name="find_explain",
+                                  concurrency_id="lime", concurrency_limit=1, **private)
+    # a heatmap (or refusal) still on its way is of a photo that may have left the list
+    photos.change(lambda files: (photo_choices(files), None, ""), photos,
+                  [which, heatmap, refusal],
                   api_name="find_explain_reset", queue=False, cancels=[explaining], **private)
 
 

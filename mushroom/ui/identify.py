@@ -35,12 +35,11 @@ LEVEL_STYLE = {  # level -> (title, background, border)
 POSSIBLY_POISONOUS = "POSSIBLY POISONOUS: do not eat"  # title when an edible genus leads
 NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to explain: "
                       "photograph the cap, gills and stem close up.")
-# Explain or Identify refused for the photo shown (none yet, swept, nothing to explain): the
-# toast stayed up for seconds beside the next photo's verdict ("No mushroom found in this
-# photo" next to a Boletus card). Line starts only: the find tab's own ("Photo 2 (...): No
-# mushroom found...") are about other photos.
+# Identify refused for the photo shown (none yet, swept): the toast stayed up for seconds
+# beside the next photo's verdict. Line starts only: the find tab's own ("Photo 2 (...): ...")
+# are about other photos. Explain's refusals are a card in the heatmap's place instead.
 CLEAR_STALE_TOASTS = close_error_toasts("/^(%s)/m" % "|".join(re.escape(s) for s in (
-    NO_PHOTO, NOTHING_TO_EXPLAIN, "This photo is no longer on the server")))
+    NO_PHOTO, "This photo is no longer on the server")))
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. Watch for heatmaps on grass or leaves: the "
           "model may be using the background rather than the mushroom.")
@@ -115,11 +114,29 @@ def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
     return (result, *render(result), gr.skip())
 
 
-def error_card(message: str, subject: str = "this photo") -> str:
-    """HTML that says why a photo got no answer; shown where the verdict would be."""
-    return ('<div class="photo-error" role="alert" style="border:2px solid #666;'
+def error_card(message: str, subject: str = "this photo", what: str = "answer") -> str:
+    """HTML that says why a photo got no answer (or no heatmap); shown in that one's place."""
+    return (f'<div class="photo-error no-{what}" role="alert" style="border:2px solid #666;'
             'border-radius:10px;padding:10px 14px;background:#f4f4f4;color:#111">'
-            f'<b>No answer for {subject}.</b> {html.escape(message)}</div>')
+            f'<b>No {what} for {subject}.</b> {html.escape(message)}</div>')
+
+
+def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
+    """``(fn(*args), "")``, or ``(None, card)`` when ``fn`` refuses: the page's Explain.
+
+    As a toast, a refusal ("No mushroom found in this photo") faded within seconds and left
+    a bare "Error" badge in the heatmap's box; the card stays there until the next try.
+    """
+    try:
+        return fn(*args), ""
+    except gr.Error as err:
+        return None, error_card(err.message, subject, "heatmap")
+
+
+def explain_for_page(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
+                     samples: float = 0, progress=gr.Progress()) -> tuple:
+    """The Explain button: :func:`explain`'s (heatmap, "") or (None, why not)."""
+    return explain_in_place(explain, photo, genus, quality, samples, progress)
 
 
 def drawable_copy(photo: str | bytes) -> str | None:
@@ -192,9 +209,9 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
         f'<ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
 
 
-def clear() -> tuple[None, str, str, None]:
+def clear() -> tuple[None, str, str, None, str]:
     """Blank every output while a new photo is being analysed (no stale verdicts)."""
-    return None, "", "", None
+    return None, "", "", None, ""
 
 
 def build_identify_tab() -> None:
@@ -219,22 +236,29 @@ def build_identify_tab() -> None:
                                info="fast: a few seconds; reference: the study's 1000 samples")
             samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, label="Samples (0 = preset)")
         why = gr.Button("Explain", elem_id="explain-btn")
+        refusal = gr.HTML(elem_id="explain-refusal")
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
                            elem_id="heatmap")
         gr.Markdown(LEGEND)
-    _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap)
+    _wire(photo, k, go, raw, label, card, (genus, quality, samples), why, heatmap, refusal)
 
 
-def _wire(photo, k, go, raw, label, card, genus, quality, samples, why, heatmap) -> None:
+def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> None:
     """Connect the events; only /identify and /explain are public API endpoints.
 
     Every chain starts by blanking the outputs, so a new photo never sits next to the
     previous photo's verdict, not even when the new one turns out to be unreadable.
     """
-    outputs = [raw, label, card, heatmap]
+    outputs = [raw, label, card, heatmap, refusal]
     private = {"api_visibility": "private"}
-    explaining = why.click(explain, [photo, genus, quality, samples], heatmap,
-                           api_name="explain", concurrency_id="lime", concurrency_limit=1, **RAW)
+    lime = {"concurrency_id": "lime", "concurrency_limit": 1, **RAW}
+    # API clients get /explain's refusals as errors; the page shows them in place (a toast
+    # fades), so the button runs its own wrapper and /explain is an API-only endpoint.
+    gr.on([], explain, [photo, *options], heatmap, api_name="explain", **lime)
+    explaining = why.click(lambda: "", None, refusal, api_name="explain_start", queue=False,
+                           **private
+                           ).then(explain_for_page, [photo, *options], [heatmap, refusal],
+                                  api_name="explain_page", **private, **lime)
     # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks. An
     # explanation still running is for the old photo: cancelled, or its heatmap would land
     # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
