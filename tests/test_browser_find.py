@@ -130,7 +130,7 @@ def test_new_photos_close_the_toast_of_an_identify_without_photos(app, page, tmp
 def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page, tmp_path):
     """LIME on the several-photos tab: the photo chosen is the one explained (a portrait
     photo 2 gives a portrait heatmap beside a landscape photo 1), and a change to the list
-    of photos takes the heatmap away and lists the photos anew."""
+    of photos, or choosing another photo, takes the heatmap away."""
     landscape, portrait, later = tmp_path / "cap.jpg", tmp_path / "stem.jpg", tmp_path / "x.jpg"
     make_photo(GENERA.index("Boletus"), seed=41, size=(320, 240)).save(landscape, quality=92)
     make_photo(GENERA.index("Boletus"), seed=42, size=(240, 320)).save(portrait, quality=92)
@@ -157,7 +157,13 @@ def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page
     page.wait_for_function("() => !document.querySelector('#find-heatmap img')",
                            timeout=10_000)
     page.locator("#find-which").click()  # a photo added to the list is the third
-    page.get_by_role("option", name="Photo 3 (x.jpg)").wait_for(timeout=10_000)
+    page.get_by_role("option", name="Photo 3 (x.jpg)").click()
+    page.click("#find-explain-btn")
+    heatmap.wait_for(timeout=120_000)
+    page.locator("#find-which").click()  # choosing another photo drops photo 3's heatmap
+    page.get_by_role("option", name="Photo 1 (cap.jpg)").click()
+    page.wait_for_function("() => !document.querySelector('#find-heatmap img')",
+                           timeout=10_000)
     assert app.alive()
 
 

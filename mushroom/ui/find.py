@@ -227,6 +227,10 @@ def _explain_panel(photos: gr.File) -> None:
     photos.change(lambda files: (photo_choices(files), None, ""), photos,
                   [which, heatmap, refusal],
                   api_name="find_explain_reset", queue=False, cancels=[explaining], **private)
+    # Another photo chosen: the heatmap shown (or on its way) is of the photo before, and two
+    # caps of one find look alike. Input, not change: a new list sets the choice itself.
+    which.input(lambda: (None, ""), None, [heatmap, refusal], api_name="find_explain_other",
+                queue=False, cancels=[explaining], **private)
 
 
 def _wire(photos, k, go, raw, label, card, table, gallery) -> None:
