@@ -110,16 +110,6 @@ def _scores(out: dict, temperature: float, signal: str) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-out["poison"]))
 
 
-def oof_table(frame: pd.DataFrame, oof: dict) -> pd.DataFrame:
-    """Out-of-fold probabilities per photo (for the review queue and the model card)."""
-    temp = cal.fit_temperature(oof["logits"], oof["targets"])
-    probs = cal.softmax(oof["logits"], temp)
-    table = frame.loc[oof["index"], ["path", "image_id", "genus", "fold"]].reset_index(drop=True)
-    for i, g in enumerate(GENERA):
-        table[f"p_{g}"] = probs[:, i].round(5)
-    return table
-
-
 def write_json(path: Path, obj: dict) -> None:
     """Pretty JSON with numpy scalars converted."""
     path.write_text(json.dumps(obj, indent=2, default=lambda o: o.item()
@@ -137,29 +127,6 @@ def build_meta(cfg: TrainConfig, frame: pd.DataFrame, temperature: float, thresh
         "version": dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d-%H%M"),
         "name": f"mushroom-{cfg.arch}", **extras,
     }
-
-
-def cross_validate(data_dir: Path, frame: pd.DataFrame, cfg: TrainConfig, device,
-                   log=print) -> dict:
-    """k-fold CV over train+val: out-of-fold logits, poison logits and targets per photo."""
-    from mushroom.engine import evaluate
-    from mushroom.train import Loaders, fit, new_model, seed_everything
-
-    pool = frame[frame["fold"] >= 0]
-    parts = []
-    for k in range(cfg.cv_folds):
-        log(f"--- CV fold {k + 1}/{cfg.cv_folds}")
-        seed_everything(cfg.seed + 100 + k)
-        model = new_model(cfg)
-        loaders = Loaders(data_dir, model, cfg, device)
-        held = pool[pool["fold"] == k]
-        model, _ = fit(model, loaders, pool[pool["fold"] != k], None, cfg, device, log)
-        out = evaluate(model, loaders.photos(held, train=False), device, desc=f"fold {k}")
-        out["index"] = held.index.to_numpy()
-        parts.append(out)
-    oof = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    oof["targets"] = oof["targets"].astype(int)
-    return oof
 
 
 def predict_splits(model, frame: pd.DataFrame, data_dir: Path, cfg: TrainConfig, device,
@@ -206,8 +173,6 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     frame, saver = open_run(out, data, cfg, resume, lambda: load_frame(
         data, out, data_cfg, labels_dir, manifest, cfg.max_train_images, log), manifest,
         labels_dir, log)
-    for stale in ("oof.npz", "oof_predictions.csv"):  # an earlier --cv run's, not this model's
-        (out / stale).unlink(missing_ok=True)
     device = pick_device(cfg.device)
     log(f"device: {device}")
     model = seeded_model(cfg)
@@ -223,11 +188,10 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     report = finish(out, model, cfg, calib, frame, outs, None, history, train_seconds, log, keep)
     saver.finished()
     if cfg.cv_folds:
+        from mushroom.cv import cross_validate, save_oof
+
         oof = cross_validate(data, frame, cfg, device, log)
-        shift = prior.offset(keep["logit_adjustment"])
-        oof["logits"] = oof["logits"] + shift.astype(oof["logits"].dtype)
-        oof_table(frame, oof).to_csv(out / "oof_predictions.csv", index=False)
-        np.savez_compressed(out / "oof.npz", **oof)
+        save_oof(out, frame, oof, keep["logit_adjustment"])
         report = finish(out, model, cfg, calib, frame, outs, oof, history, train_seconds, log,
                         keep)
     return report
@@ -294,8 +258,15 @@ def fit_extras(outs: dict, oof: dict | None, temperature: float, calib: CalibCon
 
 
 def save_outputs(out: Path, outs: dict, oof: dict | None) -> None:
-    """Write ``outputs.npz`` (and ``oof.npz``) so that they match the checkpoint beside them."""
+    """Write ``outputs.npz`` (and ``oof.npz``) so that they match the checkpoint beside them.
+
+    Without ``oof``, the out-of-fold files of an earlier ``--cv`` run in ``out`` are removed:
+    they are another model's, and ``calibrate`` would fit this one's thresholds on them.
+    """
     np.savez_compressed(out / "outputs.npz", **{f"{s}_{k}": v for s, o in outs.items()
                                                 for k, v in o.items()})
     if oof is not None:
         np.savez_compressed(out / "oof.npz", **oof)
+        return
+    for stale in ("oof.npz", "oof_predictions.csv"):
+        (out / stale).unlink(missing_ok=True)
