@@ -53,6 +53,24 @@ def save_checkpoint(path: str | Path, model: MushroomNet, meta: dict[str, Any]) 
     return path.stat().st_size
 
 
+def load_data(path: str | Path) -> Any:
+    """``torch.load`` that builds data only: tensors, containers, numbers and NumPy arrays.
+
+    A checkpoint or training state is a pickle, and a pickle can run any code while it
+    loads. ``evaluate --model`` and ``MUSHROOM_MODEL`` take files from anywhere, so only
+    torch's own data types and the NumPy globals that rebuild plain numeric arrays (the
+    detector's bank, NumPy's random state) are allowed; anything else is refused unrun.
+    """
+    import numpy as np
+
+    numeric = [type(np.dtype(c)) for c in "?bhilqBHILQefdg"]  # every dtype but object/str
+    core = np._core if hasattr(np, "_core") else np.core  # NumPy 2, else 1.26
+    allowed = [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray, np.dtype,
+               *numeric]
+    with torch.serialization.safe_globals(allowed):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
     """Rebuild the network (fp32, eval mode) and return it with the checkpoint dict.
 
@@ -64,8 +82,8 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # pickle, zip and EOF errors all mean "not ours"
+        ckpt = load_data(path)
+    except Exception as err:  # pickle, zip, EOF and refused-global errors all mean "not ours"
         raise ValueError(f"{path} is not a Mushroom checkpoint ({type(err).__name__})") from err
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
         raise ValueError(f"{path} is not a Mushroom checkpoint")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mushroom.checkpoint import load_data
 from mushroom.config import Stage, TrainConfig
 
 STATE_NAME = "train_state.pt"
@@ -91,7 +92,7 @@ def load_state(path: Path) -> dict:
         ValueError: the file is not one (unreadable, or another format version).
     """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = load_data(path)
     except Exception as err:  # pickle, zip and EOF errors all mean "not a usable state"
         raise ValueError(f"{path} is not a readable training state ({type(err).__name__}); "
                          "drop --resume to start the run over") from err

@@ -225,3 +225,13 @@ def shipped_model() -> Path:
     if not SHIPPED_MODEL.is_file():
         pytest.skip("assets/model.pt has not been trained and shipped yet")
     return SHIPPED_MODEL
+
+
+class Hostile:
+    """Pickles as a call that writes a marker file: what a booby-trapped .pt can do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "code ran"))

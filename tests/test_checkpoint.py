@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_photo
+from conftest import Hostile, make_photo
 from mushroom.checkpoint import REQUIRED_KEYS, load_checkpoint, save_checkpoint
 from mushroom.taxonomy import GENERA
 
@@ -127,6 +127,22 @@ def test_random_bytes_are_a_value_error(tmp_path):
     junk.write_bytes(b"this is a text file, not a model\n" * 10)
     with pytest.raises(ValueError, match=r"junk\.pt is not a Mushroom checkpoint \(\w+Error\)"):
         load_checkpoint(junk)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unrun(tmp_path, saved):
+    """A checkpoint is a pickle: loading one with code in it (from `evaluate --model` or
+    MUSHROOM_MODEL) must refuse, not run it; a real one with NumPy arrays still loads."""
+    ckpt = torch.load(saved[1], map_location="cpu", weights_only=False)
+    ckpt["ood"] = {"bank": np.ones((4, 3), np.float16), "threshold": np.float64(0.5)}
+    torch.save(ckpt, tmp_path / "real.pt")
+    ood = load_checkpoint(tmp_path / "real.pt")[1]["ood"]
+    assert ood["bank"].dtype == np.float16 and ood["threshold"] == 0.5
+    marker = tmp_path / "pwned.txt"
+    ckpt["metrics"] = {"test": Hostile(marker)}
+    torch.save(ckpt, tmp_path / "trap.pt")
+    with pytest.raises(ValueError, match="not a Mushroom checkpoint"):
+        load_checkpoint(tmp_path / "trap.pt")
+    assert not marker.exists()
 
 
 def test_model_card_header_describes_the_shipped_checkpoint(shipped_model):

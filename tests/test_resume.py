@@ -18,7 +18,7 @@ import torch
 from mushroom import resume
 from mushroom.config import TrainConfig
 from mushroom.predict import load_model
-from conftest import ROOT, make_photo, run_cli, write_tiny_dataset
+from conftest import ROOT, Hostile, make_photo, run_cli, write_tiny_dataset
 
 EPOCHS = "1,2,2,2"
 FLAGS = ["--epochs", EPOCHS, "--workers", "0", "--batch-size", "16"]
@@ -204,6 +204,18 @@ def test_a_torn_write_never_replaces_the_last_good_state(tmp_path, monkeypatch):
     path.with_name(path.name + ".tmp").write_bytes(b"PK\x03\x04 torn")
     resume.save_atomic({"format": resume.FORMAT_VERSION, "epoch": 3}, path)
     assert resume.load_state(path)["epoch"] == 3 and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_state_file_that_would_run_code_is_refused_unrun(tmp_path):
+    """RUN/train_state.pt is a pickle like a checkpoint: code in it is refused, not run,
+    while the real random states (NumPy's is an array in a tuple) load."""
+    path, marker = tmp_path / resume.STATE_NAME, tmp_path / "pwned.txt"
+    resume.save_atomic({"format": resume.FORMAT_VERSION, **resume.rng_state()}, path)
+    assert resume.load_state(path)["numpy"][1].dtype == np.uint32
+    resume.save_atomic({"format": resume.FORMAT_VERSION, "history": [Hostile(marker)]}, path)
+    with pytest.raises(ValueError, match="not a readable training state"):
+        resume.load_state(path)
+    assert not marker.exists()
 
 
 @pytest.mark.slow
