@@ -277,6 +277,8 @@ def test_a_refused_explanation_says_why_in_the_heatmaps_place(app, offline_page,
     photo = tmp_path / "cap.jpg"
     make_photo(GENERA.index("Boletus"), seed=46, size=(240, 240)).save(photo, quality=90)
     page.goto(app.url, wait_until="load")
+    page.locator("#explain-btn").wait_for(timeout=60_000)
+    assert not page.locator("#explain-refusal").is_visible()  # no blank band when empty
     page.locator("#explain-btn").click()
     refusal = page.locator("#explain-refusal .photo-error")
     refusal.wait_for(timeout=30_000)
@@ -290,7 +292,7 @@ def test_a_refused_explanation_says_why_in_the_heatmaps_place(app, offline_page,
     assert refusal.count() == 0  # about the photo that is gone
     page.locator("#explain-btn").click()
     page.locator("#heatmap img").wait_for(timeout=120_000)
-    assert refusal.count() == 0
+    assert refusal.count() == 0 and not page.locator("#explain-refusal").is_visible()
 
 
 def test_a_bad_file_after_a_good_one_still_gets_the_clear_message(app, offline_page, tmp_path):

@@ -41,6 +41,10 @@ HEAD = """<style>
 /* Gradio's radios and checkboxes show no focus ring; keyboard users must see where they are. */
 input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
   outline: 3px solid #2471a3 !important; outline-offset: 2px; }
+/* Explain's refusal box sits between the button and the heatmap: with no refusal it took
+   a blank band the height of a line between them. */
+#explain-refusal:not(:has(.photo-error)), #find-explain-refusal:not(:has(.photo-error)) {
+  display: none !important; }
 /* On a phone the Review tab's empty LIME box (300 px) pushed the photo's label and buttons
    below the fold: hide it until a heatmap is on its way (its progress shows) or there. */
 @media (max-width: 640px) {

@@ -213,7 +213,7 @@ def _explain_panel(photos: gr.File) -> None:
             quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
                                info="fast: a few seconds; reference: the study's 1000 samples")
         why = gr.Button("Explain this photo", elem_id="find-explain-btn")
-        refusal = gr.HTML(elem_id="find-explain-refusal")
+        refusal = gr.HTML(elem_id="find-explain-refusal", padding=False)
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
                            elem_id="find-heatmap")
         gr.Markdown(LEGEND)
@@ -222,7 +222,8 @@ def _explain_panel(photos: gr.File) -> None:
                            queue=False, **private
                            ).then(explain_photo_for_page, [photos, which, genus, quality],
                                   [heatmap, refusal], api_name="find_explain",
-                                  concurrency_id="lime", concurrency_limit=1, **private)
+                                  show_progress_on=heatmap, concurrency_id="lime",
+                                  concurrency_limit=1, **private)
     # a heatmap (or refusal) still on its way is of a photo that may have left the list
     photos.change(lambda files: (photo_choices(files), None, ""), photos,
                   [which, heatmap, refusal],

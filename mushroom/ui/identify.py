@@ -236,7 +236,7 @@ def build_identify_tab() -> None:
                                info="fast: a few seconds; reference: the study's 1000 samples")
             samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, label="Samples (0 = preset)")
         why = gr.Button("Explain", elem_id="explain-btn")
-        refusal = gr.HTML(elem_id="explain-refusal")
+        refusal = gr.HTML(elem_id="explain-refusal", padding=False)
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
                            elem_id="heatmap")
         gr.Markdown(LEGEND)
@@ -258,7 +258,8 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     explaining = why.click(lambda: "", None, refusal, api_name="explain_start", queue=False,
                            **private
                            ).then(explain_for_page, [photo, *options], [heatmap, refusal],
-                                  api_name="explain_page", **private, **lime)
+                                  api_name="explain_page", show_progress_on=heatmap,
+                                  **private, **lime)
     # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks. An
     # explanation still running is for the old photo: cancelled, or its heatmap would land
     # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
