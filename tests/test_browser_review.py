@@ -356,3 +356,24 @@ def test_moving_on_drops_the_explanation_still_running_for_the_last_photo(review
     page.locator("#review-explain").click()  # this photo's own explanation still comes
     page.locator("#review-lime img").wait_for(timeout=120_000)
     page.close()
+
+
+def test_a_refused_explanation_says_why_under_the_heatmap_box(review_app, browser):
+    """LIME with no photo open came back as a toast that faded, leaving a bare "Error"
+    badge in the heatmap's box: the reason now stays in the caption's place."""
+    page = open_review(browser, review_app.url)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    choose(page, "review-filter-genus", "Hygrocybe")  # no queued photo of it: none open
+    page.wait_for_function("() => !/id [0-9a-f]{16}/.test("
+                           "document.querySelector('#review-label')?.innerText || '')",
+                           timeout=60_000)
+    page.locator("#review-explain").click()
+    card = page.locator("#review-lime-note .photo-error")
+    card.wait_for(timeout=30_000)
+    assert "No heatmap for this photo." in card.inner_text()
+    assert "No photo is open" in card.inner_text()
+    page.wait_for_timeout(1000)  # a toast or badge would be up by now
+    assert page.locator(".toast-body").count() == 0
+    assert "Error" not in page.locator("#review-lime").inner_text()
+    page.close()

@@ -138,9 +138,13 @@ def _connect_items(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: di
 
 def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
     """LIME, export, the species list and the keyboard shortcuts."""
-    explaining = w["explain"].click(bound(tools.explain, ctx), [w["user"], w["current"]],
-                                    [w["lime"], w["lime_note"]], api_name="review_explain",
-                                    concurrency_id="lime", concurrency_limit=1)
+    lime = {"concurrency_id": "lime", "concurrency_limit": 1}
+    # API clients get refusals as errors; the page shows them in the caption's place
+    gr.on([], bound(tools.explain, ctx), [w["user"], w["current"]], [w["lime"], w["lime_note"]],
+          api_name="review_explain", **lime)
+    explaining = w["explain"].click(bound(tools.explain_for_page, ctx), [w["user"], w["current"]],
+                                    [w["lime"], w["lime_note"]], api_name="review_explain_page",
+                                    api_visibility="private", show_progress_on=w["lime"], **lime)
     # A heatmap still on its way is for the photo the expert left: it would land on the next
     w["current"].change(None, None, None, cancels=[explaining], api_name="review_drop_lime",
                         api_visibility="private")

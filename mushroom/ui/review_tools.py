@@ -39,6 +39,18 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
     return overlay(exp, image=img), lime_caption(row, exp.genus, exp.probability, same)
 
 
+def explain_for_page(ctx: ReviewContext, user: str | None, image_id: str,
+                     progress=gr.Progress()) -> tuple:
+    """The LIME button: :func:`explain`'s (heatmap, caption), or (None, why not) in the
+    caption's place (a toast faded and left a bare "Error" in the heatmap's box)."""
+    from mushroom.ui.identify import error_card
+
+    try:
+        return explain(ctx, user, image_id, progress)
+    except gr.Error as err:
+        return None, error_card(err.message, "this photo", "heatmap")
+
+
 def predictor(ctx: ReviewContext):
     """The app's shared model when it is the same file, else one loaded for this tab."""
     from mushroom import service
