@@ -272,3 +272,26 @@ def test_key_hints_show_on_a_desktop_and_not_on_a_phone(review_app, browser, wid
         assert labels_shown["c"] == "Confirm [c]" and key_list
         assert named == 1  # screen readers hear the key too
     assert errors == []
+
+
+def test_nothing_to_download_leaves_no_bare_error_in_the_download_box(browser, tiny_checkpoint,
+                                                                      tmp_path):
+    """A fresh store has no decision to zip: the toast says so, and the download box, which
+    kept a bare "Error" badge after the toast faded, is left empty."""
+    from conftest import review_setup
+    from server import running_app
+
+    errors: list[str] = []
+    env = {**review_setup(tmp_path), "MUSHROOM_MODEL": str(tiny_checkpoint)}
+    with running_app(env) as fresh:
+        page = open_review(browser, fresh.url, errors)
+        log_in(page, "alice")
+        wait_for_photo(page)
+        page.click("#review-store")
+        toast = page.locator(".toast-body.error")
+        toast.first.wait_for(timeout=30_000)
+        assert "nothing to download" in toast.first.inner_text()
+        box = page.locator("#review-download")
+        page.wait_for_function("b => !b.innerText.includes('Error')", arg=box.element_handle(),
+                               timeout=10_000)
+        page.close()

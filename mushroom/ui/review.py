@@ -148,10 +148,11 @@ def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
     # A heatmap still on its way is for the photo the expert left: it would land on the next
     w["current"].change(None, None, None, cancels=[explaining], api_name="review_drop_lime",
                         api_visibility="private")
-    w["export"].click(bound(tools.export, ctx), [w["user"]], w["download"],
-                      api_name="review_export")
-    w["store"].click(bound(tools.download_store, ctx), [w["user"]], w["download"],
-                     api_name="review_store")
+    for name, fn in (("export", tools.export), ("store", tools.download_store)):
+        # The toast says why ("Nothing to download"); the box had kept a bare "Error" badge
+        w[name].click(bound(fn, ctx), [w["user"]], w["download"], api_name=f"review_{name}"
+                      ).failure(lambda: None, None, w["download"], queue=False,
+                                api_name=f"review_{name}_refused", api_visibility="private")
     # .input, not .change: showing a photo sets the genus too, and must keep its species
     w["genus"].input(bound(h.species_for, ctx), [w["user"], w["genus"]], w["species"],
                      api_name="review_species_choices")
@@ -216,7 +217,8 @@ def _work_area() -> dict[str, gr.components.Component]:
         # the raw store, for train --labels elsewhere: a Space's own disk forgets it
         w["store"] = gr.Button("Download label store (zip)", elem_id="review-store", scale=0,
                                min_width=300)
-        w["download"] = gr.File(label="Download", interactive=False, height=90)
+        w["download"] = gr.File(label="Download", interactive=False, height=90,
+                                elem_id="review-download")
     return w
 
 
