@@ -295,3 +295,4 @@ def test_nothing_to_download_leaves_no_bare_error_in_the_download_box(browser, t
         page.wait_for_function("b => !b.innerText.includes('Error')", arg=box.element_handle(),
                                timeout=10_000)
         page.close()
+    assert errors == []
