@@ -71,6 +71,17 @@ def load_data(path: str | Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def load_failure(err: Exception) -> str:
+    """Why :func:`load_data` failed, in a few words: the type of error, or for a refused
+    pickle global the global it names ("it would load posix.system; nothing was run")."""
+    import re
+
+    found = re.search(r"GLOBAL ([\w.]+)", str(err))
+    if found:
+        return f"it would load {found.group(1)}, which is not data; nothing was run"
+    return type(err).__name__
+
+
 def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
     """Rebuild the network (fp32, eval mode) and return it with the checkpoint dict.
 
@@ -84,7 +95,7 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
     try:
         ckpt = load_data(path)
     except Exception as err:  # pickle, zip, EOF and refused-global errors all mean "not ours"
-        raise ValueError(f"{path} is not a Mushroom checkpoint ({type(err).__name__})") from err
+        raise ValueError(f"{path} is not a Mushroom checkpoint ({load_failure(err)})") from err
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
         raise ValueError(f"{path} is not a Mushroom checkpoint")
     model = create_model(ckpt["arch"], len(ckpt["classes"]), pretrained=False,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mushroom.checkpoint import load_data
+from mushroom.checkpoint import load_data, load_failure
 from mushroom.config import Stage, TrainConfig
 
 STATE_NAME = "train_state.pt"
@@ -94,7 +94,7 @@ def load_state(path: Path) -> dict:
     try:
         state = load_data(path)
     except Exception as err:  # pickle, zip and EOF errors all mean "not a usable state"
-        raise ValueError(f"{path} is not a readable training state ({type(err).__name__}); "
+        raise ValueError(f"{path} is not a readable training state ({load_failure(err)}); "
                          "drop --resume to start the run over") from err
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path} is not a training state this version can resume; drop "

@@ -140,7 +140,8 @@ def test_a_checkpoint_that_would_run_code_is_refused_unrun(tmp_path, saved):
     marker = tmp_path / "pwned.txt"
     ckpt["metrics"] = {"test": Hostile(marker)}
     torch.save(ckpt, tmp_path / "trap.pt")
-    with pytest.raises(ValueError, match="not a Mushroom checkpoint"):
+    with pytest.raises(ValueError, match=r"not a Mushroom checkpoint \(it would load "
+                       r"[\w.]+, which is not data; nothing was run\)"):
         load_checkpoint(tmp_path / "trap.pt")
     assert not marker.exists()
 
