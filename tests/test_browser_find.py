@@ -15,6 +15,7 @@ from gradio_client import Client, handle_file
 from calibrated import calibrated_checkpoint
 from conftest import CHROMIUM, ROOT, make_photo
 from mushroom.taxonomy import GENERA
+from mushroom.ui.find import photo_caption
 from server import running_app
 
 LEVEL_TITLES = ("POISONOUS", "UNCERTAIN", "NOT RECOGNIZED", "edible AND toxic")
@@ -40,6 +41,15 @@ def page(browser):
         ("http://127.0.0.1", "http://localhost", "data:", "blob:")) else r.abort())
     yield context.new_page()
     context.close()
+
+
+def wait_for_answers(page) -> None:
+    """Wait until the find's answer is in and "Photo to explain" lists each photo's own
+    answer after its name ("Photo 1 (cap.jpg): Boletus 61%, ...")."""
+    page.locator("#find-verdict .verdict, #find-verdict .photo-error").first.wait_for(
+        timeout=90_000)
+    page.wait_for_function("() => document.querySelector('#find-which input')?.value"
+                           ".includes('): ')", timeout=30_000)
 
 
 def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_path):
@@ -130,7 +140,8 @@ def test_new_photos_close_the_toast_of_an_identify_without_photos(app, page, tmp
 def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page, tmp_path):
     """LIME on the several-photos tab: the photo chosen is the one explained (a portrait
     photo 2 gives a portrait heatmap beside a landscape photo 1), and a change to the list
-    of photos, or choosing another photo, takes the heatmap away."""
+    of photos, or choosing another photo, takes the heatmap away. Once the find is
+    identified, each photo is listed with its own answer."""
     landscape, portrait, later = tmp_path / "cap.jpg", tmp_path / "stem.jpg", tmp_path / "x.jpg"
     make_photo(GENERA.index("Boletus"), seed=41, size=(320, 240)).save(landscape, quality=92)
     make_photo(GENERA.index("Boletus"), seed=42, size=(240, 320)).save(portrait, quality=92)
@@ -138,9 +149,13 @@ def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page
     page.goto(app.url + "?tab=find", wait_until="load")
     page.locator("#find-photos input[type=file]").set_input_files([str(landscape),
                                                                    str(portrait)])
-    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    wait_for_answers(page)
+    # each photo listed with its own answer, as the per-photo results give it
+    answer = Client(app.url, verbose=False).predict(
+        [handle_file(str(landscape)), handle_file(str(portrait))], api_name="/identify_find")
+    own = photo_caption(2, answer["photos"][1]).split(": ", 1)[1]  # "Boletus 61%, ..."
     page.locator("#find-which").click()
-    page.get_by_role("option", name="Photo 2 (stem.jpg)").click()
+    page.get_by_role("option", name=f"Photo 2 (stem.jpg): {own}", exact=True).click()
     page.click("#find-explain-btn")
     heatmap = page.locator("#find-heatmap img")
     heatmap.wait_for(timeout=120_000)
@@ -153,9 +168,10 @@ def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page
                            timeout=10_000)
 
     page.locator("#find-photos input[type=file]").set_input_files([str(later)])
-    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
     page.wait_for_function("() => !document.querySelector('#find-heatmap img')",
                            timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#find-which input')?.value"
+                           ".startsWith('Photo 1 (cap.jpg): ')", timeout=90_000)  # reset
     page.locator("#find-which").click()  # a photo added to the list is the third
     page.get_by_role("option", name="Photo 3 (x.jpg)").click()
     page.click("#find-explain-btn")

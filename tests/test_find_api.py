@@ -119,6 +119,16 @@ def test_find_tab_explains_only_a_photo_of_the_list(tmp_path):
     assert photo_choices([str(photo), str(photo)])["choices"] == [
         "Photo 1 (cap.jpg)", "Photo 2 (cap.jpg)"]
     assert photo_choices(None)["value"] is None
+    # once identified: each photo's own answer after its name, and the choice kept
+    answers = {"photos": [{"verdict": {"level": "poisonous"}, "top_k": [
+        {"genus": "Amanita", "probability": 0.97}]}, {"verdict": {"level": "not_recognized"},
+                                                      "top_k": []}]}
+    listed = photo_choices([str(photo), str(photo)], answers, "Photo 2 (cap.jpg)")
+    assert listed["choices"] == ["Photo 1 (cap.jpg): Amanita 97%, do not eat",
+                                 "Photo 2 (cap.jpg): not recognized (left out of the genus vote)"]
+    assert listed["value"] == listed["choices"][1]
+    assert photo_choices([str(photo)], answers, "Photo 2 (cap.jpg)")["value"] == (
+        "Photo 1 (cap.jpg)")  # an answer for another list is not used; a gone choice resets
     for photos, which, message in (([], "Photo 1 (cap.jpg)", NO_PHOTOS),
                                    ([str(photo)], None, "Choose the photo"),
                                    ([str(photo)], "Photo 2 (gills.jpg)", "from 1 to 1")):

@@ -141,12 +141,28 @@ def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
     return (result, *render_find(result, photos))
 
 
-def photo_choices(photos: list | None) -> dict:
-    """The "Photo to explain" dropdown for a new list of photos: "Photo 2 (gills.jpg)"."""
+def photo_choices(photos: list | None, result: dict | None = None,
+                  which: str | None = None) -> dict:
+    """The "Photo to explain" dropdown: "Photo 2 (gills.jpg)", and once the find is
+    identified (``result``, its /identify_find JSON) that photo's own answer after it:
+    "Photo 2 (gills.jpg): Amanita 97%, do not eat". The photo chosen (``which``) stays
+    chosen; a new list starts at Photo 1."""
     # Labels as values: with numbers, a new list's "Photo 1" kept the old file's name shown
     paths = _paths(photos)
+    answers = (result or {}).get("photos") or []
     choices = [f"Photo {i} ({Path(p).name})" for i, p in enumerate(paths, 1)]
-    return gr.update(choices=choices, value=choices[0] if choices else None)
+    if len(answers) == len(choices):
+        choices = [f"{c}: {photo_caption(i, r).split(': ', 1)[1]}"
+                   for i, (c, r) in enumerate(zip(choices, answers), 1)]
+    number = re.match(r"Photo (\d+)\b", which or "")
+    i = int(number.group(1)) if number and int(number.group(1)) <= len(choices) else 1
+    return gr.update(choices=choices, value=choices[i - 1] if choices else None)
+
+
+def relabel(photos: list | None, result: dict | None, which: str | None):
+    """:func:`photo_choices` with the find's new answer; nothing when the answer is cleared
+    (new photos: the list's own reset to Photo 1 is under way)."""
+    return gr.skip() if result is None else photo_choices(photos, result, which)
 
 
 def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED,
@@ -198,11 +214,11 @@ def build_find_tab() -> None:
                                      interactive=False, elem_id="find-gallery")
             with gr.Accordion("API response (JSON)", open=False):
                 raw = gr.JSON(label="/identify_find")
-    _explain_panel(photos)
+    _explain_panel(photos, raw)
     _wire(photos, k, go, raw, label, card, table, gallery)
 
 
-def _explain_panel(photos: gr.File) -> None:
+def _explain_panel(photos: gr.File, raw: gr.JSON) -> None:
     """One photo of the find through LIME; new photos cancel and blank it."""
     with gr.Accordion("Explain one photo: which parts of it drove the answer (LIME)",
                       open=True, elem_id="find-explain"):
@@ -228,6 +244,10 @@ def _explain_panel(photos: gr.File) -> None:
     photos.change(lambda files: (photo_choices(files), None, ""), photos,
                   [which, heatmap, refusal],
                   api_name="find_explain_reset", queue=False, cancels=[explaining], **private)
+    # Each photo's own answer beside its name, once the find is identified (and again
+    # whenever the answer changes: new photos, another k)
+    raw.change(relabel, [photos, raw, which], which, api_name="find_explain_relabel",
+               queue=False, **private)
     # Another photo chosen: the heatmap shown (or on its way) is of the photo before, and two
     # caps of one find look alike. Input, not change: a new list sets the choice itself.
     which.input(lambda: (None, ""), None, [heatmap, refusal], api_name="find_explain_other",
