@@ -235,3 +235,15 @@ class Hostile:
 
     def __reduce__(self):
         return (Path.write_text, (Path(self.marker), "code ran"))
+
+
+def refused_in_place(page, button: str, card: str, box: str) -> str:
+    """Click ``button`` (a selector), wait for the refusal ``card`` and check that neither a
+    toast nor a bare "Error" badge in ``box`` came with it; return the card's text."""
+    page.locator(button).click()
+    found = page.locator(card)
+    found.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # a toast or badge would be up by now
+    assert page.locator(".toast-body").count() == 0
+    assert "Error" not in page.locator(box).inner_text()
+    return found.inner_text()
