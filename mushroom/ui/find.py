@@ -141,6 +141,12 @@ def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
     return (result, *render_find(result, photos))
 
 
+def photo_number(which: str | None) -> int | None:
+    """The photo number of a "Photo to explain" choice ("Photo 2 (gills.jpg): ..." -> 2)."""
+    number = re.match(r"Photo (\d+)\b", which or "")
+    return int(number.group(1)) if number else None
+
+
 def photo_choices(photos: list | None, result: dict | None = None,
                   which: str | None = None) -> dict:
     """The "Photo to explain" dropdown: "Photo 2 (gills.jpg)", and once the find is
@@ -154,8 +160,8 @@ def photo_choices(photos: list | None, result: dict | None = None,
     if len(answers) == len(choices):
         choices = [f"{c}: {photo_caption(i, r).split(': ', 1)[1]}"
                    for i, (c, r) in enumerate(zip(choices, answers), 1)]
-    number = re.match(r"Photo (\d+)\b", which or "")
-    i = int(number.group(1)) if number and int(number.group(1)) <= len(choices) else 1
+    i = photo_number(which) or 1
+    i = i if i <= len(choices) else 1
     return gr.update(choices=choices, value=choices[i - 1] if choices else None)
 
 
@@ -171,10 +177,10 @@ def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED
     paths = _paths(photos)
     if not paths:
         raise UserError(NO_PHOTOS)
-    number = re.match(r"Photo (\d+)\b", which or "")
+    number = photo_number(which)
     if number is None:
         raise UserError("Choose the photo to explain.")
-    i = whole_number(int(number.group(1)), "photo to explain", 1, len(paths))
+    i = whole_number(number, "photo to explain", 1, len(paths))
     try:
         return explain(paths[i - 1], genus, quality, 0, progress)
     except gr.Error as err:  # "No mushroom found in this photo": which one, of five?

@@ -116,7 +116,7 @@ def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
 
 def error_card(message: str, subject: str = "this photo", what: str = "answer") -> str:
     """HTML that says why a photo got no answer (or no heatmap); shown in that one's place."""
-    return (f'<div class="photo-error no-{what}" role="alert" style="border:2px solid #666;'
+    return ('<div class="photo-error" role="alert" style="border:2px solid #666;'
             'border-radius:10px;padding:10px 14px;background:#f4f4f4;color:#111">'
             f'<b>No {what} for {subject}.</b> {html.escape(message)}</div>')
 
