@@ -187,6 +187,7 @@ MALFORMED = {  # id -> (endpoint, data, the refusal's pattern)
     "find null item": ("identify_find", [[None], 3], r"^photo 1 must be an image file.*null"),
     "find no meta": ("identify_find", [[{"path": "/tmp/x.jpg"}], 3], r'photo 1.*"meta"'),
     "find too few": ("identify_find", [], r"^/identify_find takes 2 inputs.*got 0\.$"),
+    "ping with an input": ("ping", [3], r"^/ping takes no inputs; got 1\.$"),
 }
 
 

@@ -184,8 +184,9 @@ def _check_count(block_fn, inputs: list) -> None:
         names = list(inspect.signature(block_fn.fn).parameters)[:wanted]
         sent = [n for n, c in zip(names, block_fn.inputs) if not getattr(c, "skip_api", False)]
         got = f"got {len(inputs)}" if len(sent) == wanted else "got another number"
-        raise UserError(f"/{block_fn.api_name} takes {len(sent)} inputs, in this order: "
-                        f"{', '.join(sent)}; {got}.")
+        takes = (f"{len(sent)} inputs, in this order: {', '.join(sent)}" if sent
+                 else "no inputs")  # /ping: not "0 inputs, in this order: ;"
+        raise UserError(f"/{block_fn.api_name} takes {takes}; {got}.")
 
 
 async def unknown_endpoint(request, exc: FnIndexInferError) -> JSONResponse:
