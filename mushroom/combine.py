@@ -12,7 +12,9 @@ tau, *or* any single photo's does, *or* any photo's dedicated poison head reache
 threshold. Photos the unfamiliar-photo detector rejected are left out of the genus
 combination (their probabilities mean nothing) but still count as poison signals: a close-up
 of a volva may look unfamiliar and still be the photo that matters. If every photo is
-rejected the find is not recognized at all.
+rejected the find is not recognized at all. A photo sent twice (the same pixels) is one
+piece of evidence, not two: its repeats are left out of the vote, or five copies of a
+60 % photo would make it 83 % sure.
 
 Prediction set: by default the union of the accepted photos' conformal sets. Each photo's
 set covers the true genus with probability >= 1 - alpha, so the union does too. A set built
@@ -66,6 +68,7 @@ class FindResult:
     has_sets: bool = False  # conformal parameters were given, so an empty set means "no idea"
     photo_probs: np.ndarray | None = None  # (N, C) each photo's own probabilities
     photo_flags: np.ndarray | None = None  # (N,) bool: each photo's own poison signal fired
+    repeat_of: list[int | None] = field(default_factory=list)  # earlier identical photo, or None
 
 
 def combine_probs(probs: np.ndarray, exponent: float = 0.5, eps: float = 1e-6) -> np.ndarray:
@@ -91,16 +94,27 @@ def combine_probs(probs: np.ndarray, exponent: float = 0.5, eps: float = 1e-6) -
     return out / out.sum()
 
 
+def repeats(keys: Sequence[object]) -> list[int | None]:
+    """For each photo, the 0-based index of the first earlier photo with the same key (its
+    pixels' digest), else None: ``repeats("aba")`` is ``[None, None, 0]``."""
+    first: dict[object, int] = {}
+    out = []
+    for i, key in enumerate(keys):
+        out.append(first.get(key))
+        first.setdefault(key, i)
+    return out
+
+
 def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,
                    poison_head: np.ndarray | None = None, head_tau: float | None = None,
-                   used: np.ndarray | None = None) -> list[str]:
+                   known: np.ndarray | None = None) -> list[str]:
     """Human-readable reasons to flag the find as possibly poisonous (empty: no signal).
 
-    A photo left out of the genus vote (``used`` False) is named as such: its poison
-    signal still counts, and the forager should know why an unrecognized photo matters.
+    A photo the detector rejected (``known`` False) is named as such: its poison signal
+    still counts, and the forager should know why an unrecognized photo matters.
     """
     def photo(i: int) -> str:
-        left_out = used is not None and not used[i]
+        left_out = known is not None and not known[i]
         return f"photo {i + 1}" + (" (not recognized, still counted for safety)" if left_out
                                    else "")
 
@@ -121,7 +135,8 @@ def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,
 def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
                  rejected: np.ndarray | None = None, poison_head: np.ndarray | None = None,
                  head_tau: float | None = None, conformal: dict | None = None,
-                 cfg: CombineConfig | None = None) -> FindResult:
+                 cfg: CombineConfig | None = None,
+                 repeat_of: Sequence[int | None] | None = None) -> FindResult:
     """Combine 1-5 photos of one find into one probability vector, poison flag and set.
 
     Args:
@@ -133,6 +148,8 @@ def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
         head_tau: threshold for ``poison_head``; the head is ignored when None.
         conformal: parameters from :func:`mushroom.conformal.fit_mondrian`, or None (no sets).
         cfg: combination settings; defaults to :class:`CombineConfig`.
+        repeat_of: (N,) from :func:`repeats`: a photo repeating an earlier one is left out
+            of the vote; None means no repeats.
 
     Raises:
         ValueError: no photo, more than :data:`MAX_PHOTOS`, or mismatched lengths.
@@ -144,19 +161,23 @@ def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
         raise ValueError(f"a find needs 1 to {MAX_PHOTOS} photos, got {n}")
     if cfg.set_rule not in SET_RULES:
         raise ValueError(f"set_rule must be one of {SET_RULES}, got {cfg.set_rule!r}")
-    used = ~np.asarray(rejected, dtype=bool) if rejected is not None else np.ones(n, bool)
-    if used.shape != (n,) or (poison_head is not None and np.shape(poison_head) != (n,)):
-        raise ValueError("rejected and poison_head need one entry per photo")
+    known = ~np.asarray(rejected, dtype=bool) if rejected is not None else np.ones(n, bool)
+    repeat_of = list(repeat_of) if repeat_of is not None else [None] * n
+    if known.shape != (n,) or len(repeat_of) != n or (
+            poison_head is not None and np.shape(poison_head) != (n,)):
+        raise ValueError("rejected, poison_head and repeat_of need one entry per photo")
+    used = known & np.array([r is None for r in repeat_of])
     photo_p = poison_probabilities(probs, classes)
     combined = combine_probs(probs[used], cfg.exponent, cfg.eps) if used.any() else None
     combined_p = float(poison_probabilities(combined[None], classes)[0]) \
         if combined is not None else None
-    reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, used)
+    reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, known)
     flags = _photo_flags(photo_p, tau, poison_head, head_tau)
     photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
     final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)
     return FindResult(bool(used.any()), used, combined, combined_p, photo_p, bool(reasons),
-                      reasons, final_set, photo_sets, conformal is not None, probs, flags)
+                      reasons, final_set, photo_sets, conformal is not None, probs, flags,
+                      repeat_of)
 
 
 def _photo_flags(photo_p: np.ndarray, tau: float, poison_head: np.ndarray | None,
@@ -187,18 +208,22 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
     Any poison signal of any photo makes it "poisonous" (reasons list the photos); an empty
     prediction set makes an otherwise edible-genus answer "uncertain". A find whose photos
     were all rejected is "not_recognized", as for one photo. A recognized photo whose own
-    top genus is poisonous leads the headline even when the other photos outvote it.
+    top genus is poisonous leads the headline even when the other photos outvote it. A
+    repeated photo is named in the reasons, as the reason it was left out of the vote.
     """
     if find.probs is None:  # no genus to name; a poison signal is still worth saying
         uniform = {c: 1.0 / len(classes) for c in classes}
         verdict = decide(uniform, tau, recognized=False)
-        return replace(verdict, reasons=verdict.reasons + tuple(find.flag_reasons))
-    names = [classes[c] for c in find.prediction_set] if find.has_sets else None
-    verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
-                     uncertain_top1=uncertain_top1, prediction_set=names)
-    if find.poison_flag or verdict.level == "poisonous":
-        return _poisonous_find(find, classes, verdict)
-    return verdict
+        verdict = replace(verdict, reasons=verdict.reasons + tuple(find.flag_reasons))
+    else:
+        names = [classes[c] for c in find.prediction_set] if find.has_sets else None
+        verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
+                         uncertain_top1=uncertain_top1, prediction_set=names)
+        if find.poison_flag or verdict.level == "poisonous":
+            verdict = _poisonous_find(find, classes, verdict)
+    counted_once = tuple(f"photo {i + 1} is the same photo as photo {first + 1}: counted once"
+                         for i, first in enumerate(find.repeat_of) if first is not None)
+    return replace(verdict, reasons=verdict.reasons + counted_once)
 
 
 def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) -> Verdict:

@@ -23,6 +23,7 @@ of one find with :mod:`mushroom.combine`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mushroom.combine import MAX_PHOTOS, combine_find, find_verdict
+from mushroom.combine import MAX_PHOTOS, combine_find, find_verdict, repeats
 from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, is_greyscale, open_image
 from mushroom.ood import is_unfamiliar
@@ -249,9 +250,10 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
     The response has the /identify keys for the combined answer (``top_k``, ``verdict``,
     ``model``, ``prediction_set``, ``coverage``, ``recognized``, ``probabilities``) plus
     ``photos`` (each photo's own /identify response), ``used`` (which photos entered the
-    genus combination) and ``n_photos``; ``greyscale`` says that the answer rests on
-    colourless photos only (every used photo, or every photo when none was used), and then
-    the verdict says colour would help. Any poison signal of any photo makes the find
+    genus combination: neither an unrecognized photo nor a repeat of an earlier one) and
+    ``n_photos``; ``greyscale`` says that the answer rests on colourless photos only (every
+    used photo, or every photo when none was used), and then the verdict says colour would
+    help. Any poison signal of any photo makes the find
     "poisonous" (see :mod:`mushroom.combine`).
 
     Raises:
@@ -267,7 +269,9 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
     find = combine_find(prediction.probs, classes, th.tau,
                         rejected=np.array([not s.recognized for s in signals]),
                         poison_head=prediction.poison_head if th.poison_head is not None else None,
-                        head_tau=th.poison_head, conformal=predictor.meta.get("conformal"))
+                        head_tau=th.poison_head, conformal=predictor.meta.get("conformal"),
+                        repeat_of=repeats([(p.size, hashlib.sha1(p.tobytes()).digest())
+                                           for p in photos]))
     verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)
     grey = [s.greyscale for s in signals]
     no_colour = all([g for g, used in zip(grey, find.used) if used] or grey)

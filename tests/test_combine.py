@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mushroom.combine import CombineConfig, combine_find, combine_probs, find_verdict
+from mushroom.combine import CombineConfig, combine_find, combine_probs, find_verdict, repeats
 from mushroom.conformal import fit_mondrian
 from mushroom.taxonomy import GENERA
 
@@ -171,3 +171,20 @@ def test_a_poisonous_combined_answer_still_names_the_outvoted_photo():
     assert "porcini" not in verdict.notes["edibility"]
     assert sum(r.startswith("combined") or r.startswith("P(poisonous)")
                for r in verdict.reasons) == 1  # the combined signal is stated once
+
+
+def test_a_repeated_photo_is_counted_once_and_still_warns():
+    assert repeats(["a", "b", "a", "a", "c"]) == [None, None, 0, 0, None]
+    photos = np.stack([peaked(RUSSULA, 0.6), peaked(AMANITA, 0.8), peaked(RUSSULA, 0.6)])
+    find = combine_find(photos, GENERA, 0.3, repeat_of=[None, None, 0])
+    assert find.used.tolist() == [True, True, False]
+    np.testing.assert_allclose(find.probs, combine_probs(photos[:2]), atol=1e-9)
+    verdict = find_verdict(find, GENERA, 0.3)
+    assert verdict.level == "poisonous"
+    assert verdict.reasons[-1] == "photo 3 is the same photo as photo 1: counted once"
+    # Copies of an Amanita-looking photo keep its warning, named as a recognized photo.
+    amanitas = combine_find(photos[[1, 1]], GENERA, 0.3, repeat_of=[None, 0])
+    assert amanitas.poison_flag and not any("not recognized" in r
+                                            for r in amanitas.flag_reasons)
+    with pytest.raises(ValueError, match="one entry per photo"):
+        combine_find(photos, GENERA, 0.3, repeat_of=[None])
