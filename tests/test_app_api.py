@@ -179,6 +179,16 @@ def test_view_api_page_describes_each_endpoint_and_samples_local_files(app):
     # Gradio's default sample photo is a URL, which this server refuses to fetch.
     for name in ("/identify", "/identify_find", "/explain"):
         assert "http" not in json.dumps(named[name]["parameters"][0]["example_input"])
+        # ...and its descriptions said "A local filepath or publicly available URL": a
+        # mobile app reading them would send a URL and be refused. They say what works.
+        photo = named[name]["parameters"][0]
+        described = json.dumps(photo["type"]) + photo["python_type"]["description"]
+        assert "publicly available" not in described.lower()
+        assert "Path to a local file" not in described
+        assert "/gradio_api/upload" in photo["python_type"]["description"]
+        assert "does not fetch" in photo["python_type"]["description"]
+    data_url = named["/identify"]["parameters"][0]["type"]["properties"]["url"]["description"]
+    assert "data:image/jpeg;base64," in data_url
     assert "photo=handle_file('photo.jpg')" in named["/identify"]["code_snippets"]["python"]
 
 

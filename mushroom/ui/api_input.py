@@ -14,6 +14,7 @@ so does one to a private step of the page (:class:`PrivateEndpoints`) and
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from collections.abc import Callable
@@ -113,11 +114,39 @@ def checked(component: gr.components.Component,
     """``component``, with ``check`` run on its raw API value by :class:`CheckedBlocks`.
 
     Kept on the instance the events were wired with, which Gradio never rebuilds. The
-    view-API page's sample code gets a local file for it (see :func:`_local_examples`).
+    view-API page's sample code gets a local file for it (see :func:`_local_examples`), and
+    its description says what the server takes (see :func:`_described`).
     """
     component.api_check = check
     _local_examples(component)
+    _described(component)
     return component
+
+
+def _described(component: gr.components.Component) -> None:
+    """``/gradio_api/info`` (and ``view_api()``) describe the uploads the server reads.
+
+    Gradio's own words for a photo input, "A local filepath or publicly available URL",
+    "Path to a local file" and "Publicly available url or base64 encoded image", send a
+    mobile app's developer to URLs, which this server refuses (:data:`REMOTE`).
+    """
+    many = getattr(component, "file_count", "single") != "single"
+    schema = copy.deepcopy(component.api_info())
+    upload = ("what POST /gradio_api/upload returned (gradio_client's handle_file uploads "
+              "a local file)")
+    if many:
+        schema["additional_description"] = (
+            f"1 to {MAX_PHOTOS} image files, each a FileData whose path is {upload}; "
+            "the server does not fetch URLs and takes no data URLs here.")
+    else:
+        schema["additional_description"] = (
+            f"An image file: a FileData whose path is {upload}, or whose url is a data URL "
+            "(data:image/jpeg;base64,...); the server does not fetch http(s) URLs.")
+        fields = schema.get("properties", {})
+        fields.get("path", {})["description"] = f"The photo's server path: {upload}"
+        fields.get("url", {})["description"] = ("Or the photo inline: data:image/jpeg;base64,"
+                                                "<base64 of the file>; http(s) URLs are refused")
+    component.api_info_as_input = lambda: schema
 
 
 def _local_examples(component: gr.components.Component) -> None:
