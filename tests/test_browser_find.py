@@ -201,3 +201,28 @@ def test_removing_a_photo_closes_the_refusal_to_explain_it(app, page, tmp_path):
     page.locator("#find-photos button[aria-label='Remove this file']").nth(1).click()
     page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
     assert refusal.count() == 0
+
+
+def test_on_a_360_px_phone_the_per_photo_table_fits_on_screen(app, browser, tmp_path):
+    """Seen on a 360 px phone: the page's wide cell padding pushed the table's last column,
+    P(poisonous genus), past the right edge of the screen, out of sight."""
+    paths = []
+    for view, seed in (("cap", 51), ("gills", 52), ("stem", 53)):
+        paths.append(tmp_path / f"{view}.jpg")
+        make_photo(GENERA.index("Cortinarius"), seed=seed, size=(320, 240)).save(paths[-1])
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(p) for p in paths])
+    wait_for_answers(page)
+    page.locator("#find-per-photo").get_by_text("Per-photo results").click()
+    page.locator("#find-table td").last.wait_for()
+    overflow = page.evaluate("""() => {
+        const box = document.querySelector('#find-table').getBoundingClientRect();
+        const right = Math.min(box.right, window.innerWidth);
+        return [...document.querySelectorAll('#find-table th, #find-table td')]
+            .map(c => c.getBoundingClientRect().right - right).filter(d => d > 0.5);
+    }""")
+    context.close()
+    assert overflow == [], f"cells end this many px past the visible box: {overflow}"

@@ -112,8 +112,10 @@ def photo_table(result: dict) -> str:
         set_text = "n/a" if pset is None else ", ".join(pset) or "none plausible"
         rows.append(f"<tr><td>{esc(photo_caption(i, photo))}</td><td>{esc(set_text)}</td>"
                     f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
-    return ('<table class="find-photos"><tr><th>photo</th><th>prediction set</th>'
-            f'<th>P(poisonous genus)</th></tr>{"".join(rows)}</table>')
+    # in a box that scrolls sideways: on a narrow phone the last column would be cut off
+    return ('<div style="overflow-x:auto"><table class="find-photos"><tr><th>photo</th>'
+            f'<th>prediction set</th><th>P(poisonous genus)</th></tr>{"".join(rows)}'
+            '</table></div>')
 
 
 def render_find(result: dict | None, photos: list | None = None) -> tuple:
