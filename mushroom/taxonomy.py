@@ -97,6 +97,14 @@ GENUS_NOTES: dict[str, GenusNote] = {
     ),
 }
 
+EXAMPLE_SPECIES = {"Agaricus": "Agaricus campestris", "Amanita": "Amanita muscaria",
+                   "Boletus": "Boletus edulis", "Cortinarius": "Cortinarius rubellus",
+                   "Entoloma": "Entoloma sinuatum", "Hygrocybe": "Hygrocybe coccinea",
+                   "Lactarius": "Lactarius deliciosus", "Russula": "Russula emetica",
+                   "Suillus": "Suillus luteus"}
+"""A well-known species of each genus (all in the seed list), the example a refused name is
+shown: "write Russula then the epithet, as in Boletus edulis" read as a contradiction."""
+
 _BINOMIAL = re.compile(r"^([A-Z][a-z]+) ([a-z][a-z-]+)(?: (?:subsp\.|var\.|f\.) [a-z][a-z-]+)?$")
 
 _EPITHET = re.compile(r"^[a-z](?:[a-z]|-(?=[a-z])){1,39}$")
@@ -132,8 +140,8 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
     if not match:
         # no "<epithet>" placeholder: the page's toast shows messages as HTML and drops it
         raise ValueError(f"species “{name[:60]}” is not a binomial: write “{genus}” then the "
-                         "epithet in lower case, as in “Boletus edulis”; leave it empty to vote "
-                         "for the genus only (no “sp.”)")
+                         f"epithet in lower case, as in “{EXAMPLE_SPECIES[genus]}”; leave it "
+                         "empty to vote for the genus only (no “sp.”)")
     if match.group(1) != genus:
         raise ValueError(f"species {name!r} does not belong to genus {genus!r}")
     if strict and not all(_EPITHET.match(e) for e in name.split()[1:] if not e.endswith(".")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from conftest import write_tiny_dataset
 from mushroom import labels
 from mushroom import species as species_list
-from mushroom.taxonomy import load_taxonomy
+from mushroom.taxonomy import GENERA, load_taxonomy, validate_species
 
 TYPO, RIGHT = "Amanita muscria", "Amanita muscaria"
 
@@ -166,3 +167,15 @@ def test_a_mistyped_store_folder_is_not_created(tmp_path):
     with pytest.raises(FileNotFoundError, match="label store not found"):
         species_list.retire_species(typo, "Amanita", TYPO, "alice")
     assert not typo.exists()
+
+
+@pytest.mark.parametrize("genus", GENERA)
+def test_a_malformed_name_is_shown_an_example_of_the_chosen_genus(genus):
+    """Seen in the Review tab: a Russula photo refused "boletus edulis" with "write “Russula”
+    then the epithet in lower case, as in “Boletus edulis”", an example of another genus."""
+    with pytest.raises(ValueError, match="is not a binomial") as refused:
+        validate_species(genus, genus.lower() + " sp")
+    example = re.search(r"as in “([^”]+)”", str(refused.value)).group(1)
+    assert example.split()[0] == genus
+    seed = {s.species for s in load_taxonomy(species_list.DEFAULT_TAXONOMY)}
+    assert validate_species(genus, example) == example and example in seed
