@@ -38,7 +38,8 @@ with CheckedBlocks(title="Mushroom: genus recognizer", analytics_enabled=False,
                    delete_cache=delete_cache()) as demo:
     gr.Markdown("# Mushroom genus recognizer")
     gr.Markdown(DISCLAIMER, elem_id="disclaimer")
-    with gr.Tabs() as tabs:
+    # "wrap": below 390 px the default "menu" hid every tab but Identify behind a "..."
+    with gr.Tabs(overflow_behavior="wrap") as tabs:
         with gr.Tab("Identify", id="identify"):
             build_identify_tab()
         with gr.Tab("One find, several photos", id="find"):

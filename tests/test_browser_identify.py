@@ -388,3 +388,24 @@ def test_each_tab_has_an_address_that_opens_it(app, offline_page):
     page.get_by_text("Never eat").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # the page-load event has answered by now
     wait_for_tab("identify")
+
+
+@pytest.mark.parametrize("width,height", [(360, 740), (375, 667)])
+def test_every_tab_is_in_sight_on_a_small_phone(app, browser, width, height):
+    """Seen at 360 and 375 px, the most common Android and the small iPhones: Gradio's tab
+    bar kept only "Identify" and hid the other tabs, the several-photos one included, behind
+    an unlabelled "..." button."""
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(app.url, wait_until="load")
+    page.locator("#photo").wait_for(timeout=60_000)
+    page.wait_for_timeout(500)  # the tab bar measures itself after the first paint
+    for name in ("Identify", "One find, several photos", "Review"):
+        tab = page.get_by_role("tab", name=name)
+        assert tab.is_visible(), name
+        box = tab.bounding_box()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= width, (name, box)
+    page.get_by_role("tab", name="One find, several photos").click()
+    page.locator("#find-photos").wait_for(timeout=10_000)
+    context.close()
