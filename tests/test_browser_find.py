@@ -226,3 +226,27 @@ def test_on_a_360_px_phone_the_per_photo_table_fits_on_screen(app, browser, tmp_
     }""")
     context.close()
     assert overflow == [], f"cells end this many px past the visible box: {overflow}"
+
+
+def test_a_finger_that_slightly_misses_the_x_still_removes_the_photo(app, browser, tmp_path):
+    """Seen on a phone: the x that removes a photo from the find is 7 x 20 px, so a tap a
+    few pixels off it did nothing (or opened the download link beside it)."""
+    paths = [tmp_path / "cap.jpg", tmp_path / "gills.jpg"]
+    for seed, path in enumerate(paths, 61):
+        make_photo(GENERA.index("Suillus"), seed=seed, size=(320, 240)).save(path)
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(p) for p in paths])
+    wait_for_answers(page)
+    x = page.locator("#find-photos button[aria-label='Remove this file']").first
+    x.scroll_into_view_if_needed()
+    box = x.bounding_box()
+    # 10 px left of its centre and 12 px below: inside a 35 x 44 px target, clear of the link
+    page.touchscreen.tap(box["x"] + box["width"] / 2 - 10, box["y"] + box["height"] / 2 + 12)
+    page.wait_for_function("() => document.querySelectorAll('#find-photos tr.file').length == 1",
+                           timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#find-verdict').innerText"
+                           ".includes('Combined from 1 of 1 photo')", timeout=90_000)
+    context.close()

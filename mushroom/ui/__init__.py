@@ -45,6 +45,10 @@ input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
    a blank band the height of a line between them. */
 #explain-refusal:not(:has(.photo-error)), #find-explain-refusal:not(:has(.photo-error)) {
   display: none !important; }
+/* The find's "Remove this file" x is 7 px wide, and a finger that misses it lands on the
+   download link beside it: a transparent margin makes a 35 x 44 px target, layout unchanged. */
+#find-photos .label-clear-button { position: relative; }
+#find-photos .label-clear-button::after { content: ""; position: absolute; inset: -12px -14px; }
 /* On a phone the Review tab's empty LIME box (300 px) pushed the photo's label and buttons
    below the fold: hide it until a heatmap is on its way (its progress shows) or there. */
 @media (max-width: 640px) {
