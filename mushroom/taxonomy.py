@@ -92,7 +92,7 @@ GENUS_NOTES: dict[str, GenusNote] = {
         "Green or white Russula are confused with the deadly death cap (Amanita phalloides).",
     ),
     "Suillus": GenusNote(
-        "Mostly edible slippery jacks; some cause digestive upsets, peel the slimy cap.",
+        "Mostly edible slippery jacks, but some cause digestive upsets (the slimy cap skin too).",
         "Few deadly lookalikes, but boletes with red pores are a different, risky group.",
     ),
 }

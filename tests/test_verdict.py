@@ -59,6 +59,15 @@ def test_no_message_ever_says_safe_to_eat(probs, tau, uncertain_top1, recognized
     assert "edible" not in v.message.lower() or v.level == "edible_genus"
 
 
+@pytest.mark.parametrize("genus", GENERA)
+def test_no_genus_note_tells_how_to_prepare_it_for_eating(genus):
+    """Seen on an edible-genus card for Suillus: "peel the slimy cap", a kitchen step that
+    reads as a go-ahead beside "never eat it on the strength of this app"."""
+    note = " ".join(vars(GENUS_NOTES[genus]).values()).lower()
+    steps = ("peel", "cook", "boil", "fry", "blanch", "soak", "discard the", "remove the")
+    assert [step for step in steps if step in note] == []
+
+
 @settings(max_examples=300, deadline=None)
 @given(distributions(), taus, top1s)
 def test_edible_genus_only_when_every_safety_rule_passes(probs, tau, uncertain_top1):
