@@ -250,3 +250,16 @@ def test_a_finger_that_slightly_misses_the_x_still_removes_the_photo(app, browse
     page.wait_for_function("() => document.querySelector('#find-verdict').innerText"
                            ".includes('Combined from 1 of 1 photo')", timeout=90_000)
     context.close()
+
+
+def test_the_button_that_adds_photos_has_a_name_a_person_can_read(app, page, tmp_path):
+    """Gradio labelled it with its untranslated key: screen readers said "common.upload",
+    and so did its tooltip."""
+    path = tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Boletus"), seed=71, size=(320, 240)).save(path)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(path)])
+    wait_for_answers(page)
+    add = page.locator("#find-photos").get_by_role("button", name="Add more photos", exact=True)
+    assert add.is_visible() and add.get_attribute("title") == "Add more photos"
+    assert page.locator("[aria-label='common.upload'], [title='common.upload']").count() == 0

@@ -121,6 +121,15 @@ new MutationObserver(() => {
     document.querySelector("#review-photo").scrollIntoView({block: "start"});
   }
 }).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
+// Gradio names the find's "add more photos" button with its untranslated key "common.upload",
+// which screen readers read out and a mouse shows on hover.
+new MutationObserver(() => {
+  for (const b of document.querySelectorAll('button[aria-label="common.upload"]')) {
+    b.setAttribute("aria-label", "Add more photos");
+    b.title = "Add more photos";
+  }
+}).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                      attributeFilter: ["aria-label"]});
 // Gradio renders every image with alt="": screen readers skip the photo and the heatmap.
 // Name them by the box they sit in.
 const ALT = {"photo": "The uploaded mushroom photo",
