@@ -19,12 +19,13 @@ from starlette.middleware import Middleware  # noqa: E402
 from mushroom import service  # noqa: E402
 from mushroom.store_merge import seed_space_store  # noqa: E402
 from mushroom.ui import (  # noqa: E402
-    DISCLAIMER, HEAD, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab, theme)
+    DISCLAIMER, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab)
 from mushroom.ui.api_input import (  # noqa: E402
     EXCEPTION_HANDLERS, CheckedBlocks, PrivateEndpoints)
 from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
+from mushroom.ui.page import HEAD, theme  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
 from mushroom.ui.review_keys import KEY_HINTS  # noqa: E402
 

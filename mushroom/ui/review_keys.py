@@ -36,7 +36,7 @@ KEY_HINTS = """<style>
 </style>""" % ("\n".join(f'#{elem}::after {{ content: " [{key}]"; display: contents; }}'
                         for key, elem in KEYS.items()),
               ", ".join(f"#{elem}::after" for elem in KEYS.values()))
-"""For the page's ``head`` (``app.py``), after :data:`mushroom.ui.HEAD`."""
+"""For the page's ``head`` (``app.py``), after :data:`mushroom.ui.page.HEAD`."""
 HELP = ("**Keys** (outside text boxes): `c` confirm · `r` save genus/species · `x` not a "
         "mushroom · `b` unusable photo · `n` add note · `s` skip · `p` reopen your last photo · "
         "`u` undo · `l` LIME · `h` previous photo of this session · `f` forward again")
