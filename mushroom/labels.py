@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -23,6 +25,12 @@ STORE_NAME = "decisions.jsonl"
 TORN_NAME = "decisions.torn"  # fragments cut from a crashed write, kept for forensics
 MAX_PER_PHOTO = 50  # decisions one expert may have in force on one photo (see record)
 LOCK_TIMEOUT_S = 60.0
+
+
+class StoreError(ValueError):
+    """The label store cannot be read (a complete line that is not a valid row) or written
+    (a read-only or full disk, a lock that never comes free): nothing was saved, and the
+    message says what to fix. Every Review event shows it (see :func:`mushroom.ui.bound`)."""
 
 
 def existing_store(labels_dir: str | Path) -> Path:
@@ -61,7 +69,9 @@ def _parse_row(line: bytes, where: str) -> Decision:
     try:  # a hand-edited row must not reach the consensus and the next training run
         return validate(Decision(**json.loads(line)), strict=False)
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{where}: unreadable row ({err})") from err
+        raise StoreError(f"{where}: unreadable row ({err}). The label store was edited by "
+                         "hand: correct or remove that line; until then nothing reads the "
+                         "store or writes to it") from err
 
 
 _STORE = AppendOnlyLines(_parse_row)
@@ -85,17 +95,28 @@ def row_line(d: Decision) -> bytes:
     return (json.dumps(asdict(d), ensure_ascii=False) + "\n").encode()
 
 
-def store_lock(labels_dir: str | Path):
+@contextmanager
+def store_lock(labels_dir: str | Path) -> Iterator[None]:
     """Take the inter-process lock every writer holds; use as ``with store_lock(d):``.
 
     The OS drops it when its holder dies, so a crashed writer never blocks the store.
+
+    Raises:
+        StoreError: the store's folder cannot be written (taking the lock, or inside the
+            block), or the lock stayed taken for :data:`LOCK_TIMEOUT_S`.
     """
     from filelock import FileLock
 
-    Path(labels_dir).mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(Path(labels_dir) / (STORE_NAME + ".lock")), timeout=LOCK_TIMEOUT_S)
-    # writes take milliseconds, so poll often: the default 50 ms would idle the writers
-    return lock.acquire(poll_interval=0.002)
+    try:
+        Path(labels_dir).mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(Path(labels_dir) / (STORE_NAME + ".lock")), timeout=LOCK_TIMEOUT_S)
+        # writes take milliseconds, so poll often: the default 50 ms would idle the writers
+        with lock.acquire(poll_interval=0.002):
+            yield
+    except OSError as err:  # a bare OSError reached the page as an unexplained "Error"
+        raise StoreError(f"Nothing was saved: the label store {labels_dir} cannot be "
+                         f"written ({err.strerror or err}). Its folder must be on a writable "
+                         "disk with free space.") from err
 
 
 def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotator: str, *,

@@ -67,10 +67,23 @@ class UserError(gr.Error):
 
 def bound(fn, *args):
     """``functools.partial(fn, *args)`` with ``fn``'s docstring, which the view-API page shows
-    as the endpoint's description (a bare partial's is functools' own)."""
-    from functools import partial
+    as the endpoint's description (a bare partial's is functools' own).
 
-    out = partial(fn, *args)
+    A label store that cannot be read or written (:class:`mushroom.labels.StoreError`) is
+    refused with its message: Gradio shows any other exception as a bare "Error"."""
+    from functools import partial, wraps
+
+    from mushroom.labels import StoreError
+
+    call = partial(fn, *args)
+
+    @wraps(call)
+    def out(*rest, **kwargs):
+        try:
+            return call(*rest, **kwargs)
+        except StoreError as err:
+            raise UserError(clip(str(err), 600), title="Label store") from err
+
     out.__doc__ = fn.__doc__
     return out
 

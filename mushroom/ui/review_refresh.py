@@ -90,6 +90,7 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         votes_shown: the votes table on the page (rows of strings).
         status_shown: the status line on the page.
     """
+    from mushroom.labels import StoreError
     from mushroom.review import load_queue
 
     out = {"image_id": image_id or "", "genus": filter_genus, "mode": mode,
@@ -100,7 +101,10 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         return out
     if ctx.data_dir is None or not ctx.cache.is_file():
         return out
-    queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
+    try:
+        queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
+    except StoreError:  # the expert's next click says why; one toast per tick would pile up
+        return out
     progress = _markdown(progress_text(queue, filter_genus, user, mode))
     out["progress"] = progress if progress != (progress_shown or "") else None
     hit = queue[queue["image_id"] == (image_id or "")]

@@ -83,9 +83,11 @@ def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note:
     are never refused for a label change (saying so would give the wrong reason)."""
     if kind not in VOTES or not seen or seen[0] != image_id:
         return None
+    from mushroom.labels import StoreError
+
     try:
         now = queue_row(ctx, image_id)["genus"]
-    except UserError:
+    except (UserError, StoreError):  # the refusal's own toast already says why
         return None
     if now == seen[1]:
         return None

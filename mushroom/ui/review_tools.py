@@ -80,7 +80,7 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     try:
         counts = build_queue(ctx.data_dir, ctx.cache, ctx.model_path, DEFAULT_OOF, ctx.cfg,
                              progress=lambda it: progress.tqdm(it, desc="scoring photos"))
-    except (FileNotFoundError, ValueError) as err:
+    except (OSError, ValueError) as err:  # OSError: e.g. a read-only store for queue.csv
         raise UserError(str(err)) from err
     status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."
     out = render(ctx, user, image_id or None, filter_genus, mode, status, history,
