@@ -92,7 +92,8 @@ class AppendOnlyLines(Generic[T]):
                        next(_VERSIONS) if changed else state.version)
 
 
-def append_line(path: str | Path, line: bytes, torn: str | Path) -> None:
+def append_line(path: str | Path, line: bytes, torn: str | Path,
+                whole: Callable[[bytes], bool] | None = None) -> None:
     """Append one whole line durably, first cutting a torn last line left by a writer that
     died mid-row (moved to ``torn``, for forensics), so the new row never glues onto it.
 
@@ -102,10 +103,13 @@ def append_line(path: str | Path, line: bytes, torn: str | Path) -> None:
         path: the append-only file (created when missing).
         line: the bytes to append, ending with a newline.
         torn: where cut fragments are kept (appended to, one per line).
+        whole: tells an unterminated last line that is a complete row (a hand edit saved
+            without the final newline) from a torn one: it is ended with a newline and
+            kept, not cut. None: every unterminated last line is torn.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        _repair_tail(fd, Path(torn))
+        _repair_tail(fd, Path(torn), whole or (lambda fragment: False))
         view = memoryview(line)
         while view:  # one row in one write, short writes resumed
             view = view[os.write(fd, view):]
@@ -114,8 +118,9 @@ def append_line(path: str | Path, line: bytes, torn: str | Path) -> None:
         os.close(fd)
 
 
-def _repair_tail(fd: int, torn: Path) -> None:
-    """Cut an unterminated last line (a writer died mid-write) and keep it aside."""
+def _repair_tail(fd: int, torn: Path, whole: Callable[[bytes], bool]) -> None:
+    """Cut an unterminated last line (a writer died mid-write) and keep it aside; end one
+    that ``whole`` accepts with its missing newline instead."""
     size = os.fstat(fd).st_size
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
         return
@@ -123,6 +128,9 @@ def _repair_tail(fd: int, torn: Path) -> None:
     while start > 0 and os.pread(fd, 1, start - 1) != b"\n":
         start -= 1
     fragment = os.pread(fd, size - start, start)
+    if whole(fragment):
+        os.write(fd, b"\n")
+        return
     with open(torn, "ab") as fh:
         fh.write(fragment + b"\n")
     os.ftruncate(fd, start)

@@ -86,8 +86,18 @@ def append(labels_dir: str | Path, d: Decision, locked: bool = False) -> Decisio
     if not locked:
         with store_lock(labels_dir):
             return append(labels_dir, d, locked=True)
-    append_line(labels_dir / STORE_NAME, row_line(d), labels_dir / TORN_NAME)
+    append_line(labels_dir / STORE_NAME, row_line(d), labels_dir / TORN_NAME, whole_row)
     return d
+
+
+def whole_row(fragment: bytes) -> bool:
+    """Whether an unterminated last line is a complete, valid row: a killed writer leaves a
+    prefix of its line, which never parses as a whole JSON object."""
+    try:
+        _parse_row(fragment, "last line")
+    except ValueError:
+        return False
+    return True
 
 
 def row_line(d: Decision) -> bytes:

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mushroom.filecache import append_line
-from mushroom.labels import STORE_NAME, TORN_NAME, existing_store, read_rows, row_line, store_lock
+from mushroom.labels import (STORE_NAME, TORN_NAME, existing_store, read_rows, row_line,
+                             store_lock, whole_row)
 from mushroom.paths import DEFAULT_LABELS, space_storage
 from mushroom.species import merge_species, own_rows
 
@@ -82,7 +83,8 @@ def merge(target: str | Path, source: str | Path) -> tuple[int, int, int]:
                 seen.add(r.row_id)
                 new.append(r)
         if new:  # one write: a crash leaves a torn tail that the next merge repairs
-            append_line(target / STORE_NAME, b"".join(map(row_line, new)), target / TORN_NAME)
+            append_line(target / STORE_NAME, b"".join(map(row_line, new)), target / TORN_NAME,
+                        whole_row)
     return len(new), len(rows) - len(new), len(added)
 
 

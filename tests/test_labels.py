@@ -231,6 +231,18 @@ def test_reader_ignores_a_torn_tail_and_the_next_writer_repairs_it(photos, store
     assert b'"action": "conf' in (store / labels.TORN_NAME).read_bytes()
 
 
+def test_a_last_row_saved_without_its_newline_is_kept_by_the_next_writer(photos, store):
+    # A hand edit saved by an editor that drops the final newline: the row is whole, not torn
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    labels.record(store, photos, "Amanita/001.jpg", "bob", genus="Boletus")
+    path = store / labels.STORE_NAME
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    labels.record(store, photos, "Amanita/002.jpg", "carol", genus="Amanita")
+    assert [r.annotator for r in labels.read_rows(store)] == ["alice", "bob", "carol"]
+    assert cons.current(store)[file_id(photos / "Amanita/001.jpg")].genus == "Boletus"
+    assert not (store / labels.TORN_NAME).exists()
+
+
 def test_a_corrupt_complete_line_is_reported_not_skipped(photos, store):
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
     with (store / labels.STORE_NAME).open("a") as fh:
