@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mushroom.cli import add_data_flag
+from mushroom.cli import add_data_flag, check_out_dir
 from mushroom import metrics
 from mushroom.config import CalibConfig, DataConfig
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from mushroom.data import build_manifest, read_manifest
     from mushroom.pipeline import write_json
 
+    check_out_dir(args.out)  # refused now, not after the features of every photo
     if args.manifest:
         frame = read_manifest(args.manifest)
     else:

@@ -54,6 +54,18 @@ def check_csv_out(path: str | Path) -> None:
         raise ValueError(f"--out {path} is a folder; give a CSV file name")
 
 
+def check_out_dir(path: str | Path, flag: str = "--out") -> None:
+    """Refuse an output folder that cannot be one, before any long work starts.
+
+    Raises:
+        ValueError: ``path``, or a folder above it, is an existing file.
+    """
+    for part in (Path(path), *Path(path).parents):
+        if part.exists() and not part.is_dir():
+            where = "" if part == Path(path) else f": {part}"
+            raise ValueError(f"{flag} {path}{where} is a file, not a folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -79,6 +91,11 @@ def run_command(func: Callable[[argparse.Namespace], int | None],
               file=sys.stderr)
     except KeyError as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+    except FileExistsError as err:  # mkdir of a path that is a file: "[Errno 17]" says little
+        name = err.filename
+        is_file = name is not None and Path(name).exists() and not Path(name).is_dir()
+        print(f"error: {name} is a file, not a folder" if is_file else f"error: {err}",
+              file=sys.stderr)
     except (OSError, ValueError) as err:  # missing, unwritable or wrong-kind paths; bad values
         print(f"error: {err}", file=sys.stderr)
     except KeyboardInterrupt:  # Ctrl-C is a choice, not a crash: no traceback

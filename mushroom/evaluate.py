@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mushroom.cli import add_data_flag
+from mushroom.cli import add_data_flag, check_out_dir
 from mushroom import metrics, safety_cli, verdict
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import Thresholds
@@ -197,9 +197,10 @@ def run(args: argparse.Namespace) -> int:
     nonmushroom = getattr(args, "nonmushroom", None)
     if nonmushroom is not None and not Path(nonmushroom).is_dir():  # before any work
         raise ValueError(f"--nonmushroom {nonmushroom} is not a folder")
+    check_out_dir(args.out)  # a wrong --out or --model must not wait for the photos' scan
+    predictor = load_model(args.model or DEFAULT_MODEL)
     frame, cleaning = build_manifest(args.data, split=False)
     print(cleaning.summary())
-    predictor = load_model(args.model or DEFAULT_MODEL)
     frame, unknown = split_known(frame, predictor.classes)
     if unknown:
         print(f"ignored photos of genera the model does not know: {unknown}")

@@ -144,6 +144,33 @@ def test_unwritable_outputs_and_wrong_kinds_of_file_are_one_line_errors(tiny_dat
     assert status == 2 and "binary" in stderr and len(stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", [
+    ["evaluate", "--data", "{data}", "--out", "{file}", "--workers", "0"],
+    ["evaluate", "--data", "{data}", "--out", "{file}/sub", "--workers", "0"],
+    ["baseline", "--data", "{data}", "--out", "{file}"],
+    ["train", "--data", "{data}", "--out", "{file}", "--epochs", "1,1,1,1"],
+    ["labels", "add", "--labels", "{file}", "--image", "{data}/Amanita/000.jpg",
+     "--genus", "Boletus", "--annotator", "alice"],
+])
+def test_a_file_given_as_an_output_folder_is_named_before_any_work(tiny_data, tmp_path,
+                                                                   command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("keep me")
+    argv = [a.format(data=tiny_data, file=blocker) for a in command]
+    status, stdout, stderr = run_cli(*argv)
+    assert status == 2 and "wrote" not in stdout
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert stderr.startswith("error:") and f"{blocker} is a file, not a folder" in stderr
+    assert "reading photos" not in stderr  # refused before the photos were scanned
+    assert blocker.read_text() == "keep me"
+
+
+def test_evaluate_refuses_a_missing_model_before_scanning_the_photos(tiny_data, tmp_path):
+    status, _, stderr = run_cli("evaluate", "--data", str(tiny_data), "--out",
+                                str(tmp_path / "o"), "--model", str(tmp_path / "nope.pt"))
+    assert status == 2 and stderr == f"error: checkpoint not found: {tmp_path / 'nope.pt'}\n"
+
+
 def test_a_folder_as_csv_out_is_refused_alike_by_manifest_and_labels_export(tiny_data,
                                                                              tmp_path):
     from mushroom import labels
