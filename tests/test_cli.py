@@ -171,6 +171,17 @@ def test_evaluate_refuses_a_missing_model_before_scanning_the_photos(tiny_data, 
     assert status == 2 and stderr == f"error: checkpoint not found: {tmp_path / 'nope.pt'}\n"
 
 
+def test_baseline_refuses_a_manifest_from_another_folder_before_the_features(tiny_data,
+                                                                             tmp_path):
+    csv = tmp_path / "m.csv"
+    assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
+    (tmp_path / "other" / "Amanita").mkdir(parents=True)
+    status, _, stderr = run_cli("baseline", "--data", str(tmp_path / "other"), "--manifest",
+                                str(csv), "--out", str(tmp_path / "bl"))
+    assert status == 2 and "54 of 54 photos of the manifest are not under" in stderr
+    assert "frozen features" not in stderr and not (tmp_path / "bl").exists()
+
+
 def test_a_folder_as_csv_out_is_refused_alike_by_manifest_and_labels_export(tiny_data,
                                                                              tmp_path):
     from mushroom import labels
