@@ -34,6 +34,8 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     from mushroom.config import Stage
 
     out = Path(run_dir)
+    if not (out / "model.pt").is_file():  # a mistyped --run is not "a soup without outputs"
+        raise FileNotFoundError(f"{out} is not a run folder: it has no model.pt")
     if data_dir is None and not (out / "outputs.npz").is_file():
         raise FileNotFoundError(f"{out} has no saved outputs of its own (a soup or a fresh "
                                 "student): pass --data <photos> so calibration predicts them")

@@ -182,6 +182,16 @@ def test_baseline_refuses_a_manifest_from_another_folder_before_the_features(tin
     assert "frozen features" not in stderr and not (tmp_path / "bl").exists()
 
 
+@pytest.mark.parametrize("with_data", [False, True])
+def test_calibrate_names_a_run_folder_without_a_model(tiny_data, tmp_path, with_data):
+    typo = tmp_path / "runs" / "typo"
+    extra = ["--data", str(tiny_data)] if with_data else []
+    status, _, stderr = run_cli("calibrate", "--run", str(typo), *extra)
+    assert status == 2
+    assert stderr == f"error: {typo} is not a run folder: it has no model.pt\n"
+    assert not typo.exists()
+
+
 def test_a_folder_as_csv_out_is_refused_alike_by_manifest_and_labels_export(tiny_data,
                                                                              tmp_path):
     from mushroom import labels
