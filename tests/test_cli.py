@@ -192,6 +192,32 @@ def test_calibrate_names_a_run_folder_without_a_model(tiny_data, tmp_path, with_
     assert not typo.exists()
 
 
+def test_train_refuses_data_missing_a_genus_and_keeps_the_run_folder(tiny_data, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.csv").write_text("an earlier run's")
+    for photo in (tiny_data / "Suillus").iterdir():  # an emptied (or misnamed) genus folder
+        photo.unlink()
+    status, _, stderr = run_cli("train", "--data", str(tiny_data), "--out", str(run),
+                                "--epochs", "1,1,1,1", "--workers", "0")
+    assert status == 2 and "error: cannot train: no training photos of Suillus (" in stderr
+    assert (run / "manifest.csv").read_text() == "an earlier run's"
+    assert not (run / "model.pt").exists()
+
+
+def test_train_refuses_a_manifest_without_poisonous_validation_photos(tiny_data, tmp_path):
+    csv = tmp_path / "m.csv"
+    assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
+    frame = read_manifest(csv)
+    frame.loc[frame["genus"] == "Entoloma", "split"] = "train"  # tau would never see one
+    frame.to_csv(csv, index=False)
+    status, _, stderr = run_cli("train", "--data", str(tiny_data), "--manifest", str(csv),
+                                "--out", str(tmp_path / "run"), "--epochs", "1,1,1,1")
+    assert status == 2
+    assert "no validation photos of the poisonous Entoloma" in stderr
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
 def test_a_folder_as_csv_out_is_refused_alike_by_manifest_and_labels_export(tiny_data,
                                                                              tmp_path):
     from mushroom import labels
