@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mushroom.cli import add_data_flag
+from mushroom.cli import add_data_flag, check_out_dir
 from mushroom.taxonomy import GENERA
 
 DEFAULT_OOF = Path(__file__).resolve().parent.parent / "assets" / "oof_predictions.csv"
@@ -283,6 +283,8 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"{flag} {value}: no such file ('none' for no file)"
                                     if flag == "--oof" else f"{flag} {value}: no such file")
     out = Path(args.out) if args.out else Path(args.labels) / CACHE_NAME
+    for flag, folder in (("--labels", args.labels), ("--out", out.parent)):
+        check_out_dir(folder, flag)  # now, not after every photo is scored
     cfg = QueueConfig(batch_size=args.batch_size)
     counts = build_queue(args.data, out, args.model, oof, cfg,
                          progress=lambda it: tqdm(it, desc="scoring photos", unit="batch"))

@@ -151,6 +151,9 @@ def test_unwritable_outputs_and_wrong_kinds_of_file_are_one_line_errors(tiny_dat
     ["train", "--data", "{data}", "--out", "{file}", "--epochs", "1,1,1,1"],
     ["labels", "add", "--labels", "{file}", "--image", "{data}/Amanita/000.jpg",
      "--genus", "Boletus", "--annotator", "alice"],
+    ["review-queue", "--data", "{data}", "--labels", "{file}", "--oof", "none"],
+    ["review-queue", "--data", "{data}", "--labels", "{file}.store", "--out", "{file}/q.csv",
+     "--oof", "none"],
 ])
 def test_a_file_given_as_an_output_folder_is_named_before_any_work(tiny_data, tmp_path,
                                                                    command):
@@ -161,7 +164,7 @@ def test_a_file_given_as_an_output_folder_is_named_before_any_work(tiny_data, tm
     assert status == 2 and "wrote" not in stdout
     assert len(stderr.strip().splitlines()) == 1, stderr
     assert stderr.startswith("error:") and f"{blocker} is a file, not a folder" in stderr
-    assert "reading photos" not in stderr  # refused before the photos were scanned
+    assert "reading photos" not in stderr and "scoring photos" not in stderr  # before any work
     assert blocker.read_text() == "keep me"
 
 
