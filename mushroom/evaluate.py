@@ -46,6 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="checkpoint (default: assets/model.pt)")
     p.add_argument("--batch-size", type=int, default=32, help="photos per forward pass")
     p.add_argument("--workers", type=int, default=2, help="photo-decoding worker processes")
+    p.add_argument("--manifest", default=None,
+                   help="score this manifest's photos (under --data) instead of every photo")
+    p.add_argument("--split", choices=("train", "val", "test"), default=None,
+                   help="with --manifest: only its rows of this split (e.g. val for `margin`)")
     safety_cli.add_arguments(p)
     p.set_defaults(func=run)
 
@@ -189,18 +193,40 @@ def format_summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def photos_to_score(data: str, manifest: str | None, split: str | None) -> pd.DataFrame:
+    """The rows to score: a cleaned scan of ``data``, or a manifest's (split's) rows.
+
+    Raises:
+        ValueError: the split has no rows; FileNotFoundError: photos not under ``data``.
+    """
+    from mushroom.data import build_manifest, check_photos, read_manifest
+
+    if manifest is None:
+        frame, cleaning = build_manifest(data, split=False)
+        print(cleaning.summary())
+        return frame
+    frame = read_manifest(manifest)  # already cleaned when it was built
+    if split is not None:
+        frame = frame[frame["split"] == split].reset_index(drop=True)
+        if frame.empty:
+            raise ValueError(f"{manifest} has no {split} rows")
+    check_photos(frame, data)
+    print(f"{len(frame)} photos of {manifest}" + (f" ({split} split)" if split else ""))
+    return frame
+
+
 def run(args: argparse.Namespace) -> int:
     """Clean the folder, predict every photo, write the three outputs and print a summary."""
-    from mushroom.data import build_manifest
     from mushroom.predict import DEFAULT_MODEL, load_model
 
     nonmushroom = getattr(args, "nonmushroom", None)
     if nonmushroom is not None and not Path(nonmushroom).is_dir():  # before any work
         raise ValueError(f"--nonmushroom {nonmushroom} is not a folder")
     check_out_dir(args.out)  # a wrong --out or --model must not wait for the photos' scan
+    if args.split and not args.manifest:
+        raise ValueError("--split needs --manifest (the manifest whose split to score)")
     predictor = load_model(args.model or DEFAULT_MODEL)
-    frame, cleaning = build_manifest(args.data, split=False)
-    print(cleaning.summary())
+    frame = photos_to_score(args.data, args.manifest, args.split)
     frame, unknown = split_known(frame, predictor.classes)
     if unknown:
         print(f"ignored photos of genera the model does not know: {unknown}")

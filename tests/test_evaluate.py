@@ -193,6 +193,31 @@ def test_user_errors_exit_2_with_a_message(tmp_path, tiny_checkpoint, case):
     assert not (tmp_path / "o" / "report.json").exists()
 
 
+def test_a_manifest_split_is_scored_alone_for_margin(tiny_data, tmp_path, tiny_checkpoint):
+    from mushroom.data import read_manifest
+
+    csv = tmp_path / "manifest.csv"
+    assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
+    val = read_manifest(csv).query("split == 'val'")
+    outs = {}
+    for split in ("val", "test"):
+        outs[split] = tmp_path / split
+        status, stdout, _ = run_cli("evaluate", "--data", str(tiny_data), "--manifest", str(csv),
+                                    "--split", split, "--out", str(outs[split]), "--model",
+                                    str(tiny_checkpoint), "--workers", "0")
+        assert status == 0 and f"({split} split)" in stdout
+    table = pd.read_csv(outs["val"] / "predictions.csv")
+    assert sorted(table["path"]) == sorted(val["path"])
+    assert json.loads((outs["val"] / "report.json").read_text())["n_images"] == len(val)
+    status, stdout, _ = run_cli("margin", "--predictions", str(outs["val"] / "predictions.csv"),
+                                str(outs["test"] / "predictions.csv"))
+    assert status == 0 and stdout
+    status, _, stderr = run_cli("evaluate", "--data", str(tiny_data), "--split", "val",
+                                "--out", str(tmp_path / "x"), "--model", str(tiny_checkpoint))
+    assert status == 2 and stderr == "error: --split needs --manifest (the manifest whose " \
+                                     "split to score)\n"
+
+
 def test_poison_flags_follow_the_apps_danger_rules():
     from types import SimpleNamespace
 
