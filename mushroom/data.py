@@ -81,6 +81,13 @@ def has_genus_folders(folder: Path) -> bool:
     return any(p.is_dir() and p.name.lower() in GENUS_OF_FOLDER for p in folder.iterdir())
 
 
+def no_folder(data_dir: str | Path) -> FileNotFoundError:
+    """The error for a photo root that is not a folder: missing, or a file given by mistake."""
+    if Path(data_dir).exists():
+        return FileNotFoundError(f"data folder {data_dir} is a file, not a folder")
+    return FileNotFoundError(f"data folder not found: {data_dir}")
+
+
 def photo_root(data: str) -> str:
     """The folder holding the genus folders: ``data`` itself, or its only wrapper folder.
 
@@ -225,7 +232,7 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     cfg = cfg or DataConfig()
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise FileNotFoundError(f"data folder not found: {data_dir}")
+        raise no_folder(data_dir)
     report = CleaningReport()
     frame = clean(data_dir, cfg, report)
     if frame.empty:
@@ -276,7 +283,7 @@ def check_photos(frame: pd.DataFrame, data_dir: str | Path) -> None:
     """
     root = Path(data_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"data folder not found: {data_dir}")
+        raise no_folder(data_dir)
     missing = [p for p in frame["path"] if not (root / p).is_file()]
     if missing:
         raise FileNotFoundError(

@@ -93,11 +93,11 @@ def list_photos(data_dir: str | Path) -> pd.DataFrame:
         FileNotFoundError: no such folder.
         ValueError: no photo in genus folders (the message names the fix when it can).
     """
-    from mushroom.data import CleaningReport, file_id, no_photos_message, scan
+    from mushroom.data import CleaningReport, file_id, no_folder, no_photos_message, scan
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise FileNotFoundError(f"data folder not found: {data_dir}")
+        raise no_folder(data_dir)
     report = CleaningReport()
     found = scan(data_dir, report)
     if not found:

@@ -69,6 +69,17 @@ def test_missing_folder_exits_2_with_one_line(tmp_path):
     assert not (tmp_path / "m.csv").exists()
 
 
+@pytest.mark.parametrize("command", [["manifest", "--out", "{tmp}/m.csv"],
+                                     ["evaluate", "--out", "{tmp}/ev"],
+                                     ["review-queue", "--labels", "{tmp}/labels"]])
+def test_a_file_given_as_the_data_folder_is_called_a_file(tmp_path, command):
+    photo = tmp_path / "IMG_1.jpg"
+    photo.write_bytes(b"a photo, not the folder of genus folders")
+    argv = [a.format(tmp=tmp_path) for a in command]
+    status, _, stderr = run_cli(argv[0], "--data", str(photo), *argv[1:])
+    assert status == 2 and stderr == f"error: data folder {photo} is a file, not a folder\n"
+
+
 def test_help_lists_the_pipeline_commands():
     proc = run_module("--help")
     assert proc.returncode == 0
