@@ -266,8 +266,11 @@ def cap_train(frame: pd.DataFrame, cap: int | None) -> pd.DataFrame:
 
 def read_manifest(path: str | Path) -> pd.DataFrame:
     """Load a manifest CSV written by ``python -m mushroom manifest``."""
-    frame = pd.read_csv(path, dtype={"species": str, "group": str, "image_id": str},
-                        keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype={"species": str, "group": str, "image_id": str},
+                            keep_default_na=False)
+    except pd.errors.EmptyDataError:  # an empty file: refused below, by its name
+        frame = pd.DataFrame()
     missing = set(MANIFEST_COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"{path} is not a manifest: missing columns {sorted(missing)}")

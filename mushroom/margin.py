@@ -124,7 +124,10 @@ def sweep(calibration: pd.DataFrame, pooled: pd.DataFrame, cfg: MarginConfig) ->
 
 def read_predictions(path: str) -> pd.DataFrame:
     """One ``predictions.csv`` written by ``evaluate``, with the columns the sweep needs."""
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:  # an empty file: refused below, by its name
+        frame = pd.DataFrame()
     missing = {"true", "predicted", "p_poisonous"} - set(frame.columns)
     if missing:
         raise ValueError(f"{path} is not evaluate's predictions.csv: missing {sorted(missing)}")

@@ -79,7 +79,10 @@ def read_oof(path: str | Path | None) -> pd.DataFrame | None:
     """Out-of-fold probabilities indexed by image id, or None when there is no file."""
     if path is None or not Path(path).is_file():
         return None
-    oof = pd.read_csv(path, dtype={"image_id": str})
+    try:
+        oof = pd.read_csv(path, dtype={"image_id": str})
+    except pd.errors.EmptyDataError:  # an empty file: refused below, by its name
+        oof = pd.DataFrame()
     missing = {"image_id", *prob_columns(GENERA)} - set(oof.columns)
     if missing:
         raise ValueError(f"{path} lacks columns {sorted(missing)}")

@@ -80,6 +80,21 @@ def test_a_file_given_as_the_data_folder_is_called_a_file(tmp_path, command):
     assert status == 2 and stderr == f"error: data folder {photo} is a file, not a folder\n"
 
 
+@pytest.mark.parametrize("command", [["margin", "--predictions", "{csv}"],
+                                     ["train", "--data", "{data}", "--manifest", "{csv}",
+                                      "--out", "{tmp}/run"],
+                                     ["review-queue", "--data", "{data}", "--oof", "{csv}",
+                                      "--labels", "{tmp}/labels"]])
+def test_an_empty_csv_is_named_as_the_wrong_file(tiny_data, tmp_path, command):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")  # an export or copy that was cut off
+    argv = [a.format(csv=empty, data=tiny_data, tmp=tmp_path) for a in command]
+    status, _, stderr = run_cli(*argv)
+    assert status == 2 and stderr.startswith(f"error: {empty} ")
+    assert "missing" in stderr or "lacks columns" in stderr
+    assert len(stderr.splitlines()) == 1
+
+
 def test_help_lists_the_pipeline_commands():
     proc = run_module("--help")
     assert proc.returncode == 0
