@@ -233,14 +233,16 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise no_folder(data_dir)
+    if labels_dir is not None:  # a missing or hand-broken store is refused before the scan
+        from mushroom.labels import apply_consensus, existing_store, read_rows
+
+        read_rows(existing_store(labels_dir))
     report = CleaningReport()
     frame = clean(data_dir, cfg, report)
     if frame.empty:
         raise ValueError(no_photos_message(data_dir, report))
     if labels_dir is not None:
-        from mushroom.labels import apply_consensus, existing_store
-
-        frame, report.relabels = apply_consensus(frame, existing_store(labels_dir))
+        frame, report.relabels = apply_consensus(frame, labels_dir)
     if split:
         frame = assign_splits(frame, cfg)
     else:

@@ -277,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the cache with a progress bar and print how the queue splits into tiers."""
     from tqdm.auto import tqdm
 
+    from mushroom.labels import read_store
     from mushroom.paths import DEFAULT_MODEL
 
     oof = None if args.oof.lower() == "none" else args.oof
@@ -288,6 +289,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.labels) / CACHE_NAME
     for flag, folder in (("--labels", args.labels), ("--out", out.parent)):
         check_out_dir(folder, flag)  # now, not after every photo is scored
+    if Path(args.labels).is_dir():
+        read_store(args.labels)  # a hand-broken store, too
     cfg = QueueConfig(batch_size=args.batch_size)
     counts = build_queue(args.data, out, args.model, oof, cfg,
                          progress=lambda it: tqdm(it, desc="scoring photos", unit="batch"))

@@ -95,6 +95,27 @@ def test_an_empty_csv_is_named_as_the_wrong_file(tiny_data, tmp_path, command):
     assert len(stderr.splitlines()) == 1
 
 
+MANIFEST, TRAIN = ["manifest", "--out", "{tmp}/m.csv"], ["train", "--out", "{tmp}/run"]
+
+
+@pytest.mark.parametrize("command, store", [  # review-queue makes a new store: no "typo"
+    (MANIFEST, "typo"), (TRAIN, "typo"), (MANIFEST, "hand_edited"), (TRAIN, "hand_edited"),
+    (["review-queue", "--oof", "none"], "hand_edited")])
+def test_a_bad_label_store_is_refused_before_the_photos_are_read(tiny_data, tmp_path, command,
+                                                                 store):
+    labels = tmp_path / "labels"
+    if store == "hand_edited":
+        labels.mkdir()
+        (labels / "decisions.jsonl").write_text('{"annotator": "alice", \n')
+    argv = [a.format(tmp=tmp_path) for a in command]
+    status, _, stderr = run_cli(argv[0], "--data", str(tiny_data), "--labels", str(labels),
+                                *argv[1:])
+    assert status == 2 and len(stderr.splitlines()) == 1, stderr
+    assert ("label store not found" if store == "typo" else "unreadable row") in stderr
+    assert sorted(p.name for p in labels.glob("*")) == (
+        [] if store == "typo" else ["decisions.jsonl"])  # no queue.csv left in it
+
+
 def test_help_lists_the_pipeline_commands():
     proc = run_module("--help")
     assert proc.returncode == 0
