@@ -124,6 +124,9 @@ def store_lock(labels_dir: str | Path) -> Iterator[None]:
         with lock.acquire(poll_interval=0.002):
             yield
     except OSError as err:  # a bare OSError reached the page as an unexplained "Error"
+        if Path(labels_dir).is_file():  # a mistyped --labels: the disk is not to blame
+            raise StoreError(f"Nothing was saved: the label store {labels_dir} is a file, "
+                             "not a folder") from err
         raise StoreError(f"Nothing was saved: the label store {labels_dir} cannot be "
                          f"written ({err.strerror or err}). Its folder must be on a writable "
                          "disk with free space.") from err
