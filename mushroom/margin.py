@@ -41,7 +41,7 @@ class MarginConfig:
     target_pass: float = 0.60  # the pass rate (specificity) the release must reach
     halvings: int = 2000  # random halvings for the "halving" column
     draws: int = 20000  # beta-binomial draws for the "pass" column
-    seed: int = 0  # makes the two Monte Carlo columns reproducible
+    seed: int = 0  # with the margin, seeds each row's two Monte Carlo columns (reproducible)
 
 
 def halving_keep_rate(scores: np.ndarray, always: np.ndarray, margin: float,
@@ -98,7 +98,6 @@ def sweep(calibration: pd.DataFrame, pooled: pd.DataFrame, cfg: MarginConfig) ->
     Both frames have ``evaluate``'s prediction columns (``true``, ``predicted``,
     ``p_poisonous``); ``calibration`` sets tau, ``pooled`` (which includes it) is scored.
     """
-    rng = np.random.default_rng(cfg.seed)
     cal_poison = calibration["true"].isin(POISONOUS)
     if not cal_poison.any():
         raise ValueError("the calibration predictions hold no poisonous photo")
@@ -108,6 +107,9 @@ def sweep(calibration: pd.DataFrame, pooled: pd.DataFrame, cfg: MarginConfig) ->
     always = pooled["predicted"].isin(POISONOUS).to_numpy()
     rows = []
     for margin in cfg.margins:
+        # One stream per row, keyed by the margin: a row then reads the same whichever
+        # other margins are swept, so each row of a quoted table can be reproduced alone.
+        rng = np.random.default_rng([cfg.seed, round(margin * 1_000_000)])
         tau = margin * lowest
         flagged = flags_from_scores(scores, always, tau)
         rates = poisonous_rates(flagged, poison, tau)

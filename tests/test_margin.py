@@ -65,6 +65,21 @@ def test_sweep_sets_tau_from_the_calibration_file_and_scores_the_pool():
         mg.sweep(val.iloc[2:], val, cfg)
 
 
+def test_a_margin_row_does_not_depend_on_the_other_margins_swept():
+    # The model card quotes rows of one sweep; `--margins 0.9` alone, or the default list,
+    # must print the same estimates for 0.9, or the card cannot be reproduced row by row.
+    rng = np.random.default_rng(3)
+    rows = [("Amanita", "Russula" if i % 4 else "Amanita", float(s))
+            for i, s in enumerate(np.exp(rng.uniform(-5.3, -0.7, 40)))]
+    rows += [("Boletus", "Boletus", float(s)) for s in rng.uniform(0.0, 0.006, 40)]
+    frame = _frame(rows)
+    alone = mg.sweep(frame, frame, mg.MarginConfig(margins=(0.9,), halvings=300, draws=500))
+    among = mg.sweep(frame, frame, mg.MarginConfig(margins=(0.1, 0.25, 0.9), halvings=300,
+                                                   draws=500))
+    assert 0 < alone.halving_keep[0] < 1 and 0 < alone.p_pass_target[0] < 1
+    pd.testing.assert_frame_equal(alone, among.iloc[[2]].reset_index(drop=True))
+
+
 def test_margin_command_prints_the_table(tmp_path, capsys):
     path = tmp_path / "predictions.csv"
     _frame([("Amanita", "Russula", 0.04), ("Amanita", "Amanita", 0.8),
