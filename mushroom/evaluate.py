@@ -1,8 +1,9 @@
 """``python -m mushroom evaluate --data DIR --out OUT_DIR [--model PATH]``: score a model.
 
 ``DIR`` is any ``<Genus>/*.jpg`` folder. It gets the same cleaning as training (corrupt,
-tiny and exact-duplicate photos dropped) but no split: every photo is scored. Photos of a
-genus the model does not know are left out and counted. Writes to ``OUT_DIR``:
+tiny and exact-duplicate photos dropped) but no split: every photo is scored, unless
+``--manifest CSV [--split S]`` names the photos (one split's) instead. Photos of a genus
+the model does not know are left out and counted. Writes to ``OUT_DIR``:
 
 - ``report.json``: the keys of :data:`mushroom.metrics.REPORT_KEYS`;
 - ``confusion_matrix.png``;
