@@ -215,14 +215,20 @@ def test_the_lru_cache_evicts_the_least_recently_used_entry():
     assert cache.get("a") is None
 
 
-@pytest.mark.parametrize("genus, p", [("Russula", 0.999), ("Cortinarius", 0.16)])
-def test_heatmap_legend_is_readable_on_a_phone_and_never_overlaps(genus, p):
-    """A phone shows the 448-px heatmap about 300 px wide: the legend must scale with it."""
+def legend_exp(genus: str = "Russula", p: float = 0.999, score: float = 0.8):
+    """What the legend reads of an explanation."""
     from types import SimpleNamespace
 
+    return SimpleNamespace(genus=genus, probability=p, seconds=3.3, score=score,
+                           config=SimpleNamespace(engine="fast", num_samples=320, model_size=224))
+
+
+@pytest.mark.parametrize("genus, p, score",
+                         [("Russula", 0.999, 0.8), ("Cortinarius", 0.16, 0.33)])
+def test_heatmap_legend_is_readable_on_a_phone_and_never_overlaps(genus, p, score):
+    """A phone shows the 448-px heatmap about 300 px wide: the legend must scale with it."""
     view = Image.new("RGB", (heatmap.DISPLAY_SIZE,) * 2, (128, 128, 128))
-    exp = SimpleNamespace(genus=genus, probability=p, seconds=3.3,
-                          config=SimpleNamespace(engine="fast", num_samples=320, model_size=224))
+    exp = legend_exp(genus, p, score)
     strip = np.asarray(heatmap._with_legend(view, exp))[heatmap.DISPLAY_SIZE:].astype(int)
 
     def box(rgb):
@@ -235,3 +241,19 @@ def test_heatmap_legend_is_readable_on_a_phone_and_never_overlaps(genus, p):
     ink = np.nonzero((strip.sum(axis=2) < 600).any(axis=0))[0]  # type and swatches
     assert ink.max() < heatmap.DISPLAY_SIZE - 4  # nothing runs off the right edge
     assert ry0 > cy1 or rx0 > 200  # "opposes it" on its own line or after the genus
+
+
+def test_the_legend_says_how_well_lime_fits_and_warns_when_it_fits_weakly():
+    """The fit (R^2) was computed and dropped: a heatmap whose colours account for a third
+    of the model's behaviour (0.33 on a real Hygrocybe photo) looked as sure as one at 0.9."""
+    assert heatmap.fit_note(0.78) == "Fit 0.78 of 1"
+    assert heatmap.fit_note(0.33) == "Fit 0.33 of 1: weak, read with caution"
+    view = Image.new("RGB", (heatmap.DISPLAY_SIZE,) * 2, (128, 128, 128))
+    strips = {score: np.asarray(heatmap._with_legend(view, legend_exp(score=score))
+                                )[heatmap.DISPLAY_SIZE:].astype(int) for score in (0.78, 0.33)}
+    assert strips[0.78].shape == strips[0.33].shape
+    rows = np.nonzero((strips[0.78] != strips[0.33]).any(axis=(1, 2)))[0]
+    assert len(rows)  # the score is drawn...
+    ink = {s: np.nonzero((strip[rows].sum(axis=2) < 300).any(axis=0))[0].max()
+           for s, strip in strips.items()}
+    assert ink[0.33] > ink[0.78] + 150  # ...and the weak one carries its caution

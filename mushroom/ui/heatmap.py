@@ -2,7 +2,7 @@
 
 Cyan superpixels raise the explained genus's probability, red ones lower it (the study's
 colours); the tint's strength follows the weight. The legend is drawn into the image, so
-API clients of /explain get it too.
+API clients of /explain get it too, fit score included: how far to trust the colours.
 """
 
 from __future__ import annotations
@@ -16,6 +16,17 @@ from mushroom.percent import pct
 DISPLAY_SIZE = 448
 SUPPORT_RGB = (0, 230, 230)  # cyan
 OPPOSE_RGB = (230, 30, 30)  # red
+WEAK_FIT = 0.5  # below this R^2 the colours account for less than half of how the model's
+# answer moved as regions were hidden (0.33 on a real Hygrocybe photo; most score 0.6-0.8)
+
+
+def fit_note(score: float) -> str:
+    """The legend's reliability line: LIME's fit R^2, with a caution when it is weak.
+
+    Spelled "fit 0.33 of 1": Pillow's default font has no superscript two.
+    """
+    text = f"Fit {score:.2f} of 1"
+    return f"{text}: weak, read with caution" if score < WEAK_FIT else text
 
 
 def overlay(exp: Explanation, num_features: int = 8, image: Image.Image | None = None,
@@ -45,7 +56,7 @@ def overlay(exp: Explanation, num_features: int = 8, image: Image.Image | None =
 
 
 def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:
-    """Append a legend strip: colour swatches, the genus and the settings used.
+    """Append a legend strip: colour swatches, the genus, the fit and the settings used.
 
     Type scales with the image: a phone shows the 448-px heatmap about 300 px wide, where
     15-px type came out at 10 px. The two swatches share a line when they fit.
@@ -60,7 +71,7 @@ def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:
     line = size + 8
     places = ([(8, 0), (8 + widths[0] + 2 * size, 0)] if one_line
               else [(8, 0), (8, line)])
-    height = places[-1][1] + line + size + 8
+    height = places[-1][1] + 2 * line + size + 8
     canvas = Image.new("RGB", (img.width, img.height + height), (255, 255, 255))
     canvas.paste(img, (0, 0))
     draw = ImageDraw.Draw(canvas)
@@ -68,7 +79,9 @@ def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:
         y = img.height + 6 + dy
         draw.rectangle((x, y + 2, x + size, y + size + 2), fill=rgb)
         draw.text((x + size + 8, y), text, fill=(0, 0, 0), font=font)
-    draw.text((8, img.height + 6 + places[-1][1] + line),
+    draw.text((8, img.height + 6 + places[-1][1] + line), fit_note(exp.score), fill=(0, 0, 0),
+              font=font)
+    draw.text((8, img.height + 6 + places[-1][1] + 2 * line),
               f"LIME {exp.config.engine}: {exp.config.num_samples} samples at "
               f"{exp.config.model_size} px, {exp.seconds:.1f} s", fill=(90, 90, 90), font=small)
     return canvas

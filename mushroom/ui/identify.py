@@ -41,7 +41,9 @@ NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to 
 CLEAR_STALE_TOASTS = close_error_toasts("/^(%s)/m" % "|".join(re.escape(s) for s in (
     NO_PHOTO, "This photo is no longer on the server")))
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
-          "stronger tint means a larger effect. Watch for heatmaps on grass or leaves: the "
+          "stronger tint means a larger effect. *Fit* (0 to 1) says how much of the model's "
+          "reaction to hidden regions the colours account for: below 0.5 the legend says "
+          "to read them with caution. Watch for heatmaps on grass or leaves: the "
           "model may be using the background rather than the mushroom.")
 
 
