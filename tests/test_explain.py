@@ -257,3 +257,20 @@ def test_the_legend_says_how_well_lime_fits_and_warns_when_it_fits_weakly():
     ink = {s: np.nonzero((strip[rows].sum(axis=2) < 300).any(axis=0))[0].max()
            for s, strip in strips.items()}
     assert ink[0.33] > ink[0.78] + 150  # ...and the weak one carries its caution
+
+
+def test_the_page_says_the_heatmap_covers_only_the_centre_square_the_model_sees():
+    """A portrait photo's heatmap lost its top and bottom with no word why: users took the
+    crop for a bug, and did not learn that the model never saw the cap cut off there."""
+    from mushroom.ui.identify import LEGEND
+
+    photo = red_patches_photo().resize((224, 448))  # portrait: the discs fill the middle
+    exp = lime.explain(known_answer_predictor(), photo, "Agaricus", lime.PRESETS["fast"])
+    size = heatmap.DISPLAY_SIZE
+    shown = np.asarray(heatmap.overlay(exp, num_features=1, image=photo))[:size]
+    middle = np.asarray(photo.resize((size, 2 * size)))[size // 2:size // 2 + size]
+    untinted = ~np.isin(np.asarray(Image.fromarray(exp.segments).resize((size, size),
+                                                                          Image.NEAREST)),
+                        exp.top(1))
+    assert np.abs(shown[untinted].astype(int) - middle[untinted]).mean() < 3
+    assert "centre square of the photo" in LEGEND and "the only part the model" in LEGEND

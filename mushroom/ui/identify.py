@@ -43,7 +43,9 @@ CLEAR_STALE_TOASTS = close_error_toasts("/^(%s)/m" % "|".join(re.escape(s) for s
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. *Fit* (0 to 1) says how much of the model's "
           "reaction to hidden regions the colours account for: below 0.5 the legend says "
-          "to read them with caution. Watch for heatmaps on grass or leaves: the "
+          "to read them with caution. The heatmap covers the centre square of the photo, "
+          "the only part the model looks at: keep the mushroom in the middle. Watch for "
+          "heatmaps on grass or leaves: the "
           "model may be using the background rather than the mushroom.")
 
 
