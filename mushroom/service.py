@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,13 @@ THREADS_ENV = "MUSHROOM_TORCH_THREADS"
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
+
+
+class ModelUnavailable(RuntimeError):
+    """The app has no usable model: the file is missing, or it is not a Mushroom checkpoint.
+
+    The message says which, and how to fix it; the page and the API show it as it is.
+    """
 
 
 def model_path() -> Path:
@@ -73,19 +81,26 @@ def get_predictor():
     """The process-wide :class:`~mushroom.predict.Predictor`, loaded on first use.
 
     Raises:
-        FileNotFoundError: no model at :func:`model_path` (message says how to fix it).
+        ModelUnavailable: no model at :func:`model_path`, or a file there that is not a
+            checkpoint (a truncated copy, a Git LFS pointer); the message says how to fix it.
     """
     path = model_path()
     with _lock:
         if str(path) not in _loaded:
             if not path.is_file():
-                raise FileNotFoundError(
+                raise ModelUnavailable(
                     f"No model at {path}. Train and ship one (see README) or set {MODEL_ENV}.")
             from mushroom.predict import load_model
 
             set_torch_threads()
+            try:
+                predictor = load_model(path)
+            except ValueError as err:  # load_checkpoint's "is not a Mushroom checkpoint"
+                raise ModelUnavailable(f"The model file cannot be used: {err}. Point "
+                                       f"{MODEL_ENV} to a checkpoint written by training, or "
+                                       "restore the shipped assets/model.pt.") from err
             _loaded.clear()  # one model per process: a new path replaces the old one
-            _loaded[str(path)] = load_model(path)
+            _loaded[str(path)] = predictor
         return _loaded[str(path)]
 
 
@@ -93,7 +108,8 @@ def warm_up_in_background() -> threading.Thread:
     """Load the model, run one photo and a tiny LIME in a daemon thread, so that neither the
     first /identify nor the first /explain pays for imports and kernel set-up.
 
-    A missing model is not an error here: the page still serves, and /identify explains.
+    A missing or unusable model is not an error here: the page still serves, /identify
+    explains, and the log says it once (a Space's log is where its admin looks).
     """
 
     def run() -> None:
@@ -101,7 +117,8 @@ def warm_up_in_background() -> threading.Thread:
 
         try:
             predictor = get_predictor()
-        except FileNotFoundError:
+        except ModelUnavailable as err:
+            print(f"model: {err}", file=sys.stderr, flush=True)
             return
         photo = Image.effect_mandelbrot((96, 96), (-2, -1.5, 1, 1.5), 60).convert("RGB")
         predictor.predict([photo])

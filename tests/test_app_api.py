@@ -252,6 +252,29 @@ def test_page_serves_without_a_model_and_identify_says_why(tmp_path, photo):
         assert bare.alive()
 
 
+def test_a_corrupt_model_file_is_named_on_every_endpoint_and_in_the_log(tmp_path, photo):
+    """A Git LFS pointer or a truncated copy where the checkpoint should be (a clone without
+    LFS, an interrupted upload): the page serves, and each answer says what is wrong with
+    which file instead of Gradio's bare "Error"."""
+    pointer = tmp_path / "model.pt"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\n"
+                       "oid sha256:0123456789abcdef\nsize 9422107\n")
+    with running_app({"MUSHROOM_MODEL": str(pointer)}) as bare:
+        with urllib.request.urlopen(bare.url, timeout=10) as page:
+            assert page.status == 200
+        client = Client(bare.url, verbose=False)
+        why = f"{pointer} is not a Mushroom checkpoint"
+        with pytest.raises(AppError, match=why):
+            client.predict(handle_file(str(photo)), api_name="/identify")
+        with pytest.raises(AppError, match=why):
+            client.predict([handle_file(str(photo))], 3, api_name="/identify_find")
+        with pytest.raises(AppError, match=why):
+            client.predict(handle_file(str(photo)), api_name="/explain")
+        assert bare.alive()
+        assert f"model: The model file cannot be used: {why}" in bare.log()
+        assert "Traceback" not in bare.log()
+
+
 def test_readme_is_a_valid_space_card():
     """The README's YAML header pins the same gradio as requirements.txt, and the app file."""
     from conftest import ROOT

@@ -85,7 +85,7 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
         return service.identify_find(paths, k, service.get_predictor())
     except BadImage as err:
         raise UserError(str(err)) from err
-    except FileNotFoundError as err:
+    except (service.ModelUnavailable, FileNotFoundError) as err:
         raise UserError(str(err)) from err
 
 

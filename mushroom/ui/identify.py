@@ -50,10 +50,10 @@ LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones p
 
 
 def _model():
-    """The shared model, or the ``gr.Error`` saying that none is installed."""
+    """The shared model, or the ``gr.Error`` saying that none is installed or usable."""
     try:
         return service.get_predictor()
-    except FileNotFoundError as err:
+    except service.ModelUnavailable as err:
         raise UserError(str(err)) from err
 
 

@@ -58,10 +58,13 @@ def predictor(ctx: ReviewContext):
 
     if not ctx.model_path.is_file():
         raise UserError(f"No model at {ctx.model_path}.")
-    if ctx.model_path.resolve() == service.model_path().resolve():
-        return service.get_predictor()
-    if ctx.predictor is None:
-        ctx.predictor = load_model(ctx.model_path)
+    try:
+        if ctx.model_path.resolve() == service.model_path().resolve():
+            return service.get_predictor()
+        if ctx.predictor is None:
+            ctx.predictor = load_model(ctx.model_path)
+    except (service.ModelUnavailable, ValueError) as err:  # not a checkpoint
+        raise UserError(str(err)) from err
     return ctx.predictor
 
 
