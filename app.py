@@ -7,8 +7,13 @@ starts, so importing this module stays cheap and the first request does not pay 
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+# a cache folder of the app's own: mushroom.ui.retention ages out every file in it, which in
+# the <tmp>/gradio that other Gradio apps share would delete their files too
+if not os.environ.get("GRADIO_TEMP_DIR"):  # Gradio reads an empty one as unset too
+    os.environ["GRADIO_TEMP_DIR"] = os.path.join(tempfile.gettempdir(), "mushroom-gradio")
 # lime draws a console progress bar over every perturbed copy of a reference explanation:
 # a server has no console, and the bars would fill its log (the page has gr.Progress)
 os.environ.setdefault("TQDM_DISABLE", "1")
@@ -27,6 +32,7 @@ from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.page import HEAD, theme  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
+from mushroom.ui.retention import start_sweeper  # noqa: E402
 from mushroom.ui.review_keys import KEY_HINTS  # noqa: E402
 
 
@@ -53,6 +59,7 @@ demo.queue(**QUEUE)
 
 if __name__ == "__main__":
     service.warm_up_in_background()
+    start_sweeper(demo)  # uploads an earlier, killed run left behind: Gradio forgets them
     seeded = seed_space_store()  # a Space's persistent store takes in labels/'s decisions
     if seeded:
         print(seeded)

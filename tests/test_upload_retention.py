@@ -11,6 +11,7 @@ from gradio_client import Client, handle_file
 from conftest import make_photo
 from mushroom.taxonomy import GENERA
 from mushroom.ui import DEFAULT_UPLOAD_TTL_S, delete_cache, scratch_file, upload_ttl_s
+from mushroom.ui.retention import sweep_stale_uploads
 from server import running_app
 
 
@@ -59,3 +60,46 @@ def test_the_server_deletes_uploaded_photos_after_the_ttl(tiny_checkpoint, tmp_p
         # the sweep leaves a working app: a new upload is identified as before
         assert client.predict(handle_file(str(photo)), api_name="/identify")["top_k"]
         assert app.alive()
+
+
+def test_the_sweep_ages_every_cached_file_and_spares_kept_ones(tmp_path):
+    old = tmp_path / ("a" * 64) / "spot.jpg"
+    kept = tmp_path / ("b" * 64) / "default.png"
+    for path in (old, kept):
+        path.parent.mkdir()
+        path.write_bytes(b"x")
+    later = time.time() + 100  # both files are 100 s old by then
+    assert sweep_stale_uploads(tmp_path, 1000, now=later) == 0  # younger than the TTL
+    assert sweep_stale_uploads(tmp_path, 50, {str(kept)}, now=later) == 1
+    assert not old.parent.exists()  # its emptied hash folder goes too
+    assert kept.exists() and tmp_path.is_dir()
+
+
+def test_uploads_a_killed_run_left_behind_are_swept_by_the_next_one(tiny_checkpoint, tmp_path):
+    """``running_app`` stops the app with SIGTERM, as a container or systemd does: Gradio's
+    shutdown never runs and the next process does not know that run's uploads."""
+    cache = tmp_path / "gradio-cache"
+    photo = tmp_path / "secret-spot.jpg"
+    make_photo(GENERA.index("Suillus"), seed=4, size=(200, 160)).save(photo, quality=90)
+    env = {"MUSHROOM_MODEL": str(tiny_checkpoint), "GRADIO_TEMP_DIR": str(cache)}
+    with running_app(env) as app:  # the default TTL: nothing is swept while it runs
+        Client(app.url, verbose=False).predict(handle_file(str(photo)), api_name="/identify")
+    left = list(cache.rglob("secret-spot.jpg"))
+    assert left, "the killed run should have left its upload (else this test proves nothing)"
+    with running_app({**env, "MUSHROOM_UPLOAD_TTL_S": "2"}) as app:
+        deadline = time.monotonic() + 30
+        while any(p.exists() for p in left) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(p.exists() for p in left), "an earlier run's upload outlived the TTL"
+        assert app.alive()
+
+
+def test_uploads_go_to_a_cache_folder_of_the_apps_own(tiny_checkpoint, tmp_path):
+    """Not the ``<tmp>/gradio`` other Gradio apps share: the sweep ages out every file."""
+    photo = tmp_path / "spot.jpg"
+    make_photo(GENERA.index("Russula"), seed=5, size=(200, 160)).save(photo, quality=90)
+    env = {"MUSHROOM_MODEL": str(tiny_checkpoint), "GRADIO_TEMP_DIR": "", "TMPDIR": str(tmp_path)}
+    with running_app(env) as app:
+        Client(app.url, verbose=False).predict(handle_file(str(photo)), api_name="/identify")
+    assert list((tmp_path / "mushroom-gradio").rglob("spot.jpg"))
+    assert not (tmp_path / "gradio").exists()
