@@ -91,6 +91,9 @@ def running_app(env: dict[str, str] | None = None, startup_timeout: float = 180.
             proc.kill()
             proc.wait()
         log_file.close()
+        # one per launched app: a full run would leave hundreds in <tmp> (a failed start
+        # already carries the log's tail in its RuntimeError)
+        app.log_path.unlink(missing_ok=True)
 
 
 def _wait_until_up(app: RunningApp, timeout: float) -> None:

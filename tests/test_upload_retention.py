@@ -103,3 +103,9 @@ def test_uploads_go_to_a_cache_folder_of_the_apps_own(tiny_checkpoint, tmp_path)
         Client(app.url, verbose=False).predict(handle_file(str(photo)), api_name="/identify")
     assert list((tmp_path / "mushroom-gradio").rglob("spot.jpg"))
     assert not (tmp_path / "gradio").exists()
+
+
+def test_a_test_server_leaves_no_log_file_behind(tiny_checkpoint):
+    with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as app:
+        assert app.alive() and app.log_path.is_file()
+    assert not app.log_path.exists()
