@@ -72,9 +72,25 @@ def set_torch_threads() -> int:
     """
     import torch
 
-    threads = max(1, int(os.environ.get(THREADS_ENV) or 1))
+    threads = torch_threads()
     torch.set_num_threads(threads)
     return threads
+
+
+def torch_threads(env: dict | None = None) -> int:
+    """``$MUSHROOM_TORCH_THREADS`` as a number of threads (default 1).
+
+    ``app.py`` reads it before serving: a typo found at the first /identify would fail every
+    request with Gradio's bare "Error" and a traceback in the log.
+
+    Raises:
+        ValueError: the variable is set but is not a whole number from 1 to 64.
+    """
+    raw = ((os.environ if env is None else env).get(THREADS_ENV) or "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise ValueError(f"{THREADS_ENV} must be a whole number of threads from 1 to 64, "
+                         f"not {raw!r}")
+    return int(raw)
 
 
 def get_predictor():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -273,6 +274,29 @@ def test_a_corrupt_model_file_is_named_on_every_endpoint_and_in_the_log(tmp_path
         assert bare.alive()
         assert f"model: The model file cannot be used: {why}" in bare.log()
         assert "Traceback" not in bare.log()
+
+
+def test_a_mistyped_thread_count_stops_the_app_at_start_and_names_the_variable(tmp_path):
+    """Read at the first /identify, "two" failed every request with a bare "Error"."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    assert service.torch_threads({}) == 1 and service.torch_threads({"X": "2"}) == 1
+    assert service.torch_threads({service.THREADS_ENV: " 3 "}) == 3
+    env = {**os.environ, service.THREADS_ENV: "two", "GRADIO_SERVER_PORT": "0",
+           "GRADIO_TEMP_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith(
+        "error: MUSHROOM_TORCH_THREADS must be a whole number of threads from 1 to 64, "
+        "not 'two'"), done.stderr
+    assert "Traceback" not in done.stderr and "Running on" not in done.stdout
+    for bad in ("0", "-1", "1.5", "65"):
+        with pytest.raises(ValueError, match=service.THREADS_ENV):
+            service.torch_threads({service.THREADS_ENV: bad})
 
 
 def test_readme_is_a_valid_space_card():

@@ -20,7 +20,6 @@ from pathlib import Path
 from mushroom.ui import delete_cache
 
 
-
 def sweep_stale_uploads(root: Path, max_age_s: float, keep: set[str] = frozenset(),
                         now: float | None = None) -> int:
     """Delete the files under ``root`` cached more than ``max_age_s`` ago; return how many.
