@@ -57,6 +57,9 @@ def test_no_message_ever_says_safe_to_eat(probs, tau, uncertain_top1, recognized
     text = " ".join([v.message, *v.reasons, *v.notes.values()]).lower()
     assert "safe to eat" not in text
     assert "edible" not in v.message.lower() or v.level == "edible_genus"
+    if v.level == "edible_genus":  # the one verdict a forager might act on
+        assert "checked by an expert" in v.message.lower()
+        assert "never eat it" in v.message.lower()
 
 
 @pytest.mark.parametrize("genus", GENERA)
