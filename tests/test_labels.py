@@ -68,7 +68,7 @@ def test_bad_annotator_names_are_rejected(photos, store, name):
                                  "..\\outside.jpg", "C:/Windows/win.ini", "", "Amanita/\x00.jpg"])
 def test_path_traversal_is_refused(photos, store, rel):
     (photos.parent / "outside.jpg").write_bytes((photos / "Amanita/000.jpg").read_bytes())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="data folder"):  # refused for its path, not later
         labels.record(store, photos, rel, "alice", genus="Amanita")
     assert labels.read_rows(store) == []
 
