@@ -26,14 +26,18 @@ class Abandoned(UserError):
 def _running_event() -> tuple[object, str] | None:
     """(Gradio's queue, event id) of the queued event this thread runs for, else None.
 
-    None outside a queued Gradio event (tests and the CLI call the functions directly;
-    ``queue=False`` events never enter the queue's active jobs).
+    None outside a queued Gradio event: tests and the CLI call the functions directly, and
+    Gradio gives ``queue=False`` events (which never enter the running jobs) no event id.
     """
     from gradio.context import LocalContext
 
     blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
     queue = getattr(blocks, "_queue", None)
-    if queue is None or event_id is None or not _active(queue, event_id):
+    # An event cancelled before the explanation began (while its photo was decoded) is
+    # already gone from the running jobs: it must stop too, not run on unwatched. Seen
+    # live: a client that cancelled a queue of explanations got each next one started and
+    # cancelled at once, and 79 ran side by side in one "one at a time" slot (6 GB).
+    if queue is None or event_id is None:
         return None
     return queue, event_id
 
@@ -59,15 +63,22 @@ def watched(report: Callable[[float, str], None]) -> Callable[[float, str], None
 
     Returns:
         A callback of the same shape for :func:`mushroom.explain.explain`.
+
+    Raises:
+        Abandoned: the event was cancelled before the explanation began.
     """
     running = _running_event()
 
-    def step(fraction: float, message: str) -> None:
+    def stop_if_abandoned(fraction: float) -> None:
         if running is not None and not _active(*running):
             print(f"explanation stopped at {fraction:.0%}: its caller cancelled it or "
                   "stopped listening",
                   file=sys.stderr, flush=True)
             raise Abandoned("The explanation was cancelled.")
+
+    def step(fraction: float, message: str) -> None:
+        stop_if_abandoned(fraction)
         report(fraction, message)
 
+    stop_if_abandoned(0.0)  # cancelled while its photo was decoded: not one superpixel more
     return step
