@@ -42,6 +42,25 @@ def test_scratch_files_prune_only_what_is_past_the_ttl(tmp_path, monkeypatch):
     assert new.name == "escape.jpg" and new.parent.is_dir()
 
 
+def test_files_the_app_made_go_after_the_ttl_without_another_of_their_kind(
+        tiny_checkpoint, tmp_path, monkeypatch):
+    """A HEIC photo's preview was pruned only when the next HEIC preview was made: on a
+    Space that may be never, and the copy of the photo stayed past the TTL."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    preview = scratch_file("preview", "IMG_1234.jpg")  # as the app writes them
+    export = scratch_file("labels", "consensus_labels.csv")
+    preview.write_bytes(b"a photo")
+    export.write_bytes(b"image_id,genus")
+    env = {"MUSHROOM_MODEL": str(tiny_checkpoint), "TMPDIR": str(tmp_path),
+           "GRADIO_TEMP_DIR": str(tmp_path / "gradio-cache"), "MUSHROOM_UPLOAD_TTL_S": "2"}
+    with running_app(env) as app:
+        deadline = time.monotonic() + 30
+        while (preview.exists() or export.exists()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not preview.parent.exists() and not export.parent.exists()
+        assert app.alive()
+
+
 def test_the_server_deletes_uploaded_photos_after_the_ttl(tiny_checkpoint, tmp_path):
     cache = tmp_path / "gradio-cache"
     photo = tmp_path / "secret-spot.jpg"

@@ -159,14 +159,21 @@ def expired_message(env: dict | None = None) -> str:
             "privacy. Please upload it again.")
 
 
-def scratch_file(kind: str, name: str, env: dict | None = None) -> Path:
-    """A fresh path ``<tmp>/mushroom-<kind>/<random>/<name>``, pruning entries past the TTL.
+SCRATCH_KINDS = ("preview", "labels")
+"""The ``kind`` of every :func:`scratch_file` the app writes (HEIC previews, label exports):
+the upload sweep (:mod:`mushroom.ui.retention`) prunes their folders too."""
 
-    For files the app writes itself (HEIC previews, label exports): Gradio copies them into
-    its cache, which :func:`delete_cache` sweeps, but the originals would otherwise stay.
-    """
-    root = Path(tempfile.gettempdir()) / f"mushroom-{kind}"
-    root.mkdir(exist_ok=True)
+
+def scratch_root(kind: str) -> Path:
+    """``<tmp>/mushroom-<kind>``: the folder :func:`scratch_file` writes ``kind`` files in."""
+    return Path(tempfile.gettempdir()) / f"mushroom-{kind}"
+
+
+def prune_scratch(kind: str, env: dict | None = None) -> None:
+    """Delete the :func:`scratch_file` folders of ``kind`` that are older than the TTL."""
+    root = scratch_root(kind)
+    if not root.is_dir():
+        return
     cutoff = time.time() - upload_ttl_s(env)
     for old in root.iterdir():
         try:
@@ -174,6 +181,18 @@ def scratch_file(kind: str, name: str, env: dict | None = None) -> Path:
                 shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError:  # another request pruned it first
             continue
+
+
+def scratch_file(kind: str, name: str, env: dict | None = None) -> Path:
+    """A fresh path ``<tmp>/mushroom-<kind>/<random>/<name>``, pruning entries past the TTL.
+
+    For files the app writes itself (HEIC previews, label exports): Gradio copies them into
+    its cache, which :func:`delete_cache` sweeps, but the originals would otherwise stay.
+    ``kind`` is one of :data:`SCRATCH_KINDS`.
+    """
+    root = scratch_root(kind)
+    root.mkdir(exist_ok=True)
+    prune_scratch(kind, env)
     folder = root / uuid.uuid4().hex
     folder.mkdir()
     return folder / Path(name).name

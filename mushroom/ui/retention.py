@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from mushroom.ui import delete_cache
+from mushroom.ui import SCRATCH_KINDS, delete_cache, prune_scratch
 
 
 def sweep_stale_uploads(root: Path, max_age_s: float, keep: set[str] = frozenset(),
@@ -54,7 +54,8 @@ def sweep_stale_uploads(root: Path, max_age_s: float, keep: set[str] = frozenset
 
 
 def start_sweeper(blocks, env: dict | None = None) -> threading.Thread:
-    """Sweep the cache folder now and then as often as Gradio's own sweep, in a daemon thread.
+    """Sweep the cache folder, and the app's scratch folders (:func:`mushroom.ui.scratch_file`),
+    now and then as often as Gradio's own sweep, in a daemon thread.
 
     Args:
         blocks: the app (its components' ``keep_in_cache`` files are spared).
@@ -73,6 +74,10 @@ def start_sweeper(blocks, env: dict | None = None) -> threading.Thread:
             try:
                 if root.is_dir():
                     sweep_stale_uploads(root, ttl, keep)
+                # the app's own copies (a HEIC preview) are otherwise pruned only when the
+                # next one of their kind is made, which may be never
+                for kind in SCRATCH_KINDS:
+                    prune_scratch(kind, env)
             except OSError as err:  # a folder it may not read: say so, try again later
                 print(f"upload sweep: {err}", flush=True)
             time.sleep(every)
