@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
-                   "mushroom.review", "mushroom.labels_cli",
+                   "mushroom.review_cli", "mushroom.labels_cli",
                    "mushroom.soup", "mushroom.rebalance", "mushroom.distill",
                    "mushroom.baseline", "mushroom.margin")
 

@@ -18,7 +18,6 @@ cache on every load together with the current review state.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass
@@ -27,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mushroom.cli import add_data_flag, check_out_dir
 from mushroom.taxonomy import GENERA
 
 DEFAULT_OOF = Path(__file__).resolve().parent.parent / "assets" / "oof_predictions.csv"
@@ -254,51 +252,3 @@ def top_k(row: pd.Series, k: int = 3) -> dict[str, float]:
     """The ``k`` most probable genera of a queue row."""
     probs = {g: float(row[f"p_{g}"]) for g in GENERA}
     return dict(sorted(probs.items(), key=lambda kv: -kv[1])[:k])
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``review-queue``."""
-    from mushroom.paths import DEFAULT_MODEL
-
-    p = sub.add_parser("review-queue", help="score labeled photos and cache the review queue")
-    add_data_flag(p)
-    p.add_argument("--labels", required=True, help="label store folder (labels/)")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint that scores photos")
-    p.add_argument("--oof", default=str(DEFAULT_OOF),
-                   help="out-of-fold probabilities CSV, preferred when present; 'none': score "
-                        "every photo with --model")
-    p.add_argument("--out", default=None, help=f"cache file (default: LABELS/{CACHE_NAME})")
-    p.add_argument("--batch-size", type=int, default=QueueConfig.batch_size,
-                   help="photos per forward pass")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Build the cache with a progress bar and print how the queue splits into tiers."""
-    from tqdm.auto import tqdm
-
-    from mushroom.labels import read_store
-    from mushroom.paths import DEFAULT_MODEL
-
-    oof = None if args.oof.lower() == "none" else args.oof
-    for flag, value, default in (("--oof", oof, DEFAULT_OOF),
-                                 ("--model", args.model, DEFAULT_MODEL)):
-        if value not in (None, str(default)) and not Path(value).is_file():  # no silent fallback
-            raise FileNotFoundError(f"{flag} {value}: no such file ('none' for no file)"
-                                    if flag == "--oof" else f"{flag} {value}: no such file")
-    out = Path(args.out) if args.out else Path(args.labels) / CACHE_NAME
-    for flag, folder in (("--labels", args.labels), ("--out", out.parent)):
-        check_out_dir(folder, flag)  # now, not after every photo is scored
-    if Path(args.labels).is_dir():
-        read_store(args.labels)  # a hand-broken store, too
-    cfg = QueueConfig(batch_size=args.batch_size)
-    counts = build_queue(args.data, out, args.model, oof, cfg,
-                         progress=lambda it: tqdm(it, desc="scoring photos", unit="batch"))
-    queue = load_queue(out, args.labels, cfg)
-    tiers = queue["tier"].value_counts()
-    print(", ".join(f"{k}: {v}" for k, v in counts.items()))
-    for tier, name in enumerate(TIER_NAMES):
-        print(f"  tier {tier} ({name}): {int(tiers.get(tier, 0))}")
-    print(f"  reviewed: {int((queue['votes'] > 0).sum())} / {len(queue)}")
-    print(f"wrote {out}")
-    return 0
