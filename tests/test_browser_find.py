@@ -203,19 +203,26 @@ def test_removing_a_photo_closes_the_refusal_to_explain_it(app, page, tmp_path):
     assert refusal.count() == 0
 
 
-def test_on_a_360_px_phone_the_per_photo_table_fits_on_screen(app, browser, tmp_path):
-    """Seen on a 360 px phone: the page's wide cell padding pushed the table's last column,
-    P(poisonous genus), past the right edge of the screen, out of sight."""
+def find_on_a_phone(app, browser, tmp_path, genus: str, seeds: tuple[int, ...]):
+    """A 360 x 740 touch phone with one generated photo of ``genus`` per seed identified on
+    the find tab; returns (context, page): the caller closes the context."""
     paths = []
-    for view, seed in (("cap", 51), ("gills", 52), ("stem", 53)):
-        paths.append(tmp_path / f"{view}.jpg")
-        make_photo(GENERA.index("Cortinarius"), seed=seed, size=(320, 240)).save(paths[-1])
+    for n, seed in enumerate(seeds):
+        paths.append(tmp_path / f"view{n}.jpg")
+        make_photo(GENERA.index(genus), seed=seed, size=(320, 240)).save(paths[-1])
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
     page.goto(app.url + "?tab=find", wait_until="load")
     page.locator("#find-photos input[type=file]").set_input_files([str(p) for p in paths])
     wait_for_answers(page)
+    return context, page
+
+
+def test_on_a_360_px_phone_the_per_photo_table_fits_on_screen(app, browser, tmp_path):
+    """Seen on a 360 px phone: the page's wide cell padding pushed the table's last column,
+    P(poisonous genus), past the right edge of the screen, out of sight."""
+    context, page = find_on_a_phone(app, browser, tmp_path, "Cortinarius", (51, 52, 53))
     page.locator("#find-per-photo").get_by_text("Per-photo results").click()
     page.locator("#find-table td").last.wait_for()
     overflow = page.evaluate("""() => {
@@ -231,15 +238,7 @@ def test_on_a_360_px_phone_the_per_photo_table_fits_on_screen(app, browser, tmp_
 def test_a_finger_that_slightly_misses_the_x_still_removes_the_photo(app, browser, tmp_path):
     """Seen on a phone: the x that removes a photo from the find is 7 x 20 px, so a tap a
     few pixels off it did nothing (or opened the download link beside it)."""
-    paths = [tmp_path / "cap.jpg", tmp_path / "gills.jpg"]
-    for seed, path in enumerate(paths, 61):
-        make_photo(GENERA.index("Suillus"), seed=seed, size=(320, 240)).save(path)
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                  has_touch=True)
-    page = context.new_page()
-    page.goto(app.url + "?tab=find", wait_until="load")
-    page.locator("#find-photos input[type=file]").set_input_files([str(p) for p in paths])
-    wait_for_answers(page)
+    context, page = find_on_a_phone(app, browser, tmp_path, "Suillus", (61, 62))
     x = page.locator("#find-photos button[aria-label='Remove this file']").first
     x.scroll_into_view_if_needed()
     box = x.bounding_box()
