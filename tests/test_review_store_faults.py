@@ -15,24 +15,10 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from conftest import logged_in, review_setup
+from conftest import logged_in
 from mushroom import labels
 
 QUIET = (None, None, None)
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> dict[str, str]:
-    return {**review_setup(tmp_path_factory.mktemp("faults")),
-            "MUSHROOM_MODEL": str(tiny_checkpoint)}
-
-
-@pytest.fixture(scope="module")
-def served(env: dict[str, str]):
-    from server import running_app
-
-    with running_app(env) as running:
-        yield running
 
 
 def shown(expert: Client) -> tuple[str, str]:
@@ -41,9 +27,9 @@ def shown(expert: Client) -> tuple[str, str]:
     return out[0], out[5]["value"]
 
 
-def test_a_hand_edited_bad_row_is_named_on_every_event(served, env):
-    store = Path(env["MUSHROOM_LABELS"]) / labels.STORE_NAME
-    alice = logged_in(served, "alice")
+def test_a_hand_edited_bad_row_is_named_on_every_event(review_app, review_env):
+    store = Path(review_env["MUSHROOM_LABELS"]) / labels.STORE_NAME
+    alice = logged_in(review_app, "alice")
     image_id, genus = shown(alice)
     alice.predict(image_id, genus, "", "", "All", "all", api_name="/review_confirm")
     good = store.read_bytes()
@@ -65,11 +51,11 @@ def test_a_hand_edited_bad_row_is_named_on_every_event(served, env):
     assert shown(alice)[0]  # the line corrected, the tab works again
 
 
-def test_a_store_that_refuses_writes_says_so(served, env):
-    lock = Path(env["MUSHROOM_LABELS"]) / (labels.STORE_NAME + ".lock")
-    bob = logged_in(served, "bob")
+def test_a_store_that_refuses_writes_says_so(review_app, review_env):
+    lock = Path(review_env["MUSHROOM_LABELS"]) / (labels.STORE_NAME + ".lock")
+    bob = logged_in(review_app, "bob")
     image_id, genus = shown(bob)
-    before = labels.read_rows(env["MUSHROOM_LABELS"])
+    before = labels.read_rows(review_env["MUSHROOM_LABELS"])
     lock.unlink(missing_ok=True)
     lock.mkdir()  # opening it for the lock fails as on a read-only disk (even for root)
     try:
@@ -81,6 +67,6 @@ def test_a_store_that_refuses_writes_says_so(served, env):
                 bob.predict(*args, api_name=endpoint)
     finally:
         shutil.rmtree(lock)
-    assert labels.read_rows(env["MUSHROOM_LABELS"]) == before
+    assert labels.read_rows(review_env["MUSHROOM_LABELS"]) == before
     bob.predict(image_id, genus, "", "", "All", "all", api_name="/review_confirm")
-    assert len(labels.read_rows(env["MUSHROOM_LABELS"])) == len(before) + 1
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == len(before) + 1
