@@ -24,7 +24,7 @@ from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_messag
                          whole_number)
 from mushroom.ui.api_input import check_photos, checked
 from mushroom.ui.identify import (LEGEND, PREDICTED, error_card, explain, explain_in_place,
-                                  render)
+                                  render, shared_model)
 from mushroom.percent import pct
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
@@ -82,10 +82,8 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
     if not all(Path(p).exists() for p in paths):  # swept after the upload TTL
         raise UserError(expired_message())
     try:
-        return service.identify_find(paths, k, service.get_predictor())
-    except BadImage as err:
-        raise UserError(str(err)) from err
-    except (service.ModelUnavailable, FileNotFoundError) as err:
+        return service.identify_find(paths, k, shared_model())
+    except (BadImage, FileNotFoundError) as err:
         raise UserError(str(err)) from err
 
 

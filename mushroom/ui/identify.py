@@ -49,7 +49,7 @@ LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones p
           "model may be using the background rather than the mushroom.")
 
 
-def _model():
+def shared_model():
     """The shared model, or the ``gr.Error`` saying that none is installed or usable."""
     try:
         return service.get_predictor()
@@ -61,7 +61,7 @@ def identify(photo: Upload, k: float = 3) -> dict:
     """The /identify endpoint: photo (and k) -> top-k genera, verdict and model as JSON."""
     k = whole_number(k, "k (genera to list)", 1, len(GENERA))
     image = decode_upload(photo)
-    return service.identify(image, k, _model())
+    return service.identify(image, k, shared_model())
 
 
 def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
@@ -83,7 +83,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
 
     samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
     image = decode_upload(photo)
-    model = _model()
+    model = shared_model()
     if not service.recognizes(image, model):
         # The heatmap's legend would name a genus and its probability ("supports Agaricus
         # (40%)") beside a card that says no identification is given.
