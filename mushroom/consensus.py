@@ -49,6 +49,13 @@ class Consensus:
         return bool(self.flags)
 
     @property
+    def tied(self) -> bool:
+        """True when no outcome has more votes than every other: the latest vote decides
+        the label shown, but a further vote must settle it before training uses it."""
+        counts = sorted(Counter(map(_outcome, self.votes)).values(), reverse=True)
+        return len(counts) > 1 and counts[0] == counts[1]
+
+    @property
     def agreement(self) -> float:
         """Share of votes that agree with the outcome."""
         winner = "flag" if self.flags else self.genus
@@ -242,8 +249,10 @@ def apply(frame, labels_dir: str | Path):
     """Apply the consensus to a manifest frame (before its split is assigned).
 
     Genus corrections replace the folder label, flagged photos are dropped and expert
-    species replace the metadata hints. Photos are matched by content hash, so renamed or
-    moved files keep their labels.
+    species replace the metadata hints. Photos whose votes tie are dropped too, until a
+    further vote breaks the tie: the tie rule (latest vote wins) would otherwise train on
+    whichever expert clicked last, e.g. a photo one expert calls Amanita as a Russula.
+    Photos are matched by content hash, so renamed or moved files keep their labels.
 
     Args:
         frame: pandas DataFrame with at least image_id, genus, species, label_source.
@@ -257,8 +266,9 @@ def apply(frame, labels_dir: str | Path):
     hit = frame["image_id"].map(agreed.get)
     reviewed = hit.notna()
     excluded = hit.map(lambda c: bool(c is not None and c.excluded))
+    tied = hit.map(lambda c: bool(c is not None and c.tied))
     new_genus = hit.map(lambda c: c.genus if c is not None else None)
-    corrected = reviewed & ~excluded & (new_genus != frame["genus"])
+    corrected = reviewed & ~excluded & ~tied & (new_genus != frame["genus"])
     species = hit.map(lambda c: c.species if c is not None else "")
     frame.loc[corrected, "species"] = ""  # a hint from the old genus no longer applies
     frame.loc[reviewed, "genus"] = new_genus[reviewed]
@@ -268,7 +278,8 @@ def apply(frame, labels_dir: str | Path):
         "reviewed photos": int(reviewed.sum()),
         "genus corrections": int(corrected.sum()),
         "excluded (flagged)": int(excluded.sum()),
-        "species labels": int(((species != "") & ~excluded).sum()),
+        "held out (tied votes)": int((tied & ~excluded).sum()),
+        "species labels": int(((species != "") & ~excluded & ~tied).sum()),
         "labels for photos not in the data": len(set(agreed) - set(frame["image_id"])),
     }
-    return frame[~excluded].reset_index(drop=True), counts
+    return frame[~(excluded | tied)].reset_index(drop=True), counts

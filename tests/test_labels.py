@@ -272,6 +272,27 @@ def test_apply_consensus_relabels_excludes_and_adds_species(photos, store):
     assert counts["species labels"] == 1 and counts["reviewed photos"] == 3
 
 
+def test_a_tied_poisonous_vs_edible_vote_is_held_out_of_training(photos, store):
+    """Alice calls a Boletus photo Amanita, then Bob calls it Boletus: the tie rule shows
+    Bob's label (the latest), but training must not learn the photo as edible Boletus while
+    an expert says deadly Amanita, nor flip with whoever clicked last. A third vote settles
+    it."""
+    frame = pd.DataFrame([{"path": f"Boletus/{k:03d}.jpg", "genus": "Boletus", "species": "",
+                           "label_source": "folder"} for k in range(3)])
+    frame["image_id"] = [file_id(photos / p) for p in frame["path"]]
+    labels.record(store, photos, "Boletus/000.jpg", "alice", genus="Amanita")
+    labels.record(store, photos, "Boletus/000.jpg", "bob", genus="Boletus")
+    labels.record(store, photos, "Boletus/001.jpg", "bob", genus="Boletus")  # no dispute
+    assert cons.current(store)[frame["image_id"][0]].genus == "Boletus"  # shown: the latest
+    out, counts = labels.apply_consensus(frame, store)
+    assert out["path"].tolist() == ["Boletus/001.jpg", "Boletus/002.jpg"]
+    assert counts["held out (tied votes)"] == 1 and counts["reviewed photos"] == 2
+    labels.record(store, photos, "Boletus/000.jpg", "carol", genus="Amanita")
+    out, counts = labels.apply_consensus(frame, store)
+    assert out.set_index("path").loc["Boletus/000.jpg", "genus"] == "Amanita"  # 2 to 1
+    assert counts["held out (tied votes)"] == 0 and counts["genus corrections"] == 1
+
+
 def test_store_file_is_append_only_across_writes(photos, store):
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
     first = (store / labels.STORE_NAME).read_bytes()
