@@ -14,6 +14,7 @@ from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
 from mushroom.ui import bound, close_error_toasts
+from mushroom.ui import review_draft as draft
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
 from mushroom.ui import review_refresh as refresh
@@ -55,6 +56,7 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
         # ticks only while an expert is signed in (see _connect_refresh).
         w["timer"] = gr.Timer(refresh.refresh_seconds(), active=False)
         w["tick"] = gr.JSON(visible=False)  # a tick's result, until APPLY_JS places it
+        w["draft"] = gr.Textbox(visible=False)  # what was typed, kept by the browser (resume)
     _connect(ctx, w)
 
 
@@ -81,8 +83,9 @@ def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: 
     logged_in = gr.on([w["login"].click, w["password"].submit], bound(signin.login, ctx),
                       [w["name"], w["password"]], swap, api_name="review_login",
                       show_progress_on=w["who"])
-    logged_in.success(bound(h.show, ctx), shown, outputs, api_name="review_open",
-                      api_visibility="undocumented", **one_tracker)
+    logged_in.success(bound(draft.resume, ctx), [*shown, w["draft"]], outputs,
+                      js=draft.RESUME_JS, api_name="review_open", api_visibility="undocumented",
+                      **one_tracker)
     logged_in.success(None, None, None, js=CLEAR_LOGIN_TOASTS, api_name="review_clear_toasts",
                       api_visibility="private")
     logged_in.success(refresh.timer_for, w["user"], w["timer"], api_name="review_timer_login",
@@ -92,6 +95,10 @@ def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: 
         api_visibility="private")
     root = gr.context.Context.root_block
     if root is not None:
+        root.load(None, None, None, js=draft.SAVE_JS, api_name="review_draft_keep",
+                  api_visibility="private")
+        root.load(None, w["who"], w["who"], js=draft.NOTICE_JS, api_name="review_draft_notice",
+                  api_visibility="private")
         if w["hf"] is not None:  # the OAuth round trip reloads the page: check who came back
             root.load(signin.hf_login, None, swap, api_name="review_hf_login").then(
                 refresh.timer_for, w["user"], w["timer"], api_name="review_timer_hf",

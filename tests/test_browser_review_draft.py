@@ -1,0 +1,79 @@
+"""What an expert typed survives being signed out by a page reload (real Chromium).
+
+Gradio reloads the page (``window.location.reload()``) when its connection comes back: a
+laptop woken from sleep, a dropped network, a restarted app or Space replica. Seen live by
+restarting the app under a half-filled form: the page came back signed out, and the genus,
+species and note typed on the photo were gone without a word.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import logged_in
+from mushroom import labels
+from test_browser_review import choose, go_to, log_in, shown_id, text, wait_for_photo
+from test_review_app import handler_context
+
+pytestmark = pytest.mark.browser
+NOTE = "volva at the base, white gills: check the spore print"
+
+
+def test_typed_work_comes_back_after_a_reload_signed_the_expert_out(review_app, review_env,
+                                                                     browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    page.goto(review_app.url + "?tab=review")
+    page.wait_for_selector("#review-login", state="visible")
+    log_in(page, "alice")
+    wait_for_photo(page)
+    image_id = go_to(page, "Boletus/001.jpg")
+    choose(page, "review-genus", "Amanita")
+    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
+    choose(page, "review-species", "Amanita phalloides")
+    text(page, "review-note").fill(NOTE)
+    page.wait_for_timeout(2000)
+    page.reload()  # what Gradio does when its connection comes back
+    page.wait_for_selector("#review-login", state="visible")
+    who = page.inner_text("#review-who")
+    assert "You were signed out" in who and "alice" in who, who
+    # meanwhile Bob votes on it: the queue's "unreviewed" order no longer leads there
+    logged_in(review_app, "bob").predict(image_id, "Boletus", "", "", "All", "all",
+                                         api_name="/review_confirm")
+    rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
+    log_in(page, "alice")
+    page.wait_for_function("() => document.querySelector('#review-status')?.innerText"
+                           ".includes('Restored')", timeout=60_000)
+    assert shown_id(page) == image_id
+    assert text(page, "review-note").input_value() == NOTE
+    assert page.locator("#review-genus input").input_value() == "Amanita"
+    assert page.locator("#review-species input").input_value() == "Amanita phalloides"
+    assert "not saved yet" in page.inner_text("#review-status")
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == rows  # nothing saved
+    page.click("#review-save")
+    page.wait_for_function("() => document.querySelector('#review-status')?.innerText"
+                           ".startsWith('Saved')", timeout=60_000)
+    row = labels.read_rows(review_env["MUSHROOM_LABELS"])[-1]
+    assert (row.annotator, row.image_id, row.genus, row.species, row.note) == (
+        "alice", image_id, "Amanita", "Amanita phalloides", NOTE)
+    page.close()
+
+
+def test_a_draft_comes_back_only_to_its_own_expert(tmp_path, monkeypatch):
+    from mushroom.ui import review_draft as draft
+    from mushroom.review import load_queue
+    from mushroom.ui.review_handlers import ITEM_OUTPUTS, render
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    first = render(ctx, "bob", None, "All", "all")[0]  # what a sign-in shows without a draft
+    later = next(i for i in load_queue(ctx.cache, ctx.labels_dir)["image_id"] if i != first)
+    saved = json.dumps({"user": "alice", "image_id": later, "label": "Boletus",
+                        "genus": "Amanita", "species": "", "note": NOTE})
+    at = ITEM_OUTPUTS.index
+    mine = draft.resume(ctx, "alice", None, "All", "all", None, saved)
+    assert (mine[at("current")], mine[at("note")]) == (later, NOTE)
+    theirs = draft.resume(ctx, "bob", None, "All", "all", None, saved)
+    assert (theirs[at("current")], theirs[at("note")]) == (first, "")
+    for junk in ("not json", "[1]", json.dumps({"user": "alice", "image_id": "../x"})):
+        assert draft.resume(ctx, "alice", None, "All", "all", None, junk)[at("current")] == first
