@@ -16,9 +16,10 @@ HEAD = """<style>
 /* The votes table: headers never break inside a word ("exper t"); long cells wrap. */
 #review-votes th, #review-votes th * {
   word-break: keep-all !important; overflow-wrap: normal !important; }
-/* Gradio's radios and checkboxes show no focus ring; keyboard users must see where they are. */
-input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
-  outline: 3px solid #2471a3 !important; outline-offset: 2px; }
+/* Gradio's radios, checkboxes and sliders (k, Samples) show no focus ring; keyboard users
+   must see where they are. */
+input[type=radio]:focus-visible, input[type=checkbox]:focus-visible,
+input[type=range]:focus-visible { outline: 3px solid #2471a3 !important; outline-offset: 2px; }
 /* Explain's refusal box sits between the button and the heatmap: with no refusal it took
    a blank band the height of a line between them. */
 #explain-refusal:not(:has(.photo-error)), #find-explain-refusal:not(:has(.photo-error)) {
