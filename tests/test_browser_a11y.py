@@ -11,18 +11,56 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CHROMIUM
+from conftest import CHROMIUM, make_photo
+from mushroom.taxonomy import GENERA
+from mushroom.ui.identify import verdict_card
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"),
 ]
 
+# Contrast of every visible text against the background it is painted on: the first opaque
+# background up the tree, with the translucent ones below it blended on top.
+TEXT_CONTRAST_JS = """root => {
+  const rgba = c => { const m = c.match(/[\\d.]+/g) || [0, 0, 0, 0];
+                      return [+m[0], +m[1], +m[2], m.length > 3 ? +m[3] : 1]; };
+  const lum = c => { const f = v => (v /= 255) <= 0.03928 ? v / 12.92
+                                                     : ((v + 0.055) / 1.055) ** 2.4;
+                     return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const blend = (under, over) => under.map((v, i) => v * (1 - over[3]) + over[i] * over[3]);
+  const background = e => {
+    const layers = [];
+    for (let n = e; n; n = n.parentElement) {
+      const c = rgba(getComputedStyle(n).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reverse().reduce(blend, [255, 255, 255]);
+  };
+  return [root, ...root.querySelectorAll("*")].filter(e => e.offsetParent !== null &&
+      [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())).map(e => {
+    const bg = background(e), fg = blend(bg, rgba(getComputedStyle(e).color));
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    return [e.innerText.trim().slice(0, 40), (hi + 0.05) / (lo + 0.05)];
+  });
+}"""
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     yield context.new_page()
     context.close()
+
+
+def identified(page, url: str, tmp_path, theme: str = "light") -> None:
+    """Open the Identify tab and let it answer a photo."""
+    photo = tmp_path / "photo.jpg"
+    make_photo(GENERA.index("Russula"), seed=5, size=(240, 240)).save(photo, quality=90)
+    page.goto(f"{url}?__theme={theme}", wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
 
 
 def focus_clip(page) -> dict:
@@ -60,3 +98,21 @@ def test_every_tab_stop_shows_where_the_keyboard_focus_is(app, page):
         page.evaluate("() => window.__stop.focus()")  # still keyboard modality: Tab goes on
     assert stops >= 15, stops  # tabs, photo box, k, Identify, Explain's settings...
     assert not unseen, f"no visible focus on {unseen}"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_all_text_of_the_identify_tab_reads_at_4_5_to_1(app, page, tmp_path, theme):
+    """Every verdict level's card, the genus bars, labels and tabs. Seen live: the selected
+    tab's name was orange on white at 2.8:1."""
+    identified(page, app.url, tmp_path, theme)
+    cards = "".join(verdict_card({"level": level, "message": "Most likely Russula.",
+                                  "poison_probability": 0.3, "threshold": 0.012,
+                                  "reasons": ["why"], "notes": {"edibility": "e",
+                                                                "lookalikes": "l"}},
+                                 ["Russula"], 0.95)
+                    for level in ("poisonous", "uncertain", "not_recognized", "edible_genus"))
+    page.locator("#verdict .verdict").evaluate("(card, html) => card.outerHTML = html", cards)
+    assert page.locator("#verdict .verdict").count() == 4
+    ratios = page.locator("body").evaluate(TEXT_CONTRAST_JS)
+    low = [(text, round(r, 2)) for text, r in ratios if r < 4.5]
+    assert len(ratios) > 40 and not low, low
