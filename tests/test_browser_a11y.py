@@ -116,3 +116,22 @@ def test_all_text_of_the_identify_tab_reads_at_4_5_to_1(app, page, tmp_path, the
     ratios = page.locator("body").evaluate(TEXT_CONTRAST_JS)
     low = [(text, round(r, 2)) for text, r in ratios if r < 4.5]
     assert len(ratios) > 40 and not low, low
+
+
+def test_the_heatmaps_text_alternative_says_what_its_legend_says(app, page, tmp_path):
+    """The genus, its probability and the fit are drawn into the image; its alt said only
+    "cyan regions support the genus", whichever genus and however weak the fit."""
+    identified(page, app.url, tmp_path)
+    heatmap = page.locator("#heatmap img")
+    for genus in ("Amanita", "Boletus"):  # a second heatmap gets its own text
+        box = page.get_by_role("combobox", name="Genus to explain", exact=True)
+        box.click()
+        box.fill(genus)
+        box.press("Enter")
+        page.locator("#explain-btn").click()
+        page.wait_for_function(
+            "g => (document.querySelector('#heatmap img')?.alt || '').includes(g)", arg=genus,
+            timeout=60_000)
+        alt = heatmap.get_attribute("alt")
+        assert f"support {genus} (" in alt and "%)" in alt, alt
+        assert "Fit 0." in alt or "Fit 1." in alt, alt

@@ -29,10 +29,17 @@ def fit_note(score: float) -> str:
     return f"{text}: weak, read with caution" if score < WEAK_FIT else text
 
 
+def describe(exp: Explanation) -> str:
+    """The legend as a sentence: the heatmap's text alternative for screen readers, who
+    cannot read the genus, its probability or the fit drawn into the image."""
+    return (f"LIME heatmap: cyan regions support {exp.genus} ({pct(exp.probability)}), red "
+            f"regions oppose it. {fit_note(exp.score)}.")
+
+
 def overlay(exp: Explanation, num_features: int = 8, image: Image.Image | None = None,
             size: int = DISPLAY_SIZE) -> Image.Image:
     """The explained view, ``size`` px square, with its ``num_features`` strongest superpixels
-    tinted and outlined, plus a legend strip underneath.
+    tinted and outlined, plus a legend strip underneath; ``info["alt"]`` is :func:`describe`.
 
     ``image`` (the original photo) gives a sharper background than the 224 px view.
     """
@@ -52,7 +59,9 @@ def overlay(exp: Explanation, num_features: int = 8, image: Image.Image | None =
     out = base * (1 - a) + colour[seg] * a
     edges = find_boundaries(np.where(np.isin(seg, top), seg, -1), mode="inner")
     out[edges] = 255
-    return _with_legend(Image.fromarray(out.astype(np.uint8)), exp)
+    drawn = _with_legend(Image.fromarray(out.astype(np.uint8)), exp)
+    drawn.info["alt"] = describe(exp)  # for the page's <img alt>; PNG files drop it
+    return drawn
 
 
 def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:

@@ -126,15 +126,21 @@ def error_card(message: str, subject: str = "this photo", what: str = "answer") 
 
 
 def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
-    """``(fn(*args), "")``, or ``(None, card)`` when ``fn`` refuses: the page's Explain.
+    """``(fn(*args), alt)``, or ``(None, card)`` when ``fn`` refuses: the page's Explain.
+
+    ``alt`` is a hidden paragraph holding the heatmap's text alternative (or "").
 
     As a toast, a refusal ("No mushroom found in this photo") faded within seconds and left
     a bare "Error" badge in the heatmap's box; the card stays there until the next try.
     """
     try:
-        return fn(*args), ""
+        image = fn(*args)
     except gr.Error as err:
         return None, error_card(err.message, subject, "heatmap")
+    # The legend (genus, probability, fit) is drawn into the image: the page's script gives
+    # the heatmap this text as its alt (mushroom.ui.page.HEAD); the box stays hidden.
+    alt = getattr(image, "info", {}).get("alt")
+    return image, f'<p class="heatmap-alt" hidden>{html.escape(alt)}</p>' if alt else ""
 
 
 def explain_for_page(photo: Upload, genus: str = PREDICTED, quality: str = "fast",

@@ -121,11 +121,20 @@ const ALT = {"photo": "The uploaded mushroom photo",
              "find-heatmap": "LIME heatmap of the chosen photo: cyan regions support the "
                              + "genus, red regions oppose it",
              "review-photo": "The photo under review", "find-gallery": "A photo of the find"};
+// A heatmap's legend (genus, probability, fit) is drawn into it: its alt is the legend as a
+// sentence, which Explain puts, hidden, in the refusal box above it (identify.explain_in_place).
+const LEGEND_TEXT = {"heatmap": "#explain-refusal .heatmap-alt",
+                     "find-heatmap": "#find-explain-refusal .heatmap-alt"};
 // On "load" only (capture phase: load does not bubble): a file the browser cannot draw
 // keeps alt="", or its alt text would be printed over the empty photo box.
 document.addEventListener("load", (event) => {
   const img = event.target;
-  if (!(img instanceof HTMLImageElement) || img.alt) return;
+  if (!(img instanceof HTMLImageElement)) return;
+  for (const [id, source] of Object.entries(LEGEND_TEXT)) {
+    const legend = img.closest(`#${id}`) && document.querySelector(source);
+    if (legend) { img.setAttribute("alt", legend.textContent); return; }  // each new heatmap
+  }
+  if (img.alt) return;
   for (const [id, text] of Object.entries(ALT)) {
     if (img.closest(`#${id}`)) img.setAttribute("alt", text);
   }
