@@ -41,6 +41,13 @@ GREY_CHECK_SIDE = 64
 compression noise while a coloured region of any real size survives."""
 
 
+CORRUPT = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
+"""What decoders raise for a damaged file: PIL's plugins OSError or ValueError (a PNG text or
+colour-profile chunk that inflates past ``MAX_TEXT_CHUNK``, a PPM header token too long),
+pillow-heif's HEIC and AVIF decoders EOFError or RuntimeError ("Decoding of color planes
+failed"). Uncaught, they reached the page and the API as a bare "Error"."""
+
+
 class BadImage(ValueError):
     """An input that cannot be used as a photo; the message is safe to show to users."""
 
@@ -75,7 +82,7 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
         img.load()
         img = ImageOps.exif_transpose(img)
         return to_rgb(img)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except (*CORRUPT, Image.DecompressionBombError) as err:
         raise BadImage("The image file is truncated or corrupt.") from err
 
 
@@ -102,6 +109,8 @@ def _open(source: str | Path | bytes) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         formats = "JPEG, PNG, WebP, HEIC, AVIF" if HEIF else "JPEG, PNG, WebP, AVIF"
         raise BadImage(f"This file is not an image we can read ({formats}, ...).") from err
+    except CORRUPT as err:  # a known format whose header or metadata does not parse
+        raise BadImage("The image file is truncated or corrupt.") from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         # PIL refuses before reading the size out: say what it checked (a 200 MP phone
         # photo got "far too large to process", with no limit and nothing to do about it)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,25 @@ def decompression_bomb() -> bytes:
     return buf.getvalue()
 
 
+def metadata_bomb() -> bytes:
+    """A valid small PNG whose iCCP (colour profile) chunk inflates to 2 MB, past the 1 MB PIL
+    reads (``MAX_TEXT_CHUNK``): PIL raises ValueError while opening it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    png = encode(photo((64, 48)), "PNG")
+    icc = chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(bytes(2_000_000), 9))
+    return png[:33] + icc + png[33:]  # after the signature (8) and IHDR (25)
+
+
+def zeroed_pixels(fmt: str) -> bytes:
+    """A HEIC or AVIF whose header is intact but whose coded pixels are zeros: pillow-heif
+    raises EOFError (HEIC) or RuntimeError (AVIF) while decoding it."""
+    data = encode(photo((64, 48)), fmt)
+    start = data.find(b"mdat") + 4
+    return data[:start] + bytes(len(data) - start)
+
+
 REFUSED = {  # name -> (file bytes, expected message)
     "notes.txt": (b"definitely not a photo\n" * 20, "not an image"),
     "fake.jpg": (b"GIF89a but not really" * 10, "not an image"),
@@ -41,6 +62,9 @@ REFUSED = {  # name -> (file bytes, expected message)
                                        "megapixels: send a smaller copy"),
     "tiny.png": (None, "too small"),
     "fake.heic": (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 400, "not an image|truncated or corrupt"),
+    "profile-bomb.png": (metadata_bomb(), "truncated or corrupt"),
+    "zeroed.heic": (zeroed_pixels("HEIF"), "truncated or corrupt"),
+    "zeroed.avif": (zeroed_pixels("AVIF"), "truncated or corrupt"),
 }
 
 
