@@ -18,7 +18,14 @@ ACTIONS = (*VOTES, "note", "undo")
 MAX_NOTE = 2000
 _ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$")
 _IMAGE_ID = re.compile(r"^[0-9a-f]{16}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Invisible characters that change how the text around them reads: bidi embeddings,
+# overrides and isolates (an unclosed U+202E reversed the rest of the line: "“‮evil”
+# (`Amanita/000.jpg`)." on the status line, and every later expert's note in the export's
+# notes cell), and zero-width spaces, word joiners and BOMs that hide inside words. ZWJ and
+# ZWNJ stay: scripts and emoji need them.
+_INVISIBLE = re.compile("[\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -84,15 +91,23 @@ def validate(d: Decision, strict: bool = True) -> Decision:
         raise ValueError("flags go with the 'flag' action, and a 'flag' needs at least one")
     if d.action in ("flag", "note") and (d.genus != d.previous_genus or d.species):
         raise ValueError(f"a {d.action} cannot change the genus or species")
-    d.note = _CONTROL.sub(" ", d.note or "").strip()
+    d.note = clean_text(d.note)
     if len(d.note) > MAX_NOTE:
         raise ValueError(f"note is {len(d.note)} characters; the limit is {MAX_NOTE}")
     if d.action == "note" and not d.note:
         raise ValueError("a note cannot be empty")
     if (d.action == "undo") != bool(d.undoes):
         raise ValueError("an undo must name the row it cancels, and only an undo may")
-    d.model_version = _CONTROL.sub(" ", d.model_version or "")[:100]
+    d.model_version = clean_text(d.model_version)[:100]
     return d
+
+
+def clean_text(text: str | None) -> str:
+    """Free text as the store keeps it: control characters (C0, C1, line and paragraph
+    separators) become spaces, invisible formatting characters go, a lone UTF-16 surrogate
+    (which JSON can carry but UTF-8 cannot store) becomes U+FFFD, ends trimmed."""
+    text = _SURROGATE.sub("\ufffd", text or "")
+    return _INVISIBLE.sub("", _CONTROL.sub(" ", text)).strip()
 
 
 def safe_relpath(rel: str) -> str:

@@ -58,6 +58,24 @@ def test_invalid_decisions_are_rejected_and_nothing_is_written(photos, store, kw
     assert labels.read_rows(store) == []
 
 
+@pytest.mark.parametrize("note, kept", [
+    ("\u202eevil", "evil"),  # an unclosed RTL override reversed the text after the note
+    ("ring\u2066 on\u2069 stem", "ring on stem"),  # bidi isolates
+    ("ca\u200bp\u2060 w\ufeffet", "cap wet"),  # zero-width space, word joiner, BOM
+    ("a\x00b\x85c\u2028d\u2029e", "a b c d e"),  # NUL, C1 control, line/paragraph separators
+    ("broken \ud83c emoji", "broken \ufffd emoji"),  # a lone surrogate: UTF-8 cannot store it
+    ("Lepiota? \U0001f44d\u200d\U0001f9d1 \u05e2\u05d1\u05e8\u05d9\u05ea", None),  # kept as is
+])
+def test_notes_lose_invisible_and_unstorable_characters(photos, store, tmp_path, note, kept):
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita", note=note)
+    kept = note if kept is None else kept
+    assert labels.read_rows(store)[0].note == kept
+    assert len((store / labels.STORE_NAME).read_bytes().splitlines()) == 1
+    assert cons.export_csv(store, tmp_path / "export.csv") == 1  # the store stays readable
+    exported = pd.read_csv(tmp_path / "export.csv", dtype=str, keep_default_na=False)
+    assert exported["notes"].tolist() == [kept]
+
+
 @pytest.mark.parametrize("name", ["", "a b", "x" * 65, "-rf", "ali\nce"])
 def test_bad_annotator_names_are_rejected(photos, store, name):
     with pytest.raises(ValueError, match="annotator"):
