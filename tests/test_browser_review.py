@@ -372,3 +372,29 @@ def test_a_refused_explanation_says_why_under_the_heatmap_box(review_app, browse
                             "#review-lime")
     assert "No heatmap for this photo." in said and "No photo is open" in said
     page.close()
+
+
+def test_typed_markup_shows_on_the_status_line_as_typed(review_app, browser):
+    """The status line quotes the note just added and a Go to name that matched nothing.
+    Gradio's Markdown rendered them: "check <volva>" lost its tag, a Markdown image loaded
+    from any server (here an address nothing answers), ``*ring*`` came out in italics."""
+    page = open_review(browser, review_app.url)
+    remote = []
+    page.on("request", lambda r: remote.append(r.url) if "127.0.0.9" in r.url else None)
+    log_in(page, "alice")
+    wait_for_photo(page)
+    status = page.locator("#review-status")
+    note = "check <volva> & *ring* ![s](http://127.0.0.9/t.png) [x](javascript:0)"
+    text(page, "review-note").fill(note)
+    page.click("#review-add-note")
+    page.wait_for_function("() => document.querySelector('#review-status').innerText"
+                           ".includes('Saved')", timeout=60_000)
+    assert note in status.inner_text()
+    assert status.locator("img, a, em").count() == 0
+    text(page, "review-goto-name").fill("<b>no</b> such")
+    page.click("#review-goto")
+    page.wait_for_function("() => document.querySelector('#review-status').innerText"
+                           ".includes('No photo')", timeout=60_000)
+    assert "“<b>no</b> such”" in status.inner_text() and status.locator("b").count() == 0
+    assert remote == []
+    page.close()

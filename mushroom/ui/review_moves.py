@@ -21,7 +21,7 @@ from mushroom.review_filters import MODES
 from mushroom.review_nav import History, find_photos
 from mushroom.ui import clip
 from mushroom.ui.review_handlers import ITEM_OUTPUTS, ReviewContext, render, require
-from mushroom.ui.review_view import decision_words
+from mushroom.ui.review_view import decision_words, md_text
 
 MAX_LISTED = 5  # paths named when a "Go to" matches several photos
 
@@ -80,13 +80,13 @@ def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | N
                          "box first.", history)
     hits = find_photos(load_queue(ctx.cache, ctx.labels_dir, ctx.cfg), query)
     if hits.empty:
-        return unchanged(f"No photo in the review queue matches “{typed}”: "
+        return unchanged(f"No photo in the review queue matches “{md_text(typed)}”: "
                          "type a file name such as `Amanita/abc.jpg` or a 16-digit image id.",
                          history)
     if len(hits) > 1:
         listed = ", ".join(f"`{p}`" for p in hits["path"].iloc[:MAX_LISTED])
         more = f" and {len(hits) - MAX_LISTED} more" if len(hits) > MAX_LISTED else ""
-        return unchanged(f"{len(hits)} photos match “{typed}”: {listed}{more}. "
+        return unchanged(f"{len(hits)} photos match “{md_text(typed)}”: {listed}{more}. "
                          "Type more of the path, or the image id.", history)
     row = hits.iloc[0]
     return render(ctx, user, row["image_id"], filter_genus, mode, f"Opened `{row['path']}`.",

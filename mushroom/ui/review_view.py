@@ -6,9 +6,26 @@ Pure formatting over a queue row and the label store; the events live in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mushroom.taxonomy import GENUS_NOTES
+
+_MARKUP = re.compile(r"([\\`*_\[\]<>&~:])")
+
+
+def md_text(text: str) -> str:
+    """``text`` an expert typed, to quote inside a Markdown component as it was typed.
+
+    Gradio's Markdown renders HTML and Markdown: a note "check <volva> at the base" showed
+    as "check" (the unknown tag swallowed the rest), ``![x](http://...)`` loaded a remote
+    image, and a blank line in the note started a heading. Line breaks become spaces (no block can
+    start mid-line then), and each mark that can start inline markup is backslash-escaped,
+    which CommonMark shows literally: a tag, an entity, emphasis, code, a link or image,
+    strikethrough, and the ``:`` of an address the page would make a link of. API clients
+    read the status line as this Markdown source.
+    """
+    return _MARKUP.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def describe(row) -> str:
@@ -157,7 +174,7 @@ def decision_words(d) -> str:
     return {"confirm": f"confirmed {d.species or d.genus}",
             "relabel": f"relabelled {d.previous_genus} → {d.species or d.genus}",
             "flag": "flagged as " + " and ".join(f.replace("_", " ") for f in d.flags),
-            "note": f"note added: “{d.note[:80]}”"}.get(d.action, d.action)
+            "note": f"note added: “{md_text(d.note[:80])}”"}.get(d.action, d.action)
 
 
 def saved_text(d) -> str:
