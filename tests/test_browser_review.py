@@ -375,9 +375,10 @@ def test_a_refused_explanation_says_why_under_the_heatmap_box(review_app, browse
 
 
 def test_typed_markup_shows_on_the_status_line_as_typed(review_app, browser):
-    """The status line quotes the note just added and a Go to name that matched nothing.
-    Gradio's Markdown rendered them: "check <volva>" lost its tag, a Markdown image loaded
-    from any server (here an address nothing answers), ``*ring*`` came out in italics."""
+    """The status line quotes the note just added, a Go to name that matched nothing and a
+    refused species. Gradio's Markdown rendered them: the unknown tag in "check <volva>"
+    swallowed the rest of the line (a refusal's reason too), a Markdown image loaded from
+    any server (here an address nothing answers), ``*ring*`` came out in italics."""
     page = open_review(browser, review_app.url)
     remote = []
     page.on("request", lambda r: remote.append(r.url) if "127.0.0.9" in r.url else None)
@@ -396,5 +397,10 @@ def test_typed_markup_shows_on_the_status_line_as_typed(review_app, browser):
     page.wait_for_function("() => document.querySelector('#review-status').innerText"
                            ".includes('No photo')", timeout=60_000)
     assert "“<b>no</b> such”" in status.inner_text() and status.locator("b").count() == 0
+    choose(page, "review-species", "Amanita <volva>")  # the refusal quotes it: the reason
+    page.click("#review-save")                          # after it was swallowed too
+    page.wait_for_function("() => document.querySelector('#review-status').innerText"
+                           ".includes('Not saved')", timeout=60_000)
+    assert "“Amanita <volva>” is not a binomial: write" in status.inner_text()
     assert remote == []
     page.close()

@@ -16,6 +16,7 @@ from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, clip
 from mushroom.ui.review_handlers import (ITEM_OUTPUTS, NO_PHOTO, VOTES, ReviewContext, queue_row,
                                          render, require)
+from mushroom.ui.review_view import md_text
 
 KEPT = "What you typed is still in its box."
 ELSEWHERE = "The message at the top of the page says why"
@@ -66,7 +67,7 @@ def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str
         require(user)
         check_choice(kind, image_id, genus, species, note)
     except UserError as err:
-        reason = err.message.rstrip(".")
+        reason = md_text(err.message.rstrip("."))  # it quotes what was typed
         return _status_only(f"**Not saved.** {reason[:1].upper()}{reason[1:]}.{kept}", history)
     again = show_if_stale(ctx, kind, user, image_id, note, seen, history, filter_genus, mode)
     return again if again is not None else _status_only(f"**Not saved.** {ELSEWHERE}.{kept}",
