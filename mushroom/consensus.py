@@ -246,7 +246,8 @@ def export_csv(labels_dir: str | Path, out: str | Path) -> int:
 
 
 def apply(frame, labels_dir: str | Path):
-    """Apply the consensus to a manifest frame (before its split is assigned).
+    """Apply the consensus to a manifest frame (after its split is assigned: a relabelled
+    photo keeps its split, and no other photo moves).
 
     Genus corrections replace the folder label, flagged photos are dropped and expert
     species replace the metadata hints. Photos whose votes tie are dropped too, until a

@@ -241,12 +241,12 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     frame = clean(data_dir, cfg, report)
     if frame.empty:
         raise ValueError(no_photos_message(data_dir, report))
-    if labels_dir is not None:
-        frame, report.relabels = apply_consensus(frame, labels_dir)
-    if split:
-        frame = assign_splits(frame, cfg)
+    if split:  # on the folder labels: a relabel or a flag must not move any other photo
+        frame = assign_splits(frame, cfg)  # (a test photo moved to train taints test metrics)
     else:
         frame["split"], frame["fold"] = "all", -1
+    if labels_dir is not None:
+        frame, report.relabels = apply_consensus(frame, labels_dir)
     report.kept = len(frame)
     frame = frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
     return frame, report

@@ -307,3 +307,25 @@ def test_retire_species_never_invents_a_store(tmp_path):
                  "Amanita muscria", "--annotator", "alice")
     assert result.returncode == 2 and "label store not found" in result.stderr
     assert not typo.exists()
+
+
+def test_a_relabel_or_a_flag_moves_no_other_photo_to_another_split(tmp_path):
+    """Expert labels must leave the split as it was: a test photo moved into training by
+    someone else's relabel would contaminate every later test metric."""
+    data = write_tiny_dataset(tmp_path / "photos", per_class=12)
+    store, before, after = tmp_path / "labels", tmp_path / "before.csv", tmp_path / "after.csv"
+    assert cli("manifest", "--data", str(data), "--out", str(before)).returncode == 0
+    for extra in (["--image", str(data / "Russula/003.jpg"), "--genus", "Amanita"],
+                  ["--image", str(data / "Amanita/005.jpg"), "--flag", "unusable"]):
+        assert main(["labels", "add", "--labels", str(store), "--annotator", "alice",
+                     *extra]) == 0
+    result = cli("manifest", "--data", str(data), "--labels", str(store), "--out", str(after))
+    assert result.returncode == 0, result.stderr
+    old = pd.read_csv(before).set_index("path")
+    new = pd.read_csv(after).set_index("path")
+    assert new.loc["Russula/003.jpg", "genus"] == "Amanita"
+    assert "Amanita/005.jpg" not in new.index
+    old = old.drop("Amanita/005.jpg")
+    assert new.index.equals(old.index)
+    moved = new.index[(new["split"] != old["split"]) | (new["fold"] != old["fold"])]
+    assert list(moved) == []
