@@ -7,7 +7,7 @@ is :mod:`mushroom.labels`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
 from mushroom.taxonomy import GENERA, validate_species
@@ -45,6 +45,31 @@ class Decision:
     undoes: str = ""  # row_id cancelled by an "undo" row
     time: str = ""  # UTC ISO-8601, set when written
     row_id: str = ""  # random id, set when written
+
+
+def from_json(obj: object) -> Decision:
+    """The decision one parsed store line holds (not yet validated: see :func:`validate`).
+
+    Another writer (a script, an older tool) may write ``null`` for a field it leaves empty:
+    such a field reads as its default ("" or no flags).
+
+    Raises:
+        ValueError: not a JSON object, or a field of the wrong type (named).
+        TypeError: a field missing or unknown.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError(f"a row must be a JSON object, not {type(obj).__name__}")
+    empty = {f.name: (f.default_factory() if f.default_factory is not MISSING else f.default)
+             for f in fields(Decision) if f.default is not MISSING
+             or f.default_factory is not MISSING}
+    d = Decision(**{k: (empty[k] if v is None and k in empty else v) for k, v in obj.items()})
+    for name, value in ((f.name, getattr(d, f.name)) for f in fields(Decision)):
+        if name == "flags":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"flags {value!r} must be a list such as [\"unusable\"]")
+        elif not isinstance(value, str):
+            raise ValueError(f"{name} {value!r} must be text")
+    return d
 
 
 def check_annotator(name: str) -> str:

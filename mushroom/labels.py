@@ -17,7 +17,8 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from mushroom.decision import Decision, infer_action, resolve_image, safe_relpath, validate
+from mushroom.decision import (Decision, from_json, infer_action, resolve_image, safe_relpath,
+                               validate)
 from mushroom.filecache import AppendOnlyLines, append_line
 from mushroom.species import ensure_species
 
@@ -67,7 +68,7 @@ def read_store(labels_dir: str | Path) -> tuple[list[Decision], int]:
 
 def _parse_row(line: bytes, where: str) -> Decision:
     try:  # a hand-edited row must not reach the consensus and the next training run
-        return validate(Decision(**json.loads(line)), strict=False)
+        return validate(from_json(json.loads(line)), strict=False)
     except (ValueError, TypeError) as err:
         raise StoreError(f"{where}: unreadable row ({err}). The label store was edited by "
                          "hand: correct or remove that line; until then nothing reads the "

@@ -105,13 +105,34 @@ def test_stored_rows_with_bad_fields_are_caught_when_read(photos, store):
     bad = decision.Decision("alice", "confirm", "../../etc", "x.jpg", "Amanita", "Amanita")
     with pytest.raises(ValueError, match="image id"):
         decision.validate(bad)
-    import json
-
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
     row = json.loads((store / labels.STORE_NAME).read_text().splitlines()[0])
     with (store / labels.STORE_NAME).open("a") as fh:  # edited by hand: a genus we lack
         fh.write(json.dumps({**row, "genus": "Pleurotus", "row_id": "x"}) + "\n")
     with pytest.raises(ValueError, match=":2: unreadable row.*Pleurotus"):
+        labels.read_rows(store)
+
+
+OLD_ROW = {"annotator": "alice", "action": "relabel", "image_id": "0123456789abcdef",
+           "path": "Amanita/x.jpg", "previous_genus": "Amanita", "genus": "Boletus"}
+
+
+def test_a_row_with_nulls_for_its_optional_fields_reads_as_empty(store):
+    """Another writer (a script, an older tool) may write null where we write "": that
+    crashed every reader with an AttributeError traceback."""
+    store.mkdir()
+    row = {**OLD_ROW, "species": None, "note": None, "model_version": None, "flags": None}
+    (store / labels.STORE_NAME).write_text(json.dumps(row) + "\n")
+    (only,) = labels.read_rows(store)
+    assert (only.genus, only.species, only.flags, only.note) == ("Boletus", "", [], "")
+
+
+@pytest.mark.parametrize("field, value", [("species", 5), ("flags", "unusable"),
+                                          ("genus", None), ("note", ["a"])])
+def test_a_row_with_a_field_of_the_wrong_type_is_named_not_a_crash(store, field, value):
+    store.mkdir()
+    (store / labels.STORE_NAME).write_text(json.dumps({**OLD_ROW, field: value}) + "\n")
+    with pytest.raises(labels.StoreError, match=f":1: unreadable row \\({field} "):
         labels.read_rows(store)
 
 
