@@ -1,4 +1,5 @@
-"""From expert votes to one effective label per photo, its export, and its use in training.
+"""From expert votes to one effective label per photo, and its export (its use in training:
+:mod:`mushroom.relabel`).
 
 The rule: each expert's latest decision on a photo is their vote (an undo withdraws it).
 The outcome with most votes wins — a genus, or "flagged" (not a mushroom / unusable) — and
@@ -243,44 +244,3 @@ def export_csv(labels_dir: str | Path, out: str | Path) -> int:
         writer.writerows(rows)
     tmp.replace(out)
     return len(rows)
-
-
-def apply(frame, labels_dir: str | Path):
-    """Apply the consensus to a manifest frame (after its split is assigned: a relabelled
-    photo keeps its split, and no other photo moves).
-
-    Genus corrections replace the folder label, flagged photos are dropped and expert
-    species replace the metadata hints. Photos whose votes tie are dropped too, until a
-    further vote breaks the tie: the tie rule (latest vote wins) would otherwise train on
-    whichever expert clicked last, e.g. a photo one expert calls Amanita as a Russula.
-    Photos are matched by content hash, so renamed or moved files keep their labels.
-
-    Args:
-        frame: pandas DataFrame with at least image_id, genus, species, label_source.
-        labels_dir: the store folder.
-
-    Returns:
-        The new frame and counts for the cleaning report.
-    """
-    agreed = consensus(read_rows(labels_dir))
-    frame = frame.copy()
-    hit = frame["image_id"].map(agreed.get)
-    reviewed = hit.notna()
-    excluded = hit.map(lambda c: bool(c is not None and c.excluded))
-    tied = hit.map(lambda c: bool(c is not None and c.tied))
-    new_genus = hit.map(lambda c: c.genus if c is not None else None)
-    corrected = reviewed & ~excluded & ~tied & (new_genus != frame["genus"])
-    species = hit.map(lambda c: c.species if c is not None else "")
-    frame.loc[corrected, "species"] = ""  # a hint from the old genus no longer applies
-    frame.loc[reviewed, "genus"] = new_genus[reviewed]
-    frame.loc[species != "", "species"] = species[species != ""]
-    frame.loc[reviewed, "label_source"] = "expert"
-    counts = {
-        "reviewed photos": int(reviewed.sum()),
-        "genus corrections": int(corrected.sum()),
-        "excluded (flagged)": int(excluded.sum()),
-        "held out (tied votes)": int((tied & ~excluded).sum()),
-        "species labels": int(((species != "") & ~excluded & ~tied).sum()),
-        "labels for photos not in the data": len(set(agreed) - set(frame["image_id"])),
-    }
-    return frame[~(excluded | tied)].reset_index(drop=True), counts

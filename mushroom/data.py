@@ -39,7 +39,7 @@ class CleaningReport:
     conflicting: list[str] = field(default_factory=list)  # same pixels filed under two genera
     near_duplicate_groups: int = 0  # groups with more than one photo
     ignored_dirs: list[str] = field(default_factory=list)  # folders that are not one of GENERA
-    relabels: dict[str, int] = field(default_factory=dict)  # counts from expert labels
+    relabels: dict[str, object] = field(default_factory=dict)  # labels: applied, ignored
 
     def summary(self) -> str:
         """Human-readable multi-line summary."""
@@ -246,7 +246,8 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     else:
         frame["split"], frame["fold"] = "all", -1
     if labels_dir is not None:
-        frame, report.relabels = apply_consensus(frame, labels_dir)
+        dropped = report.corrupt + report.tiny + report.exact_duplicates + report.conflicting
+        frame, report.relabels = apply_consensus(frame, labels_dir, dropped)
     report.kept = len(frame)
     frame = frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
     return frame, report

@@ -240,11 +240,11 @@ def undo_last(labels_dir: str | Path, annotator: str) -> Decision | None:
                                            genus, undoes=target.row_id), locked=True)
 
 
-def apply_consensus(frame, labels_dir: str | Path):
-    """Apply the experts' consensus to a manifest frame; see :func:`mushroom.consensus.apply`."""
-    from mushroom.consensus import apply
+def apply_consensus(frame, labels_dir: str | Path, dropped=()):
+    """Apply the experts' consensus to a manifest frame; see :func:`mushroom.relabel.apply`."""
+    from mushroom.relabel import apply
 
-    return apply(frame, labels_dir)
+    return apply(frame, labels_dir, dropped)
 
 
 def snapshot(labels_dir: str | Path, out: str | Path) -> int:

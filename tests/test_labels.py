@@ -295,6 +295,7 @@ def test_apply_consensus_relabels_excludes_and_adds_species(photos, store):
              "label_source": "folder"} for g in ("Amanita", "Boletus") for k in range(3)]
     frame = pd.DataFrame(rows)
     frame["image_id"] = [file_id(photos / p) for p in frame["path"]]
+    frame["group"] = "g" + frame["image_id"]  # no near-duplicates
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
     labels.record(store, photos, "Amanita/001.jpg", "alice", genus="Amanita",
                   species="Amanita muscaria")

@@ -329,3 +329,39 @@ def test_a_relabel_or_a_flag_moves_no_other_photo_to_another_split(tmp_path):
     assert new.index.equals(old.index)
     moved = new.index[(new["split"] != old["split"]) | (new["fold"] != old["fold"])]
     assert list(moved) == []
+
+
+def test_the_cleaning_report_says_which_labels_were_applied_and_why_others_were_not(tmp_path):
+    """Every label is accounted for: applied, disputed, or ignored with its reason; and a
+    relabel that leaves its near-duplicates at the old genus says which photos to review."""
+    from PIL import Image
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=6)
+    with Image.open(data / "Russula/003.jpg") as img:  # the same mushroom, re-encoded
+        img.resize((86, 72)).save(data / "Russula/003_near.jpg", quality=70)
+    (data / "Amanita/broken.jpg").write_bytes(b"\x00not a photo" * 40)
+    store = tmp_path / "labels"
+    for annotator, extra in (
+            ("alice", ["--image", "Russula/003.jpg", "--genus", "Amanita"]),
+            ("alice", ["--image", "Boletus/001.jpg", "--genus", "Suillus"]),
+            ("bob", ["--image", "Boletus/001.jpg", "--genus", "Boletus"]),
+            ("alice", ["--image", "Amanita/broken.jpg", "--flag", "unusable"]),
+            ("alice", ["--image", "Lactarius/002.jpg", "--genus", "Russula"]),
+            ("alice", ["--image", "Amanita/005.jpg", "--flag", "not_a_mushroom"])):
+        assert main(["labels", "add", "--labels", str(store), "--data", str(data),
+                     "--annotator", annotator, *extra]) == 0
+    (data / "Lactarius/002.jpg").unlink()  # deleted after it was labelled
+    result = cli("manifest", "--data", str(data), "--labels", str(store), "--out",
+                 str(tmp_path / "m.csv"))
+    assert result.returncode == 0, result.stderr
+    report = result.stdout
+    assert "labels: reviewed photos: 3" in report
+    assert "labels: genus corrections: 1" in report
+    assert "labels: excluded (flagged): 1" in report
+    assert "labels: disputed (votes disagree; the majority, on a tie the latest, applies): 1" \
+        in report
+    assert ("labels: near-duplicates still labelled otherwise than their relabelled photo "
+            "(review them): 1: Russula/003_near.jpg") in report
+    assert "labels: ignored, photo dropped by the cleaning (corrupt, too small, duplicate): 1" \
+        in report
+    assert "labels: ignored, photo no longer in the data folder: 1" in report

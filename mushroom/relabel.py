@@ -1,0 +1,106 @@
+"""The experts' consensus applied to a manifest, and the account of it in the cleaning report.
+
+Every label in the store is accounted for: applied (a genus correction, an exclusion, a
+species), applied despite disagreeing votes, or ignored with its reason. A relabel that
+leaves near-duplicates of its photo at another genus names them, since training would then
+see the same mushroom under two genera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from mushroom.consensus import Consensus, consensus
+from mushroom.labels import read_rows
+
+DISPUTED = "disputed (votes disagree; the majority applies)"
+TIED = "held out (tied votes: a further vote must break the tie)"
+NEAR = "near-duplicates still labelled otherwise than their relabelled photo (review them)"
+CLEANED = "ignored, photo dropped by the cleaning (corrupt, too small, duplicate)"
+GONE = "ignored, photo no longer in the data folder"
+LISTED = 5  # paths named in a report line; the manifest has them all
+
+
+def apply(frame: pd.DataFrame, labels_dir: str | Path,
+          dropped: Iterable[str] = ()) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Apply the consensus to a manifest frame (after its split is assigned: a relabelled
+    photo keeps its split, and no other photo moves).
+
+    Genus corrections replace the folder label, flagged photos are dropped and expert
+    species replace the metadata hints. Photos whose votes tie are dropped too, until a
+    further vote breaks the tie: the tie rule (latest vote wins) would otherwise train on
+    whichever expert clicked last, e.g. a photo one expert calls Amanita as a Russula.
+    Photos are matched by content hash, so renamed or moved files keep their labels.
+
+    Args:
+        frame: the manifest so far (image_id, path, genus, species, group, label_source).
+        labels_dir: the store folder.
+        dropped: paths the cleaning dropped (corrupt, too small, duplicated), so that
+            labels on them are told apart from labels on photos no longer there.
+
+    Returns:
+        The new frame and the cleaning report's lines about labels (name -> count, or
+        count and paths).
+    """
+    agreed = consensus(read_rows(labels_dir))
+    frame = frame.copy()
+    hit = frame["image_id"].map(agreed.get)
+    reviewed = hit.notna()
+    excluded = hit.map(lambda c: bool(c is not None and c.excluded))
+    tied = hit.map(lambda c: bool(c is not None and c.tied)) & ~excluded
+    new_genus = hit.map(lambda c: c.genus if c is not None else None)
+    corrected = reviewed & ~excluded & ~tied & (new_genus != frame["genus"])
+    species = hit.map(lambda c: c.species if c is not None else "")
+    frame.loc[corrected, "species"] = ""  # a hint from the old genus no longer applies
+    frame.loc[reviewed, "genus"] = new_genus[reviewed]
+    frame.loc[species != "", "species"] = species[species != ""]
+    frame.loc[reviewed, "label_source"] = "expert"
+    kept = frame[~(excluded | tied)].reset_index(drop=True)
+    counts = {
+        "reviewed photos": int(reviewed.sum()),
+        "genus corrections": int(corrected.sum()),
+        "excluded (flagged)": int(excluded.sum()),
+        TIED: int(tied.sum()),
+        "species labels": int(((species != "") & ~excluded & ~tied).sum()),
+        DISPUTED: sum(disputed(c) and not c.tied for c in hit[reviewed & ~excluded]),
+        NEAR: listing(left_behind(kept, set(frame.loc[corrected, "image_id"]))),
+        **ignored(agreed, set(frame["image_id"]), set(dropped)),
+    }
+    return kept, counts
+
+
+def disputed(c: Consensus) -> bool:
+    """Whether the photo's votes disagree (its label is the majority's)."""
+    return c.agreement < 1.0
+
+
+def left_behind(frame: pd.DataFrame, corrected: set[str]) -> list[str]:
+    """Paths of photos whose near-duplicate group holds a relabelled photo of another genus,
+    while they themselves kept their label."""
+    moved = frame[frame["image_id"].isin(corrected)]
+    if moved.empty:
+        return []
+    genera = moved.groupby("group")["genus"].agg(set)
+    rest = frame[frame["group"].isin(genera.index) & ~frame["image_id"].isin(corrected)]
+    other = [g not in genera[grp] for grp, g in zip(rest["group"], rest["genus"])]
+    return sorted(rest.loc[other, "path"])
+
+
+def ignored(agreed: dict[str, Consensus], present: set[str],
+            dropped: set[str]) -> dict[str, int]:
+    """Labelled photos missing from the manifest, by reason (matched by their latest path:
+    the cleaning drops files it may not even have hashed)."""
+    missing = [c for i, c in agreed.items() if i not in present]
+    cleaned = sum(c.path in dropped for c in missing)
+    return {CLEANED: cleaned, GONE: len(missing) - cleaned}
+
+
+def listing(paths: list[str]) -> int | str:
+    """A count, followed by the first paths when there are any."""
+    if not paths:
+        return 0
+    more = " ..." if len(paths) > LISTED else ""
+    return f"{len(paths)}: {', '.join(paths[:LISTED])}{more}"
