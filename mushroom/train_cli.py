@@ -66,6 +66,10 @@ def run_cli(args) -> int:
                       max_train_images=args.max_images, input_size=args.input_size,
                       freeze_bn_stats=args.freeze_bn_stats,
                       poison_rule_weight=args.poison_rule_weight)
+    if args.manifest and args.labels:
+        raise ValueError("--labels is not applied to a --manifest, which keeps the labels it "
+                         "was built with: build it with `python -m mushroom manifest --labels "
+                         f"{args.labels}`, or give --labels without --manifest")
     if args.cv and args.cv != DataConfig.n_folds:
         raise ValueError(f"--cv must be {DataConfig.n_folds} (the manifest's folds), or 0 for "
                          f"no cross-validation; not {args.cv}")

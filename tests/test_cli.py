@@ -159,6 +159,8 @@ def test_every_recalibrating_command_takes_the_same_calibration_flags(command):
     (["--epochs", "0,0,0,0"], "nothing would be trained"),
     (["--cv", "6"], "--cv must be 5"),
     (["--device", "gpu"], "--device must be auto, cpu or cuda"),
+    # a manifest keeps the labels it was built with: --labels beside it was silently ignored
+    (["--manifest", "m.csv", "--labels", "labels"], "--labels is not applied to a --manifest"),
 ])
 def test_train_refuses_bad_options_in_one_line(tiny_data, tmp_path, flags, message):
     status, _, stderr = run_cli("train", "--data", str(tiny_data), "--out",
