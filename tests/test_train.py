@@ -5,10 +5,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
+from mushroom import labels
 from mushroom.checkpoint import REQUIRED_KEYS
 from mushroom.config import CalibConfig, TrainConfig
 from mushroom.engine import balanced_sampler, class_weights
@@ -20,15 +22,25 @@ from conftest import ROOT, make_photo
 
 @pytest.mark.slow
 def test_train_cli_end_to_end(tiny_data, tmp_path):
-    out = tmp_path / "run"
+    out, store = tmp_path / "run", tmp_path / "labels"
+    # the experts' labels reach the run: a relabel (with its species) and an exclusion
+    labels.record(store, tiny_data, "Russula/001.jpg", "alice", genus="Amanita",
+                  species="Amanita muscaria")
+    labels.record(store, tiny_data, "Boletus/002.jpg", "alice", flags=("not_a_mushroom",))
     cmd = [sys.executable, "-m", "mushroom", "train", "--data", str(tiny_data), "--out", str(out),
-           "--epochs", "1,1,1,1", "--workers", "0", "--batch-size", "16"]
+           "--epochs", "1,1,1,1", "--workers", "0", "--batch-size", "16", "--labels", str(store)]
     out.mkdir()  # an earlier --cv run's leftovers must not pass for this model's
     for stale in ("oof.npz", "oof_predictions.csv"):
         (out / stale).write_bytes(b"an earlier run's")
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "stage=4-all epoch=1" in done.stdout
+    assert "labels: genus corrections: 1" in done.stdout
+    assert "labels: excluded (flagged): 1" in done.stdout
+    manifest = pd.read_csv(out / "manifest.csv", keep_default_na=False).set_index("path")
+    assert manifest.loc["Russula/001.jpg", ["genus", "species", "label_source"]].tolist() == [
+        "Amanita", "Amanita muscaria", "expert"]
+    assert "Boletus/002.jpg" not in manifest.index
     assert not (out / "oof.npz").exists() and not (out / "oof_predictions.csv").exists()
     assert not (out / "train_state.pt").exists()  # the progress file goes once model.pt is in
     ckpt = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
