@@ -14,12 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 from mushroom.consensus import Consensus, consensus
-from mushroom.labels import read_rows
+from mushroom.labels import STORE_NAME, read_rows
 
 DISPUTED = "disputed (votes disagree; the majority applies)"
 TIED = "held out (tied votes: a further vote must break the tie)"
 NEAR = "near-duplicates still labelled otherwise than their relabelled photo (review them)"
 CLEANED = "ignored, photo dropped by the cleaning (corrupt, too small, duplicate)"
+REWRITTEN = ("ignored, photo file rewritten since it was labelled (labels follow the file's "
+             "content)")
 GONE = "ignored, photo no longer in the data folder"
 LISTED = 5  # paths named in a report line; the manifest has them all
 
@@ -45,7 +47,10 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path,
         The new frame and the cleaning report's lines about labels (name -> count, or
         count and paths).
     """
-    agreed = consensus(read_rows(labels_dir))
+    rows = read_rows(labels_dir)
+    if not rows:  # a --labels one folder off (a download's wrapper) must not pass for no votes
+        return frame, {"none": f"{labels_dir} holds no decision ({STORE_NAME} missing or empty)"}
+    agreed = consensus(rows)
     frame = frame.copy()
     hit = frame["image_id"].map(agreed.get)
     reviewed = hit.notna()
@@ -67,7 +72,7 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path,
         "species labels": int(((species != "") & ~excluded & ~tied).sum()),
         DISPUTED: sum(disputed(c) and not c.tied for c in hit[reviewed & ~excluded]),
         NEAR: listing(left_behind(kept, set(frame.loc[corrected, "image_id"]))),
-        **ignored(agreed, set(frame["image_id"]), set(dropped)),
+        **ignored(agreed, frame, set(dropped)),
     }
     return kept, counts
 
@@ -89,13 +94,17 @@ def left_behind(frame: pd.DataFrame, corrected: set[str]) -> list[str]:
     return sorted(rest.loc[other, "path"])
 
 
-def ignored(agreed: dict[str, Consensus], present: set[str],
-            dropped: set[str]) -> dict[str, int]:
+def ignored(agreed: dict[str, Consensus], frame: pd.DataFrame,
+            dropped: set[str]) -> dict[str, object]:
     """Labelled photos missing from the manifest, by reason (matched by their latest path:
     the cleaning drops files it may not even have hashed)."""
+    present = set(frame["image_id"])
     missing = [c for i, c in agreed.items() if i not in present]
     cleaned = sum(c.path in dropped for c in missing)
-    return {CLEANED: cleaned, GONE: len(missing) - cleaned}
+    paths = set(frame["path"])
+    rewritten = sorted(c.path for c in missing if c.path in paths)
+    return {CLEANED: cleaned, REWRITTEN: listing(rewritten),
+            GONE: len(missing) - cleaned - len(rewritten)}
 
 
 def listing(paths: list[str]) -> int | str:

@@ -365,3 +365,28 @@ def test_the_cleaning_report_says_which_labels_were_applied_and_why_others_were_
     assert "labels: ignored, photo dropped by the cleaning (corrupt, too small, duplicate): 1" \
         in report
     assert "labels: ignored, photo no longer in the data folder: 1" in report
+
+
+def test_labels_on_a_rewritten_photo_or_from_an_empty_store_are_not_lost_in_silence(tmp_path):
+    """Labels follow a photo's content: re-saving the file (a batch EXIF strip) leaves them
+    behind, and a --labels folder without decisions applies nothing; the report says so."""
+    from PIL import Image
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=6)
+    store = tmp_path / "labels"
+    assert main(["labels", "add", "--labels", str(store), "--image",
+                 str(data / "Russula/003.jpg"), "--genus", "Amanita", "--annotator",
+                 "alice"]) == 0
+    with Image.open(data / "Russula/003.jpg") as img:
+        img.load()
+    img.save(data / "Russula/003.jpg", quality=80)  # the same photo, other bytes
+    status, out, _ = run_cli("manifest", "--data", str(data), "--labels", str(store), "--out",
+                             str(tmp_path / "m.csv"))
+    assert status == 0
+    assert ("labels: ignored, photo file rewritten since it was labelled (labels follow the "
+            "file's content): 1: Russula/003.jpg") in out
+    assert "labels: ignored, photo no longer in the data folder: 0" in out
+    status, out, _ = run_cli("manifest", "--data", str(data), "--labels", str(tmp_path),
+                             "--out", str(tmp_path / "m.csv"))
+    assert status == 0
+    assert f"labels: none: {tmp_path} holds no decision (decisions.jsonl missing or empty)" in out
