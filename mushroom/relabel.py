@@ -17,7 +17,7 @@ from mushroom.consensus import Consensus, consensus
 from mushroom.labels import STORE_NAME, read_rows
 
 DISPUTED = "disputed (votes disagree; the majority applies)"
-TIED = "held out (tied votes: a further vote must break the tie)"
+TIED = "held out (tied votes)"
 NEAR = "near-duplicates still labelled otherwise than their relabelled photo (review them)"
 CLEANED = "ignored, photo dropped by the cleaning (corrupt, too small, duplicate)"
 REWRITTEN = ("ignored, photo file rewritten since it was labelled (labels follow the file's "

@@ -320,6 +320,7 @@ def test_a_tied_poisonous_vs_edible_vote_is_held_out_of_training(photos, store):
     frame = pd.DataFrame([{"path": f"Boletus/{k:03d}.jpg", "genus": "Boletus", "species": "",
                            "label_source": "folder"} for k in range(3)])
     frame["image_id"] = [file_id(photos / p) for p in frame["path"]]
+    frame["group"] = "g" + frame["image_id"]  # no near-duplicates
     labels.record(store, photos, "Boletus/000.jpg", "alice", genus="Amanita")
     labels.record(store, photos, "Boletus/000.jpg", "bob", genus="Boletus")
     labels.record(store, photos, "Boletus/001.jpg", "bob", genus="Boletus")  # no dispute

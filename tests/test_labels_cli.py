@@ -345,6 +345,9 @@ def test_the_cleaning_report_says_which_labels_were_applied_and_why_others_were_
             ("alice", ["--image", "Russula/003.jpg", "--genus", "Amanita"]),
             ("alice", ["--image", "Boletus/001.jpg", "--genus", "Suillus"]),
             ("bob", ["--image", "Boletus/001.jpg", "--genus", "Boletus"]),
+            ("alice", ["--image", "Russula/001.jpg", "--genus", "Lactarius"]),
+            ("bob", ["--image", "Russula/001.jpg", "--genus", "Lactarius"]),
+            ("carol", ["--image", "Russula/001.jpg", "--genus", "Russula"]),
             ("alice", ["--image", "Amanita/broken.jpg", "--flag", "unusable"]),
             ("alice", ["--image", "Lactarius/002.jpg", "--genus", "Russula"]),
             ("alice", ["--image", "Amanita/005.jpg", "--flag", "not_a_mushroom"])):
@@ -355,11 +358,11 @@ def test_the_cleaning_report_says_which_labels_were_applied_and_why_others_were_
                  str(tmp_path / "m.csv"))
     assert result.returncode == 0, result.stderr
     report = result.stdout
-    assert "labels: reviewed photos: 3" in report
-    assert "labels: genus corrections: 1" in report
+    assert "labels: reviewed photos: 4" in report
+    assert "labels: genus corrections: 2" in report
     assert "labels: excluded (flagged): 1" in report
-    assert "labels: disputed (votes disagree; the majority, on a tie the latest, applies): 1" \
-        in report
+    assert "labels: held out (tied votes): 1" in report  # Boletus/001: Suillus 1, Boletus 1
+    assert "labels: disputed (votes disagree; the majority applies): 1" in report
     assert ("labels: near-duplicates still labelled otherwise than their relabelled photo "
             "(review them): 1: Russula/003_near.jpg") in report
     assert "labels: ignored, photo dropped by the cleaning (corrupt, too small, duplicate): 1" \
