@@ -66,6 +66,40 @@ def check_out_dir(path: str | Path, flag: str = "--out") -> None:
             raise ValueError(f"{flag} {path}{where} is a file, not a folder")
 
 
+def add_overwrite_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--overwrite``, the explicit consent :func:`check_run_out` asks for."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run already in --out (its model.pt and reports); "
+                             "without it such an --out is refused")
+
+
+def check_run_out(path: str | Path, overwrite: bool, resumable: bool = False) -> None:
+    """Refuse an ``--out`` run folder that already holds a run, before any work starts.
+
+    A run can stand for hours of training; writing a new one over it takes ``--overwrite``.
+
+    Args:
+        path: the ``--out`` folder.
+        overwrite: the user passed ``--overwrite``.
+        resumable: the command has ``--resume`` (``train``), so an unfinished run's
+            ``train_state.pt`` is protected too.
+
+    Raises:
+        ValueError: ``path`` holds ``model.pt`` (or, if ``resumable``, ``train_state.pt``).
+    """
+    from mushroom.resume import STATE_NAME
+
+    out = Path(path)
+    if overwrite:
+        return
+    if (out / "model.pt").is_file():
+        raise ValueError(f"--out {path} already holds a finished run (model.pt): give another "
+                         "--out, or add --overwrite to replace it")
+    if resumable and (out / STATE_NAME).is_file():
+        raise ValueError(f"--out {path} holds an unfinished run ({STATE_NAME}): add --resume "
+                         "to continue it, or --overwrite to start it over")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the exit status."""
     args = build_parser().parse_args(argv)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mushroom.cli import add_data_flag
+from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
 from mushroom.config import (TrainConfig, add_calib_flags, add_config_flags, calib_from_flags,
                              config_from_flags)
 from mushroom.taxonomy import GENERA
@@ -254,6 +254,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", required=True, help="run folder the student starts from")
     add_data_flag(p)
     p.add_argument("--out", required=True, help="new run folder for the student")
+    add_overwrite_flag(p)
     add_config_flags(p, DistillConfig())
     add_calib_flags(p)
     p.set_defaults(func=run_cli)
@@ -261,6 +262,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Build the configs from flags, distil and recalibrate."""
+    check_run_out(args.out, args.overwrite)
     cfg = config_from_flags(DistillConfig, args)
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.temperature <= 0:
         raise ValueError("--epochs and --batch-size must be at least 1, --temperature above 0")

@@ -196,16 +196,16 @@ def open_run(out: Path, data: Path, cfg: TrainConfig, resume: bool, load_fresh,
 
     With ``resume`` the interrupted run's (see :func:`reopen`, which refuses before anything
     is written); else ``load_fresh()``'s manifest and a fresh state, said to replace one an
-    unfinished run left.
+    unfinished run left (the command line asks for ``--overwrite`` first).
     """
     from mushroom.data import manifest_sha256
 
     if resume:
         return reopen(out, data, cfg, manifest, labels_dir, log)
     out.mkdir(parents=True, exist_ok=True)
-    if (out / STATE_NAME).is_file():
+    if (out / STATE_NAME).is_file():  # only with --overwrite, see mushroom.cli.check_run_out
         log(f"{out / STATE_NAME} (an unfinished run's progress) will be overwritten by this "
-            "run's; stop now and add --resume to continue that run instead")
+            "run's (--overwrite)")
     started = time.time()
     frame = load_fresh()
     return frame, Saver(out, cfg, manifest_sha256(frame), started=started)

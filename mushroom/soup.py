@@ -13,6 +13,8 @@ import json
 import shutil
 from pathlib import Path
 
+from mushroom.cli import add_overwrite_flag, check_run_out
+
 
 def average_state_dicts(states: list[dict]) -> dict:
     """Uniform average of float tensors; integer buffers are taken from the first state."""
@@ -135,12 +137,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``soup``."""
     p = sub.add_parser("soup", help="average the weights of runs trained on one manifest")
     p.add_argument("--runs", nargs="+", required=True, help="run folders written by `train`")
-    p.add_argument("--out", required=True, help="run folder for the averaged model")
+    p.add_argument("--out", required=True, help="new run folder for the averaged model")
+    add_overwrite_flag(p)
     p.set_defaults(func=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Make the soup and say what it still needs."""
+    check_run_out(args.out, args.overwrite)
     out = make_soup(args.runs, args.out)
     print(f"wrote {out}/model.pt; calibrate it on its own predictions next:\n"
           f"  python -m mushroom calibrate --run {out} --data <photos> --oof-sets-only")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from mushroom.cli import add_data_flag
+from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
 from mushroom.config import CalibConfig, DataConfig, TrainConfig, add_calib_flags, calib_from_flags
 
 def add_parser(sub) -> None:
@@ -40,13 +40,17 @@ def add_parser(sub) -> None:
     p.add_argument("--tta", default=None,
                    help="test-time views for the shipped outputs, e.g. 256,288 (default: one "
                         "centre view); see `calibrate --tta`")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the interrupted run in --out from its train_state.pt (give "
-                        "the flags it was started with; its manifest.csv is reused)")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the interrupted run in --out from its train_state.pt "
+                            "(give the flags it was started with; its manifest.csv is reused)")
+    add_overwrite_flag(again)
     p.set_defaults(func=run_cli)
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
-    c.add_argument("--run", required=True, help="run folder written by `train`")
+    c.add_argument("--run", required=True,
+                   help="run folder written by `train`; its model.pt and reports are updated "
+                        "in place (the trained weights are kept)")
     add_data_flag(c, required=False,
                   help="photo root: recompute train/val/test outputs from the saved "
                        "checkpoint on the CPU first (what the app will see)")
@@ -59,6 +63,8 @@ def run_cli(args) -> int:
     from mushroom.pipeline import run
     from mushroom.train import pick_device
 
+    if not args.resume:  # before the run's manifest.csv is replaced, hours before model.pt
+        check_run_out(args.out, args.overwrite, resumable=True)
     pick_device(args.device)  # a bad --device is refused before the photos are scanned
     cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
                       init_seed=args.init_seed,

@@ -97,11 +97,12 @@ def stopped(data, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def whole(data, tmp_path_factory) -> tuple[Path, str]:
-    """An uninterrupted run, started over an unfinished run's state, and its output."""
+    """An uninterrupted run, started over an unfinished run's state (--overwrite), and its
+    output."""
     out = tmp_path_factory.mktemp("whole") / "run"
     out.mkdir()
     (out / resume.STATE_NAME).write_bytes(b"an unfinished run's progress")
-    status, stdout, stderr = run_cli(*train_cmd(data, out))
+    status, stdout, stderr = run_cli(*train_cmd(data, out, "--overwrite"))
     assert status == 0, stderr
     return out, stdout
 

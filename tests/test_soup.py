@@ -107,3 +107,19 @@ def test_soup_never_overwrites_an_ingredient_and_keeps_no_borrowed_outputs(tmp_p
     assert not (out / "outputs.npz").exists()  # run a's predictions are not the soup's
     with pytest.raises(FileNotFoundError, match="pass --data"):
         recalibrate(str(out))
+
+
+def test_soup_cli_replaces_an_earlier_soup_only_with_overwrite(tmp_path):
+    from conftest import run_cli
+
+    (r1, _), (r2, _) = _run(tmp_path, "a", 1), _run(tmp_path, "b", 2)
+    out = tmp_path / "soup"
+    assert run_cli("soup", "--runs", str(r1), str(r2), "--out", str(out))[0] == 0
+    first = (out / "model.pt").read_bytes()
+    (r3, _) = _run(tmp_path, "c", 3)
+    status, _, stderr = run_cli("soup", "--runs", str(r1), str(r3), "--out", str(out))
+    assert status == 2 and "add --overwrite to replace it" in stderr
+    assert (out / "model.pt").read_bytes() == first
+    assert run_cli("soup", "--runs", str(r1), str(r3), "--out", str(out), "--overwrite")[0] == 0
+    _, meta = load_checkpoint(out / "model.pt")
+    assert meta["soup_of"] == [str(r1), str(r3)]
