@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from mushroom.decision import VOTES, Decision
 from mushroom.labels import read_rows, read_store
+from mushroom.taxonomy import canonical_genus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,8 +42,9 @@ class Consensus:
 
     @property
     def folder_genus(self) -> str:
-        """The genus folder the photo lives in."""
-        return PurePosixPath(self.path).parts[0]
+        """The genus of the folder the photo lives in (spelled as in GENERA, whatever the
+        folder's case)."""
+        return canonical_genus(PurePosixPath(self.path).parts[0])
 
     @property
     def excluded(self) -> bool:

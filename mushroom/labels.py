@@ -21,6 +21,7 @@ from mushroom.decision import (Decision, from_json, infer_action, resolve_image,
                                validate)
 from mushroom.filecache import AppendOnlyLines, append_line
 from mushroom.species import ensure_species
+from mushroom.taxonomy import canonical_genus, canonical_species
 
 STORE_NAME = "decisions.jsonl"
 TORN_NAME = "decisions.torn"  # fragments cut from a crashed write, kept for forensics
@@ -147,7 +148,8 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         data_dir: the photo root; ``rel_path`` must stay inside it.
         rel_path: the photo, relative to ``data_dir`` (``<Genus>/<file>``).
         annotator: the verified expert identity.
-        genus: the genus the expert assigns; None keeps the current one (notes, flags).
+        genus: the genus the expert assigns, in any case; None keeps the current one (notes,
+            flags).
         species: optional species inside ``genus``.
         flags: subset of :data:`FLAGS`.
         note: optional free text.
@@ -168,11 +170,14 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     with store_lock(labels_dir):
         _check_cap(labels_dir, image_id, annotator)
         current = current_consensus(labels_dir).get(image_id)
-        previous = current.genus if current else PurePosixPath(rel_path).parts[0]
+        # a genus folder may be named in any case ("amanita/"), as the data scan allows
+        previous = current.genus if current else canonical_genus(PurePosixPath(rel_path).parts[0])
         if seen and seen != previous:
             raise ValueError(f"the label changed from {seen} to {previous} (another expert's "
                              "vote) while you had the photo open; look at it again")
-        flags, species = tuple(flags), (species or "").strip()
+        # "amanita" is Amanita: also for telling a confirm from a relabel below
+        genus, species = canonical_genus(genus), canonical_species(species or "")
+        flags = tuple(flags)
         action = infer_action(genus, species, flags, previous,
                               current.species if current else "")
         d = validate(Decision(annotator, action, image_id, rel_path, previous, genus or previous,

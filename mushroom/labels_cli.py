@@ -71,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def locate(image: str, data: str | None) -> tuple[Path, str]:
     """Split ``--image`` into (photo root, path relative to it), refusing escapes."""
     from mushroom.decision import relative_to_data, resolve_image, safe_relpath
-    from mushroom.taxonomy import GENERA
+    from mushroom.taxonomy import GENERA, canonical_genus
 
     if data is not None:
         rel = (relative_to_data(data, image) if Path(image).is_absolute()
@@ -81,7 +81,7 @@ def locate(image: str, data: str | None) -> tuple[Path, str]:
     full = Path(image).resolve()
     if not full.is_file():
         raise FileNotFoundError(f"no photo at {image}")
-    if full.parent.name not in GENERA:
+    if canonical_genus(full.parent.name) not in GENERA:  # "amanita/" too, as in the scan
         raise ValueError(f"{image} is not inside a <Genus>/ folder; pass --data ROOT")
     root = full.parent.parent
     return root, relative_to_data(root, full)

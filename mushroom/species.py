@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mushroom.filecache import append_line
-from mushroom.taxonomy import Species, load_taxonomy, validate_species
+from mushroom.taxonomy import Species, canonical_genus, load_taxonomy, validate_species
 
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent.parent / "labels" / "taxonomy.csv"
 TAXONOMY_FIELDS = ("genus", "species", "edibility", "notes")
@@ -187,6 +187,7 @@ def check_retire(labels_dir: str | Path, genus: str, species: str) -> str:
     Raises:
         ValueError: the reason :func:`retire_species` would give.
     """
+    genus = canonical_genus(genus)
     species = validate_species(genus, species, strict=False)  # old-rule typos too
     refusal = _retire_refusal(labels_dir, genus, species)
     if refusal:
@@ -199,7 +200,7 @@ def retire_species(labels_dir: str | Path, genus: str, species: str, annotator: 
 
     Args:
         labels_dir: the store folder.
-        genus: the genus the name belongs to.
+        genus: the genus the name belongs to, in any case.
         species: the binomial to retire.
         annotator: the expert retiring it, named in the row's notes.
 
@@ -213,6 +214,7 @@ def retire_species(labels_dir: str | Path, genus: str, species: str, annotator: 
     from mushroom.decision import check_annotator
     from mushroom.labels import existing_store, store_lock  # labels imports this module
 
+    genus = canonical_genus(genus)
     species = validate_species(genus, species, strict=False)
     annotator = check_annotator(annotator)
     with store_lock(existing_store(labels_dir)):  # the lock would create a mistyped folder

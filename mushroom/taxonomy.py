@@ -111,6 +111,32 @@ _EPITHET = re.compile(r"^[a-z](?:[a-z]|-(?=[a-z])){1,39}$")
 """A new name's epithet: 2-40 letters, a hyphen only between two letters ("bursa-pastoris")."""
 
 
+def canonical_genus(name: str | None) -> str | None:
+    """``name`` spelled as in :data:`GENERA` when it names one in any case ("amanita",
+    " AMANITA "); anything else as given, for the caller's refusal to quote.
+
+    Experts type genus names in any case; the store keeps one spelling.
+    """
+    if name is None:
+        return None
+    return _BY_KEY.get(str(name).strip().casefold(), name)
+
+
+def canonical_species(species: str) -> str:
+    """``species`` with its whitespace collapsed and its first word, when it names a genus in
+    any case, spelled as in :data:`GENERA` ("amanita  muscaria" -> "Amanita muscaria").
+
+    The epithets are left as typed: :func:`validate_species` holds them to lower case.
+    """
+    words = str(species).split()
+    if words and words[0].casefold() in _BY_KEY:
+        words[0] = _BY_KEY[words[0].casefold()]
+    return " ".join(words)
+
+
+_BY_KEY = {g.casefold(): g for g in GENERA}
+
+
 def is_poisonous(genus: str) -> bool:
     """Return True when ``genus`` is one of the poisonous genera."""
     return genus in POISONOUS
@@ -119,7 +145,8 @@ def is_poisonous(genus: str) -> bool:
 def validate_species(genus: str, species: str, strict: bool = True) -> str:
     """Check that ``species`` is a well-formed binomial inside ``genus``.
 
-    Accepts "Genus epithet" with an optional "subsp./var./f. name" rank.
+    Accepts "Genus epithet" with an optional "subsp./var./f. name" rank; the genus, in
+    ``genus`` and in the name, may come in any case (see :func:`canonical_genus`).
 
     Args:
         genus: one of :data:`GENERA`.
@@ -128,14 +155,16 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
             written before that rule keeps its rows readable with False.
 
     Returns:
-        The normalized (whitespace-collapsed) species name.
+        The normalized species name: whitespace collapsed, the genus spelled as in
+        :data:`GENERA`.
 
     Raises:
         ValueError: if the genus is unknown or the name is not a binomial of that genus.
     """
+    genus = canonical_genus(genus)
     if genus not in GENERA:
         raise ValueError(f"unknown genus {genus!r}; expected one of {', '.join(GENERA)}")
-    name = " ".join(str(species).split())
+    name = canonical_species(species)
     match = _BINOMIAL.match(name)
     if not match:
         # no "<epithet>" placeholder: the page's toast shows messages as HTML and drops it

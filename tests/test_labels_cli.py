@@ -393,3 +393,56 @@ def test_labels_on_a_rewritten_photo_or_from_an_empty_store_are_not_lost_in_sile
                              "--out", str(tmp_path / "m.csv"))
     assert status == 0
     assert f"labels: none: {tmp_path} holds no decision (decisions.jsonl missing or empty)" in out
+
+
+def test_genus_names_are_taken_in_any_case_and_stored_as_spelled_in_the_list(photos, tmp_path):
+    store = tmp_path / "labels"
+    base = ["labels", "add", "--labels", str(store), "--data", str(photos)]
+    status, out, err = run_cli(*base, "--image", "Boletus/000.jpg", "--genus", " amanita ",
+                               "--species", "AMANITA  muscaria", "--annotator", "alice")
+    assert status == 0, err
+    assert out.startswith("relabel: Boletus/000.jpg [") and out.endswith(
+        "Boletus -> Amanita muscaria\n")
+    # the same vote in other letters is a confirm of it, not a relabel
+    assert run_cli(*base, "--image", "Boletus/000.jpg", "--genus", "AMANITA", "--species",
+                   "amanita muscaria", "--annotator", "bob")[0] == 0
+    rows = labels.read_rows(store)
+    assert [(r.action, r.genus, r.species) for r in rows] == [
+        ("relabel", "Amanita", "Amanita muscaria"), ("confirm", "Amanita", "Amanita muscaria")]
+    status, _, err = run_cli(*base, "--image", "Boletus/001.jpg", "--genus", "amanitaa",
+                             "--annotator", "alice")
+    assert status == 2 and err == ("error: genus 'amanitaa' must be one of Agaricus, Amanita, "
+                                   "Boletus, Cortinarius, Entoloma, Hygrocybe, Lactarius, "
+                                   "Russula, Suillus\n")
+    assert len(labels.read_rows(store)) == 2
+
+
+def test_retire_species_takes_the_genus_in_any_case(photos, tmp_path):
+    store = tmp_path / "labels"
+    for name in ("Amanita muscria", "Amanita muscaria"):
+        labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita", species=name)
+    status, out, err = run_cli("labels", "retire-species", "--labels", str(store),
+                               "--species", "amanita muscria", "--annotator", "alice")
+    assert status == 0, err
+    assert out.startswith("retired: Amanita muscria (retired by alice on ")
+    assert "Amanita muscria" not in species.species_choices(store, "Amanita")
+
+
+def test_photos_in_a_lowercase_genus_folder_can_be_labelled(photos, tmp_path):
+    """The data scan reads "amanita/" as Amanita; the store must take its photos too (it
+    refused every decision on them: "previous_genus 'amanita' must be one of ...")."""
+    (photos / "Amanita").rename(photos / "amanita")
+    store, csv = tmp_path / "labels", tmp_path / "consensus.csv"
+    status, out, err = run_cli("labels", "add", "--labels", str(store), "--image",
+                               str(photos / "amanita" / "000.jpg"), "--genus", "Boletus",
+                               "--annotator", "alice")
+    assert status == 0, err
+    assert out.startswith("relabel: amanita/000.jpg [") and "Amanita -> Boletus" in out
+    status, _, err = run_cli("labels", "add", "--labels", str(store), "--data", str(photos),
+                             "--image", "amanita/001.jpg", "--genus", "Amanita",
+                             "--annotator", "alice")
+    assert status == 0, err
+    assert [(r.action, r.previous_genus) for r in labels.read_rows(store)] == [
+        ("relabel", "Amanita"), ("confirm", "Amanita")]
+    assert run_cli("labels", "export", "--labels", str(store), "--out", str(csv))[0] == 0
+    assert set(pd.read_csv(csv)["folder_genus"]) == {"Amanita"}

@@ -664,3 +664,20 @@ def test_a_wrong_input_count_names_only_what_a_caller_sends(review_app):
     with pytest.raises(AppError, match=r"takes 3 inputs, in this order: image_id, "
                                        r"filter_genus, mode; got another number\.$"):
         client.predict("x", "All", "all", "extra", api_name="/review_show")
+
+
+def test_the_review_tab_takes_genus_names_in_any_case(review_app, review_env):
+    """The genus box takes typed names, and API clients send what their users type."""
+    alice = logged_in(review_app, "alice")
+    image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
+    alice.predict(image_id, "cortinarius ", "CORTINARIUS rubellus", "", "All", "all",
+                  api_name="/review_save")
+    last = store_rows(review_env)[-1]
+    assert (last.image_id, last.genus, last.species) == (image_id, "Cortinarius",
+                                                         "Cortinarius rubellus")
+    box = alice.predict("cortinarius", api_name="/review_species_choices")
+    assert "Cortinarius rubellus" in {value for _, value in box["choices"]}
+    with pytest.raises(AppError, match="curated seed list"):  # got as far as the store
+        alice.predict("cortinarius", "Cortinarius rubellus", api_name="/review_retire_species")
+    with pytest.raises(AppError, match="one of Agaricus, Amanita"):
+        alice.predict(image_id, "cortinarious", "", "", "All", "all", api_name="/review_save")

@@ -174,7 +174,7 @@ def test_a_malformed_name_is_shown_an_example_of_the_chosen_genus(genus):
     """Seen in the Review tab: a Russula photo refused "boletus edulis" with "write “Russula”
     then the epithet in lower case, as in “Boletus edulis”", an example of another genus."""
     with pytest.raises(ValueError, match="is not a binomial") as refused:
-        validate_species(genus, genus.lower() + " sp")
+        validate_species(genus, genus.lower() + " Edulis")
     example = re.search(r"as in “([^”]+)”", str(refused.value)).group(1)
     assert example.split()[0] == genus
     seed = {s.species for s in load_taxonomy(species_list.DEFAULT_TAXONOMY)}

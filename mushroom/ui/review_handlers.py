@@ -18,7 +18,7 @@ import gradio as gr
 from mushroom.review import CACHE_NAME, QueueConfig
 from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
-from mushroom.taxonomy import GENERA
+from mushroom.taxonomy import GENERA, canonical_genus
 from mushroom.ui import UserError, clip
 from mushroom.ui.review_view import (describe, empty_text, kept_text, progress_text, saved_text,
                                       top3, votes_table)
@@ -194,6 +194,7 @@ def species_update(ctx: ReviewContext, genus: str, value: str = ""):
     """Species choices of ``genus`` from the taxonomy (new binomials may be typed)."""
     from mushroom.species import species_choices
 
+    genus = canonical_genus(genus)  # the genus box takes typed names, in any case
     choices = species_choices(ctx.labels_dir, genus) if genus in GENERA else []
     return gr.update(choices=[""] + choices, value=value or "")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mushroom.review_filters import MODES
 from mushroom.review_nav import History
-from mushroom.taxonomy import GENERA
+from mushroom.taxonomy import GENERA, canonical_genus
 from mushroom.ui import UserError, clip
 from mushroom.ui.review_handlers import (ITEM_OUTPUTS, NO_PHOTO, VOTES, ReviewContext, queue_row,
                                          render, require)
@@ -40,6 +40,7 @@ def check_choice(kind: str, image_id: str | None, genus: str | None, species: st
         raise UserError("Type the note in the Note box first.", title="Not saved")
     if kind != "save":
         return
+    genus = canonical_genus(genus)  # typed into the box (or sent by a client) in any case
     if genus not in GENERA:
         raise UserError(f"Choose a genus to save (one of {', '.join(GENERA)}), not "
                         f"{clip(genus)!r}.", title="Not saved")

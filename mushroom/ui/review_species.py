@@ -17,7 +17,7 @@ import time
 
 import gradio as gr
 
-from mushroom.taxonomy import GENERA
+from mushroom.taxonomy import GENERA, canonical_genus
 from mushroom.ui import UserError, bound, clip
 from mushroom.ui.review_handlers import ReviewContext, require, species_update
 
@@ -79,7 +79,7 @@ def retire(ctx: ReviewContext, user: str | None, genus: str, species: str,
     from mushroom.species import check_retire, retire_species
 
     user = require(user)
-    name = " ".join((species or "").split())
+    name, genus = " ".join((species or "").split()), canonical_genus(genus)
     if genus not in GENERA or not name:
         raise UserError("Choose the genus and, in the species box, the name to remove from "
                         "the list.", title="Not removed")
