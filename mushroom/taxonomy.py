@@ -107,6 +107,9 @@ shown: "write Russula then the epithet, as in Boletus edulis" read as a contradi
 
 _BINOMIAL = re.compile(r"^([A-Z][a-z]+) ([a-z][a-z-]+)(?: (?:subsp\.|var\.|f\.) [a-z][a-z-]+)?$")
 
+_NOT_EPITHETS = frozenset({"sp", "spp", "ssp", "cf", "aff", "indet"})
+"""Abbreviations typed in the epithet's place ("Amanita sp", "Boletus cf") that name no species."""
+
 _EPITHET = re.compile(r"^[a-z](?:[a-z]|-(?=[a-z])){1,39}$")
 """A new name's epithet: 2-40 letters, a hyphen only between two letters ("bursa-pastoris")."""
 
@@ -166,7 +169,8 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
         raise ValueError(f"unknown genus {genus!r}; expected one of {', '.join(GENERA)}")
     name = canonical_species(species)
     match = _BINOMIAL.match(name)
-    if not match:
+    # "Amanita sp" names no species: it would join every expert's list as one
+    if not match or (strict and match.group(2) in _NOT_EPITHETS):
         # no "<epithet>" placeholder: the page's toast shows messages as HTML and drops it
         raise ValueError(f"species “{name[:60]}” is not a binomial: write “{genus}” then the "
                          f"epithet in lower case, as in “{EXAMPLE_SPECIES[genus]}”; leave it "

@@ -179,3 +179,24 @@ def test_a_malformed_name_is_shown_an_example_of_the_chosen_genus(genus):
     assert example.split()[0] == genus
     seed = {s.species for s in load_taxonomy(species_list.DEFAULT_TAXONOMY)}
     assert validate_species(genus, example) == example and example in seed
+
+
+@pytest.mark.parametrize("typed", ["Amanita sp", "Amanita spp", "amanita cf", "Amanita aff"])
+def test_an_abbreviation_in_the_epithet_s_place_is_no_species(photos, store, typed):
+    """"Amanita sp" was taken as a species and joined every expert's list."""
+    vote(store, photos, "alice")
+    before = files(store)
+    with pytest.raises(ValueError, match="is not a binomial.*vote for the genus only"):
+        vote(store, photos, "bob", typed)
+    assert files(store) == before
+    assert all(not s.split()[1] in ("sp", "spp", "cf", "aff")
+               for s in species_list.species_choices(store, "Amanita"))
+
+
+def test_an_abbreviation_added_before_the_rule_can_still_be_retired(photos, store):
+    vote(store, photos, "alice", TYPO)  # makes the store's own copy of the seed list
+    with (store / "taxonomy.csv").open("a", encoding="utf-8") as fh:
+        fh.write("Amanita,Amanita sp,unknown,added by alice on 2026-01-01\n")
+    assert "Amanita sp" in species_list.species_choices(store, "Amanita")
+    species_list.retire_species(store, "Amanita", "Amanita sp", "alice")
+    assert "Amanita sp" not in species_list.species_choices(store, "Amanita")
