@@ -77,3 +77,19 @@ def test_requirements_txt_holds_nothing_only_tests_need():
     unused = sorted(set(requirements("requirements.txt")) - imported)
     assert not unused, f"app.py and mushroom/ never import these (dev-only?): {unused}"
     assert not set(requirements("requirements.txt")) & set(requirements("requirements-dev.txt"))
+
+
+def test_every_test_import_is_declared():
+    """The tests import only what a requirements file names: a package that comes only
+    through another one's dependencies (itsdangerous via gradio[oauth], joserfc via Authlib,
+    packaging via pytest) can be dropped by an upgrade of that one and break the suite."""
+    local = {p.stem for p in (ROOT / "tests").glob("*.py")}
+    declared = set(requirements("requirements.txt")) | set(requirements("requirements-dev.txt"))
+    owners = packages_distributions()
+    missing: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for module in third_party_imports(path) - local:
+            for dist in owners.get(module) or [f"<no installed distribution has {module}>"]:
+                if canonicalize_name(dist) not in declared:
+                    missing.setdefault(canonicalize_name(dist), set()).add(path.name)
+    assert not missing, f"imported by the tests but in no requirements file: {missing}"
