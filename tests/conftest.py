@@ -147,6 +147,18 @@ def review_app(review_env: dict[str, str]):
         yield running
 
 
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    """Where a test saves what a person may want to look at (a browser test's screenshot):
+    the folder ``$MUSHROOM_TEST_ARTIFACTS`` names, else the test's own ``tmp_path``; never
+    the checkout, which a test run must leave as it found it."""
+    chosen = os.environ.get("MUSHROOM_TEST_ARTIFACTS")
+    if not chosen:
+        return tmp_path
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    return Path(chosen)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium through Playwright (one per module); skips when either is missing."""

@@ -2,7 +2,7 @@
 
 The app runs a tiny checkpoint with conformal thresholds fitted for real (``calibrated.py``),
 so the page has a prediction set to show. Requests leaving localhost are aborted. The
-screenshot lands in ``artifacts/find.png``.
+screenshot (``find.png``) goes to the ``artifacts`` fixture's folder (conftest).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from calibrated import calibrated_checkpoint
-from conftest import CHROMIUM, ROOT, make_photo, refused_in_place
+from conftest import CHROMIUM, make_photo, refused_in_place
 from mushroom.taxonomy import GENERA
 from mushroom.ui.find import photo_caption
 from server import running_app
@@ -52,7 +52,8 @@ def wait_for_answers(page) -> None:
                            ".includes('): ')", timeout=30_000)
 
 
-def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_path):
+def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_path,
+                                                              artifacts):
     photos = []
     for view, seed in (("cap", 21), ("gills", 22)):
         path = tmp_path / f"{view}.jpg"
@@ -82,8 +83,7 @@ def test_two_photos_of_one_find_show_combined_verdict_and_set(app, page, tmp_pat
     table.wait_for(timeout=30_000)
     assert "Photo 1:" in table.inner_text() and "Photo 2:" in table.inner_text()
 
-    (ROOT / "artifacts").mkdir(exist_ok=True)
-    page.screenshot(path=str(ROOT / "artifacts" / "find.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "find.png"), full_page=True)
     assert app.alive()
 
 

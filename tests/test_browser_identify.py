@@ -1,7 +1,8 @@
 """Debian Chromium, driven by Playwright, uses the page like a forager, with no internet.
 
 Every request that leaves localhost is aborted and recorded: the page must not need any.
-The screenshot lands in ``artifacts/identify.png``; the load time in ``artifacts/browser.json``.
+The screenshot (``identify.png``) and the load time (``browser.json``) go to the
+``artifacts`` fixture's folder (conftest).
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import CHROMIUM, ROOT, make_photo, refused_in_place
+from conftest import CHROMIUM, make_photo, refused_in_place
 from mushroom.taxonomy import GENERA
 from server import running_app
-
-ARTIFACTS = ROOT / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,7 +49,8 @@ def offline_page(browser):
     context.close()
 
 
-def test_identify_then_explain_offline(app, offline_page, tmp_path, tiny_checkpoint):
+def test_identify_then_explain_offline(app, offline_page, tmp_path, tiny_checkpoint,
+                                        artifacts):
     from mushroom import service
     from mushroom.predict import load_model
 
@@ -83,9 +83,8 @@ def test_identify_then_explain_offline(app, offline_page, tmp_path, tiny_checkpo
                            timeout=10_000)
     assert "mushroom photo" in page.locator("#photo img").first.get_attribute("alt")
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "identify.png"), full_page=True)
-    (ARTIFACTS / "browser.json").write_text(json.dumps({"page_load_s": round(load_seconds, 3),
+    page.screenshot(path=str(artifacts / "identify.png"), full_page=True)
+    (artifacts / "browser.json").write_text(json.dumps({"page_load_s": round(load_seconds, 3),
                                                         "blocked_requests": blocked}, indent=2))
     assert blocked == []  # nothing on the page needs the internet
     assert app.alive()

@@ -2,7 +2,7 @@
 expert steps back and forth through the photos shown and opens one by name.
 
 Uses Debian's chromium through Playwright (never ``playwright install``). The screenshot of
-the expert's view is saved to ``artifacts/review.png``.
+the expert's view is saved as ``review.png`` in the ``artifacts`` fixture's folder (conftest).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from conftest import PASSWORD, ROOT, refused_in_place
+from conftest import PASSWORD, refused_in_place
 from mushroom import labels, review
 
 pytestmark = pytest.mark.browser
-SCREENSHOT = ROOT / "artifacts" / "review.png"
 REFRESH_S = 1.0  # the Review tab's refresh interval in these tests (15 s in the app)
 
 
@@ -81,7 +80,7 @@ def test_visitor_cannot_submit_reviews(review_app, review_env, browser):
     assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == before
 
 
-def test_expert_relabels_a_photo_with_a_species(review_app, review_env, browser):
+def test_expert_relabels_a_photo_with_a_species(review_app, review_env, browser, artifacts):
     page = open_review(browser, review_app.url)
     log_in(page, "alice")
     page.wait_for_function("() => /Reviewed \\d+/.test("
@@ -103,8 +102,7 @@ def test_expert_relabels_a_photo_with_a_species(review_app, review_env, browser)
     assert progress(page) == (before[0] + 1, before[1])
     assert "Saved: relabel" in page.inner_text("#review-status")
     page.wait_for_timeout(1000)  # let the next photo finish rendering
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(artifacts / "review.png"), full_page=True)
     page.close()
     row = labels.read_rows(review_env["MUSHROOM_LABELS"])[-1]
     assert (row.annotator, row.image_id, row.action) == ("alice", image_id, "relabel")
