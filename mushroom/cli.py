@@ -12,16 +12,43 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+DESCRIPTION = """\
+Build, train, calibrate and evaluate the mushroom genus model, and manage the
+experts' label store. `python -m mushroom COMMAND --help` describes a command.
+A wrong path or value exits with status 2 and a one-line message."""
+
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review_cli", "mushroom.labels_cli",
                    "mushroom.soup", "mushroom.rebalance", "mushroom.distill",
                    "mushroom.baseline", "mushroom.margin")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Says each option's default, unless its help already does or it has none to say;
+    descriptions keep their line breaks (``margin`` lays out a table in its own)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text, default = action.help or "", action.default
+        # a default of 0 is worth saying, unlike a flag's False or an empty note or list
+        unsaid = default is None or default is False or default == argparse.SUPPRESS or (
+            isinstance(default, (str, list, tuple)) and not default)
+        if unsaid or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose help says the defaults; its subcommands' parsers too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one subcommand per available module."""
-    parser = argparse.ArgumentParser(prog="python -m mushroom", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="python -m mushroom", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)

@@ -8,7 +8,7 @@ reproduced from the checkpoint alone.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 from mushroom.verdict import UNCERTAIN_TOP1
 
@@ -120,14 +120,21 @@ class CalibConfig:
         return TTA(tuple(self.tta_sizes), self.tta_flip) if self.tta_sizes else None
 
 
+def option(default, help: str):
+    """A dataclass field whose ``--flag`` (see :func:`add_config_flags`) says ``help``."""
+    return field(default=default, metadata={"help": help})
+
+
 def add_config_flags(parser: argparse.ArgumentParser, config) -> None:
     """One ``--flag`` per field of the dataclass instance ``config``, defaulting to its value.
 
-    Booleans become ``--flag/--no-flag``; the help names the field and its default.
+    Booleans become ``--flag/--no-flag``; the help is the field's (:func:`option`), and the
+    parser's formatter adds the default.
     """
-    for name, default in asdict(config).items():
+    for f in fields(config):
+        name, default = f.name, getattr(config, f.name)
         flag = f"--{name.replace('_', '-')}"
-        doc = f"{type(config).__name__}.{name}, default {default}"
+        doc = f.metadata.get("help", name.replace("_", " "))
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
                                 help=doc)

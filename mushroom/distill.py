@@ -33,7 +33,7 @@ import numpy as np
 
 from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
 from mushroom.config import (TrainConfig, add_calib_flags, add_config_flags, calib_from_flags,
-                             config_from_flags)
+                             config_from_flags, option)
 from mushroom.taxonomy import GENERA
 
 
@@ -41,22 +41,26 @@ from mushroom.taxonomy import GENERA
 class DistillConfig:
     """How the student is trained against the ensemble."""
 
-    epochs: int = 65  # passes over the train split (as many draws as photos, balanced)
-    time_budget_s: float = 0.0  # > 0: the cosine also ends after this many seconds
-    lr: float = 2e-4  # AdamW peak learning rate, every layer (the student is already trained)
-    weight_decay: float = 0.01  # AdamW decoupled weight decay
-    temperature: float = 2.0  # softening of teacher and student genus logits
-    mixup: bool = True  # mix photo pairs (per-photo weight ~ U(0, 1)); teachers label the mix
-    ce_weight: float = 0.0  # extra cross-entropy on the true genus (unmixed batches only)
-    poison_loss_weight: float = TrainConfig.poison_loss_weight  # weight of the poison head's
-    # soft binary cross-entropy, as in training
-    batch_size: int = 128  # photos per optimizer step
-    input_size: int = 224  # training crop side in pixels
-    balance_power: float = 0.5  # sampler weight ~ count^-power, as in training
-    warmup_steps: int = 20  # linear warm-up before the cosine
-    workers: int = 2  # loader processes
-    seed: int = 0  # sampler, mixing and dropout seed
-    device: str = "auto"  # auto (cuda when present), cpu or cuda
+    epochs: int = option(65, "passes over the train split (as many balanced draws as photos)")
+    time_budget_s: float = option(0.0, "stop after this many seconds, the learning rate "
+                                       "decaying to 0 by then; 0: no limit")
+    lr: float = option(2e-4, "AdamW peak learning rate, every layer (the student is already "
+                             "trained)")
+    weight_decay: float = option(0.01, "AdamW decoupled weight decay")
+    temperature: float = option(2.0, "softening of teacher and student genus logits")
+    mixup: bool = option(True, "mix photo pairs (per-photo weight ~ U(0, 1)); the teachers "
+                               "label the mix")
+    ce_weight: float = option(0.0, "extra cross-entropy on the true genus (unmixed batches only)")
+    poison_loss_weight: float = option(TrainConfig.poison_loss_weight,
+                                       "weight of the poison head's soft binary "
+                                       "cross-entropy, as in training")
+    batch_size: int = option(128, "photos per optimizer step")
+    input_size: int = option(224, "training crop side in pixels")
+    balance_power: float = option(0.5, "sampler weight ~ genus count^-power, as in training")
+    warmup_steps: int = option(20, "optimizer steps of linear warm-up before the cosine")
+    workers: int = option(2, "photo-decoding worker processes")
+    seed: int = option(0, "sampler, mixing and dropout seed")
+    device: str = option("auto", "auto (cuda when present), cpu or cuda")
 
 
 def ensemble_targets(teachers: list, x, temperature: float):

@@ -139,7 +139,7 @@ def read_predictions(path: str) -> pd.DataFrame:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``margin``."""
     p = sub.add_parser("margin", help="what each safety margin on tau risks and buys",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=__doc__)
     p.add_argument("--predictions", nargs="+", required=True,
                    help="evaluate's predictions.csv files; the first is the calibration set")
     p.add_argument("--margins", default=",".join(map(str, MarginConfig.margins)),

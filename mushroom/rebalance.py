@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from mushroom.cli import add_data_flag
-from mushroom.config import add_calib_flags, add_config_flags, calib_from_flags, config_from_flags
+from mushroom.config import (add_calib_flags, add_config_flags, calib_from_flags,
+                             config_from_flags, option)
 from mushroom.taxonomy import GENERA
 
 
@@ -29,15 +30,17 @@ from mushroom.taxonomy import GENERA
 class RebalanceConfig:
     """How the genus head is retrained on frozen embeddings."""
 
-    power: float = 1.0  # sampling weight ~ count^-power; 1 = every genus drawn equally
-    lr: float = 3e-4  # AdamW learning rate (small: the head starts from trained weights)
-    epochs: int = 10  # passes over the cached views
-    views: int = 4  # augmented views per training photo in the cache
-    batch_size: int = 64  # head batches (cheap: a 1280 x 9 linear layer)
-    weight_decay: float = 0.02  # AdamW decoupled weight decay
-    label_smoothing: float = 0.05  # as in training
-    poison_weight: float = 0.5  # weight of -log P(poisonous genera) on poisonous photos
-    seed: int = 0  # sampler and dropout seed
+    power: float = option(1.0, "sampling weight ~ genus count^-power; 1: every genus drawn "
+                               "equally")
+    lr: float = option(3e-4, "AdamW learning rate (small: the head starts from trained "
+                             "weights)")
+    epochs: int = option(10, "passes over the cached views")
+    views: int = option(4, "augmented views per training photo in the cache")
+    batch_size: int = option(64, "embeddings per step (cheap: a 1280 x 9 linear layer)")
+    weight_decay: float = option(0.02, "AdamW decoupled weight decay")
+    label_smoothing: float = option(0.05, "label smoothing of the genus loss, as in training")
+    poison_weight: float = option(0.5, "weight of -log P(poisonous genera) on poisonous photos")
+    seed: int = option(0, "sampler and dropout seed")
 
 
 def retrain_head(head, train: tuple, val: tuple, cfg: RebalanceConfig, log=print):

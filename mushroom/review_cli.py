@@ -20,10 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("review-queue", help="score labeled photos and cache the review queue")
     add_data_flag(p)
     p.add_argument("--labels", required=True, help="label store folder (labels/)")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint that scores photos")
+    p.add_argument("--model", default=str(DEFAULT_MODEL),
+                   help="checkpoint that scores photos (default: the shipped assets/model.pt)")
     p.add_argument("--oof", default=str(DEFAULT_OOF),
                    help="out-of-fold probabilities CSV, preferred when present; 'none': score "
-                        "every photo with --model")
+                        "every photo with --model (default: assets/oof_predictions.csv)")
     p.add_argument("--out", default=None, help=f"cache file (default: LABELS/{CACHE_NAME})")
     p.add_argument("--batch-size", type=int, default=QueueConfig.batch_size,
                    help="photos per forward pass")

@@ -32,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add ``--nonmushroom`` to the ``evaluate`` subcommand."""
     p.add_argument("--nonmushroom", default=None,
                    help="folder of non-mushroom photos for the rejection rate (default: the "
-                        "everyday photos of mushroom.nonmushroom, written to a temp folder)")
+                        "everyday photos `python -m mushroom.nonmushroom` writes, in a temp "
+                        "folder)")
 
 
 def predict_folder(predictor: Predictor, folder: str | Path,

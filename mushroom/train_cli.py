@@ -11,28 +11,41 @@ import sys
 from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
 from mushroom.config import CalibConfig, DataConfig, TrainConfig, add_calib_flags, calib_from_flags
 
+ARCH_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "mobilenet_v2",
+              "resnet18", "resnet34")
+"""The keys of :data:`mushroom.models.ARCHS`, named here so that ``--help`` needs no torch."""
+
+
 def add_parser(sub) -> None:
     """Register ``train``."""
     p = sub.add_parser("train", help="staged fine-tuning of a pretrained CNN on the genera")
     add_data_flag(p)
-    p.add_argument("--out", required=True, help="run folder (model.pt, reports, manifest)")
-    p.add_argument("--arch", default=TrainConfig.arch, help="backbone name (see models.ARCHS)")
-    p.add_argument("--weights", default=None, help="local ImageNet weights file")
-    p.add_argument("--labels", default=None, help="expert label store to apply")
-    p.add_argument("--manifest", default=None, help="use this manifest instead of scanning")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--out", required=True,
+                   help="run folder to write (model.pt, reports, manifest.csv)")
+    p.add_argument("--arch", default=TrainConfig.arch, help=f"backbone: {', '.join(ARCH_NAMES)}")
+    p.add_argument("--weights", default=None,
+                   help="local ImageNet weights file (required for the ResNets)")
+    p.add_argument("--labels", default=None, help="expert label store to apply (labels/)")
+    p.add_argument("--manifest", default=None,
+                   help="manifest CSV to use instead of scanning --data")
+    p.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
     p.add_argument("--seed", type=int, default=0, help="training seed (data order, augmentation)")
     p.add_argument("--init-seed", type=int, default=0,
                    help="seed of the new layers' init; keep it fixed across soup ingredients")
-    p.add_argument("--workers", type=int, default=TrainConfig.workers, help="loader workers")
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--workers", type=int, default=TrainConfig.workers,
+                   help="photo-decoding worker processes")
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size,
+                   help="photos per optimizer step in the stages that train on photos")
     p.add_argument("--epochs", default=None,
                    help="comma-separated epochs per stage, default 30,30,8,15")
     p.add_argument("--cv", type=int, default=0,
                    help=f"also run {DataConfig.n_folds}-fold CV over the manifest's folds "
                         "(out-of-fold probs); 0: none")
-    p.add_argument("--max-images", type=int, default=None, help="cap training photos (smoke)")
-    p.add_argument("--input-size", type=int, default=None, help="override input side")
+    p.add_argument("--max-images", type=int, default=None,
+                   help="use at most this many training photos (a quick smoke run)")
+    p.add_argument("--input-size", type=int, default=None,
+                   help="side of the square input in pixels (default: the backbone's, 224 "
+                        "for efficientnet_lite0)")
     p.add_argument("--freeze-bn-stats", action="store_true",
                    help="keep BatchNorm running statistics frozen in unfrozen stages too")
     p.add_argument("--poison-rule-weight", type=float, default=TrainConfig.poison_rule_weight,

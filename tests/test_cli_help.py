@@ -1,0 +1,67 @@
+"""``python -m mushroom [COMMAND] --help``: written for the person at the terminal, every
+option explained with its default, no names from inside the code."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import pytest
+
+from mushroom.cli import build_parser
+
+
+def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """(command words, parser) for every command and subcommand."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from commands(sub, (*path, name))
+
+
+ALL = list(commands(build_parser()))
+
+
+def option_help(parser: argparse.ArgumentParser, option: str) -> str:
+    """The help text printed beside ``option``, its default included."""
+    action = next(a for a in parser._actions if option in a.option_strings)
+    return parser._get_formatter()._expand_help(action) if action.help else ""
+
+
+def test_the_overview_speaks_to_the_user_not_of_the_code():
+    text = build_parser().format_help()
+    assert "add_parser" not in text and "this file" not in text
+    assert "COMMAND --help" in text
+
+
+@pytest.mark.parametrize("words, parser", ALL, ids=[" ".join(w) for w, _ in ALL])
+def test_every_option_is_explained_with_its_default(words, parser):
+    for action in parser._actions:
+        if not action.option_strings or action.help == argparse.SUPPRESS \
+                or isinstance(action, argparse._HelpAction):
+            continue
+        option = action.option_strings[-1]
+        text = option_help(parser, option)
+        assert len(text.split()) > 1, f"{' '.join(words)} {option}: no help"
+        # a class or constant from the code (RebalanceConfig.lr, models.ARCHS) means nothing
+        # at a prompt
+        assert not re.search(r"\b[A-Z][a-z]+[A-Z]\w*\.\w|\b[a-z_]+\.[A-Z_]{3,}\b", text), text
+        default = action.default
+        if default is None or default is False or default in ("", []):
+            continue
+        assert "default" in text, f"{' '.join(words)} {option}: default {default} unsaid"
+
+
+def test_train_names_every_backbone_it_takes():
+    from mushroom.models import ARCHS
+
+    train = dict(ALL)[("train",)]
+    text = option_help(train, "--arch")
+    assert all(name in text for name in ARCHS), text
+
+
+def test_the_help_of_the_config_flags_says_what_they_do():
+    rebalance = dict(ALL)[("rebalance",)]
+    assert option_help(rebalance, "--power") == (
+        "sampling weight ~ genus count^-power; 1: every genus drawn equally (default: 1.0)")
