@@ -19,12 +19,16 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from mushroom.ui import UserError
 from mushroom.ui.review_handlers import ReviewContext, require
 from mushroom.ui.review_view import progress_text, votes_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REFRESH_S = 15.0
 """Seconds between ticks. An expert spends tens of seconds on a photo, so a colleague's vote
@@ -90,30 +94,48 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         votes_shown: the votes table on the page (rows of strings).
         status_shown: the status line on the page.
     """
-    from mushroom.labels import StoreError
-    from mushroom.review import load_queue
-
     out = {"image_id": image_id or "", "genus": filter_genus, "mode": mode,
            "progress": None, "votes": None, "status": None}
-    try:
-        user = require(user)
-    except UserError:
-        return out
-    if ctx.data_dir is None or not ctx.cache.is_file():
-        return out
-    try:
-        queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
-    except StoreError:  # the expert's next click says why; one toast per tick would pile up
+    queue = _queue(ctx, user)
+    if queue is None:
         return out
     progress = _markdown(progress_text(queue, filter_genus, user, mode))
     out["progress"] = progress if progress != (progress_shown or "") else None
     hit = queue[queue["image_id"] == (image_id or "")]
-    if hit.empty:
-        return out
+    if not hit.empty:
+        out.update(_photo_changes(ctx, user, image_id, hit.iloc[0]["genus"], seen,
+                                  votes_shown, status_shown))
+    return out
+
+
+def _queue(ctx: ReviewContext, user: str | None) -> pd.DataFrame | None:
+    """The review queue a tick reports on, or None when it must say nothing: no login, no
+    queue built, or a store that cannot be read."""
+    from mushroom.labels import StoreError
+    from mushroom.review import load_queue
+
+    try:
+        require(user)
+    except UserError:
+        return None
+    if ctx.data_dir is None or not ctx.cache.is_file():
+        return None
+    try:
+        return load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
+    except StoreError:  # the expert's next click says why; one toast per tick would pile up
+        return None
+
+
+def _photo_changes(ctx: ReviewContext, user: str, image_id: str, now: str,
+                   seen: tuple[str, str] | None, votes_shown: list | None,
+                   status_shown: str | None) -> dict:
+    """The tick's ``votes`` and ``status`` for the photo on screen (whose label is ``now``),
+    each None when the page already shows it."""
+    out = {"votes": None, "status": None}
     votes = votes_table(ctx.labels_dir, image_id)
     if votes != [row for row in (votes_shown or []) if any(row)]:
         out["votes"] = votes
-    status = _markdown(notice(ctx, user, image_id, hit.iloc[0]["genus"], seen))
+    status = _markdown(notice(ctx, user, image_id, now, seen))
     if status and status != (status_shown or ""):
         out["status"] = status
     elif not status and (status_shown or "").startswith(NOTICE):
