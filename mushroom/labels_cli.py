@@ -23,22 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "merge, hash-password")
     cmds = p.add_subparsers(dest="labels_command", required=True)
 
-    add = cmds.add_parser("add", help="record one decision about one photo")
-    add.add_argument("--labels", required=True, help="label store folder (labels/)")
-    add.add_argument("--image", required=True,
-                     help="the photo: a file under <data>/<Genus>/, or a path relative to --data")
-    add_data_flag(add, required=False,
-                  help="photo root (default: the folder above the photo's genus folder)")
-    add.add_argument("--genus", default=None,
-                     help="genus to assign, in any case (omit for flags and notes)")
-    add.add_argument("--species", default="",
-                     help="species within --genus, e.g. 'Amanita muscaria'")
-    add.add_argument("--flag", action="append", default=[], choices=FLAGS,
-                     help="exclude the photo from training (repeatable)")
-    add.add_argument("--note", default="", help="free-text note")
-    add.add_argument("--annotator", required=True, help="expert name")
-    add.add_argument("--model-version", default="", help="model whose queue you worked from")
-    add.set_defaults(func=run_add)
+    _add_add_command(cmds)
 
     undo = cmds.add_parser("undo", help="withdraw the annotator's latest decision")
     undo.add_argument("--labels", required=True, help="label store folder")
@@ -67,6 +52,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     hashp = cmds.add_parser("hash-password", help="print a MUSHROOM_EXPERTS entry for an expert")
     hashp.add_argument("name", help="expert login name")
     hashp.set_defaults(func=run_hash)
+
+
+def _add_add_command(cmds: argparse._SubParsersAction) -> None:
+    """Register ``labels add``: one decision about one photo, with the Review tab's fields."""
+    add = cmds.add_parser("add", help="record one decision about one photo")
+    add.add_argument("--labels", required=True, help="label store folder (labels/)")
+    add.add_argument("--image", required=True,
+                     help="the photo: a file under <data>/<Genus>/, or a path relative to --data")
+    add_data_flag(add, required=False,
+                  help="photo root (default: the folder above the photo's genus folder)")
+    add.add_argument("--genus", default=None, help="genus to assign, in any case (omit for flags and notes)")
+    add.add_argument("--species", default="",
+                     help="species within --genus, e.g. 'Amanita muscaria'")
+    add.add_argument("--flag", action="append", default=[], choices=FLAGS,
+                     help="exclude the photo from training (repeatable)")
+    add.add_argument("--note", default="", help="free-text note")
+    add.add_argument("--annotator", required=True, help="expert name")
+    add.add_argument("--model-version", default="", help="model whose queue you worked from")
+    add.set_defaults(func=run_add)
 
 
 def locate(image: str, data: str | None) -> tuple[Path, str]:
