@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mushroom.combine import MAX_PHOTOS, combine_find, find_verdict, repeats
+from mushroom.combine import MAX_PHOTOS, FindResult, combine_find, find_verdict, repeats
 from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, is_greyscale, open_image
 from mushroom.ood import is_unfamiliar
@@ -194,17 +194,43 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
     photos = load_find(sources)
     prediction = predictor.predict(photos)
     signals = assess(predictor, prediction, photos)
+    find = _combine(predictor, prediction, photos, signals)
+    no_colour = _colourless(signals, find.used)
+    return {
+        **_find_answer(predictor, find, k, no_colour),
+        "greyscale": no_colour,
+        "used": [bool(u) for u in find.used],
+        "n_photos": len(signals),
+        "photos": [response(predictor, prediction, i, k, s) for i, s in enumerate(signals)],
+    }
+
+
+def _combine(predictor, prediction, photos: list[Image.Image],
+             signals: list[Signals]) -> FindResult:
+    """One find's photos combined (:func:`mushroom.combine.combine_find`), leaving out the
+    photos the detector rejects and exact repeats of an earlier photo."""
     th = Thresholds.from_meta(predictor.meta)
-    classes = predictor.classes
-    find = combine_find(prediction.probs, classes, th.tau,
+    return combine_find(prediction.probs, predictor.classes, th.tau,
                         rejected=np.array([not s.recognized for s in signals]),
                         poison_head=prediction.poison_head if th.poison_head is not None else None,
                         head_tau=th.poison_head, conformal=predictor.meta.get("conformal"),
                         repeat_of=repeats([(p.size, hashlib.sha1(p.tobytes()).digest())
                                            for p in photos]))
-    verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)
+
+
+def _colourless(signals: list[Signals], used: np.ndarray) -> bool:
+    """Whether the find's answer rests on colourless photos only: every used photo is
+    greyscale, or every photo when none was used."""
     grey = [s.greyscale for s in signals]
-    no_colour = all([g for g, used in zip(grey, find.used) if used] or grey)
+    return all([g for g, u in zip(grey, used) if u] or grey)
+
+
+def _find_answer(predictor, find: FindResult, k: int, no_colour: bool) -> dict[str, Any]:
+    """The /identify keys of the find's combined answer; its verdict says colour would help
+    when ``no_colour``."""
+    th = Thresholds.from_meta(predictor.meta)
+    classes = predictor.classes
+    verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)
     if no_colour:
         verdict = without_colour(verdict)
     has_sets = predictor.meta.get("conformal") is not None
@@ -216,8 +242,4 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
         "prediction_set": [classes[c] for c in find.prediction_set] if has_sets else None,
         "coverage": coverage(predictor),
         "recognized": find.recognized,
-        "greyscale": no_colour,
-        "used": [bool(u) for u in find.used],
-        "n_photos": len(signals),
-        "photos": [response(predictor, prediction, i, k, s) for i, s in enumerate(signals)],
     }
