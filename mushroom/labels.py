@@ -163,28 +163,39 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
     Raises:
         ValueError: on any invalid field or a missing photo; nothing is written then.
     """
-    from mushroom.consensus import current as current_consensus
-
     rel_path = safe_relpath(rel_path)
     image_id = _photo_id(data_dir, rel_path, readable=not flags)
     with store_lock(labels_dir):
         _check_cap(labels_dir, image_id, annotator)
-        current = current_consensus(labels_dir).get(image_id)
-        # a genus folder may be named in any case ("amanita/"), as the data scan allows
-        previous = current.genus if current else canonical_genus(PurePosixPath(rel_path).parts[0])
-        if seen and seen != previous:
-            raise ValueError(f"the label changed from {seen} to {previous} (another expert's "
-                             "vote) while you had the photo open; look at it again")
+        previous, previous_species = _label_in_force(labels_dir, image_id, rel_path, seen)
         # "amanita" is Amanita: also for telling a confirm from a relabel below
         genus, species = canonical_genus(genus), canonical_species(species or "")
         flags = tuple(flags)
-        action = infer_action(genus, species, flags, previous,
-                              current.species if current else "")
+        action = infer_action(genus, species, flags, previous, previous_species)
         d = validate(Decision(annotator, action, image_id, rel_path, previous, genus or previous,
                               species, list(flags), note, model_version))
         if d.species:
             ensure_species(labels_dir, d.genus, d.species, annotator, locked=True)
         return append(labels_dir, d, locked=True)
+
+
+def _label_in_force(labels_dir: str | Path, image_id: str, rel_path: str,
+                    seen: str | None) -> tuple[str, str]:
+    """The photo's (genus, species) as the store stands: the consensus, else the genus of
+    its folder. Call under the store lock.
+
+    Raises:
+        ValueError: another expert's vote changed the genus from ``seen`` meanwhile.
+    """
+    from mushroom.consensus import current as current_consensus
+
+    current = current_consensus(labels_dir).get(image_id)
+    # a genus folder may be named in any case ("amanita/"), as the data scan allows
+    previous = current.genus if current else canonical_genus(PurePosixPath(rel_path).parts[0])
+    if seen and seen != previous:
+        raise ValueError(f"the label changed from {seen} to {previous} (another expert's "
+                         "vote) while you had the photo open; look at it again")
+    return previous, current.species if current else ""
 
 
 def _photo_id(data_dir: str | Path, rel_path: str, readable: bool) -> str:
@@ -250,44 +261,3 @@ def apply_consensus(frame, labels_dir: str | Path, dropped=()):
     from mushroom.relabel import apply
 
     return apply(frame, labels_dir, dropped)
-
-
-def snapshot(labels_dir: str | Path, out: str | Path) -> int:
-    """Zip the store as it stands: ``labels/decisions.jsonl`` and ``labels/taxonomy.csv``.
-
-    Unzipped, the ``labels/`` folder is a store that ``train --labels`` and every
-    ``labels`` command read: a backup, or a way to train elsewhere on a Space's decisions.
-    Needs no lock: each file is cut after its last complete line, so a writer caught
-    mid-append is left out, as readers leave it out. The decisions are read first: a
-    writer adds a new species to the list before the decision naming it, so every species
-    the zipped decisions name is on the zipped list.
-
-    Returns:
-        The number of decision rows in the zip.
-
-    Raises:
-        ValueError: if the store holds no decision yet (there is nothing to keep).
-        FileNotFoundError: no such store folder.
-    """
-    import time
-    import zipfile
-
-    from mushroom.filecache import complete_lines
-    from mushroom.species import taxonomy_path
-
-    path = existing_store(labels_dir) / STORE_NAME
-    decisions = complete_lines(path.read_bytes()) if path.is_file() else b""
-    rows = sum(1 for line in decisions.splitlines() if line.strip())
-    if not rows:
-        raise ValueError("The label store holds no decision yet: nothing to download.")
-    # looked up only now: the first new species creates the store's own list
-    listed = taxonomy_path(labels_dir)
-    species = listed.read_bytes()
-    if listed == Path(labels_dir) / "taxonomy.csv":  # appended to; the seed is read whole
-        species = complete_lines(species)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in ((STORE_NAME, decisions), ("taxonomy.csv", species)):
-            member = zipfile.ZipInfo(f"labels/{name}", time.gmtime()[:6])
-            member.external_attr = 0o644 << 16  # else unzip makes them owner-only (0600)
-            zf.writestr(member, data, zipfile.ZIP_DEFLATED)
-    return rows

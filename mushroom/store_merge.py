@@ -1,4 +1,5 @@
-"""Bring a downloaded label store into another one: ``python -m mushroom labels merge``.
+"""The label store as a zip (the Review tab's *Download label store (zip)*), and bringing
+such a download into another store: ``python -m mushroom labels merge``.
 
 A Space's store (``/data/labels`` with persistent storage) starts empty and grows apart
 from the repository's ``labels/``, and every *Download label store (zip)* holds all of it
@@ -24,7 +25,47 @@ from mushroom.labels import (STORE_NAME, TORN_NAME, existing_store, read_rows, r
 from mushroom.paths import DEFAULT_LABELS, space_storage
 from mushroom.species import merge_species, own_rows
 
-ZIP_FOLDER = "labels"  # the folder inside a downloaded zip (mushroom.labels.snapshot)
+ZIP_FOLDER = "labels"  # the folder inside a downloaded zip (see snapshot)
+
+
+def snapshot(labels_dir: str | Path, out: str | Path) -> int:
+    """Zip the store as it stands: ``labels/decisions.jsonl`` and ``labels/taxonomy.csv``.
+
+    Unzipped, the ``labels/`` folder is a store that ``train --labels`` and every
+    ``labels`` command read: a backup, or a way to train elsewhere on a Space's decisions.
+    Needs no lock: each file is cut after its last complete line, so a writer caught
+    mid-append is left out, as readers leave it out. The decisions are read first: a
+    writer adds a new species to the list before the decision naming it, so every species
+    the zipped decisions name is on the zipped list.
+
+    Returns:
+        The number of decision rows in the zip.
+
+    Raises:
+        ValueError: if the store holds no decision yet (there is nothing to keep).
+        FileNotFoundError: no such store folder.
+    """
+    import time
+
+    from mushroom.filecache import complete_lines
+    from mushroom.species import taxonomy_path
+
+    path = existing_store(labels_dir) / STORE_NAME
+    decisions = complete_lines(path.read_bytes()) if path.is_file() else b""
+    rows = sum(1 for line in decisions.splitlines() if line.strip())
+    if not rows:
+        raise ValueError("The label store holds no decision yet: nothing to download.")
+    # looked up only now: the first new species creates the store's own list
+    listed = taxonomy_path(labels_dir)
+    species = listed.read_bytes()
+    if listed == Path(labels_dir) / "taxonomy.csv":  # appended to; the seed is read whole
+        species = complete_lines(species)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in ((STORE_NAME, decisions), ("taxonomy.csv", species)):
+            member = zipfile.ZipInfo(f"{ZIP_FOLDER}/{name}", time.gmtime()[:6])
+            member.external_attr = 0o644 << 16  # else unzip makes them owner-only (0600)
+            zf.writestr(member, data, zipfile.ZIP_DEFLATED)
+    return rows
 
 
 @contextmanager

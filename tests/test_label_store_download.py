@@ -16,6 +16,7 @@ from conftest import write_tiny_dataset
 from mushroom import consensus, labels
 from mushroom.paths import DEFAULT_LABELS, space_storage
 from mushroom.species import taxonomy_path
+from mushroom.store_merge import snapshot
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_the_zip_is_a_store_with_every_complete_row_and_the_new_species(photos, 
     labels.record(store, photos, "Boletus/001.jpg", "bob", flags=("unusable",))
     with (store / labels.STORE_NAME).open("ab") as fh:  # a writer caught mid-append
         fh.write(b'{"annotator": "carol", "act')
-    assert labels.snapshot(store, tmp_path / "s.zip") == 2
+    assert snapshot(store, tmp_path / "s.zip") == 2
     copy = unzipped(tmp_path / "s.zip", tmp_path / "out")
     assert [r.row_id for r in labels.read_rows(copy)] == [r.row_id for r in
                                                           labels.read_rows(store)]
@@ -54,7 +55,7 @@ def test_a_store_without_own_species_ships_the_seed_list(photos, tmp_path):
     store = tmp_path / "labels"
     labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Amanita")
     assert taxonomy_path(store) == DEFAULT_LABELS / "taxonomy.csv"
-    labels.snapshot(store, tmp_path / "s.zip")
+    snapshot(store, tmp_path / "s.zip")
     copy = unzipped(tmp_path / "s.zip", tmp_path / "out")
     assert (copy / "taxonomy.csv").read_bytes() == (DEFAULT_LABELS / "taxonomy.csv").read_bytes()
 
@@ -62,9 +63,9 @@ def test_a_store_without_own_species_ships_the_seed_list(photos, tmp_path):
 def test_an_empty_or_missing_store_has_nothing_to_download(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no decision yet"):
-        labels.snapshot(tmp_path / "empty", tmp_path / "s.zip")
+        snapshot(tmp_path / "empty", tmp_path / "s.zip")
     with pytest.raises(FileNotFoundError):
-        labels.snapshot(tmp_path / "missing", tmp_path / "s.zip")
+        snapshot(tmp_path / "missing", tmp_path / "s.zip")
     assert not (tmp_path / "s.zip").exists()
 
 
@@ -126,7 +127,7 @@ def test_a_first_new_species_written_during_the_download_keeps_the_zip_consisten
         return found
 
     monkeypatch.setattr(mushroom.species, "taxonomy_path", writer_strikes)
-    rows = labels.snapshot(store, tmp_path / "s.zip")
+    rows = snapshot(store, tmp_path / "s.zip")
     copy = unzipped(tmp_path / "s.zip", tmp_path / "out")
     monkeypatch.undo()
     assert struck

@@ -16,6 +16,7 @@ from conftest import ROOT, write_tiny_dataset
 from mushroom import consensus, labels
 from mushroom.cli import main
 from mushroom.species import retire_species, species_choices
+from mushroom.store_merge import snapshot
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def space_download(photos: Path, tmp_path: Path) -> tuple[Path, Path]:
     labels.record(space, photos, "Boletus/001.jpg", "bob", note="=looks odd")
     labels.record(space, photos, "Boletus/002.jpg", "bob", genus="Amanita")
     labels.undo_last(space, "bob")
-    labels.snapshot(space, tmp_path / "download.zip")
+    snapshot(space, tmp_path / "download.zip")
     return space, tmp_path / "download.zip"
 
 
@@ -74,7 +75,7 @@ def test_a_later_download_adds_only_what_is_new(photos, tmp_path, capsys):
     # the Space goes on: the typo is typed again (re-added), a new vote
     labels.record(space, photos, "Amanita/002.jpg", "alice", genus="Boletus",
                   species="Boletus typoxx")
-    labels.snapshot(space, tmp_path / "later.zip")
+    snapshot(space, tmp_path / "later.zip")
     capsys.readouterr()
     assert main(["labels", "merge", "--labels", str(repo), "--from",
                  str(tmp_path / "later.zip")]) == 0

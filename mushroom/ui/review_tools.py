@@ -132,7 +132,7 @@ def download_store(ctx: ReviewContext, user: str | None) -> str:
     made on a Space reach a training run, and a backup of a store on a disk that forgets."""
     from datetime import datetime, timezone
 
-    from mushroom.labels import snapshot
+    from mushroom.store_merge import snapshot
 
     require(user)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
