@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mushroom.combine import MAX_PHOTOS, FindResult, combine_find, find_verdict, repeats
+from mushroom.combine import MAX_PHOTOS, FindResult, combine_find, repeats
+from mushroom.combine_verdict import find_verdict
 from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, is_greyscale, open_image
 from mushroom.ood import is_unfamiliar

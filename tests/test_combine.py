@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mushroom.combine import CombineConfig, combine_find, combine_probs, find_verdict, repeats
+from mushroom.combine import CombineConfig, combine_find, combine_probs, repeats
+from mushroom.combine_verdict import find_verdict
 from mushroom.conformal import fit_mondrian
 from mushroom.taxonomy import GENERA
 

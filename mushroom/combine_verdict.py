@@ -1,0 +1,111 @@
+"""The verdict for a whole find of 1-5 photos, from its :class:`~mushroom.combine.FindResult`.
+
+:func:`mushroom.verdict.decide` on the combined probabilities, plus the find's own rules: any
+poison signal of any photo makes the find "poisonous", headlined by what fired (a photo the
+others outvote, or a photo the detector did not recognize), and a repeated photo is named
+as counted once. Pure numpy; no torch, no UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from mushroom.combine import FindResult
+from mushroom.percent import pct
+from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import (MESSAGES, UNCERTAIN_TOP1, Verdict, decide, genus_notes,
+                              possibly_poisonous_message)
+
+
+def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
+                 uncertain_top1: float = UNCERTAIN_TOP1) -> Verdict:
+    """The verdict for a whole find, from :func:`mushroom.verdict.decide` plus the find rules.
+
+    Any poison signal of any photo makes it "poisonous" (reasons list the photos); an empty
+    prediction set makes an otherwise edible-genus answer "uncertain". A find whose photos
+    were all rejected is "not_recognized", as for one photo. A recognized photo whose own
+    top genus is poisonous leads the headline even when the other photos outvote it. A
+    repeated photo is named in the reasons, as the reason it was left out of the vote.
+    """
+    if find.probs is None:  # no genus to name; a poison signal is still worth saying
+        uniform = {c: 1.0 / len(classes) for c in classes}
+        verdict = decide(uniform, tau, recognized=False)
+        verdict = replace(verdict, reasons=verdict.reasons + tuple(find.flag_reasons))
+    else:
+        names = [classes[c] for c in find.prediction_set] if find.has_sets else None
+        verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
+                         uncertain_top1=uncertain_top1, prediction_set=names)
+        if find.poison_flag or verdict.level == "poisonous":
+            verdict = _poisonous_find(find, classes, verdict)
+    counted_once = tuple(f"photo {i + 1} is the same photo as photo {first + 1}: counted once"
+                         for i, first in enumerate(find.repeat_of) if first is not None)
+    return replace(verdict, reasons=verdict.reasons + counted_once)
+
+
+def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) -> Verdict:
+    """The "poisonous" verdict of a find, headlined by what fired (see :func:`find_verdict`)."""
+    outvoted = _outvoted_poisonous(find, classes)
+    notes = verdict.notes
+    if verdict.genus in POISONOUS:
+        message = MESSAGES["poisonous"]
+    elif outvoted:
+        message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
+                   f"photos together point to {verdict.genus}. They may not show the same "
+                   "mushroom: add photos of one find only. Do not eat.")
+        notes = genus_notes(outvoted[0][1])  # the poisonous genus's lookalikes, not porcini
+    elif verdict.level != "poisonous" and _only_unrecognized_fired(find):
+        message = _unrecognized_poison_message(verdict.genus, find)
+    else:
+        message = possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)),
+                                             "these photos")
+    # decide() already said why the combined answer is poisonous; the combined signal in
+    # flag_reasons would repeat it.
+    own = verdict.reasons if verdict.level == "poisonous" else ()
+    extra = [r for r in find.flag_reasons if not (own and r.startswith("combined"))]
+    reasons = tuple(g for g, _ in outvoted) + tuple(own) + tuple(extra)
+    return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons)
+
+
+def _only_unrecognized_fired(find: FindResult) -> bool:
+    """True when every photo whose own poison signal fired was left out of the genus vote."""
+    if find.photo_flags is None or not find.photo_flags.any():
+        return False
+    return not (find.photo_flags & find.used).any()
+
+
+def _unrecognized_poison_message(genus: str, find: FindResult) -> str:
+    """Headline when only unrecognized photos raised the poison signal.
+
+    "Cannot rule out Amanita" would blame the recognized photos, which rule it out; the
+    unrecognized photo's genus probabilities mean nothing, so it is named, not a genus.
+    """
+    fired, recognized = np.flatnonzero(find.photo_flags), np.flatnonzero(find.used)
+    return (f"Possibly poisonous: {_photos(recognized, 'points', 'point')} to {genus}, but "
+            f"{_photos(fired, 'is', 'are')} not recognized and could show a poisonous "
+            "mushroom (a volva or bulb close-up can look unfamiliar). Do not eat.")
+
+
+def _photos(indices: np.ndarray, one: str, several: str) -> str:
+    """``photo 2 is`` or ``photos 1, 2 and 3 are`` (with ``one``/``several`` as the verb),
+    from 0-based photo indices."""
+    ids = [str(i + 1) for i in indices]
+    if len(ids) == 1:
+        return f"photo {ids[0]} {one}"
+    return f"photos {', '.join(ids[:-1])} and {ids[-1]} {several}"
+
+
+def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[tuple[str, str]]:
+    """("photo 1 looks like Amanita (>99%)", "Amanita") for each used photo whose own top-1
+    is poisonous."""
+    if find.photo_probs is None:
+        return []
+    out = []
+    for i, row in enumerate(find.photo_probs):
+        top = int(np.argmax(row))
+        if find.used[i] and classes[top] in POISONOUS:
+            out.append((f"photo {i + 1} looks like {classes[top]} ({pct(float(row[top]))})",
+                        classes[top]))
+    return out
