@@ -185,20 +185,7 @@ def _connect_refresh(ctx: h.ReviewContext, w: dict):
 
 def _work_area() -> dict[str, gr.components.Component]:
     """Filters, progress, the item view and the action buttons; returns them by name."""
-    w = {}
-    with gr.Row():
-        w["logout"] = gr.Button("Log out", size="sm", elem_id="review-logout", scale=0)
-        w["filter_genus"] = gr.Dropdown(["All", *GENERA], value="All", label="Genus",
-                                        elem_id="review-filter-genus")
-        # Wide enough that on a phone it takes a line of its own rather than squeezing each
-        # choice into two lines beside the genus box.
-        w["mode"] = gr.Radio(list(MODES), value=MODES[0], label="Show", elem_id="review-mode",
-                             scale=3, min_width=300)
-        # API clients can send any string: refuse an unknown mode by listing the valid ones
-        # (Gradio's own check prints Python types) and without a server traceback.
-        w["mode"].preprocess = h.mode_value
-        w["refresh"] = gr.Button("Open queue", elem_id="review-refresh", scale=0)
-        w["build"] = gr.Button("Build queue", elem_id="review-build", scale=0)
+    w = _filter_row()
     # Labels that are never shown name these outputs on the API page (else "value_60").
     w["progress"] = gr.Markdown(label="Queue progress", show_label=False,
                                 elem_id="review-progress")
@@ -226,6 +213,26 @@ def _work_area() -> dict[str, gr.components.Component]:
                                min_width=300)
         w["download"] = gr.File(label="Download", interactive=False, height=90,
                                 elem_id="review-download")
+    return w
+
+
+def _filter_row() -> dict[str, gr.components.Component]:
+    """The top row: Log out, the genus and "Show" filters, Open queue and Build queue;
+    returns them by name."""
+    w = {}
+    with gr.Row():
+        w["logout"] = gr.Button("Log out", size="sm", elem_id="review-logout", scale=0)
+        w["filter_genus"] = gr.Dropdown(["All", *GENERA], value="All", label="Genus",
+                                        elem_id="review-filter-genus")
+        # Wide enough that on a phone it takes a line of its own rather than squeezing each
+        # choice into two lines beside the genus box.
+        w["mode"] = gr.Radio(list(MODES), value=MODES[0], label="Show", elem_id="review-mode",
+                             scale=3, min_width=300)
+        # API clients can send any string: refuse an unknown mode by listing the valid ones
+        # (Gradio's own check prints Python types) and without a server traceback.
+        w["mode"].preprocess = h.mode_value
+        w["refresh"] = gr.Button("Open queue", elem_id="review-refresh", scale=0)
+        w["build"] = gr.Button("Build queue", elem_id="review-build", scale=0)
     return w
 
 
