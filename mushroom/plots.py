@@ -38,18 +38,30 @@ def plot_confusion_matrix(cm: np.ndarray | list, classes: Sequence[str], path: s
     ax = fig.add_subplot()
     image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of true class")
-    for i in range(n):
-        for j in range(n):
-            if cm[i, j]:
-                ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=8,
-                        color="white" if share[i, j] > 0.5 else "black")
-    ax.set_xticks(range(n), labels=list(classes), rotation=45, ha="right")
-    ax.set_yticks(range(n), labels=[f"{c} ({int(r)})" for c, r in zip(classes, rows[:, 0])])
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true (photos)")
-    ax.set_title(title)
+    _write_counts(ax, cm, share)
+    _label_axes(ax, classes, rows[:, 0], title)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def _write_counts(ax, cm: np.ndarray, share: np.ndarray) -> None:
+    """Write each non-zero cell's photo count, white on the dark (over half) cells."""
+    n = len(cm)
+    for i in range(n):
+        for j in range(n):
+            if cm[i, j]:
+                ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=8,
+                        color="white" if share[i, j] > 0.5 else "black")
+
+
+def _label_axes(ax, classes: Sequence[str], totals: np.ndarray, title: str) -> None:
+    """Name the genera on both axes (each true row with its photo count) and the title."""
+    n = len(classes)
+    ax.set_xticks(range(n), labels=list(classes), rotation=45, ha="right")
+    ax.set_yticks(range(n), labels=[f"{c} ({int(r)})" for c, r in zip(classes, totals)])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (photos)")
+    ax.set_title(title)
