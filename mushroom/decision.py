@@ -108,19 +108,10 @@ def validate(d: Decision, strict: bool = True) -> Decision:
         if getattr(d, name) not in GENERA:
             raise ValueError(f"{name} {getattr(d, name)!r} must be one of {', '.join(GENERA)}")
     d.species = validate_species(d.genus, d.species, strict) if d.species.strip() else ""
-    bad = [f for f in d.flags if f not in FLAGS]
-    if bad:
-        raise ValueError(f"unknown flag(s) {bad}; allowed: {', '.join(FLAGS)}")
-    d.flags = sorted(set(d.flags))
-    if (d.action == "flag") != bool(d.flags):
-        raise ValueError("flags go with the 'flag' action, and a 'flag' needs at least one")
+    d.flags = _checked_flags(d)
     if d.action in ("flag", "note") and (d.genus != d.previous_genus or d.species):
         raise ValueError(f"a {d.action} cannot change the genus or species")
-    d.note = clean_text(d.note)
-    if len(d.note) > MAX_NOTE:
-        raise ValueError(f"note is {len(d.note)} characters; the limit is {MAX_NOTE}")
-    if d.action == "note" and not d.note:
-        raise ValueError("a note cannot be empty")
+    d.note = _checked_note(d)
     if (d.action == "undo") != bool(d.undoes):
         raise ValueError("an undo must name the row it cancels, and only an undo may")
     d.model_version = clean_text(d.model_version)[:100]
@@ -133,6 +124,29 @@ def clean_text(text: str | None) -> str:
     (which JSON can carry but UTF-8 cannot store) becomes U+FFFD, ends trimmed."""
     text = _SURROGATE.sub("\ufffd", text or "")
     return _INVISIBLE.sub("", _CONTROL.sub(" ", text)).strip()
+
+
+def _checked_flags(d: Decision) -> list[str]:
+    """The decision's flags, sorted and without repeats, once each is known and they go
+    with a "flag" action (and only with it)."""
+    bad = [f for f in d.flags if f not in FLAGS]
+    if bad:
+        raise ValueError(f"unknown flag(s) {bad}; allowed: {', '.join(FLAGS)}")
+    flags = sorted(set(d.flags))
+    if (d.action == "flag") != bool(flags):
+        raise ValueError("flags go with the 'flag' action, and a 'flag' needs at least one")
+    return flags
+
+
+def _checked_note(d: Decision) -> str:
+    """The decision's note as :func:`clean_text` keeps it, once it fits :data:`MAX_NOTE`
+    and a "note" action has one."""
+    note = clean_text(d.note)
+    if len(note) > MAX_NOTE:
+        raise ValueError(f"note is {len(note)} characters; the limit is {MAX_NOTE}")
+    if d.action == "note" and not note:
+        raise ValueError("a note cannot be empty")
+    return note
 
 
 def safe_relpath(rel: str) -> str:
