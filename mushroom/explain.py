@@ -1,7 +1,8 @@
 """Fast LIME: which superpixels of a photo push the model towards (or away from) a genus.
 
-Both presets share the view (the eval crop), the quickshift superpixels and lime's own
-kernel-weighted ridge fit. They differ in how the perturbed copies are scored:
+Both presets share the view (the eval crop), the quickshift superpixels
+(:mod:`mushroom.superpixels`) and lime's own kernel-weighted ridge fit. They differ in how
+the perturbed copies are scored:
 
 * ``reference`` is the study's setting, run through ``lime_image`` unchanged: 1000 random
   on/off masks, each copy scored at 224 px.
@@ -31,6 +32,7 @@ from PIL import Image
 
 from mushroom.lru import LRU
 from mushroom.predict import Predictor
+from mushroom.superpixels import mean_fill, paired_masks, segment
 
 VIEW_SIZE = 224
 
@@ -88,38 +90,6 @@ def view_of(image: Image.Image, size: int = VIEW_SIZE) -> np.ndarray:
     resized = image.convert("RGB").resize(target, Image.BILINEAR)
     left, top = (resized.width - size) // 2, (resized.height - size) // 2
     return np.asarray(resized.crop((left, top, left + size, top + size)))
-
-
-def segment(view: np.ndarray, cfg: LimeConfig) -> np.ndarray:
-    """Quickshift superpixels, numbered 0..n-1 (lime's default algorithm and settings)."""
-    from skimage.segmentation import quickshift
-
-    seg = quickshift(view, kernel_size=cfg.kernel_size, max_dist=cfg.max_dist, ratio=cfg.ratio,
-                     rng=0)
-    return np.unique(seg, return_inverse=True)[1].reshape(seg.shape).astype(np.int32)
-
-
-def mean_fill(view: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """Every superpixel painted with its mean colour: what a hidden superpixel becomes."""
-    n = int(segments.max()) + 1
-    flat = segments.ravel()
-    counts = np.bincount(flat, minlength=n)[:, None]
-    sums = np.stack([np.bincount(flat, view[..., c].ravel(), n) for c in range(3)], axis=1)
-    return (sums / counts)[segments].astype(np.uint8)  # lime truncates the mean the same way
-
-
-def paired_masks(n_samples: int, n_segments: int, seed: int, paired: bool = True) -> np.ndarray:
-    """Row 0 keeps every superpixel; then random on/off masks, each followed by its inverse.
-
-    Pairing balances the design (every superpixel is on in half the copies and no mask is
-    correlated with the intercept), so lime's ridge fit ranks superpixels from a few hundred
-    copies about as well as from a thousand unpaired ones. ``paired=False`` is lime's scheme.
-    """
-    rng = np.random.default_rng(seed)
-    rand = rng.integers(0, 2, size=(n_samples, n_segments), dtype=np.int8)
-    if paired:
-        rand = np.stack([rand, 1 - rand], axis=1).reshape(-1, n_segments)
-    return np.concatenate([np.ones((1, n_segments), np.int8), rand])[:n_samples]
 
 
 def _to_model(predictor: Predictor, images: torch.Tensor, size: int) -> torch.Tensor:
@@ -258,12 +228,7 @@ def explain(predictor: Predictor, image: Image.Image, genus: str | None = None,
     """
     start = time.perf_counter()
     probs = predictor.predict([image]).probs[0]
-    if genus is None:
-        label = int(np.argmax(probs))
-    elif genus in predictor.classes:
-        label = predictor.classes.index(genus)
-    else:
-        raise ValueError(f"unknown genus {genus!r}; choose from {', '.join(predictor.classes)}")
+    label = _label_of(predictor, probs, genus)
     view = view_of(image)
     digest = hashlib.sha1(view.tobytes()).hexdigest()
     # name and version too: id() of a model dropped from memory can be reused by another
@@ -272,16 +237,34 @@ def explain(predictor: Predictor, image: Image.Image, genus: str | None = None,
     if cached is not None:
         return cached
     segments = _segments(view, digest, cfg)
-    if cfg.engine == "lime_image":
-        weights, score = _lime_image_weights(predictor, view, segments, label, cfg, progress)
-    else:
-        masks, sample_probs = _fast_samples(predictor, view, segments, cfg, progress)
-        weights, score = _lime_fit(masks, sample_probs, label, cfg.seed)
+    weights, score = _weights(predictor, view, segments, label, cfg, progress)
     result = Explanation(predictor.classes[label], float(probs[label]), weights, segments, view,
                          score, cfg, time.perf_counter() - start)
     if use_cache:
         _EXPLANATIONS.put(key, result)
     return result
+
+
+def _label_of(predictor: Predictor, probs: np.ndarray, genus: str | None) -> int:
+    """The class index to explain: ``genus``'s, or the model's top-1 when None.
+
+    Raises:
+        ValueError: ``genus`` is not one of the model's classes.
+    """
+    if genus is None:
+        return int(np.argmax(probs))
+    if genus in predictor.classes:
+        return predictor.classes.index(genus)
+    raise ValueError(f"unknown genus {genus!r}; choose from {', '.join(predictor.classes)}")
+
+
+def _weights(predictor: Predictor, view: np.ndarray, segments: np.ndarray, label: int,
+             cfg: LimeConfig, progress: Progress | None) -> tuple[np.ndarray, float]:
+    """(weight of each superpixel, R^2 of the fit) by ``cfg.engine``."""
+    if cfg.engine == "lime_image":
+        return _lime_image_weights(predictor, view, segments, label, cfg, progress)
+    masks, sample_probs = _fast_samples(predictor, view, segments, cfg, progress)
+    return _lime_fit(masks, sample_probs, label, cfg.seed)
 
 
 def _segments(view: np.ndarray, digest: str, cfg: LimeConfig) -> np.ndarray:
