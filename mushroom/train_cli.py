@@ -17,7 +17,7 @@ ARCH_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", 
 
 
 def add_parser(sub) -> None:
-    """Register ``train``."""
+    """Register ``train`` and ``calibrate``."""
     p = sub.add_parser("train", help="staged fine-tuning of a pretrained CNN on the genera")
     add_data_flag(p)
     p.add_argument("--out", required=True,
@@ -59,6 +59,11 @@ def add_parser(sub) -> None:
                             "(give the flags it was started with; its manifest.csv is reused)")
     add_overwrite_flag(again)
     p.set_defaults(func=run_cli)
+    _add_calibrate_parser(sub)
+
+
+def _add_calibrate_parser(sub) -> None:
+    """Register ``calibrate``: a finished run's thresholds, detector and conformal sets again."""
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
     c.add_argument("--run", required=True,
