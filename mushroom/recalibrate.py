@@ -31,7 +31,6 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     ``calib.tta_sizes`` None keeps the checkpoint's).
     """
     from mushroom.checkpoint import load_checkpoint
-    from mushroom.config import Stage
 
     out = Path(run_dir)
     if not (out / "model.pt").is_file():  # a mistyped --run is not "a soup without outputs"
@@ -48,11 +47,7 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     else:
         outs = load_outputs(out / "outputs.npz")
     oof = dict(np.load(out / "oof.npz")) if (out / "oof.npz").exists() else None
-    cfg_dict = dict(ckpt["train_config"])
-    cfg_dict["stages"] = [Stage(**{**s, "trainable": tuple(s["trainable"])})
-                          for s in cfg_dict["stages"]]
-    cfg = TrainConfig(**{f.name: cfg_dict[f.name] for f in dc.fields(TrainConfig)
-                         if f.name in cfg_dict})
+    cfg = train_config(ckpt)
     old = json.loads((out / "train_report.json").read_text())
     keep = {k: ckpt[k] for k in ("soup_of", "name", "rebalance", "distillation") if k in ckpt}
     previous = (ckpt.get("logit_adjustment") or {}).get("alpha", 0.0)
@@ -61,6 +56,18 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     save_outputs(out, outs, oof)
     return finish(out, model, cfg, calib, frame, outs, oof, old["history"],
                   ckpt["metrics"].get("train_seconds", 0.0), log, keep)
+
+
+def train_config(ckpt: dict) -> TrainConfig:
+    """The :class:`TrainConfig` a checkpoint was trained with (keys this version's config
+    lacks, saved by an older or newer one, are left out)."""
+    from mushroom.config import Stage
+
+    cfg_dict = dict(ckpt["train_config"])
+    cfg_dict["stages"] = [Stage(**{**s, "trainable": tuple(s["trainable"])})
+                          for s in cfg_dict["stages"]]
+    return TrainConfig(**{f.name: cfg_dict[f.name] for f in dc.fields(TrainConfig)
+                          if f.name in cfg_dict})
 
 
 def resolve_views(calib: CalibConfig, ckpt: dict, recompute: bool) -> CalibConfig:
