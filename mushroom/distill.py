@@ -201,11 +201,7 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
     import torch
 
     from mushroom.data import read_manifest
-    from mushroom.engine import balanced_sampler
     from mushroom.recalibrate import recalibrate
-    from mushroom.train import Loaders
-
-    from mushroom.data import check_photos
     from mushroom.soup import refuse_overwrite
 
     refuse_overwrite([init, *teacher_runs], out_dir)
@@ -219,18 +215,32 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
         raise ValueError("the student's run and the teachers use different manifests")
     teachers = [t.to(device).to(memory_format=torch.channels_last) for t in teachers]
     frame = read_manifest(Path(init) / "manifest.csv")
+    loader = _train_loader(frame, data_dir, student, cfg, device)
+    history = train_student(student, teachers, loader, cfg, device, log)
+    out = _write_run(Path(init), Path(out_dir), student.cpu().eval(), meta, {
+        "teachers": [str(r) for r in teacher_runs], "init": str(init),
+        "config": asdict(cfg), "history": history})
+    return recalibrate(str(out), calib, data_dir, log)
+
+
+def _train_loader(frame, data_dir: str, student, cfg: DistillConfig, device):
+    """The manifest's train split as the student's loader (augmented, drawn genus-balanced
+    by ``cfg.balance_power``), once every photo of the manifest is found under ``data_dir``.
+
+    Raises:
+        FileNotFoundError: ``data_dir`` is missing, or lacks a photo of the manifest.
+    """
+    from mushroom.data import check_photos
+    from mushroom.engine import balanced_sampler
+    from mushroom.train import Loaders
+
     check_photos(frame, data_dir)
     train = frame[frame["split"] == "train"]
     targets = [GENERA.index(g) for g in train["genus"]]
     loaders = Loaders(Path(data_dir), student, TrainConfig(
         workers=cfg.workers, batch_size=cfg.batch_size, input_size=cfg.input_size), device)
     sampler = balanced_sampler(targets, len(GENERA), cfg.balance_power, cfg.seed)
-    history = train_student(student, teachers, loaders.photos(train, True, sampler), cfg,
-                            device, log)
-    out = _write_run(Path(init), Path(out_dir), student.cpu().eval(), meta, {
-        "teachers": [str(r) for r in teacher_runs], "init": str(init),
-        "config": asdict(cfg), "history": history})
-    return recalibrate(str(out), calib, data_dir, log)
+    return loaders.photos(train, True, sampler)
 
 
 def _write_run(init: Path, out: Path, student, meta: dict, record: dict) -> Path:
