@@ -62,7 +62,8 @@ def _add_add_command(cmds: argparse._SubParsersAction) -> None:
                      help="the photo: a file under <data>/<Genus>/, or a path relative to --data")
     add_data_flag(add, required=False,
                   help="photo root (default: the folder above the photo's genus folder)")
-    add.add_argument("--genus", default=None, help="genus to assign, in any case (omit for flags and notes)")
+    add.add_argument("--genus", default=None,
+                     help="genus to assign, in any case (omit for flags and notes)")
     add.add_argument("--species", default="",
                      help="species within --genus, e.g. 'Amanita muscaria'")
     add.add_argument("--flag", action="append", default=[], choices=FLAGS,
