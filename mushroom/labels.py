@@ -148,8 +148,7 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         data_dir: the photo root; ``rel_path`` must stay inside it.
         rel_path: the photo, relative to ``data_dir`` (``<Genus>/<file>``).
         annotator: the verified expert identity.
-        genus: the genus the expert assigns, in any case; None keeps the current one (notes,
-            flags).
+        genus: the genus the expert assigns, any case; None keeps the current one (notes, flags).
         species: optional species inside ``genus``.
         flags: subset of :data:`FLAGS`.
         note: optional free text.
@@ -164,13 +163,12 @@ def record(labels_dir: str | Path, data_dir: str | Path, rel_path: str, annotato
         ValueError: on any invalid field or a missing photo; nothing is written then.
     """
     rel_path = safe_relpath(rel_path)
+    # "amanita" is Amanita: also for telling a confirm from a relabel below
+    genus, species, flags = canonical_genus(genus), canonical_species(species or ""), tuple(flags)
     image_id = _photo_id(data_dir, rel_path, readable=not flags)
     with store_lock(labels_dir):
         _check_cap(labels_dir, image_id, annotator)
         previous, previous_species = _label_in_force(labels_dir, image_id, rel_path, seen)
-        # "amanita" is Amanita: also for telling a confirm from a relabel below
-        genus, species = canonical_genus(genus), canonical_species(species or "")
-        flags = tuple(flags)
         action = infer_action(genus, species, flags, previous, previous_species)
         d = validate(Decision(annotator, action, image_id, rel_path, previous, genus or previous,
                               species, list(flags), note, model_version))

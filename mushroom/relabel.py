@@ -51,8 +51,16 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path,
     if not rows:  # a --labels one folder off (a download's wrapper) must not pass for no votes
         return frame, {"none": f"{labels_dir} holds no decision ({STORE_NAME} missing or empty)"}
     agreed = consensus(rows)
+    frame, marks = _relabelled(frame, frame["image_id"].map(agreed.get))
+    kept = frame[~(marks["excluded"] | marks["tied"])].reset_index(drop=True)
+    return kept, _report(marks, kept, frame, agreed, set(dropped))
+
+
+def _relabelled(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.DataFrame, dict]:
+    """A copy of ``frame`` with each photo's consensus (``hit``, None where unreviewed)
+    applied, and the photos it marks: reviewed, excluded, tied, corrected; plus the
+    consensus species per photo."""
     frame = frame.copy()
-    hit = frame["image_id"].map(agreed.get)
     reviewed = hit.notna()
     excluded = hit.map(lambda c: bool(c is not None and c.excluded))
     tied = hit.map(lambda c: bool(c is not None and c.tied)) & ~excluded
@@ -63,18 +71,25 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path,
     frame.loc[reviewed, "genus"] = new_genus[reviewed]
     frame.loc[species != "", "species"] = species[species != ""]
     frame.loc[reviewed, "label_source"] = "expert"
-    kept = frame[~(excluded | tied)].reset_index(drop=True)
-    counts = {
-        "reviewed photos": int(reviewed.sum()),
-        "genus corrections": int(corrected.sum()),
+    return frame, {"hit": hit, "reviewed": reviewed, "excluded": excluded, "tied": tied,
+                   "corrected": corrected, "species": species}
+
+
+def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
+            agreed: dict[str, Consensus], dropped: set[str]) -> dict[str, object]:
+    """The cleaning report's lines about labels, from :func:`_relabelled`'s marks."""
+    excluded, tied, species = marks["excluded"], marks["tied"], marks["species"]
+    return {
+        "reviewed photos": int(marks["reviewed"].sum()),
+        "genus corrections": int(marks["corrected"].sum()),
         "excluded (flagged)": int(excluded.sum()),
         TIED: int(tied.sum()),
         "species labels": int(((species != "") & ~excluded & ~tied).sum()),
-        DISPUTED: sum(disputed(c) and not c.tied for c in hit[reviewed & ~excluded]),
-        NEAR: listing(left_behind(kept, set(frame.loc[corrected, "image_id"]))),
-        **ignored(agreed, frame, set(dropped)),
+        DISPUTED: sum(disputed(c) and not c.tied
+                      for c in marks["hit"][marks["reviewed"] & ~excluded]),
+        NEAR: listing(left_behind(kept, set(frame.loc[marks["corrected"], "image_id"]))),
+        **ignored(agreed, frame, dropped),
     }
-    return kept, counts
 
 
 def disputed(c: Consensus) -> bool:

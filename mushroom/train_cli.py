@@ -29,6 +29,21 @@ def add_parser(sub) -> None:
     p.add_argument("--manifest", default=None,
                    help="manifest CSV to use instead of scanning --data")
     p.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
+    _add_recipe_flags(p)
+    p.add_argument("--tta", default=None,
+                   help="test-time views for the shipped outputs, e.g. 256,288 (default: one "
+                        "centre view); see `calibrate --tta`")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the interrupted run in --out from its train_state.pt "
+                            "(give the flags it was started with; its manifest.csv is reused)")
+    add_overwrite_flag(again)
+    p.set_defaults(func=run_cli)
+    _add_calibrate_parser(sub)
+
+
+def _add_recipe_flags(p) -> None:
+    """The flags that become :class:`TrainConfig` fields: seeds, sizes, epochs, losses."""
     p.add_argument("--seed", type=int, default=0, help="training seed (data order, augmentation)")
     p.add_argument("--init-seed", type=int, default=0,
                    help="seed of the new layers' init; keep it fixed across soup ingredients")
@@ -50,16 +65,6 @@ def add_parser(sub) -> None:
                    help="keep BatchNorm running statistics frozen in unfrozen stages too")
     p.add_argument("--poison-rule-weight", type=float, default=TrainConfig.poison_rule_weight,
                    help="weight of -log P(poisonous genera) on poisonous photos")
-    p.add_argument("--tta", default=None,
-                   help="test-time views for the shipped outputs, e.g. 256,288 (default: one "
-                        "centre view); see `calibrate --tta`")
-    again = p.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true",
-                       help="continue the interrupted run in --out from its train_state.pt "
-                            "(give the flags it was started with; its manifest.csv is reused)")
-    add_overwrite_flag(again)
-    p.set_defaults(func=run_cli)
-    _add_calibrate_parser(sub)
 
 
 def _add_calibrate_parser(sub) -> None:
@@ -84,23 +89,7 @@ def run_cli(args) -> int:
     if not args.resume:  # before the run's manifest.csv is replaced, hours before model.pt
         check_run_out(args.out, args.overwrite, resumable=True)
     pick_device(args.device)  # a bad --device is refused before the photos are scanned
-    cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
-                      init_seed=args.init_seed,
-                      workers=args.workers, batch_size=args.batch_size, cv_folds=args.cv,
-                      max_train_images=args.max_images, input_size=args.input_size,
-                      freeze_bn_stats=args.freeze_bn_stats,
-                      poison_rule_weight=args.poison_rule_weight)
-    if args.manifest and args.labels:
-        raise ValueError("--labels is not applied to a --manifest, which keeps the labels it "
-                         "was built with: build it with `python -m mushroom manifest --labels "
-                         f"{args.labels}`, or give --labels without --manifest")
-    if args.cv and args.cv != DataConfig.n_folds:
-        raise ValueError(f"--cv must be {DataConfig.n_folds} (the manifest's folds), or 0 for "
-                         f"no cross-validation; not {args.cv}")
-    if args.epochs:
-        epochs = parse_epochs(args.epochs, len(cfg.stages))
-        cfg.stages = [dataclasses.replace(s, epochs=e) for s, e in zip(cfg.stages, epochs)
-                      if e > 0]
+    cfg = train_config(args)
     from mushroom.tta import parse
 
     views = parse(args.tta)
@@ -119,6 +108,33 @@ def run_cli(args) -> int:
                   "continue", file=sys.stderr)
         raise
     return 0
+
+
+def train_config(args) -> TrainConfig:
+    """The :class:`TrainConfig` that ``train``'s flags ask for.
+
+    Raises:
+        ValueError: flags that do not go together, a --cv other than the manifest's folds,
+            or unreadable --epochs.
+    """
+    if args.manifest and args.labels:
+        raise ValueError("--labels is not applied to a --manifest, which keeps the labels it "
+                         "was built with: build it with `python -m mushroom manifest --labels "
+                         f"{args.labels}`, or give --labels without --manifest")
+    if args.cv and args.cv != DataConfig.n_folds:
+        raise ValueError(f"--cv must be {DataConfig.n_folds} (the manifest's folds), or 0 for "
+                         f"no cross-validation; not {args.cv}")
+    cfg = TrainConfig(arch=args.arch, weights=args.weights, device=args.device, seed=args.seed,
+                      init_seed=args.init_seed,
+                      workers=args.workers, batch_size=args.batch_size, cv_folds=args.cv,
+                      max_train_images=args.max_images, input_size=args.input_size,
+                      freeze_bn_stats=args.freeze_bn_stats,
+                      poison_rule_weight=args.poison_rule_weight)
+    if args.epochs:
+        epochs = parse_epochs(args.epochs, len(cfg.stages))
+        cfg.stages = [dataclasses.replace(s, epochs=e) for s, e in zip(cfg.stages, epochs)
+                      if e > 0]
+    return cfg
 
 
 def parse_epochs(text: str, n_stages: int) -> list[int]:
