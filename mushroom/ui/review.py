@@ -90,7 +90,8 @@ def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: 
                       api_visibility="private")
     logged_in.success(refresh.timer_for, w["user"], w["timer"], api_name="review_timer_login",
                       api_visibility="private")
-    w["logout"].click(signin.logout, None, [*swap, w["password"]], api_name="review_logout").then(
+    w["logout"].click(bound(signin.logout, ctx), w["user"], [*swap, w["password"]],
+                      api_name="review_logout").then(
         refresh.timer_for, w["user"], w["timer"], api_name="review_timer_logout",
         api_visibility="private")
     root = gr.context.Context.root_block

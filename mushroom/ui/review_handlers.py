@@ -111,9 +111,13 @@ KEEPS = ("detour", "trail", "same")
 
 
 def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode: str,
-           status: str = "", history: History | None = None, keep: str | None = None) -> list:
-    """All item outputs for ``image_id`` (or the first match of the filters when None),
-    including the session's trail with the photo shown appended (see :class:`History`).
+           status: str = "", history: History | None = None, keep: str | None = None,
+           after: str | None = None) -> list:
+    """All item outputs for ``image_id`` (or, when None, the next match of the filters
+    after ``after``, the first when that is None too), including the session's trail with
+    the photo shown appended (see :class:`History`). The photo shown becomes the expert's
+    hold, and the queue skips photos that other experts hold while it can (see
+    :mod:`mushroom.ui.review_holds`).
 
     Args:
         keep: why ``image_id`` stays on screen, while it is in the queue, even when it lies
@@ -125,8 +129,9 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
             note, a rebuilt queue). None: a photo outside the filters gives way to the
             next one that matches them. The progress line always follows the filters.
     """
-    from mushroom.review import load_queue, next_item
+    from mushroom.review import load_queue
     from mushroom.review_filters import select
+    from mushroom.ui.review_holds import FALLBACK, pick
 
     if keep not in (None, *KEEPS):  # a mistyped reason would silently keep the photo
         raise ValueError(f"keep must be one of {KEEPS} or None, not {keep!r}")
@@ -136,25 +141,29 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
     chosen = select(queue, genus, mode_value(mode), user)
     inside = image_id in set(chosen["image_id"])
-    if not inside and not (keep and image_id in set(queue["image_id"])):
-        image_id, keep = next_item(queue, chosen, image_id), None
-    status += kept_text(keep, inside, genus, mode)
+    fixed = image_id if inside or (keep and image_id in set(queue["image_id"])) else None
+    keep = keep if fixed else None
+    picked = pick(ctx.labels_dir, user, queue, chosen, fixed, image_id or after, mode)
+    status += kept_text(keep, inside, genus, mode) + (FALLBACK if picked.fallback else "")
     progress = progress_text(queue, genus, user, mode)
-    if image_id is None:
+    if picked.image_id is None:
         return _no_photo(empty_text(mode, genus), progress, status, history)
-    return _shown(ctx, queue[queue["image_id"] == image_id].iloc[0], progress, status,
-                  (history or History()).visit(image_id, detour=keep == "detour"))
+    return _shown(ctx, queue[queue["image_id"] == picked.image_id].iloc[0], progress, status,
+                  (history or History()).visit(picked.image_id, detour=keep == "detour"),
+                  picked.holders)
 
 
-def _shown(ctx: ReviewContext, row, progress: str, status: str, history: History) -> list:
-    """Item outputs with the photo of queue row ``row`` on screen."""
+def _shown(ctx: ReviewContext, row, progress: str, status: str, history: History,
+           holders: list[str]) -> list:
+    """Item outputs with the photo of queue row ``row`` on screen (``holders``: the other
+    experts who have it open)."""
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
         status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
                                                      "with **Unusable photo** or **Skip** it.")
     image_id = row["image_id"]
     return item_outputs(
-        current=image_id, photo=shown, label=describe(row), top3=top3(row),
+        current=image_id, photo=shown, label=describe(row, holders), top3=top3(row),
         votes=votes_table(ctx.labels_dir, image_id), genus=gr.update(value=row["genus"]),
         species=species_update(ctx, row["genus"], row["species"]), note="",
         progress=progress, status=status, lime=None, lime_note="", history=history,
@@ -266,7 +275,7 @@ def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, st
     stepped back to ``after`` with *Previous*, the next photo of their trail; after a detour
     (Reopen, Undo, Go to), the photo they had open before it, so that moving on leads back
     to where they were."""
-    from mushroom.review import load_queue, next_item
+    from mushroom.review import load_queue
     from mushroom.review_filters import select
 
     here = history is not None and history.current == after
@@ -275,15 +284,13 @@ def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, st
         return render(ctx, user, ahead.current, genus, mode,
                       f"{status} Next photo of your history ({ahead.where()}).", ahead,
                       keep="trail")
-    queue = load_queue(ctx.cache, ctx.labels_dir, ctx.cfg)
-    chosen = select(queue, genus, mode, user)
     if here and history.detour:
         back = history.resume
+        chosen = select(load_queue(ctx.cache, ctx.labels_dir, ctx.cfg), genus, mode, user)
         stay = back in set(chosen["image_id"]) and back != after
-        return render(ctx, user, back if stay else next_item(queue, chosen, back), genus, mode,
-                      f"{status} Back to where you were in the queue.", history)
-    return render(ctx, user, next_item(queue, chosen, after) or after, genus, mode, status,
-                  history)
+        return render(ctx, user, back if stay else None, genus, mode,
+                      f"{status} Back to where you were in the queue.", history, after=back)
+    return render(ctx, user, None, genus, mode, status, history, after=after)
 
 
 def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str, mode: str,

@@ -3,9 +3,11 @@
 A ``gr.Timer`` (active only while an expert is signed in) ticks every
 :func:`refresh_seconds`; each tick recomputes the progress line and the votes of the photo
 on screen, and when another vote changed that photo's label since it was shown, says so on
-the status line. It never re-renders the photo or the genus, species and note boxes: the
-expert may be typing. Values equal to what the page shows come back as None, so a quiet
-tick changes nothing on the page.
+the status line. It also keeps the expert's hold on that photo
+(:mod:`mushroom.ui.review_holds`), so the queue goes on handing it to nobody else. It
+never re-renders the photo or the genus, species and note boxes: the expert may be typing.
+Values equal to what the page shows come back as None, so a quiet tick changes nothing on
+the page.
 
 A tick lands in a hidden JSON box, and :data:`APPLY_JS` then copies it onto the page in
 the browser, only when the page still shows the photo and filters the tick was computed
@@ -94,6 +96,8 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         votes_shown: the votes table on the page (rows of strings).
         status_shown: the status line on the page.
     """
+    from mushroom.ui.review_holds import keep_open
+
     out = {"image_id": image_id or "", "genus": filter_genus, "mode": mode,
            "progress": None, "votes": None, "status": None}
     queue = _queue(ctx, user)
@@ -103,6 +107,7 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
     out["progress"] = progress if progress != (progress_shown or "") else None
     hit = queue[queue["image_id"] == (image_id or "")]
     if not hit.empty:
+        keep_open(ctx.labels_dir, user, image_id)  # the photo stays on screen: still theirs
         out.update(_photo_changes(ctx, user, image_id, hit.iloc[0]["genus"], seen,
                                   votes_shown, status_shown))
     return out

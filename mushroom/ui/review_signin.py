@@ -67,8 +67,12 @@ def hf_login(profile: gr.OAuthProfile | None):
             gr.update(visible=False), gr.update(visible=True), gr.update(visible=False))
 
 
-def logout():
-    """Forget the identity of this session, and the password typed into the page."""
+def logout(ctx: ReviewContext, user: str | None = None):
+    """Forget the identity of this session, and the password typed into the page; free the
+    photo the expert held (see :mod:`mushroom.ui.review_holds`)."""
+    from mushroom.ui.review_holds import release
+
+    release(ctx.labels_dir, user)
     return (None, "Signed out.", gr.update(visible=True), gr.update(visible=False), gr.update(),
             "")
 

@@ -28,9 +28,11 @@ def md_text(text: str) -> str:
     return _MARKUP.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def describe(row) -> str:
-    """Markdown header of an item: effective and folder label, why it is queued."""
+def describe(row, holders: list[str] | None = None) -> str:
+    """Markdown header of an item: effective and folder label, why it is queued, and which
+    other experts (``holders``) have it open."""
     from mushroom.review import TIER_NAMES
+    from mushroom.review_hold import open_text
 
     species = f" · *{row['species']}*" if row["species"] else ""
     flags = f" · flagged: {row['flags']}" if row["flags"] else ""
@@ -38,7 +40,8 @@ def describe(row) -> str:
             f"Folder: {row['folder_genus']} · `{row['path']}` · id `{row['image_id']}`  \n"
             f"Queued because: {TIER_NAMES[int(row['tier'])]} (#{int(row['rank']) + 1}, "
             f"scores from {row['source']}) · {row['votes']} vote(s){dispute(row)}  \n"
-            f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}")
+            f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}"
+            + (f"  \n{open_text(holders)}" if holders else ""))
 
 
 def dispute(row) -> str:

@@ -1,0 +1,74 @@
+"""The Review tab's side of soft reservations (:mod:`mushroom.review_hold`): which photo the
+queue hands an expert, given what other experts have open, and keeping their own hold up
+to date as they move, stay on a photo (the refresh tick) or sign out.
+
+Every change goes through the store folder's :class:`~mushroom.review_hold_board.HoldBoard`,
+so choosing a free photo and holding it is one step: two experts opening the queue at the
+same moment are handed different photos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mushroom.review_hold import Holds, choose_next, seeks
+from mushroom.review_hold_board import board_for
+
+FALLBACK = (" Every other photo under your filters is open with another expert, so this one "
+            "is too.")
+"""What the status line adds when the queue had only photos others hold left to hand out."""
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The photo handed to an expert, who else has it open, and whether the queue handed it
+    out only because every photo left was held by others."""
+
+    image_id: str | None
+    holders: list[str] = field(default_factory=list)
+    fallback: bool = False
+
+
+def pick(labels_dir: str | Path, user: str, queue: pd.DataFrame, chosen: pd.DataFrame,
+         fixed: str | None, after: str | None, mode: str) -> Picked:
+    """Hold the photo shown to ``user`` next and say who else has it open.
+
+    Args:
+        labels_dir: the label store's folder, where the holds are kept.
+        user: the expert.
+        queue: the whole queue (for the order).
+        chosen: the queue rows the filters keep.
+        fixed: the photo to show whatever the holds (asked for, or kept on screen); None:
+            the next of ``chosen`` after ``after`` in queue order, skipping the photos other
+            experts hold when ``mode`` seeks work (:data:`~mushroom.review_hold.SEEKING`).
+        after: where the queue order continues from when ``fixed`` is None.
+        mode: the "Show" filter.
+    """
+    board = board_for(labels_dir)
+
+    def choose(holds: Holds, now: float) -> tuple[Holds, Picked]:
+        if fixed is not None:
+            image_id, fallback = fixed, False
+        else:
+            taken: Collection[str] = holds.taken(now, user) if seeks(mode) else ()
+            image_id, fallback = choose_next(queue, chosen, after, taken)
+        holders = holds.holders(image_id, now, user) if image_id else []
+        return holds.hold(user, image_id, now, board.ttl), Picked(image_id, holders, fallback)
+
+    return board.change(choose)
+
+
+def keep_open(labels_dir: str | Path, user: str, image_id: str) -> None:
+    """``user``'s page still shows ``image_id`` (the refresh tick): keep it held."""
+    board = board_for(labels_dir)
+    board.change(lambda holds, now: (holds.refresh(user, image_id, now, board.ttl), None))
+
+
+def release(labels_dir: str | Path, user: str | None) -> None:
+    """``user`` signed out: free the photo they held."""
+    if user:
+        board_for(labels_dir).change(lambda holds, now: (holds.hold(user, None, now), None))
