@@ -61,7 +61,7 @@ def test_identify_needs_no_login(review_app, review_env):
 
 REFUSED_WITHOUT_LOGIN = [
     ("/review_show", ("", "All", "all")),
-    ("/review_open", ("", "All", "all")),
+    ("/review_open", ("", "All", "all", "")),  # the last: the browser tab's kept draft
     ("/review_filter", ("", "All", "all")),
     ("/review_confirm", ("{id}", "Amanita", "", "", "All", "all")),
     ("/review_save", ("{id}", "Boletus", "Boletus edulis", "", "All", "all")),
