@@ -154,11 +154,12 @@ def test_experts_asking_at_once_are_handed_different_photos(tmp_path):
 def test_holds_are_no_part_of_the_label_store_download(tmp_path):
     from conftest import write_tiny_dataset
     from mushroom import labels
+    from mushroom.store_merge import snapshot
 
     photos = write_tiny_dataset(tmp_path / "photos", per_class=1, genera=("Amanita",))
     labels.record(tmp_path / "labels", photos, "Amanita/000.jpg", "alice", genus="Amanita")
     HoldBoard(tmp_path / "labels", Clock()).change(lambda h, now: (h.hold("a", "p", now), 0))
-    labels.snapshot(tmp_path / "labels", tmp_path / "store.zip")
+    snapshot(tmp_path / "labels", tmp_path / "store.zip")
     with zipfile.ZipFile(tmp_path / "store.zip") as zf:
         assert sorted(zf.namelist()) == ["labels/decisions.jsonl", "labels/taxonomy.csv"]
     assert (tmp_path / "labels" / HOLDS_NAME).is_file()
