@@ -319,6 +319,44 @@ def test_readme_is_a_valid_space_card():
     assert header["python_version"].strip('"') == "3.11"
 
 
+def _mapped_modules(text: str) -> list[str]:
+    """The files the README's *Map of the code* names in its first column, as paths: a bare
+    ``x.py`` is in the folder of the cell's previous ``mushroom/...`` path, ``ui/x.py`` in
+    ``mushroom/ui/``."""
+    import re
+
+    table = text.split("## Map of the code", 1)[1].split("\n## ", 1)[0]
+    names = []
+    for line in table.splitlines():
+        if not line.startswith("| `"):
+            continue
+        folder = ""
+        for name in re.findall(r"`([^`]+)`", line.split("|")[1]):
+            if name.startswith("mushroom/"):
+                folder = name.rsplit("/", 1)[0] + "/"
+            elif name.startswith("ui/"):
+                name = "mushroom/" + name
+            elif name.endswith(".py") and folder:
+                name = folder + name
+            names.append(name)
+    return names
+
+
+def test_readme_maps_every_module_once():
+    """Every module of mushroom/ and mushroom/ui/ has one row of the README's *Map of the
+    code*, and the map names no module that is gone."""
+    from collections import Counter
+
+    from conftest import ROOT
+
+    mapped = Counter(_mapped_modules((ROOT / "README.md").read_text(encoding="utf-8")))
+    modules = {p.relative_to(ROOT).as_posix() for folder in ("mushroom", "mushroom/ui")
+               for p in (ROOT / folder).glob("*.py")}
+    assert sorted(modules - set(mapped)) == []
+    assert [m for m, n in mapped.items() if n > 1] == []
+    assert sorted(m for m in mapped if m.startswith("mushroom/") and m not in modules) == []
+
+
 def test_every_tracked_file_is_under_10_mb():
     import subprocess
 
