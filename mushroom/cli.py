@@ -1,7 +1,10 @@
 """Command line: ``python -m mushroom manifest | train | calibrate | soup | evaluate | ...``.
 
 Each command lives in its own module, which exposes ``add_parser(subparsers)``; this file
-only collects them. Errors a user can fix exit with status 2 and a one-line message.
+collects them and holds what they share: help that says each default, the ``--data`` flag,
+the checks of an ``--out`` (a run folder already holding a run is refused unless given
+``--overwrite``), and errors a user can fix, which exit with status 2 and a one-line
+message.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@
 The rule: each expert's latest decision on a photo is their vote (an undo withdraws it).
 The outcome with most votes wins — a genus, or "flagged" (not a mushroom / unusable) — and
 a tie goes to the tied outcome voted most recently. The species is then the majority among
-the winning genus's votes that name one, ties again to the most recent.
+the winning genus's votes that name one, ties again to the most recent. A tied photo shows
+and exports that latest vote, but training holds it out until a further vote breaks the tie
+(:attr:`Consensus.tied`).
 """
 
 from __future__ import annotations

@@ -217,13 +217,15 @@ def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFra
 def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
                    labels_dir: str | Path | None = None,
                    split: bool = True) -> tuple[pd.DataFrame, CleaningReport]:
-    """Clean, relabel (optional), group and split a ``<Genus>/*.jpg`` folder.
+    """Clean, group and split a ``<Genus>/*.jpg`` folder, then apply the experts' labels
+    (after the split: a relabel or a flag moves no other photo between the splits).
 
     Args:
         data_dir: the photo root.
         cfg: cleaning and split settings.
-        labels_dir: expert label store; its consensus corrects genera, excludes flagged
-            photos and adds species (see :mod:`mushroom.labels`).
+        labels_dir: expert label store (optional); its consensus corrects genera, excludes
+            flagged photos, holds out photos whose votes tie and adds species (see
+            :func:`mushroom.relabel.apply`).
         split: when False every row gets split "all" and fold -1 (evaluation of a folder).
 
     Returns:

@@ -1,4 +1,6 @@
-"""The expert label store: append-only decisions, consensus and export.
+"""The expert label store: append-only decisions, read and written safely (their consensus
+and export: :mod:`mushroom.consensus`; the store as a zip and its merge:
+:mod:`mushroom.store_merge`).
 
 One JSON object per line in ``labels/decisions.jsonl``. A writer takes a file lock, repairs
 a torn tail left by a crashed writer, appends its whole line in one ``write`` and fsyncs,
@@ -11,17 +13,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from mushroom.decision import (Decision, from_json, infer_action, resolve_image, safe_relpath,
                                validate)
 from mushroom.filecache import AppendOnlyLines, append_line
 from mushroom.species import ensure_species
 from mushroom.taxonomy import canonical_genus, canonical_species
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STORE_NAME = "decisions.jsonl"
 TORN_NAME = "decisions.torn"  # fragments cut from a crashed write, kept for forensics
@@ -254,7 +260,8 @@ def undo_last(labels_dir: str | Path, annotator: str) -> Decision | None:
                                            genus, undoes=target.row_id), locked=True)
 
 
-def apply_consensus(frame, labels_dir: str | Path, dropped=()):
+def apply_consensus(frame: pd.DataFrame, labels_dir: str | Path,
+                    dropped: Iterable[str] = ()) -> tuple[pd.DataFrame, dict[str, object]]:
     """Apply the experts' consensus to a manifest frame; see :func:`mushroom.relabel.apply`."""
     from mushroom.relabel import apply
 

@@ -1,7 +1,9 @@
 """The experts' consensus applied to a manifest, and the account of it in the cleaning report.
 
 Every label in the store is accounted for: applied (a genus correction, an exclusion, a
-species), applied despite disagreeing votes, or ignored with its reason. A relabel that
+species), applied despite disagreeing votes (the majority's), held out of training while the
+votes tie, or ignored with its reason (the photo dropped by the cleaning, its file rewritten
+since, or gone from the data). A relabel that
 leaves near-duplicates of its photo at another genus names them, since training would then
 see the same mushroom under two genera.
 """

@@ -152,7 +152,7 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
     ``genus`` and in the name, may come in any case (see :func:`canonical_genus`).
 
     Args:
-        genus: one of :data:`GENERA`.
+        genus: one of :data:`GENERA`, in any case.
         species: the proposed scientific name.
         strict: also hold each epithet to :data:`_EPITHET` (new names); reading a store
             written before that rule keeps its rows readable with False.

@@ -5,6 +5,7 @@ Kept apart from :mod:`mushroom.train` so that ``python -m mushroom --help`` does
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 
@@ -16,7 +17,7 @@ ARCH_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", 
 """The keys of :data:`mushroom.models.ARCHS`, named here so that ``--help`` needs no torch."""
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` and ``calibrate``."""
     p = sub.add_parser("train", help="staged fine-tuning of a pretrained CNN on the genera")
     add_data_flag(p)
@@ -42,7 +43,7 @@ def add_parser(sub) -> None:
     _add_calibrate_parser(sub)
 
 
-def _add_recipe_flags(p) -> None:
+def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
     """The flags that become :class:`TrainConfig` fields: seeds, sizes, epochs, losses."""
     p.add_argument("--seed", type=int, default=0, help="training seed (data order, augmentation)")
     p.add_argument("--init-seed", type=int, default=0,
@@ -67,7 +68,7 @@ def _add_recipe_flags(p) -> None:
                    help="weight of -log P(poisonous genera) on poisonous photos")
 
 
-def _add_calibrate_parser(sub) -> None:
+def _add_calibrate_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``calibrate``: a finished run's thresholds, detector and conformal sets again."""
     c = sub.add_parser("calibrate", help="re-tune thresholds, detector and conformal sets "
                                          "of a finished run without retraining")
@@ -81,8 +82,13 @@ def _add_calibrate_parser(sub) -> None:
     c.set_defaults(func=calibrate_cli)
 
 
-def run_cli(args) -> int:
-    """Build the config from flags and run the pipeline."""
+def run_cli(args: argparse.Namespace) -> int:
+    """Build the config from flags and run the pipeline; return the exit status (0).
+
+    Raises:
+        ValueError: ``--out`` already holds a run and neither ``--overwrite`` nor
+            ``--resume`` was given (refused before anything is written), or a bad flag.
+    """
     from mushroom.pipeline import run
     from mushroom.train import pick_device
 
@@ -110,7 +116,7 @@ def run_cli(args) -> int:
     return 0
 
 
-def train_config(args) -> TrainConfig:
+def train_config(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` that ``train``'s flags ask for.
 
     Raises:
@@ -153,7 +159,7 @@ def parse_epochs(text: str, n_stages: int) -> list[int]:
     return epochs
 
 
-def calibrate_cli(args) -> int:
+def calibrate_cli(args: argparse.Namespace) -> int:
     """Recalibrate a finished run from its saved outputs."""
     from mushroom.recalibrate import recalibrate
 
