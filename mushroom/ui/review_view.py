@@ -48,8 +48,8 @@ def dispute(row) -> str:
     """" · **disputed**: ..." when the experts' votes disagree (the README's tie rule)."""
     if float(row.get("agreement", 1.0)) >= 1.0:
         return ""
-    return (f" · **disputed** ({float(row['agreement']):.0%} agree; a tie goes to the latest "
-            "vote): a further opinion settles it")
+    return (f" · **disputed** ({float(row['agreement']):.0%} agree; a tie shows the latest "
+            "vote but stays out of training): a further opinion settles it")
 
 
 def top3(row) -> str:
