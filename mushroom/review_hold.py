@@ -115,6 +115,9 @@ def choose_next(queue: pd.DataFrame, chosen: pd.DataFrame, after: str | None,
     return pick, pick is not None
 
 
+_OPEN_TAIL = " this photo open**: your vote still counts; *Skip* leaves it to them."
+
+
 def open_text(holders: list[str]) -> str:
     """What the item header says about other experts who have the photo open ("" when
     none), e.g. "**alice has this photo open**: ..."."""
@@ -123,4 +126,14 @@ def open_text(holders: list[str]) -> str:
     names = (holders[0] if len(holders) == 1
              else ", ".join(holders[:-1]) + " and " + holders[-1])
     has = "has" if len(holders) == 1 else "have"
-    return f"**{names} {has} this photo open**: your vote still counts; *Skip* leaves it to them."
+    return f"**{names} {has}{_OPEN_TAIL}"
+
+
+def with_open_line(header: str, holders: list[str]) -> str:
+    """``header`` (an item header, whose last line may be an :func:`open_text` line) naming
+    ``holders`` instead: the line replaced, added or dropped, the rest left as it was (the
+    refresh tick updates only this line of the header on screen)."""
+    head, _, last = header.rpartition("\n")
+    if head and last.startswith("**") and last.endswith(_OPEN_TAIL):
+        header = head.removesuffix("  ")  # the line break the open line came after
+    return header + (f"  \n{open_text(holders)}" if holders else "")

@@ -288,21 +288,29 @@ def test_other_experts_votes_show_up_without_a_click(review_app, review_env, bro
 def test_a_tick_lands_only_on_the_photo_and_filters_it_was_computed_for(browser):
     """The browser half of a tick (APPLY_JS), run in Chromium: a tick computed for the photo
     on screen places its values (None keeps the page's); one computed for the photo an
-    expert's Confirm just replaced, or for other filters, changes nothing."""
+    expert's Confirm just replaced, or for other filters, changes nothing. A new header (the
+    line on who has the photo open) lands only over the header the tick edited."""
     from mushroom.ui.review_refresh import APPLY_JS
 
     page = browser.new_page()
     votes = {"headers": ["time (UTC)", "expert", "action", "vote", "note"], "data": []}
     tick = {"image_id": "abc", "genus": "All", "mode": "all", "progress": "Reviewed 2 / 9",
-            "votes": [["t", "bob", "relabel", "Amanita", ""]], "status": None}
-    run = f"([t, c, g, m]) => ({APPLY_JS})(t, c, g, m, 'Reviewed 1 / 9', {votes!r}, 'Saved')"
-    run = run.replace("None", "null")
-    progress, shown, status = page.evaluate(run, [tick, "abc", "All", "all"])
-    assert (progress, status) == ("Reviewed 2 / 9", "Saved")
+            "votes": [["t", "bob", "relabel", "Amanita", ""]], "status": None,
+            "label": "### Amanita  \n**bob has this photo open**", "label_shown": "### Amanita"}
+    run = (f"([t, c, g, m, h]) => ({APPLY_JS})(t, c, g, m, 'Reviewed 1 / 9', {votes!r}, "
+           "'Saved', h)").replace("None", "null")
+    progress, shown, status, header = page.evaluate(run, [tick, "abc", "All", "all",
+                                                          "### Amanita"])
+    assert (progress, status, header) == ("Reviewed 2 / 9", "Saved", tick["label"])
     assert shown == {**votes, "data": tick["votes"]}
+    kept = ["Reviewed 1 / 9", votes, "Saved", "### Amanita"]
     for stale in (["xyz", "All", "all"], ["abc", "Russula", "all"], ["abc", "All", "disputed"]):
-        assert page.evaluate(run, [tick, *stale]) == ["Reviewed 1 / 9", votes, "Saved"], stale
-    assert page.evaluate(run, [None, "abc", "All", "all"]) == ["Reviewed 1 / 9", votes, "Saved"]
+        assert page.evaluate(run, [tick, *stale, "### Amanita"]) == kept, stale
+    assert page.evaluate(run, [None, "abc", "All", "all", "### Amanita"]) == kept
+    # the page re-rendered this photo's header meanwhile: the tick's older edit stays out
+    assert page.evaluate(run, [tick, "abc", "All", "all", "### Boletus"])[3] == "### Boletus"
+    assert page.evaluate(run, [{**tick, "label": None}, "abc", "All", "all",
+                               "### Amanita"])[3] == "### Amanita"
     page.close()
 
 

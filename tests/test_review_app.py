@@ -117,7 +117,7 @@ def test_a_refresh_without_a_login_changes_nothing(review_app, review_env):
     # The timer runs only while signed in, but an API client or a page whose login the app
     # forgot (a restart) may still send a tick: no refusal toast, nothing on the page.
     image_id = file_id(next(Path(review_env["MUSHROOM_REVIEW_DATA"]).rglob("*.jpg")))
-    page = ("", {"headers": [], "data": [[]]}, "")
+    page = ("", {"headers": [], "data": [[]]}, "", "")
     visitor = Client(review_app.url, verbose=False)
     quiet = visitor.predict(image_id, "All", "all", *page, api_name="/review_tick")
     assert changes(quiet) == QUIET
@@ -590,7 +590,7 @@ def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_
     voted = current(review_env["MUSHROOM_LABELS"])
     image_id = next(i for i in queue["image_id"] if i not in voted)
     shown = alice.predict(image_id, "All", "all", api_name="/review_show")
-    page = (shown[8], shown[4], shown[9])  # progress, votes and status as shown
+    page = (shown[8], shown[4], shown[9], "")  # progress, votes, status as shown (no header)
     assert changes(alice.predict(image_id, "All", "all", *page, api_name="/review_tick")) \
         == QUIET
     label = shown[5]["value"]
@@ -603,7 +603,7 @@ def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_
     assert [row[1:4] for row in votes] == [["bob", "relabel", other]]
     assert status.startswith(f"**Label changed meanwhile**: bob's vote changed this photo's "
                              f"label from {label} to {other}.")
-    now = (progress, {"headers": page[1]["headers"], "data": votes}, status)
+    now = (progress, {"headers": page[1]["headers"], "data": votes}, status, "")
     assert changes(alice.predict(image_id, "All", "all", *now, api_name="/review_tick")) \
         == QUIET
     bob.predict("All", "all", api_name="/review_undo")

@@ -10,7 +10,8 @@ import zipfile
 import pandas as pd
 import pytest
 
-from mushroom.review_hold import HOLD_S, Hold, Holds, choose_next, open_text, seeks
+from mushroom.review_hold import (HOLD_S, Hold, Holds, choose_next, open_text, seeks,
+                                  with_open_line)
 from mushroom.review_hold_board import HOLDS_NAME, HoldBoard
 
 T0 = 1_700_000_000.0
@@ -91,6 +92,16 @@ def test_the_header_names_who_has_the_photo_open_in_plain_words():
     assert open_text(["alice", "bob", "carol"]).startswith(
         "**alice, bob and carol have this photo open**")
 
+
+
+def test_the_refresh_edits_only_the_headers_line_on_who_has_the_photo_open():
+    header = "### Amanita\nFolder: Amanita · id `p1`  \nDeath cap lookalikes"
+    bob = with_open_line(header, ["bob"])
+    assert bob == header + "  \n" + open_text(["bob"])
+    assert with_open_line(bob, ["bob"]) == bob  # nothing new: the same text, no update
+    assert with_open_line(bob, ["bob", "carol"]) == header + "  \n" + open_text(["bob", "carol"])
+    assert with_open_line(bob, []) == header
+    assert with_open_line(header, []) == header
 
 class Clock:
     """A settable clock for the board."""

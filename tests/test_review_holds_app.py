@@ -2,14 +2,24 @@
 and bob): "Show: unreviewed" hands them different photos, and an expert who reaches the
 photo another one has open is told so in its header.
 
-Outputs are indexed as the API returns them: 0 image id, 2 header, 9 status line.
+Outputs are indexed as the API returns them: 0 image id, 2 header, 4 votes table,
+8 progress line, 9 status line.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import logged_in
+from mushroom import labels, review
 
 UNREVIEWED = ("All", "unreviewed")
+OPEN = "this photo open"
+
+
+def on_page(shown: list) -> tuple:
+    """What a page that shows ``shown`` sends with its tick: progress, votes, status, header."""
+    return shown[8], shown[4], shown[9], shown[2]
 
 
 def test_two_experts_in_unreviewed_mode_are_handed_different_photos(review_app):
@@ -45,7 +55,7 @@ def test_a_page_that_keeps_the_photo_on_screen_keeps_it_held(review_app):
     bob = logged_in(review_app, "bob")
     first = bob.predict("", *UNREVIEWED, api_name="/review_show")[0]
     logged_in(review_app, "bob").predict(api_name="/review_logout")  # bob's other tab
-    page = ("", {"headers": [], "data": [[]]}, "")
+    page = ("", {"headers": [], "data": [[]]}, "", "")
     bob.predict(first, *UNREVIEWED, *page, api_name="/review_tick")  # still on screen
     alice = logged_in(review_app, "alice")
     assert alice.predict("", *UNREVIEWED, api_name="/review_show")[0] != first
@@ -69,3 +79,56 @@ def test_a_held_photo_is_handed_out_only_when_no_other_is_left(tmp_path):
     assert everything[at("current")] == shown[0][at("current")]
     assert FALLBACK not in everything[at("status")]
     assert "alice and dan have this photo open" in everything[at("label")]
+
+
+def queued(review_env: dict) -> list[str]:
+    """The review queue's photo ids, in queue order."""
+    store = Path(review_env["MUSHROOM_LABELS"])
+    return list(review.load_queue(store / review.CACHE_NAME, store)["image_id"])
+
+
+def test_a_refresh_tells_the_page_when_another_expert_opens_or_leaves_its_photo(
+        review_app, review_env):
+    """Bob opens (Go to) the photo Alice has on screen, then leaves it: her next ticks add,
+    then drop, "bob has this photo open", touching no other line of her header and sending
+    nothing while it holds."""
+    logged_in(review_app, "bob").predict(api_name="/review_logout")  # frees bob's earlier hold
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
+    first, other = queued(review_env)[:2]
+    shown = alice.predict(first, "All", "all", api_name="/review_show")
+    assert shown[0] == first and OPEN not in shown[2]
+    page = on_page(shown)
+    assert alice.predict(first, "All", "all", *page, api_name="/review_tick")["label"] is None
+    assert "**alice has this photo open**" in bob.predict(first, api_name="/review_go_to")[2]
+    ticked = alice.predict(first, "All", "all", *page, api_name="/review_tick")
+    assert ticked["label_shown"] == shown[2]  # the page applies it only over this header
+    assert ticked["label"] == shown[2] + "  \n**bob has this photo open**: your vote still " \
+        "counts; *Skip* leaves it to them."
+    now = (*page[:3], ticked["label"])
+    assert alice.predict(first, "All", "all", *now, api_name="/review_tick")["label"] is None
+    assert bob.predict(other, api_name="/review_go_to")[0] == other  # bob moves on
+    ticked = alice.predict(first, "All", "all", *now, api_name="/review_tick")
+    assert ticked["label"] == shown[2] and ticked["label_shown"] == now[3]
+
+
+def test_a_hold_never_stops_a_vote_and_the_holder_sees_it(review_app, review_env):
+    """Bob confirms the photo Alice holds in "Show: unreviewed": his vote is saved and moves
+    him on, and Alice's next tick brings his vote and drops "bob has this photo open"."""
+    for name in ("alice", "bob"):
+        logged_in(review_app, name).predict(api_name="/review_logout")
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
+    shown = alice.predict("", *UNREVIEWED, api_name="/review_show")
+    hers = shown[0]
+    assert "**alice has this photo open**" in bob.predict(hers, api_name="/review_go_to")[2]
+    page = (*on_page(shown)[:3], alice.predict(hers, "All", "unreviewed", *on_page(shown),
+                                               api_name="/review_tick")["label"])
+    assert "bob has this photo open" in page[3]
+    before = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
+    moved = bob.predict(hers, "", "", "", *UNREVIEWED, api_name="/review_confirm")
+    assert moved[0] != hers and "Error" not in moved[9]
+    rows = labels.read_rows(review_env["MUSHROOM_LABELS"])
+    assert len(rows) == before + 1
+    assert (rows[-1].image_id, rows[-1].annotator, rows[-1].action) == (hers, "bob", "confirm")
+    ticked = alice.predict(hers, *UNREVIEWED, *page, api_name="/review_tick")
+    assert [row[1:3] for row in ticked["votes"]] == [["bob", "confirm"]]
+    assert ticked["label"] == shown[2]  # bob left with his vote: no one else has it open

@@ -42,7 +42,7 @@ def test_a_hand_edited_bad_row_is_named_on_every_event(review_app, review_env):
             with pytest.raises(AppError, match=r"decisions\.jsonl:2: unreadable row "
                                r"\(genus 'Pleurotus'.*correct or remove that line"):
                 alice.predict(*args, api_name=endpoint)
-        page = ("", {"headers": [], "data": [[]]}, "")
+        page = ("", {"headers": [], "data": [[]]}, "", "")
         ticked = alice.predict(image_id, "All", "all", *page, api_name="/review_tick")
         assert (ticked["progress"], ticked["votes"], ticked["status"]) == QUIET  # no toast
         assert store.read_bytes().count(b"\n") == 2  # nothing written meanwhile

@@ -171,9 +171,10 @@ def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
 
 
 def _connect_refresh(ctx: h.ReviewContext, w: dict):
-    """The timer's tick: progress, votes and a stale-label notice, nothing the expert types
-    into (see :mod:`mushroom.ui.review_refresh`)."""
-    shown = [w["progress"], w["votes"], w["status"]]
+    """The timer's tick: progress, votes, a stale-label notice and the header's line on who
+    else has the photo open, nothing the expert types into (see
+    :mod:`mushroom.ui.review_refresh`)."""
+    shown = [w["progress"], w["votes"], w["status"], w["label"]]
     event = w["timer"].tick(
         bound(refresh.tick, ctx),
         [w["user"], w["current"], w["filter_genus"], w["mode"], w["seen"], *shown], w["tick"],

@@ -62,10 +62,12 @@ def pick(labels_dir: str | Path, user: str, queue: pd.DataFrame, chosen: pd.Data
     return board.change(choose)
 
 
-def keep_open(labels_dir: str | Path, user: str, image_id: str) -> None:
-    """``user``'s page still shows ``image_id`` (the refresh tick): keep it held."""
+def keep_open(labels_dir: str | Path, user: str, image_id: str) -> list[str]:
+    """``user``'s page still shows ``image_id`` (the refresh tick): keep it held, and return
+    the other experts who have it open now (they may have come or gone since it was shown)."""
     board = board_for(labels_dir)
-    board.change(lambda holds, now: (holds.refresh(user, image_id, now, board.ttl), None))
+    return board.change(lambda holds, now: (holds.refresh(user, image_id, now, board.ttl),
+                                            holds.holders(image_id, now, user)))
 
 
 def release(labels_dir: str | Path, user: str | None) -> None:

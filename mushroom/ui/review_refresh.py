@@ -4,8 +4,10 @@ A ``gr.Timer`` (active only while an expert is signed in) ticks every
 :func:`refresh_seconds`; each tick recomputes the progress line and the votes of the photo
 on screen, and when another vote changed that photo's label since it was shown, says so on
 the status line. It also keeps the expert's hold on that photo
-(:mod:`mushroom.ui.review_holds`), so the queue goes on handing it to nobody else. It
-never re-renders the photo or the genus, species and note boxes: the expert may be typing.
+(:mod:`mushroom.ui.review_holds`), so the queue goes on handing it to nobody else, and
+updates the header's line naming the other experts who have it open ("alice has this photo
+open"), the only line of the header it touches. It never re-renders the photo or the genus,
+species and note boxes: the expert may be typing.
 Values equal to what the page shows come back as None, so a quiet tick changes nothing on
 the page.
 
@@ -59,15 +61,17 @@ def refresh_seconds() -> float:
     return seconds
 
 
-APPLY_JS = """(tick, current, genus, mode, progress, votes, status) => {
+APPLY_JS = """(tick, current, genus, mode, progress, votes, status, label) => {
   const fresh = tick && tick.image_id === (current || "") && tick.genus === genus
     && tick.mode === mode;
-  if (!fresh) return [progress, votes, status];
+  if (!fresh) return [progress, votes, status, label];
   return [tick.progress ?? progress, tick.votes ? {...votes, data: tick.votes} : votes,
-          tick.status ?? status];
+          tick.status ?? status,
+          tick.label != null && tick.label_shown === label ? tick.label : label];
 }"""
 """Browser side of a tick: (tick box, photo id, genus filter, mode filter, progress line,
-votes table, status line) -> the three page values, the tick's where it still applies."""
+votes table, status line, header) -> the four page values, the tick's where it still
+applies (the header's only while the page shows the header the tick edited)."""
 
 
 def timer_for(user: str | None) -> gr.Timer:
@@ -78,12 +82,13 @@ def timer_for(user: str | None) -> gr.Timer:
 
 def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genus: str,
          mode: str, seen: tuple[str, str] | None, progress_shown: str | None,
-         votes_shown: list | None, status_shown: str | None) -> dict:
+         votes_shown: list | None, status_shown: str | None,
+         label_shown: str | None = None) -> dict:
     """One refresh, for :data:`APPLY_JS`: the photo and filters it was computed for
     (``image_id``, ``genus``, ``mode``, echoed) and the new ``progress`` line, ``votes``
-    rows and ``status`` line, each None when the page already shows it. Without a login,
-    or without a queue, all three are None (a timer left running must not put refusals on
-    the page).
+    rows, ``status`` line and ``label`` (the header, with ``label_shown`` echoed), each
+    None when the page already shows it. Without a login, or without a queue, all are None
+    (a timer left running must not put refusals on the page).
 
     Args:
         ctx: the tab's photo folder, store and queue cache.
@@ -95,11 +100,13 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         progress_shown: the progress line on the page.
         votes_shown: the votes table on the page (rows of strings).
         status_shown: the status line on the page.
+        label_shown: the item header on the page (None or "": leave it alone).
     """
     from mushroom.ui.review_holds import keep_open
 
     out = {"image_id": image_id or "", "genus": filter_genus, "mode": mode,
-           "progress": None, "votes": None, "status": None}
+           "progress": None, "votes": None, "status": None, "label": None,
+           "label_shown": None}
     queue = _queue(ctx, user)
     if queue is None:
         return out
@@ -107,10 +114,23 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
     out["progress"] = progress if progress != (progress_shown or "") else None
     hit = queue[queue["image_id"] == (image_id or "")]
     if not hit.empty:
-        keep_open(ctx.labels_dir, user, image_id)  # the photo stays on screen: still theirs
+        holders = keep_open(ctx.labels_dir, user, image_id)  # on screen: still theirs
         out.update(_photo_changes(ctx, user, image_id, hit.iloc[0]["genus"], seen,
                                   votes_shown, status_shown))
+        out.update(_header_change(label_shown, holders))
     return out
+
+
+def _header_change(label_shown: str | None, holders: list[str]) -> dict:
+    """The tick's ``label``: the header on screen with its line naming the other experts who
+    have the photo open set to ``holders`` (None when it already says so), and the header it
+    edited (``label_shown``), which the page must still show for the edit to apply."""
+    from mushroom.review_hold import with_open_line
+
+    if not label_shown:
+        return {}
+    label = _markdown(with_open_line(label_shown, holders))
+    return {"label": label, "label_shown": label_shown} if label != label_shown else {}
 
 
 def _queue(ctx: ReviewContext, user: str | None) -> pd.DataFrame | None:
