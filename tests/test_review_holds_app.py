@@ -132,3 +132,28 @@ def test_a_hold_never_stops_a_vote_and_the_holder_sees_it(review_app, review_env
     ticked = alice.predict(hers, *UNREVIEWED, *page, api_name="/review_tick")
     assert [row[1:3] for row in ticked["votes"]] == [["bob", "confirm"]]
     assert ticked["label"] == shown[2]  # bob left with his vote: no one else has it open
+
+
+def test_a_hold_left_by_a_closed_tab_lapses_after_hold_s(tmp_path, monkeypatch):
+    """Alice's tab closes without Log out (no more ticks): her photo stays out of others'
+    way for HOLD_S only, then is handed out as any other, with no word of her."""
+    import time
+
+    from test_review_app import handler_context
+
+    from mushroom.review_hold import HOLD_S
+    from mushroom.review_hold_board import board_for
+    from mushroom.ui.review_handlers import ITEM_OUTPUTS, render
+    from mushroom.ui.review_holds import FALLBACK
+
+    ctx = handler_context(tmp_path)
+    now = [time.time()]
+    monkeypatch.setattr(board_for(ctx.labels_dir), "clock", lambda: now[0])
+    at = ITEM_OUTPUTS.index
+    hers = render(ctx, "alice", None, *UNREVIEWED)[at("current")]  # then the tab closes
+    now[0] += HOLD_S - 1
+    assert render(ctx, "bob", None, *UNREVIEWED)[at("current")] != hers
+    now[0] += 2
+    carol = render(ctx, "carol", None, *UNREVIEWED)
+    assert carol[at("current")] == hers  # the queue's first again, free
+    assert OPEN not in carol[at("label")] and FALLBACK not in carol[at("status")]
