@@ -13,9 +13,10 @@ the calibration set, as in training; all of them are pooled for the estimates):
 - **pass**: the chance that ``holdout_edible`` new edible-genus photos pass at the target
   rate or better, from a beta-binomial on the pooled pass count.
 
-Pure numpy except :func:`run`. The release target it serves: recall 1.000 *and* pass rate
-(specificity) >= 0.60 on a held-out set.
+The release target it serves: recall 1.000 *and* pass rate (specificity) >= 0.60 on a
+held-out set.
 """
+# This docstring is the command's --help; everything but run() is pure numpy.
 
 from __future__ import annotations
 
