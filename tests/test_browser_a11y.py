@@ -1,6 +1,7 @@
 """Debian Chromium checks the Identify tab against WCAG 2.1 AA, as a keyboard or screen reader
 user and in light and dark mode: a visible focus at every Tab stop (2.4.7), text at 4.5:1 or
-more (1.4.3), and a heatmap whose text alternative says what its legend says (1.1.1).
+more (1.4.3), a heatmap whose text alternative says what its legend says (1.1.1), and a
+verdict that a screen reader reads out as it comes (4.1.3).
 """
 
 from __future__ import annotations
@@ -135,3 +136,53 @@ def test_the_heatmaps_text_alternative_says_what_its_legend_says(app, page, tmp_
         alt = heatmap.get_attribute("alt")
         assert f"support {genus} (" in alt and "%)" in alt, alt
         assert "Fit 0." in alt or "Fit 1." in alt, alt
+
+
+LIVE = "[role=alert], [role=status], [role=log], [aria-live]"
+
+
+def live_box(page, box: str):
+    """``box``'s live region, checked before any answer: it must be there from page load."""
+    region = page.locator(f"#{box} [aria-live]")
+    region.wait_for(state="attached", timeout=30_000)
+    assert region.count() == 1
+    assert region.get_attribute("aria-live") == "assertive"
+    assert region.get_attribute("aria-atomic") == "true"
+    assert region.inner_text().strip() == ""
+    return region
+
+
+def assert_read_once(region, selector: str) -> None:
+    """The answer is inside the region and no live region inside it competes (read twice)."""
+    assert region.locator(selector).count() == 1
+    assert region.inner_text().strip() and region.locator(LIVE).count() == 0
+    ancestors = region.evaluate("(e, s) => { let n = 0; for (let p = e.parentElement; p; "
+                                "p = p.parentElement) n += p.matches(s); return n; }", LIVE)
+    assert ancestors == 0
+
+
+def test_the_verdict_is_read_out_by_a_live_region_there_from_page_load(app, page, tmp_path):
+    """An edible verdict's card came with its own role=status: screen readers that watch only
+    regions already on the page stayed silent. Every level's card, and the card saying why a
+    find got no answer, is read by the one region there from the start."""
+    for level in ("poisonous", "uncertain", "not_recognized", "edible_genus"):
+        card = verdict_card({"level": level, "message": "Most likely Russula.",
+                             "poison_probability": 0.3, "threshold": 0.012, "reasons": []})
+        assert "role=" not in card and "aria-live" not in card, level
+    good, bad = tmp_path / "cap.jpg", tmp_path / "gills.jpg"
+    make_photo(GENERA.index("Boletus"), seed=44, size=(240, 240)).save(good, quality=90)
+    bad.write_bytes(b"not a photo at all")
+    page.goto(app.url, wait_until="load")
+    region = live_box(page, "verdict")
+    page.locator("#photo input[type=file]").set_input_files(str(good))
+    region.locator(".verdict").wait_for(timeout=60_000)
+    assert_read_once(region, ".verdict")
+
+    page.goto(f"{app.url}?tab=find", wait_until="load")
+    region = live_box(page, "find-verdict")
+    page.locator("#find-photos input[type=file]").set_input_files([str(good), str(bad)])
+    region.locator(".photo-error").wait_for(timeout=60_000)
+    assert_read_once(region, ".photo-error")
+    page.locator("#find-photos button[aria-label='Remove this file']").nth(1).click()
+    region.locator(".verdict").wait_for(timeout=60_000)
+    assert_read_once(region, ".verdict")

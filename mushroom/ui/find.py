@@ -137,7 +137,7 @@ def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
     try:
         result = identify_find(photos, k)
     except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
-        return None, None, error_card(err.message, "these photos"), "", None
+        return None, None, error_card(err.message, "these photos", live=False), "", None
     return (result, *render_find(result, photos))
 
 

@@ -114,13 +114,19 @@ def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
             return None, "", "", copy
         result = identify(photo, k)
     except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
-        return None, "", error_card(err.message), gr.skip()
+        return None, "", error_card(err.message, live=False), gr.skip()
     return (result, *render(result), gr.skip())
 
 
-def error_card(message: str, subject: str = "this photo", what: str = "answer") -> str:
-    """HTML that says why a photo got no answer (or no heatmap); shown in that one's place."""
-    return ('<div class="photo-error" role="alert" style="border:2px solid #666;'
+def error_card(message: str, subject: str = "this photo", what: str = "answer",
+               live: bool = True) -> str:
+    """HTML that says why a photo got no answer (or no heatmap); shown in that one's place.
+
+    ``live=False`` for the verdict boxes, which are live regions themselves (page.HEAD):
+    an alert inside one would be read out twice.
+    """
+    role = ' role="alert"' if live else ""
+    return (f'<div class="photo-error"{role} style="border:2px solid #666;'
             'border-radius:10px;padding:10px 14px;background:#f4f4f4;color:#111">'
             f'<b>No {what} for {subject}.</b> {html.escape(message)}</div>')
 
@@ -209,9 +215,9 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     if notes:
         rows.append(f"<li><b>Edibility range:</b> {esc(notes['edibility'])}</li>")
         rows.append(f"<li><b>Dangerous lookalikes:</b> {esc(notes['lookalikes'])}</li>")
-    role = "status" if verdict["level"] == "edible_genus" else "alert"  # read out at once
+    # No role of its own: the box it goes into is the live region (mushroom.ui.page.HEAD).
     return (
-        f'<div class="verdict verdict-{esc(verdict["level"])}" role="{role}" '
+        f'<div class="verdict verdict-{esc(verdict["level"])}" '
         f'style="background:{background};'
         f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
         f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'

@@ -91,6 +91,19 @@ new MutationObserver((records) => {
     return;
   }
 }).observe(document.documentElement, {childList: true, subtree: true});
+// The verdict boxes are live regions from the first render: an edible verdict's card came with
+// its own role=status, which many screen readers skip (they watch only regions already on the
+// page). One scheme for every level, assertive and atomic, the cards carrying no role: a
+// poisonous verdict is read at once and once only (an alert inside an assertive region is read
+// twice), and an edible one is the answer just asked for, so interrupting costs nothing. The
+// region is the box's HTML, not the whole block: its "queue: 1/1 | 0.4s" timer would be read.
+new MutationObserver(() => {
+  for (const box of document.querySelectorAll(
+      "#verdict .prose:not([aria-live]), #find-verdict .prose:not([aria-live])")) {
+    box.setAttribute("aria-live", "assertive");
+    box.setAttribute("aria-atomic", "true");
+  }
+}).observe(document.documentElement, {childList: true, subtree: true});
 // Review on a phone: after a vote the next photo loads far above the buttons, so the expert
 // would vote again on a photo never seen. Bring the new photo's header into view.
 let lastReviewHeader = "";
