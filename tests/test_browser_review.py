@@ -380,6 +380,25 @@ def test_a_refused_explanation_says_why_under_the_heatmap_box(review_app, browse
     page.close()
 
 
+def test_the_heatmaps_text_alternative_says_what_its_legend_says(review_app, browser):
+    """The Review heatmap's alt was "": a screen reader skipped it, genus, probability and
+    fit drawn into it included. It now reads its legend, as on the Identify tab."""
+    page = open_review(browser, review_app.url)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    page.locator("#review-explain").click()
+    page.wait_for_function("() => document.querySelector('#review-lime img')?.alt",
+                           timeout=120_000)
+    alt = page.locator("#review-lime img").get_attribute("alt")
+    shown = page.locator("#review-lime-note").inner_text()
+    genus = re.search(r"top genus \((\w+) ", shown)  # the caption names the genus explained
+    assert genus and re.fullmatch(
+        rf"LIME heatmap: cyan regions support {genus.group(1)} \([^)]*%\), red regions "
+        r"oppose it\. Fit [01]\.\d\d of 1(: weak, read with caution)?\.", alt), alt
+    assert "cyan" not in shown  # the alt's paragraph in the caption stays hidden
+    page.close()
+
+
 def test_typed_markup_shows_on_the_status_line_as_typed(review_app, browser):
     """The status line quotes the note just added, a Go to name that matched nothing and a
     refused species. Gradio's Markdown rendered them: the unknown tag in "check <volva>"

@@ -143,10 +143,14 @@ def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
         image = fn(*args)
     except gr.Error as err:
         return None, error_card(err.message, subject, "heatmap")
-    # The legend (genus, probability, fit) is drawn into the image: the page's script gives
-    # the heatmap this text as its alt (mushroom.ui.page.HEAD); the box stays hidden.
+    return image, heatmap_alt(image)
+
+
+def heatmap_alt(image) -> str:
+    """A hidden paragraph with ``image.info["alt"]``, the legend drawn into it, or "": the
+    page's script makes it the heatmap's alt (mushroom.ui.page.HEAD)."""
     alt = getattr(image, "info", {}).get("alt")
-    return image, f'<p class="heatmap-alt" hidden>{html.escape(alt)}</p>' if alt else ""
+    return f'<p class="heatmap-alt" hidden>{html.escape(alt)}</p>' if alt else ""
 
 
 def explain_for_page(photo: Upload, genus: str = PREDICTED, quality: str = "fast",

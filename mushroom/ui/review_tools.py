@@ -42,13 +42,15 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
 def explain_for_page(ctx: ReviewContext, user: str | None, image_id: str,
                      progress=gr.Progress()) -> tuple:
     """The LIME button: :func:`explain`'s (heatmap, caption), or (None, why not) in the
-    caption's place (a toast faded and left a bare "Error" in the heatmap's box)."""
-    from mushroom.ui.identify import error_card
+    caption's place (a toast faded and left a bare "Error" in the heatmap's box). The
+    caption also holds, hidden, the heatmap's text alternative (its legend as a sentence)."""
+    from mushroom.ui.identify import error_card, heatmap_alt
 
     try:
-        return explain(ctx, user, image_id, progress)
+        image, caption = explain(ctx, user, image_id, progress)
     except gr.Error as err:
         return None, error_card(err.message, "this photo", "heatmap")
+    return image, f"{caption}\n\n{heatmap_alt(image)}"
 
 
 def predictor(ctx: ReviewContext):
