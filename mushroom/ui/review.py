@@ -249,8 +249,9 @@ def _item_panel() -> dict[str, gr.components.Component]:
                               label="Votes and notes", interactive=False, wrap=True,
                               type="array",  # rows of strings, as votes_table makes
                               # Gradio sizes columns to their unwrapped text otherwise: the
-                              # vote and note columns went off the side, out of sight
-                              column_widths=["21%", "14%", "21%", "21%", "23%"],
+                              # vote and note columns went off the side, out of sight;
+                              # at 14% a 320 px phone cut the header "expert" to "exper"
+                              column_widths=["21%", "18%", "20%", "21%", "20%"],
                               elem_id="review-votes")
     w["genus"] = gr.Dropdown(list(GENERA), label="Genus", elem_id="review-genus",
                              allow_custom_value=True)  # the store validates it
