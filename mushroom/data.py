@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
-from mushroom.split import assign_splits, near_duplicate_groups
+from mushroom.split import assign_splits, drop_exact_duplicates, near_duplicate_groups
 from mushroom.taxonomy import GENERA
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
@@ -36,6 +36,7 @@ class CleaningReport:
     corrupt: list[str] = field(default_factory=list)  # unreadable or truncated files
     tiny: list[str] = field(default_factory=list)  # shorter side below DataConfig.min_side
     exact_duplicates: list[str] = field(default_factory=list)  # same decoded pixels as a kept photo
+    duplicate_of: dict[str, str] = field(default_factory=dict)  # their image id -> the kept one's
     conflicting: list[str] = field(default_factory=list)  # same pixels filed under two genera
     near_duplicate_groups: int = 0  # groups with more than one photo
     ignored_dirs: list[str] = field(default_factory=list)  # folders that are not one of GENERA
@@ -192,12 +193,8 @@ def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFra
             rows.append({"path": rel, "genus": genus, **facts})
     frame = pd.DataFrame(rows, columns=["path", "genus", "image_id", "pixel_sha", "phash",
                                         "width", "height"])
-    conflicted = frame.groupby("pixel_sha")["genus"].transform("nunique") > 1
-    report.conflicting = sorted(frame.loc[conflicted, "path"])
-    frame = frame[~conflicted]
-    dup = frame.duplicated("pixel_sha", keep="first")
-    report.exact_duplicates = sorted(frame.loc[dup, "path"])
-    frame = frame[~dup].reset_index(drop=True)
+    frame, report.conflicting, report.exact_duplicates, report.duplicate_of = \
+        drop_exact_duplicates(frame)
     meta = load_metadata(data_dir)
     known = species = None
     if meta is not None:
@@ -249,7 +246,8 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
         frame["split"], frame["fold"] = "all", -1
     if labels_dir is not None:
         dropped = report.corrupt + report.tiny + report.exact_duplicates + report.conflicting
-        frame, report.relabels = apply_consensus(frame, labels_dir, dropped)
+        frame, report.relabels = apply_consensus(frame, labels_dir, dropped,
+                                                 report.duplicate_of)
     report.kept = len(frame)
     frame = frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
     return frame, report

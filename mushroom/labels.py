@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -260,9 +260,10 @@ def undo_last(labels_dir: str | Path, annotator: str) -> Decision | None:
                                            genus, undoes=target.row_id), locked=True)
 
 
-def apply_consensus(frame: pd.DataFrame, labels_dir: str | Path,
-                    dropped: Iterable[str] = ()) -> tuple[pd.DataFrame, dict[str, object]]:
+def apply_consensus(frame: pd.DataFrame, labels_dir: str | Path, dropped: Iterable[str] = (),
+                    duplicate_of: Mapping[str, str] | None = None
+                    ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Apply the experts' consensus to a manifest frame; see :func:`mushroom.relabel.apply`."""
     from mushroom.relabel import apply
 
-    return apply(frame, labels_dir, dropped)
+    return apply(frame, labels_dir, dropped, duplicate_of)

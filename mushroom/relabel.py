@@ -3,19 +3,22 @@
 Every label in the store is accounted for: applied (a genus correction, an exclusion, a
 species), applied despite disagreeing votes (the majority's), held out of training while the
 votes tie, or ignored with its reason (the photo dropped by the cleaning, its file rewritten
-since, or gone from the data). A relabel that
-leaves near-duplicates of its photo at another genus names them, since training would then
-see the same mushroom under two genera.
+since, or gone from the data). A label on an exact duplicate the cleaning dropped (the same
+pixels in another file) goes to the copy it kept, unless that copy has votes of its own. A
+relabel that leaves near-duplicates of its photo at another genus names them, since training
+would then see the same mushroom under two genera.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from mushroom.consensus import Consensus, consensus
+from mushroom.decision import Decision
 from mushroom.labels import STORE_NAME, read_rows
 
 DISPUTED = "disputed (votes disagree; the majority applies)"
@@ -25,11 +28,15 @@ CLEANED = "ignored, photo dropped by the cleaning (corrupt, too small, duplicate
 REWRITTEN = ("ignored, photo file rewritten since it was labelled (labels follow the file's "
              "content)")
 GONE = "ignored, photo no longer in the data folder"
+COPY = "on a dropped exact duplicate, applied to the copy kept (same pixels)"
+COPY_ASIDE = ("on a dropped exact duplicate, set aside: the copy kept has a label of its own "
+              "that differs, which applies")
 LISTED = 5  # paths named in a report line; the manifest has them all
 
 
-def apply(frame: pd.DataFrame, labels_dir: str | Path,
-          dropped: Iterable[str] = ()) -> tuple[pd.DataFrame, dict[str, object]]:
+def apply(frame: pd.DataFrame, labels_dir: str | Path, dropped: Iterable[str] = (),
+          duplicate_of: Mapping[str, str] | None = None
+          ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Apply the consensus to a manifest frame (after its split is assigned: a relabelled
     photo keeps its split, and no other photo moves).
 
@@ -44,6 +51,8 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path,
         labels_dir: the store folder.
         dropped: paths the cleaning dropped (corrupt, too small, duplicated), so that
             labels on them are told apart from labels on photos no longer there.
+        duplicate_of: image id of each exact duplicate the cleaning dropped -> that of the
+            copy it kept (the labels on the first go to the second).
 
     Returns:
         The new frame and the cleaning report's lines about labels (name -> count, or
@@ -52,10 +61,40 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path,
     rows = read_rows(labels_dir)
     if not rows:  # a --labels one folder off (a download's wrapper) must not pass for no votes
         return frame, {"none": f"{labels_dir} holds no decision ({STORE_NAME} missing or empty)"}
+    rows, copies = onto_kept(rows, duplicate_of or {}, frame)
     agreed = consensus(rows)
     frame, marks = _relabelled(frame, frame["image_id"].map(agreed.get))
     kept = frame[~(marks["excluded"] | marks["tied"])].reset_index(drop=True)
-    return kept, _report(marks, kept, frame, agreed, set(dropped))
+    return kept, _report(marks, kept, frame, agreed, set(dropped), copies)
+
+
+def onto_kept(rows: list[Decision], duplicate_of: Mapping[str, str],
+              frame: pd.DataFrame) -> tuple[list[Decision], dict[str, object]]:
+    """Rows on an exact duplicate the cleaning dropped, moved onto the copy it kept (the
+    same pixels: the same photo), unless that copy has votes of its own, which then decide.
+
+    Returns:
+        The rows, in file order, to take the consensus of; and the report's lines on the
+        labels of dropped duplicates (``dropped path -> kept path``).
+    """
+    before = consensus(rows)
+    path_of = dict(zip(frame["image_id"], frame["path"]))
+    applied, aside = [], []
+    for image_id, c in before.items():
+        kept = duplicate_of.get(image_id)
+        if kept is not None:
+            own = before.get(kept)
+            differs = own is not None and _outcome(own) != _outcome(c)
+            (aside if differs else applied).append(f"{c.path} -> {path_of[kept]}")
+    # a kept copy with votes of its own decides alone: its dropped twin's rows are set aside
+    moved = [replace(r, image_id=duplicate_of[r.image_id]) if r.image_id in duplicate_of else r
+             for r in rows if duplicate_of.get(r.image_id) not in before]
+    return moved, {COPY: listing(sorted(applied)), COPY_ASIDE: listing(sorted(aside))}
+
+
+def _outcome(c: Consensus) -> tuple[str, ...]:
+    """What a consensus trains on: its flags, or its genus and species."""
+    return ("flagged", *c.flags) if c.excluded else (c.genus, c.species)
 
 
 def _relabelled(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.DataFrame, dict]:
@@ -78,7 +117,8 @@ def _relabelled(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.DataFrame, dict
 
 
 def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
-            agreed: dict[str, Consensus], dropped: set[str]) -> dict[str, object]:
+            agreed: dict[str, Consensus], dropped: set[str],
+            copies: dict[str, object]) -> dict[str, object]:
     """The cleaning report's lines about labels, from :func:`_relabelled`'s marks."""
     excluded, tied, species = marks["excluded"], marks["tied"], marks["species"]
     return {
@@ -90,6 +130,7 @@ def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
         DISPUTED: sum(disputed(c) and not c.tied
                       for c in marks["hit"][marks["reviewed"] & ~excluded]),
         NEAR: listing(left_behind(kept, set(frame.loc[marks["corrected"], "image_id"]))),
+        **copies,
         **ignored(agreed, frame, dropped),
     }
 

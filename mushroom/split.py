@@ -1,4 +1,5 @@
-"""Near-duplicate groups and the grouped, stratified, seeded train/val/test split and folds.
+"""Exact duplicates, near-duplicate groups and the grouped, stratified, seeded
+train/val/test split and folds.
 
 Pure functions over arrays and DataFrames; :func:`mushroom.data.build_manifest` calls them.
 """
@@ -9,6 +10,28 @@ import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
+
+
+def drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str],
+                                                        dict[str, str]]:
+    """Drop photos with the same decoded pixels (``pixel_sha``) as another.
+
+    Same pixels filed under two genera are all dropped (the folders disagree); otherwise the
+    first copy in path order is kept.
+
+    Returns:
+        The frame left, the conflicting paths, the duplicate paths dropped, and the image id
+        each dropped duplicate shares its pixels with -> the kept copy's (for its labels).
+    """
+    conflicted = frame.groupby("pixel_sha")["genus"].transform("nunique") > 1
+    conflicting = sorted(frame.loc[conflicted, "path"])
+    frame = frame[~conflicted]
+    dup = frame.duplicated("pixel_sha", keep="first")
+    kept = frame[~dup].set_index("pixel_sha")["image_id"]
+    twins = frame[dup]  # two byte-identical files share the id: nothing to map
+    duplicate_of = {i: kept[s] for i, s in zip(twins["image_id"], twins["pixel_sha"])
+                    if i != kept[s]}
+    return frame[~dup].reset_index(drop=True), conflicting, sorted(twins["path"]), duplicate_of
 
 
 def near_duplicate_groups(hashes: np.ndarray, max_distance: int,

@@ -446,3 +446,36 @@ def test_photos_in_a_lowercase_genus_folder_can_be_labelled(photos, tmp_path):
         ("relabel", "Amanita"), ("confirm", "Amanita")]
     assert run_cli("labels", "export", "--labels", str(store), "--out", str(csv))[0] == 0
     assert set(pd.read_csv(csv)["folder_genus"]) == {"Amanita"}
+
+
+def test_a_label_on_a_dropped_exact_duplicate_reaches_the_copy_kept(tmp_path):
+    """The cleaning keeps one of two files with the same pixels; a label on the other is
+    the same photo's label, unless the copy kept has a label of its own (which wins)."""
+    from PIL import Image
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=6)
+    for name in ("Amanita/000", "Russula/001"):  # same decoded pixels, other bytes
+        with Image.open(data / f"{name}.jpg") as img:
+            img.convert("RGB").save(data / f"{name}_copy.png")
+    store = tmp_path / "labels"
+    for annotator, extra in (
+            ("alice", ["--image", "Amanita/000_copy.png", "--genus", "Boletus"]),
+            ("alice", ["--image", "Russula/001.jpg", "--genus", "Russula"]),
+            ("bob", ["--image", "Russula/001_copy.png", "--genus", "Lactarius"])):
+        assert main(["labels", "add", "--labels", str(store), "--data", str(data),
+                     "--annotator", annotator, *extra]) == 0
+    status, out, err = run_cli("manifest", "--data", str(data), "--labels", str(store),
+                               "--out", str(tmp_path / "m.csv"))
+    assert status == 0, err
+    assert "exact duplicates:   2" in out
+    frame = pd.read_csv(tmp_path / "m.csv").set_index("path")
+    assert frame.loc["Amanita/000.jpg", ["genus", "label_source"]].tolist() == ["Boletus",
+                                                                                "expert"]
+    assert frame.loc["Russula/001.jpg", "genus"] == "Russula"
+    assert ("labels: on a dropped exact duplicate, applied to the copy kept (same pixels): 1: "
+            "Amanita/000_copy.png -> Amanita/000.jpg") in out
+    assert ("labels: on a dropped exact duplicate, set aside: the copy kept has a label of its "
+            "own that differs, which applies: 1: Russula/001_copy.png -> Russula/001.jpg") in out
+    assert "labels: ignored, photo dropped by the cleaning (corrupt, too small, duplicate): 0" \
+        in out
+    assert "labels: genus corrections: 1" in out
