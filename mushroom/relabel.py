@@ -6,7 +6,9 @@ votes tie, or ignored with its reason (the photo dropped by the cleaning, its fi
 since, or gone from the data). A label on an exact duplicate the cleaning dropped (the same
 pixels in another file) goes to the copy it kept, unless that copy has votes of its own. A
 relabel that leaves near-duplicates of its photo at another genus names them, since training
-would then see the same mushroom under two genera.
+would then see the same mushroom under two genera. A photo flagged not_a_mushroom takes its
+unreviewed near-duplicates out with it (a re-encoded copy of it is no mushroom either); those
+of a photo flagged unusable stay, named for review (a sharper copy may be fine).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ CLEANED = "ignored, photo dropped by the cleaning (corrupt, too small, duplicate
 REWRITTEN = ("ignored, photo file rewritten since it was labelled (labels follow the file's "
              "content)")
 GONE = "ignored, photo no longer in the data folder"
+NOT_MUSHROOM = "near-duplicates of a photo flagged not_a_mushroom, dropped with it"
+FLAGGED_NEAR = ("near-duplicates of a flagged photo still in training (review them; only "
+                "not_a_mushroom drops its near-duplicates)")
 COPY = "on a dropped exact duplicate, applied to the copy kept (same pixels)"
 COPY_ASIDE = ("on a dropped exact duplicate, set aside: the copy kept has a label of its own "
               "that differs, which applies")
@@ -64,7 +69,9 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path, dropped: Iterable[str] = 
     rows, copies = onto_kept(rows, duplicate_of or {}, frame)
     agreed = consensus(rows)
     frame, marks = _relabelled(frame, frame["image_id"].map(agreed.get))
-    kept = frame[~(marks["excluded"] | marks["tied"])].reset_index(drop=True)
+    marks["near_out"], marks["near_flagged"] = near_flagged(frame, marks)
+    kept = frame[~(marks["excluded"] | marks["tied"] | marks["near_out"])]
+    kept = kept.reset_index(drop=True)
     return kept, _report(marks, kept, frame, agreed, set(dropped), copies)
 
 
@@ -95,6 +102,17 @@ def onto_kept(rows: list[Decision], duplicate_of: Mapping[str, str],
 def _outcome(c: Consensus) -> tuple[str, ...]:
     """What a consensus trains on: its flags, or its genus and species."""
     return ("flagged", *c.flags) if c.excluded else (c.genus, c.species)
+
+
+def near_flagged(frame: pd.DataFrame, marks: dict) -> tuple[pd.Series, pd.Series]:
+    """Unreviewed near-duplicates of flagged photos: of a photo flagged not_a_mushroom (a
+    re-encoded copy of it is no mushroom either), to drop; of one flagged unusable (or by
+    tied votes), to name for review, since a sharper copy may be fine."""
+    hit, free = marks["hit"], ~marks["reviewed"]
+    out = hit.map(lambda c: bool(c is not None and "not_a_mushroom" in c.flags and not c.tied))
+    drop = free & frame["group"].isin(set(frame.loc[out, "group"]))
+    named = free & frame["group"].isin(set(frame.loc[marks["excluded"], "group"])) & ~drop
+    return drop, named
 
 
 def _relabelled(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.DataFrame, dict]:
@@ -130,6 +148,8 @@ def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
         DISPUTED: sum(disputed(c) and not c.tied
                       for c in marks["hit"][marks["reviewed"] & ~excluded]),
         NEAR: listing(left_behind(kept, set(frame.loc[marks["corrected"], "image_id"]))),
+        NOT_MUSHROOM: listing(sorted(frame.loc[marks["near_out"], "path"])),
+        FLAGGED_NEAR: listing(sorted(frame.loc[marks["near_flagged"], "path"])),
         **copies,
         **ignored(agreed, frame, dropped),
     }

@@ -448,6 +448,38 @@ def test_photos_in_a_lowercase_genus_folder_can_be_labelled(photos, tmp_path):
     assert set(pd.read_csv(csv)["folder_genus"]) == {"Amanita"}
 
 
+def test_near_duplicates_of_a_flagged_photo_are_dropped_or_named(tmp_path):
+    """A re-encoded copy of a photo flagged not_a_mushroom is not a mushroom either: it
+    leaves training with it; a copy of an unusable (blurry) photo may be fine, so it stays
+    and the report names it for review. A copy an expert labelled keeps that label."""
+    from PIL import Image
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=6)
+    for name in ("Amanita/005", "Russula/002", "Boletus/001"):  # the same photo, re-encoded
+        with Image.open(data / f"{name}.jpg") as img:
+            img.resize((86, 72)).save(data / f"{name}_near.jpg", quality=70)
+    store = tmp_path / "labels"
+    for annotator, extra in (
+            ("alice", ["--image", "Amanita/005.jpg", "--flag", "not_a_mushroom"]),
+            ("alice", ["--image", "Russula/002.jpg", "--flag", "unusable"]),
+            ("alice", ["--image", "Boletus/001.jpg", "--flag", "not_a_mushroom"]),
+            ("bob", ["--image", "Boletus/001_near.jpg", "--genus", "Boletus"])):
+        assert main(["labels", "add", "--labels", str(store), "--data", str(data),
+                     "--annotator", annotator, *extra]) == 0
+    status, out, err = run_cli("manifest", "--data", str(data), "--labels", str(store),
+                               "--out", str(tmp_path / "m.csv"))
+    assert status == 0, err
+    paths = set(pd.read_csv(tmp_path / "m.csv")["path"])
+    assert "Amanita/005_near.jpg" not in paths
+    assert {"Russula/002_near.jpg", "Boletus/001_near.jpg"} <= paths
+    assert ("labels: near-duplicates of a photo flagged not_a_mushroom, dropped with it: 1: "
+            "Amanita/005_near.jpg") in out
+    assert ("labels: near-duplicates of a flagged photo still in training (review them; "
+            "only not_a_mushroom drops its near-duplicates): 1: Russula/002_near.jpg") in out
+    assert "labels: excluded (flagged): 3" in out
+    assert f"kept {9 * 6 + 3 - 4}" in out  # 3 flagged, 1 near-duplicate
+
+
 def test_a_label_on_a_dropped_exact_duplicate_reaches_the_copy_kept(tmp_path):
     """The cleaning keeps one of two files with the same pixels; a label on the other is
     the same photo's label, unless the copy kept has a label of its own (which wins)."""
