@@ -8,13 +8,14 @@ photos of one mushroom share lighting, background and the model's blind spots;
 lets N agreeing photos count like sqrt(N) independent ones.
 
 Poison: any poison signal wins. The find is flagged when the combined P(poisonous) reaches
-tau, *or* any single photo's does, *or* any photo's dedicated poison head reaches its own
-threshold. Photos the unfamiliar-photo detector rejected are left out of the genus
-combination (their probabilities mean nothing) but still count as poison signals: a close-up
-of a volva may look unfamiliar and still be the photo that matters. If every photo is
-rejected the find is not recognized at all. A photo sent twice (the same pixels) is one
-piece of evidence, not two: its repeats are left out of the vote, or five copies of a
-60 % photo would make it 83 % sure.
+tau, *or* any single photo's does, *or* any photo's most likely genus is poisonous, *or* any
+photo's dedicated poison head reaches its own threshold: every photo that would be
+"poisonous" on its own keeps the find "poisonous". Photos the unfamiliar-photo detector
+rejected are left out of the genus combination (their probabilities mean nothing) but still
+count as poison signals: a close-up of a volva may look unfamiliar and still be the photo
+that matters. If every photo is rejected the find is not recognized at all. A photo sent
+twice (the same pixels) is one piece of evidence, not two: its repeats are left out of the
+vote, or five copies of a 60 % photo would make it 83 % sure.
 
 Prediction set: by default the union of the accepted photos' conformal sets. Each photo's
 set covers the true genus with probability >= 1 - alpha, so the union does too. A set built
@@ -33,8 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mushroom.conformal import prediction_sets
-from mushroom.percent import pct_pair
-from mushroom.verdict import poison_probabilities
+from mushroom.percent import pct, pct_pair
+from mushroom.taxonomy import POISONOUS
+from mushroom.verdict import flags_from_scores, poison_probabilities
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -104,13 +106,30 @@ def repeats(keys: Sequence[object]) -> list[int | None]:
     return out
 
 
+def looks_like(photo: str, genus: str, p: float) -> str:
+    """``photo 3 looks like Amanita (80%)``: a photo named by its own most likely genus."""
+    return f"{photo} looks like {genus} ({pct(p)})"
+
+
+def top_genera(probs: np.ndarray, classes: Sequence[str]) -> list[tuple[str, float]]:
+    """Each photo's most likely genus and its probability, non-finite values ignored as
+    :func:`mushroom.verdict.decide` ignores them."""
+    probs = np.asarray(probs, dtype=np.float64)
+    top = np.where(np.isfinite(probs), probs, -1.0).argmax(axis=1)
+    return [(classes[c], float(row[c])) for c, row in zip(top, probs)]
+
+
 def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,
                    poison_head: np.ndarray | None = None, head_tau: float | None = None,
-                   known: np.ndarray | None = None) -> list[str]:
+                   known: np.ndarray | None = None,
+                   top: Sequence[tuple[str, float]] | None = None) -> list[str]:
     """Human-readable reasons to flag the find as possibly poisonous (empty: no signal).
 
     A photo the detector rejected (``known`` False) is named as such: its poison signal
-    still counts, and the forager should know why an unrecognized photo matters.
+    still counts, and the forager should know why an unrecognized photo matters. ``top``
+    (:func:`top_genera`) adds the photos whose most likely genus is poisonous when nothing
+    else about them fired: below tau (the 0.5 veto when the poison head is primary) such a
+    photo is still "poisonous" on its own.
     """
     def photo(i: int) -> str:
         left_out = known is not None and not known[i]
@@ -128,6 +147,9 @@ def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,
         for i in np.flatnonzero(np.asarray(poison_head) >= head_tau):
             reasons.append("{}: the poison detector gives {} (threshold {})".format(
                 photo(i), *pct_pair(float(poison_head[i]), head_tau)))
+    quiet = ~_photo_flags(photo_p, tau, poison_head, head_tau, None)
+    reasons += [looks_like(photo(i), *top[i]) for i in np.flatnonzero(quiet)
+                if top is not None and top[i][0] in POISONOUS]
     return reasons
 
 
@@ -161,8 +183,9 @@ def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
     combined = combine_probs(probs[used], cfg.exponent, cfg.eps) if used.any() else None
     combined_p = float(poison_probabilities(combined[None], classes)[0]) \
         if combined is not None else None
-    reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, known)
-    flags = _photo_flags(photo_p, tau, poison_head, head_tau)
+    top = top_genera(probs, classes)
+    reasons = poison_signals(photo_p, combined_p, tau, poison_head, head_tau, known, top)
+    flags = _photo_flags(photo_p, tau, poison_head, head_tau, [g in POISONOUS for g, _ in top])
     photo_sets = prediction_sets(probs, conformal) if conformal is not None else [[] for _ in probs]
     final_set = _find_set(combined, photo_sets, used, conformal, cfg.set_rule)
     return FindResult(bool(used.any()), used, combined, combined_p, photo_p, bool(reasons),
@@ -195,13 +218,12 @@ def _checked_inputs(probs: np.ndarray, rejected: np.ndarray | None,
 
 
 def _photo_flags(photo_p: np.ndarray, tau: float, poison_head: np.ndarray | None,
-                 head_tau: float | None) -> np.ndarray:
+                 head_tau: float | None, top_poisonous: Sequence[bool] | None) -> np.ndarray:
     """(N,) bool: each photo's own poison signal fired (the per-photo reasons of
-    :func:`poison_signals`)."""
-    flags = np.asarray(photo_p) >= tau
-    if poison_head is not None and head_tau is not None:
-        flags |= np.asarray(poison_head) >= head_tau
-    return flags
+    :func:`poison_signals`): the danger rules of :func:`mushroom.verdict.decide`, with the
+    top-genus rule left out when ``top_poisonous`` is None."""
+    top = np.zeros(len(photo_p), bool) if top_poisonous is None else top_poisonous
+    return flags_from_scores(photo_p, top, tau, poison_head, head_tau)
 
 
 def _find_set(combined: np.ndarray | None, photo_sets: list[list[int]], used: np.ndarray,

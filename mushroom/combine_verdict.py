@@ -13,8 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from mushroom.combine import FindResult
-from mushroom.percent import pct
+from mushroom.combine import FindResult, looks_like, top_genera
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import (MESSAGES, UNCERTAIN_TOP1, Verdict, decide, genus_notes,
                               possibly_poisonous_message)
@@ -64,7 +63,10 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) 
     # decide() already said why the combined answer is poisonous; the combined signal in
     # flag_reasons would repeat it.
     own = verdict.reasons if verdict.level == "poisonous" else ()
-    extra = [r for r in find.flag_reasons if not (own and r.startswith("combined"))]
+    # ...and the outvoted photos are named first already.
+    named = {text for text, _ in outvoted}
+    extra = [r for r in find.flag_reasons
+             if not (own and r.startswith("combined")) and r not in named]
     reasons = tuple(g for g, _ in outvoted) + tuple(own) + tuple(extra)
     return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons)
 
@@ -102,10 +104,6 @@ def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[tuple[
     is poisonous."""
     if find.photo_probs is None:
         return []
-    out = []
-    for i, row in enumerate(find.photo_probs):
-        top = int(np.argmax(row))
-        if find.used[i] and classes[top] in POISONOUS:
-            out.append((f"photo {i + 1} looks like {classes[top]} ({pct(float(row[top]))})",
-                        classes[top]))
-    return out
+    return [(looks_like(f"photo {i + 1}", genus, p), genus)
+            for i, (genus, p) in enumerate(top_genera(find.photo_probs, classes))
+            if find.used[i] and genus in POISONOUS]

@@ -9,6 +9,7 @@ from mushroom.combine import CombineConfig, combine_find, combine_probs, repeats
 from mushroom.combine_verdict import find_verdict
 from mushroom.conformal import fit_mondrian
 from mushroom.taxonomy import GENERA
+from mushroom.verdict import decide, poison_probability
 
 RUSSULA, AMANITA, LACTARIUS = (GENERA.index(g) for g in ("Russula", "Amanita", "Lactarius"))
 
@@ -112,11 +113,14 @@ def test_all_photos_rejected_means_not_recognized():
 
 def test_poisonous_genus_in_the_find_set_makes_it_uncertain_and_empty_set_too():
     params = _conformal()
+    # The gills photo leans to Russula but keeps Amanita in its set (a wider Amanita
+    # threshold, as a rare genus gets); a tie would make Amanita its top genus: poisonous.
     torn = np.zeros(len(GENERA))
-    torn[[RUSSULA, AMANITA]] = 0.5  # the gills photo could be either
+    torn[[RUSSULA, AMANITA]] = 0.6, 0.4
     photos = np.stack([peaked(RUSSULA, 0.7), torn])
-    risky = combine_find(photos, GENERA, 0.9, conformal=params)
-    assert AMANITA in risky.prediction_set
+    wide = {**params, "qhat": [0.65 if c == AMANITA else q for c, q in enumerate(params["qhat"])]}
+    risky = combine_find(photos, GENERA, 0.9, conformal=wide)
+    assert AMANITA in risky.prediction_set and not risky.poison_flag
     assert find_verdict(risky, GENERA, 0.9).level == "uncertain"
     vague = combine_find(np.stack([peaked(RUSSULA, 0.45)] * 2), GENERA, 0.9,
                          conformal=params)
@@ -189,3 +193,32 @@ def test_a_repeated_photo_is_counted_once_and_still_warns():
                                             for r in amanitas.flag_reasons)
     with pytest.raises(ValueError, match="one entry per photo"):
         combine_find(photos, GENERA, 0.3, repeat_of=[None])
+
+
+def _top1_amanita_below(tau: float) -> np.ndarray:
+    """A photo whose most likely genus is Amanita (30%) while P(poisonous) stays below tau."""
+    row = np.full(len(GENERA), 0.45 / 7)
+    row[AMANITA], row[GENERA.index("Boletus")] = 0.30, 0.25
+    assert poison_probability(dict(zip(GENERA, row))) < tau
+    return row
+
+
+def test_a_photo_whose_top_genus_is_poisonous_warns_even_below_tau():
+    """tau on the genus sum is the 0.5 veto when the poison head ships as primary: one
+    photo's own verdict is "poisonous" (its top genus is Amanita), so the find's must be,
+    however the other photos vote."""
+    tau = 0.5
+    amanita, porcini = _top1_amanita_below(tau), peaked(GENERA.index("Boletus"), 0.99)
+    assert decide(dict(zip(GENERA, amanita)), tau).level == "poisonous"
+    find = combine_find(np.stack([amanita, porcini]), GENERA, tau)
+    verdict = find_verdict(find, GENERA, tau)
+    assert verdict.level == "poisonous" and verdict.genus == "Boletus"
+    assert verdict.message.startswith("Possibly poisonous: photo 1 looks like Amanita (30%)")
+    assert verdict.reasons.count("photo 1 looks like Amanita (30%)") == 1  # named once
+    # Unrecognized, the same photo still warns, and its headline says it was not recognized.
+    left_out = combine_find(np.stack([amanita, porcini]), GENERA, tau,
+                            rejected=np.array([True, False]))
+    verdict = find_verdict(left_out, GENERA, tau)
+    assert verdict.level == "poisonous" and "photo 1 is not recognized" in verdict.message
+    assert "photo 1 (not recognized, still counted for safety) looks like Amanita (30%)" \
+        in verdict.reasons
