@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mushroom.combine import CombineConfig, combine_find, combine_probs, repeats
 from mushroom.combine_verdict import find_verdict
 from mushroom.conformal import fit_mondrian
-from mushroom.taxonomy import GENERA
+from mushroom.taxonomy import GENERA, POISONOUS
 from mushroom.verdict import decide, poison_probability
 
 RUSSULA, AMANITA, LACTARIUS = (GENERA.index(g) for g in ("Russula", "Amanita", "Lactarius"))
@@ -222,3 +224,48 @@ def test_a_photo_whose_top_genus_is_poisonous_warns_even_below_tau():
     assert verdict.level == "poisonous" and "photo 1 is not recognized" in verdict.message
     assert "photo 1 (not recognized, still counted for safety) looks like Amanita (30%)" \
         in verdict.reasons
+
+
+@st.composite
+def finds(draw) -> tuple[np.ndarray, np.ndarray, list[int | None]]:
+    """1-5 photos (rows often peaked, some repeated exactly), which ones the detector
+    rejects, and each photo's earlier identical one."""
+    n = draw(st.integers(1, 5))
+    rows, repeat_of = [], []
+    for i in range(n):
+        first = draw(st.sampled_from([None, *range(i)]))
+        if first is not None and repeat_of[first] is None:
+            rows.append(rows[first])
+            repeat_of.append(first)
+            continue
+        raw = np.array(draw(st.lists(st.floats(0, 1), min_size=len(GENERA),
+                                     max_size=len(GENERA))))
+        raw[draw(st.sampled_from(range(len(GENERA))))] += draw(st.floats(0, 30))
+        rows.append(raw / raw.sum() if raw.sum() > 0 else np.full(len(GENERA), 1 / len(GENERA)))
+        repeat_of.append(None)
+    rejected = np.array([draw(st.booleans()) for _ in range(n)])
+    for i, first in enumerate(repeat_of):  # the same pixels get the same detector answer
+        if first is not None:
+            rejected[i] = rejected[first]
+    return np.stack(rows), rejected, repeat_of
+
+
+@settings(max_examples=400, deadline=None)
+@given(finds(), st.floats(0.01, 1.0), st.floats(0.0, 1.0), st.booleans())
+def test_a_photo_poisonous_on_its_own_never_lets_the_find_be_edible(find_in, tau, top1, sets):
+    """The one-photo rule carried over to a find, for every tau a checkpoint may ship."""
+    probs, rejected, repeat_of = find_in
+    find = combine_find(probs, GENERA, tau, rejected=rejected, repeat_of=repeat_of,
+                        conformal=_conformal() if sets else None)
+    verdict = find_verdict(find, GENERA, tau, uncertain_top1=top1)
+    alone = [decide(dict(zip(GENERA, row)), tau, uncertain_top1=top1).level for row in probs]
+    if "poisonous" in alone:
+        assert verdict.level in (("poisonous",) if find.recognized else ("not_recognized",))
+        assert find.poison_flag and verdict.reasons
+    if verdict.level == "edible_genus":
+        assert find.p_poisonous < tau and (find.photo_p_poisonous < tau).all()
+        assert verdict.genus not in POISONOUS
+        assert not {GENERA[c] for c in find.prediction_set} & POISONOUS
+        assert find.prediction_set or not sets
+        assert "checked by an expert" in verdict.message
+    assert "safe to eat" not in " ".join([verdict.message, *verdict.reasons]).lower()
