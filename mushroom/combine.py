@@ -36,7 +36,7 @@ import numpy as np
 from mushroom.conformal import prediction_sets
 from mushroom.percent import pct, pct_pair
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import flags_from_scores, poison_probabilities
+from mushroom.verdict import flags_from_scores, poison_probabilities, top_genus
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -112,11 +112,10 @@ def looks_like(photo: str, genus: str, p: float) -> str:
 
 
 def top_genera(probs: np.ndarray, classes: Sequence[str]) -> list[tuple[str, float]]:
-    """Each photo's most likely genus and its probability, non-finite values ignored as
-    :func:`mushroom.verdict.decide` ignores them."""
-    probs = np.asarray(probs, dtype=np.float64)
-    top = np.where(np.isfinite(probs), probs, -1.0).argmax(axis=1)
-    return [(classes[c], float(row[c])) for c, row in zip(top, probs)]
+    """Each photo's most likely genus and its probability, as
+    :func:`mushroom.verdict.decide` picks it (:func:`mushroom.verdict.top_genus`)."""
+    rows = [dict(zip(classes, map(float, row))) for row in np.asarray(probs)]
+    return [(genus, row[genus]) for row in rows for genus in [top_genus(row)]]
 
 
 def poison_signals(photo_p: np.ndarray, combined_p: float | None, tau: float,

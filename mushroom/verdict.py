@@ -141,9 +141,24 @@ def poison_flags(probs: np.ndarray, classes: Sequence[str], tau: float,
         poison_head: (N,) the poison head's probabilities, if the model has one.
         head_tau: the threshold on ``poison_head``; None leaves the head out.
     """
-    top1 = np.isin(np.asarray(probs).argmax(axis=1), poisonous_index(classes))
-    return flags_from_scores(poison_probabilities(probs, classes), top1, tau, poison_head,
-                             head_tau)
+    return flags_from_scores(poison_probabilities(probs, classes),
+                             top1_poisonous(probs, classes), tau, poison_head, head_tau)
+
+
+def top_genus(probs: Mapping[str, float]) -> str:
+    """The most probable genus: a non-finite value never wins, and a tie goes to a poisonous
+    genus (Agaricus and Amanita at 30 % each is no edible answer)."""
+    finite = {g: math.isfinite(p) for g, p in probs.items()}
+    return max(probs, key=lambda g: (probs[g] if finite[g] else -1.0,
+                                     finite[g] and g in POISONOUS))
+
+
+def top1_poisonous(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """(N,) True where :func:`top_genus` of a row of (N, C) ``probs`` is poisonous."""
+    raw = np.asarray(probs, dtype=np.float64)
+    p = np.where(np.isfinite(raw), raw, -1.0)
+    top = (p >= p.max(axis=1, keepdims=True)) & np.isfinite(raw)
+    return top[:, poisonous_index(classes)].any(axis=1)
 
 
 def _valid(probs: Mapping[str, float]) -> bool:
@@ -267,7 +282,7 @@ def _apply_rules(probs: Mapping[str, float], tau: float, uncertain_top1: float,
                  prediction_set: Sequence[str] | None, recognized: bool,
                  p_poison_head: float | None, poison_head_tau: float | None) -> Verdict:
     """The four levels of :func:`decide`, first rule that fires wins (arguments as there)."""
-    genus = max(probs, key=lambda g: probs[g] if math.isfinite(probs[g]) else -1.0)
+    genus = top_genus(probs)
     common = dict(poison_probability=poison_probability(probs), threshold=float(tau),
                   top1_probability=float(probs[genus]))
     if not recognized:

@@ -300,3 +300,56 @@ def test_an_empty_prediction_set_is_uncertain_inside_decide_itself():
     v = decide(probs, 0.3, prediction_set=[])
     assert v.level == "uncertain" and v.reasons == ("no genus is plausible enough to name",)
     assert decide(one_hot("Amanita", 0.99), 0.3, prediction_set=[]).level == "poisonous"
+
+
+anything = st.floats(allow_nan=True, allow_infinity=True) | st.floats(0, 1) \
+    | st.sampled_from([0.0, 0.5, 1.0, 1 / len(GENERA)])
+
+
+@st.composite
+def outputs(draw) -> list[float]:
+    """Anything a broken model could emit, or (half the time) a valid distribution, ties
+    included, so the edible path is reached too."""
+    raw = draw(st.lists(anything, min_size=len(GENERA), max_size=len(GENERA)))
+    if draw(st.booleans()):
+        raw = list(draw(distributions()).values())
+        if draw(st.booleans()):  # an exact tie for the top between two genera
+            top = max(range(len(raw)), key=raw.__getitem__)
+            other = draw(st.sampled_from([i for i in range(len(raw)) if i != top]))
+            raw[top] = raw[other] = (raw[top] + raw[other]) / 2
+    return raw
+
+
+@settings(max_examples=1000, deadline=None)
+@given(outputs(), taus, top1s,
+       st.none() | st.lists(st.sampled_from(GENERA), max_size=len(GENERA)),
+       st.none() | st.floats(allow_nan=True), st.none() | st.floats(0, 1))
+def test_edible_genus_needs_a_valid_output_whatever_the_model_emits(raw, tau, uncertain_top1,
+                                                                     pset, head, head_tau):
+    """NaN, inf, negative or unnormalized outputs (a broken checkpoint, an fp16 overflow),
+    ties, empty or risky sets and a NaN poison head never reach "edible_genus"."""
+    probs = dict(zip(GENERA, raw))
+    v = decide(probs, tau, uncertain_top1=uncertain_top1, prediction_set=pset,
+               p_poison_head=head, poison_head_tau=head_tau)
+    assert v.level in LEVELS
+    if v.level == "edible_genus":
+        assert all(math.isfinite(p) and p >= 0 for p in raw) and abs(sum(raw) - 1) < 1e-3
+        assert poison_probability(probs) < tau and probs[v.genus] >= uncertain_top1
+        assert all(probs[g] < probs[v.genus] for g in POISONOUS)
+        assert pset is None or (pset and not set(pset) & POISONOUS)
+        assert head is None or head_tau is None or not head >= head_tau
+    heads = None if head is None else np.array([head])
+    flag = poison_flags(np.array([raw]), GENERA, tau, heads, head_tau)[0]
+    assert flag == (v.level == "poisonous")  # evaluation counts what the app says
+
+
+def test_a_tie_with_a_poisonous_genus_for_the_top_is_poisonous():
+    """Agaricus and Amanita at 30 % each: Agaricus came first in the class order, so the
+    verdict was "edible_genus" (with a low uncertain_top1 and a high tau)."""
+    probs = {g: 0.4 / 7 for g in GENERA}
+    probs["Agaricus"] = probs["Amanita"] = 0.3
+    v = decide(probs, 0.9, uncertain_top1=0.2)
+    assert v.level == "poisonous" and v.genus == "Amanita"
+    assert poison_flags(np.array([list(probs.values())]), GENERA, 0.9).tolist() == [True]
+    garbage = {g: math.nan for g in GENERA}  # all tied at "no value": no genus blamed
+    assert decide(garbage, 0.3).level == "uncertain"
