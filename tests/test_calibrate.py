@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mushroom import calibrate as cal
 
@@ -45,3 +47,26 @@ def test_fit_temperature_recovers_overconfidence():
 def test_softmax_rows_sum_to_one():
     p = cal.softmax(np.array([[1000.0, 0.0], [0.0, 0.0]]), temperature=2.0)
     assert np.allclose(p.sum(1), 1.0) and p[1, 0] == pytest.approx(0.5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1, max_size=40),
+       st.floats(0.01, 1), st.floats(0, 0.5), st.floats(0.5, 1))
+def test_tau_stays_in_its_clamps_and_flags_every_poisonous_photo_unless_the_floor_forbids(
+        rows, margin, min_tau, max_tau):
+    scores, poison = (np.array(c) for c in zip(*rows))
+    pick = cal.choose_tau(scores, poison, margin, min_tau, max_tau)
+    assert min_tau <= pick.tau <= max_tau
+    if not poison.any() or margin * scores[poison].min() >= min_tau:
+        assert pick.recall == 1.0 and (scores[poison] >= pick.tau).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.floats(-50, 50),
+                         min_size=3, max_size=3), min_size=1, max_size=8))
+def test_temperature_is_always_positive_and_finite(logits):
+    """Even degenerate validation logits (NaN, inf, ties) give a usable temperature: the
+    app divides by it, and a negative one would turn the genus ranking upside down."""
+    logits = np.array(logits)
+    temp = cal.fit_temperature(logits, np.zeros(len(logits), dtype=int))
+    assert np.isfinite(temp) and temp > 0
