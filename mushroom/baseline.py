@@ -27,7 +27,7 @@ from mushroom.cli import add_data_flag, check_out_dir
 from mushroom import metrics
 from mushroom.config import CalibConfig, DataConfig
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
-from mushroom.verdict import poison_probabilities
+from mushroom.poison_rule import poison_probabilities
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -36,7 +36,8 @@ import numpy as np
 from mushroom.conformal import prediction_sets
 from mushroom.percent import pct, pct_pair
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import flags_from_scores, poison_probabilities, top_genus
+from mushroom.verdict import top_genus
+from mushroom.poison_rule import flags_from_scores, poison_probabilities
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""
@@ -162,7 +163,7 @@ def combine_find(probs: np.ndarray, classes: Sequence[str], tau: float,
     Args:
         probs: (N, C) calibrated genus probabilities, one row per photo.
         classes: genus names in column order.
-        tau: threshold on P(poisonous genus) (:func:`mushroom.verdict.poison_probabilities`).
+        tau: threshold on P(poisonous genus) (:func:`mushroom.poison_rule.poison_probabilities`).
         rejected: (N,) bool from the unfamiliar-photo detector; None means all accepted.
         poison_head: (N,) dedicated poison-head probabilities, if the model has one.
         head_tau: threshold for ``poison_head``; the head is ignored when None.

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mushroom.cli import add_data_flag, check_out_dir
-from mushroom import metrics, safety_cli, verdict
+from mushroom import metrics, poison_rule, safety_cli
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import Thresholds
 
@@ -103,14 +103,14 @@ def top_k_text(probs: np.ndarray, classes: tuple[str, ...], k: int = 3) -> str:
 
 
 def poison_flags(predictor: Predictor, prediction: Prediction) -> np.ndarray:
-    """Which photos the app calls poisonous (:func:`mushroom.verdict.poison_flags`).
+    """Which photos the app calls poisonous (:func:`mushroom.poison_rule.poison_flags`).
 
     A photo is flagged when P(poisonous) >= tau, when its top-1 genus is poisonous, or when
     the checkpoint ships a poison-head threshold (``meta["thresholds"]["poison_head"]``)
     and the poison head reaches it.
     """
     th = Thresholds.from_meta(predictor.meta)
-    return verdict.poison_flags(prediction.probs, predictor.classes, th.tau,
+    return poison_rule.poison_flags(prediction.probs, predictor.classes, th.tau,
                                 prediction.poison_head, th.poison_head)
 
 
@@ -121,7 +121,7 @@ def prediction_table(frame: pd.DataFrame, probs: np.ndarray, classes: tuple[str,
         "path": frame["path"].to_numpy(),
         "true": frame["genus"].to_numpy(),
         "predicted": [classes[i] for i in probs.argmax(axis=1)],
-        "p_poisonous": verdict.poison_probabilities(probs, classes),
+        "p_poisonous": poison_rule.poison_probabilities(probs, classes),
         "top3": [top_k_text(row, classes) for row in probs],
         "flagged": np.asarray(flagged, dtype=bool),
     }, columns=PREDICTION_COLUMNS)

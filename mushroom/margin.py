@@ -29,7 +29,7 @@ import pandas as pd
 
 from mushroom.metrics import poisonous_rates
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import flags_from_scores
+from mushroom.poison_rule import flags_from_scores
 
 
 @dataclass

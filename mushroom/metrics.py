@@ -4,8 +4,8 @@ Conventions follow scikit-learn so numbers can be cross-checked against it:
 precision, recall or F1 with a zero denominator count as 0; macro-F1 averages over the
 classes that occur in the truth or the predictions; balanced accuracy averages recall over
 the classes that occur in the truth. By default a photo is *flagged* as poisonous when its
-P(poisonous) (:func:`mushroom.verdict.poison_probabilities`) is at least the threshold;
-callers that apply all the danger rules (:func:`mushroom.verdict.poison_flags`) pass the
+P(poisonous) (:func:`mushroom.poison_rule.poison_probabilities`) is at least the threshold;
+callers that apply all the danger rules (:func:`mushroom.poison_rule.poison_flags`) pass the
 flags themselves.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import poison_probabilities
+from mushroom.poison_rule import poison_probabilities
 
 REPORT_KEYS = ("n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
                "confusion_matrix", "classes", "poisonous", "ece")

@@ -20,7 +20,7 @@ from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest, cap_train, check_photos, manifest_sha256, read_manifest
 from mushroom.taxonomy import GENERA, POISONOUS, POISONOUS_INDEX
-from mushroom.verdict import poison_flags, poison_probabilities
+from mushroom.poison_rule import poison_flags, poison_probabilities
 
 
 def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: str | None,
@@ -60,7 +60,7 @@ def check_genera(frame: pd.DataFrame) -> None:
 
 
 def flagged(out: dict, temperature: float, thresholds: dict) -> np.ndarray:
-    """The shipped poison rule (:func:`mushroom.verdict.poison_flags`): summed poisonous
+    """The shipped poison rule (:func:`mushroom.poison_rule.poison_flags`): summed poisonous
     probability >= tau, or the poison head at its threshold, or a poisonous top-1 genus."""
     head_tau = thresholds.get("poison_head")
     head = _scores(out, temperature, "head") if head_tau is not None else None

@@ -19,7 +19,7 @@ from PIL import Image
 from mushroom.checkpoint import load_checkpoint
 from mushroom.presets import eval_transform, to_rgb
 from mushroom.tta import TTA, forward
-from mushroom.verdict import poison_probabilities
+from mushroom.poison_rule import poison_probabilities
 
 from mushroom.paths import DEFAULT_MODEL  # noqa: F401  (re-exported for callers)
 
@@ -34,7 +34,7 @@ class Prediction:
     embedding: np.ndarray  # (N, D) adapter output, for the unfamiliar-photo detector
 
     def p_poisonous(self, classes: tuple[str, ...]) -> np.ndarray:
-        """P(poisonous) of each photo (:func:`mushroom.verdict.poison_probabilities`)."""
+        """P(poisonous) of each photo (:func:`mushroom.poison_rule.poison_probabilities`)."""
         return poison_probabilities(self.probs, classes)
 
 

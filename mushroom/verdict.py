@@ -11,9 +11,9 @@ Four levels, checked in this order, so the first rule that fires wins:
    the mushroom is safe to eat.
 
 No torch here: the app, the API, the evaluation and the tests all call :func:`decide`.
-The poison rule itself (P(poisonous) and which photos it flags) is defined here once, per
-photo (:func:`poison_probability`, :func:`decide`) and over arrays of photos
-(:func:`poison_probabilities`, :func:`poison_flags`) for evaluation and calibration.
+The poison rule itself (P(poisonous) and which photos it flags) is defined here per photo
+(:func:`poison_probability`, :func:`decide`); :mod:`mushroom.poison_rule` applies the same
+rules to arrays of photos, for evaluation, calibration and finds.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
-import numpy as np
 
 from mushroom.percent import pct, pct_pair
-from mushroom.taxonomy import GENUS_NOTES, POISONOUS, poisonous_index
+from mushroom.taxonomy import GENUS_NOTES, POISONOUS
 
 LEVELS = ("poisonous", "uncertain", "edible_genus", "not_recognized")
 """Every verdict level; all but ``edible_genus`` mean "do not eat"."""
@@ -97,68 +96,12 @@ def poison_probability(probs: Mapping[str, float]) -> float:
     return float(sum(p for g, p in probs.items() if g in POISONOUS))
 
 
-def poison_probabilities(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
-    """:func:`poison_probability` of N photos at once, summed in float64 as it does.
-
-    Args:
-        probs: (N, C) genus probabilities, columns in ``classes`` order.
-        classes: genus names in output order.
-    """
-    return np.asarray(probs, dtype=np.float64)[:, poisonous_index(classes)].sum(axis=1)
-
-
-def flags_from_scores(p_poison: np.ndarray, top1_poisonous: np.ndarray, tau: float,
-                      poison_head: np.ndarray | None = None,
-                      head_tau: float | None = None) -> np.ndarray:
-    """The danger rules of :func:`decide` over N photos, from their poison scores.
-
-    A photo is flagged when P(poisonous) >= tau, when its top-1 genus is poisonous, or when
-    ``head_tau`` is given and the poison head reaches it.
-
-    Args:
-        p_poison: (N,) P(poisonous) (:func:`poison_probabilities`).
-        top1_poisonous: (N,) True where the most probable genus is poisonous.
-        tau: the threshold on ``p_poison``.
-        poison_head: (N,) the poison head's probabilities, if the model has one.
-        head_tau: the threshold on ``poison_head``; None leaves the head out.
-    """
-    # float64 like decide(): a float32 head would compare with tau rounded to float32
-    flags = np.asarray(p_poison, dtype=np.float64) >= tau
-    if poison_head is not None and head_tau is not None:
-        flags |= np.asarray(poison_head, dtype=np.float64) >= head_tau
-    return flags | np.asarray(top1_poisonous, dtype=bool)
-
-
-def poison_flags(probs: np.ndarray, classes: Sequence[str], tau: float,
-                 poison_head: np.ndarray | None = None,
-                 head_tau: float | None = None) -> np.ndarray:
-    """Which of N photos :func:`decide` calls poisonous when each is recognized.
-
-    Args:
-        probs: (N, C) calibrated genus probabilities, columns in ``classes`` order.
-        classes: genus names in output order.
-        tau: the threshold on P(poisonous).
-        poison_head: (N,) the poison head's probabilities, if the model has one.
-        head_tau: the threshold on ``poison_head``; None leaves the head out.
-    """
-    return flags_from_scores(poison_probabilities(probs, classes),
-                             top1_poisonous(probs, classes), tau, poison_head, head_tau)
-
-
 def top_genus(probs: Mapping[str, float]) -> str:
     """The most probable genus: a non-finite value never wins, and a tie goes to a poisonous
     genus (Agaricus and Amanita at 30 % each is no edible answer)."""
     finite = {g: math.isfinite(p) for g, p in probs.items()}
     return max(probs, key=lambda g: (probs[g] if finite[g] else -1.0,
                                      finite[g] and g in POISONOUS))
-
-
-def top1_poisonous(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
-    """(N,) True where :func:`top_genus` of a row of (N, C) ``probs`` is poisonous."""
-    raw = np.asarray(probs, dtype=np.float64)
-    p = np.where(np.isfinite(raw), raw, -1.0)
-    top = (p >= p.max(axis=1, keepdims=True)) & np.isfinite(raw)
-    return top[:, poisonous_index(classes)].any(axis=1)
 
 
 def _valid(probs: Mapping[str, float]) -> bool:
