@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from mushroom.models import MushroomNet, create_model
+from mushroom.taxonomy import GENERA
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("arch", "classes", "input_size", "mean", "std", "state_dict", "temperature",
@@ -107,3 +108,46 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
     model.cfg = replace(model.cfg, input_size=int(ckpt["input_size"]),
                         mean=tuple(ckpt["mean"]), std=tuple(ckpt["std"]))
     return model.eval(), ckpt
+
+
+def check_decision_meta(meta: dict[str, Any], path: str | Path) -> None:
+    """Refuse a checkpoint whose stored numbers would break or silently switch off a safety
+    rule: the genus list, the temperature and the verdict's thresholds.
+
+    A temperature at or below 0 inverts the genus ranking, a NaN tau or top-1 cut-off
+    compares False with everything (the rule never fires), and a model missing a poisonous
+    genus can never sum its probability into P(poisonous).
+
+    Raises:
+        ValueError: one line naming the file, the field and the value found.
+    """
+    classes = meta["classes"]
+    if not isinstance(classes, (list, tuple)) or sorted(classes, key=str) != sorted(GENERA):
+        missing = [g for g in GENERA if not isinstance(classes, (list, tuple)) or g not in classes]
+        raise ValueError(f"{path}: classes must be the nine genera {', '.join(GENERA)} "
+                         f"(in any order), not {classes!r}"
+                         + (f" (missing {', '.join(missing)})" if missing else ""))
+    extra = meta.get("thresholds") or {}
+    if not isinstance(extra, dict):
+        raise ValueError(f"{path}: thresholds must be a dict, not {extra!r}")
+    fields = [("temperature", meta["temperature"], False),
+              ("poison_threshold", meta["poison_threshold"], True)]
+    fields += [(f"thresholds.{k}", extra[k], True) for k in ("uncertain_top1", "poison_head")
+               if extra.get(k) is not None]
+    for name, value, probability in fields:
+        if not _in_range(value, probability):
+            need = "a number in (0, 1]" if probability else "a finite number above 0"
+            raise ValueError(f"{path}: {name} must be {need}, not {value!r}")
+
+
+def _in_range(value: Any, probability: bool) -> bool:
+    """True for a real number above 0 that is finite (and at most 1 for a ``probability``)."""
+    import math
+
+    if isinstance(value, bool):
+        return False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(number) and number > 0 and (number <= 1 or not probability)

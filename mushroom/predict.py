@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mushroom.checkpoint import load_checkpoint
+from mushroom.checkpoint import check_decision_meta, load_checkpoint
 from mushroom.presets import eval_transform, to_rgb
 from mushroom.tta import TTA, forward
 from mushroom.poison_rule import poison_probabilities
@@ -111,8 +111,14 @@ def load_model(path: str | Path = DEFAULT_MODEL, device: str = "cpu",
         path: the checkpoint file.
         device: where the network runs.
         fold: fold BatchNorm into the convolutions (see :func:`served_network`).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: not a Mushroom checkpoint, or one whose classes, temperature or
+            thresholds would break the safety verdict (:func:`check_decision_meta`).
     """
     model, meta = load_checkpoint(path)
+    check_decision_meta(meta, path)
     return Predictor(served_network(model, fold), meta, device)
 
 

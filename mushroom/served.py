@@ -85,7 +85,7 @@ def get_predictor():
             set_torch_threads()
             try:
                 predictor = load_model(path)
-            except ValueError as err:  # load_checkpoint's "is not a Mushroom checkpoint"
+            except ValueError as err:  # not a checkpoint, or one with unusable thresholds
                 raise ModelUnavailable(f"The model file cannot be used: {err}. Point "
                                        f"{MODEL_ENV} to a checkpoint written by training, or "
                                        "restore the shipped assets/model.pt.") from err

@@ -276,6 +276,26 @@ def test_a_corrupt_model_file_is_named_on_every_endpoint_and_in_the_log(tmp_path
         assert "Traceback" not in bare.log()
 
 
+def test_a_model_with_a_nan_threshold_is_unavailable_and_says_which_value(tmp_path, photo,
+                                                                         tiny_checkpoint):
+    """A NaN tau would silently stop the P(poisonous) rule from ever firing: the app must
+    answer "model unavailable" naming the field, not serve verdicts without that rule."""
+    import torch
+
+    ckpt = torch.load(tiny_checkpoint, map_location="cpu", weights_only=False)
+    bad = tmp_path / "model.pt"
+    torch.save({**ckpt, "poison_threshold": float("nan")}, bad)
+    with running_app({"MUSHROOM_MODEL": str(bad)}) as bare:
+        why = (f"The model file cannot be used: {bad}: poison_threshold must be a number in "
+               "(0, 1], not nan")
+        with pytest.raises(AppError) as refused:
+            Client(bare.url, verbose=False).predict(handle_file(str(photo)),
+                                                    api_name="/identify")
+        assert why in str(refused.value)
+        assert bare.alive()
+        assert f"model: {why}" in bare.log()
+
+
 def test_a_mistyped_thread_count_stops_the_app_at_start_and_names_the_variable(tmp_path):
     """Read at the first /identify, "two" failed every request with a bare "Error"."""
     import subprocess

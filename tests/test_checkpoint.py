@@ -168,3 +168,50 @@ def test_model_card_header_describes_the_shipped_checkpoint(shipped_model):
     assert rows["logit adjustment"].startswith(f"alpha = {alpha:g}:")
     size = shipped_model.stat().st_size
     assert rows["checkpoint"].startswith(f"{size / 1e6:.2f} MB ({size:,} bytes)")
+
+
+BAD_VALUES = [  # (field class, change to the stored metadata, what the error must name)
+    ("temperature", {"temperature": -1.7}, "temperature must be a finite number above 0, not -1.7"),
+    ("temperature", {"temperature": 0.0}, "temperature must be a finite number above 0, not 0.0"),
+    ("temperature", {"temperature": float("inf")}, "temperature must be .*, not inf"),
+    ("tau", {"poison_threshold": float("nan")}, r"poison_threshold must be a number in \(0, 1\], "
+     "not nan"),
+    ("tau", {"poison_threshold": 1.2}, "poison_threshold must be .*, not 1.2"),
+    ("tau", {"poison_threshold": 0}, "poison_threshold must be .*, not 0"),
+    ("thresholds", {"thresholds": {"uncertain_top1": float("nan")}},
+     r"thresholds.uncertain_top1 must be a number in \(0, 1\], not nan"),
+    ("thresholds", {"thresholds": {"uncertain_top1": -0.5}}, "uncertain_top1 .*, not -0.5"),
+    ("thresholds", {"thresholds": {"uncertain_top1": 0.55, "poison_head": 1.5}},
+     "thresholds.poison_head must be .*, not 1.5"),
+    ("classes", {"classes": [g if g != "Entoloma" else "Boletus" for g in GENERA]},
+     r"classes must be the nine genera .*'Boletus', 'Hygrocybe'.*\] \(missing Entoloma\)$"),
+    ("classes", {"classes": [g.lower() for g in GENERA]}, "classes must be the nine genera"),
+]
+
+
+@pytest.mark.parametrize("field, change, message", BAD_VALUES,
+                         ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(BAD_VALUES)])
+def test_values_that_break_a_safety_rule_are_refused_at_load(saved, tmp_path, field, change,
+                                                             message):
+    """A NaN tau or top-1 cut-off compares False with everything (the rule silently stops
+    firing), a negative temperature inverts the ranking, a model without Entoloma can never
+    flag it: such a checkpoint must not load, and the one-line error names field and value."""
+    from mushroom.predict import load_model
+
+    ckpt = torch.load(saved[1], map_location="cpu", weights_only=False)
+    torch.save({**ckpt, **change}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match=message) as refused:
+        load_model(tmp_path / "bad.pt")
+    assert str(refused.value).startswith(f"{tmp_path / 'bad.pt'}: ")
+    assert "\n" not in str(refused.value)
+
+
+def test_classes_in_another_order_and_the_shipped_model_still_load(saved, tmp_path,
+                                                                   shipped_model):
+    from mushroom.predict import load_model
+
+    ckpt = torch.load(saved[1], map_location="cpu", weights_only=False)
+    torch.save({**ckpt, "classes": list(reversed(GENERA)),
+                "thresholds": {"uncertain_top1": 1.0, "poison_head": None}}, tmp_path / "r.pt")
+    assert load_model(tmp_path / "r.pt").classes == tuple(reversed(GENERA))
+    assert load_model(shipped_model).classes == GENERA

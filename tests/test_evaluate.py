@@ -106,16 +106,19 @@ def three_class_checkpoint(tmp_path_factory) -> Path:
     return path
 
 
-def test_genera_unknown_to_the_model_are_ignored_and_reported(tmp_path, three_class_checkpoint):
-    root = write_tiny_dataset(tmp_path / "photos", per_class=2,
-                              genera=("Amanita", "Boletus", "Russula", "Suillus", "Entoloma"))
-    status, stdout, _ = run_cli("evaluate", "--data", str(root), "--out", str(tmp_path / "o"),
-                                "--model", str(three_class_checkpoint), "--workers", "0")
-    assert status == 0
-    report = json.loads((tmp_path / "o" / "report.json").read_text())
-    assert report["classes"] == ["Amanita", "Boletus", "Russula"]
-    assert report["n_images"] == 6
-    assert "'Entoloma': 2" in stdout and "'Suillus': 2" in stdout
+def test_a_model_without_every_poisonous_genus_is_refused_in_one_line(tmp_path,
+                                                                      three_class_checkpoint):
+    """Without Cortinarius and Entoloma the model can never flag them: no report is written
+    whose poisonous recall would quietly leave them out."""
+    root = write_tiny_dataset(tmp_path / "photos", per_class=1, genera=("Amanita", "Boletus"))
+    status, stdout, stderr = run_cli("evaluate", "--data", str(root), "--out",
+                                     str(tmp_path / "o"), "--model", str(three_class_checkpoint),
+                                     "--workers", "0")
+    assert status == 2
+    assert stderr.strip().count("\n") == 0
+    assert "classes must be the nine genera" in stderr
+    assert "(missing Agaricus, Cortinarius, Entoloma, Hygrocybe, Lactarius, Suillus)" in stderr
+    assert not (tmp_path / "o" / "report.json").exists()
 
 
 def test_evaluate_frame_keeps_rows_aligned_with_paths(tiny_data, tiny_checkpoint):
