@@ -41,7 +41,7 @@ from mushroom.ood import is_unfamiliar
 from mushroom.served import (  # noqa: F401  the app, bench and tests use them from here
     MODEL_ENV, THREADS_ENV, ModelUnavailable, get_predictor, model_path, set_torch_threads,
     torch_threads, warm_up_in_background)
-from mushroom.verdict import Thresholds, decide, without_colour
+from mushroom.verdict import Thresholds, decide, ranked_genera, without_colour
 
 
 @dataclass
@@ -101,10 +101,12 @@ def assess(predictor, prediction,
 
 
 def top_k(probs, classes: tuple[str, ...], k: int) -> list[dict[str, Any]]:
-    """The ``k`` most likely genera, most likely first."""
+    """The ``k`` most likely genera, most likely first, in the order of
+    :func:`~mushroom.verdict.ranked_genera`: an exact tie lists the poisonous genus first, as
+    the verdict names it."""
     k = max(1, min(int(k), len(classes)))
-    order = sorted(range(len(classes)), key=lambda i: -float(probs[i]))[:k]
-    return [{"genus": classes[i], "probability": float(probs[i])} for i in order]
+    by_genus = {c: float(p) for c, p in zip(classes, probs)}
+    return [{"genus": g, "probability": by_genus[g]} for g in ranked_genera(by_genus)[:k]]
 
 
 def response(predictor, prediction, row: int, k: int = 3,

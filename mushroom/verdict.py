@@ -99,9 +99,16 @@ def poison_probability(probs: Mapping[str, float]) -> float:
 def top_genus(probs: Mapping[str, float]) -> str:
     """The most probable genus: a non-finite value never wins, and a tie goes to a poisonous
     genus (Agaricus and Amanita at 30 % each is no edible answer)."""
+    return ranked_genera(probs)[0]
+
+
+def ranked_genera(probs: Mapping[str, float]) -> list[str]:
+    """Every genus, most probable first, by :func:`top_genus`'s rule: non-finite values last,
+    and on an exact tie the poisonous genus first, so a list of genera never puts on top a
+    genus other than the one the verdict names."""
     finite = {g: math.isfinite(p) for g, p in probs.items()}
-    return max(probs, key=lambda g: (probs[g] if finite[g] else -1.0,
-                                     finite[g] and g in POISONOUS))
+    return sorted(probs, reverse=True, key=lambda g: (probs[g] if finite[g] else -1.0,
+                                                      finite[g] and g in POISONOUS))
 
 
 def _valid(probs: Mapping[str, float]) -> bool:

@@ -36,6 +36,7 @@ OUTPUTS = {
     (100, 200, 100): (probs_row(Boletus=0.6), FAMILIAR),  # confident, but below Boletus's qhat
     (0, 0, 255): (probs_row(Boletus=0.95), STRANGE),  # not a mushroom at all
     (128, 128, 128): (probs_row(Boletus=0.95), STRANGE),  # a greyscale photo, rejected
+    (90, 60, 30): (probs_row(Agaricus=0.3, Amanita=0.3), FAMILIAR),  # an exact tie
 }
 
 
@@ -186,3 +187,24 @@ def test_a_find_needs_one_to_five_photos(stub, count):
 def test_a_bad_photo_in_a_find_is_named(stub):
     with pytest.raises(BadImage, match="Photo 2"):
         service.identify_find([photo((200, 150, 90)), b"not an image"], predictor=stub)
+
+
+def test_on_an_exact_tie_the_listed_genera_put_the_poisonous_one_first_as_the_verdict_does(
+        stub):
+    """Agaricus comes before Amanita in class order; at 30 % each the verdict names Amanita,
+    so the bars (and /identify's top_k) must not put Agaricus on top."""
+    one = service.identify(photo((90, 60, 30)), k=9, predictor=stub)
+    assert one["verdict"]["genus"] == "Amanita"
+    assert [t["genus"] for t in one["top_k"][:2]] == ["Amanita", "Agaricus"]
+    assert [t["genus"] for t in service.identify(photo((90, 60, 30)), k=1,
+                                                 predictor=stub)["top_k"]] == ["Amanita"]
+    find = service.identify_find([photo((90, 60, 30))], k=2, predictor=stub)
+    assert [t["genus"] for t in find["top_k"]] == ["Amanita", "Agaricus"]
+    assert find["verdict"]["genus"] == "Amanita"
+
+
+def test_a_non_finite_probability_is_listed_last_as_the_verdict_ranks_it():
+    probs = probs_row(Boletus=0.5)
+    probs[GENERA.index("Amanita")] = np.nan
+    listed = [t["genus"] for t in service.top_k(probs, GENERA, 9)]
+    assert listed[0] == "Boletus" and listed[-1] == "Amanita"
