@@ -97,7 +97,9 @@ def baseline_reports(x: np.ndarray, frame: pd.DataFrame, c: float, cv: bool,
     sets = {s: split == s for s in ("val", "test") if (split == s).any()}
     probs = {s: fit_predict(x[split == "train"], y[split == "train"], x[m], c)
              for s, m in sets.items()}
-    tau = calib.max_tau  # no validation photos: choose_tau's own answer without poisonous ones
+    # No validation photos: the ceiling. (choose_tau, given photos but no poisonous ones,
+    # returns margin x max_tau instead, clipped to [min_tau, max_tau].)
+    tau = calib.max_tau
     if "val" in probs:
         p_val = poison_probabilities(probs["val"], GENERA)
         tau = choose_tau(p_val, np.isin(y[sets["val"]], POISONOUS_INDEX), calib.margin,
