@@ -88,7 +88,8 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is not a Mushroom checkpoint.
+        ValueError: the file is not a Mushroom checkpoint, or its weights do not fit its
+            architecture and classes.
     """
     path = Path(path)
     if not path.is_file():
@@ -101,8 +102,12 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
         raise ValueError(f"{path} is not a Mushroom checkpoint")
     model = create_model(ckpt["arch"], len(ckpt["classes"]), pretrained=False,
                          adapter_dim=ckpt.get("adapter_dim", 256))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in ckpt["state_dict"].items()})
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in ckpt["state_dict"].items()})
+    except RuntimeError as err:  # weights of another shape: a head for another class count
+        raise ValueError(f"{path} is not a usable Mushroom checkpoint: its weights do not fit "
+                         f"a {ckpt['arch']} with {len(ckpt['classes'])} classes") from err
     # The run's own input size and normalization (`train --input-size 256`), not the
     # backbone's defaults: recalibration must see photos as the app does.
     model.cfg = replace(model.cfg, input_size=int(ckpt["input_size"]),

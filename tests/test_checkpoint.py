@@ -215,3 +215,14 @@ def test_classes_in_another_order_and_the_shipped_model_still_load(saved, tmp_pa
                 "thresholds": {"uncertain_top1": 1.0, "poison_head": None}}, tmp_path / "r.pt")
     assert load_model(tmp_path / "r.pt").classes == tuple(reversed(GENERA))
     assert load_model(shipped_model).classes == GENERA
+
+
+def test_weights_that_do_not_fit_the_class_list_are_a_value_error(tmp_path):
+    """A RuntimeError here escaped the app's "model unavailable" message (a bare "Error")."""
+    from mushroom.models import create_model
+
+    path = tmp_path / "mismatch.pt"
+    save_checkpoint(path, create_model("efficientnet_lite0", 3, pretrained=False), META)
+    with pytest.raises(ValueError, match=r"mismatch\.pt is not a usable Mushroom checkpoint: "
+                       "its weights do not fit a efficientnet_lite0 with 9 classes"):
+        load_checkpoint(path)
