@@ -77,3 +77,42 @@ def test_a_draft_comes_back_only_to_its_own_expert(tmp_path, monkeypatch):
     assert (theirs[at("current")], theirs[at("note")]) == (first, "")
     for junk in ("not json", "[1]", json.dumps({"user": "alice", "image_id": "../x"})):
         assert draft.resume(ctx, "alice", None, "All", "all", None, junk)[at("current")] == first
+
+
+def reload_notice(page) -> str:
+    """Reload the page as Gradio does on a dropped connection; return the sign-in line."""
+    page.wait_for_timeout(2000)  # the draft is kept every second
+    page.reload()
+    page.wait_for_selector("#review-login", state="visible")
+    page.wait_for_timeout(1000)  # the notice is written by the page's load event
+    return page.inner_text("#review-who")
+
+
+def test_the_reloaded_page_announces_a_species_typed_alone(review_app, browser):
+    """A species typed on a photo whose genus is right (the commonest edit) comes back at the
+    next sign-in, so the reloaded page says so; it said nothing, the genus being unchanged.
+    A species already in force, typed by no one on this page, is not announced."""
+    bob = logged_in(review_app, "bob")
+    named = bob.predict("Russula/000.jpg", api_name="/review_go_to")[0]
+    bob.predict(named, "Russula", "Russula emetica", "", "All", "all",
+                api_name="/review_save")
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    page.goto(review_app.url + "?tab=review")
+    page.wait_for_selector("#review-login", state="visible")
+    log_in(page, "alice")
+    wait_for_photo(page)
+    assert go_to(page, "Russula/000.jpg") == named
+    assert page.locator("#review-species input").input_value() == "Russula emetica"
+    assert "You were signed out" not in reload_notice(page)  # nothing typed
+    log_in(page, "alice")
+    wait_for_photo(page)
+    image_id = go_to(page, "Boletus/002.jpg")
+    choose(page, "review-species", "Boletus edulis")
+    who = reload_notice(page)
+    assert "You were signed out" in who and "alice" in who, who
+    log_in(page, "alice")
+    page.wait_for_function("() => document.querySelector('#review-status')?.innerText"
+                           ".includes('Restored')", timeout=60_000)
+    assert shown_id(page) == image_id
+    assert page.locator("#review-species input").input_value() == "Boletus edulis"
+    page.close()

@@ -35,8 +35,11 @@ SAVE_JS = """() => {
     const id = label.match(/\\bid ([0-9a-f]{16})\\b/);
     // signed out, or no photo on screen: keep the last draft for the next sign-in
     if (!who || !id || !save || save.offsetParent === null) return;
+    // the header's first line: "Genus · Species in force · flagged: ..."
+    const top = label.split("\\n")[0].split(" · ").map((part) => part.trim());
+    const shown = top[1] && !top[1].startsWith("flagged:") ? top[1] : "";
     sessionStorage.setItem("%(key)s", JSON.stringify({
-      user: who[1], image_id: id[1], label: label.split("\\n")[0].split(" · ")[0].trim(),
+      user: who[1], image_id: id[1], label: top[0], shown_species: shown,
       genus: value("#review-genus input"), species: value("#review-species input"),
       note: value("#review-note textarea")}));
   }, 1000);
@@ -50,7 +53,10 @@ RESUME_JS = """(...inputs) => [...inputs.slice(0, -1), sessionStorage.getItem("%
 NOTICE_JS = """(who) => {
   let draft = null;
   try { draft = JSON.parse(sessionStorage.getItem("%s") || "null"); } catch (e) {}
-  if (!draft || !((draft.note || "").trim() || draft.genus !== draft.label)) return who;
+  // what resume() restores: a note, another genus, or a species other than the one in force
+  // (a species typed on a photo whose genus is right is the commonest edit of all)
+  if (!draft || !((draft.note || "").trim() || (draft.genus && draft.genus !== draft.label) ||
+                  (draft.species || "").trim() !== (draft.shown_species || ""))) return who;
   return "**You were signed out** (the page reloaded: the connection dropped or the app " +
     "restarted). Sign in again as **" + draft.user + "**: what you typed on the photo " +
     "you had open is kept, unsaved, and comes back.";
