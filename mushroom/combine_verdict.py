@@ -2,8 +2,9 @@
 
 :func:`mushroom.verdict.decide` on the combined probabilities, plus the find's own rules: any
 poison signal of any photo makes the find "poisonous", headlined by what fired (a photo the
-others outvote, or a photo the detector did not recognize), and a repeated photo is named
-as counted once. Pure numpy; no torch, no UI.
+others outvote, or a photo the detector did not recognize), photos that confidently name
+different genera make an otherwise edible answer "uncertain" (a find is one mushroom), and a
+repeated photo is named as counted once. Pure numpy; no torch, no UI.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ from dataclasses import replace
 import numpy as np
 
 from mushroom.combine import FindResult, looks_like, top_genera
+from mushroom.percent import pct
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import (MESSAGES, UNCERTAIN_TOP1, Verdict, decide, genus_notes,
                               possibly_poisonous_message)
+
+NOT_ONE_MUSHROOM = ("They may not show the same mushroom: identify each photo on its own, or "
+                    "add photos of this one mushroom only.")
+"""Said whenever the photos of a find point to different genera (a poisonous one outvoted, or
+two confident photos that disagree)."""
 
 
 def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
@@ -26,7 +33,9 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
     Any poison signal of any photo makes it "poisonous" (reasons list the photos); an empty
     prediction set makes an otherwise edible-genus answer "uncertain". A find whose photos
     were all rejected is "not_recognized", as for one photo. A recognized photo whose own
-    top genus is poisonous leads the headline even when the other photos outvote it. A
+    top genus is poisonous leads the headline even when the other photos outvote it. Used
+    photos whose top genera differ, each at or above ``uncertain_top1``, make an
+    "edible_genus" or "uncertain" answer "uncertain", headlined by the disagreement. A
     repeated photo is named in the reasons, as the reason it was left out of the vote.
     """
     if find.probs is None:  # no genus to name; a poison signal is still worth saying
@@ -39,6 +48,8 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
                          uncertain_top1=uncertain_top1, prediction_set=names)
         if find.poison_flag or verdict.level == "poisonous":
             verdict = _poisonous_find(find, classes, verdict)
+        else:
+            verdict = _disagreeing_find(find, classes, uncertain_top1, verdict)
     counted_once = tuple(f"photo {i + 1} is the same photo as photo {first + 1}: counted once"
                          for i, first in enumerate(find.repeat_of) if first is not None)
     return replace(verdict, reasons=verdict.reasons + counted_once)
@@ -52,8 +63,7 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) 
         message = MESSAGES["poisonous"]
     elif outvoted:
         message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
-                   f"photos together point to {verdict.genus}. They may not show the same "
-                   "mushroom: add photos of one find only. Do not eat.")
+                   f"photos together point to {verdict.genus}. {NOT_ONE_MUSHROOM} Do not eat.")
         notes = genus_notes(outvoted[0][1])  # the poisonous genus's lookalikes, not porcini
     elif verdict.level != "poisonous" and _only_unrecognized_fired(find):
         message = _unrecognized_poison_message(verdict.genus, find)
@@ -107,3 +117,27 @@ def _outvoted_poisonous(find: FindResult, classes: Sequence[str]) -> list[tuple[
     return [(looks_like(f"photo {i + 1}", genus, p), genus)
             for i, (genus, p) in enumerate(top_genera(find.photo_probs, classes))
             if find.used[i] and genus in POISONOUS]
+
+
+def _disagreeing_find(find: FindResult, classes: Sequence[str], uncertain_top1: float,
+                      verdict: Verdict) -> Verdict:
+    """``verdict`` made "uncertain" when used photos confidently name different genera.
+
+    Boletus >99% on one photo and Russula 97% on another are two mushrooms, not one: their
+    combined "Boletus 83%" is an answer for neither. Photos below ``uncertain_top1``, not
+    recognized or repeated do not count (the vote already weighs their doubt).
+    """
+    if find.photo_probs is None:
+        return verdict
+    sure = [(i, genus, p) for i, (genus, p) in enumerate(top_genera(find.photo_probs, classes))
+            if find.used[i] and p >= uncertain_top1]
+    if len({genus for _, genus, _ in sure}) < 2:
+        return verdict
+    (first, genus, p), rest = sure[0], sure[1:]
+    named = ", ".join([looks_like(f"photo {first + 1}", genus, p)]
+                      + [f"photo {i + 1} like {g} ({pct(q)})" for i, g, q in rest])
+    message = (f"The photos disagree: {named}. {NOT_ONE_MUSHROOM} Treat it as poisonous: "
+               "do not eat.")
+    reason = f"the photos name different genera, each at or above {pct(uncertain_top1)}: {named}"
+    doubts = verdict.reasons if verdict.level == "uncertain" else ()
+    return replace(verdict, level="uncertain", message=message, reasons=(reason, *doubts))

@@ -8,12 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.combine import CombineConfig, combine_find, combine_probs, repeats
-from mushroom.combine_verdict import find_verdict
+from mushroom.combine_verdict import NOT_ONE_MUSHROOM, find_verdict
 from mushroom.conformal import fit_mondrian
 from mushroom.taxonomy import GENERA, POISONOUS
 from mushroom.verdict import decide, poison_probability
 
-RUSSULA, AMANITA, LACTARIUS = (GENERA.index(g) for g in ("Russula", "Amanita", "Lactarius"))
+RUSSULA, AMANITA, LACTARIUS, BOLETUS = (GENERA.index(g) for g in (
+    "Russula", "Amanita", "Lactarius", "Boletus"))
 
 
 def peaked(genus: int, p: float, n_classes: int = len(GENERA)) -> np.ndarray:
@@ -58,7 +59,7 @@ def test_one_poisonous_looking_photo_makes_the_find_warn():
     assert verdict.level == "poisonous" and verdict.genus == "Russula"
     # The headline names the outvoted photo, not only "most likely Russula".
     assert "photo 3 looks like Amanita (80%)" in verdict.message
-    assert "may not show the same mushroom" in verdict.message
+    assert NOT_ONE_MUSHROOM in verdict.message  # worded as when edible photos disagree
     assert verdict.reasons[0] == "photo 3 looks like Amanita (80%)"
     assert "death cap" in verdict.notes["edibility"].lower() + verdict.notes["lookalikes"].lower()
     calm = find_verdict(combine_find(photos[:2], GENERA, tau), GENERA, tau)
@@ -226,6 +227,59 @@ def test_a_photo_whose_top_genus_is_poisonous_warns_even_below_tau():
         in verdict.reasons
 
 
+def test_photos_that_confidently_disagree_make_the_find_uncertain():
+    # A porcini photo and a brittlegill photo are two mushrooms: "most likely Boletus 83%"
+    # was an answer for neither, though each photo alone is a confident edible genus.
+    photos = np.stack([peaked(BOLETUS, 0.999), peaked(RUSSULA, 0.97)])
+    for row in photos:
+        assert find_verdict(combine_find(row[None], GENERA, 0.3), GENERA, 0.3).level \
+            == "edible_genus"
+    verdict = find_verdict(combine_find(photos, GENERA, 0.3), GENERA, 0.3)
+    assert verdict.level == "uncertain" and verdict.genus == "Boletus"
+    named = "photo 1 looks like Boletus (>99%), photo 2 like Russula (97%)"
+    assert verdict.message == (f"The photos disagree: {named}. {NOT_ONE_MUSHROOM} Treat it as "
+                               "poisonous: do not eat.")
+    assert verdict.reasons == (
+        f"the photos name different genera, each at or above 55%: {named}",)
+    # The find's own doubt stays among the reasons, after the disagreement.
+    doubtful = find_verdict(combine_find(photos, GENERA, 0.3), GENERA, 0.3, uncertain_top1=0.95)
+    assert doubtful.level == "uncertain" and doubtful.message.startswith(
+        "The photos disagree: photo 1 looks like Boletus (>99%), photo 2 like Russula (97%).")
+    assert doubtful.reasons[1].startswith("the top genus has only")
+
+
+def test_disagreement_needs_two_confident_recognized_distinct_photos():
+    sure, lactarius = peaked(BOLETUS, 0.999), peaked(LACTARIUS, 0.96)
+    cases = {  # photos, rejected, repeat_of
+        "the same photo twice": ([sure, sure], None, [None, 0]),
+        "a second photo below the cut-off": ([sure, peaked(RUSSULA, 0.5)], None, None),
+        "an unrecognized second photo": ([sure, peaked(RUSSULA, 0.97)], [False, True], None),
+        "two views of one genus": ([sure, peaked(BOLETUS, 0.9)], None, None),
+    }
+    for name, (photos, rejected, repeat_of) in cases.items():
+        find = combine_find(np.stack(photos), GENERA, 0.3, rejected=rejected,
+                            repeat_of=repeat_of)
+        verdict = find_verdict(find, GENERA, 0.3)
+        assert verdict.level == "edible_genus", name
+        assert "disagree" not in verdict.message + " ".join(verdict.reasons), name
+    # At the cut-off counts: three photos, two genera, each named in order.
+    photos = np.stack([sure, peaked(BOLETUS, 0.9), peaked(RUSSULA, 0.55)])
+    verdict = find_verdict(combine_find(photos, GENERA, 0.3), GENERA, 0.3)
+    assert verdict.level == "uncertain" and verdict.message.startswith(
+        "The photos disagree: photo 1 looks like Boletus (>99%), photo 2 like Boletus (90%), "
+        "photo 3 like Russula (55%).")
+    assert find_verdict(combine_find(np.stack([sure, lactarius]), GENERA, 0.3), GENERA,
+                        0.3).level == "uncertain"
+
+
+def test_a_poisonous_find_stays_poisonous_when_its_photos_disagree():
+    photos = np.stack([peaked(BOLETUS, 0.999), peaked(RUSSULA, 0.97)])
+    find = combine_find(photos, GENERA, 0.3, poison_head=np.array([0.1, 0.6]), head_tau=0.4)
+    verdict = find_verdict(find, GENERA, 0.3)
+    assert verdict.level == "poisonous"
+    assert verdict.reasons == ("photo 2: the poison detector gives 60% (threshold 40%)",)
+
+
 @st.composite
 def finds(draw) -> tuple[np.ndarray, np.ndarray, list[int | None]]:
     """1-5 photos (rows often peaked, some repeated exactly), which ones the detector
@@ -258,7 +312,8 @@ def test_a_photo_poisonous_on_its_own_never_lets_the_find_be_edible(find_in, tau
     find = combine_find(probs, GENERA, tau, rejected=rejected, repeat_of=repeat_of,
                         conformal=_conformal() if sets else None)
     verdict = find_verdict(find, GENERA, tau, uncertain_top1=top1)
-    alone = [decide(dict(zip(GENERA, row)), tau, uncertain_top1=top1).level for row in probs]
+    alone_verdicts = [decide(dict(zip(GENERA, row)), tau, uncertain_top1=top1) for row in probs]
+    alone = [v.level for v in alone_verdicts]
     if "poisonous" in alone:
         assert verdict.level in (("poisonous",) if find.recognized else ("not_recognized",))
         assert find.poison_flag and verdict.reasons
@@ -268,4 +323,7 @@ def test_a_photo_poisonous_on_its_own_never_lets_the_find_be_edible(find_in, tau
         assert not {GENERA[c] for c in find.prediction_set} & POISONOUS
         assert find.prediction_set or not sets
         assert "checked by an expert" in verdict.message
+        sure = {d.genus for d, u in zip(alone_verdicts, find.used)
+                if u and d.top1_probability >= top1}
+        assert len(sure) <= 1  # photos that confidently disagree are not one answer
     assert "safe to eat" not in " ".join([verdict.message, *verdict.reasons]).lower()

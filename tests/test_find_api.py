@@ -19,6 +19,7 @@ from calibrated import calibrated_checkpoint
 from conftest import make_photo
 from mushroom.combine import combine_probs
 from mushroom.conformal import prediction_sets
+from mushroom.percent import pct
 from mushroom.taxonomy import GENERA
 from server import running_app
 
@@ -127,6 +128,33 @@ def test_non_mushroom_photo_is_not_recognized_by_the_shipped_model(shipped_model
     assert "no mushroom found" in result["verdict"]["message"].lower()
     assert result["top_k"] == [] and result["probabilities"] is None
     assert result["prediction_set"] == [] and result["recognized"] is False
+
+
+def test_photos_of_two_confident_edible_genera_disagree(real_data, shipped_model):
+    """A porcini photo and a brittlegill photo in one find are two mushrooms: the find said
+    "Most likely Boletus" with both listed, an answer for neither photo."""
+    with running_app({"MUSHROOM_MODEL": str(shipped_model)}) as app:
+        client = Client(app.url, verbose=False)
+
+        def confident(genus: str) -> tuple[str, float]:
+            # the first real photo of the genus that the model alone calls edible_genus
+            for path in sorted((real_data / genus).glob("*.jpg")):
+                single = client.predict(handle_file(str(path)), 1, api_name="/identify")
+                if single["verdict"]["level"] == "edible_genus":
+                    return str(path), single["top_k"][0]["probability"]
+            pytest.skip(f"no confident {genus} photo")
+
+        (boletus, p_b), (russula, p_r) = confident("Boletus"), confident("Russula")
+        find = client.predict([handle_file(boletus), handle_file(russula)], 3,
+                              api_name="/identify_find")
+    verdict = find["verdict"]
+    assert find["used"] == [True, True] and verdict["level"] == "uncertain"
+    named = (f"photo 1 looks like Boletus ({pct(p_b)}), photo 2 like Russula ({pct(p_r)})")
+    assert verdict["message"].startswith(f"The photos disagree: {named}. They may not show "
+                                         "the same mushroom")
+    assert verdict["message"].endswith("Treat it as poisonous: do not eat.")
+    assert verdict["reasons"][0].endswith(named)
+    assert {t["genus"] for t in find["top_k"][:2]} == {"Boletus", "Russula"}
 
 
 def test_find_tab_explains_only_a_photo_of_the_list(tmp_path):
