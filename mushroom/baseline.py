@@ -26,8 +26,8 @@ import pandas as pd
 from mushroom.cli import add_data_flag, check_out_dir
 from mushroom import metrics
 from mushroom.config import CalibConfig, DataConfig
-from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 from mushroom.poison_rule import poison_probabilities
+from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -35,9 +35,9 @@ import numpy as np
 
 from mushroom.conformal import prediction_sets
 from mushroom.percent import pct, pct_pair
+from mushroom.poison_rule import flags_from_scores, poison_probabilities
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import top_genus
-from mushroom.poison_rule import flags_from_scores, poison_probabilities
 
 MAX_PHOTOS = 5
 """Most photos of one find the app accepts (cap, gills, stem, base, habitat)."""

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from mushroom.metrics import poisonous_rates
-from mushroom.taxonomy import POISONOUS
 from mushroom.poison_rule import flags_from_scores
+from mushroom.taxonomy import POISONOUS
 
 
 @dataclass

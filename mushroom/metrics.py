@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mushroom.taxonomy import POISONOUS
 from mushroom.poison_rule import poison_probabilities
+from mushroom.taxonomy import POISONOUS
 
 REPORT_KEYS = ("n_images", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
                "confusion_matrix", "classes", "poisonous", "ece")

@@ -19,8 +19,8 @@ from mushroom import prior
 from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest, cap_train, check_photos, manifest_sha256, read_manifest
-from mushroom.taxonomy import GENERA, POISONOUS, POISONOUS_INDEX
 from mushroom.poison_rule import poison_flags, poison_probabilities
+from mushroom.taxonomy import GENERA, POISONOUS, POISONOUS_INDEX
 
 
 def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: str | None,

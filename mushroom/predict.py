@@ -17,9 +17,9 @@ import torch
 from PIL import Image
 
 from mushroom.checkpoint import check_decision_meta, load_checkpoint
+from mushroom.poison_rule import poison_probabilities
 from mushroom.presets import eval_transform, to_rgb
 from mushroom.tta import TTA, forward
-from mushroom.poison_rule import poison_probabilities
 
 from mushroom.paths import DEFAULT_MODEL  # noqa: F401  (re-exported for callers)
 

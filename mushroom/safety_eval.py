@@ -28,9 +28,9 @@ import numpy as np
 from mushroom.calibrate import pass_rate_at_full_recall
 from mushroom.conformal import coverage_report, prediction_sets
 from mushroom.ood import is_unfamiliar
+from mushroom.poison_rule import poison_probabilities
 from mushroom.taxonomy import poisonous_index
 from mushroom.verdict import Thresholds, decide
-from mushroom.poison_rule import poison_probabilities
 
 
 def _rate(mask: np.ndarray) -> float | None:

@@ -11,9 +11,9 @@ import pytest
 from mushroom.config import CalibConfig
 from mushroom.data import build_manifest, manifest_sha256
 from mushroom.evaluate import poison_flags, predict_frame
+from mushroom.poison_rule import poison_probabilities
 from mushroom.predict import load_model
 from mushroom.taxonomy import POISONOUS
-from mushroom.poison_rule import poison_probabilities
 
 
 @pytest.mark.slow

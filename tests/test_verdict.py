@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mushroom.poison_rule import poison_flags, poison_probabilities
 from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
 from mushroom.percent import pct, pct_pair
 from mushroom.verdict import LEVELS, UNCERTAIN_TOP1, Thresholds, decide, poison_probability
-from mushroom.poison_rule import poison_flags, poison_probabilities
 
 EDIBLE_SIDE = [g for g in GENERA if g not in POISONOUS]
 
