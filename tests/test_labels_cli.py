@@ -36,6 +36,13 @@ def photos(tmp_path: Path) -> Path:
     return write_tiny_dataset(tmp_path / "photos", per_class=3, genera=("Amanita", "Boletus"))
 
 
+def add_votes(store: Path, data: Path, votes) -> None:
+    """Record each ``(annotator, labels-add flags)`` through the real ``labels add``."""
+    for annotator, extra in votes:
+        assert main(["labels", "add", "--labels", str(store), "--data", str(data),
+                     "--annotator", annotator, *extra]) == 0
+
+
 def _writer(store: str, image: str, worker: int, n: int) -> None:
     for k in range(n):
         code = main(["labels", "add", "--labels", store, "--image", image, "--genus", "Boletus",
@@ -341,18 +348,16 @@ def test_the_cleaning_report_says_which_labels_were_applied_and_why_others_were_
         img.resize((86, 72)).save(data / "Russula/003_near.jpg", quality=70)
     (data / "Amanita/broken.jpg").write_bytes(b"\x00not a photo" * 40)
     store = tmp_path / "labels"
-    for annotator, extra in (
-            ("alice", ["--image", "Russula/003.jpg", "--genus", "Amanita"]),
-            ("alice", ["--image", "Boletus/001.jpg", "--genus", "Suillus"]),
-            ("bob", ["--image", "Boletus/001.jpg", "--genus", "Boletus"]),
-            ("alice", ["--image", "Russula/001.jpg", "--genus", "Lactarius"]),
-            ("bob", ["--image", "Russula/001.jpg", "--genus", "Lactarius"]),
-            ("carol", ["--image", "Russula/001.jpg", "--genus", "Russula"]),
-            ("alice", ["--image", "Amanita/broken.jpg", "--flag", "unusable"]),
-            ("alice", ["--image", "Lactarius/002.jpg", "--genus", "Russula"]),
-            ("alice", ["--image", "Amanita/005.jpg", "--flag", "not_a_mushroom"])):
-        assert main(["labels", "add", "--labels", str(store), "--data", str(data),
-                     "--annotator", annotator, *extra]) == 0
+    add_votes(store, data, (
+        ("alice", ["--image", "Russula/003.jpg", "--genus", "Amanita"]),
+        ("alice", ["--image", "Boletus/001.jpg", "--genus", "Suillus"]),
+        ("bob", ["--image", "Boletus/001.jpg", "--genus", "Boletus"]),
+        ("alice", ["--image", "Russula/001.jpg", "--genus", "Lactarius"]),
+        ("bob", ["--image", "Russula/001.jpg", "--genus", "Lactarius"]),
+        ("carol", ["--image", "Russula/001.jpg", "--genus", "Russula"]),
+        ("alice", ["--image", "Amanita/broken.jpg", "--flag", "unusable"]),
+        ("alice", ["--image", "Lactarius/002.jpg", "--genus", "Russula"]),
+        ("alice", ["--image", "Amanita/005.jpg", "--flag", "not_a_mushroom"])))
     (data / "Lactarius/002.jpg").unlink()  # deleted after it was labelled
     result = cli("manifest", "--data", str(data), "--labels", str(store), "--out",
                  str(tmp_path / "m.csv"))
@@ -459,13 +464,11 @@ def test_near_duplicates_of_a_flagged_photo_are_dropped_or_named(tmp_path):
         with Image.open(data / f"{name}.jpg") as img:
             img.resize((86, 72)).save(data / f"{name}_near.jpg", quality=70)
     store = tmp_path / "labels"
-    for annotator, extra in (
-            ("alice", ["--image", "Amanita/005.jpg", "--flag", "not_a_mushroom"]),
-            ("alice", ["--image", "Russula/002.jpg", "--flag", "unusable"]),
-            ("alice", ["--image", "Boletus/001.jpg", "--flag", "not_a_mushroom"]),
-            ("bob", ["--image", "Boletus/001_near.jpg", "--genus", "Boletus"])):
-        assert main(["labels", "add", "--labels", str(store), "--data", str(data),
-                     "--annotator", annotator, *extra]) == 0
+    add_votes(store, data, (
+        ("alice", ["--image", "Amanita/005.jpg", "--flag", "not_a_mushroom"]),
+        ("alice", ["--image", "Russula/002.jpg", "--flag", "unusable"]),
+        ("alice", ["--image", "Boletus/001.jpg", "--flag", "not_a_mushroom"]),
+        ("bob", ["--image", "Boletus/001_near.jpg", "--genus", "Boletus"])))
     status, out, err = run_cli("manifest", "--data", str(data), "--labels", str(store),
                                "--out", str(tmp_path / "m.csv"))
     assert status == 0, err
@@ -490,12 +493,10 @@ def test_a_label_on_a_dropped_exact_duplicate_reaches_the_copy_kept(tmp_path):
         with Image.open(data / f"{name}.jpg") as img:
             img.convert("RGB").save(data / f"{name}_copy.png")
     store = tmp_path / "labels"
-    for annotator, extra in (
-            ("alice", ["--image", "Amanita/000_copy.png", "--genus", "Boletus"]),
-            ("alice", ["--image", "Russula/001.jpg", "--genus", "Russula"]),
-            ("bob", ["--image", "Russula/001_copy.png", "--genus", "Lactarius"])):
-        assert main(["labels", "add", "--labels", str(store), "--data", str(data),
-                     "--annotator", annotator, *extra]) == 0
+    add_votes(store, data, (
+        ("alice", ["--image", "Amanita/000_copy.png", "--genus", "Boletus"]),
+        ("alice", ["--image", "Russula/001.jpg", "--genus", "Russula"]),
+        ("bob", ["--image", "Russula/001_copy.png", "--genus", "Lactarius"])))
     status, out, err = run_cli("manifest", "--data", str(data), "--labels", str(store),
                                "--out", str(tmp_path / "m.csv"))
     assert status == 0, err
