@@ -298,3 +298,25 @@ def test_nothing_to_download_leaves_no_bare_error_in_the_download_box(browser, t
                                timeout=10_000)
         page.close()
     assert errors == []
+
+
+def test_a_refusal_toast_shows_the_typed_species_whole(review_app, browser):
+    """Seen live: the toast of a refused Save rendered its message as HTML, so the typed
+    species “Amanita <volva>” was taken for a tag and the toast's reason stopped at
+    “Amanita ”; the status line, which escapes it, showed it whole (and still must, once)."""
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    choose(page, "review-genus", "Amanita")
+    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
+    choose(page, "review-species", "Amanita <volva> & co")
+    page.click("#review-save")
+    status = wait_for_status(page, "Not saved")
+    page.locator(".toast-body.error").first.wait_for(timeout=30_000)
+    toast = page.inner_text(".toast-body.error")
+    page.close()
+    assert "“Amanita <volva> & co” is not a binomial: write" in toast
+    assert "“Amanita <volva> & co” is not a binomial: write" in status
+    assert "&lt;" not in status and "&amp;" not in status
+    assert errors == []

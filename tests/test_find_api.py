@@ -196,6 +196,23 @@ def test_find_tab_explanation_refusal_names_the_photo(tmp_path):
         explain_photo([str(good), str(bad)], "Photo 2 (gills.jpg)")
 
 
+
+def test_a_photo_name_with_markup_is_escaped_once_in_toast_and_card(tmp_path):
+    """The name goes into the refusal: escaped for the toast (which renders HTML and took
+    "<b>" for a tag), and shown as named, not as "&amp;lt;b&amp;gt;", in the page's card."""
+    from mushroom.ui import UserError
+    from mushroom.ui.find import explain_photo, explain_photo_for_page
+
+    good, bad = tmp_path / "cap.jpg", tmp_path / "<b>gills & stem.jpg"
+    make_photo(0, seed=1).save(good)
+    bad.write_bytes(b"not a photo at all")
+    which = f"Photo 2 ({bad.name})"
+    with pytest.raises(UserError) as refused:
+        explain_photo([str(good), str(bad)], which)
+    assert refused.value.message.startswith("Photo 2 (&lt;b&gt;gills &amp; stem.jpg): ")
+    card = explain_photo_for_page([str(good), str(bad)], which)[1]
+    assert "Photo 2 (&lt;b&gt;gills &amp; stem.jpg): " in card and "&amp;lt;" not in card
+
 def test_page_explain_buttons_show_refusals_in_place(tmp_path):
     """The buttons' wrappers turn a refusal into a card in the heatmap's place (a toast
     faded and left a bare "Error" badge); /explain itself still raises for API clients."""

@@ -9,6 +9,7 @@ benchmark serve the same app, and the helpers the tabs refuse bad input with
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import tempfile
@@ -59,10 +60,22 @@ MAX_FILE_BYTES = 25 * 1024 * 1024
 class UserError(gr.Error):
     """A refusal the user can act on (bad photo, no login, bad value): shown to them, but not
     printed as a server traceback, which would fill the log with upload names and expected
-    mistakes."""
+    mistakes.
+
+    Gradio's toast renders a message as HTML, and refusals quote what was typed or sent (a
+    species "Amanita <volva>", a file name): the message is escaped (``<``, ``>``, ``&``)
+    or the toast takes the quote for a tag and cuts the reason there. ``text`` keeps it
+    as written, for the places that escape it themselves (:func:`said`).
+    """
 
     def __init__(self, message: str, **kwargs):
-        super().__init__(message, print_exception=False, **kwargs)
+        self.text = message
+        super().__init__(html.escape(message, quote=False), print_exception=False, **kwargs)
+
+
+def said(err: gr.Error) -> str:
+    """What a refusal says, as plain text (a :class:`UserError`'s message is escaped HTML)."""
+    return err.text if isinstance(err, UserError) else err.message
 
 
 def bound(fn, *args):

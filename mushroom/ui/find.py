@@ -20,7 +20,7 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_message,
+from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_message, said,
                          whole_number)
 from mushroom.ui.api_input import check_photos, checked
 from mushroom.ui.identify import (LEGEND, PREDICTED, error_card, explain, explain_in_place,
@@ -137,7 +137,7 @@ def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
     try:
         result = identify_find(photos, k)
     except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
-        return None, None, error_card(err.message, "these photos", live=False), "", None
+        return None, None, error_card(said(err), "these photos", live=False), "", None
     return (result, *render_find(result, photos))
 
 
@@ -185,7 +185,7 @@ def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED
         return explain(paths[i - 1], genus, quality, 0, progress)
     except gr.Error as err:  # "No mushroom found in this photo": which one, of five?
         # Named as the find's own refusals are, so that removing the photo closes it too
-        raise UserError(f"Photo {i} ({Path(paths[i - 1]).name}): {err.message}") from err
+        raise UserError(f"Photo {i} ({Path(paths[i - 1]).name}): {said(err)}") from err
 
 
 def explain_photo_for_page(photos: list | None, which: str | None, genus: str = PREDICTED,

@@ -17,7 +17,7 @@ from PIL import Image
 from mushroom import service
 from mushroom.taxonomy import GENERA
 from mushroom.explain import MAX_SAMPLES
-from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, scratch_file,
+from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, said, scratch_file,
                          whole_number)
 from mushroom.ui.bars import genus_bars
 from mushroom.ui.uploads import (NO_PHOTO, RAW, Upload, decode_upload, photo_input,
@@ -114,7 +114,7 @@ def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
             return None, "", "", copy
         result = identify(photo, k)
     except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
-        return None, "", error_card(err.message, live=False), gr.skip()
+        return None, "", error_card(said(err), live=False), gr.skip()
     return (result, *render(result), gr.skip())
 
 
@@ -142,7 +142,7 @@ def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
     try:
         image = fn(*args)
     except gr.Error as err:
-        return None, error_card(err.message, subject, "heatmap")
+        return None, error_card(said(err), subject, "heatmap")
     return image, heatmap_alt(image)
 
 

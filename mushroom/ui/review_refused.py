@@ -68,7 +68,7 @@ def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str
         require(user)
         check_choice(kind, image_id, genus, species, note)
     except UserError as err:
-        reason = md_text(err.message.rstrip("."))  # it quotes what was typed
+        reason = md_text(err.text.rstrip("."))  # it quotes what was typed
         return _status_only(f"**Not saved.** {reason[:1].upper()}{reason[1:]}.{kept}", history)
     again = show_if_stale(ctx, kind, user, image_id, note, seen, history, filter_genus, mode)
     return again if again is not None else _status_only(f"**Not saved.** {ELSEWHERE}.{kept}",

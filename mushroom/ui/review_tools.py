@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from mushroom.review_nav import History
-from mushroom.ui import UserError, scratch_file
+from mushroom.ui import UserError, said, scratch_file
 from mushroom.ui.review_handlers import (ITEM_OUTPUTS, ReviewContext, photo, queue_row, render,
                                          require, species_update)
 
@@ -49,7 +49,7 @@ def explain_for_page(ctx: ReviewContext, user: str | None, image_id: str,
     try:
         image, caption = explain(ctx, user, image_id, progress)
     except gr.Error as err:
-        return None, error_card(err.message, "this photo", "heatmap")
+        return None, error_card(said(err), "this photo", "heatmap")
     return image, f"{caption}\n\n{heatmap_alt(image)}"
 
 
