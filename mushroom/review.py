@@ -249,6 +249,10 @@ def next_item(queue: pd.DataFrame, chosen: pd.DataFrame, after: str | None) -> s
 
 
 def top_k(row: pd.Series, k: int = 3) -> dict[str, float]:
-    """The ``k`` most probable genera of a queue row."""
+    """The ``k`` most probable genera of a queue row, ranked as /identify ranks them
+    (:func:`~mushroom.verdict.ranked_genera`): an exact tie lists the poisonous genus first,
+    never an edible one above it."""
+    from mushroom.verdict import ranked_genera
+
     probs = {g: float(row[f"p_{g}"]) for g in GENERA}
-    return dict(sorted(probs.items(), key=lambda kv: -kv[1])[:k])
+    return {g: probs[g] for g in ranked_genera(probs)[:k]}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import CASE, ROOT, write_tiny_dataset
+from conftest import CASE, ROOT, probs_row, write_tiny_dataset
 from mushroom import labels, review, review_filters
 from mushroom import species as species_list
 from mushroom.taxonomy import GENERA
@@ -67,6 +67,27 @@ def test_filters_progress_state_and_navigation(case_data, tmp_path):
     assert len(top) == 3 and list(top)[:2] == ["Boletus", "Amanita"]
     assert top["Boletus"] == pytest.approx(0.5)
 
+
+
+def test_review_top3_lists_the_poisonous_genus_first_on_an_exact_tie(case_data, tmp_path):
+    """The Review header's bars sorted a tie in class order (Agaricus above Amanita) while
+    /identify's top_k and the verdict name the poisonous genus first on a tie."""
+    from mushroom.service import top_k as service_top_k
+    from mushroom.ui.review_view import top3
+
+    data, oof = case_data
+    scores = pd.read_csv(oof)
+    tied = probs_row(Agaricus=0.4, Amanita=0.4)
+    scores.loc[0, [f"p_{g}" for g in GENERA]] = tied
+    scores.to_csv(oof, index=False)
+    review.build_queue(data, tmp_path / "queue.csv", None, oof)
+    queue = review.load_queue(tmp_path / "queue.csv", tmp_path)
+    row = queue.set_index("image_id").loc[scores.loc[0, "image_id"]]
+    assert list(review.top_k(row, 3))[:2] == ["Amanita", "Agaricus"]
+    assert list(review.top_k(row, 3)) == [
+        r["genus"] for r in service_top_k(tied, GENERA, 3)]
+    bars = top3(row)
+    assert bars.index('aria-label="Amanita') < bars.index('aria-label="Agaricus')
 
 def test_out_of_fold_is_preferred_and_the_model_fills_the_rest(case_data, tmp_path,
                                                                 tiny_checkpoint):
