@@ -9,6 +9,7 @@ species and note typed on the photo were gone without a word.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,35 @@ def test_a_draft_comes_back_only_to_its_own_expert(tmp_path, monkeypatch):
     for junk in ("not json", "[1]", json.dumps({"user": "alice", "image_id": "../x"})):
         assert draft.resume(ctx, "alice", None, "All", "all", None, junk)[at("current")] == first
 
+
+
+def test_a_draft_that_does_not_apply_decodes_no_photo_but_the_one_shown(tmp_path, monkeypatch):
+    """A kept draft with nothing typed in it (its genus is the label in force) rendered its
+    photo, decoded and held it, then threw that away and rendered the queue's first photo:
+    two renders for one view. Counted through Python's audit hook on opened files: the
+    draft's photo must not be opened at all."""
+    import sys
+
+    from mushroom.review import load_queue
+    from mushroom.ui import review_draft as draft
+    from mushroom.ui.review_handlers import ITEM_OUTPUTS
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    queue = load_queue(ctx.cache, ctx.labels_dir)
+    first, later = queue.iloc[0], queue.iloc[1]
+    saved = json.dumps({"user": "alice", "image_id": later["image_id"],
+                        "label": later["genus"], "genus": later["genus"], "species": "",
+                        "note": "  "})
+    opened, watching = [], []
+    sys.addaudithook(lambda event, args: opened.append(str(args[0]))
+                     if watching and event == "open" and isinstance(args[0], str) else None)
+    watching.append(True)
+    out = draft.resume(ctx, "alice", None, "All", "all", None, saved)
+    watching.clear()
+    assert out[ITEM_OUTPUTS.index("current")] == first["image_id"]
+    photos = [Path(p).relative_to(ctx.data_dir).as_posix() for p in opened
+              if Path(p).is_relative_to(ctx.data_dir)]
+    assert photos == [first["path"]]
 
 def reload_notice(page) -> str:
     """Reload the page as Gradio does on a dropped connection; return the sign-in line."""

@@ -18,8 +18,9 @@ import re
 from mushroom.decision import MAX_NOTE
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
-from mushroom.ui.review_handlers import (ITEM_OUTPUTS, ReviewContext, render, require, show,
-                                         species_update)
+from mushroom.ui import UserError
+from mushroom.ui.review_handlers import (ITEM_OUTPUTS, ReviewContext, queue_row, render, require,
+                                         show, species_update)
 
 KEY = "mushroom-review-draft"
 """The ``sessionStorage`` key of the draft."""
@@ -91,15 +92,15 @@ def resume(ctx: ReviewContext, user: str | None, image_id: str | None, filter_ge
     """
     user = require(user)
     found = typed(draft, user)
-    if found is None:
+    row = _row(ctx, found["image_id"]) if found is not None else None
+    # decided on the queue row, before rendering: a render decodes and holds the photo
+    if row is None or not _worth_restoring(found, row["genus"], row["species"] or ""):
         return show(ctx, user, image_id, filter_genus, mode, history)
     out = render(ctx, user, found["image_id"], filter_genus, mode, "", history, keep="trail")
     at = ITEM_OUTPUTS.index
-    label = (out[at("seen")] or ("", ""))[1]
-    shown_species = out[at("species")]["value"]
-    if out[at("current")] != found["image_id"] or not _worth_restoring(found, label,
-                                                                        shown_species):
+    if out[at("current")] != found["image_id"]:  # it left the queue a moment ago (a rebuild)
         return show(ctx, user, image_id, filter_genus, mode, history)
+    label = out[at("seen")][1]
     genus = found["genus"] if found["genus"] in GENERA else label
     out[at("genus")] = genus
     out[at("species")] = species_update(ctx, genus, found["species"])
@@ -109,6 +110,15 @@ def resume(ctx: ReviewContext, user: str | None, image_id: str | None, filter_ge
     out[at("status")] = ("**Restored, not saved yet**: what you typed on this photo before "
                          f"you were signed out.{changed} " + out[at("status")]).strip()
     return out
+
+
+def _row(ctx: ReviewContext, image_id: str):
+    """The queue row of the draft's photo, or None when it has left the queue (or there is
+    no queue any more)."""
+    try:
+        return queue_row(ctx, image_id)
+    except UserError:
+        return None
 
 
 def _worth_restoring(found: dict, label: str, species: str) -> bool:
