@@ -3,8 +3,9 @@
 :func:`mushroom.verdict.decide` on the combined probabilities, plus the find's own rules: any
 poison signal of any photo makes the find "poisonous", headlined by what fired (a photo the
 others outvote, or a photo the detector did not recognize), photos that confidently name
-different genera make an otherwise edible answer "uncertain" (a find is one mushroom), and a
-repeated photo is named as counted once. Pure numpy; no torch, no UI.
+different genera make an otherwise edible answer "uncertain" (a find is one mushroom) with
+the notes of each genus named, and a repeated photo is named as counted once. Pure numpy;
+no torch, no UI.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) 
     elif outvoted:
         message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
                    f"photos together point to {verdict.genus}. {NOT_ONE_MUSHROOM} Do not eat.")
-        notes = genus_notes(outvoted[0][1])  # the poisonous genus's lookalikes, not porcini
+        notes = notes_of([g for _, g in outvoted])  # the poisonous genera's, not porcini's
     elif verdict.level != "poisonous" and _only_unrecognized_fired(find):
         message = _unrecognized_poison_message(verdict.genus, find)
     else:
@@ -140,4 +141,21 @@ def _disagreeing_find(find: FindResult, classes: Sequence[str], uncertain_top1: 
                "do not eat.")
     reason = f"the photos name different genera, each at or above {pct(uncertain_top1)}: {named}"
     doubts = verdict.reasons if verdict.level == "uncertain" else ()
-    return replace(verdict, level="uncertain", message=message, reasons=(reason, *doubts))
+    return replace(verdict, level="uncertain", message=message, reasons=(reason, *doubts),
+                   notes=notes_of([g for _, g, _ in sure]))
+
+
+def notes_of(genera: Sequence[str]) -> dict[str, str]:
+    """The notes of the genera a find's photos name, each text prefixed by its genus when
+    there are several ("Boletus: Many are edible... Russula: Many edible brittlegills...").
+
+    Photos that disagree are no settled genus: the combined top genus's notes alone would
+    read as the find's answer. The keys stay those of
+    :func:`~mushroom.verdict.genus_notes`, which API clients read.
+    """
+    named = list(dict.fromkeys(genera))
+    if len(named) == 1:
+        return genus_notes(named[0])
+    each = [(g, genus_notes(g)) for g in named]
+    return {key: " ".join(f"{g}: {notes[key]}" for g, notes in each if notes)
+            for key in ("edibility", "lookalikes")}

@@ -227,6 +227,24 @@ def test_a_photo_whose_top_genus_is_poisonous_warns_even_below_tau():
         in verdict.reasons
 
 
+
+def test_outvoted_poisonous_photos_of_two_genera_give_the_notes_of_both():
+    """The card named photo 1's Amanita and photo 2's Cortinarius in its headline but gave
+    only Amanita's notes, as if the find were an Amanita; never porcini's, outvoting both."""
+    from mushroom.verdict import genus_notes
+
+    tau, cortinarius = 0.5, GENERA.index("Cortinarius")
+    amanita = _top1_amanita_below(tau)
+    other = amanita.copy()
+    other[[AMANITA, cortinarius]] = amanita[[cortinarius, AMANITA]]
+    photos = np.stack([amanita, other, peaked(GENERA.index("Boletus"), 0.99)])
+    verdict = find_verdict(combine_find(photos, GENERA, tau), GENERA, tau)
+    assert verdict.level == "poisonous" and verdict.genus == "Boletus"
+    first, second = genus_notes("Amanita"), genus_notes("Cortinarius")
+    assert verdict.notes == {k: f"Amanita: {first[k]} Cortinarius: {second[k]}" for k in first}
+    one = find_verdict(combine_find(photos[[0, 2]], GENERA, tau), GENERA, tau)
+    assert one.notes == first
+
 def test_photos_that_confidently_disagree_make_the_find_uncertain():
     # A porcini photo and a brittlegill photo are two mushrooms: "most likely Boletus 83%"
     # was an answer for neither, though each photo alone is a confident edible genus.
@@ -247,6 +265,25 @@ def test_photos_that_confidently_disagree_make_the_find_uncertain():
         "The photos disagree: photo 1 looks like Boletus (>99%), photo 2 like Russula (97%).")
     assert doubtful.reasons[1].startswith("the top genus has only")
 
+
+
+def test_the_card_of_photos_that_disagree_gives_the_notes_of_each_genus_named():
+    """The card's "Edibility range" and "Dangerous lookalikes" were the combined top genus's
+    (porcini's "Many are edible") under "The photos disagree: ... Boletus ..., ... Russula",
+    as if the find were settled on Boletus."""
+    from mushroom.ui.identify import verdict_card
+    from mushroom.verdict import genus_notes
+
+    photos = np.stack([peaked(BOLETUS, 0.999), peaked(RUSSULA, 0.97), peaked(BOLETUS, 0.9)])
+    verdict = find_verdict(combine_find(photos, GENERA, 0.3), GENERA, 0.3)
+    boletus, russula = genus_notes("Boletus"), genus_notes("Russula")
+    for key in ("edibility", "lookalikes"):
+        assert verdict.notes[key] == f"Boletus: {boletus[key]} Russula: {russula[key]}"
+    card = verdict_card(verdict.to_dict())
+    assert "Russula: Many edible brittlegills" in card and "Boletus: Many are edible" in card
+    # one genus, or photos that agree, keep the plain notes of that genus
+    agree = find_verdict(combine_find(photos[[0, 2]], GENERA, 0.3), GENERA, 0.3)
+    assert agree.level == "edible_genus" and agree.notes == boletus
 
 def test_disagreement_needs_two_confident_recognized_distinct_photos():
     sure, lactarius = peaked(BOLETUS, 0.999), peaked(LACTARIUS, 0.96)
