@@ -10,6 +10,7 @@ import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,9 @@ import pandas as pd
 from mushroom.config import DataConfig
 from mushroom.split import assign_splits, drop_exact_duplicates, near_duplicate_groups
 from mushroom.taxonomy import GENERA
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
                             ".avif", ".heic", ".heif"})
@@ -148,10 +152,15 @@ def file_id(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def inspect(path: Path, cfg: DataConfig) -> dict | str:
-    """Decode one photo; return its facts, or a reason string ("corrupt", "tiny")."""
+def perceptual_hash(img: Image.Image) -> int:
+    """The photo's 64-bit perceptual hash (near-duplicates differ in a few bits)."""
     import imagehash
 
+    return int(str(imagehash.phash(img)), 16)
+
+
+def inspect(path: Path, cfg: DataConfig) -> dict | str:
+    """Decode one photo; return its facts, or a reason string ("corrupt", "tiny")."""
     from mushroom.imageio import BadImage, open_image
 
     try:
@@ -163,7 +172,7 @@ def inspect(path: Path, cfg: DataConfig) -> dict | str:
     return {
         "image_id": file_id(path),
         "pixel_sha": hashlib.sha256(img.tobytes()).hexdigest(),
-        "phash": int(str(imagehash.phash(img)), 16),
+        "phash": perceptual_hash(img),
         "width": img.size[0],
         "height": img.size[1],
     }

@@ -134,11 +134,14 @@ def build_queue(data_dir: str | Path, cache: str | Path, model_path: str | Path 
                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict[str, int]:
     """Score every photo (out-of-fold first, then the model) and write the cache CSV.
 
-    Rows already cached for the same photo and model are reused, so reruns are quick.
+    Rows already cached for the same photo and model are reused, so reruns are quick. Each
+    photo's near-duplicate group is computed too (:mod:`mushroom.review_near`).
 
     Returns:
         Counts: photos, from_oof, predicted, reused, unreadable.
     """
+    from mushroom.review_near import add_near_groups
+
     cfg = cfg or QueueConfig()
     data_dir, cache = Path(data_dir), Path(cache)
     photos = list_photos(data_dir)  # raises before the cache is touched when it is empty
@@ -155,6 +158,7 @@ def build_queue(data_dir: str | Path, cache: str | Path, model_path: str | Path 
     if len(todo):
         probs, counts = _model_probs(data_dir, photos, probs, todo, cache, model_path, cfg,
                                      progress, counts)
+    add_near_groups(data_dir, photos, cache, progress, cfg.batch_size)
     frame = pd.concat([photos, pd.DataFrame(probs, columns=cols)], axis=1)
     frame = frame[frame["source"] != "unreadable"]
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -226,7 +230,8 @@ def load_queue(cache: str | Path, labels_dir: str | Path,
 
 def rank_queue(cache: str | Path, cfg: QueueConfig) -> pd.DataFrame:
     """The cache file in suspicion order, with ``tier``, ``score`` and ``rank`` columns."""
-    frame = pd.read_csv(cache, dtype={"image_id": str, "path": str}, keep_default_na=False)
+    frame = pd.read_csv(cache, dtype={"image_id": str, "path": str, "phash": str,
+                                      "near_group": str}, keep_default_na=False)
     index = {g: i for i, g in enumerate(GENERA)}
     given = frame["folder_genus"].map(index).fillna(-1).astype(int).to_numpy()
     frame["tier"], frame["score"] = suspicion(frame[prob_columns(GENERA)].to_numpy(float),

@@ -129,11 +129,16 @@ def open_text(holders: list[str]) -> str:
     return f"**{names} {has}{_OPEN_TAIL}"
 
 
+def is_open_line(line: str) -> bool:
+    """Whether a header line is an :func:`open_text` line."""
+    return line.startswith("**") and line.removesuffix("  ").endswith(_OPEN_TAIL)
+
+
 def with_open_line(header: str, holders: list[str]) -> str:
     """``header`` (an item header, whose last line may be an :func:`open_text` line) naming
     ``holders`` instead: the line replaced, added or dropped, the rest left as it was (the
-    refresh tick updates only this line of the header on screen)."""
+    refresh tick updates this line of the header on screen)."""
     head, _, last = header.rpartition("\n")
-    if head and last.startswith("**") and last.endswith(_OPEN_TAIL):
+    if head and is_open_line(last):
         header = head.removesuffix("  ")  # the line break the open line came after
     return header + (f"  \n{open_text(holders)}" if holders else "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
@@ -20,8 +21,11 @@ from mushroom.review_filters import check_mode
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA, canonical_genus
 from mushroom.ui import UserError, clip
-from mushroom.ui.review_view import (describe, empty_text, kept_text, progress_text, saved_text,
-                                      top3, votes_table)
+from mushroom.ui.review_view import (describe, empty_text, kept_text, md_text, progress_text,
+                                      saved_text, top3, votes_table)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -148,22 +152,25 @@ def render(ctx: ReviewContext, user: str, image_id: str | None, genus: str, mode
     progress = progress_text(queue, genus, user, mode)
     if picked.image_id is None:
         return _no_photo(empty_text(mode, genus), progress, status, history)
-    return _shown(ctx, queue[queue["image_id"] == picked.image_id].iloc[0], progress, status,
+    return _shown(ctx, queue, picked.image_id, progress, status,
                   (history or History()).visit(picked.image_id, detour=keep == "detour"),
                   picked.holders)
 
 
-def _shown(ctx: ReviewContext, row, progress: str, status: str, history: History,
-           holders: list[str]) -> list:
-    """Item outputs with the photo of queue row ``row`` on screen (``holders``: the other
+def _shown(ctx: ReviewContext, queue: pd.DataFrame, image_id: str, progress: str, status: str,
+           history: History, holders: list[str]) -> list:
+    """Item outputs with photo ``image_id`` of ``queue`` on screen (``holders``: the other
     experts who have it open)."""
+    from mushroom.review_near import near_text
+
+    row = queue[queue["image_id"] == image_id].iloc[0]
     shown = photo(ctx, row["path"])
     if shown is None:  # changed on disk since the queue was built
         status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
                                                      "with **Unusable photo** or **Skip** it.")
-    image_id = row["image_id"]
+    header = describe(row, holders, near_text(queue, image_id, md_text))
     return item_outputs(
-        current=image_id, photo=shown, label=describe(row, holders), top3=top3(row),
+        current=image_id, photo=shown, label=header, top3=top3(row),
         votes=votes_table(ctx.labels_dir, image_id), genus=gr.update(value=row["genus"]),
         species=species_update(ctx, row["genus"], row["species"]), note="",
         progress=progress, status=status, lime=None, lime_note="", history=history,

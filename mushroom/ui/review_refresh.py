@@ -6,7 +6,8 @@ on screen, and when another vote changed that photo's label since it was shown, 
 the status line. It also keeps the expert's hold on that photo
 (:mod:`mushroom.ui.review_holds`), so the queue goes on handing it to nobody else, and
 updates the header's line naming the other experts who have it open ("alice has this photo
-open"), the only line of the header it touches. It never re-renders the photo or the genus,
+open") and its line on labelled near-duplicates (:mod:`mushroom.review_near`), the only
+lines of the header it touches. It never re-renders the photo or the genus,
 species and note boxes: the expert may be typing.
 Values equal to what the page shows come back as None, so a quiet tick changes nothing on
 the page.
@@ -29,7 +30,7 @@ import gradio as gr
 
 from mushroom.ui import UserError
 from mushroom.ui.review_handlers import ReviewContext, require
-from mushroom.ui.review_view import progress_text, votes_table
+from mushroom.ui.review_view import md_text, progress_text, votes_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,6 +103,7 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         status_shown: the status line on the page.
         label_shown: the item header on the page (None or "": leave it alone).
     """
+    from mushroom.review_near import near_text
     from mushroom.ui.review_holds import keep_open
 
     out = {"image_id": image_id or "", "genus": filter_genus, "mode": mode,
@@ -117,19 +119,22 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         holders = keep_open(ctx.labels_dir, user, image_id)  # on screen: still theirs
         out.update(_photo_changes(ctx, user, image_id, hit.iloc[0]["genus"], seen,
                                   votes_shown, status_shown))
-        out.update(_header_change(label_shown, holders))
+        near = near_text(queue, image_id, md_text)
+        out.update(_header_change(label_shown, holders, near))
     return out
 
 
-def _header_change(label_shown: str | None, holders: list[str]) -> dict:
+def _header_change(label_shown: str | None, holders: list[str], near: str = "") -> dict:
     """The tick's ``label``: the header on screen with its line naming the other experts who
-    have the photo open set to ``holders`` (None when it already says so), and the header it
-    edited (``label_shown``), which the page must still show for the edit to apply."""
-    from mushroom.review_hold import with_open_line
+    have the photo open set to ``holders`` and its line on labelled near-duplicates to
+    ``near`` (None when it already says so), and the header it edited (``label_shown``),
+    which the page must still show for the edit to apply."""
+    from mushroom.review_hold import is_open_line, with_open_line
+    from mushroom.review_near import with_near_line
 
     if not label_shown:
         return {}
-    label = _markdown(with_open_line(label_shown, holders))
+    label = _markdown(with_open_line(with_near_line(label_shown, near, is_open_line), holders))
     return {"label": label, "label_shown": label_shown} if label != label_shown else {}
 
 

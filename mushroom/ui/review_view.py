@@ -28,9 +28,10 @@ def md_text(text: str) -> str:
     return _MARKUP.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def describe(row, holders: list[str] | None = None) -> str:
-    """Markdown header of an item: effective and folder label, why it is queued, and which
-    other experts (``holders``) have it open."""
+def describe(row, holders: list[str] | None = None, near: str = "") -> str:
+    """Markdown header of an item: effective and folder label, why it is queued, its
+    labelled near-duplicates (``near``, a :func:`mushroom.review_near.near_text` line) and
+    which other experts (``holders``) have it open (the last line: the refresh edits it)."""
     from mushroom.review import TIER_NAMES
     from mushroom.review_hold import open_text
 
@@ -41,7 +42,7 @@ def describe(row, holders: list[str] | None = None) -> str:
             f"Queued because: {TIER_NAMES[int(row['tier'])]} (#{int(row['rank']) + 1}, "
             f"scores from {row['source']}) · {row['votes']} vote(s){dispute(row)}  \n"
             f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}"
-            + (f"  \n{open_text(holders)}" if holders else ""))
+            + (f"  \n{near}" if near else "") + (f"  \n{open_text(holders)}" if holders else ""))
 
 
 def dispute(row) -> str:
