@@ -10,17 +10,18 @@ import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
-from mushroom.split import assign_splits, drop_exact_duplicates, near_duplicate_groups
+from mushroom.split import (
+    assign_splits,
+    drop_exact_duplicates,
+    near_duplicate_groups,
+    perceptual_hash,
+)
 from mushroom.taxonomy import GENERA
-
-if TYPE_CHECKING:
-    from PIL import Image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
                             ".avif", ".heic", ".heif"})
@@ -150,13 +151,6 @@ def no_photos_message(data_dir: Path, report: CleaningReport) -> str:
 def file_id(path: Path) -> str:
     """Content hash used as the photo's stable id (first 16 hex digits of SHA-256)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-def perceptual_hash(img: Image.Image) -> int:
-    """The photo's 64-bit perceptual hash (near-duplicates differ in a few bits)."""
-    import imagehash
-
-    return int(str(imagehash.phash(img)), 16)
 
 
 def inspect(path: Path, cfg: DataConfig) -> dict | str:

@@ -55,7 +55,7 @@ def _hash(path: Path) -> str:
     """One photo's hash, decoded as the manifest decodes it (so training groups by the
     same hash); "" when it does not decode."""
     from mushroom.config import DataConfig
-    from mushroom.data import perceptual_hash
+    from mushroom.split import perceptual_hash
     from mushroom.imageio import BadImage, open_image
 
     try:

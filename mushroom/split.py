@@ -1,15 +1,28 @@
-"""Exact duplicates, near-duplicate groups and the grouped, stratified, seeded
-train/val/test split and folds.
+"""Perceptual hashes, exact duplicates, near-duplicate groups and the grouped, stratified,
+seeded train/val/test split and folds.
 
-Pure functions over arrays and DataFrames; :func:`mushroom.data.build_manifest` calls them.
+Pure functions over images, arrays and DataFrames; :func:`mushroom.data.build_manifest` and
+the review queue (:mod:`mushroom.review_near`) call them, so both group photos alike.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+def perceptual_hash(img: Image.Image) -> int:
+    """The photo's 64-bit perceptual hash (near-duplicates differ in a few bits)."""
+    import imagehash
+
+    return int(str(imagehash.phash(img)), 16)
 
 
 def drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str],
