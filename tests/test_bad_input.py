@@ -212,6 +212,13 @@ MALFORMED = {  # id -> (endpoint, data, the refusal's pattern)
     "find no meta": ("identify_find", [[{"path": "/tmp/x.jpg"}], 3], r'photo 1.*"meta"'),
     "find too few": ("identify_find", [], r"^/identify_find takes 2 inputs.*got 0\.$"),
     "ping with an input": ("ping", [3], r"^/ping takes no inputs; got 1\.$"),
+    # half an emoji, as JSON carries it: the path's UTF-8 encoding had failed inside Gradio
+    # and answered a blank {"error": null}
+    "lone surrogate in a path": ("identify", [{"path": "/tmp/\ud83c.jpg", **FILE_DATA}, 3],
+                                 r"^A lone UTF-16 surrogate \(U\+D83C\) in photo: half of a "
+                                 r"character such as an emoji"),
+    "lone surrogate in a list": ("identify_find", [[{"path": "/tmp/\udc00", **FILE_DATA}], 3],
+                                 r"^A lone UTF-16 surrogate \(U\+DC00\) in photos:"),
 }
 
 

@@ -681,3 +681,28 @@ def test_the_review_tab_takes_genus_names_in_any_case(review_app, review_env):
         alice.predict("cortinarius", "Cortinarius rubellus", api_name="/review_retire_species")
     with pytest.raises(AppError, match="one of Agaricus, Amanita"):
         alice.predict(image_id, "cortinarious", "", "", "All", "all", api_name="/review_save")
+
+
+def test_go_to_over_raw_http_refuses_a_lone_surrogate_naming_the_input(review_app):
+    # JSON carries "\ud83c" (half an emoji); Go-to echoed it into its status line, where a
+    # strict JSON decoder on a phone fails on the whole answer.
+    import json
+    import urllib.request
+
+    def call(endpoint: str, data: list) -> tuple[str, object]:
+        body = json.dumps({"data": data, "session_hash": "surrogate-check"}).encode()
+        request = urllib.request.Request(f"{review_app.url}gradio_api/call/{endpoint}", body,
+                                         {"Content-Type": "application/json"})
+        event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
+        with urllib.request.urlopen(f"{review_app.url}gradio_api/call/{endpoint}/{event}",
+                                    timeout=60) as stream:
+            lines = [line for line in stream.read().decode().splitlines() if line]
+        return lines[-2].removeprefix("event: "), json.loads(lines[-1].removeprefix("data: "))
+
+    assert call("review_login", ["alice", PASSWORD])[0] == "complete"
+    kind, payload = call("review_go_to", ["Amanita/\ud83c.jpg", "All", "all"])
+    assert kind == "error", payload
+    assert payload["error"].startswith("A lone UTF-16 surrogate (U+D83C) in query:")
+    kind, payload = call("review_go_to", ["Amanita/000.jpg", "All", "all"])  # still signed in
+    assert kind == "complete" and payload[9].startswith("Opened `Amanita/000.jpg`")
+    assert "Traceback" not in review_app.log()

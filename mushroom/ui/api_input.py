@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 
 from mushroom.combine import MAX_PHOTOS
 from mushroom.ui import UserError, clip
+from mushroom.ui.api_text import check_text
 
 FILE_DATA = ('a FileData dict: {"path": <what POST /gradio_api/upload returned>, "meta": '
              '{"_type": "gradio.FileData"}}, as gradio_client\'s handle_file sends')
@@ -167,10 +168,13 @@ class CheckedBlocks(gr.Blocks):
     """``gr.Blocks`` that checks public endpoints' raw inputs before Gradio does.
 
     Gradio refuses too few inputs with a blank error and drops extra ones silently; an
-    API caller who sent ``[photo]`` to ``/identify`` is told it takes (photo, k).
+    API caller who sent ``[photo]`` to ``/identify`` is told it takes (photo, k). Text that
+    UTF-8 cannot hold is refused first, for every event (:mod:`mushroom.ui.api_text`).
     """
 
     async def preprocess_data(self, block_fn, inputs: list, state, explicit_call=False):
+        if block_fn.fn is not None:
+            check_text(block_fn, inputs)
         if block_fn.api_visibility == "public" and block_fn.api_name:
             _check_count(block_fn, inputs)
             for component, value in zip(block_fn.inputs, inputs):
