@@ -409,7 +409,7 @@ def test_without_pillow_heif_a_heic_photo_gets_the_clear_message(tmp_path):
 
 
 @pytest.mark.parametrize("k, shown", [(0, "0"), (10, "10"), ("abc", "'abc'"), (None, "None"),
-                                      (2.5, "2.5")])
+                                      (2.5, "2.5"), (True, "true")])  # true had listed 1 genus
 def test_identify_refuses_a_k_outside_1_to_9(client, tmp_path, k, shown):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     # The value as sent: quoting a number ("not '10'") would suggest it was sent as a string.

@@ -123,14 +123,16 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
     """An API argument as an int in [low, high], or the ``gr.Error`` naming the valid range.
 
     Events with ``preprocess=False`` get the raw JSON value, so ``"abc"``, ``null`` or
-    ``1e12`` arrive unchecked; sliders in the page never send them.
+    ``1e12`` arrive unchecked; sliders in the page never send them. JSON's ``true`` is no
+    number either, though Python's ``float(True)`` would make it k = 1.
     """
     try:
-        number = float(value)
+        number = float("nan") if isinstance(value, bool) else float(value)
     except (TypeError, ValueError):
         number = float("nan")
     if not (low <= number <= high) or number != int(number):
         sent = repr(clip(value)) if isinstance(value, str) else clip(value)  # "10", not "'10'"
+        sent = str(value).lower() if isinstance(value, bool) else sent  # as JSON spells it
         raise UserError(f"{name} must be a whole number from {low} to {high}, not {sent}.")
     return int(number)
 
