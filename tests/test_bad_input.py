@@ -212,6 +212,10 @@ MALFORMED = {  # id -> (endpoint, data, the refusal's pattern)
     "find no meta": ("identify_find", [[{"path": "/tmp/x.jpg"}], 3], r'photo 1.*"meta"'),
     "find too few": ("identify_find", [], r"^/identify_find takes 2 inputs.*got 0\.$"),
     "ping with an input": ("ping", [3], r"^/ping takes no inputs; got 1\.$"),
+    # undocumented steps of the page that a caller can still start by name: they answered
+    # a blank {"error": null} and logged a traceback
+    "undocumented, too few": ("review_tick", [], r"^/review_tick takes .*image_id.*got "),
+    "undocumented, too many": ("open_tab", [1], r"^/open_tab takes no inputs; got 1\.$"),
     # half an emoji, as JSON carries it: the path's UTF-8 encoding had failed inside Gradio
     # and answered a blank {"error": null}
     "lone surrogate in a path": ("identify", [{"path": "/tmp/\ud83c.jpg", **FILE_DATA}, 3],
@@ -225,7 +229,9 @@ MALFORMED = {  # id -> (endpoint, data, the refusal's pattern)
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_malformed_calls_name_what_was_wrong(app, case):
     endpoint, data, pattern = MALFORMED[case]
+    logged = len(app.log())
     assert re.search(pattern, refused_with(app, endpoint, data)), case
+    assert "Traceback" not in app.log()[logged:]
 
 
 @pytest.mark.parametrize("field", ["path", "url"])

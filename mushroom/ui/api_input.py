@@ -165,7 +165,7 @@ def _local_examples(component: gr.components.Component) -> None:
 
 
 class CheckedBlocks(gr.Blocks):
-    """``gr.Blocks`` that checks public endpoints' raw inputs before Gradio does.
+    """``gr.Blocks`` that checks API endpoints' raw inputs before Gradio does.
 
     Gradio refuses too few inputs with a blank error and drops extra ones silently; an
     API caller who sent ``[photo]`` to ``/identify`` is told it takes (photo, k). Text that
@@ -175,7 +175,8 @@ class CheckedBlocks(gr.Blocks):
     async def preprocess_data(self, block_fn, inputs: list, state, explicit_call=False):
         if block_fn.fn is not None:
             check_text(block_fn, inputs)
-        if block_fn.api_visibility == "public" and block_fn.api_name:
+        if block_fn.api_visibility != "private" and block_fn.api_name:
+            # undocumented events too: a caller can start them by name (see PrivateEndpoints)
             _check_count(block_fn, inputs)
             for component, value in zip(block_fn.inputs, inputs):
                 getattr(component, "api_check", lambda _: None)(value)
