@@ -212,6 +212,13 @@ MALFORMED = {  # id -> (endpoint, data, the refusal's pattern)
     "find no meta": ("identify_find", [[{"path": "/tmp/x.jpg"}], 3], r'photo 1.*"meta"'),
     "find too few": ("identify_find", [], r"^/identify_find takes 2 inputs.*got 0\.$"),
     "ping with an input": ("ping", [3], r"^/ping takes no inputs; got 1\.$"),
+    # FileData fields of the wrong type failed Gradio's own model: {"error": null}
+    "find orig_name a number": ("identify_find", [[{"path": "/tmp/x.jpg", "orig_name": 5,
+                                                    **FILE_DATA}], 3],
+                                r'^photo 1: its "orig_name" is not valid \(Input should be a '
+                                r"valid string\)\.$"),
+    "data URL size a word": ("identify", [{"url": "data:image/jpeg;base64,AAAA", "size": "big",
+                                           **FILE_DATA}, 3], r'^photo: its "size" is not valid'),
     # undocumented steps of the page that a caller can still start by name: they answered
     # a blank {"error": null} and logged a traceback
     "undocumented, too few": ("review_tick", [], r"^/review_tick takes .*image_id.*got "),

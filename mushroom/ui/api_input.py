@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 
 from mushroom.combine import MAX_PHOTOS
 from mushroom.ui import UserError, clip
-from mushroom.ui.api_text import check_text
+from mushroom.ui.api_values import check_text, file_data_problem
 
 FILE_DATA = ('a FileData dict: {"path": <what POST /gradio_api/upload returned>, "meta": '
              '{"_type": "gradio.FileData"}}, as gradio_client\'s handle_file sends')
@@ -59,6 +59,12 @@ def photo_problem(value: object, name: str = "photo", data_url: bool = True) -> 
         name: the input as the message names it ("photo", "photo 2").
         data_url: whether an inline ``data:`` URL is accepted in place of an upload.
     """
+    return _shape_problem(value, name, data_url) or file_data_problem(value, name)
+
+
+def _shape_problem(value: object, name: str, data_url: bool) -> str | None:
+    """:func:`photo_problem` for the FileData's shape: a dict with an upload's path or a
+    data URL, no URL to fetch."""
     expected = PHOTO if data_url else f"an image file ({FILE_DATA})"
     if not isinstance(value, dict):
         return f"{name} must be {expected}; got {_kind(value)}."
@@ -169,7 +175,7 @@ class CheckedBlocks(gr.Blocks):
 
     Gradio refuses too few inputs with a blank error and drops extra ones silently; an
     API caller who sent ``[photo]`` to ``/identify`` is told it takes (photo, k). Text that
-    UTF-8 cannot hold is refused first, for every event (:mod:`mushroom.ui.api_text`).
+    UTF-8 cannot hold is refused first, for every event (:mod:`mushroom.ui.api_values`).
     """
 
     async def preprocess_data(self, block_fn, inputs: list, state, explicit_call=False):
