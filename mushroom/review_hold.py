@@ -1,13 +1,14 @@
 """Soft reservations of review photos: who has which photo open, so that two experts working
 at once are handed different photos. Pure logic: the time is always passed in.
 
-Each expert holds at most one photo, the latest one shown to them, until :data:`HOLD_S`
-seconds after it was shown or last refreshed (the Review tab refreshes it while the photo
-stays on screen, moves it to the next photo they open, and drops it when no photo is left
-or they sign out). A hold never blocks anything: the queue skips photos that other experts
-hold in the modes where one expert's vote takes the photo out of the other's list
-(:data:`SEEKING`), handing out a held photo only when no other one is left, and the item
-header names who has the photo open. The table itself is kept by
+Each tab an expert has open holds at most one photo, the latest one it showed, until
+:data:`HOLD_S` seconds after it was shown or last refreshed (the Review tab refreshes it
+while the photo stays on screen, moves it to the next photo the tab opens, and drops it
+when no photo is left, the expert signs out or the tab's session ends). A hold never
+blocks anything: the queue skips photos that other experts hold in the modes where one
+expert's vote takes the photo out of the other's list (:data:`SEEKING`), handing out a
+held photo only when no other one is left, and the item header names who has the photo
+open. The table itself is kept by
 :mod:`mushroom.review_hold_board`.
 """
 
@@ -31,64 +32,95 @@ work. ("unreviewed by me" wants every expert's vote, and "all" shows everything.
 
 @dataclass(frozen=True)
 class Hold:
-    """One expert's reservation: the photo and when it lapses (seconds since the epoch)."""
+    """One reservation: the photo and when it lapses (seconds since the epoch)."""
 
     image_id: str
     until: float
 
 
+Tab = tuple[str, str]
+"""Who holds: ``(expert, tab)``, the tab an opaque key of the page's session ("" where none
+is known: a direct Python call, or a hold read from an older ``holds.json``)."""
+
+
 @dataclass(frozen=True)
 class Holds:
-    """Every expert's hold, by expert name. Frozen: each change returns a new table (the
-    dict inside is never changed in place)."""
+    """Every open tab's hold, by ``(expert, tab)``: an expert with two tabs open holds the
+    photo each one shows. Frozen: each change returns a new table (the dict inside is never
+    changed in place)."""
 
-    by_user: dict[str, Hold] = field(default_factory=dict)
+    by_tab: dict[Tab, Hold] = field(default_factory=dict)
 
     def live(self, now: float) -> Holds:
         """The table without the holds that lapsed by ``now``."""
-        return Holds({u: h for u, h in self.by_user.items() if h.until > now})
+        return Holds({k: h for k, h in self.by_tab.items() if h.until > now})
 
-    def hold(self, user: str, image_id: str | None, now: float, ttl: float = HOLD_S) -> Holds:
-        """``user`` holds ``image_id`` (instead of any earlier photo) until ``now + ttl``;
-        None releases their hold."""
-        table = {u: h for u, h in self.by_user.items() if u != user}
+    def hold(self, user: str, image_id: str | None, now: float, ttl: float = HOLD_S,
+             tab: str = "") -> Holds:
+        """``user``'s ``tab`` holds ``image_id`` (instead of any earlier photo) until
+        ``now + ttl``; None releases that tab's hold. Their other tabs keep theirs."""
+        table = {k: h for k, h in self.by_tab.items() if k != (user, tab)}
         if image_id:
-            table[user] = Hold(image_id, now + ttl)
+            table[(user, tab)] = Hold(image_id, now + ttl)
         return Holds(table)
 
-    def refresh(self, user: str, image_id: str, now: float, ttl: float = HOLD_S) -> Holds:
-        """``user`` still has ``image_id`` on screen: extend their hold, or take it again
-        when theirs lapsed. A hold they moved to another photo meanwhile stays there (a
-        refresh computed for the photo they just left must not pull it back)."""
-        mine = self.live(now).by_user.get(user)
+    def refresh(self, user: str, image_id: str, now: float, ttl: float = HOLD_S,
+                tab: str = "") -> Holds:
+        """``user``'s ``tab`` still has ``image_id`` on screen: extend its hold, or take it
+        again when it lapsed. A hold the tab moved to another photo meanwhile stays there (a
+        refresh computed for the photo it just left must not pull it back)."""
+        mine = self.live(now).by_tab.get((user, tab))
         if mine is not None and mine.image_id != image_id:
             return self
-        return self.hold(user, image_id, now, ttl)
+        return self.hold(user, image_id, now, ttl, tab)
+
+    def close(self, tab: str) -> Holds:
+        """The page session ``tab`` ended (a closed or reloaded tab, a Hugging Face sign-out):
+        drop its hold, whoever was signed in there."""
+        return Holds({k: h for k, h in self.by_tab.items() if not tab or k[1] != tab})
 
     def holders(self, image_id: str, now: float, but: str = "") -> list[str]:
-        """The experts other than ``but`` holding ``image_id`` at ``now``, sorted."""
-        return sorted(u for u, h in self.live(now).by_user.items()
-                      if h.image_id == image_id and u != but)
+        """The experts other than ``but`` holding ``image_id`` at ``now``, sorted, each once."""
+        return sorted({u for (u, _), h in self.live(now).by_tab.items()
+                       if h.image_id == image_id and u != but})
 
     def taken(self, now: float, but: str = "") -> set[str]:
-        """The photos held at ``now`` by experts other than ``but``."""
-        return {h.image_id for u, h in self.live(now).by_user.items() if u != but}
+        """The photos held at ``now`` by experts other than ``but`` (in any of their tabs)."""
+        return {h.image_id for (u, _), h in self.live(now).by_tab.items() if u != but}
 
     def to_json(self) -> dict:
-        """The table as JSON data: ``{user: [image_id, until]}``."""
-        return {u: [h.image_id, h.until] for u, h in self.by_user.items()}
+        """The table as JSON data: ``{user: [[image_id, until, tab], ...]}``."""
+        out: dict[str, list] = {}
+        for (user, tab), h in self.by_tab.items():
+            out.setdefault(user, []).append([h.image_id, h.until, tab])
+        return out
 
     @classmethod
     def from_json(cls, data: object) -> Holds:
-        """The table from :meth:`to_json`'s data; malformed entries are dropped (a hold is
-        only a courtesy: losing one costs a duplicate review, never a decision)."""
+        """The table from :meth:`to_json`'s data, or from the older one-hold-per-expert
+        ``{user: [image_id, until]}`` (read as tab ""); malformed entries are dropped (a
+        hold is only a courtesy: losing one costs a duplicate review, never a decision)."""
         table = {}
         for user, entry in (data.items() if isinstance(data, dict) else ()):
-            if (isinstance(user, str) and isinstance(entry, list) and len(entry) == 2
-                    and isinstance(entry[0], str)
-                    and isinstance(entry[1], (int, float)) and not isinstance(entry[1], bool)):
-                table[user] = Hold(entry[0], float(entry[1]))
+            if not isinstance(user, str) or not isinstance(entry, list):
+                continue
+            for item in ([entry] if entry and isinstance(entry[0], str) else entry):
+                parsed = _parse(item)
+                if parsed is not None:
+                    table[(user, parsed[0])] = parsed[1]
         return cls(table)
+
+
+def _parse(item: object) -> tuple[str, Hold] | None:
+    """``(tab, hold)`` from ``[image_id, until]`` or ``[image_id, until, tab]``; None when
+    malformed."""
+    if not isinstance(item, list) or len(item) not in (2, 3):
+        return None
+    image_id, until, tab = (*item, "")[:3]
+    if (isinstance(image_id, str) and isinstance(until, (int, float))
+            and not isinstance(until, bool) and isinstance(tab, str)):
+        return tab, Hold(image_id, float(until))
+    return None
 
 
 def seeks(mode: str) -> bool:

@@ -2,7 +2,7 @@
 ``holds.json`` in the label store's folder, so that every app process serving that store
 (two replicas on one shared disk, a restarted app) sees the same holds.
 
-The file is small (one entry per expert with a photo open), pruned of lapsed holds at every
+The file is small (a photo and a time for each open review tab), pruned of lapsed holds at every
 change, rewritten whole under its own lock (``holds.json.lock``, never the decisions' lock)
 and replaced atomically, so a reader never sees half of it. It is no part of the label
 store: the append-only ``decisions.jsonl`` never records a hold, the store download leaves

@@ -27,13 +27,32 @@ def test_a_hold_lasts_its_ttl_then_lapses():
     assert holds.taken(T0 + HOLD_S - 1, but="bob") == {"p1"}
     assert holds.holders("p1", T0 + HOLD_S - 1, but="bob") == ["alice"]
     assert holds.taken(T0 + HOLD_S, but="bob") == set()
-    assert holds.live(T0 + HOLD_S).by_user == {}
+    assert holds.live(T0 + HOLD_S).by_tab == {}
 
 
-def test_an_expert_holds_one_photo_the_latest_and_none_after_release():
+def test_a_tab_holds_one_photo_the_latest_and_none_after_release():
     holds = Holds().hold("alice", "p1", T0).hold("alice", "p2", T0 + 5)
-    assert holds.by_user == {"alice": Hold("p2", T0 + 5 + HOLD_S)}
-    assert holds.hold("alice", None, T0 + 6).by_user == {}
+    assert holds.by_tab == {("alice", ""): Hold("p2", T0 + 5 + HOLD_S)}
+    assert holds.hold("alice", None, T0 + 6).by_tab == {}
+
+
+def test_an_expert_with_two_tabs_holds_the_photo_of_each():
+    holds = Holds().hold("alice", "p1", T0, tab="t1").hold("alice", "p2", T0 + 5, tab="t2")
+    assert holds.taken(T0 + 6, but="bob") == {"p1", "p2"}
+    assert holds.holders("p1", T0 + 6, but="bob") == ["alice"]
+    both = holds.hold("alice", "p1", T0 + 7, tab="t2")  # the second tab goes to p1 too
+    assert both.holders("p1", T0 + 8, but="bob") == ["alice"]  # named once
+    assert both.taken(T0 + 8, but="bob") == {"p1"}
+    # signing out of one tab frees only its photo
+    assert holds.hold("alice", None, T0 + 8, tab="t1").taken(T0 + 9, but="bob") == {"p2"}
+
+
+def test_a_closed_tab_frees_its_photo_whoever_signed_in_there():
+    holds = (Holds().hold("alice", "p1", T0, tab="t1").hold("alice", "p2", T0, tab="t2")
+             .hold("bob", "p3", T0, tab="t3"))
+    assert holds.close("t1").taken(T0 + 1) == {"p2", "p3"}
+    assert holds.close("t3").holders("p3", T0 + 1) == []
+    assert holds.close("") == holds  # no session known: nothing to close
 
 
 def test_own_holds_are_not_taken_and_holders_leave_out_the_one_asking():
@@ -46,21 +65,42 @@ def test_own_holds_are_not_taken_and_holders_leave_out_the_one_asking():
 
 def test_a_refresh_extends_the_hold_on_screen_but_never_pulls_back_one_that_moved_on():
     holds = Holds().hold("alice", "p1", T0)
-    assert holds.refresh("alice", "p1", T0 + 500).by_user["alice"].until == T0 + 500 + HOLD_S
+    assert holds.refresh("alice", "p1", T0 + 500).by_tab[("alice", "")].until \
+        == T0 + 500 + HOLD_S
     moved = holds.hold("alice", "p2", T0 + 10)  # a tick for p1 was in flight meanwhile
     assert moved.refresh("alice", "p1", T0 + 11) == moved
     # a lapsed hold (a laptop asleep) is taken again by the page that still shows it
     again = holds.refresh("alice", "p1", T0 + HOLD_S + 60)
-    assert again.by_user["alice"] == Hold("p1", T0 + 2 * HOLD_S + 60)
+    assert again.by_tab[("alice", "")] == Hold("p1", T0 + 2 * HOLD_S + 60)
+    # per tab: a tick of one tab neither pulls back nor extends the other tab's hold
+    tabs = Holds().hold("alice", "p1", T0, tab="t1").hold("alice", "p2", T0, tab="t2")
+    ticked = tabs.refresh("alice", "p1", T0 + 500, tab="t1")
+    assert ticked.by_tab[("alice", "t1")] == Hold("p1", T0 + 500 + HOLD_S)
+    assert ticked.by_tab[("alice", "t2")] == Hold("p2", T0 + HOLD_S)
 
 
 def test_the_table_survives_json_and_drops_malformed_entries():
-    holds = Holds().hold("alice", "p1", T0).hold("bob", "p2", T0)
+    holds = (Holds().hold("alice", "p1", T0, tab="t1").hold("alice", "p4", T0, tab="t2")
+             .hold("bob", "p2", T0))
     assert Holds.from_json(json.loads(json.dumps(holds.to_json()))) == holds
     junk = {"alice": ["p1", T0], "bob": "p2", "carol": ["p3"], "dan": [4, T0],
-            "erin": ["p5", True], "fay": ["p6", "soon"]}
-    assert Holds.from_json(junk).by_user == {"alice": Hold("p1", T0)}
+            "erin": ["p5", True], "fay": ["p6", "soon"], "gil": [["p7", T0, 3]],
+            "hal": [["p8", T0, "t8"], ["p9"], "p10"]}
+    assert Holds.from_json(junk).by_tab == {("alice", ""): Hold("p1", T0),
+                                            ("hal", "t8"): Hold("p8", T0)}
     assert Holds.from_json([1, 2]) == Holds()
+
+
+def test_a_holds_file_of_the_one_hold_per_expert_format_still_reads(tmp_path):
+    # holds.json as written before holds were kept per tab: {user: [image_id, until]}
+    (tmp_path / HOLDS_NAME).write_text(json.dumps({"alice": ["p1", T0 + 60],
+                                                   "bob": ["p2", T0 + 60]}))
+    board = HoldBoard(tmp_path, Clock())
+    assert board.read().holders("p1", T0, but="carol") == ["alice"]
+    board.change(lambda h, now: (h.hold("alice", "p3", now, tab="t1"), None))
+    after = board.read()
+    assert after.taken(T0, but="carol") == {"p1", "p2", "p3"}  # the old holds kept, per tab
+    assert after.close("t1").taken(T0, but="carol") == {"p1", "p2"}
 
 
 def test_choose_next_skips_taken_photos_and_wraps_round():

@@ -12,9 +12,16 @@ from pathlib import Path
 
 from conftest import logged_in
 from mushroom import labels, review
+from mushroom.review_hold_board import HOLDS_NAME
 
 UNREVIEWED = ("All", "unreviewed")
 OPEN = "this photo open"
+
+
+def forget_holds(review_env: dict) -> None:
+    """Start a test with nobody holding anything: the sessions of the tests before it may
+    still be open (deleting ``holds.json`` only forgets who has which photo open)."""
+    (Path(review_env["MUSHROOM_LABELS"]) / HOLDS_NAME).unlink(missing_ok=True)
 
 
 def on_page(shown: list) -> tuple:
@@ -49,12 +56,11 @@ def test_the_header_names_the_expert_who_has_the_photo_open_until_they_sign_out(
     assert again[0] == hers and "has this photo open" not in again[2]
 
 
-def test_a_page_that_keeps_the_photo_on_screen_keeps_it_held(review_app):
-    alice = logged_in(review_app, "alice")
-    alice.predict(api_name="/review_logout")  # frees alice's photo of the tests above
+def test_a_page_that_keeps_the_photo_on_screen_keeps_it_held(review_app, review_env):
+    forget_holds(review_env)
     bob = logged_in(review_app, "bob")
     first = bob.predict("", *UNREVIEWED, api_name="/review_show")[0]
-    logged_in(review_app, "bob").predict(api_name="/review_logout")  # bob's other tab
+    forget_holds(review_env)  # as if bob's hold had lapsed (a laptop asleep)
     page = ("", {"headers": [], "data": [[]]}, "", "")
     bob.predict(first, *UNREVIEWED, *page, api_name="/review_tick")  # still on screen
     alice = logged_in(review_app, "alice")
@@ -92,7 +98,7 @@ def test_a_refresh_tells_the_page_when_another_expert_opens_or_leaves_its_photo(
     """Bob opens (Go to) the photo Alice has on screen, then leaves it: her next ticks add,
     then drop, "bob has this photo open", touching no other line of her header and sending
     nothing while it holds."""
-    logged_in(review_app, "bob").predict(api_name="/review_logout")  # frees bob's earlier hold
+    forget_holds(review_env)
     alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
     first, other = queued(review_env)[:2]
     shown = alice.predict(first, "All", "all", api_name="/review_show")
@@ -114,8 +120,7 @@ def test_a_refresh_tells_the_page_when_another_expert_opens_or_leaves_its_photo(
 def test_a_hold_never_stops_a_vote_and_the_holder_sees_it(review_app, review_env):
     """Bob confirms the photo Alice holds in "Show: unreviewed": his vote is saved and moves
     him on, and Alice's next tick brings his vote and drops "bob has this photo open"."""
-    for name in ("alice", "bob"):
-        logged_in(review_app, name).predict(api_name="/review_logout")
+    forget_holds(review_env)
     alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
     shown = alice.predict("", *UNREVIEWED, api_name="/review_show")
     hers = shown[0]
@@ -157,3 +162,24 @@ def test_a_hold_left_by_a_closed_tab_lapses_after_hold_s(tmp_path, monkeypatch):
     carol = render(ctx, "carol", None, *UNREVIEWED)
     assert carol[at("current")] == hers  # the queue's first again, free
     assert OPEN not in carol[at("label")] and FALLBACK not in carol[at("status")]
+
+
+def test_an_expert_with_two_tabs_holds_the_photo_of_each(review_app, review_env):
+    """Alice opens one photo in a tab and another in a second tab: both stay held, so Bob
+    is handed neither and is told she has either open; signing out of one tab frees only
+    its photo."""
+    forget_holds(review_env)
+    first_tab, second_tab = logged_in(review_app, "alice"), logged_in(review_app, "alice")
+    one = first_tab.predict("", *UNREVIEWED, api_name="/review_show")[0]
+    other = next(i for i in queued(review_env) if i != one)
+    assert second_tab.predict(other, api_name="/review_go_to")[0] == other
+    bob = logged_in(review_app, "bob")
+    assert bob.predict("", *UNREVIEWED, api_name="/review_show")[0] not in (one, other)
+    for image_id in (one, other):
+        assert "**alice has this photo open**" in bob.predict(image_id,
+                                                             api_name="/review_go_to")[2]
+    second_tab.predict(api_name="/review_logout")
+    assert "alice has" not in bob.predict(other, api_name="/review_go_to")[2]
+    assert "**alice has this photo open**" in bob.predict(one, api_name="/review_go_to")[2]
+    for client in (first_tab, second_tab, bob):
+        client.close()

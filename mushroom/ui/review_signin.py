@@ -69,7 +69,7 @@ def hf_login(profile: gr.OAuthProfile | None):
 
 def logout(ctx: ReviewContext, user: str | None = None):
     """Forget the identity of this session, and the password typed into the page; free the
-    photo the expert held (see :mod:`mushroom.ui.review_holds`)."""
+    photo this tab held (see :mod:`mushroom.ui.review_holds`)."""
     from mushroom.ui.review_holds import release
 
     release(ctx.labels_dir, user)
