@@ -43,3 +43,21 @@ def test_the_header_learns_that_another_expert_opened_or_left_the_photo(review_a
     assert page.inner_text("#review-label") == header
     assert text(page, "review-note").input_value() == "gills free"
     page.close()
+
+
+def test_closing_the_tab_frees_its_photo_at_once(review_app, browser):
+    """Alice closes her tab without Log out: within seconds (not the ten minutes a hold
+    lasts) Bob is no longer told that she has the photo open."""
+    from test_review_holds_app import wait_until_free
+
+    page = browser.new_page()
+    page.goto(review_app.url + "?tab=review")
+    page.wait_for_selector("#review-login", state="visible")
+    log_in(page, "alice")
+    image_id = wait_for_photo(page)
+    bob = logged_in(review_app, "bob")
+    assert "**alice has this photo open**" in bob.predict(image_id,
+                                                         api_name="/review_go_to")[2]
+    page.close()
+    assert "has this photo open" not in wait_until_free(bob, image_id, "alice")
+    bob.close()

@@ -8,7 +8,10 @@ Outputs are indexed as the API returns them: 0 image id, 2 header, 4 votes table
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 from conftest import logged_in
 from mushroom import labels, review
@@ -16,6 +19,15 @@ from mushroom.review_hold_board import HOLDS_NAME
 
 UNREVIEWED = ("All", "unreviewed")
 OPEN = "this photo open"
+HEARTBEAT_S = 1
+"""Gradio's heartbeat for this module's app: how soon it notices a session that ended (15 s
+by default, the gradio_client's own wait included)."""
+
+
+@pytest.fixture(scope="module")
+def review_env(review_env: dict[str, str]) -> dict[str, str]:
+    """conftest's setup with a fast heartbeat, so that a closed client's session ends soon."""
+    return {**review_env, "GRADIO_HEARTBEAT_INTERVAL": str(HEARTBEAT_S)}
 
 
 def forget_holds(review_env: dict) -> None:
@@ -140,8 +152,9 @@ def test_a_hold_never_stops_a_vote_and_the_holder_sees_it(review_app, review_env
 
 
 def test_a_hold_left_by_a_closed_tab_lapses_after_hold_s(tmp_path, monkeypatch):
-    """Alice's tab closes without Log out (no more ticks): her photo stays out of others'
-    way for HOLD_S only, then is handed out as any other, with no word of her."""
+    """Alice stops without Log out and no end of her session reaches the app (an API client
+    that never closes it; no more ticks): her photo stays out of others' way for HOLD_S
+    only, then is handed out as any other, with no word of her."""
     import time
 
     from test_review_app import handler_context
@@ -155,13 +168,38 @@ def test_a_hold_left_by_a_closed_tab_lapses_after_hold_s(tmp_path, monkeypatch):
     now = [time.time()]
     monkeypatch.setattr(board_for(ctx.labels_dir), "clock", lambda: now[0])
     at = ITEM_OUTPUTS.index
-    hers = render(ctx, "alice", None, *UNREVIEWED)[at("current")]  # then the tab closes
+    hers = render(ctx, "alice", None, *UNREVIEWED)[at("current")]  # then she goes quiet
     now[0] += HOLD_S - 1
     assert render(ctx, "bob", None, *UNREVIEWED)[at("current")] != hers
     now[0] += 2
     carol = render(ctx, "carol", None, *UNREVIEWED)
     assert carol[at("current")] == hers  # the queue's first again, free
     assert OPEN not in carol[at("label")] and FALLBACK not in carol[at("status")]
+
+
+def wait_until_free(client, image_id: str, holder: str, timeout: float = 10.0) -> str:
+    """Open ``image_id`` (Go to) in ``client`` until its header stops naming ``holder`` as
+    having it open; the last header (the test fails if ``timeout`` runs out first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        header = client.predict(image_id, api_name="/review_go_to")[2]
+        if f"{holder} has this photo open" not in header or time.monotonic() > deadline:
+            return header
+        time.sleep(0.5)
+
+
+def test_a_closed_session_frees_its_photo_at_once(review_app, review_env):
+    """Alice's session ends without Log out (a closed tab; here her client closes): Bob is
+    no longer told she has her photo open, and "Show: unreviewed" hands it out again, well
+    before the ten minutes a hold lasts."""
+    forget_holds(review_env)
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
+    hers = alice.predict("", *UNREVIEWED, api_name="/review_show")[0]
+    assert "**alice has this photo open**" in bob.predict(hers, api_name="/review_go_to")[2]
+    alice.close()  # ends her heartbeat: the server runs the page's unload event
+    assert OPEN not in wait_until_free(bob, hers, "alice")
+    assert bob.predict("", *UNREVIEWED, api_name="/review_show")[0] == hers  # first, free
+    bob.close()
 
 
 def test_an_expert_with_two_tabs_holds_the_photo_of_each(review_app, review_env):

@@ -96,6 +96,8 @@ def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: 
         api_visibility="private")
     root = gr.context.Context.root_block
     if root is not None:
+        # Gradio gives an unload event no api_name (nor any client a way to call it).
+        root.unload(bound(signin.session_ended, ctx))
         root.load(None, None, None, js=draft.SAVE_JS, api_name="review_draft_keep",
                   api_visibility="private")
         root.load(None, w["who"], w["who"], js=draft.NOTICE_JS, api_name="review_draft_notice",

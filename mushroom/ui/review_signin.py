@@ -77,6 +77,15 @@ def logout(ctx: ReviewContext, user: str | None = None):
             "")
 
 
+def session_ended(ctx: ReviewContext) -> None:
+    """The page's session ended (the tab closed or reloaded, or a Hugging Face sign-out
+    reloaded it): free the photo it held at once, rather than leave other experts told
+    "alice has this photo open" and steered away from it for up to ten minutes."""
+    from mushroom.ui.review_holds import close_tab, this_tab
+
+    close_tab(ctx.labels_dir, this_tab())
+
+
 def hf_login_button() -> gr.LoginButton | None:
     """A Hugging Face sign-in button, only on a Space with OAuth on and an allow-list."""
     from mushroom.auth import hf_sign_in_status
