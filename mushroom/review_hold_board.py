@@ -77,6 +77,13 @@ class HoldBoard:
         except OSError:
             return self._memory.live(now)
 
+    def known_tab(self, tab: str) -> bool:
+        """Whether the last table this process read or wrote holds a photo for ``tab``,
+        without touching the file. Exact for a page session's own tab: only the process
+        serving that page ever gives it a hold, and this process sees every change it makes
+        (in the file, or in memory when the file fails)."""
+        return any(t == tab for _, t in self._memory.by_tab)
+
     def _read(self) -> Holds:
         try:
             return Holds.from_json(json.loads(self.path.read_bytes()))

@@ -214,3 +214,34 @@ def test_holds_are_no_part_of_the_label_store_download(tmp_path):
     with zipfile.ZipFile(tmp_path / "store.zip") as zf:
         assert sorted(zf.namelist()) == ["labels/decisions.jsonl", "labels/taxonomy.csv"]
     assert (tmp_path / "labels" / HOLDS_NAME).is_file()
+
+
+def test_a_session_that_held_nothing_ends_without_touching_the_store_folder(tmp_path):
+    # every visitor's tab runs the unload event: one that never reviewed must not create
+    # the label store's folder nor its lock (filelock creates missing parent folders)
+    from mushroom.ui.review_holds import close_tab, pick
+
+    store = tmp_path / "labels"
+    close_tab(store, "visitor")
+    assert not store.exists()
+    queue = queue_of("a", "b")
+    pick(store, "alice", queue, queue, None, None, "unreviewed", tab="t1")
+    close_tab(store, "visitor")
+    assert HoldBoard(store).read().taken(T0, but="bob") == {"a"}
+    close_tab(store, "t1")
+    assert HoldBoard(store).read().by_tab == {}
+
+
+
+def test_a_closed_tab_is_freed_when_the_holds_live_in_memory(tmp_path):
+    from mushroom.ui.review_holds import close_tab, pick
+
+    store = tmp_path / "labels"
+    (store / HOLDS_NAME).mkdir(parents=True)  # no file can go there: holds stay in memory
+    queue = queue_of("a", "b")
+    with pytest.warns(UserWarning, match="this process only"):
+        assert pick(store, "alice", queue, queue, None, None, "unreviewed", "t1").image_id \
+            == "a"
+    assert pick(store, "bob", queue, queue, None, None, "unreviewed", "t2").image_id == "b"
+    close_tab(store, "t1")
+    assert pick(store, "bob", queue, queue, None, None, "unreviewed", "t2").image_id == "a"

@@ -110,6 +110,10 @@ def release(labels_dir: str | Path, user: str | None, tab: str | None = None) ->
 
 
 def close_tab(labels_dir: str | Path, tab: str) -> None:
-    """The page session ``tab`` ended: free the photo it held, whoever was signed in."""
-    if tab:
-        board_for(labels_dir).change(lambda holds, now: (holds.close(tab), None))
+    """The page session ``tab`` ended: free the photo it held, whoever was signed in.
+
+    Every session ends so, foragers' too: one that holds nothing (the usual case) takes no
+    lock and creates nothing in the label store's folder."""
+    board = board_for(labels_dir)
+    if tab and board.known_tab(tab):
+        board.change(lambda holds, now: (holds.close(tab), None))
