@@ -22,7 +22,8 @@ from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_message, said,
                          whole_number)
-from mushroom.ui.api_input import check_photos, checked
+from mushroom.ui.api_input import checked
+from mushroom.ui.api_photos import check_photos
 from mushroom.ui.identify import (LEGEND, PREDICTED, error_card, explain, explain_in_place,
                                   render, shared_model)
 from mushroom.percent import pct

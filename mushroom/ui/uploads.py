@@ -14,7 +14,8 @@ from PIL import Image
 from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.ui import MAX_FILE_BYTES, UserError, expired_message
-from mushroom.ui.api_input import check_photo, checked
+from mushroom.ui.api_input import checked
+from mushroom.ui.api_photos import check_photo
 
 Upload = str | bytes | dict | None
 """What the photo handlers take: a FileData dict from the page or API, a path, or bytes."""
