@@ -216,7 +216,7 @@ def test_mac_archive_leftovers_are_skipped_not_reported_as_corrupt(tmp_path):
 
 
 def test_the_review_tab_enters_a_download_folder_like_the_commands(tmp_path, monkeypatch):
-    from mushroom.ui.review_handlers import context_from_env
+    from mushroom.ui.review_context import context_from_env
 
     write_tiny_dataset(tmp_path / "archive" / "Mushrooms", per_class=1, genera=("Amanita",))
     monkeypatch.setenv("MUSHROOM_REVIEW_DATA", str(tmp_path / "archive"))

@@ -77,7 +77,7 @@ def test_persistent_storage_counts_only_on_a_space(tmp_path):
 
 
 def test_on_a_space_with_storage_the_review_tab_keeps_decisions_there(tmp_path, monkeypatch):
-    from mushroom.ui.review_handlers import context_from_env
+    from mushroom.ui.review_context import context_from_env
     from mushroom.ui.review_signin import setup_notes
 
     for var in ("MUSHROOM_LABELS", "MUSHROOM_REVIEW_DATA"):
@@ -93,7 +93,7 @@ def test_on_a_space_with_storage_the_review_tab_keeps_decisions_there(tmp_path, 
 
 def test_on_a_space_without_storage_the_review_tab_warns(monkeypatch, tmp_path):
     from mushroom import paths
-    from mushroom.ui.review_handlers import context_from_env
+    from mushroom.ui.review_context import context_from_env
     from mushroom.ui.review_signin import setup_notes
 
     monkeypatch.delenv("MUSHROOM_LABELS", raising=False)

@@ -7,13 +7,12 @@ hidden and every handler refuses (see :func:`mushroom.ui.review_handlers.require
 
 from __future__ import annotations
 
-
 import gradio as gr
 
 from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
-from mushroom.ui import bound, close_error_toasts
+from mushroom.ui import bound
 from mushroom.ui import review_draft as draft
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
@@ -22,12 +21,8 @@ from mushroom.ui import review_refused as refused
 from mushroom.ui import review_signin as signin
 from mushroom.ui import review_species
 from mushroom.ui import review_tools as tools
+from mushroom.ui.review_context import context_from_env
 from mushroom.ui.review_keys import HELP, KEYS_JS
-
-# A refused login's toast would stay over the page after a good one (Gradio only fades a
-# toast group holding a single message): close the error toasts that speak of the login.
-CLEAR_LOGIN_TOASTS = close_error_toasts(r"/wrong password|failed logins|experts are configured/i")
-
 
 def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     """Add the Review tab (components and events) to the enclosing ``gr.Blocks``.
@@ -35,7 +30,7 @@ def build_review_tab(ctx: h.ReviewContext | None = None) -> None:
     Args:
         ctx: photo folder, store and model; read from the environment when None.
     """
-    ctx = ctx or h.context_from_env()
+    ctx = ctx or context_from_env()
     with gr.Tab("Review", id="review"):
         w = {"user": gr.State(None)}
         gr.Markdown("## Expert review\nFix genus labels, add species and flag bad photos. "
@@ -86,8 +81,8 @@ def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: 
     logged_in.success(bound(draft.resume, ctx), [*shown, w["draft"]], outputs,
                       js=draft.RESUME_JS, api_name="review_open", api_visibility="undocumented",
                       **one_tracker)
-    logged_in.success(None, None, None, js=CLEAR_LOGIN_TOASTS, api_name="review_clear_toasts",
-                      api_visibility="private")
+    logged_in.success(None, None, None, js=signin.CLEAR_LOGIN_TOASTS,
+                      api_name="review_clear_toasts", api_visibility="private")
     logged_in.success(refresh.timer_for, w["user"], w["timer"], api_name="review_timer_login",
                       api_visibility="private")
     w["logout"].click(bound(signin.logout, ctx), w["user"], [*swap, w["password"]],

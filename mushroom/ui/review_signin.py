@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from mushroom.paths import DEFAULT_LABELS, on_space
-from mushroom.ui import UserError
+from mushroom.ui import UserError, close_error_toasts
 
 if TYPE_CHECKING:
     from mushroom.ui.review_handlers import ReviewContext
+
+# A refused login's toast would stay over the page after a good one (Gradio only fades a
+# toast group holding a single message): close the error toasts that speak of the login.
+CLEAR_LOGIN_TOASTS = close_error_toasts(r"/wrong password|failed logins|experts are configured/i")
 
 
 def setup_notes(ctx: ReviewContext) -> str:
