@@ -48,7 +48,7 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
         verdict = decide(dict(zip(classes, map(float, find.probs))), tau,
                          uncertain_top1=uncertain_top1, prediction_set=names)
         if find.poison_flag or verdict.level == "poisonous":
-            verdict = _poisonous_find(find, classes, verdict)
+            verdict = _poisonous_find(find, classes, verdict, uncertain_top1)
         else:
             verdict = _disagreeing_find(find, classes, uncertain_top1, verdict)
     counted_once = tuple(f"photo {i + 1} is the same photo as photo {first + 1}: counted once"
@@ -56,12 +56,13 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
     return replace(verdict, reasons=verdict.reasons + counted_once)
 
 
-def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) -> Verdict:
+def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict,
+                    uncertain_top1: float) -> Verdict:
     """The "poisonous" verdict of a find, headlined by what fired (see :func:`find_verdict`)."""
     outvoted = _outvoted_poisonous(find, classes)
-    notes = verdict.notes
+    notes, disagree = verdict.notes, ()
     if verdict.genus in POISONOUS:
-        message = MESSAGES["poisonous"]
+        message, notes, disagree = _poisonous_top(find, classes, verdict.genus, uncertain_top1)
     elif outvoted:
         message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
                    f"photos together point to {verdict.genus}. {NOT_ONE_MUSHROOM} Do not eat.")
@@ -78,8 +79,39 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict) 
     named = {text for text, _ in outvoted}
     extra = [r for r in find.flag_reasons
              if not (own and r.startswith("combined")) and r not in named]
-    reasons = tuple(g for g, _ in outvoted) + tuple(own) + tuple(extra)
+    reasons = tuple(g for g, _ in outvoted) + disagree + tuple(own) + tuple(extra)
     return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons)
+
+
+def _poisonous_top(find: FindResult, classes: Sequence[str], genus: str,
+                   uncertain_top1: float) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """Headline, notes and extra reasons when the combined top genus is poisonous.
+
+    A photo that confidently names another genus (porcini on photo 2, Amanita on the
+    others) is said: the photos may show two mushrooms, and "Likely a poisonous genus" alone
+    left the forager to guess why. The verdict stays poisonous; the notes are those of each
+    poisonous genus named, never an edible genus's "Many are edible" on this card.
+    """
+    others = [(i, g, p) for i, g, p in _confident(find, classes, uncertain_top1) if g != genus]
+    if not others:
+        return MESSAGES["poisonous"], genus_notes(genus), ()
+    named = ", ".join([looks_like(f"photo {others[0][0] + 1}", others[0][1], others[0][2])]
+                      + [f"photo {i + 1} like {g} ({pct(p)})" for i, g, p in others[1:]])
+    message = (f"{MESSAGES['poisonous']} The photos together point to {genus}, but {named}. "
+               f"{NOT_ONE_MUSHROOM} Treat the find as poisonous.")
+    reason = f"{named}, not {genus}: the photos may not show one mushroom"
+    notes = notes_of([genus] + [g for _, g, _ in others if g in POISONOUS])
+    return message, notes, (reason,)
+
+
+def _confident(find: FindResult, classes: Sequence[str],
+               uncertain_top1: float) -> list[tuple[int, str, float]]:
+    """(index, top genus, its probability) of each used photo whose own top genus is at or
+    above ``uncertain_top1``: the photos sure enough to disagree with each other."""
+    if find.photo_probs is None:
+        return []
+    return [(i, genus, p) for i, (genus, p) in enumerate(top_genera(find.photo_probs, classes))
+            if find.used[i] and p >= uncertain_top1]
 
 
 def _only_unrecognized_fired(find: FindResult) -> bool:
@@ -128,10 +160,7 @@ def _disagreeing_find(find: FindResult, classes: Sequence[str], uncertain_top1: 
     combined "Boletus 83%" is an answer for neither. Photos below ``uncertain_top1``, not
     recognized or repeated do not count (the vote already weighs their doubt).
     """
-    if find.photo_probs is None:
-        return verdict
-    sure = [(i, genus, p) for i, (genus, p) in enumerate(top_genera(find.photo_probs, classes))
-            if find.used[i] and p >= uncertain_top1]
+    sure = _confident(find, classes, uncertain_top1)
     if len({genus for _, genus, _ in sure}) < 2:
         return verdict
     (first, genus, p), rest = sure[0], sure[1:]

@@ -285,6 +285,34 @@ def test_the_card_of_photos_that_disagree_gives_the_notes_of_each_genus_named():
     agree = find_verdict(combine_find(photos[[0, 2]], GENERA, 0.3), GENERA, 0.3)
     assert agree.level == "edible_genus" and agree.notes == boletus
 
+def test_a_photo_that_disputes_a_poisonous_top_genus_is_named_and_the_find_stays_poisonous():
+    """Two Amanita photos and a confident porcini photo gave "Likely a poisonous genus: do not
+    eat." alone, as if the photos agreed: the forager was not told photo 3 names Boletus."""
+    from mushroom.ui.identify import verdict_card
+    from mushroom.verdict import genus_notes
+
+    photos = np.stack([peaked(AMANITA, 0.99), peaked(AMANITA, 0.95), peaked(BOLETUS, 0.97)])
+    verdict = find_verdict(combine_find(photos, GENERA, 0.3), GENERA, 0.3)
+    assert verdict.level == "poisonous" and verdict.genus == "Amanita"
+    assert verdict.message.startswith("Likely a poisonous genus: do not eat.")
+    assert "but photo 3 looks like Boletus (97%)" in verdict.message
+    assert NOT_ONE_MUSHROOM in verdict.message
+    assert verdict.message.endswith("Treat the find as poisonous.")
+    assert "photo 3 looks like Boletus (97%), not Amanita" in " ".join(verdict.reasons)
+    assert verdict.notes == genus_notes("Amanita")  # never porcini's "Many are edible" here
+    card = verdict_card(verdict.to_dict())
+    assert "POISONOUS GENUS LIKELY" in card and "POSSIBLY POISONOUS" not in card
+    # a second poisonous genus named adds its notes; an unsure porcini photo is no dispute
+    cort = find_verdict(combine_find(np.stack([peaked(AMANITA, 0.99), peaked(
+        GENERA.index("Cortinarius"), 0.97)]), GENERA, 0.3), GENERA, 0.3)
+    assert "photo 2 looks like Cortinarius" in cort.message
+    assert cort.notes["edibility"].startswith("Amanita: ") and "Cortinarius: " in cort.notes[
+        "edibility"]
+    unsure = find_verdict(combine_find(np.stack([peaked(AMANITA, 0.99), peaked(
+        BOLETUS, 0.5)]), GENERA, 0.3), GENERA, 0.3)
+    assert unsure.message == "Likely a poisonous genus: do not eat."
+
+
 def test_disagreement_needs_two_confident_recognized_distinct_photos():
     sure, lactarius = peaked(BOLETUS, 0.999), peaked(LACTARIUS, 0.96)
     cases = {  # photos, rejected, repeat_of

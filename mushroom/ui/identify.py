@@ -200,9 +200,11 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     computed from genus probabilities that mean nothing for it.
     """
     title, background, border = LEVEL_STYLE[verdict["level"]]
-    if verdict["level"] == "poisonous" and verdict["message"] != MESSAGES["poisonous"]:
+    if verdict["level"] == "poisonous" and not verdict["message"].startswith(
+            MESSAGES["poisonous"]):
         # An edible genus leads and the poison sum fired: "poisonous genus likely" over
-        # "most likely Boletus" would contradict the headline under it.
+        # "most likely Boletus" would contradict the headline under it. (A find whose
+        # poisonous top genus one photo disputes says so after that headline: still likely.)
         title = POSSIBLY_POISONOUS
     esc = html.escape
     p, tau = verdict["poison_probability"], verdict["threshold"]
