@@ -94,6 +94,20 @@ def test_explain_returns_heatmap_for_chosen_genus(client, photo):
     assert cyan.sum() + red.sum() > 500  # superpixels are tinted, not just the legend swatches
 
 
+def test_explain_takes_a_genus_in_any_case(client, photo):
+    """"amanita" was refused as "unknown genus 'amanita'; choose from Agaricus, Amanita, ...",
+    though the package reads genus names in any case elsewhere (taxonomy.canonical_genus)."""
+    def heatmap(genus: str) -> np.ndarray:
+        out = client.predict(handle_file(str(photo)), genus, "fast", 20, api_name="/explain")
+        return np.asarray(Image.open(out).convert("RGB"))
+
+    amanita = heatmap("Amanita")
+    assert np.array_equal(heatmap("amanita"), amanita)
+    assert np.array_equal(heatmap(" AMANITA "), amanita)
+    assert not np.array_equal(heatmap("Boletus"), amanita)  # the legend names the genus
+    assert np.array_equal(heatmap("predicted genus"), heatmap("Predicted genus"))
+
+
 def test_a_cancelled_explanation_stops_on_the_server(app, client, photo):
     import time
 
@@ -153,8 +167,9 @@ def test_a_reference_explanation_draws_no_console_bars_in_the_server_log(app, cl
 
 
 def test_explain_rejects_unknown_genus_and_preset(client, photo):
-    # Gradio's own choice validation answers first, naming the bad value.
-    with pytest.raises(AppError, match="Pleurotus"):
+    # The refusal names the value sent and what the input takes, the page's default too.
+    with pytest.raises(AppError, match=r"^Unknown genus 'Pleurotus': send 'Predicted genus' "
+                                       r".* or one of Agaricus, .*, Suillus\.$"):
         client.predict(handle_file(str(photo)), "Pleurotus", "fast", 20, api_name="/explain")
     with pytest.raises(AppError, match="turbo"):
         client.predict(handle_file(str(photo)), "Amanita", "turbo", 20, api_name="/explain")

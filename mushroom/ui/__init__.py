@@ -136,6 +136,26 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
         raise UserError(f"{name} must be a whole number from {low} to {high}, not {sent}.")
     return int(number)
 
+def chosen_genus(value: object, default: str) -> str | None:
+    """An API argument naming a genus in any case ("amanita"), spelled as in
+    :data:`~mushroom.taxonomy.GENERA`; None for ``default`` (any case) or nothing sent.
+
+    The package takes genus names in any case elsewhere (:func:`canonical_genus`).
+
+    Raises:
+        UserError: any other value, naming ``default`` and the genera.
+    """
+    from mushroom.taxonomy import GENERA, canonical_genus
+
+    text = "" if value is None else str(value).strip()
+    if text.casefold() in ("", default.casefold()):
+        return None
+    if canonical_genus(text) in GENERA:
+        return canonical_genus(text)
+    raise UserError(f"Unknown genus {clip(text)!r}: send {default!r} (the model's most "
+                    f"likely genus) or one of {', '.join(GENERA)}.")
+
+
 UPLOAD_TTL_ENV = "MUSHROOM_UPLOAD_TTL_S"
 """Environment variable: seconds an uploaded photo (and any file the app made from it) may
 stay on the server's disk; default six hours."""

@@ -17,8 +17,8 @@ from PIL import Image
 from mushroom import service
 from mushroom.taxonomy import GENERA
 from mushroom.explain import MAX_SAMPLES
-from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, said, scratch_file,
-                         whole_number)
+from mushroom.ui import (DRAWABLE, UserError, chosen_genus, close_error_toasts, said,
+                         scratch_file, whole_number)
 from mushroom.ui.bars import genus_bars
 from mushroom.ui.uploads import (NO_PHOTO, RAW, Upload, decode_upload, photo_input,
                                  raw_upload)
@@ -70,7 +70,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
 
     Args:
         photo: the uploaded file.
-        genus: a genus to explain, or "Predicted genus" for the model's top-1.
+        genus: a genus to explain in any case, or "Predicted genus" for the model's top-1.
         quality: "fast" (default, a few seconds) or "reference" (the study's 1000 samples).
         samples: perturbed copies to score; 0 keeps the preset's number.
 
@@ -82,6 +82,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
     from mushroom.ui.cancel import watched
 
     samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
+    genus = chosen_genus(genus, PREDICTED)
     image = decode_upload(photo)
     model = shared_model()
     if not service.recognizes(image, model):
@@ -91,8 +92,8 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
     try:
         cfg = lime.resolve_config(quality, samples)
         progress(0, desc="Segmenting the photo into superpixels")
-        exp = lime.explain(model, image, None if genus in (None, "", PREDICTED) else genus,
-                           cfg, progress=watched(lambda f, msg: progress(f, desc=msg)))
+        exp = lime.explain(model, image, genus, cfg,
+                           progress=watched(lambda f, msg: progress(f, desc=msg)))
     except ValueError as err:
         raise UserError(str(err)) from err
     return heatmap.overlay(exp, image=image)
