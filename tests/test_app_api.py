@@ -184,6 +184,22 @@ def test_api_endpoints_are_public_and_ui_plumbing_is_not(client):
     assert client.predict(api_name="/ping") == "pong"
 
 
+def test_k_and_samples_are_documented_as_integers_and_3_0_still_works(client, photo):
+    """view_api() and /gradio_api/info called k and samples "float": a typed client (a
+    mobile app's generated code) would send 2.5 and be refused for it."""
+    named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for endpoint, name in [("/identify", "k"), ("/identify_find", "k"), ("/explain", "samples")]:
+        param = {p["parameter_name"]: p for p in named[endpoint]["parameters"]}[name]
+        assert param["type"]["type"] == "integer", (endpoint, param)
+        assert param["python_type"]["type"] == "int", (endpoint, param)
+    # clients that send a float of a whole number, as they were told to, still work
+    assert len(client.predict(handle_file(str(photo)), 3.0, api_name="/identify")["top_k"]) == 3
+    found = client.predict([handle_file(str(photo))], 4.0, api_name="/identify_find")
+    assert len(found["top_k"]) == 4
+    assert Path(client.predict(handle_file(str(photo)), "Amanita", "fast", 20.0,
+                               api_name="/explain")).stat().st_size > 0
+
+
 def test_view_api_page_describes_each_endpoint_and_samples_local_files(app):
     import json
 

@@ -209,8 +209,8 @@ def build_find_tab() -> None:
             photos = checked(gr.File(label=f"Photos of one find (1-{MAX_PHOTOS})",
                                      file_count="multiple", file_types=PHOTO_TYPES,
                                      type="filepath", elem_id="find-photos"), check_photos)
-            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)",
-                          elem_id="find-k")
+            k = gr.Slider(1, len(GENERA), value=3, step=1, precision=0,  # an integer in the API
+                          label="Genera to list (k)", elem_id="find-k")
             go = gr.Button("Identify the find", variant="primary", elem_id="find-btn")
         with gr.Column(scale=1):
             card = gr.HTML(elem_id="find-verdict")

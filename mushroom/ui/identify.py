@@ -244,8 +244,8 @@ def build_identify_tab() -> None:
             photo = photo_input(label="Photo of the mushroom (upload or camera)",
                                sources=["upload", "webcam", "clipboard"], height=360,
                                elem_id="photo")
-            k = gr.Slider(1, len(GENERA), value=3, step=1, label="Genera to list (k)",
-                          elem_id="identify-k")
+            k = gr.Slider(1, len(GENERA), value=3, step=1, precision=0,  # API: integer
+                          label="Genera to list (k)", elem_id="identify-k")
             go = gr.Button("Identify", variant="primary", elem_id="identify-btn")
         with gr.Column(scale=1):
             card = gr.HTML(elem_id="verdict")
@@ -257,7 +257,8 @@ def build_identify_tab() -> None:
             genus = gr.Dropdown([PREDICTED, *GENERA], value=PREDICTED, label="Genus to explain")
             quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
                                info="fast: a few seconds; reference: the study's 1000 samples")
-            samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, label="Samples (0 = preset)")
+            samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, precision=0,  # API: integer
+                                label="Samples (0 = preset)")
         why = gr.Button("Explain", elem_id="explain-btn")
         refusal = gr.HTML(elem_id="explain-refusal", padding=False)
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
