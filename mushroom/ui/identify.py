@@ -15,14 +15,13 @@ import gradio as gr
 from PIL import Image
 
 from mushroom import service
-from mushroom.taxonomy import GENERA
 from mushroom.explain import MAX_SAMPLES
+from mushroom.percent import pct_pair
+from mushroom.taxonomy import GENERA
 from mushroom.ui import (DRAWABLE, UserError, chosen_genus, close_error_toasts, said,
                          scratch_file, whole_number)
 from mushroom.ui.bars import genus_bars
-from mushroom.ui.uploads import (NO_PHOTO, RAW, Upload, decode_upload, photo_input,
-                                 raw_upload)
-from mushroom.percent import pct_pair
+from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
 from mushroom.verdict import MESSAGES
 
 PREDICTED = "Predicted genus"
@@ -42,11 +41,10 @@ CLEAR_STALE_TOASTS = close_error_toasts("/^(%s)/m" % "|".join(re.escape(s) for s
     NO_PHOTO, "This photo is no longer on the server")))
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. *Fit* (0 to 1) says how much of the model's "
-          "reaction to hidden regions the colours account for: below 0.5 the legend says "
-          "to read them with caution. The heatmap covers the centre square of the photo, "
-          "the only part the model looks at: keep the mushroom in the middle. Watch for "
-          "heatmaps on grass or leaves: the "
-          "model may be using the background rather than the mushroom.")
+          "reaction to hidden regions the colours account for: below 0.5 the legend says to "
+          "read them with caution. The heatmap covers the centre square of the photo, the "
+          "only part the model looks at: keep the mushroom in the middle. Watch for heatmaps "
+          "on grass or leaves: the model may be using the background rather than the mushroom.")
 
 
 def shared_model():
@@ -224,8 +222,7 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
         rows.append(f"<li><b>Dangerous lookalikes:</b> {esc(notes['lookalikes'])}</li>")
     # No role of its own: the box it goes into is the live region (mushroom.ui.page.HEAD).
     return (
-        f'<div class="verdict verdict-{esc(verdict["level"])}" '
-        f'style="background:{background};'
+        f'<div class="verdict verdict-{esc(verdict["level"])}" style="background:{background};'
         f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
         f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'
         f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>{numbers}'
