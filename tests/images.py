@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from conftest import make_photo
@@ -56,3 +57,12 @@ HANDLED = {  # valid files the app must decode: name -> bytes maker
     "phone.avif": lambda: encode(photo(), "AVIF", quality=90),
     "phone.heic": lambda: encode(photo(), "HEIF", quality=90),
 }
+
+
+def rotated_webp(path: Path, genus: str, seed: int) -> Path:
+    """A 320x240 photo stored as 240x320 in a WebP tagged "rotate 90 clockwise" (EXIF 6)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright = make_photo(GENERA.index(genus), seed=seed, size=(320, 240))
+    upright.transpose(Image.Transpose.ROTATE_90).save(path, "WEBP", exif=exif, quality=95)
+    return path

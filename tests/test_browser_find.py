@@ -16,6 +16,7 @@ from calibrated import calibrated_checkpoint
 from conftest import CHROMIUM, make_photo, refused_in_place
 from mushroom.taxonomy import GENERA
 from mushroom.ui.find import photo_caption
+from images import rotated_webp
 from server import running_app
 
 LEVEL_TITLES = ("POISONOUS", "UNCERTAIN", "NOT RECOGNIZED", "edible AND toxic")
@@ -104,6 +105,22 @@ def test_iphone_heic_file_is_accepted_by_the_picker(app, page, tmp_path):
     page.wait_for_function("img => img.complete", arg=thumb.element_handle(), timeout=30_000)
     assert thumb.evaluate("img => img.naturalWidth") == 320
     assert app.alive()
+
+
+def test_a_rotated_webp_gets_an_upright_thumbnail(app, page, tmp_path):
+    """Chromium draws a WebP as stored, EXIF rotation ignored: its thumbnail lay sideways
+    while the photo's answer and heatmap were of the upright photo."""
+    path = rotated_webp(tmp_path / "cap.webp", "Boletus", 32)
+    page.goto(app.url, wait_until="load")
+    page.get_by_role("tab", name="One find, several photos").click()
+    page.locator("#find-photos input[type=file]").set_input_files([str(path)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    page.locator("#find-per-photo").get_by_text("Per-photo results").click()
+    thumb = page.locator("#find-gallery img").first
+    thumb.wait_for(timeout=30_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=thumb.element_handle(), timeout=30_000)
+    assert thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]
 
 
 def test_k_from_the_keyboard_relists_the_find(app, page, tmp_path):

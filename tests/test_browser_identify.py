@@ -16,6 +16,7 @@ import pytest
 
 from conftest import CHROMIUM, make_photo, refused_in_place
 from mushroom.taxonomy import GENERA
+from images import rotated_webp
 from server import running_app
 
 pytestmark = [
@@ -371,6 +372,23 @@ def test_iphone_heic_is_identified_not_dropped(app, offline_page, tmp_path):
     assert expected["verdict"]["level"] in page.locator("#verdict .verdict").get_attribute(
         "class")
     assert expected["top_k"][0]["genus"] in page.locator("#topk").inner_text()
+    assert app.alive()
+
+
+def test_a_rotated_webp_is_shown_upright_as_the_model_sees_it(app, offline_page,
+                                                             tmp_path):
+    """Chromium applies a JPEG's EXIF rotation but draws a WebP as stored: the photo box
+    showed it sideways beside a verdict and heatmap of the upright photo."""
+    page, _ = offline_page
+    photo = rotated_webp(tmp_path / "cap.webp", "Amanita", 13)
+    page.goto(app.url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    shown = page.locator("#photo img").first
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=shown.element_handle(), timeout=30_000)
+    assert shown.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]
     assert app.alive()
 
 

@@ -20,8 +20,8 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (DRAWABLE, UserError, close_error_toasts, expired_message, said,
-                         whole_number)
+from mushroom.ui import (UserError, close_error_toasts, drawn_as_the_model_sees_it,
+                         expired_message, said, whole_number)
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
 from mushroom.ui.identify import (LEGEND, PREDICTED, error_card, explain, explain_in_place,
@@ -47,8 +47,9 @@ CLEAR_STALE_TOASTS = close_error_toasts("/%s|^Photo \\d/m" % "|".join(
 
 
 def gallery_image(path: str):
-    """``path`` when the browser can draw it, else a decoded thumbnail (HEIC in Chromium)."""
-    if Path(path).suffix.lower() in DRAWABLE:
+    """``path`` when the browser draws it as the model sees it, else a decoded, upright
+    thumbnail (HEIC in Chromium, a rotated WebP)."""
+    if drawn_as_the_model_sees_it(path):
         return path
     try:
         image = service.load_photo(path)

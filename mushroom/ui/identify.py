@@ -18,8 +18,8 @@ from mushroom import service
 from mushroom.explain import MAX_SAMPLES
 from mushroom.percent import pct_pair
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (DRAWABLE, UserError, chosen_genus, close_error_toasts, said,
-                         scratch_file, whole_number)
+from mushroom.ui import (UserError, chosen_genus, close_error_toasts,
+                         drawn_as_the_model_sees_it, said, scratch_file, whole_number)
 from mushroom.ui.bars import genus_bars
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
 from mushroom.verdict import MESSAGES
@@ -159,8 +159,9 @@ def explain_for_page(photo: Upload, genus: str = PREDICTED, quality: str = "fast
 
 
 def drawable_copy(photo: str | bytes) -> str | None:
-    """A JPEG (quality 95) of ``photo`` when browsers cannot draw the original, else None."""
-    if isinstance(photo, bytes) or Path(photo).suffix.lower() in DRAWABLE:
+    """An upright JPEG (quality 95) of ``photo`` when browsers cannot draw the original, or
+    would draw it other than upright (a rotated WebP), else None."""
+    if isinstance(photo, bytes) or drawn_as_the_model_sees_it(photo):
         return None
     image = decode_upload(photo)
     path = scratch_file("preview", f"{Path(photo).stem}.jpg")
