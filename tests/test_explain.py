@@ -221,12 +221,14 @@ def test_the_lru_cache_evicts_the_least_recently_used_entry():
     assert cache.get("a") is None
 
 
-def legend_exp(genus: str = "Russula", p: float = 0.999, score: float = 0.8):
+def legend_exp(genus: str = "Russula", p: float = 0.999, score: float = 0.8,
+               samples: int = 320):
     """What the legend reads of an explanation."""
     from types import SimpleNamespace
 
     return SimpleNamespace(genus=genus, probability=p, seconds=3.3, score=score,
-                           config=SimpleNamespace(engine="fast", num_samples=320, model_size=224))
+                           weights=np.zeros(40), config=SimpleNamespace(
+                               engine="fast", num_samples=samples, model_size=224))
 
 
 @pytest.mark.parametrize("genus, p, score",
@@ -263,6 +265,26 @@ def test_the_legend_says_how_well_lime_fits_and_warns_when_it_fits_weakly():
     ink = {s: np.nonzero((strip[rows].sum(axis=2) < 300).any(axis=0))[0].max()
            for s, strip in strips.items()}
     assert ink[0.33] > ink[0.78] + 150  # ...and the weak one carries its caution
+
+
+def test_a_fit_from_too_few_samples_is_not_shown_as_trustworthy():
+    """With the Samples slider at 10, LIME's fit is measured on the 10 samples it was fitted
+    to: it read "Fit 0.93 of 1", no caution, for a heatmap whose top regions were mostly not
+    the default's. Fewer than 3 samples per superpixel now says so, in the alt text and in
+    the legend, which still fits the image."""
+    photo = red_patches_photo()
+    few = lime.explain(known_answer_predictor(), photo, "Agaricus",
+                       lime.resolve_config("fast", 10))
+    enough = lime.explain(known_answer_predictor(), photo, "Agaricus",
+                          lime.resolve_config("fast", 3 * len(few.weights)))
+    assert len(few.weights) > 4  # 10 samples are too few for this photo's regions
+    assert heatmap.describe(few).endswith(f"Fit {few.score:.2f} of 1: too few samples to trust.")
+    assert "too few samples" not in heatmap.describe(enough)
+    view = Image.new("RGB", (heatmap.DISPLAY_SIZE,) * 2, (128, 128, 128))
+    strip = np.asarray(heatmap._with_legend(view, legend_exp(score=0.93, samples=10))
+                       )[heatmap.DISPLAY_SIZE:].astype(int)
+    ink = np.nonzero((strip.sum(axis=2) < 600).any(axis=0))[0]
+    assert ink.max() < heatmap.DISPLAY_SIZE - 4  # the longer line does not run off the edge
 
 
 def test_the_page_says_the_heatmap_covers_only_the_centre_square_the_model_sees():

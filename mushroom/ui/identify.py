@@ -41,10 +41,12 @@ CLEAR_STALE_TOASTS = close_error_toasts("/^(%s)/m" % "|".join(re.escape(s) for s
     NO_PHOTO, "This photo is no longer on the server")))
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. *Fit* (0 to 1) says how much of the model's "
-          "reaction to hidden regions the colours account for: below 0.5 the legend says to "
-          "read them with caution. The heatmap covers the centre square of the photo, the "
-          "only part the model looks at: keep the mushroom in the middle. Watch for heatmaps "
-          "on grass or leaves: the model may be using the background rather than the mushroom.")
+          "reaction to hidden regions the colours account for: below 0.5 the legend says "
+          "to read them with caution, and it says when the fit rests on too few samples "
+          "(fewer than 3 per region) to be trusted. The heatmap covers the centre "
+          "square of the photo, the only part the model looks at: keep the mushroom in the "
+          "middle. Watch for heatmaps on grass or leaves: the model may be using the "
+          "background rather than the mushroom.")
 
 
 def shared_model():
