@@ -76,7 +76,9 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
         raise BadImage(f"The image is too large ({width}x{height} pixels); the limit is "
                        f"{max_pixels // 1_000_000} megapixels: send a smaller copy.")
     if min(width, height) < min_side:
-        raise BadImage(f"The image is too small ({width}x{height}); take a closer photo.")
+        raise BadImage(f"The image is too small ({width}x{height} pixels); at least "
+                       f"{min_side} on each side is needed: send the full-size photo, not a "
+                       "thumbnail.")
     try:
         img.seek(0)
         img.load()

@@ -132,9 +132,16 @@ def response(predictor, prediction, row: int, k: int = 3,
     return {**body, **signals.extra}
 
 
+PHOTO_MIN_SIDE = 64
+"""Smallest side of a photo to identify, as the training pipeline's (DataConfig.min_side): the
+model never saw a smaller one. At imageio's 8, a 24x16 thumbnail of a fly agaric was "not
+recognized: no mushroom found", which sent the forager to photograph a mushroom that was
+plainly in the picture."""
+
+
 def load_photo(source: str | Path | bytes | Image.Image) -> Image.Image:
     """Decode an upload; raises :class:`~mushroom.imageio.BadImage` with a user message."""
-    return open_image(source)
+    return open_image(source, min_side=PHOTO_MIN_SIDE)
 
 
 def identify(source: str | Path | bytes | Image.Image, k: int = 3, predictor=None) -> dict:

@@ -46,7 +46,7 @@ def metadata_bomb() -> bytes:
 def zeroed_pixels(fmt: str) -> bytes:
     """A HEIC or AVIF whose header is intact but whose coded pixels are zeros: pillow-heif
     raises EOFError (HEIC) or RuntimeError (AVIF) while decoding it."""
-    data = encode(photo((64, 48)), fmt)
+    data = encode(photo((96, 72)), fmt)
     start = data.find(b"mdat") + 4
     return data[:start] + bytes(len(data) - start)
 
@@ -79,6 +79,22 @@ def test_bad_files_get_a_clear_error(client, tmp_path, name):
         client.predict(handle_file(write(tmp_path, name, data)), api_name="/identify")
 
 
+
+
+def test_a_thumbnail_smaller_than_any_training_photo_is_told_to_send_the_full_size(
+        client, tmp_path):
+    """A 48x32 thumbnail (a chat app's preview) was answered "not recognized: no mushroom
+    found, photograph the cap close up"; the model never saw a photo under 64 px a side."""
+    thumb = write(tmp_path, "thumb.jpg", jpeg_bytes(photo((48, 32))))
+    from mushroom.config import DataConfig
+    from mushroom.service import PHOTO_MIN_SIDE
+
+    assert PHOTO_MIN_SIDE == DataConfig().min_side == 64
+    with pytest.raises(AppError, match=r"too small \(48x32 pixels\); at least 64 on each "
+                                       r"side is needed: send the full-size photo"):
+        client.predict(handle_file(thumb), api_name="/identify")
+    assert client.predict(handle_file(write(tmp_path, "ok.jpg", jpeg_bytes(photo((96, 64))))),
+                          api_name="/identify")["top_k"]
 
 
 @pytest.mark.parametrize("name", sorted(HANDLED))
