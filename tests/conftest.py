@@ -259,3 +259,8 @@ def refused_in_place(page, button: str, card: str, box: str) -> str:
     assert page.locator(".toast-body").count() == 0
     assert "Error" not in page.locator(box).inner_text()
     return found.inner_text()
+
+
+def corner_buttons(page, selector: str) -> list[str]:
+    """The names of the buttons in a component's corner (aria-label)."""
+    return [b.get_attribute("aria-label") for b in page.locator(f"{selector} button").all()]

@@ -13,7 +13,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from calibrated import calibrated_checkpoint
-from conftest import CHROMIUM, make_photo, refused_in_place
+from conftest import CHROMIUM, corner_buttons, make_photo, refused_in_place
 from mushroom.taxonomy import GENERA
 from mushroom.ui.find import photo_caption
 from images import rotated_webp
@@ -121,6 +121,25 @@ def test_a_rotated_webp_gets_an_upright_thumbnail(app, page, tmp_path):
     page.wait_for_function("img => img.complete && img.naturalWidth > 0",
                            arg=thumb.element_handle(), timeout=30_000)
     assert thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]
+
+
+def test_no_photo_of_the_find_can_be_shared_publicly(app, page, tmp_path):
+    """Gradio's "Share" on the gallery's enlarged photo posts the upload itself, EXIF GPS and
+    all, to a public Hugging Face discussion on a Space; the heatmap's, the photo drawn."""
+    path = tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Boletus"), seed=36, size=(320, 240)).save(path, quality=92)
+    page.goto(app.url, wait_until="load")
+    page.get_by_role("tab", name="One find, several photos").click()
+    page.locator("#find-photos input[type=file]").set_input_files([str(path)])
+    wait_for_answers(page)
+    page.locator("#find-per-photo").get_by_text("Per-photo results").click()
+    page.locator("#find-gallery img").first.click()  # enlarged: its own corner buttons
+    page.locator("#find-gallery button[aria-label='Close']").wait_for(timeout=30_000)
+    page.locator("#find-explain-btn").click()
+    page.locator("#find-heatmap img").wait_for(timeout=120_000)
+    for selector in ("#find-gallery", "#find-heatmap"):
+        buttons = corner_buttons(page, selector)
+        assert "Download" in buttons and "Share" not in buttons, (selector, buttons)
 
 
 def test_k_from_the_keyboard_relists_the_find(app, page, tmp_path):

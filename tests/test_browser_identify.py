@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import CHROMIUM, make_photo, refused_in_place
+from conftest import CHROMIUM, corner_buttons, make_photo, refused_in_place
 from mushroom.taxonomy import GENERA
 from images import rotated_webp
 from server import running_app
@@ -390,6 +390,24 @@ def test_a_rotated_webp_is_shown_upright_as_the_model_sees_it(app, offline_page,
                            arg=shown.element_handle(), timeout=30_000)
     assert shown.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]
     assert app.alive()
+
+
+def test_the_heatmap_has_no_share_button_to_post_the_photo_publicly(app, offline_page,
+                                                                    tmp_path):
+    """Gradio's "Share" posts the image to a public Hugging Face discussion on a Space (and
+    elsewhere only toasts "Must be on Spaces to share"): the heatmap is the forager's photo."""
+    page, _ = offline_page
+    photo = tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Boletus"), seed=14, size=(320, 240)).save(photo, quality=92)
+    page.goto(app.url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    page.locator("#explain-btn").click()
+    page.locator("#heatmap img").wait_for(timeout=120_000)
+    buttons = corner_buttons(page, "#heatmap")
+    assert "Download" in buttons and "Fullscreen" in buttons
+    assert "Share" not in buttons
 
 
 def test_each_tab_has_an_address_that_opens_it(app, offline_page):

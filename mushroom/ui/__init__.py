@@ -79,6 +79,11 @@ def drawn_as_the_model_sees_it(path: str | Path) -> bool:
         return True  # not for this check to refuse: the decoder says what is wrong with it
 
 
+IMAGE_BUTTONS = ["fullscreen", "download"]
+"""The corner buttons of the heatmaps and the find's gallery: Gradio's default "share" would
+post the forager's photo (the gallery's: the upload itself, EXIF GPS and all) to a public
+Hugging Face discussion on a Space, and anywhere else only answered "Must be on Spaces"."""
+
 MAX_FILE_SIZE = "25mb"
 """Largest upload accepted; phone photos are 2-12 MB."""
 

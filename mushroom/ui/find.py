@@ -20,7 +20,7 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (UserError, close_error_toasts, drawn_as_the_model_sees_it,
+from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_the_model_sees_it,
                          expired_message, said, whole_number)
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
@@ -219,7 +219,8 @@ def build_find_tab() -> None:
             with gr.Accordion("Per-photo results", open=False, elem_id="find-per-photo"):
                 table = gr.HTML(elem_id="find-table")
                 gallery = gr.Gallery(label="Photos", columns=MAX_PHOTOS, height=200,
-                                     interactive=False, elem_id="find-gallery")
+                                     interactive=False, buttons=IMAGE_BUTTONS,
+                                     elem_id="find-gallery")
             with gr.Accordion("API response (JSON)", open=False):
                 raw = gr.JSON(label="/identify_find")
     _explain_panel(photos, raw)
@@ -239,7 +240,7 @@ def _explain_panel(photos: gr.File, raw: gr.JSON) -> None:
         why = gr.Button("Explain this photo", elem_id="find-explain-btn")
         refusal = gr.HTML(elem_id="find-explain-refusal", padding=False)
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
-                           elem_id="find-heatmap")
+                           buttons=IMAGE_BUTTONS, elem_id="find-heatmap")
         gr.Markdown(LEGEND)
     private = {"api_visibility": "private"}
     explaining = why.click(lambda: "", None, refusal, api_name="find_explain_start",

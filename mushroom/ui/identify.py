@@ -18,7 +18,7 @@ from mushroom import service
 from mushroom.explain import MAX_SAMPLES
 from mushroom.percent import pct_pair
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (UserError, chosen_genus, close_error_toasts,
+from mushroom.ui import (IMAGE_BUTTONS, UserError, chosen_genus, close_error_toasts,
                          drawn_as_the_model_sees_it, said, scratch_file, whole_number)
 from mushroom.ui.bars import genus_bars
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
@@ -262,7 +262,7 @@ def build_identify_tab() -> None:
         why = gr.Button("Explain", elem_id="explain-btn")
         refusal = gr.HTML(elem_id="explain-refusal", padding=False)
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
-                           elem_id="heatmap")
+                           buttons=IMAGE_BUTTONS, elem_id="heatmap")
         gr.Markdown(LEGEND)
     _wire(photo, k, go, raw, label, card, (genus, quality, samples), why, heatmap, refusal)
 
