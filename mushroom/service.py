@@ -12,7 +12,7 @@ Response schema (extra keys may be added, these never change)::
                  "threshold": float, ...},
      "model": {"name": str, "version": str},
      "prediction_set": [str, ...] | None, "coverage": float | None, "recognized": bool,
-     "greyscale": bool, ...}
+     "greyscale": bool, "centre_share": float, ...}
 
 Safety signals beyond the genus probabilities plug in through :func:`assess`, one
 :class:`Signals` per photo: the checkpoint's unfamiliar-photo detector (``meta["ood"]``,
@@ -74,6 +74,12 @@ def recognizes(image: Image.Image, predictor=None) -> bool:
     return not bool(rejected(predictor, predictor.predict([image]))[0])
 
 
+def centre_share(photo: Image.Image) -> float:
+    """The share of ``photo`` the model looks at: its centre square (the eval transform
+    scales the shorter side and crops the middle), 0.1 for a 10:1 panorama."""
+    return round(min(photo.size) / max(photo.size), 3)
+
+
 def assess(predictor, prediction,
            photos: Sequence[Image.Image] | None = None) -> list[Signals]:
     """Safety signals for every row of ``prediction``: detector verdict and conformal set.
@@ -95,6 +101,7 @@ def assess(predictor, prediction,
                  "recognized": not bool(is_rejected)}
         if photos is not None:  # a mobile client may show its own "use colour" hint
             extra["greyscale"] = no_colour
+            extra["centre_share"] = centre_share(photos[len(out)])
         out.append(Signals(recognized=not bool(is_rejected), prediction_set=names,
                            greyscale=no_colour, extra=extra))
     return out

@@ -410,6 +410,27 @@ def test_the_heatmap_has_no_share_button_to_post_the_photo_publicly(app, offline
     assert "Share" not in buttons
 
 
+def test_a_panorama_says_the_model_saw_only_its_centre_square(app, offline_page, tmp_path):
+    """The model looks at the centre square only: a 10:1 panorama with the mushroom off to
+    one side was "no mushroom found", and nothing on the card said where the model looked."""
+    page, _ = offline_page
+    wide, plain = tmp_path / "panorama.jpg", tmp_path / "cap.jpg"
+    make_photo(GENERA.index("Amanita"), seed=15, size=(1500, 150)).save(wide, quality=92)
+    make_photo(GENERA.index("Amanita"), seed=15, size=(320, 240)).save(plain, quality=92)
+    page.goto(app.url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    page.locator("#photo input[type=file]").set_input_files(str(wide))
+    page.locator("#verdict .crop-note").wait_for(timeout=60_000)
+    assert ("The model looked only at the centre square of this photo (10% of it)"
+            in page.locator("#verdict").inner_text())
+    page.locator("#photo input[type=file]").set_input_files(str(plain))  # 75%: no note
+    page.wait_for_function("() => !document.querySelector('#verdict .crop-note')",
+                           timeout=30_000)  # cleared with the old verdict...
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    time.sleep(1)  # ...and the new verdict has none
+    assert page.locator("#verdict .crop-note").count() == 0
+
+
 def test_each_tab_has_an_address_that_opens_it(app, offline_page):
     page, _ = offline_page
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from mushroom import service
 from mushroom.explain import MAX_SAMPLES
-from mushroom.percent import pct_pair
+from mushroom.percent import pct, pct_pair
 from mushroom.taxonomy import GENERA
 from mushroom.ui import (IMAGE_BUTTONS, UserError, chosen_genus, close_error_toasts,
                          drawn_as_the_model_sees_it, said, scratch_file, whole_number)
@@ -25,6 +25,8 @@ from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_inpu
 from mushroom.verdict import MESSAGES
 
 PREDICTED = "Predicted genus"
+WIDE_PHOTO = 0.5  # centre_share below this (a photo over twice as wide as tall, or tall as
+# wide) gets the crop note: a phone's 16:9 shows the model 56% of it, a panorama 10-30%
 LEVEL_STYLE = {  # level -> (title, background, border)
     "poisonous": ("POISONOUS GENUS LIKELY: do not eat", "#fde2e1", "#c0392b"),
     "uncertain": ("UNCERTAIN: treat as poisonous", "#fff1d6", "#d68910"),
@@ -176,8 +178,21 @@ def render(result: dict | None, title: str = "Most likely genera") -> tuple[str,
     if not result:
         return "", ""
     bars = genus_bars([(item["genus"], item["probability"]) for item in result["top_k"]], title)
-    return bars, verdict_card(result["verdict"], result.get("prediction_set"),
-                              result.get("coverage"))
+    card = verdict_card(result["verdict"], result.get("prediction_set"), result.get("coverage"))
+    return bars, card + crop_note(result.get("centre_share"))
+
+
+def crop_note(share: float | None) -> str:
+    """HTML saying that the model saw only the centre square of a wide or tall photo, or ''.
+
+    A panorama's centre square is a sliver of it: with the mushroom off to one side the
+    answer was "no mushroom found", and nothing on the card said where the model had looked.
+    """
+    if share is None or share >= WIDE_PHOTO:
+        return ""
+    return (f'<p class="crop-note" style="margin:6px 0 0">The model looked only at the centre '
+            f'square of this photo ({pct(share)} of it): if the mushroom is not in the '
+            'middle, crop the photo around it and try again.</p>')
 
 
 def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
