@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import CHROMIUM, make_photo
 from mushroom.taxonomy import GENERA
-from mushroom.ui.identify import verdict_card
+from mushroom.ui.cards import verdict_card
 
 pytestmark = [
     pytest.mark.browser,

@@ -271,7 +271,7 @@ def test_the_card_of_photos_that_disagree_gives_the_notes_of_each_genus_named():
     """The card's "Edibility range" and "Dangerous lookalikes" were the combined top genus's
     (porcini's "Many are edible") under "The photos disagree: ... Boletus ..., ... Russula",
     as if the find were settled on Boletus."""
-    from mushroom.ui.identify import verdict_card
+    from mushroom.ui.cards import verdict_card
     from mushroom.verdict import genus_notes
 
     photos = np.stack([peaked(BOLETUS, 0.999), peaked(RUSSULA, 0.97), peaked(BOLETUS, 0.9)])
@@ -288,7 +288,7 @@ def test_the_card_of_photos_that_disagree_gives_the_notes_of_each_genus_named():
 def test_a_photo_that_disputes_a_poisonous_top_genus_is_named_and_the_find_stays_poisonous():
     """Two Amanita photos and a confident porcini photo gave "Likely a poisonous genus: do not
     eat." alone, as if the photos agreed: the forager was not told photo 3 names Boletus."""
-    from mushroom.ui.identify import verdict_card
+    from mushroom.ui.cards import verdict_card
     from mushroom.verdict import genus_notes
 
     photos = np.stack([peaked(AMANITA, 0.99), peaked(AMANITA, 0.95), peaked(BOLETUS, 0.97)])

@@ -258,7 +258,7 @@ def test_genus_bars_print_the_card_numbers_never_a_bare_0_or_100_percent():
 def test_identify_page_prints_small_probabilities_and_keeps_the_json():
     import re
 
-    from mushroom.ui.identify import render
+    from mushroom.ui.cards import render
 
     probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.9975, "Entoloma": 0.0025}
     result = {"top_k": [{"genus": "Boletus", "probability": 0.9975},
@@ -275,7 +275,7 @@ def test_identify_page_prints_small_probabilities_and_keeps_the_json():
                                         ("Boletus", "POSSIBLY POISONOUS")])
 def test_card_title_says_possibly_when_an_edible_genus_leads(top, title):
     """The poison sum flags a Boletus-led photo: the card must not call the genus poisonous."""
-    from mushroom.ui.identify import verdict_card
+    from mushroom.ui.cards import verdict_card
 
     other = "Boletus" if top == "Amanita" else "Amanita"
     probs = {g: 0.0 for g in GENERA} | {top: 0.9, other: 0.1}
@@ -287,7 +287,7 @@ def test_card_title_says_possibly_when_an_edible_genus_leads(top, title):
 
 
 def test_card_shows_p_poisonous_and_tau_with_the_digits_that_tell_them_apart():
-    from mushroom.ui.identify import verdict_card
+    from mushroom.ui.cards import verdict_card
 
     probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.98745, "Amanita": 0.01255}
     card = verdict_card(decide(probs, tau=0.0126).to_dict())

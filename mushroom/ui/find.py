@@ -24,8 +24,8 @@ from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_
                          expired_message, said, whole_number)
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
-from mushroom.ui.identify import (LEGEND, PREDICTED, error_card, explain, explain_in_place,
-                                  render, shared_model)
+from mushroom.ui.cards import error_card, render
+from mushroom.ui.identify import LEGEND, PREDICTED, explain, explain_in_place, shared_model
 from mushroom.percent import pct
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]

@@ -16,24 +16,13 @@ from PIL import Image
 
 from mushroom import service
 from mushroom.explain import MAX_SAMPLES
-from mushroom.percent import pct, pct_pair
 from mushroom.taxonomy import GENERA
 from mushroom.ui import (IMAGE_BUTTONS, UserError, chosen_genus, close_error_toasts,
                          drawn_as_the_model_sees_it, said, scratch_file, whole_number)
-from mushroom.ui.bars import genus_bars
+from mushroom.ui.cards import error_card, render
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
-from mushroom.verdict import MESSAGES
 
 PREDICTED = "Predicted genus"
-WIDE_PHOTO = 0.5  # centre_share below this (a photo over twice as wide as tall, or tall as
-# wide) gets the crop note: a phone's 16:9 shows the model 56% of it, a panorama 10-30%
-LEVEL_STYLE = {  # level -> (title, background, border)
-    "poisonous": ("POISONOUS GENUS LIKELY: do not eat", "#fde2e1", "#c0392b"),
-    "uncertain": ("UNCERTAIN: treat as poisonous", "#fff1d6", "#d68910"),
-    "not_recognized": ("NOT RECOGNIZED", "#ececec", "#666666"),
-    "edible_genus": ("Genus with edible AND toxic species", "#e4f1fb", "#2471a3"),
-}
-POSSIBLY_POISONOUS = "POSSIBLY POISONOUS: do not eat"  # title when an edible genus leads
 NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to explain: "
                       "photograph the cap, gills and stem close up.")
 # Identify refused for the photo shown (none yet, swept): the toast stayed up for seconds
@@ -121,19 +110,6 @@ def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
     return (result, *render(result), gr.skip())
 
 
-def error_card(message: str, subject: str = "this photo", what: str = "answer",
-               live: bool = True) -> str:
-    """HTML that says why a photo got no answer (or no heatmap); shown in that one's place.
-
-    ``live=False`` for the verdict boxes, which are live regions themselves (page.HEAD):
-    an alert inside one would be read out twice.
-    """
-    role = ' role="alert"' if live else ""
-    return (f'<div class="photo-error"{role} style="border:2px solid #666;'
-            'border-radius:10px;padding:10px 14px;background:#f4f4f4;color:#111">'
-            f'<b>No {what} for {subject}.</b> {html.escape(message)}</div>')
-
-
 def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
     """``(fn(*args), alt)``, or ``(None, card)`` when ``fn`` refuses: the page's Explain.
 
@@ -171,80 +147,6 @@ def drawable_copy(photo: str | bytes) -> str | None:
     path = scratch_file("preview", f"{Path(photo).stem}.jpg")
     image.save(path, "JPEG", quality=95)
     return str(path)
-
-
-def render(result: dict | None, title: str = "Most likely genera") -> tuple[str, str]:
-    """The /identify JSON -> (genus bars HTML, verdict card HTML)."""
-    if not result:
-        return "", ""
-    bars = genus_bars([(item["genus"], item["probability"]) for item in result["top_k"]], title)
-    card = verdict_card(result["verdict"], result.get("prediction_set"), result.get("coverage"))
-    return bars, card + crop_note(result.get("centre_share"))
-
-
-def crop_note(share: float | None) -> str:
-    """HTML saying that the model saw only the centre square of a wide or tall photo, or ''.
-
-    A panorama's centre square is a sliver of it: with the mushroom off to one side the
-    answer was "no mushroom found", and nothing on the card said where the model had looked.
-    """
-    if share is None or share >= WIDE_PHOTO:
-        return ""
-    return (f'<p class="crop-note" style="margin:6px 0 0">The model looked only at the centre '
-            f'square of this photo ({pct(share)} of it): if the mushroom is not in the '
-            'middle, crop the photo around it and try again.</p>')
-
-
-def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
-    """'Plausible genera: Russula, Lactarius' with its coverage, as HTML ('' without sets)."""
-    if prediction_set is None or coverage is None:
-        return ""
-    if not prediction_set:
-        text = "No genus is plausible enough to name."
-    else:
-        noun = "genus" if len(prediction_set) == 1 else "genera"
-        text = f"Plausible {noun}: {', '.join(prediction_set)}"
-    return (f'<p class="prediction-set" style="margin:4px 0"><b>{html.escape(text)}</b> '
-            f'({coverage:.0%} prediction set: it holds the true genus for about '
-            f'{coverage:.0%} of photos of each genus)</p>')
-
-
-def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
-                 coverage: float | None = None) -> str:
-    """HTML for the verdict: headline, prediction set, P(poisonous) against tau, reasons, notes.
-
-    A photo the model does not recognize shows neither a set nor P(poisonous): both are
-    computed from genus probabilities that mean nothing for it.
-    """
-    title, background, border = LEVEL_STYLE[verdict["level"]]
-    if verdict["level"] == "poisonous" and not verdict["message"].startswith(
-            MESSAGES["poisonous"]):
-        # An edible genus leads and the poison sum fired: "poisonous genus likely" over
-        # "most likely Boletus" would contradict the headline under it. (A find whose
-        # poisonous top genus one photo disputes says so after that headline: still likely.)
-        title = POSSIBLY_POISONOUS
-    esc = html.escape
-    p, tau = verdict["poison_probability"], verdict["threshold"]
-    p_text, tau_text = pct_pair(p, tau)
-    numbers = (
-        f'{set_line(prediction_set, coverage)}<p style="margin:4px 0">P(poisonous genus) = '
-        f'<b>{esc(p_text)}</b> (flagged at &ge; {esc(tau_text)}) <meter min="0" max="1" '
-        f'low="{tau}" high="{tau}" optimum="0" value="{p}" aria-label="P(poisonous genus) '
-        f'{esc(p_text)}, flagged at {esc(tau_text)} or more"></meter></p>')
-    if verdict["level"] == "not_recognized":
-        numbers = ""
-    notes = verdict.get("notes") or {}
-    rows = [f"<li>{esc(r)}</li>" for r in verdict.get("reasons", [])]
-    if notes:
-        rows.append(f"<li><b>Edibility range:</b> {esc(notes['edibility'])}</li>")
-        rows.append(f"<li><b>Dangerous lookalikes:</b> {esc(notes['lookalikes'])}</li>")
-    # No role of its own: the box it goes into is the live region (mushroom.ui.page.HEAD).
-    return (
-        f'<div class="verdict verdict-{esc(verdict["level"])}" style="background:{background};'
-        f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
-        f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'
-        f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>{numbers}'
-        f'<ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
 
 
 def clear() -> tuple[None, str, str, None, str]:

@@ -44,7 +44,8 @@ def explain_for_page(ctx: ReviewContext, user: str | None, image_id: str,
     """The LIME button: :func:`explain`'s (heatmap, caption), or (None, why not) in the
     caption's place (a toast faded and left a bare "Error" in the heatmap's box). The
     caption also holds, hidden, the heatmap's text alternative (its legend as a sentence)."""
-    from mushroom.ui.identify import error_card, heatmap_alt
+    from mushroom.ui.cards import error_card
+    from mushroom.ui.identify import heatmap_alt
 
     try:
         image, caption = explain(ctx, user, image_id, progress)
