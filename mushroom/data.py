@@ -45,23 +45,34 @@ class CleaningReport:
     conflicting: list[str] = field(default_factory=list)  # same pixels filed under two genera
     near_duplicate_groups: int = 0  # groups with more than one photo
     ignored_dirs: list[str] = field(default_factory=list)  # folders that are not one of GENERA
+    not_photos: list[str] = field(default_factory=list)  # other files and linked folders
     relabels: dict[str, object] = field(default_factory=dict)  # labels: applied, ignored
 
     def summary(self) -> str:
         """Human-readable multi-line summary."""
         lines = [
             f"scanned {self.scanned} files, kept {self.kept}",
-            f"  corrupt/unreadable: {len(self.corrupt)}",
-            f"  too small:          {len(self.tiny)}",
-            f"  exact duplicates:   {len(self.exact_duplicates)}",
-            f"  conflicting labels: {len(self.conflicting)}",
+            f"  corrupt/unreadable: {named(self.corrupt)}",
+            f"  too small:          {named(self.tiny)}",
+            f"  exact duplicates:   {named(self.exact_duplicates)}",
+            f"  conflicting labels: {named(self.conflicting)}",
             f"  near-duplicate groups (>1 photo): {self.near_duplicate_groups}",
         ]
+        if self.not_photos:  # a .jfif download or a linked folder would vanish unsaid
+            lines.append(f"  skipped, not photos: {named(self.not_photos)}")
         if self.ignored_dirs:
             lines.append(f"  ignored folders: {', '.join(self.ignored_dirs)}")
         for key, value in self.relabels.items():
             lines.append(f"  labels: {key}: {value}")
         return "\n".join(lines)
+
+
+def named(paths: list[str], most: int = 5) -> str:
+    """``3 (a.jpg, b.jpg, c.jpg)``: how many, and which, so that each can be found and fixed."""
+    if not paths:
+        return "0"
+    more = f", +{len(paths) - most} more" if len(paths) > most else ""
+    return f"{len(paths)} ({', '.join(paths[:most])}{more})"
 
 
 GENUS_OF_FOLDER = {g.lower(): g for g in GENERA}
@@ -117,7 +128,9 @@ def photo_root(data: str) -> str:
 def scan(data_dir: Path, report: CleaningReport) -> list[tuple[str, str]]:
     """List ``(relative_path, genus)`` for every image file under a genus folder.
 
-    Hidden files and folders (see :func:`hidden`) are skipped, not counted.
+    Hidden files and folders (see :func:`hidden`) are skipped, not counted. A link whose
+    photo is gone goes to ``report.corrupt``; other files, and linked folders (not
+    followed), to ``report.not_photos``.
     """
     found = []
     for sub in sorted(p for p in data_dir.iterdir() if p.is_dir() and not hidden(p)):
@@ -126,10 +139,16 @@ def scan(data_dir: Path, report: CleaningReport) -> list[tuple[str, str]]:
             report.ignored_dirs.append(sub.name)
             continue
         for file in sorted(sub.rglob("*")):
-            if (file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES
-                    and not under_hidden(file, sub)):
-                found.append((file.relative_to(data_dir).as_posix(), genus))
-    report.scanned = len(found)
+            if under_hidden(file, sub) or (file.is_dir() and not file.is_symlink()):
+                continue
+            rel = file.relative_to(data_dir).as_posix()
+            if file.is_dir() or file.suffix.lower() not in IMAGE_SUFFIXES:
+                report.not_photos.append(rel + "/" * file.is_dir())
+            elif not file.exists():  # a link to a photo since moved
+                report.corrupt.append(rel)
+            else:
+                found.append((rel, genus))
+    report.scanned = len(found) + len(report.corrupt)
     return found
 
 

@@ -223,3 +223,25 @@ def test_the_review_tab_enters_a_download_folder_like_the_commands(tmp_path, mon
     assert context_from_env().data_dir == tmp_path / "archive" / "Mushrooms"
     monkeypatch.setenv("MUSHROOM_REVIEW_DATA", str(tmp_path / "archive" / "Mushrooms"))
     assert context_from_env().data_dir == tmp_path / "archive" / "Mushrooms"
+
+
+def test_links_to_missing_photos_and_other_files_are_named_not_dropped_silently(tmp_path):
+    root = write_tiny_dataset(tmp_path / "photos", per_class=2, genera=("Amanita", "Boletus"))
+    gone = tmp_path / "moved" / "IMG 7.jpg"
+    (root / "Amanita" / "IMG 7.jpg").symlink_to(gone)  # its photo moved after linking
+    (tmp_path / "elsewhere").mkdir()  # a linked folder is not followed (nor are loops)
+    make_photo(0, seed=70).save(tmp_path / "elsewhere" / "a.jpg")
+    (root / "Amanita" / "more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (root / "Boletus" / "photo.jfif").write_bytes((root / "Boletus" / "000.jpg").read_bytes())
+    (root / "Boletus" / "linked.jpg").symlink_to(root / "Amanita" / "000.jpg")
+    frame, report = build_manifest(root, split=False)
+    assert report.corrupt == ["Amanita/IMG 7.jpg"]
+    assert report.not_photos == ["Amanita/more/", "Boletus/photo.jfif"]
+    assert "Boletus/linked.jpg" in report.conflicting  # a live link is read like a photo
+    summary = report.summary()
+    assert "corrupt/unreadable: 1 (Amanita/IMG 7.jpg)" in summary
+    assert "skipped, not photos: 2 (Amanita/more/, Boletus/photo.jfif)" in summary
+    assert report.scanned == 6 and len(frame) == 3
+    from mushroom.review import list_photos  # the review tab lists the photos it can show
+
+    assert "Amanita/IMG 7.jpg" not in set(list_photos(root)["path"])
