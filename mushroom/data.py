@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
+from mushroom.layout import GENUS_OF_FOLDER, has_genus_folders, hidden, no_folder, under_hidden
 from mushroom.split import (
     assign_splits,
     drop_exact_duplicates,
@@ -73,36 +74,6 @@ def named(paths: list[str], most: int = 5) -> str:
         return "0"
     more = f", +{len(paths) - most} more" if len(paths) > most else ""
     return f"{len(paths)} ({', '.join(paths[:most])}{more})"
-
-
-GENUS_OF_FOLDER = {g.lower(): g for g in GENERA}
-"""Folder name (lower-cased) -> genus: ``amanita/`` and ``AMANITA/`` are Amanita too."""
-
-
-def hidden(path: Path) -> bool:
-    """Dot files and folders, and the ``__MACOSX`` folder a zip made on a Mac carries.
-
-    A Mac archive holds an AppleDouble ``._IMG_1.jpg`` beside every ``IMG_1.jpg``: with a
-    photo's suffix but no photo inside, it would be reported as corrupt.
-    """
-    return path.name.startswith(".") or path.name == "__MACOSX"
-
-
-def under_hidden(path: Path, root: Path) -> bool:
-    """Whether ``path`` or any folder between ``root`` and it is hidden (see :func:`hidden`)."""
-    return any(hidden(Path(part)) for part in path.relative_to(root).parts)
-
-
-def has_genus_folders(folder: Path) -> bool:
-    """Whether ``folder`` holds at least one genus folder (any letter case)."""
-    return any(p.is_dir() and p.name.lower() in GENUS_OF_FOLDER for p in folder.iterdir())
-
-
-def no_folder(data_dir: str | Path) -> FileNotFoundError:
-    """The error for a photo root that is not a folder: missing, or a file given by mistake."""
-    if Path(data_dir).exists():
-        return FileNotFoundError(f"data folder {data_dir} is a file, not a folder")
-    return FileNotFoundError(f"data folder not found: {data_dir}")
 
 
 def photo_root(data: str) -> str:

@@ -1,0 +1,40 @@
+"""The photo root's layout: which folders are genera, which are a system's leftovers.
+
+Shared by every scan of a ``DIR/<Genus>/*.jpg`` folder (:mod:`mushroom.data`, the review
+tab, the non-mushroom set of ``evaluate``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mushroom.taxonomy import GENERA
+
+GENUS_OF_FOLDER = {g.lower(): g for g in GENERA}
+"""Folder name (lower-cased) -> genus: ``amanita/`` and ``AMANITA/`` are Amanita too."""
+
+
+def hidden(path: Path) -> bool:
+    """Dot files and folders, and the ``__MACOSX`` folder a zip made on a Mac carries.
+
+    A Mac archive holds an AppleDouble ``._IMG_1.jpg`` beside every ``IMG_1.jpg``: with a
+    photo's suffix but no photo inside, it would be reported as corrupt.
+    """
+    return path.name.startswith(".") or path.name == "__MACOSX"
+
+
+def under_hidden(path: Path, root: Path) -> bool:
+    """Whether ``path`` or any folder between ``root`` and it is hidden (see :func:`hidden`)."""
+    return any(hidden(Path(part)) for part in path.relative_to(root).parts)
+
+
+def has_genus_folders(folder: Path) -> bool:
+    """Whether ``folder`` holds at least one genus folder (any letter case)."""
+    return any(p.is_dir() and p.name.lower() in GENUS_OF_FOLDER for p in folder.iterdir())
+
+
+def no_folder(data_dir: str | Path) -> FileNotFoundError:
+    """The error for a photo root that is not a folder: missing, or a file given by mistake."""
+    if Path(data_dir).exists():
+        return FileNotFoundError(f"data folder {data_dir} is a file, not a folder")
+    return FileNotFoundError(f"data folder not found: {data_dir}")
