@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from mushroom.cli import add_data_flag, check_csv_out
 from mushroom.config import DataConfig
 from mushroom.data import build_manifest
+from mushroom.split import check_genera
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the manifest, print the cleaning report and per-split counts."""
+    """Build the manifest, print the cleaning report and per-split counts; warn when a
+    genus the model must learn has no photos (an empty, missing or misspelt folder)."""
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails before the scan
     check_csv_out(out)
@@ -30,4 +33,8 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     print(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
     print(f"wrote {out} ({len(frame)} rows)")
+    try:  # a manifest for `evaluate` may hold some genera only; one for `train` may not
+        check_genera(frame)
+    except ValueError as err:
+        print(f"warning: `train --manifest {out}` will refuse it: {err}", file=sys.stderr)
     return 0

@@ -20,7 +20,8 @@ from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest, cap_train, check_photos, manifest_sha256, read_manifest
 from mushroom.poison_rule import poison_flags, poison_probabilities
-from mushroom.taxonomy import GENERA, POISONOUS, POISONOUS_INDEX
+from mushroom.split import check_genera
+from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 
 
 def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: str | None,
@@ -37,26 +38,6 @@ def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: 
     frame.to_csv(out_dir / "manifest.csv", index=False)
     log(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
     return frame
-
-
-def check_genera(frame: pd.DataFrame) -> None:
-    """Refuse data that cannot make a safe model of the nine genera.
-
-    A genus without training photos would keep an untrained output, and tau is only checked
-    on poisonous genera that have validation photos: a missing (empty, misnamed) genus
-    folder would otherwise still yield a checkpoint, its tau fitted without that genus.
-
-    Raises:
-        ValueError: names the genera with no training or (poisonous) validation photos.
-    """
-    split = {s: set(frame.loc[frame["split"] == s, "genus"]) for s in ("train", "val")}
-    no_train = [g for g in GENERA if g not in split["train"]]
-    no_val = [g for g in GENERA if g in POISONOUS and g not in split["val"]]
-    gaps = ([f"no training photos of {', '.join(no_train)}"] if no_train else []) + (
-        [f"no validation photos of the poisonous {', '.join(no_val)}"] if no_val else [])
-    if gaps:
-        raise ValueError(f"cannot train: {'; '.join(gaps)} (each of the nine genus folders, "
-                         f"{', '.join(GENERA)}, needs photos)")
 
 
 def flagged(out: dict, temperature: float, thresholds: dict) -> np.ndarray:

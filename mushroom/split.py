@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
+from mushroom.taxonomy import GENERA, POISONOUS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -136,3 +137,23 @@ def assign_splits(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
     frame["fold"] = -1
     frame.loc[pool, "fold"] = folds.astype(int)
     return frame
+
+
+def check_genera(frame: pd.DataFrame) -> None:
+    """Refuse data that cannot make a safe model of the nine genera.
+
+    A genus without training photos would keep an untrained output, and tau is only checked
+    on poisonous genera that have validation photos: a missing (empty, misnamed) genus
+    folder would otherwise still yield a checkpoint, its tau fitted without that genus.
+
+    Raises:
+        ValueError: names the genera with no training or (poisonous) validation photos.
+    """
+    split = {s: set(frame.loc[frame["split"] == s, "genus"]) for s in ("train", "val")}
+    no_train = [g for g in GENERA if g not in split["train"]]
+    no_val = [g for g in GENERA if g in POISONOUS and g not in split["val"]]
+    gaps = ([f"no training photos of {', '.join(no_train)}"] if no_train else []) + (
+        [f"no validation photos of the poisonous {', '.join(no_val)}"] if no_val else [])
+    if gaps:
+        raise ValueError(f"cannot train: {'; '.join(gaps)} (each of the nine genus folders, "
+                         f"{', '.join(GENERA)}, needs photos)")

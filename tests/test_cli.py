@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_cli, write_tiny_dataset
+from conftest import ROOT, make_photo, run_cli, write_tiny_dataset
 from mushroom.cli import build_parser
 from mushroom.data import photo_root, read_manifest
 from mushroom.taxonomy import GENERA
@@ -255,6 +255,23 @@ def test_train_refuses_data_missing_a_genus_and_keeps_the_run_folder(tiny_data, 
     assert status == 2 and "error: cannot train: no training photos of Suillus (" in stderr
     assert (run / "manifest.csv").read_text() == "an earlier run's"
     assert not (run / "model.pt").exists()
+
+
+def test_manifest_warns_when_a_genus_folder_is_empty_or_misspelt(tiny_data, tmp_path):
+    for photo in (tiny_data / "Suillus").iterdir():  # emptied
+        photo.unlink()
+    (tiny_data / "Hygrocybe").rename(tiny_data / "Hygrocibe")  # misspelt
+    csv = tmp_path / "m.csv"
+    status, stdout, stderr = run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))
+    assert status == 0 and csv.is_file()  # a manifest for `evaluate` may lack genera
+    assert "ignored folders: Hygrocibe" in stdout
+    assert (f"warning: `train --manifest {csv}` will refuse it: cannot train: no training "
+            "photos of Hygrocybe, Suillus (") in stderr
+    (tiny_data / "Hygrocibe").rename(tiny_data / "Hygrocybe")
+    for seed in (5, 6, 7):  # one photo for each split
+        make_photo(8, seed=seed).save(tiny_data / "Suillus" / f"{seed}.jpg")
+    status, _, stderr = run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))
+    assert status == 0 and "warning" not in stderr
 
 
 def test_train_refuses_a_manifest_without_poisonous_validation_photos(tiny_data, tmp_path):
