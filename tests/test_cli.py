@@ -274,6 +274,27 @@ def test_manifest_warns_when_a_genus_folder_is_empty_or_misspelt(tiny_data, tmp_
     assert status == 0 and "warning" not in stderr
 
 
+def test_a_full_disk_leaves_no_truncated_manifest_that_would_read_as_valid(tiny_data,
+                                                                           tmp_path,
+                                                                           monkeypatch):
+    csv = tmp_path / "m.csv"
+    assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
+    before = csv.read_bytes()
+    real_to_csv = pd.DataFrame.to_csv
+
+    def disk_fills(frame, path, **kwargs):  # the first 20 rows fit, then the disk is full
+        real_to_csv(frame.head(20), path, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_fills)
+    status, _, stderr = run_cli("manifest", "--data", str(tiny_data), "--out", str(csv),
+                                "--seed", "7")
+    monkeypatch.undo()
+    assert status == 2 and f"error: cannot write {csv}: No space left on device" in stderr
+    assert csv.read_bytes() == before  # the earlier manifest, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv", "photos"]
+
+
 def test_train_refuses_a_manifest_without_poisonous_validation_photos(tiny_data, tmp_path):
     csv = tmp_path / "m.csv"
     assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0
