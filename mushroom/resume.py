@@ -11,7 +11,6 @@ resumed run sees the data order and augmentation an uninterrupted run would have
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mushroom.checkpoint import load_data, load_failure
+from mushroom.checkpoint import load_data, load_failure, save_atomic
 from mushroom.config import Stage, TrainConfig
 
 STATE_NAME = "train_state.pt"
@@ -59,30 +58,6 @@ def set_rng(state: dict) -> None:
     if "cuda" in state and torch.cuda.is_available() \
             and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_atomic(obj: object, path: Path) -> None:
-    """``torch.save`` to a temp file beside ``path``, fsync it, then rename it over ``path``.
-
-    A kill at any moment leaves the previous file or the new one, never a torn one; a torn
-    temp file from a killed write is simply overwritten next time.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # the rename itself must survive a VM restart
-        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def load_state(path: Path) -> dict:

@@ -103,7 +103,7 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest,
             resume=args.resume)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, OSError):  # Ctrl-C, or a full disk, hours into the run
         from pathlib import Path
 
         from mushroom.resume import STATE_NAME

@@ -227,3 +227,28 @@ def test_ctrl_c_says_how_to_continue_without_a_traceback(data, tmp_path):
     assert proc.returncode == 130, stderr
     assert f"{out / resume.STATE_NAME}: run the same command with --resume" in stderr
     assert "Traceback" not in stderr and (out / resume.STATE_NAME).is_file()
+
+
+def cap_file_size():
+    """In the child: writes past 45 MB fail as on a full disk (EFBIG, not a kill)."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (45_000_000, 45_000_000))
+
+
+@pytest.mark.slow
+def test_a_full_disk_mid_run_is_one_line_naming_the_file_and_the_way_back(data, tmp_path):
+    # The first state (the head's stage, ~38 MB) fits; a photo stage's (more optimizer
+    # state) does not. Written straight to a file, torch said "enforce fail at
+    # inline_container.cc ... unexpected pos" in a traceback.
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "mushroom", *train_cmd(data, out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, preexec_fn=cap_file_size,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    state = out / resume.STATE_NAME
+    assert f"File too large: '{state}'" in done.stderr
+    assert f"progress is saved in {state}: run the same command with --resume" in done.stderr
+    assert resume.load_state(state)["format"] == resume.FORMAT_VERSION  # the last good one
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.csv", resume.STATE_NAME]
