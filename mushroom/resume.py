@@ -24,6 +24,9 @@ from mushroom.checkpoint import load_data, load_failure, save_atomic
 from mushroom.config import Stage, TrainConfig
 
 STATE_NAME = "train_state.pt"
+FOLDS_STOPPED = ("model.pt is written but its --cv folds were stopped, and folds do not "
+                 "resume: model.pt is usable without out-of-fold outputs, or the same command "
+                 "with --overwrite instead of --resume trains the run again, folds included")
 FORMAT_VERSION = 1
 # How a run executes rather than what it trains: a resume may change them (fewer workers
 # after running out of memory, another GPU). Workers draw their own augmentation streams,
@@ -186,6 +189,14 @@ def open_run(out: Path, data: Path, cfg: TrainConfig, resume: bool, load_fresh,
     return frame, Saver(out, cfg, manifest_sha256(frame), started=started)
 
 
+def cv_was_asked(model: Path) -> bool:
+    """Whether the run that wrote ``model`` (a ``train`` checkpoint) was given ``--cv``."""
+    try:
+        return bool(load_data(model).get("train_config", {}).get("cv_folds"))
+    except Exception:  # another kind of file: the plain message will do
+        return False
+
+
 def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
            labels_dir: str | None, log=print) -> tuple[pd.DataFrame, Saver]:
     """The interrupted run in ``out``: its manifest and state, checked against this command.
@@ -200,8 +211,11 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
 
     path = out / STATE_NAME
     if not path.is_file():
-        why = " (model.pt is written: the run finished training)" \
-            if (out / "model.pt").is_file() else ""
+        why = ""
+        if (out / "model.pt").is_file():
+            why = " (model.pt is written: the run finished training)"
+        if why and not (out / "oof.npz").is_file() and cv_was_asked(out / "model.pt"):
+            why = f" ({FOLDS_STOPPED})"
         raise FileNotFoundError(f"--resume: nothing to resume in {out}: no {STATE_NAME}{why}")
     state = load_state(path)
     frame = read_manifest(out / "manifest.csv")

@@ -106,12 +106,14 @@ def run_cli(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, OSError):  # Ctrl-C, or a full disk, hours into the run
         from pathlib import Path
 
-        from mushroom.resume import STATE_NAME
+        from mushroom.resume import FOLDS_STOPPED, STATE_NAME
 
         state = Path(args.out) / STATE_NAME
         if state.is_file():
             print(f"progress is saved in {state}: run the same command with --resume to "
                   "continue", file=sys.stderr)
+        elif args.cv and (Path(args.out) / "model.pt").is_file():
+            print(f"{FOLDS_STOPPED} (in {args.out})", file=sys.stderr)
         raise
     return 0
 

@@ -252,3 +252,25 @@ def test_a_full_disk_mid_run_is_one_line_naming_the_file_and_the_way_back(data, 
     assert f"progress is saved in {state}: run the same command with --resume" in done.stderr
     assert resume.load_state(state)["format"] == resume.FORMAT_VERSION  # the last good one
     assert sorted(p.name for p in out.iterdir()) == ["manifest.csv", resume.STATE_NAME]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_cv_folds_says_they_do_not_resume_and_what_does(data, tmp_path):
+    out = tmp_path / "run"
+    cmd = ["train", "--data", str(data), "--out", str(out), "--epochs", "1,0,0,0",
+           "--workers", "0", "--batch-size", "16", "--cv", "5"]
+    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *cmd], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
+    for line in proc.stdout:
+        if line.startswith("--- CV fold 1/5"):  # model.pt is written, the state is gone
+            proc.send_signal(signal.SIGINT)
+            break
+    stderr = proc.communicate(timeout=600)[1]
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
+    said = "--cv folds were stopped, and folds do not resume"
+    assert said in stderr and "with --overwrite instead of --resume" in stderr
+    status, _, stderr = run_cli(*cmd, "--resume")  # what the user tries next
+    assert status == 2 and "finished training" not in stderr, stderr
+    assert said in stderr and "with --overwrite instead of --resume" in stderr
+    assert (out / "model.pt").is_file() and not (out / "oof.npz").exists()
