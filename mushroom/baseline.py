@@ -25,7 +25,7 @@ import pandas as pd
 
 from mushroom.cli import add_data_flag, check_out_dir
 from mushroom import metrics
-from mushroom.config import CalibConfig, DataConfig
+from mushroom.config import CalibConfig, DataConfig, at_least
 from mushroom.poison_rule import poison_probabilities
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", default=None, help="local ImageNet weights file (ResNets)")
     p.add_argument("--C", type=float, default=0.1, help="inverse L2 strength of the regression")
     p.add_argument("--cv", action="store_true", help="also score out-of-fold over train+val")
-    p.add_argument("--batch-size", type=int, default=32, help="photos per forward pass")
+    p.add_argument("--batch-size", type=at_least(1), default=32, help="photos per forward pass")
     p.set_defaults(func=run)
 
 

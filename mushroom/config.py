@@ -8,6 +8,7 @@ reproduced from the checkpoint alone.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 from mushroom.verdict import UNCERTAIN_TOP1
@@ -125,6 +126,23 @@ def option(default, help: str):
     return field(default=default, metadata={"help": help})
 
 
+def at_least(low: int | float, kind: type = int) -> Callable[[str], int | float]:
+    """An argparse ``type``: a ``kind`` number no smaller than ``low``.
+
+    A batch of 0 photos, -1 workers or an 8-px input otherwise passed the parser and failed
+    after the photo scan, in torch's words or in a traceback; a negative loss weight
+    trained the wrong way without a word. argparse names the flag and exits 2.
+    """
+    def parse(text: str) -> int | float:
+        value = kind(text)  # a ValueError: argparse says "invalid int value"
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def add_config_flags(parser: argparse.ArgumentParser, config) -> None:
     """One ``--flag`` per field of the dataclass instance ``config``, defaulting to its value.
 
@@ -139,7 +157,10 @@ def add_config_flags(parser: argparse.ArgumentParser, config) -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
                                 help=doc)
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=doc)
+            # every number of these recipes (epochs, rates, weights, sizes) is >= 0
+            kind = type(default)
+            parser.add_argument(flag, type=at_least(0, kind) if kind in (int, float) else kind,
+                                default=default, help=doc)
 
 
 def config_from_flags(cls, args: argparse.Namespace):

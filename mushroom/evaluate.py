@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mushroom.cli import add_data_flag, check_out_dir
+from mushroom.config import at_least
 from mushroom import metrics, poison_rule, safety_cli
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import Thresholds
@@ -45,8 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_data_flag(p)
     p.add_argument("--out", required=True, help="folder for report.json, predictions.csv, png")
     p.add_argument("--model", default=None, help="checkpoint (default: assets/model.pt)")
-    p.add_argument("--batch-size", type=int, default=32, help="photos per forward pass")
-    p.add_argument("--workers", type=int, default=2, help="photo-decoding worker processes")
+    p.add_argument("--batch-size", type=at_least(1), default=32, help="photos per forward pass")
+    p.add_argument("--workers", type=at_least(0), default=2, help="photo-decoding worker processes")
     p.add_argument("--manifest", default=None,
                    help="score this manifest's photos (under --data) instead of every photo")
     p.add_argument("--split", choices=("train", "val", "test"), default=None,

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from mushroom.cli import add_data_flag, check_out_dir
+from mushroom.config import at_least
 from mushroom.review import (CACHE_NAME, DEFAULT_OOF, TIER_NAMES, QueueConfig, build_queue,
                              load_queue)
 
@@ -26,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="out-of-fold probabilities CSV, preferred when present; 'none': score "
                         "every photo with --model (default: assets/oof_predictions.csv)")
     p.add_argument("--out", default=None, help=f"cache file (default: LABELS/{CACHE_NAME})")
-    p.add_argument("--batch-size", type=int, default=QueueConfig.batch_size,
+    p.add_argument("--batch-size", type=at_least(1), default=QueueConfig.batch_size,
                    help="photos per forward pass")
     p.set_defaults(func=run)
 

@@ -10,7 +10,8 @@ import dataclasses
 import sys
 
 from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
-from mushroom.config import CalibConfig, DataConfig, TrainConfig, add_calib_flags, calib_from_flags
+from mushroom.config import (CalibConfig, DataConfig, TrainConfig, add_calib_flags, at_least,
+                             calib_from_flags)
 
 ARCH_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "mobilenet_v2",
               "resnet18", "resnet34")
@@ -48,23 +49,24 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="training seed (data order, augmentation)")
     p.add_argument("--init-seed", type=int, default=0,
                    help="seed of the new layers' init; keep it fixed across soup ingredients")
-    p.add_argument("--workers", type=int, default=TrainConfig.workers,
+    p.add_argument("--workers", type=at_least(0), default=TrainConfig.workers,
                    help="photo-decoding worker processes")
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size,
+    p.add_argument("--batch-size", type=at_least(1), default=TrainConfig.batch_size,
                    help="photos per optimizer step in the stages that train on photos")
     p.add_argument("--epochs", default=None,
                    help="comma-separated epochs per stage, default 30,30,8,15")
     p.add_argument("--cv", type=int, default=0,
                    help=f"also run {DataConfig.n_folds}-fold CV over the manifest's folds "
                         "(out-of-fold probs); 0: none")
-    p.add_argument("--max-images", type=int, default=None,
+    p.add_argument("--max-images", type=at_least(1), default=None,
                    help="use at most this many training photos (a quick smoke run)")
-    p.add_argument("--input-size", type=int, default=None,
+    p.add_argument("--input-size", type=at_least(32), default=None,
                    help="side of the square input in pixels (default: the backbone's, 224 "
                         "for efficientnet_lite0)")
     p.add_argument("--freeze-bn-stats", action="store_true",
                    help="keep BatchNorm running statistics frozen in unfrozen stages too")
-    p.add_argument("--poison-rule-weight", type=float, default=TrainConfig.poison_rule_weight,
+    p.add_argument("--poison-rule-weight", type=at_least(0.0, float),
+                   default=TrainConfig.poison_rule_weight,
                    help="weight of -log P(poisonous genera) on poisonous photos")
 
 

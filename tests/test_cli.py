@@ -170,6 +170,29 @@ def test_train_refuses_bad_options_in_one_line(tiny_data, tmp_path, flags, messa
     assert not (tmp_path / "run" / "model.pt").exists()
 
 
+@pytest.mark.parametrize("command, flag, value", [
+    ("train", "--batch-size", "0"),  # torch's "batch_size should be a positive integer"
+    ("train", "--workers", "-1"),  # torch's "num_workers option should be non-negative"
+    ("train", "--input-size", "8"),  # a traceback from a convolution, after the scan
+    ("train", "--max-images", "-5"),  # silently trained on one photo per genus
+    ("train", "--poison-rule-weight", "-1"),  # silently pushed poisonous photos off poison
+    ("evaluate", "--batch-size", "0"),
+    ("evaluate", "--workers", "-2"),
+    ("distill", "--lr", "-0.001"),
+    ("rebalance", "--views", "-1"),
+])
+def test_numbers_out_of_range_are_refused_by_the_parser_naming_the_flag(tiny_data, tmp_path,
+                                                                        command, flag, value):
+    needs = {"train": ["--out", str(tmp_path / "run")], "evaluate": ["--out", str(tmp_path)],
+             "distill": ["--teachers", "a", "--init", "b", "--out", str(tmp_path / "run")],
+             "rebalance": ["--run", str(tmp_path)]}[command]
+    proc = run_module(command, "--data", str(tiny_data), *needs, flag, value)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"error: argument {flag}: must be at least" in proc.stderr
+    assert f"not {value}" in proc.stderr and "reading photos" not in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("margin, min_tau", [(5.0, 0.0), (0.0, 0.0), (-1.0, 0.0), (0.4, 2.0)])
 def test_calibration_settings_that_would_miss_poisonous_photos_are_refused(margin, min_tau):
     from mushroom.config import CalibConfig
