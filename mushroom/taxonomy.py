@@ -107,8 +107,17 @@ shown: "write Russula then the epithet, as in Boletus edulis" read as a contradi
 
 _BINOMIAL = re.compile(r"^([A-Z][a-z]+) ([a-z][a-z-]+)(?: (?:subsp\.|var\.|f\.) [a-z][a-z-]+)?$")
 
-_NOT_EPITHETS = frozenset({"sp", "spp", "ssp", "cf", "aff", "indet"})
-"""Abbreviations typed in the epithet's place ("Amanita sp", "Boletus cf") that name no species."""
+_NOT_EPITHETS = frozenset({"sp", "spp", "ssp", "cf", "aff", "indet", "subsp", "var", "forma",
+                           "nov"})
+"""Abbreviations typed in an epithet's place ("Amanita sp", "Boletus cf", "Boletus edulis
+subsp. sp") that name no species or subspecies."""
+
+_QUALIFIERS = frozenset({"cf", "cf.", "aff", "aff.", "nr", "nr."})
+"""Words an expert writes between genus and epithet to hedge ("Russula cf. emetica")."""
+
+_RANKS = {"subsp.": "subsp.", "subsp": "subsp.", "ssp.": "subsp.", "ssp": "subsp.",
+          "var.": "var.", "var": "var.", "f.": "f.", "f": "f.", "fo.": "f.", "forma": "f."}
+"""The spellings of an infraspecific rank in use, and the one the list keeps (Index Fungorum's)."""
 
 _EPITHET = re.compile(r"^[a-z](?:[a-z]|-(?=[a-z])){1,39}$")
 """A new name's epithet: 2-40 letters, a hyphen only between two letters ("bursa-pastoris")."""
@@ -126,14 +135,17 @@ def canonical_genus(name: str | None) -> str | None:
 
 
 def canonical_species(species: str) -> str:
-    """``species`` with its whitespace collapsed and its first word, when it names a genus in
-    any case, spelled as in :data:`GENERA` ("amanita  muscaria" -> "Amanita muscaria").
+    """``species`` with its whitespace collapsed, its first word, when it names a genus in
+    any case, spelled as in :data:`GENERA` ("amanita  muscaria" -> "Amanita muscaria"), and a
+    rank as Index Fungorum writes it ("ssp." -> "subsp.", "forma" -> "f.").
 
     The epithets are left as typed: :func:`validate_species` holds them to lower case.
     """
     words = str(species).split()
     if words and words[0].casefold() in _BY_KEY:
         words[0] = _BY_KEY[words[0].casefold()]
+    if len(words) == 4 and words[2] in _RANKS:  # "Boletus edulis ssp. aereus" is subsp.
+        words[2] = _RANKS[words[2]]
     return " ".join(words)
 
 
@@ -148,8 +160,10 @@ def is_poisonous(genus: str) -> bool:
 def validate_species(genus: str, species: str, strict: bool = True) -> str:
     """Check that ``species`` is a well-formed binomial inside ``genus``.
 
-    Accepts "Genus epithet" with an optional "subsp./var./f. name" rank; the genus, in
-    ``genus`` and in the name, may come in any case (see :func:`canonical_genus`).
+    Accepts "Genus epithet" with an optional "subsp./var./f. name" rank (also typed "ssp.",
+    "var", "forma"...: see :func:`canonical_species`); the genus, in ``genus`` and in the
+    name, may come in any case (see :func:`canonical_genus`). A hedged name ("Russula cf.
+    emetica") is refused saying what to save instead.
 
     Args:
         genus: one of :data:`GENERA`, in any case.
@@ -169,11 +183,19 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
         raise ValueError(f"unknown genus {genus!r}; expected one of {', '.join(GENERA)}")
     name = canonical_species(species)
     match = _BINOMIAL.match(name)
+    words = name.split()
+    if len(words) == 3 and words[1] in _QUALIFIERS and _EPITHET.match(words[2]):
+        # "not a binomial" read as wrong to a mycologist: it holds one, hedged
+        raise ValueError(f"species “{name}”: “{words[1]}” hedges the name, and the list keeps "
+                         f"names only: save “{words[0]} {words[2]}” if the photo shows it, "
+                         "else leave the species empty (a vote for the genus) and write "
+                         f"“{words[1]} {words[2]}” in the note")
     # "Amanita sp" names no species: it would join every expert's list as one
-    if not match or (strict and match.group(2) in _NOT_EPITHETS):
+    if not match or (strict and {match.group(2), words[-1]} & _NOT_EPITHETS):
         # no "<epithet>" placeholder: the page's toast shows messages as HTML and drops it
         raise ValueError(f"species “{name[:60]}” is not a binomial: write “{genus}” then the "
-                         f"epithet in lower case, as in “{EXAMPLE_SPECIES[genus]}”; leave it "
+                         f"epithet in lower case, as in “{EXAMPLE_SPECIES[genus]}”, and after "
+                         "it a rank (subsp., var. or f.) and its epithet if needed; leave it "
                          "empty to vote for the genus only (no “sp.”)")
     if match.group(1) != genus:
         raise ValueError(f"species {name!r} does not belong to genus {genus!r}")

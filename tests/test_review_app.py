@@ -706,3 +706,25 @@ def test_go_to_over_raw_http_refuses_a_lone_surrogate_naming_the_input(review_ap
     kind, payload = call("review_go_to", ["Amanita/000.jpg", "All", "all"])  # still signed in
     assert kind == "complete" and payload[9].startswith("Opened `Amanita/000.jpg`")
     assert "Traceback" not in review_app.log()
+
+
+def test_species_names_a_mycologist_types_are_kept_refused_or_explained(review_app, review_env):
+    """Seen in the tab: "Russula emetica subsp. sp" was saved and offered to every expert,
+    "Boletus edulis ssp. aereus" refused as "not a binomial", and so was "Russula cf.
+    emetica", with no word on the "cf."."""
+    alice = logged_in(review_app, "alice")
+    image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
+    alice.predict(image_id, "Boletus", "Boletus edulis ssp. aereus", "", "All", "all",
+                  api_name="/review_save")
+    assert store_rows(review_env)[-1].species == "Boletus edulis subsp. aereus"
+    before = len(store_rows(review_env))
+    with pytest.raises(AppError, match="is not a binomial"):
+        alice.predict(image_id, "Russula", "Russula emetica subsp. sp", "", "All", "all",
+                      api_name="/review_save")
+    with pytest.raises(AppError, match="“cf.” hedges the name.*save “Russula emetica”"):
+        alice.predict(image_id, "Russula", "Russula cf. emetica", "", "All", "all",
+                      api_name="/review_save")
+    assert len(store_rows(review_env)) == before
+    offered = {v for _, v in alice.predict("Russula", api_name="/review_species_choices")[
+        "choices"]}
+    assert "Russula emetica subsp. sp" not in offered and "Russula emetica" in offered

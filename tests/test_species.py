@@ -200,3 +200,46 @@ def test_an_abbreviation_added_before_the_rule_can_still_be_retired(photos, stor
     assert "Amanita sp" in species_list.species_choices(store, "Amanita")
     species_list.retire_species(store, "Amanita", "Amanita sp", "alice")
     assert "Amanita sp" not in species_list.species_choices(store, "Amanita")
+
+
+@pytest.mark.parametrize("typed", ["Amanita muscaria subsp. sp", "Amanita muscaria var. cf",
+                                   "Amanita muscaria f. indet", "Amanita muscaria var. var"])
+def test_an_abbreviation_in_the_subspecies_place_is_no_name(photos, store, typed):
+    """"Russula emetica subsp. sp" was saved as a name and joined every expert's list."""
+    vote(store, photos, "alice")
+    before = files(store)
+    with pytest.raises(ValueError, match="is not a binomial.*subsp., var. or f."):
+        vote(store, photos, "bob", typed)
+    assert files(store) == before
+    assert typed not in species_list.species_choices(store, "Amanita")
+
+
+@pytest.mark.parametrize("typed, kept", [
+    ("Amanita muscaria ssp. flavivolvata", "Amanita muscaria subsp. flavivolvata"),
+    ("Amanita muscaria subsp flavivolvata", "Amanita muscaria subsp. flavivolvata"),
+    ("Amanita muscaria var guessowii", "Amanita muscaria var. guessowii"),
+    ("Amanita muscaria forma alba", "Amanita muscaria f. alba"),
+    ("Amanita muscaria fo. alba", "Amanita muscaria f. alba"),
+    ("Amanita muscaria var. guessowii", "Amanita muscaria var. guessowii")])
+def test_a_rank_in_any_usual_spelling_is_kept_as_index_fungorum_writes_it(photos, store,
+                                                                           typed, kept):
+    """"ssp." (as many field guides write subspecies) was refused as "not a binomial"."""
+    vote(store, photos, "alice", typed)
+    assert labels.read_rows(store)[-1].species == kept
+    assert kept in species_list.species_choices(store, "Amanita")
+    vote(store, photos, "bob", kept)  # one name, not two spellings of it
+    assert species_list.species_choices(store, "Amanita").count(kept) == 1
+
+
+@pytest.mark.parametrize("typed, hedge", [("Amanita cf. pantherina", "cf."),
+                                          ("Amanita aff. pantherina", "aff."),
+                                          ("Amanita cf pantherina", "cf")])
+def test_a_hedged_name_is_refused_saying_what_to_save_instead(photos, store, typed, hedge):
+    """"Russula cf. emetica" was refused as "not a binomial", which it holds."""
+    with pytest.raises(ValueError) as refused:
+        vote(store, photos, "alice", typed)
+    said = str(refused.value)
+    assert "not a binomial" not in said
+    assert "save “Amanita pantherina” if the photo shows it" in said
+    assert f"write “{hedge} pantherina” in the note" in said
+    assert labels.read_rows(store) == []
