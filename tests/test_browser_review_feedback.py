@@ -320,3 +320,31 @@ def test_a_refusal_toast_shows_the_typed_species_whole(review_app, browser):
     assert "“Amanita <volva> & co” is not a binomial: write" in status
     assert "&lt;" not in status and "&amp;" not in status
     assert errors == []
+
+
+def test_an_empty_list_clears_the_species_box_each_time(review_app, review_env, browser):
+    """Seen walking the tab: after a photo with a species, "disputed" with none left showed
+    an empty genus box beside the last photo's species, from the second empty view on."""
+    client = logged_in(review_app, "bob")  # a photo with a species to go back to
+    image_id = client.predict("", "All", "all", api_name="/review_show")[0]
+    client.predict(image_id, "Amanita", "Amanita muscaria var. guessowii", "", "All", "all",
+                   api_name="/review_save")
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "alice")
+    wait_for_photo(page)
+    choose(page, "review-filter-genus", "Boletus")
+    page.get_by_label("disputed").check()  # none disputed in Boletus
+    none_left = ("() => document.querySelector('#review-label').innerText"
+                 ".startsWith('No disputed photos in Boletus')")
+    page.wait_for_function(none_left, timeout=30_000)
+    species = page.locator("#review-species input")
+    for _ in range(3):
+        go_to(page, image_id)  # shown whatever the filters
+        page.wait_for_function("() => document.querySelector('#review-species input').value"
+                               " === 'Amanita muscaria var. guessowii'", timeout=30_000)
+        page.click("#review-refresh")  # Open queue: back to the empty list
+        page.wait_for_function(none_left, timeout=30_000)
+        page.wait_for_timeout(500)  # the outputs land together; let the page settle
+        assert species.input_value() == ""
+    assert errors == []

@@ -69,3 +69,20 @@ def test_api_page_lists_the_new_modes(review_app):
               info["named_endpoints"]["/review_show"]["parameters"]}
     mode = params["mode"]["python_type"]["type"]
     assert "'disputed'" in mode and "'needs a second opinion'" in mode, mode
+
+
+def test_an_empty_view_clears_the_species_box_every_time(review_app, review_env):
+    """Seen in the tab: after a photo named "Amanita muscaria var. guessowii", switching to
+    an empty "disputed" list left that species in the box. The clearing update was one
+    shared dict, and Gradio pops its value when it sends it: only the first empty view of
+    the app's life cleared the box."""
+    alice = logged_in(review_app, "alice")
+    image_id = show(alice, "all")[0]
+    alice.predict(image_id, "Amanita", "Amanita muscaria var. guessowii", "", "All", "all",
+                  api_name="/review_save")
+    for _ in range(3):
+        named = alice.predict(image_id, "All", "all", api_name="/review_go_to")
+        assert named[6]["value"] == "Amanita muscaria var. guessowii"
+        empty = show(alice, "disputed", genus="Boletus")
+        assert empty[0] is None and empty[5] is None
+        assert empty[6].get("value", "not sent") == ""  # not left as it was

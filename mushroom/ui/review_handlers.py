@@ -52,9 +52,14 @@ ITEM_OUTPUTS = ("current", "photo", "label", "top3", "votes", "genus", "species"
 VOTES = ("confirm", "save")
 """The decisions that refer to the label on screen (``seen``); notes and flags do not."""
 
-CLEARED = (None, gr.update(choices=[""], value=""))
-"""Genus and species boxes with no photo on screen: the last photo's label must not linger
-as if it were still being edited."""
+def cleared() -> tuple:
+    """Genus and species boxes with no photo on screen: the last photo's label must not linger
+    as if it were still being edited.
+
+    A new update each time: Gradio pops the value out of an update dict as it sends it, so
+    one shared dict cleared the species box only the first time.
+    """
+    return None, gr.update(choices=[""], value="")
 
 NO_PHOTO = "No photo is open: choose other filters, or press Open queue."
 """The refusal of a decision or LIME while no photo matches the filters (the page then
@@ -138,7 +143,7 @@ def item_outputs(**values) -> list:
 
 def _no_photo(label: str, progress: str, status: str, history: History | None) -> list:
     """Item outputs with no photo on screen (no queue, or none left under the filters)."""
-    genus, species = CLEARED
+    genus, species = cleared()
     return item_outputs(current=None, photo=None, label=label, top3=None, votes=[],
                         genus=genus, species=species, note="", progress=progress,
                         status=status, lime=None, lime_note="", history=history, seen=None)
