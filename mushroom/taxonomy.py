@@ -198,11 +198,21 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
                          "it a rank (subsp., var. or f.) and its epithet if needed; leave it "
                          "empty to vote for the genus only (no “sp.”)")
     if match.group(1) != genus:
-        raise ValueError(f"species {name!r} does not belong to genus {genus!r}")
+        raise ValueError(_other_genus(name, genus, match.group(1)))
     if strict and not all(_EPITHET.match(e) for e in name.split()[1:] if not e.endswith(".")):
         raise ValueError(f"{name[:60]!r}: each epithet must be 2-40 lowercase letters, with a "
                          "hyphen only between two letters")
     return name
+
+
+def _other_genus(name: str, genus: str, named: str) -> str:
+    """Why a species of another genus is refused, and what to do: in the Review tab, typing
+    the species of a relabel and leaving the genus box at the photo's label is the usual
+    cause."""
+    example = f"a species of {genus} (as in “{EXAMPLE_SPECIES[genus]}”)"
+    fix = (f"choose the genus {named} with it, or {example}" if named in GENERA
+           else f"{named} is none of the nine genera ({', '.join(GENERA)}); name {example}")
+    return f"species “{name}” does not belong to genus {genus}: {fix}"
 
 
 @dataclass(frozen=True)

@@ -728,3 +728,21 @@ def test_species_names_a_mycologist_types_are_kept_refused_or_explained(review_a
     offered = {v for _, v in alice.predict("Russula", api_name="/review_species_choices")[
         "choices"]}
     assert "Russula emetica subsp. sp" not in offered and "Russula emetica" in offered
+
+
+def test_a_species_of_another_genus_says_to_choose_that_genus(review_app, review_env):
+    """Seen in the tab: relabelling an Amanita by typing "Boletus edulis" and pressing Save
+    (the genus box still at Amanita) said only "species 'Boletus edulis' does not belong to
+    genus 'Amanita'", not how to relabel."""
+    alice = logged_in(review_app, "alice")
+    image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
+    before = len(store_rows(review_env))
+    with pytest.raises(AppError, match="“Boletus edulis” does not belong to genus Amanita: "
+                                       "choose the genus Boletus with it, or a species of "
+                                       "Amanita"):
+        alice.predict(image_id, "Amanita", "Boletus edulis", "", "All", "all",
+                      api_name="/review_save")
+    with pytest.raises(AppError, match="Pleurotus is none of the nine genera"):
+        alice.predict(image_id, "Amanita", "Pleurotus ostreatus", "", "All", "all",
+                      api_name="/review_save")
+    assert len(store_rows(review_env)) == before
