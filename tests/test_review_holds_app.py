@@ -221,3 +221,20 @@ def test_an_expert_with_two_tabs_holds_the_photo_of_each(review_app, review_env)
     assert "**alice has this photo open**" in bob.predict(one, api_name="/review_go_to")[2]
     for client in (first_tab, second_tab, bob):
         client.close()
+
+
+def test_the_last_photo_left_held_by_another_is_not_said_to_have_others(tmp_path):
+    """Seen with two experts: bob reached the last unreviewed Entoloma, which alice had open,
+    and read "Every other photo under your filters is open with another expert, so this
+    one is too": there was no other photo, and he went looking for the experts on them."""
+    from test_review_app import handler_context
+
+    from mushroom.ui.review_handlers import ITEM_OUTPUTS, render
+
+    ctx = handler_context(tmp_path)  # one photo in each of Amanita, Boletus and Russula
+    at = ITEM_OUTPUTS.index
+    hers = render(ctx, "alice", None, "Boletus", "unreviewed")[at("current")]
+    his = render(ctx, "bob", None, "Boletus", "unreviewed")
+    assert his[at("current")] == hers and "alice has this photo open" in his[at("label")]
+    said = his[at("status")]
+    assert "No photo left under your filters is free" in said and "other photo" not in said

@@ -24,8 +24,8 @@ import pandas as pd
 from mushroom.review_hold import Holds, choose_next, seeks
 from mushroom.review_hold_board import board_for
 
-FALLBACK = (" Every other photo under your filters is open with another expert, so this one "
-            "is too.")
+FALLBACK = (" No photo left under your filters is free: another expert has each one open, "
+            "this one too (see its header).")
 """What the status line adds when the queue had only photos others hold left to hand out."""
 
 
