@@ -550,6 +550,14 @@ def test_build_queue_keeps_the_photo_on_screen_and_what_was_typed_on_it(tmp_path
     assert out[at("genus")]["value"] == genus and out[at("species")]["value"] == species
     assert out[at("status")].startswith("Queue built: ")
     assert out[at("status")].endswith(" What you typed is still in its box, not saved.")
+    # in words, not the counts' keys ("photos 3, from_oof 0, predicted 3, reused 0")
+    assert out[at("status")].startswith("Queue built: 3 photos (0 scored out-of-fold, 0 by "
+                                        "this model in an earlier build, 3 newly by this "
+                                        "model; 0 unreadable, left out).")
+    again = tools.build(ctx, "alice", "All", "all", trail, image_id, genus, species, "", seen,
+                        progress=NoBar())  # a rerun scores nothing anew
+    assert "(0 scored out-of-fold, 3 by this model in an earlier build, 0 newly" in again[
+        at("status")]
     untouched = tools.build(ctx, "alice", "All", "all", trail, image_id, seen[1], "", "", seen,
                             progress=NoBar())
     assert untouched[0] == image_id and untouched[at("note")] == ""

@@ -88,10 +88,18 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
                              progress=lambda it: progress.tqdm(it, desc="scoring photos"))
     except (OSError, ValueError) as err:  # OSError: e.g. a read-only store for queue.csv
         raise UserError(str(err)) from err
-    status = "Queue built: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."
+    status = built_text(counts)
     out = render(ctx, user, image_id or None, filter_genus, mode, status, history,
                  keep="same")
     return keep_typed(ctx, out, image_id, genus, species, note, seen)
+
+
+def built_text(counts: dict[str, int]) -> str:
+    """The status line after a build, in words: the bare counts ("from_oof 1818, reused
+    319") read as jargon to the experts who press the button."""
+    return (f"Queue built: {counts['photos']} photos ({counts['from_oof']} scored out-of-fold, "
+            f"{counts['reused']} by this model in an earlier build, {counts['predicted']} "
+            f"newly by this model; {counts['unreadable']} unreadable, left out).")
 
 
 def keep_typed(ctx: ReviewContext, out: list, image_id: str | None, genus: str | None,
