@@ -20,7 +20,7 @@ from conftest import PASSWORD, logged_in, review_setup
 from mushroom import decision, labels, review
 from mushroom.data import file_id
 from mushroom.species import ensure_species
-from mushroom.taxonomy import load_taxonomy
+from mushroom.taxonomy import EXAMPLE_SPECIES, load_taxonomy
 
 
 def store_rows(env: dict[str, str]) -> list[decision.Decision]:
@@ -754,3 +754,33 @@ def test_a_species_of_another_genus_says_to_choose_that_genus(review_app, review
         alice.predict(image_id, "Amanita", "Pleurotus ostreatus", "", "All", "all",
                       api_name="/review_save")
     assert len(store_rows(review_env)) == before
+
+
+def test_a_note_keeps_the_genus_and_species_chosen_for_the_vote_to_come(review_app,
+                                                                          review_env):
+    """Seen in the tab: an expert chose Boletus and "Boletus edulis" for a Suillus photo,
+    wrote why in the note and pressed Add note first; the boxes went back to Suillus
+    without a word, and the Save that followed would have confirmed Suillus."""
+    alice = logged_in(review_app, "alice")
+    shown = alice.predict("", "All", "all", api_name="/review_show")
+    image_id, label = shown[0], shown[5]["value"]
+    other = "Boletus" if label != "Boletus" else "Russula"
+    species = {"Boletus": "Boletus edulis", "Russula": "Russula emetica"}[other]
+    out = alice.predict(image_id, other.lower(), species, "pores white when young", "All",
+                        "all", api_name="/review_note")
+    assert out[0] == image_id and out[7] == ""  # the note is saved, its box emptied
+    assert (out[5]["value"], out[6]["value"]) == (other.lower(), species)
+    assert out[9].startswith("Saved: note added")
+    assert out[9].endswith("The genus and species you chose are still in their boxes, not "
+                           "saved yet.")
+    last = store_rows(review_env)[-1]
+    assert (last.action, last.genus, last.species) == ("note", label, "")
+    # the boxes as the photo shows them: nothing chosen to keep, nothing said of it
+    plain = alice.predict(image_id, label, "", "gills free", "All", "all",
+                          api_name="/review_note")
+    assert plain[5]["value"] == label and "boxes" not in plain[9]
+    own = EXAMPLE_SPECIES[label]  # a photo with a species, shown in its box untouched
+    alice.predict(image_id, label, own, "", "All", "all", api_name="/review_save")
+    alice.predict(image_id, "All", "all", api_name="/review_go_to")
+    again = alice.predict(image_id, label, own, "ring", "All", "all", api_name="/review_note")
+    assert again[6]["value"] == own and "boxes" not in again[9]

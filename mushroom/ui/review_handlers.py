@@ -66,6 +66,9 @@ NO_PHOTO = "No photo is open: choose other filters, or press Open queue."
 sends no image id)."""
 
 
+KEPT_FOR_VOTE = " The genus and species you chose are still in their boxes, not saved yet."
+"""What the status line adds after a note on a photo whose genus or species was changed."""
+
 KEEPS = ("detour", "trail", "same")
 """Why :func:`render` keeps a photo on screen whatever the filters (its ``keep``)."""
 
@@ -228,7 +231,11 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
         raise UserError(str(err), title="Not saved") from err
     status = saved_text(d)
     if kind == "note":  # stays on the photo, even one opened outside the filters
-        return render(ctx, user, image_id, filter_genus, mode, status, history, keep="same")
+        from mushroom.ui.review_tools import keep_typed  # which imports this module
+
+        out = render(ctx, user, image_id, filter_genus, mode, status, history, keep="same")
+        # a genus and species typed for the vote the note explains wait for that vote
+        return keep_typed(ctx, out, image_id, genus, species, "", seen, kept=KEPT_FOR_VOTE)
     return advance(ctx, user, image_id, filter_genus, mode, status, history)
 
 

@@ -103,18 +103,23 @@ def built_text(counts: dict[str, int]) -> str:
 
 
 def keep_typed(ctx: ReviewContext, out: list, image_id: str | None, genus: str | None,
-               species: str | None, note: str | None, seen: tuple[str, str] | None) -> list:
+               species: str | None, note: str | None, seen: tuple[str, str] | None,
+               kept: str = " What you typed is still in its box, not saved.") -> list:
     """``out``, a render of the queue, with the genus, species and note typed on the photo
     ``image_id`` put back while that photo is still on screen; the status line says what
-    became of them (kept, or discarded with the photo).
+    became of them (``kept``, or discarded with the photo).
 
     A genus counts as typed when it differs from the label the photo was shown with
-    (``seen``), so an untouched box takes the label as it stands now.
+    (``seen``), so an untouched box takes the label as it stands now; a species when it
+    differs from the photo's own (which the box shows untouched).
     """
     at = ITEM_OUTPUTS.index
     label = seen[1] if seen and seen[0] == image_id else (out[at("genus")] or {}).get("value")
     typed_genus = genus is not None and genus != label
-    if not image_id or not (typed_genus or (species or "").strip() or (note or "").strip()):
+    shown = out[at("current")] == image_id
+    own = ((out[at("species")] or {}).get("value") or "") if shown else ""
+    typed_species = " ".join((species or "").split()) not in ("", own)
+    if not image_id or not (typed_genus or typed_species or (note or "").strip()):
         return out
     if out[at("current")] != image_id:
         out[at("status")] += (" What you had typed on the photo you had open was discarded, "
@@ -124,7 +129,7 @@ def keep_typed(ctx: ReviewContext, out: list, image_id: str | None, genus: str |
     out[at("genus")] = gr.update(value=box)
     out[at("species")] = species_update(ctx, box, species or "")
     out[at("note")] = note or ""
-    out[at("status")] += " What you typed is still in its box, not saved."
+    out[at("status")] += kept
     return out
 
 
