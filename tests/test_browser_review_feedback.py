@@ -348,3 +348,28 @@ def test_an_empty_list_clears_the_species_box_each_time(review_app, review_env, 
         page.wait_for_timeout(500)  # the outputs land together; let the page settle
         assert species.input_value() == ""
     assert errors == []
+
+
+def test_add_note_keeps_the_genus_and_species_chosen(review_app, review_env, browser):
+    """Seen walking the tab: Boletus and "Boletus edulis" chosen for a Suillus photo, the
+    reason typed in the note, *Add note* pressed first: the boxes went back to Suillus."""
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "alice")
+    image_id = wait_for_photo(page)
+    label = page.locator("#review-genus input").input_value()
+    other, species = ("Russula", "Russula emetica") if label != "Russula" else (
+        "Boletus", "Boletus edulis")
+    choose(page, "review-genus", other)
+    choose(page, "review-species", species)
+    text(page, "review-note").fill("pores white when young")
+    page.click("#review-add-note")
+    wait_for_status(page, "still in their boxes")
+    assert shown_id(page) == image_id and text(page, "review-note").input_value() == ""
+    assert page.locator("#review-genus input").input_value() == other
+    assert page.locator("#review-species input").input_value() == species
+    page.click("#review-save")  # the vote the note explained
+    wait_for_status(page, "Saved: relabelled")
+    last = labels.read_rows(review_env["MUSHROOM_LABELS"])[-1]
+    assert (last.image_id, last.genus, last.species) == (image_id, other, species)
+    assert errors == []
