@@ -373,3 +373,30 @@ def test_add_note_keeps_the_genus_and_species_chosen(review_app, review_env, bro
     last = labels.read_rows(review_env["MUSHROOM_LABELS"])[-1]
     assert (last.image_id, last.genus, last.species) == (image_id, other, species)
     assert errors == []
+
+
+def test_c_pressed_after_choosing_another_genus_saves_nothing(review_app, review_env,
+                                                              browser):
+    """Seen walking the tab: Amanita phalloides chosen for a Suillus photo, then `c` pressed
+    for `r`: "Saved: confirmed Suillus", and the page moved on to the next photo."""
+    errors = []
+    page = open_review(browser, review_app.url, errors)
+    log_in(page, "bob")
+    image_id = wait_for_photo(page)
+    label = page.locator("#review-genus input").input_value()
+    other = "Amanita" if label != "Amanita" else "Boletus"
+    choose(page, "review-genus", other)
+    page.wait_for_timeout(1000)  # the species list follows the genus (a server round trip)
+    rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("c")
+    said = wait_for_status(page, "Not saved")
+    assert f"Confirm votes for the label shown, {label}, but the boxes say {other}" in said
+    assert shown_id(page) == image_id  # still on the photo, the choice in its box
+    assert page.locator("#review-genus input").input_value() == other
+    assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == rows
+    page.keyboard.press("r")  # the vote meant
+    wait_for_status(page, "Saved: relabelled")
+    last = labels.read_rows(review_env["MUSHROOM_LABELS"])[-1]
+    assert (last.image_id, last.annotator, last.genus) == (image_id, "bob", other)
+    assert errors == []

@@ -784,3 +784,29 @@ def test_a_note_keeps_the_genus_and_species_chosen_for_the_vote_to_come(review_a
     alice.predict(image_id, "All", "all", api_name="/review_go_to")
     again = alice.predict(image_id, label, own, "ring", "All", "all", api_name="/review_note")
     assert again[6]["value"] == own and "boxes" not in again[9]
+
+
+def test_confirm_with_another_genus_or_species_chosen_is_refused(review_app, review_env):
+    """Seen in the tab: Amanita phalloides chosen in the boxes of a Suillus photo, then `c`
+    pressed for `r`: "Saved: confirmed Suillus", a vote for the label the expert had just
+    rejected, and the page moved on."""
+    alice = logged_in(review_app, "alice")
+    shown = alice.predict("", "All", "all", api_name="/review_show")
+    image_id, label = shown[0], shown[5]["value"]
+    as_shown = shown[6]["value"] or label  # its species, when a vote named one
+    other = next(g for g in ("Amanita", "Boletus") if g != label)
+    before = len(store_rows(review_env))
+    for genus, species, named in ((other, "", other),
+                                  (other.lower(), EXAMPLE_SPECIES[other], EXAMPLE_SPECIES[other]),
+                                  (label, f"{label} novella", f"{label} novella")):
+        with pytest.raises(AppError, match=f"Confirm votes for the label shown, {as_shown}, "
+                                           f"but the boxes say {named}: press Save"):
+            alice.predict(image_id, genus, species, "", "All", "all",
+                          api_name="/review_confirm")
+    assert len(store_rows(review_env)) == before
+    # the boxes as shown (or left empty, as API clients may) confirm the label
+    out = alice.predict(image_id, label.lower(), "", "", "All", "all",
+                        api_name="/review_confirm")
+    assert out[9].startswith(f"Saved: confirmed {label}")
+    assert (store_rows(review_env)[-1].action, store_rows(review_env)[-1].image_id) == (
+        "confirm", image_id)

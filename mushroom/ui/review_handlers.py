@@ -213,11 +213,13 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     any other photo (an API client names photos by id) has no shown label to check.
     """
     from mushroom.labels import record
-    from mushroom.ui.review_refused import check_choice
+    from mushroom.ui.review_refused import check_choice, check_confirm, shown_label
 
     user = require(user)
     check_choice(kind, image_id, genus, species, note)
     row = queue_row(ctx, image_id)
+    if kind == "confirm":  # never a vote for the label the boxes were changed from
+        check_confirm(genus, species, *shown_label(ctx, image_id, seen))
     fields = {"confirm": {"genus": row["genus"]}, "save": {"genus": genus, "species": species},
               "not_a_mushroom": {"flags": ("not_a_mushroom",)},
               "unusable": {"flags": ("unusable",)}, "note": {}}[kind]

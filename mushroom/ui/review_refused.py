@@ -51,6 +51,27 @@ def check_choice(kind: str, image_id: str | None, genus: str | None, species: st
             raise UserError(str(err), title="Not saved") from err
 
 
+def check_confirm(genus: str | None, species: str | None, label: str, own: str) -> None:
+    """Refuse a Confirm while the genus or species box holds another name than the photo's
+    ``label`` and species ``own`` shown with it: Confirm votes for what is shown, so the name
+    chosen would be dropped and the label the expert just rejected voted for (``c`` pressed
+    for ``r``). An empty box chooses nothing.
+
+    Raises:
+        UserError: the name chosen, and which button votes for it.
+    """
+    from mushroom.taxonomy import canonical_species
+
+    chosen = canonical_genus((genus or "").strip()) or label
+    typed = canonical_species(species or "")
+    if chosen == label and typed in ("", own):
+        return
+    what = typed if typed not in ("", own) else chosen
+    raise UserError(f"Confirm votes for the label shown, {own or label}, but the boxes say "
+                    f"{clip(what)}: press Save genus/species to vote for that, or put the "
+                    "boxes back to confirm", title="Not saved")
+
+
 def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str | None,
                   genus: str | None, species: str | None, note: str | None,
                   seen: tuple[str, str] | None, history: History | None = None,
@@ -63,16 +84,30 @@ def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str
         :func:`show_if_stale`); otherwise every output left as it is but the status line,
         which says "Not saved" and why.
     """
+    from mushroom.labels import StoreError
+
     kept = f" {KEPT}" if (species or "").strip() or (note or "").strip() else ""
     try:
         require(user)
         check_choice(kind, image_id, genus, species, note)
+        if kind == "confirm":
+            check_confirm(genus, species, *shown_label(ctx, image_id, seen))
     except UserError as err:
         reason = md_text(err.text.rstrip("."))  # it quotes what was typed
         return _status_only(f"**Not saved.** {reason[:1].upper()}{reason[1:]}.{kept}", history)
+    except StoreError:  # the refusal's own toast names the row to fix
+        return _status_only(f"**Not saved.** {ELSEWHERE}.{kept}", history)
     again = show_if_stale(ctx, kind, user, image_id, note, seen, history, filter_genus, mode)
     return again if again is not None else _status_only(f"**Not saved.** {ELSEWHERE}.{kept}",
                                                         history)
+
+
+def shown_label(ctx: ReviewContext, image_id: str, seen: tuple[str, str] | None
+                ) -> tuple[str, str]:
+    """(genus, species) the photo ``image_id`` is shown with: the genus the page showed
+    (``seen``; an API client that was shown none: the label as it stands) and its species."""
+    row = queue_row(ctx, image_id)
+    return (seen[1] if seen and seen[0] == image_id else row["genus"]), row["species"] or ""
 
 
 def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note: str | None,
