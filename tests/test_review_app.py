@@ -810,3 +810,28 @@ def test_confirm_with_another_genus_or_species_chosen_is_refused(review_app, rev
     assert out[9].startswith(f"Saved: confirmed {label}")
     assert (store_rows(review_env)[-1].action, store_rows(review_env)[-1].image_id) == (
         "confirm", image_id)
+
+
+def test_a_stale_confirm_with_the_species_shown_says_the_label_changed(tmp_path, monkeypatch):
+    """The Confirm check above must not take the species shown before another expert's
+    relabel for one the expert chose: the refusal names the relabel."""
+    import gradio as gr
+
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui.review_refused import after_refusal
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    first = h.render(ctx, "alice", None, "Amanita", "all")
+    image_id = first[0]
+    h.act(ctx, "save", "alice", image_id, "Amanita", "Amanita muscaria", "", "All", "all",
+          first[-1])
+    shown = h.render(ctx, "alice", image_id, "All", "all")
+    seen = shown[-1]
+    h.act(ctx, "save", "bob", image_id, "Russula", "Russula emetica", "", "All", "all")
+    with pytest.raises(gr.Error, match="label changed from Amanita to Russula"):
+        h.act(ctx, "confirm", "alice", image_id, "Amanita", "Amanita muscaria", "", "All",
+              "all", seen)
+    again = after_refusal(ctx, "confirm", "alice", image_id, "Amanita", "Amanita muscaria", "",
+                          seen)
+    assert again[h.ITEM_OUTPUTS.index("status")].startswith(
+        "**Not saved**: another expert's vote changed the label from Amanita to Russula")

@@ -51,11 +51,12 @@ def check_choice(kind: str, image_id: str | None, genus: str | None, species: st
             raise UserError(str(err), title="Not saved") from err
 
 
-def check_confirm(genus: str | None, species: str | None, label: str, own: str) -> None:
+def check_confirm(genus: str | None, species: str | None, label: str, own: str | None) -> None:
     """Refuse a Confirm while the genus or species box holds another name than the photo's
     ``label`` and species ``own`` shown with it: Confirm votes for what is shown, so the name
     chosen would be dropped and the label the expert just rejected voted for (``c`` pressed
-    for ``r``). An empty box chooses nothing.
+    for ``r``). An empty box chooses nothing; ``own`` None (not known: another vote changed
+    the label since) checks the genus only, and the store refuses the stale vote.
 
     Raises:
         UserError: the name chosen, and which button votes for it.
@@ -64,7 +65,7 @@ def check_confirm(genus: str | None, species: str | None, label: str, own: str) 
 
     chosen = canonical_genus((genus or "").strip()) or label
     typed = canonical_species(species or "")
-    if chosen == label and typed in ("", own):
+    if chosen == label and (own is None or typed in ("", own)):
         return
     what = typed if typed not in ("", own) else chosen
     raise UserError(f"Confirm votes for the label shown, {own or label}, but the boxes say "
@@ -103,11 +104,13 @@ def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str
 
 
 def shown_label(ctx: ReviewContext, image_id: str, seen: tuple[str, str] | None
-                ) -> tuple[str, str]:
+                ) -> tuple[str, str | None]:
     """(genus, species) the photo ``image_id`` is shown with: the genus the page showed
-    (``seen``; an API client that was shown none: the label as it stands) and its species."""
+    (``seen``; an API client that was shown none: the label as it stands) and its species,
+    None when another vote changed the label since (the species shown is not known)."""
     row = queue_row(ctx, image_id)
-    return (seen[1] if seen and seen[0] == image_id else row["genus"]), row["species"] or ""
+    label = seen[1] if seen and seen[0] == image_id else row["genus"]
+    return label, (row["species"] or "") if label == row["genus"] else None
 
 
 def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note: str | None,
