@@ -184,12 +184,7 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
     name = canonical_species(species)
     match = _BINOMIAL.match(name)
     words = name.split()
-    if len(words) == 3 and words[1] in _QUALIFIERS and _EPITHET.match(words[2]):
-        # "not a binomial" read as wrong to a mycologist: it holds one, hedged
-        raise ValueError(f"species “{name}”: “{words[1]}” hedges the name, and the list keeps "
-                         f"names only: save “{words[0]} {words[2]}” if the photo shows it, "
-                         "else leave the species empty (a vote for the genus) and write "
-                         f"“{words[1]} {words[2]}” in the note")
+    _refuse_hedged(name, words)
     # "Amanita sp" names no species: it would join every expert's list as one
     if not match or (strict and {match.group(2), words[-1]} & _NOT_EPITHETS):
         # no "<epithet>" placeholder: the page's toast shows messages as HTML and drops it
@@ -203,6 +198,16 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
         raise ValueError(f"{name[:60]!r}: each epithet must be 2-40 lowercase letters, with a "
                          "hyphen only between two letters")
     return name
+
+
+def _refuse_hedged(name: str, words: list[str]) -> None:
+    """Refuse a hedged name ("Russula cf. emetica") saying what to save instead: "not a
+    binomial" read as wrong to a mycologist, as it holds one, hedged."""
+    if len(words) == 3 and words[1] in _QUALIFIERS and _EPITHET.match(words[2]):
+        raise ValueError(f"species “{name}”: “{words[1]}” hedges the name, and the list keeps "
+                         f"names only: save “{words[0]} {words[2]}” if the photo shows it, "
+                         "else leave the species empty (a vote for the genus) and write "
+                         f"“{words[1]} {words[2]}” in the note")
 
 
 def _other_genus(name: str, genus: str, named: str) -> str:
