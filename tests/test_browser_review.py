@@ -236,8 +236,9 @@ def test_a_refused_stale_vote_shows_the_photo_as_it_stands_now(review_app, revie
 
 def test_other_experts_votes_show_up_without_a_click(review_app, review_env, browser):
     """Alice has a photo open, her genus chosen and a note typed, when Bob relabels it through
-    the API: within a tick her page shows the new progress, Bob's vote and a notice, without
-    a click and without touching the photo, her genus or her note. The timer ticks only
+    the API: within a tick her page shows the new progress, Bob's vote (counted in her
+    header) and a notice, without a click and without touching the photo, her genus or her
+    note. The timer ticks only
     while she is signed in."""
     from mushroom.consensus import current
 
@@ -273,7 +274,9 @@ def test_other_experts_votes_show_up_without_a_click(review_app, review_env, bro
     assert "bob" in page.inner_text("#review-votes")
     assert (f"bob's vote changed this photo's label from {label} to {other}"
             in page.inner_text("#review-status"))
-    assert page.inner_text("#review-label") == header  # the item itself is not re-rendered
+    # the header counts bob's vote; the label her Confirm refers to stays as shown
+    assert page.inner_text("#review-label") == header.replace(" · 0 vote(s)", " · 1 vote(s)")
+    assert " · 0 vote(s)" in header
     assert page.locator("#review-genus input").input_value() == mine
     assert text(page, "review-note").input_value() == "cap still wet"
     page.click("#review-logout")

@@ -161,3 +161,26 @@ def test_queue_over_the_real_photos(real_data, tmp_path):
     hints = pd.read_csv(real_data / "metadata.csv", dtype=str, keep_default_na=False)
     known = set(species_list.species_choices(tmp_path / "labels", "Amanita"))
     assert {s for s in hints["species_hint"] if s.startswith("Amanita ")} <= known
+
+
+def test_the_refresh_sets_the_headers_flags_count_and_dispute_but_not_its_label():
+    """A flag, a further vote or a disagreement shows in the header on screen as a fresh
+    header would say it; a changed genus or species does not (the page's Confirm refers to
+    the label shown: the status line's notice says it changed)."""
+    from mushroom.ui.review_view import describe, with_votes
+
+    shown = pd.Series({"genus": "Amanita", "species": "Amanita muscaria", "flags": "",
+                       "folder_genus": "Amanita", "path": "Amanita/a.jpg", "image_id": "a1",
+                       "tier": 0, "rank": 3, "source": "oof", "votes": 0, "agreement": 1.0})
+    near = "**Near-duplicate of** Amanita/b.jpg, labelled Amanita by bob (1 vote): ..."
+    header = describe(shown, ["bob"], near)
+    assert with_votes(header, shown) == header
+    for change in ({"votes": 1}, {"votes": 2, "agreement": 0.5},
+                   {"votes": 1, "flags": "unusable"}, {"votes": 2, "flags": "blurry;unusable"}):
+        now = shown.copy()
+        now.update(pd.Series(change))
+        assert with_votes(header, now) == describe(now, ["bob"], near)
+        assert with_votes(describe(now, ["bob"], near), shown) == header
+    relabelled = shown.copy()
+    relabelled.update(pd.Series({"genus": "Russula", "species": "", "votes": 1}))
+    assert with_votes(header, relabelled) == header.replace(" · 0 vote(s)", " · 1 vote(s)")

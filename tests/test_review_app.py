@@ -619,6 +619,36 @@ def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_
         == (page[0], [], "")
 
 
+def test_a_refresh_keeps_the_headers_vote_count_and_dispute_in_step(review_app, review_env):
+    """Alice has an unreviewed photo open ("0 vote(s)") while Bob relabels it and her own
+    second tab votes for the label back: her ticks bring the votes and a header that counts
+    them and says **disputed** (it said "0 vote(s)" beside a table of two votes), the
+    header a fresh show of the photo gives; its genus stays the label her page refers to."""
+    from mushroom.consensus import current
+
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
+    queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+                              review_env["MUSHROOM_LABELS"])
+    voted = current(review_env["MUSHROOM_LABELS"])
+    image_id = next(i for i in queue["image_id"] if i not in voted)
+    shown = alice.predict(image_id, "All", "all", api_name="/review_show")
+    label, header = shown[5]["value"], shown[2]
+    assert " · 0 vote(s)" in header and "disputed" not in header
+    other = "Amanita" if label != "Amanita" else "Boletus"
+    bob.predict(image_id, other, "", "", "All", "all", api_name="/review_save")
+    page = (shown[8], shown[4], shown[9], header)
+    ticked = alice.predict(image_id, "All", "all", *page, api_name="/review_tick")
+    assert ticked["label_shown"] == header
+    assert ticked["label"] == header.replace(" · 0 vote(s)", " · 1 vote(s)")
+    assert ticked["label"].startswith(f"### {label}")  # the label a Confirm refers to
+    tab = logged_in(review_app, "alice")
+    tab.predict(image_id, label, "", "", "All", "all", api_name="/review_save")
+    now = (*page[:3], ticked["label"])
+    ticked = alice.predict(image_id, "All", "all", *now, api_name="/review_tick")
+    assert " · 2 vote(s) · **disputed** (50% agree" in ticked["label"]
+    assert ticked["label"] == tab.predict(image_id, "All", "all", api_name="/review_show")[2]
+
+
 def test_a_refresh_says_nothing_of_the_experts_own_vote(tmp_path, monkeypatch):
     """A tick computed while Alice's own Save ran (ticks run beside her events, with the
     photo and label she had on screen) must not tell her that her own vote changed the

@@ -131,7 +131,8 @@ def test_a_refresh_tells_the_page_when_another_expert_opens_or_leaves_its_photo(
 
 def test_a_hold_never_stops_a_vote_and_the_holder_sees_it(review_app, review_env):
     """Bob confirms the photo Alice holds in "Show: unreviewed": his vote is saved and moves
-    him on, and Alice's next tick brings his vote and drops "bob has this photo open"."""
+    him on, and Alice's next tick brings his vote, counts it in her header and drops "bob has
+    this photo open"."""
     forget_holds(review_env)
     alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
     shown = alice.predict("", *UNREVIEWED, api_name="/review_show")
@@ -148,7 +149,9 @@ def test_a_hold_never_stops_a_vote_and_the_holder_sees_it(review_app, review_env
     assert (rows[-1].image_id, rows[-1].annotator, rows[-1].action) == (hers, "bob", "confirm")
     ticked = alice.predict(hers, *UNREVIEWED, *page, api_name="/review_tick")
     assert [row[1:3] for row in ticked["votes"]] == [["bob", "confirm"]]
-    assert ticked["label"] == shown[2]  # bob left with his vote: no one else has it open
+    # bob left with his vote: no one else has it open, and the header counts his vote
+    assert ticked["label"] == shown[2].replace(" · 0 vote(s)", " · 1 vote(s)")
+    assert " · 0 vote(s)" in shown[2]
 
 
 def test_a_hold_left_by_a_closed_tab_lapses_after_hold_s(tmp_path, monkeypatch):

@@ -168,9 +168,9 @@ def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
 
 
 def _connect_refresh(ctx: h.ReviewContext, w: dict):
-    """The timer's tick: progress, votes, a stale-label notice and the header's line on who
-    else has the photo open, nothing the expert types into (see
-    :mod:`mushroom.ui.review_refresh`)."""
+    """The timer's tick: progress, votes, a stale-label notice and the header's vote count,
+    dispute, flags and lines on near-duplicates and on who else has the photo open, nothing
+    the expert types into (see :mod:`mushroom.ui.review_refresh`)."""
     shown = [w["progress"], w["votes"], w["status"], w["label"]]
     event = w["timer"].tick(
         bound(refresh.tick, ctx),

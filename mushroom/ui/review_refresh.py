@@ -6,9 +6,10 @@ on screen, and when another vote changed that photo's label since it was shown, 
 the status line. It also keeps the expert's hold on that photo
 (:mod:`mushroom.ui.review_holds`), so the queue goes on handing it to nobody else, and
 updates the header's line naming the other experts who have it open ("alice has this photo
-open") and its line on labelled near-duplicates (:mod:`mushroom.review_near`), the only
-lines of the header it touches. It never re-renders the photo or the genus,
-species and note boxes: the expert may be typing.
+open"), its line on labelled near-duplicates (:mod:`mushroom.review_near`) and what it says
+of the votes (their count, the dispute state, the flags), the only parts of the header it
+touches: its genus and species stay the label the page's Confirm refers to. It never
+re-renders the photo or the genus, species and note boxes: the expert may be typing.
 Values equal to what the page shows come back as None, so a quiet tick changes nothing on
 the page.
 
@@ -30,7 +31,7 @@ import gradio as gr
 
 from mushroom.ui import UserError
 from mushroom.ui.review_handlers import ReviewContext, require
-from mushroom.ui.review_view import md_text, progress_text, votes_table
+from mushroom.ui.review_view import md_text, progress_text, votes_table, with_votes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,21 +121,24 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
         out.update(_photo_changes(ctx, user, image_id, hit.iloc[0]["genus"], seen,
                                   votes_shown, status_shown))
         near = near_text(queue, image_id, md_text)
-        out.update(_header_change(label_shown, holders, near))
+        out.update(_header_change(label_shown, hit.iloc[0], holders, near))
     return out
 
 
-def _header_change(label_shown: str | None, holders: list[str], near: str = "") -> dict:
-    """The tick's ``label``: the header on screen with its line naming the other experts who
-    have the photo open set to ``holders`` and its line on labelled near-duplicates to
-    ``near`` (None when it already says so), and the header it edited (``label_shown``),
-    which the page must still show for the edit to apply."""
+def _header_change(label_shown: str | None, row: pd.Series, holders: list[str],
+                   near: str = "") -> dict:
+    """The tick's ``label``: the header on screen with what it says of the votes set from the
+    photo's queue ``row`` (:func:`~mushroom.ui.review_view.with_votes`), its line naming the
+    other experts who have the photo open set to ``holders`` and its line on labelled
+    near-duplicates to ``near`` (None when it already says so), and the header it edited
+    (``label_shown``), which the page must still show for the edit to apply."""
     from mushroom.review_hold import is_open_line, with_open_line
     from mushroom.review_near import with_near_line
 
     if not label_shown:
         return {}
-    label = _markdown(with_open_line(with_near_line(label_shown, near, is_open_line), holders))
+    label = with_near_line(with_votes(label_shown, row), near, is_open_line)
+    label = _markdown(with_open_line(label, holders))
     return {"label": label, "label_shown": label_shown} if label != label_shown else {}
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from mushroom.taxonomy import GENUS_NOTES
 
 _MARKUP = re.compile(r"([\\`*_\[\]<>&~:])")
+FLAGGED = " · flagged: "
+QUEUED = "Queued because: "
 
 
 def md_text(text: str) -> str:
@@ -32,17 +34,39 @@ def describe(row, holders: list[str] | None = None, near: str = "") -> str:
     """Markdown header of an item: effective and folder label, why it is queued, its
     labelled near-duplicates (``near``, a :func:`mushroom.review_near.near_text` line) and
     which other experts (``holders``) have it open (the last line: the refresh edits it)."""
-    from mushroom.review import TIER_NAMES
     from mushroom.review_hold import open_text
 
     species = f" · *{row['species']}*" if row["species"] else ""
-    flags = f" · flagged: {row['flags']}" if row["flags"] else ""
-    return (f"### {row['genus']}{species}{flags}\n"
+    return (f"### {row['genus']}{species}{flagged(row)}\n"
             f"Folder: {row['folder_genus']} · `{row['path']}` · id `{row['image_id']}`  \n"
-            f"Queued because: {TIER_NAMES[int(row['tier'])]} (#{int(row['rank']) + 1}, "
-            f"scores from {row['source']}) · {row['votes']} vote(s){dispute(row)}  \n"
+            f"{queued(row)}  \n"
             f"{GENUS_NOTES[row['genus']].lookalikes if row['genus'] in GENUS_NOTES else ''}"
             + (f"  \n{near}" if near else "") + (f"  \n{open_text(holders)}" if holders else ""))
+
+
+def flagged(row) -> str:
+    """" · flagged: ..." when the votes exclude the photo (the end of the header's heading)."""
+    return f"{FLAGGED}{row['flags']}" if row["flags"] else ""
+
+
+def queued(row) -> str:
+    """The header's line on why the photo is queued, its vote count and dispute state."""
+    from mushroom.review import TIER_NAMES
+
+    return (f"{QUEUED}{TIER_NAMES[int(row['tier'])]} (#{int(row['rank']) + 1}, scores from "
+            f"{row['source']}) · {row['votes']} vote(s){dispute(row)}")
+
+
+def with_votes(header: str, row) -> str:
+    """``header`` (a :func:`describe` header on screen) with what it says of the votes set
+    from ``row``: the heading's flags, the vote count and the dispute state (the refresh
+    tick keeps them in step with the votes table). The heading's genus and species stay as
+    shown: they are the label a Confirm on that page refers to, and a change of label is
+    the status line's notice."""
+    heading, _, body = header.partition("\n")
+    lines = [queued(row) + "  " if line.startswith(QUEUED) else line
+             for line in body.split("\n")]
+    return heading.partition(FLAGGED)[0] + flagged(row) + "\n" + "\n".join(lines)
 
 
 def dispute(row) -> str:
