@@ -83,6 +83,9 @@ def find_photos(queue: pd.DataFrame, query: str) -> pd.DataFrame:
 
     Case does not matter, and a name matches whole path parts from the end:
     ``abc.jpg`` and ``Amanita/abc.jpg`` both find ``Amanita/abc.jpg``, ``bc.jpg`` does not.
+    When nothing matches so, the name without its extension does (``abc``,
+    ``Amanita/abc``): the header's id and the photo's name look alike, and a name copied
+    from a list or a note often comes without its ``.jpg``.
 
     Args:
         queue: from :func:`mushroom.review.load_queue` (``image_id`` and ``path`` columns).
@@ -98,4 +101,8 @@ def find_photos(queue: pd.DataFrame, query: str) -> pd.DataFrame:
     if not by_id.empty:
         return by_id
     paths = queue["path"].str.lower()
-    return queue[(paths == text) | paths.str.endswith("/" + text)]
+    hits = queue[(paths == text) | paths.str.endswith("/" + text)]
+    if not hits.empty:
+        return hits
+    stems = paths.str.replace(r"\.[^./]*$", "", regex=True)
+    return queue[(stems == text) | stems.str.endswith("/" + text)]

@@ -99,6 +99,11 @@ def test_go_to_says_when_nothing_or_several_photos_match(review_app):
     several = alice.predict("000.jpg", api_name="/review_go_to")[9]
     assert several.startswith("3 photos match “000.jpg”")
     assert all(f"`{g}/000.jpg`" in several for g in ("Amanita", "Boletus", "Russula"))
+    several = alice.predict("000", api_name="/review_go_to")  # found nothing: said "No photo"
+    assert several[9].startswith("3 photos match “000”") and several[0] == {"__type__": "update"}
+    assert all(f"`{g}/000.jpg`" in several[9] for g in ("Amanita", "Boletus", "Russula"))
+    opened = alice.predict("boletus/000", api_name="/review_go_to")
+    assert opened[9].startswith("Opened `Boletus/000.jpg`") and "Boletus/000.jpg" in opened[2]
     empty = alice.predict("  ", api_name="/review_go_to")  # seen live: 'matches “”'
     assert empty[9].startswith("Type a file name such as `Amanita/abc.jpg`, or an image id")
     assert empty[0] == {"__type__": "update"}

@@ -91,5 +91,16 @@ def test_go_to_finds_a_photo_by_path_or_image_id():
 
 def test_a_bare_file_name_can_match_several_photos_or_none():
     assert paths("abc.jpg") == ["Amanita/abc.jpg", "Boletus/abc.jpg"]  # not Russula/xabc.jpg
-    assert paths("bc.jpg") == [] and paths("abc") == [] and paths("00aa11bb") == []
+    assert paths("bc.jpg") == [] and paths("bc") == [] and paths("00aa11bb") == []
     assert paths("") == [] and paths("  /  ") == [] and find_photos(QUEUE, None).empty
+
+
+def test_a_name_without_its_extension_finds_the_photo_too():
+    """"abc" found nothing, though the photo is Amanita/abc.jpg; a whole name with its
+    extension still wins over a photo whose name only starts so."""
+    assert paths("abc") == ["Amanita/abc.jpg", "Boletus/abc.jpg"]  # not Russula/xabc.jpg
+    assert paths("Amanita/ABC") == ["Amanita/abc.jpg"]
+    assert paths("img_7") == paths("sub/img_7") == ["Boletus/sub/IMG_7.JPG"]
+    assert paths("sub") == [] and paths("abc.") == [] and paths("Amanita") == []
+    queue = pd.DataFrame({"image_id": ["a", "b"], "path": ["A/x.jpg", "A/x.jpg.png"]})
+    assert find_photos(queue, "x.jpg")["path"].tolist() == ["A/x.jpg"]

@@ -66,9 +66,9 @@ def step(ctx: ReviewContext, user: str, moved: History, word: str, filter_genus:
 
 def go_to(ctx: ReviewContext, user: str | None, query: str, history: History | None,
           filter_genus: str = "All", mode: str = MODES[0]):
-    """Open the photo an expert names by file name (``abc.jpg``, ``Amanita/abc.jpg``) or image
-    id, whatever the queue filters (the status line says when it lies outside them); none or
-    several matches only say so."""
+    """Open the photo an expert names by file name (``abc.jpg``, ``Amanita/abc.jpg``, also
+    without the extension) or image id, whatever the queue filters (the status line says
+    when it lies outside them); none or several matches only say so."""
     from mushroom.review import load_queue
 
     user = require(user)
