@@ -14,7 +14,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from conftest import PASSWORD, refused_in_place
+from conftest import PASSWORD, corner_buttons, refused_in_place
 from mushroom import labels, review
 
 pytestmark = pytest.mark.browser
@@ -380,6 +380,22 @@ def test_a_refused_explanation_says_why_under_the_heatmap_box(review_app, browse
     said = refused_in_place(page, "#review-explain", "#review-lime-note .photo-error",
                             "#review-lime")
     assert "No heatmap for this photo." in said and "No photo is open" in said
+    page.close()
+
+
+def test_no_image_of_the_review_tab_can_be_shared_publicly(review_app, browser):
+    """Gradio's "Share" on the photo and the heatmap posts them to a public Hugging Face
+    discussion on a Space (elsewhere it only toasts "Must be on Spaces to share"): the queue's
+    photos are the project's data, not for an expert's click to publish."""
+    page = open_review(browser, review_app.url)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    page.locator("#review-explain").click()
+    page.locator("#review-lime img").wait_for(timeout=120_000)
+    for selector in ("#review-photo", "#review-lime"):
+        buttons = corner_buttons(page, selector)
+        assert "Download" in buttons and "Fullscreen" in buttons, (selector, buttons)
+        assert "Share" not in buttons, (selector, buttons)
     page.close()
 
 

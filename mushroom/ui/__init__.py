@@ -80,9 +80,10 @@ def drawn_as_the_model_sees_it(path: str | Path) -> bool:
 
 
 IMAGE_BUTTONS = ["fullscreen", "download"]
-"""The corner buttons of the heatmaps and the find's gallery: Gradio's default "share" would
-post the forager's photo (the gallery's: the upload itself, EXIF GPS and all) to a public
-Hugging Face discussion on a Space, and anywhere else only answered "Must be on Spaces"."""
+"""The corner buttons of the heatmaps, the find's gallery and the Review tab's photo: Gradio's
+default "share" would post the forager's photo (the gallery's: the upload itself, EXIF GPS
+and all), or a photo of the review queue, to a public Hugging Face discussion on a Space,
+and anywhere else only answered "Must be on Spaces"."""
 
 MAX_FILE_SIZE = "25mb"
 """Largest upload accepted; phone photos are 2-12 MB."""

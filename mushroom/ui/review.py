@@ -12,7 +12,7 @@ import gradio as gr
 from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA
-from mushroom.ui import bound
+from mushroom.ui import IMAGE_BUTTONS, bound
 from mushroom.ui import review_draft as draft
 from mushroom.ui import review_handlers as h
 from mushroom.ui import review_moves as moves
@@ -194,11 +194,11 @@ def _work_area() -> dict[str, gr.components.Component]:
     with gr.Row():
         with gr.Column(scale=3):
             w["photo"] = gr.Image(label="Photo", type="pil", interactive=False, height=420,
-                                  elem_id="review-photo")
+                                  buttons=IMAGE_BUTTONS, elem_id="review-photo")
             w["lime"] = gr.Image(label="LIME of the current model's top genus (cyan supports, "
                                        "red opposes)",
                                  type="pil", interactive=False, height=300,
-                                 elem_id="review-lime")
+                                 buttons=IMAGE_BUTTONS, elem_id="review-lime")
             # which model and genus the heatmap explains, when the top-3 came from another
             w["lime_note"] = gr.Markdown(label="What the heatmap explains", show_label=False,
                                          elem_id="review-lime-note")
