@@ -70,8 +70,8 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict,
     elif verdict.level != "poisonous" and _only_unrecognized_fired(find):
         message = _unrecognized_poison_message(verdict.genus, find)
     else:
-        message = possibly_poisonous_message(verdict.genus, dict(zip(classes, find.probs)),
-                                             "these photos")
+        message, notes, disagree = _possibly_poisonous(find, classes, verdict,
+                                                       uncertain_top1)
     # decide() already said why the combined answer is poisonous; the combined signal in
     # flag_reasons would repeat it.
     own = verdict.reasons if verdict.level == "poisonous" else ()
@@ -92,16 +92,51 @@ def _poisonous_top(find: FindResult, classes: Sequence[str], genus: str,
     left the forager to guess why. The verdict stays poisonous; the notes are those of each
     poisonous genus named, never an edible genus's "Many are edible" on this card.
     """
-    others = [(i, g, p) for i, g, p in _confident(find, classes, uncertain_top1) if g != genus]
+    others, named = _disputing(find, classes, genus, uncertain_top1)
     if not others:
         return MESSAGES["poisonous"], genus_notes(genus), ()
-    named = ", ".join([looks_like(f"photo {others[0][0] + 1}", others[0][1], others[0][2])]
-                      + [f"photo {i + 1} like {g} ({pct(p)})" for i, g, p in others[1:]])
     message = (f"{MESSAGES['poisonous']} The photos together point to {genus}, but {named}. "
                f"{NOT_ONE_MUSHROOM} Treat the find as poisonous.")
-    reason = f"{named}, not {genus}: the photos may not show one mushroom"
-    notes = notes_of([genus] + [g for _, g, _ in others if g in POISONOUS])
-    return message, notes, (reason,)
+    notes = notes_of([genus] + [g for g in others if g in POISONOUS])
+    return message, notes, (_dispute_reason(named, genus),)
+
+
+def _possibly_poisonous(find: FindResult, classes: Sequence[str], verdict: Verdict,
+                        uncertain_top1: float) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """Headline, notes and extra reasons when ``verdict``'s edible genus leads the find
+    and a poison signal fired.
+
+    A photo that confidently names another genus (Russula on photo 3, Boletus on the others)
+    is said, as when the top genus is poisonous: "most likely Boletus" alone read as settled.
+    The verdict stays poisonous; the notes are each named genus's, as for photos that
+    disagree.
+    """
+    genus = verdict.genus
+    message = possibly_poisonous_message(genus, dict(zip(classes, find.probs)), "these photos")
+    others, named = _disputing(find, classes, genus, uncertain_top1)
+    if not others:
+        return message, verdict.notes, ()
+    message = (f"{message.removesuffix('. Do not eat.')}, and {named}. {NOT_ONE_MUSHROOM} "
+               "Do not eat.")
+    return message, notes_of([genus, *others]), (_dispute_reason(named, genus),)
+
+
+def _disputing(find: FindResult, classes: Sequence[str], genus: str,
+               uncertain_top1: float) -> tuple[list[str], str]:
+    """The genera that used photos confidently name instead of the combined top ``genus``,
+    and those photos in words ("photo 3 looks like Boletus (97%), photo 4 like ..."); ([], '')
+    when none does."""
+    others = [(i, g, p) for i, g, p in _confident(find, classes, uncertain_top1) if g != genus]
+    if not others:
+        return [], ""
+    named = ", ".join([looks_like(f"photo {others[0][0] + 1}", others[0][1], others[0][2])]
+                      + [f"photo {i + 1} like {g} ({pct(p)})" for i, g, p in others[1:]])
+    return [g for _, g, _ in others], named
+
+
+def _dispute_reason(named: str, genus: str) -> str:
+    """The reasons entry of photos that dispute the combined top genus."""
+    return f"{named}, not {genus}: the photos may not show one mushroom"
 
 
 def _confident(find: FindResult, classes: Sequence[str],

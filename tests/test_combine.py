@@ -313,6 +313,33 @@ def test_a_photo_that_disputes_a_poisonous_top_genus_is_named_and_the_find_stays
     assert unsure.message == "Likely a poisonous genus: do not eat."
 
 
+def test_a_photo_that_disputes_a_possibly_poisonous_edible_top_genus_is_named():
+    """Two porcini-like photos (one with Amanita mass) and a confident Russula photo gave
+    "Possibly poisonous: most likely Boletus..." alone, as if the photos agreed on Boletus."""
+    from mushroom.ui.cards import verdict_card
+
+    def row(genus: int, p: float, amanita: float) -> np.ndarray:
+        out = peaked(genus, p)
+        out[AMANITA] += amanita
+        return out / out.sum()
+
+    photos = np.stack([row(BOLETUS, 0.99, 0), row(BOLETUS, 0.7, 0.25), row(RUSSULA, 0.97, 0)])
+    verdict = find_verdict(combine_find(photos, GENERA, 0.1), GENERA, 0.1)
+    assert verdict.level == "poisonous" and verdict.genus == "Boletus"  # never weakened
+    assert verdict.message.startswith("Possibly poisonous: most likely Boletus, but the model "
+                                      "cannot rule out Amanita")
+    assert "and photo 3 looks like Russula (97%)." in verdict.message
+    assert NOT_ONE_MUSHROOM in verdict.message and verdict.message.endswith("Do not eat.")
+    assert "photo 3 looks like Russula (97%), not Boletus" in " ".join(verdict.reasons)
+    assert verdict.notes["edibility"].startswith("Boletus: ") and "Russula: " in verdict.notes[
+        "edibility"]
+    assert "POSSIBLY POISONOUS" in verdict_card(verdict.to_dict())
+    # without the Russula photo nothing disputes Boletus: the headline is as before
+    agree = find_verdict(combine_find(photos[:2], GENERA, 0.1), GENERA, 0.1)
+    assert agree.level == "poisonous" and "looks like" not in agree.message
+    assert agree.message.endswith("for these photos. Do not eat.")
+
+
 def test_disagreement_needs_two_confident_recognized_distinct_photos():
     sure, lactarius = peaked(BOLETUS, 0.999), peaked(LACTARIUS, 0.96)
     cases = {  # photos, rejected, repeat_of
@@ -342,7 +369,9 @@ def test_a_poisonous_find_stays_poisonous_when_its_photos_disagree():
     find = combine_find(photos, GENERA, 0.3, poison_head=np.array([0.1, 0.6]), head_tau=0.4)
     verdict = find_verdict(find, GENERA, 0.3)
     assert verdict.level == "poisonous"
-    assert verdict.reasons == ("photo 2: the poison detector gives 60% (threshold 40%)",)
+    assert verdict.reasons == ("photo 2 looks like Russula (97%), not Boletus: the photos may "
+                               "not show one mushroom",
+                               "photo 2: the poison detector gives 60% (threshold 40%)")
 
 
 @st.composite
