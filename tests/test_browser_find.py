@@ -142,6 +142,26 @@ def test_no_photo_of_the_find_can_be_shared_publicly(app, page, tmp_path):
         assert "Download" in buttons and "Share" not in buttons, (selector, buttons)
 
 
+def test_a_panorama_in_a_find_is_named_as_seen_only_in_its_centre_square(app, page, tmp_path):
+    """The Identify card says when the model saw only a wide photo's centre square; the
+    find's card and table did not, so a 10:1 panorama among the photos passed unremarked."""
+    cap, wide = tmp_path / "cap.jpg", tmp_path / "panorama.jpg"
+    make_photo(GENERA.index("Amanita"), seed=37, size=(320, 240)).save(cap, quality=92)
+    make_photo(GENERA.index("Amanita"), seed=38, size=(1500, 150)).save(wide, quality=92)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(cap), str(wide)])
+    wait_for_answers(page)
+    note = page.locator("#find-verdict .crop-note")
+    assert note.count() == 1, page.locator("#find-verdict").inner_text()
+    assert note.inner_text().startswith("The model looked only at the centre square of photo 2 "
+                                        "(panorama.jpg, 10% of it): if the mushroom")
+    page.locator("#find-per-photo").get_by_text("Per-photo results").click()
+    rows = page.locator("#find-table tr")
+    rows.nth(2).wait_for(timeout=30_000)
+    assert "centre square only (10% of the photo)" in rows.nth(2).inner_text()
+    assert rows.nth(1).locator(".crop-note").count() == 0  # the 4:3 cap: no note
+
+
 def test_k_from_the_keyboard_relists_the_find(app, page, tmp_path):
     path = tmp_path / "cap.jpg"
     make_photo(GENERA.index("Suillus"), seed=33, size=(320, 240)).save(path, quality=92)

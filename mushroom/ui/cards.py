@@ -57,6 +57,25 @@ def crop_note(share: float | None) -> str:
             'middle, crop the photo around it and try again.</p>')
 
 
+def find_crop_note(shares: list[tuple[str, float | None]]) -> str:
+    """HTML naming the photos of a find of which the model saw only the centre square, or ''.
+
+    ``shares``: (the photo's file name, or '' when unknown; its centre_share) for each photo,
+    in order. The Identify card's note is per photo; on a find's card it names the photos, or
+    a panorama among five would pass unremarked (the per-photo table is in a closed accordion).
+    """
+    wide = [f"photo {i} ({html.escape(name) + ', ' if name else ''}{pct(share)} of it)"
+            for i, (name, share) in enumerate(shares, 1)
+            if share is not None and share < WIDE_PHOTO]
+    if not wide:
+        return ""
+    which = wide[0] if len(wide) == 1 else f"{', '.join(wide[:-1])} and {wide[-1]}"
+    one = "it" if len(wide) == 1 else "one of them"
+    return (f'<p class="crop-note" style="margin:6px 0 0">The model looked only at the centre '
+            f'square of {which}: if the mushroom is not in the middle of {one}, crop that '
+            'photo around it and try again.</p>')
+
+
 def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
     """'Plausible genera: Russula, Lactarius' with its coverage, as HTML ('' without sets)."""
     if prediction_set is None or coverage is None:

@@ -24,7 +24,7 @@ from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_
                          expired_message, said, whole_number)
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
-from mushroom.ui.cards import error_card, render
+from mushroom.ui.cards import WIDE_PHOTO, error_card, find_crop_note, render
 from mushroom.ui.identify import LEGEND, PREDICTED, explain, explain_in_place, shared_model
 from mushroom.percent import pct
 
@@ -110,7 +110,10 @@ def photo_table(result: dict) -> str:
     for i, photo in enumerate(result["photos"], 1):
         pset = photo.get("prediction_set")
         set_text = "n/a" if pset is None else ", ".join(pset) or "none plausible"
-        rows.append(f"<tr><td>{esc(photo_caption(i, photo))}</td><td>{esc(set_text)}</td>"
+        share = photo.get("centre_share")
+        crop = (f'<br><span class="crop-note">centre square only ({pct(share)} of the photo)'
+                '</span>' if share is not None and share < WIDE_PHOTO else "")
+        rows.append(f"<tr><td>{esc(photo_caption(i, photo))}{crop}</td><td>{esc(set_text)}</td>"
                     f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
     # in a box that scrolls sideways: on a narrow phone the last column would be cut off
     return ('<div style="overflow-x:auto"><table class="find-photos"><tr><th>photo</th>'
@@ -127,6 +130,9 @@ def render_find(result: dict | None, photos: list | None = None) -> tuple:
     card += (f'<p class="find-count">Combined from {used} of {result["n_photos"]} '
              f'photo{"s" if result["n_photos"] != 1 else ""}.</p>')
     paths = _paths(photos)
+    names = [Path(p).name for p in paths] if len(paths) == result["n_photos"] else []
+    card += find_crop_note([(names[i] if names else "", r.get("centre_share"))
+                            for i, r in enumerate(result["photos"])])
     gallery = [(gallery_image(p), photo_caption(i, r)) for i, (p, r) in
                enumerate(zip(paths, result["photos"]), 1) if Path(p).is_file()]
     return label, card, photo_table(result), gallery or None
