@@ -1,22 +1,10 @@
 """``python -m mushroom margin``: what each safety margin on tau risks and buys.
 
-tau = margin x the lowest P(poisonous) of a poisonous calibration photo. A smaller margin
-makes a miss on new photos less likely and flags more edible-genus photos. This command
-puts numbers on both sides from ``evaluate``'s ``predictions.csv`` files (the first one is
-the calibration set, as in training; all of them are pooled for the estimates):
-
-- **halving**: split the pooled poisonous photos in two at random many times, set tau from
-  one half, and count how often it still flags every photo of the other half;
-- **tail**: a log-normal fitted to the poison scores of the poisonous photos whose top-1
-  genus is edible (the only ones tau decides; a poisonous top-1 is flagged anyway), giving
-  the chance of at least one miss among ``holdout_poisonous`` new photos;
-- **pass**: the chance that ``holdout_edible`` new edible-genus photos pass at the target
-  rate or better, from a beta-binomial on the pooled pass count.
-
-The release target it serves: recall 1.000 *and* pass rate (specificity) >= 0.60 on a
-held-out set.
+tau = margin x the lowest P(poisonous) of a poisonous calibration photo; a smaller margin
+makes a miss on new photos less likely and flags more edible-genus photos. The estimates
+(halving, log-normal tail, beta-binomial pass chance) are those :data:`DESCRIPTION` gives
+the person at the terminal; everything but :func:`run` is pure numpy.
 """
-# This docstring is the command's --help; everything but run() is pure numpy.
 
 from __future__ import annotations
 
@@ -30,6 +18,29 @@ import pandas as pd
 from mushroom.metrics import poisonous_rates
 from mushroom.poison_rule import flags_from_scores
 from mushroom.taxonomy import POISONOUS
+
+
+DESCRIPTION = """\
+What each safety margin on tau risks and buys.
+
+tau = margin x the lowest P(poisonous) of a poisonous calibration photo. A smaller margin
+makes a miss on new photos less likely and flags more edible-genus photos. This command
+puts numbers on both sides from evaluate's predictions.csv files (the first one is the
+calibration set, as in training; all of them are pooled for the estimates):
+
+  halving_keep   split the pooled poisonous photos in two at random many times, set tau
+                 from one half, and count how often it still flags every photo of the
+                 other half;
+  tail_miss      a log-normal fitted to the poison scores of the poisonous photos whose
+                 top-1 genus is edible (the only ones tau decides; a poisonous top-1 is
+                 flagged anyway), giving the chance of at least one miss among
+                 --holdout-poisonous new photos;
+  p_pass_target  the chance that --holdout-edible new edible-genus photos pass at
+                 --target-pass or better, from a beta-binomial on the pooled pass count.
+
+The release target it serves: recall 1.000 and pass rate (specificity) >= 0.60 on a
+held-out set."""
+"""The command's --help, in plain text (argparse prints it as written)."""
 
 
 @dataclass
@@ -140,7 +151,7 @@ def read_predictions(path: str) -> pd.DataFrame:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``margin``."""
     p = sub.add_parser("margin", help="what each safety margin on tau risks and buys",
-                       description=__doc__)
+                       description=DESCRIPTION)
     p.add_argument("--predictions", nargs="+", required=True,
                    help="evaluate's predictions.csv files; the first is the calibration set")
     p.add_argument("--margins", default=",".join(map(str, MarginConfig.margins)),

@@ -65,3 +65,15 @@ def test_the_help_of_the_config_flags_says_what_they_do():
     rebalance = dict(ALL)[("rebalance",)]
     assert option_help(rebalance, "--power") == (
         "sampling weight ~ genus count^-power; 1: every genus drawn equally (default: 1.0)")
+
+
+@pytest.mark.parametrize("words, parser", ALL, ids=[" ".join(w) for w, _ in ALL])
+def test_every_description_reads_as_plain_text(words, parser):
+    """``margin --help`` printed its docstring: ``evaluate``'s, **halving**, *and*, and a
+    name from the code (``holdout_poisonous``) for the flag --holdout-poisonous."""
+    text = parser.format_help()
+    assert "``" not in text and "**" not in text, text
+    assert not re.search(r"(?<![\w*])\*\w[^*\n]*\*(?![\w*])", text), text
+    assert not re.search(r"^- ", text, re.M), text  # an RST bullet
+    options = {a.dest for a in parser._actions if a.option_strings and "_" in a.dest}
+    assert not [d for d in options if re.search(rf"(?<![-\w]){d}\b", text)], text
