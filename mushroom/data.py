@@ -252,7 +252,8 @@ def manifest_sha256(frame: pd.DataFrame) -> str:
 
 
 def cap_train(frame: pd.DataFrame, cap: int | None) -> pd.DataFrame:
-    """At most about ``cap`` training rows (an equal share per genus); other splits whole."""
+    """``cap // len(GENERA)`` training rows per genus, at least one (a cap of 100 keeps 99, of
+    5 keeps 9: as ``train --max-images`` says); other splits whole."""
     if not cap:
         return frame
     train = frame[frame.split == "train"].groupby("genus", group_keys=False).head(

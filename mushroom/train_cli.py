@@ -12,6 +12,7 @@ import sys
 from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
 from mushroom.config import (CalibConfig, DataConfig, TrainConfig, add_calib_flags, at_least,
                              calib_from_flags)
+from mushroom.taxonomy import GENERA
 
 ARCH_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "mobilenet_v2",
               "resnet18", "resnet34")
@@ -59,7 +60,10 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
                    help=f"also run {DataConfig.n_folds}-fold CV over the manifest's folds "
                         "(out-of-fold probs); 0: none")
     p.add_argument("--max-images", type=at_least(1), default=None,
-                   help="use at most this many training photos (a quick smoke run)")
+                   help=f"cap the training photos for a quick smoke run: the cap is split "
+                        f"evenly over the {len(GENERA)} genera, whole photos, at least one "
+                        f"each (100 gives {100 // len(GENERA) * len(GENERA)}, 5 gives "
+                        f"{len(GENERA)}); validation and test photos are all kept")
     p.add_argument("--input-size", type=at_least(32), default=None,
                    help="side of the square input in pixels (default: the backbone's, 224 "
                         "for efficientnet_lite0)")

@@ -77,3 +77,23 @@ def test_every_description_reads_as_plain_text(words, parser):
     assert not re.search(r"^- ", text, re.M), text  # an RST bullet
     options = {a.dest for a in parser._actions if a.option_strings and "_" in a.dest}
     assert not [d for d in options if re.search(rf"(?<![-\w]){d}\b", text)], text
+
+
+def test_the_max_images_help_says_how_many_photos_train_keeps():
+    """"use at most this many training photos": a cap of 100 trained on 99, a cap of 5 on 9
+    (one per genus). Each "N gives M" the help states is what the cap keeps."""
+    import pandas as pd
+
+    from mushroom.data import cap_train
+    from mushroom.taxonomy import GENERA
+
+    text = option_help(dict(ALL)[("train",)], "--max-images")
+    examples = re.findall(r"(\d+) gives (\d+)", text)
+    assert len(examples) >= 2, text
+    frame = pd.DataFrame({"genus": [g for g in GENERA for _ in range(40)] + ["Russula"] * 5,
+                          "split": ["train"] * 40 * len(GENERA) + ["val"] * 5})
+    for cap, kept in examples:
+        capped = cap_train(frame, int(cap))
+        assert (capped.split == "train").sum() == int(kept), (cap, kept)
+        assert (capped.split == "val").sum() == 5
+    assert "at most" not in text
