@@ -130,12 +130,27 @@ def no_photos_message(data_dir: Path, report: CleaningReport) -> str:
                 f"({len(report.corrupt)} unreadable, {len(report.tiny)} too small)")
     message = (f"no photos in genus folders under {data_dir}: expected "
                f"{data_dir}/<Genus>/*.jpg with <Genus> one of {', '.join(GENERA)}")
-    inner = [d for d in report.ignored_dirs if has_genus_folders(data_dir / d)]
+    inner = genus_root_below(data_dir, report.ignored_dirs)
     if inner:
-        return f"{message}; the genus folders are inside {inner[0]}/: use {data_dir / inner[0]}"
+        return (f"{message}; the genus folders are inside {inner.relative_to(data_dir).as_posix()}"
+                f"/: use {inner}")
     if report.ignored_dirs:
         message += f" (found only {', '.join(report.ignored_dirs[:5])})"
     return message
+
+
+def genus_root_below(data_dir: Path, names: list[str]) -> Path | None:
+    """The first folder holding genus folders in ``data_dir``'s subfolders ``names``, or a
+    level below them (``k/archive/Mushrooms/<Genus>``: "found only archive" left the user to
+    dig for the path to give), or None."""
+    level = [data_dir / name for name in names]
+    for _ in range(2):
+        found = next((d for d in level if has_genus_folders(d)), None)
+        if found:
+            return found
+        level = [d for parent in level for d in sorted(parent.iterdir())
+                 if d.is_dir() and not hidden(d)]
+    return None
 
 
 def file_id(path: Path) -> str:

@@ -390,6 +390,28 @@ def test_a_download_folder_around_the_genus_folders_is_entered(tiny_data, tmp_pa
     assert status == 2 and "genus folders are inside a/" in stderr
 
 
+def test_two_wrappers_around_the_genus_folders_are_named_with_the_path_to_give(tiny_data,
+                                                                              tmp_path):
+    """``k/archive/Mushrooms/<Genus>`` (a download unpacked into a folder of its own) was
+    refused with "found only archive", leaving the user to dig for the path."""
+    outer = tmp_path / "k"
+    (outer / "archive").mkdir(parents=True)
+    tiny_data.rename(outer / "archive" / "Mushrooms")
+    (outer / "archive" / "__MACOSX").mkdir()
+    out = tmp_path / "m.csv"
+    status, _, stderr = run_cli("manifest", "--data", str(outer), "--out", str(out))
+    inner = outer / "archive" / "Mushrooms"
+    assert status == 2 and not out.exists()
+    assert stderr.strip().endswith(f"the genus folders are inside archive/Mushrooms/: use "
+                                   f"{inner}"), stderr
+    assert run_cli("manifest", "--data", str(inner), "--out", str(out))[0] == 0  # as told
+    # three wrappers: too deep to guess, the folders found are named as before
+    (outer / "deeper").mkdir()
+    (outer / "archive").rename(outer / "deeper" / "archive")
+    status, _, stderr = run_cli("manifest", "--data", str(outer), "--out", str(out))
+    assert status == 2 and "(found only deeper)" in stderr
+
+
 @pytest.mark.parametrize("command", ["manifest", "train", "calibrate", "evaluate",
                                      "review-queue", "rebalance", "distill", "baseline"])
 def test_every_photo_root_flag_enters_a_download_folder(command):
