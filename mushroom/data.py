@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
-from mushroom.layout import GENUS_OF_FOLDER, has_genus_folders, hidden, no_folder, under_hidden
+from mushroom.layout import (
+    GENUS_OF_FOLDER,
+    genus_root_below,
+    has_genus_folders,
+    hidden,
+    no_folder,
+    under_hidden,
+)
 from mushroom.split import (
     assign_splits,
     drop_exact_duplicates,
@@ -137,20 +144,6 @@ def no_photos_message(data_dir: Path, report: CleaningReport) -> str:
     if report.ignored_dirs:
         message += f" (found only {', '.join(report.ignored_dirs[:5])})"
     return message
-
-
-def genus_root_below(data_dir: Path, names: list[str]) -> Path | None:
-    """The first folder holding genus folders in ``data_dir``'s subfolders ``names``, or a
-    level below them (``k/archive/Mushrooms/<Genus>``: "found only archive" left the user to
-    dig for the path to give), or None."""
-    level = [data_dir / name for name in names]
-    for _ in range(2):
-        found = next((d for d in level if has_genus_folders(d)), None)
-        if found:
-            return found
-        level = [d for parent in level for d in sorted(parent.iterdir())
-                 if d.is_dir() and not hidden(d)]
-    return None
 
 
 def file_id(path: Path) -> str:

@@ -38,3 +38,17 @@ def no_folder(data_dir: str | Path) -> FileNotFoundError:
     if Path(data_dir).exists():
         return FileNotFoundError(f"data folder {data_dir} is a file, not a folder")
     return FileNotFoundError(f"data folder not found: {data_dir}")
+
+
+def genus_root_below(data_dir: Path, names: list[str]) -> Path | None:
+    """The first folder holding genus folders in ``data_dir``'s subfolders ``names``, or a
+    level below them (``k/archive/Mushrooms/<Genus>``: "found only archive" left the user to
+    dig for the path to give), or None."""
+    level = [data_dir / name for name in names]
+    for _ in range(2):
+        found = next((d for d in level if has_genus_folders(d)), None)
+        if found:
+            return found
+        level = [d for parent in level for d in sorted(parent.iterdir())
+                 if d.is_dir() and not hidden(d)]
+    return None
