@@ -586,18 +586,24 @@ def test_build_queue_through_the_page_s_api_keeps_what_was_typed(tmp_path, tiny_
         assert alice.predict("All", "all", api_name="/review_build")[7] == ""  # old callers
 
 
+def unvoted_photo_open(review_app, env: dict[str, str]) -> tuple:
+    """Alice and Bob signed in, and a photo nobody has voted on open in Alice's session:
+    (alice, bob, image_id, what /review_show gave her)."""
+    from mushroom.consensus import current
+
+    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
+    queue = review.load_queue(Path(env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
+                              env["MUSHROOM_LABELS"])
+    voted = current(env["MUSHROOM_LABELS"])
+    image_id = next(i for i in queue["image_id"] if i not in voted)
+    return alice, bob, image_id, alice.predict(image_id, "All", "all", api_name="/review_show")
+
+
 def test_a_refresh_brings_other_experts_votes_and_says_the_label_changed(review_app, review_env):
     """Alice has a photo open while Bob relabels it: her next tick brings the new progress,
     Bob's vote and a notice, and only those (never the photo or the boxes she types in);
     a tick with nothing new changes nothing, and one after Bob's undo takes the notice back."""
-    from mushroom.consensus import current
-
-    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
-    queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
-                              review_env["MUSHROOM_LABELS"])
-    voted = current(review_env["MUSHROOM_LABELS"])
-    image_id = next(i for i in queue["image_id"] if i not in voted)
-    shown = alice.predict(image_id, "All", "all", api_name="/review_show")
+    alice, bob, image_id, shown = unvoted_photo_open(review_app, review_env)
     page = (shown[8], shown[4], shown[9], "")  # progress, votes, status as shown (no header)
     assert changes(alice.predict(image_id, "All", "all", *page, api_name="/review_tick")) \
         == QUIET
@@ -624,14 +630,7 @@ def test_a_refresh_keeps_the_headers_vote_count_and_dispute_in_step(review_app, 
     second tab votes for the label back: her ticks bring the votes and a header that counts
     them and says **disputed** (it said "0 vote(s)" beside a table of two votes), the
     header a fresh show of the photo gives; its genus stays the label her page refers to."""
-    from mushroom.consensus import current
-
-    alice, bob = logged_in(review_app, "alice"), logged_in(review_app, "bob")
-    queue = review.load_queue(Path(review_env["MUSHROOM_LABELS"]) / review.CACHE_NAME,
-                              review_env["MUSHROOM_LABELS"])
-    voted = current(review_env["MUSHROOM_LABELS"])
-    image_id = next(i for i in queue["image_id"] if i not in voted)
-    shown = alice.predict(image_id, "All", "all", api_name="/review_show")
+    alice, bob, image_id, shown = unvoted_photo_open(review_app, review_env)
     label, header = shown[5]["value"], shown[2]
     assert " · 0 vote(s)" in header and "disputed" not in header
     other = "Amanita" if label != "Amanita" else "Boletus"
