@@ -53,39 +53,23 @@ def save_checkpoint(path: str | Path, model: MushroomNet, meta: dict[str, Any]) 
 
 
 def save_atomic(obj: object, path: Path) -> None:
-    """``torch.save`` to a temp file beside ``path``, fsync it, then rename it over ``path``.
+    """``torch.save`` whole or not at all (:func:`mushroom.atomic.write_atomic`).
 
-    A kill at any moment leaves the previous file or the new one, never a torn one; a torn
-    temp file from a killed write is simply overwritten next time. The bytes are made in
-    memory first: written straight to a file, torch reports a full disk as "enforce fail at
-    inline_container.cc ... unexpected pos" (a traceback), here it is ``OSError`` ENOSPC.
+    A kill at any moment leaves the previous file or the new one, never a torn one. The
+    bytes are made in memory first: written straight to a file, torch reports a full disk
+    as "enforce fail at inline_container.cc ... unexpected pos" (a traceback), here it is
+    ``OSError`` ENOSPC.
 
     Raises:
         OSError: the write failed; it names ``path``, whose earlier version is untouched.
     """
     import io
-    import os
+
+    from mushroom.atomic import write_atomic
 
     data = io.BytesIO()
     torch.save(obj, data)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.filename is None:
-            raise OSError(err.errno, err.strerror, str(path)) from err
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # the rename itself must survive a VM restart
-        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    write_atomic(path, lambda f: f.write(data.getbuffer()))
 
 
 def load_data(path: str | Path) -> Any:

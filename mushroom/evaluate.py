@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mushroom.atomic import write_atomic
 from mushroom.cli import add_data_flag, check_out_dir
 from mushroom.config import at_least
 from mushroom import metrics, poison_rule, safety_cli
@@ -159,16 +160,23 @@ def evaluate_frame(predictor: Predictor, root: str | Path, frame: pd.DataFrame,
 
 def write_outputs(out_dir: str | Path, report: dict, table: pd.DataFrame,
                   title: str = "Confusion matrix") -> list[Path]:
-    """Write report.json, predictions.csv and confusion_matrix.png; return their paths."""
+    """Write report.json, predictions.csv and confusion_matrix.png; return their paths.
+
+    Each file is written whole or not at all (:func:`mushroom.atomic.write_atomic`).
+
+    Raises:
+        OSError: a write failed (a full disk); the message names the file.
+    """
     from mushroom.plots import plot_confusion_matrix
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    table.to_csv(out / "predictions.csv", index=False)
-    png = plot_confusion_matrix(report["confusion_matrix"], report["classes"],
-                                out / "confusion_matrix.png", title)
-    return [out / "report.json", out / "predictions.csv", png]
+    text = (json.dumps(report, indent=2) + "\n").encode("utf-8")
+    paths = [write_atomic(out / "report.json", lambda f: f.write(text)),
+             write_atomic(out / "predictions.csv", lambda f: table.to_csv(f, index=False))]
+    paths.append(plot_confusion_matrix(report["confusion_matrix"], report["classes"],
+                                       out / "confusion_matrix.png", title))
+    return paths
 
 
 def _rate(value: float | None) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mushroom.atomic import write_atomic
 from mushroom.cli import add_data_flag, check_csv_out
 from mushroom.config import DataConfig
 from mushroom.data import build_manifest
@@ -51,10 +52,4 @@ def write_whole(frame: pd.DataFrame, out: Path) -> None:
     Raises:
         OSError: the write failed; the message names ``out``, the temp file is gone.
     """
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        frame.to_csv(tmp, index=False)
-        tmp.replace(out)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {out}: {err.strerror or err}") from err
+    write_atomic(out, lambda f: frame.to_csv(f, index=False))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mushroom.atomic import write_atomic
+
 
 def plot_confusion_matrix(cm: np.ndarray | list, classes: Sequence[str], path: str | Path,
                           title: str = "Confusion matrix") -> Path:
@@ -19,7 +21,7 @@ def plot_confusion_matrix(cm: np.ndarray | list, classes: Sequence[str], path: s
     Args:
         cm: (C, C) counts, rows = true class, columns = predicted class.
         classes: class names in row/column order.
-        path: PNG file to write; parent folders are created.
+        path: PNG file to write (whole or not at all); parent folders are created.
         title: figure title.
 
     Returns:
@@ -43,8 +45,8 @@ def plot_confusion_matrix(cm: np.ndarray | list, classes: Sequence[str], path: s
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    # the format is named: the temp file's name ends in .tmp, not .png
+    return write_atomic(path, lambda f: fig.savefig(f, format="png"))
 
 
 def _write_counts(ax, cm: np.ndarray, share: np.ndarray) -> None:

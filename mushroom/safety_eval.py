@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from mushroom.atomic import write_atomic
 from mushroom.calibrate import pass_rate_at_full_recall
 from mushroom.conformal import coverage_report, prediction_sets
 from mushroom.ood import is_unfamiliar
@@ -177,6 +178,6 @@ def write_safety_report(path: str | Path, report: dict) -> Path:
     """Write ``report`` as indented JSON (numpy scalars converted); return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=lambda o: o.item()
-                               if hasattr(o, "item") else str(o)))
-    return path
+    text = json.dumps(report, indent=2, default=lambda o: o.item()
+                      if hasattr(o, "item") else str(o)).encode("utf-8")
+    return write_atomic(path, lambda f: f.write(text))  # whole or not at all

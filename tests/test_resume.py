@@ -248,7 +248,7 @@ def test_a_full_disk_mid_run_is_one_line_naming_the_file_and_the_way_back(data, 
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
     state = out / resume.STATE_NAME
-    assert f"File too large: '{state}'" in done.stderr
+    assert f"error: cannot write {state}: File too large" in done.stderr
     assert f"progress is saved in {state}: run the same command with --resume" in done.stderr
     assert resume.load_state(state)["format"] == resume.FORMAT_VERSION  # the last good one
     assert sorted(p.name for p in out.iterdir()) == ["manifest.csv", resume.STATE_NAME]
