@@ -1,5 +1,6 @@
 """The Review tab's keyboard shortcuts: which key clicks which button, the page script that
-clicks it, the hint each button shows on a desktop, and the list of keys under the buttons.
+clicks it (and brings LIME's box into view when it starts), the hint each button shows on a
+desktop, and the list of keys under the buttons.
 
 Kept apart from :mod:`mushroom.ui.review`, which lays out the buttons with the ids in
 :data:`KEYS`.
@@ -23,6 +24,21 @@ KEYS_JS = """() => {
     const btn = el && (el.tagName === "BUTTON" ? el : el.querySelector("button"));
     if (!btn || btn.disabled || btn.offsetParent === null) return;  // tab hidden or logged out
     e.preventDefault(); btn.click();
+  });
+  // LIME takes seconds and shows its progress only in the heatmap's box, under the fold on a
+  // laptop: from the key or the button, bring the box into view (at once for reduced motion).
+  // On a phone the box shows only once asked for: wait a moment for it.
+  const showLime = (tries) => {
+    const box = document.getElementById("review-lime");
+    if (box && box.offsetParent === null && tries > 0) setTimeout(() => showLime(tries - 1), 100);
+    if (!box || box.offsetParent === null) return;
+    const r = box.getBoundingClientRect();
+    if (r.top >= 0 && r.bottom <= window.innerHeight) return;
+    const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
+    box.scrollIntoView({block: "nearest", behavior: still ? "instant" : "smooth"});
+  };
+  document.addEventListener("click", (e) => {
+    if (e.target instanceof Element && e.target.closest("#review-explain")) showLime(20);
   });
 }""" % KEYS
 # Each button shows its key ("Confirm [c]") from CSS, so that a phone, which has no keys, shows
