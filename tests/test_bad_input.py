@@ -479,3 +479,15 @@ def test_private_step_guard_finds_the_called_name(path, name):
 
     found = CALL.search(path)
     assert (found[1] if found else None) == name
+
+
+@pytest.mark.parametrize("sent", [5, "photo.jpg", {"url": "https://x.org/a.jpg"}, {"path": ""}])
+def test_a_photo_refusal_reads_the_same_in_the_toast_and_the_api(sent):
+    """A refusal is escaped for Gradio's HTML toast, and the API gets that same text: the
+    FileData hint's "<what POST /gradio_api/upload returned>" reached a mobile app's
+    developer as "&lt;what POST ... returned&gt;"."""
+    from mushroom.ui import UserError
+    from mushroom.ui.api_photos import photo_problem
+
+    err = UserError(photo_problem(sent))
+    assert err.message == err.text and "POST /gradio_api/upload" in err.text

@@ -13,7 +13,9 @@ from mushroom.combine import MAX_PHOTOS
 from mushroom.ui import UserError
 from mushroom.ui.api_values import file_data_problem
 
-FILE_DATA = ('a FileData dict: {"path": <what POST /gradio_api/upload returned>, "meta": '
+# No "<placeholder>" in these: a refusal is escaped for Gradio's HTML toast, and the API
+# would then read "&lt;...&gt;" (see mushroom.ui.UserError).
+FILE_DATA = ('a FileData dict: {"path": the path POST /gradio_api/upload returned, "meta": '
              '{"_type": "gradio.FileData"}}, as gradio_client\'s handle_file sends')
 PHOTO = f'an image file ({FILE_DATA}; or {{"url": "data:image/jpeg;base64,..."}})'
 """What a photo input takes, as the error messages spell it out."""
