@@ -48,7 +48,7 @@ def _data_url_bytes(url: str) -> bytes:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as err:
         raise UserError("The photo's data URL is not valid base64: send "
-                       "'data:image/jpeg;base64,<base64 of the file>'.") from err
+                       "'data:image/jpeg;base64,' followed by the file in base64.") from err
 
 
 def photo_input(**kwargs) -> gr.Image:
