@@ -12,11 +12,13 @@ and exports that latest vote, but training holds it out until a further vote bre
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
+from mushroom.atomic import write_atomic
 from mushroom.decision import VOTES, Decision
 from mushroom.labels import read_rows, read_store
 from mushroom.taxonomy import canonical_genus
@@ -241,10 +243,10 @@ def export_csv(labels_dir: str | Path, out: str | Path) -> int:
     rows = export_rows(labels_dir)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, EXPORT_COLUMNS, quoting=csv.QUOTE_MINIMAL)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(out)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, EXPORT_COLUMNS, quoting=csv.QUOTE_MINIMAL)
+    writer.writeheader()
+    writer.writerows(rows)
+    data = text.getvalue().encode("utf-8")
+    write_atomic(out, lambda f: f.write(data))
     return len(rows)

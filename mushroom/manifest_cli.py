@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from mushroom.atomic import write_atomic
 from mushroom.cli import add_data_flag, check_csv_out
 from mushroom.config import DataConfig
@@ -32,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails before the scan
     check_csv_out(out)
     frame, report = build_manifest(args.data, DataConfig(seed=args.seed), args.labels)
-    write_whole(frame, out)
+    # whole or untouched: a full disk must not leave a truncated manifest that reads as a
+    # smaller valid one (`train --manifest` would train on it)
+    write_atomic(out, lambda f: frame.to_csv(f, index=False))
     print(report.summary())
     print(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
     print(f"wrote {out} ({len(frame)} rows)")
@@ -41,15 +41,3 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"warning: `train --manifest {out}` will refuse it: {err}", file=sys.stderr)
     return 0
-
-
-def write_whole(frame: pd.DataFrame, out: Path) -> None:
-    """Write the CSV to a temp file beside ``out``, then rename it over ``out``.
-
-    A full disk must not leave a truncated manifest that reads as a smaller valid one
-    (``train --manifest`` would train on it): ``out`` is the whole new file or untouched.
-
-    Raises:
-        OSError: the write failed; the message names ``out``, the temp file is gone.
-    """
-    write_atomic(out, lambda f: frame.to_csv(f, index=False))

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mushroom.atomic import write_atomic
 from mushroom.taxonomy import GENERA
 
 DEFAULT_OOF = Path(__file__).resolve().parent.parent / "assets" / "oof_predictions.csv"
@@ -162,9 +163,7 @@ def build_queue(data_dir: str | Path, cache: str | Path, model_path: str | Path 
     frame = pd.concat([photos, pd.DataFrame(probs, columns=cols)], axis=1)
     frame = frame[frame["source"] != "unreadable"]
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(cache)
+    write_atomic(cache, lambda f: frame.to_csv(f, index=False))
     return counts
 
 

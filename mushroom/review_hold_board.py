@@ -15,7 +15,6 @@ not stop the review: the board then keeps the holds in this process's memory and
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import warnings
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from mushroom.atomic import write_atomic
 from mushroom.review_hold import HOLD_S, Holds
 
 T = TypeVar("T")
@@ -93,9 +93,8 @@ class HoldBoard:
             return Holds()
 
     def _write(self, holds: Holds) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(holds.to_json()), encoding="utf-8")
-        os.replace(tmp, self.path)
+        text = json.dumps(holds.to_json()).encode("utf-8")
+        write_atomic(self.path, lambda f: f.write(text))
 
     def _warn(self, err: OSError) -> None:
         if not self._warned:

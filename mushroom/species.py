@@ -25,6 +25,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mushroom.atomic import write_atomic
 from mushroom.filecache import append_line
 from mushroom.taxonomy import Species, canonical_genus, load_taxonomy, validate_species
 
@@ -103,10 +104,8 @@ def _append(labels_dir: str | Path, row: Species) -> None:
     if not own.is_file():
         seed = (DEFAULT_TAXONOMY.read_bytes() if DEFAULT_TAXONOMY.is_file()
                 else (",".join(TAXONOMY_FIELDS) + "\n").encode())
-        tmp = own.with_suffix(".csv.tmp")
         # a seed whose last row lacks its newline would look torn and be cut off
-        tmp.write_bytes(seed if seed.endswith(b"\n") else seed + b"\n")
-        tmp.replace(own)
+        write_atomic(own, lambda f: f.write(seed if seed.endswith(b"\n") else seed + b"\n"))
     line = io.StringIO()
     csv.writer(line, lineterminator="\n").writerow(
         [row.genus, row.species, row.edibility, row.notes])
