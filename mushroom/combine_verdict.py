@@ -129,9 +129,15 @@ def _disputing(find: FindResult, classes: Sequence[str], genus: str,
     others = [(i, g, p) for i, g, p in _confident(find, classes, uncertain_top1) if g != genus]
     if not others:
         return [], ""
-    named = ", ".join([looks_like(f"photo {others[0][0] + 1}", others[0][1], others[0][2])]
-                      + [f"photo {i + 1} like {g} ({pct(p)})" for i, g, p in others[1:]])
-    return [g for _, g, _ in others], named
+    return [g for _, g, _ in others], _in_words(others)
+
+
+def _in_words(photos: list[tuple[int, str, float]]) -> str:
+    """(index, genus, probability) of photos as "photo 3 looks like Boletus (97%), photo 4
+    like Russula (88%)"."""
+    (first, genus, p), rest = photos[0], photos[1:]
+    return ", ".join([looks_like(f"photo {first + 1}", genus, p)]
+                     + [f"photo {i + 1} like {g} ({pct(q)})" for i, g, q in rest])
 
 
 def _dispute_reason(named: str, genus: str) -> str:
@@ -198,9 +204,7 @@ def _disagreeing_find(find: FindResult, classes: Sequence[str], uncertain_top1: 
     sure = _confident(find, classes, uncertain_top1)
     if len({genus for _, genus, _ in sure}) < 2:
         return verdict
-    (first, genus, p), rest = sure[0], sure[1:]
-    named = ", ".join([looks_like(f"photo {first + 1}", genus, p)]
-                      + [f"photo {i + 1} like {g} ({pct(q)})" for i, g, q in rest])
+    named = _in_words(sure)
     message = (f"The photos disagree: {named}. {NOT_ONE_MUSHROOM} Treat it as poisonous: "
                "do not eat.")
     reason = f"the photos name different genera, each at or above {pct(uncertain_top1)}: {named}"

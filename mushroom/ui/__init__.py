@@ -171,6 +171,7 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
         raise UserError(f"{name} must be a whole number from {low} to {high}, not {sent}.")
     return int(number)
 
+
 def chosen_genus(value: object, default: str) -> str | None:
     """An API argument naming a genus in any case ("amanita"), spelled as in
     :data:`~mushroom.taxonomy.GENERA`; None for ``default`` (any case) or nothing sent.
@@ -185,8 +186,9 @@ def chosen_genus(value: object, default: str) -> str | None:
     text = "" if value is None else str(value).strip()
     if text.casefold() in ("", default.casefold()):
         return None
-    if canonical_genus(text) in GENERA:
-        return canonical_genus(text)
+    genus = canonical_genus(text)
+    if genus in GENERA:
+        return genus
     raise UserError(f"Unknown genus {clip(text)!r}: send {default!r} (the model's most "
                     f"likely genus) or one of {', '.join(GENERA)}.")
 
