@@ -44,13 +44,18 @@ def render(result: dict | None, title: str = "Most likely genera") -> tuple[str,
     return bars, card + crop_note(result.get("centre_share"))
 
 
+def is_wide(share: float | None) -> bool:
+    """Whether a photo's ``centre_share`` gets a crop note (None: not known, no note)."""
+    return share is not None and share < WIDE_PHOTO
+
+
 def crop_note(share: float | None) -> str:
     """HTML saying that the model saw only the centre square of a wide or tall photo, or ''.
 
     A panorama's centre square is a sliver of it: with the mushroom off to one side the
     answer was "no mushroom found", and nothing on the card said where the model had looked.
     """
-    if share is None or share >= WIDE_PHOTO:
+    if not is_wide(share):
         return ""
     return (f'<p class="crop-note" style="margin:6px 0 0">The model looked only at the centre '
             f'square of this photo ({pct(share)} of it): if the mushroom is not in the '
@@ -65,8 +70,7 @@ def find_crop_note(shares: list[tuple[str, float | None]]) -> str:
     a panorama among five would pass unremarked (the per-photo table is in a closed accordion).
     """
     wide = [f"photo {i} ({html.escape(name) + ', ' if name else ''}{pct(share)} of it)"
-            for i, (name, share) in enumerate(shares, 1)
-            if share is not None and share < WIDE_PHOTO]
+            for i, (name, share) in enumerate(shares, 1) if is_wide(share)]
     if not wide:
         return ""
     which = wide[0] if len(wide) == 1 else f"{', '.join(wide[:-1])} and {wide[-1]}"

@@ -24,7 +24,7 @@ from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_
                          expired_message, said, whole_number)
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
-from mushroom.ui.cards import WIDE_PHOTO, error_card, find_crop_note, render
+from mushroom.ui.cards import error_card, find_crop_note, is_wide, render
 from mushroom.ui.identify import LEGEND, PREDICTED, explain, explain_in_place, shared_model
 from mushroom.percent import pct
 
@@ -112,7 +112,7 @@ def photo_table(result: dict) -> str:
         set_text = "n/a" if pset is None else ", ".join(pset) or "none plausible"
         share = photo.get("centre_share")
         crop = (f'<br><span class="crop-note">centre square only ({pct(share)} of the photo)'
-                '</span>' if share is not None and share < WIDE_PHOTO else "")
+                '</span>' if is_wide(share) else "")
         rows.append(f"<tr><td>{esc(photo_caption(i, photo))}{crop}</td><td>{esc(set_text)}</td>"
                     f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
     # in a box that scrolls sideways: on a narrow phone the last column would be cut off
