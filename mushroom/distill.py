@@ -64,13 +64,21 @@ class DistillConfig:
 
 
 def ensemble_targets(teachers: list, x, temperature: float):
-    """Mean softened genus probabilities and mean poison probability of ``teachers`` on ``x``."""
+    """Mean softened genus probabilities and mean poison probability of ``teachers`` on ``x``.
+
+    A teacher trained at another input size (a larger backbone at its own resolution) sees
+    the same crop resized to that size, so it judges the photo at the scale it learned.
+    """
     import torch
+    from torch.nn import functional as F
 
     probs, poison = [], []
     with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=x.is_cuda):
         for t in teachers:
-            logits, p, _ = t.classify(t.features(x))
+            side = t.cfg.input_size
+            xt = x if x.shape[-1] == side else F.interpolate(
+                x, size=(side, side), mode="bilinear", align_corners=False)
+            logits, p, _ = t.classify(t.features(xt))
             probs.append(torch.softmax(logits.float() / temperature, dim=1))
             poison.append(torch.sigmoid(p.float()))
     return torch.stack(probs).mean(0), torch.stack(poison).mean(0)
@@ -213,6 +221,9 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
     student, meta = make_student(init, device)
     if meta["manifest_sha256"] != teacher_meta["manifest_sha256"]:
         raise ValueError("the student's run and the teachers use different manifests")
+    if any(t.cfg.mean != student.cfg.mean or t.cfg.std != student.cfg.std for t in teachers):
+        raise ValueError("teachers and student normalize photos differently; the teachers "
+                         "would see the student's batches wrongly scaled")
     teachers = [t.to(device).to(memory_format=torch.channels_last) for t in teachers]
     frame = read_manifest(Path(init) / "manifest.csv")
     loader = _train_loader(frame, data_dir, student, cfg, device)

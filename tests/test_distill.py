@@ -107,6 +107,32 @@ def test_teachers_average_their_unadjusted_probabilities(tiny_data, tmp_path):
     assert torch.allclose(poison, (torch.sigmoid(pa) + torch.sigmoid(pb)) / 2, atol=1e-5)
 
 
+def test_a_teacher_of_another_input_size_sees_the_crop_at_its_own_size(tiny_data, tmp_path):
+    from dataclasses import replace
+
+    frame, _ = build_manifest(tiny_data)
+    torch.manual_seed(3)
+    big = create_model("efficientnet_lite0", len(GENERA), pretrained=False)
+    big.cfg = replace(big.cfg, input_size=96)  # as a larger backbone trained at its own size
+    save_checkpoint(tmp_path / "model.pt", big, {
+        "arch": "efficientnet_lite0", "classes": list(GENERA), "temperature": 1.0,
+        "poison_threshold": 0.1, "metrics": {}, "train_config": asdict(TrainConfig()),
+        "manifest_sha256": manifest_sha256(frame), "version": "big"})
+    teachers, _ = load_teachers([str(tmp_path)])
+    t, seen = teachers[0], []
+    features = t.features
+    t.features = lambda batch: seen.append(tuple(batch.shape)) or features(batch)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    probs, poison = ensemble_targets(teachers, x, 1.0)
+    assert seen == [(2, 3, 96, 96)]
+    with torch.no_grad():
+        up = torch.nn.functional.interpolate(x, size=(96, 96), mode="bilinear",
+                                             align_corners=False)
+        z_up, p_up, _ = t.classify(features(up))
+    assert torch.allclose(probs, torch.softmax(z_up, 1), atol=1e-5)
+    assert torch.allclose(poison, torch.sigmoid(p_up), atol=1e-5)
+
+
 def test_teachers_on_different_splits_are_refused(tiny_data, tmp_path):
     frame, _ = build_manifest(tiny_data)
     a = _run(tmp_path / "a", 1, frame)
@@ -181,3 +207,24 @@ def test_flags_map_onto_the_config():
     cfg = config_from_flags(DistillConfig, args)
     assert (cfg.mixup, cfg.temperature, cfg.time_budget_s, cfg.epochs) == (False, 1.5, 300.0, 3)
     assert args.teachers == ["a", "b"]
+
+
+def test_teachers_that_normalize_photos_otherwise_are_refused(tiny_data, tmp_path):
+    from dataclasses import replace
+
+    from mushroom.distill import distill
+    from mushroom.models import IMAGENET_MEAN, IMAGENET_STD
+
+    frame, _ = build_manifest(tiny_data)
+    init = _run(tmp_path / "init", 1, frame)
+    torch.manual_seed(2)
+    other = create_model("efficientnet_lite0", len(GENERA), pretrained=False)
+    other.cfg = replace(other.cfg, mean=IMAGENET_MEAN, std=IMAGENET_STD)  # as MobileNetV2
+    (tmp_path / "t").mkdir()
+    save_checkpoint(tmp_path / "t" / "model.pt", other, {
+        "arch": "efficientnet_lite0", "classes": list(GENERA), "temperature": 1.0,
+        "poison_threshold": 0.1, "metrics": {}, "train_config": asdict(TrainConfig()),
+        "manifest_sha256": manifest_sha256(frame), "version": "t"})
+    with pytest.raises(ValueError, match="normalize photos differently"):
+        distill([str(tmp_path / "t")], str(init), str(tiny_data), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
