@@ -96,10 +96,21 @@ def soup_meta(runs: list[str], metas: list[dict]) -> dict:
 
 
 def distilled_record(runs: list[str], records: list[dict]) -> dict:
-    """One record for a soup of distilled students: their teachers and each one's recipe."""
-    return {"teachers": records[0]["teachers"], "init": records[0]["init"],
-            "students": [{"run": str(r), "config": rec["config"],
-                          "epochs_done": len(rec["history"])} for r, rec in zip(runs, records)]}
+    """One record for a soup of distilled students: every teacher and each one's recipe.
+
+    An ingredient that is itself a soup of students brings its students along, so a soup of
+    the shipped soup and new students lists all of them; students taught by other teachers
+    name theirs.
+    """
+    teachers, students = [], []
+    for run, rec in zip(runs, records):
+        teachers += [t for t in rec["teachers"] if t not in teachers]
+        if "students" in rec:
+            students += rec["students"]
+        else:
+            students.append({"run": str(run), "teachers": rec["teachers"],
+                             "config": rec["config"], "epochs_done": len(rec["history"])})
+    return {"teachers": teachers, "init": records[0]["init"], "students": students}
 
 
 def copy_unadjusted(src: Path, dest: Path, meta: dict,

@@ -86,6 +86,20 @@ def test_a_soup_of_distilled_students_records_each_recipe(tmp_path):
     assert [s["config"]["lr"] for s in record["students"]] == [1e-4, 2e-4]
     assert [s["run"] for s in record["students"]] == [str(r1), str(r2)]
     assert record["students"][0]["epochs_done"] == 3
+    # a soup of that soup and a student of other teachers keeps every student and teacher
+    r3, _ = _run(tmp_path, "d", 4)
+    model, meta3 = load_checkpoint(r3 / "model.pt")
+    meta3 = {k: v for k, v in meta3.items() if k != "state_dict"}
+    meta3["distillation"] = {"teachers": ["t2", "t3"], "init": "soup2",
+                             "config": {"lr": 3e-4}, "history": [{"epoch": 1}]}
+    save_checkpoint(r3 / "model.pt", model, meta3)
+    _, again = load_checkpoint(make_soup([str(tmp_path / "soup"), str(r3)],
+                                         str(tmp_path / "soup3")) / "model.pt")
+    record = again["distillation"]
+    assert record["teachers"] == ["t1", "t2", "t3"]
+    assert [s["config"]["lr"] for s in record["students"]] == [1e-4, 2e-4, 3e-4]
+    assert record["students"][2]["teachers"] == ["t2", "t3"]
+    assert again["name"] == "mushroom-efficientnet_lite0-distilled-soup2"
     # plain runs keep the plain name
     _, plain = load_checkpoint(make_soup([str(r1), str(_run(tmp_path, "c", 3)[0])],
                                          str(tmp_path / "mixed")) / "model.pt")
