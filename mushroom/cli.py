@@ -23,7 +23,7 @@ A wrong path or value exits with status 2 and a one-line message."""
 COMMAND_MODULES = ("mushroom.manifest_cli", "mushroom.train_cli", "mushroom.evaluate",
                    "mushroom.review_cli", "mushroom.labels_cli",
                    "mushroom.soup", "mushroom.rebalance", "mushroom.distill",
-                   "mushroom.baseline", "mushroom.margin")
+                   "mushroom.baseline", "mushroom.margin", "mushroom.compact")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
