@@ -76,6 +76,9 @@ def read_store(labels_dir: str | Path) -> tuple[list[Decision], int]:
 def _parse_row(line: bytes, where: str) -> Decision:
     try:  # a hand-edited row must not reach the consensus and the next training run
         return validate(from_json(json.loads(line)), strict=False)
+    except RecursionError as err:  # "[[[[..." nested past Python's limit: not a ValueError
+        raise StoreError(f"{where}: unreadable row (JSON nested too deeply). The label store "
+                         "was edited by hand: correct or remove that line") from err
     except (ValueError, TypeError) as err:
         raise StoreError(f"{where}: unreadable row ({err}). The label store was edited by "
                          "hand: correct or remove that line; until then nothing reads the "

@@ -290,6 +290,16 @@ def test_a_corrupt_complete_line_is_reported_not_skipped(photos, store):
         labels.read_rows(store)
 
 
+def test_a_line_nested_too_deeply_is_named_not_a_crash(photos, store):
+    """json.loads raises RecursionError, no ValueError, on "[[[[...": it reached every
+    reader (the Review tab's bare "Error", a traceback from every labels command)."""
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    with (store / labels.STORE_NAME).open("a") as fh:
+        fh.write("[" * 100_000 + "\n")
+    with pytest.raises(labels.StoreError, match=":2: unreadable row \\(JSON nested too deeply"):
+        labels.read_rows(store)
+
+
 def test_apply_consensus_relabels_excludes_and_adds_species(photos, store):
     rows = [{"path": f"{g}/{k:03d}.jpg", "genus": g, "species": "hint" if k == 0 else "",
              "label_source": "folder"} for g in ("Amanita", "Boletus") for k in range(3)]
