@@ -46,12 +46,24 @@ def _rows(labels_dir: str | Path) -> list[Species]:
     """Every row of the store's taxonomy (else the seed's), in file order."""
     path = taxonomy_path(labels_dir)
     # the store's own file is appended to (even when the store is the repository's labels/)
-    return load_taxonomy(path, torn_tail=path == Path(labels_dir) / "taxonomy.csv")
+    return _load(path, torn_tail=path == Path(labels_dir) / "taxonomy.csv")
 
 
 def own_rows(labels_dir: str | Path) -> list[Species]:
     """The rows of the store's own taxonomy (torn tail left out); none when it has none."""
-    return load_taxonomy(Path(labels_dir) / "taxonomy.csv", torn_tail=True)
+    return _load(Path(labels_dir) / "taxonomy.csv", torn_tail=True)
+
+
+def _load(path: Path, torn_tail: bool = False) -> list[Species]:
+    """:func:`load_taxonomy`, a hand-edited bad row refused as a
+    :class:`~mushroom.labels.StoreError`, which every Review event shows with its file and
+    line (any other error reached the page as a bare "Error")."""
+    from mushroom.labels import StoreError  # labels imports this module
+
+    try:
+        return load_taxonomy(path, torn_tail)
+    except ValueError as err:
+        raise StoreError(str(err)) from err
 
 
 def _latest(rows: list[Species]) -> dict[str, Species]:
@@ -125,7 +137,7 @@ def merge_species(labels_dir: str | Path, incoming: list[Species]) -> list[Speci
         The rows appended.
     """
     here = _rows(labels_dir)
-    curated = {s.species for s in here + load_taxonomy(DEFAULT_TAXONOMY) if _curated(s)}
+    curated = {s.species for s in here + _load(DEFAULT_TAXONOMY) if _curated(s)}
     have = Counter(s for s in here if not _curated(s))
     added = []
     for row in incoming:
@@ -161,7 +173,7 @@ def _retire_refusal(labels_dir: str | Path, genus: str, species: str) -> str:
         return f"“{species}” was already removed from the list ({last.notes})"
     own = Path(labels_dir) / "taxonomy.csv"
     # the seed itself when the store is labels/: already read, torn tail left out
-    seed = [] if own.resolve() == DEFAULT_TAXONOMY else load_taxonomy(DEFAULT_TAXONOMY)
+    seed = [] if own.resolve() == DEFAULT_TAXONOMY else _load(DEFAULT_TAXONOMY)
     if any(_curated(s) for s in rows + seed if s.species == species):
         return (f"“{species}” is in the curated seed list (labels/taxonomy.csv in the "
                 "repository), which is changed through git; only names experts added can be "

@@ -243,6 +243,9 @@ def load_taxonomy(path: str | Path, torn_tail: bool = False) -> list[Species]:
 
     Returns:
         The species, in file order. A missing file gives an empty list.
+
+    Raises:
+        ValueError: a row that does not validate (a hand edit), named by file and line.
     """
     from mushroom.filecache import complete_lines
 
@@ -250,11 +253,36 @@ def load_taxonomy(path: str | Path, torn_tail: bool = False) -> list[Species]:
     if not path.exists():
         return []
     data = path.read_bytes()
-    text = (complete_lines(data) if torn_tail else data).decode("utf-8")
-    rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    return [
-        Species(r["genus"], validate_species(r["genus"], r["species"], strict=False),
-                r.get("edibility", ""),
-                r.get("notes", ""))
-        for r in rows
-    ]
+    try:
+        text = (complete_lines(data) if torn_tail else data).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}): {_FIX_ROW}") from err
+    if not text.strip():  # nothing complete yet
+        return []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not {"genus", "species"} <= set(reader.fieldnames or ()):
+        raise ValueError(f"{path}:1: the header must read genus,species,edibility,notes: "
+                         f"{_FIX_ROW}")
+    rows = []
+    for r in reader:
+        try:
+            rows.append(_species_row(r))
+        except ValueError as err:  # a hand edit: say where, as the decisions store does
+            raise ValueError(f"{path}:{reader.line_num}: unreadable species row ({err}): "
+                             f"{_FIX_ROW}") from err
+    return rows
+
+
+_FIX_ROW = "correct or remove that line; until then the species list cannot be read"
+
+
+def _species_row(r: dict[str, str | None]) -> Species:
+    """One validated row of a species list (``r`` from :class:`csv.DictReader`).
+
+    Raises:
+        ValueError: a column missing, an unknown genus or a species that is no binomial of it.
+    """
+    if r["genus"] is None or r["species"] is None:
+        raise ValueError("too few columns")
+    return Species(r["genus"], validate_species(r["genus"], r["species"], strict=False),
+                   r.get("edibility") or "", r.get("notes") or "")

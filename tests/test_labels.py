@@ -224,6 +224,27 @@ def test_a_species_row_torn_by_a_killed_writer_is_skipped_then_cut_off(store, fr
     assert (store / species_list.TORN_NAME).read_text(encoding="utf-8") == fragment + "\n"
 
 
+@pytest.mark.parametrize("bad, reason", [
+    ("Pleurotus,Pleurotus ostreatus,edible,x\n", r":3: unreadable species row \(unknown genus"),
+    ("Amanita\n", r":3: unreadable species row \(too few columns"),
+    ("Amanita,Amanita sp. nov. x,unknown,\n", r":3: unreadable species row \(species"),
+])
+def test_a_bad_species_row_is_named_by_file_and_line(store, bad, reason):
+    store.mkdir()
+    (store / "taxonomy.csv").write_text("genus,species,edibility,notes\n"
+                                        "Amanita,Amanita muscaria,deadly,\n" + bad)
+    with pytest.raises(labels.StoreError, match=r"taxonomy\.csv" + reason):
+        species_list.species_choices(store, "Amanita")
+
+
+def test_a_species_list_without_its_header_is_named(store):
+    store.mkdir()
+    (store / "taxonomy.csv").write_text("Amanita,Amanita muscaria,deadly,\n")
+    with pytest.raises(labels.StoreError, match=r"taxonomy\.csv:1: the header must read "
+                       "genus,species,edibility,notes"):
+        species_list.species_choices(store, "Amanita")
+
+
 def test_seed_taxonomy_covers_metadata_hints_and_every_genus():
     from mushroom.taxonomy import GENERA, load_taxonomy
 

@@ -70,3 +70,32 @@ def test_a_store_that_refuses_writes_says_so(review_app, review_env):
     assert labels.read_rows(review_env["MUSHROOM_LABELS"]) == before
     bob.predict(image_id, genus, "", "", "All", "all", api_name="/review_confirm")
     assert len(labels.read_rows(review_env["MUSHROOM_LABELS"])) == len(before) + 1
+
+
+def test_a_hand_edited_bad_species_row_is_named_not_a_bare_error(review_app, review_env):
+    """A curator's or expert's typo in the store's taxonomy.csv (a genus we lack, a row cut
+    short) refused every Review event with Gradio's bare "Error", and ``labels add`` with
+    "unknown genus 'Pleurotus'", as if the expert had typed that genus."""
+    from mushroom.species import DEFAULT_TAXONOMY
+
+    taxonomy = Path(review_env["MUSHROOM_LABELS"]) / "taxonomy.csv"
+    seed = DEFAULT_TAXONOMY.read_bytes()
+    line = seed.count(b"\n") + 1
+    alice = logged_in(review_app, "alice")
+    image_id, genus = shown(alice)
+    before = labels.read_rows(review_env["MUSHROOM_LABELS"])
+    try:
+        for bad, reason in ((b"Pleurotus,Pleurotus ostreatus,edible,x\n", "unknown genus "
+                             "'Pleurotus'"), (b"Amanita\n", "too few columns")):
+            taxonomy.write_bytes(seed + bad)
+            for args, endpoint in (((None, "All", "all"), "/review_show"),
+                                   (("Amanita",), "/review_species_choices"),
+                                   ((image_id, genus, f"{genus} novus", "", "All", "all"),
+                                    "/review_save")):
+                with pytest.raises(AppError, match=rf"taxonomy\.csv:{line}: unreadable species "
+                                   rf"row \({reason}.*correct or remove that line"):
+                    alice.predict(*args, api_name=endpoint)
+    finally:
+        taxonomy.unlink()
+    assert labels.read_rows(review_env["MUSHROOM_LABELS"]) == before  # nothing written
+    assert shown(alice)[0]  # the file corrected, the tab works again
