@@ -14,6 +14,7 @@ open. The table itself is kept by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -117,8 +118,9 @@ def _parse(item: object) -> tuple[str, Hold] | None:
     if not isinstance(item, list) or len(item) not in (2, 3):
         return None
     image_id, until, tab = (*item, "")[:3]
+    # an infinite time (JSON's Infinity, 1e999) would hold the photo for ever
     if (isinstance(image_id, str) and isinstance(until, (int, float))
-            and not isinstance(until, bool) and isinstance(tab, str)):
+            and not isinstance(until, bool) and math.isfinite(until) and isinstance(tab, str)):
         return tab, Hold(image_id, float(until))
     return None
 

@@ -89,7 +89,8 @@ class HoldBoard:
             return Holds.from_json(json.loads(self.path.read_bytes()))
         except FileNotFoundError:
             return Holds()
-        except ValueError:  # a torn or hand-edited file: holds are only a courtesy
+        # a torn or hand-edited file ("[[[[..." raises RecursionError): holds are a courtesy
+        except (ValueError, RecursionError):
             return Holds()
 
     def _write(self, holds: Holds) -> None:

@@ -85,7 +85,7 @@ def test_the_table_survives_json_and_drops_malformed_entries():
     assert Holds.from_json(json.loads(json.dumps(holds.to_json()))) == holds
     junk = {"alice": ["p1", T0], "bob": "p2", "carol": ["p3"], "dan": [4, T0],
             "erin": ["p5", True], "fay": ["p6", "soon"], "gil": [["p7", T0, 3]],
-            "hal": [["p8", T0, "t8"], ["p9"], "p10"]}
+            "hal": [["p8", T0, "t8"], ["p9"], "p10"], "ivy": [["p11", float("inf"), "t"]]}
     assert Holds.from_json(junk).by_tab == {("alice", ""): Hold("p1", T0),
                                             ("hal", "t8"): Hold("p8", T0)}
     assert Holds.from_json([1, 2]) == Holds()
@@ -171,6 +171,15 @@ def test_a_torn_holds_file_counts_as_no_holds(tmp_path):
     assert board.read() == Holds()
     board.change(lambda h, now: (h.hold("bob", "p2", now), None))
     assert set(json.loads((tmp_path / HOLDS_NAME).read_text())) == {"bob"}
+
+
+def test_a_holds_file_nested_too_deeply_counts_as_no_holds(tmp_path):
+    """json.loads raises RecursionError, no ValueError, on "[[[[...": it broke every Review
+    event that shows a photo."""
+    (tmp_path / HOLDS_NAME).write_text("[" * 100_000)
+    board = HoldBoard(tmp_path, Clock())
+    assert board.read() == Holds()
+    assert board.change(lambda h, now: (h.hold("bob", "p2", now), "held")) == "held"
 
 
 def test_a_folder_that_cannot_be_written_keeps_the_holds_in_memory(tmp_path):
