@@ -161,15 +161,18 @@ def disputed(c: Consensus) -> bool:
 
 
 def left_behind(frame: pd.DataFrame, corrected: set[str]) -> list[str]:
-    """Paths of photos whose near-duplicate group holds a relabelled photo of another genus,
-    while they themselves kept their label."""
+    """Paths of photos whose near-duplicate group holds a relabelled photo of another genus:
+    those that kept their label, and relabelled ones whose copies the experts relabelled to
+    different genera (Alice: this scene is a Boletus, Bob: its copy is an Amanita); either
+    way training would see one mushroom under two genera."""
     moved = frame[frame["image_id"].isin(corrected)]
     if moved.empty:
         return []
     genera = moved.groupby("group")["genus"].agg(set)
     rest = frame[frame["group"].isin(genera.index) & ~frame["image_id"].isin(corrected)]
     other = [g not in genera[grp] for grp, g in zip(rest["group"], rest["genus"])]
-    return sorted(rest.loc[other, "path"])
+    split = moved["group"].map(lambda grp: len(genera[grp]) > 1)
+    return sorted([*rest.loc[other, "path"], *moved.loc[split, "path"]])
 
 
 def ignored(agreed: dict[str, Consensus], frame: pd.DataFrame,

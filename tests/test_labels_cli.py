@@ -375,6 +375,31 @@ def test_the_cleaning_report_says_which_labels_were_applied_and_why_others_were_
     assert "labels: ignored, photo no longer in the data folder: 1" in report
 
 
+def test_copies_of_one_scene_relabelled_to_two_genera_are_named_for_review(tmp_path):
+    """Alice relabels a photo Amanita, Bob its near-duplicate Boletus: training would learn
+    one mushroom under two genera, and the report said 0 (only a copy left at its folder
+    genus was named)."""
+    from PIL import Image
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=6)
+    with Image.open(data / "Russula/003.jpg") as img:  # the same mushroom, re-encoded
+        img.resize((86, 72)).save(data / "Russula/003_near.jpg", quality=70)
+    store = tmp_path / "labels"
+    add_votes(store, data, (("alice", ["--image", "Russula/003.jpg", "--genus", "Amanita"]),
+                            ("bob", ["--image", "Russula/003_near.jpg", "--genus", "Boletus"])))
+    result = cli("manifest", "--data", str(data), "--labels", str(store), "--out",
+                 str(tmp_path / "m.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "labels: genus corrections: 2" in result.stdout
+    assert ("labels: near-duplicates still labelled otherwise than their relabelled photo "
+            "(review them): 2: Russula/003.jpg, Russula/003_near.jpg") in result.stdout
+    add_votes(store, data, (("bob", ["--image", "Russula/003_near.jpg", "--genus", "Amanita"]),))
+    result = cli("manifest", "--data", str(data), "--labels", str(store), "--out",
+                 str(tmp_path / "m.csv"))
+    assert ("labels: near-duplicates still labelled otherwise than their relabelled photo "
+            "(review them): 0") in result.stdout  # agreed: nothing left to review
+
+
 def test_labels_on_a_rewritten_photo_or_from_an_empty_store_are_not_lost_in_silence(tmp_path):
     """Labels follow a photo's content: re-saving the file (a batch EXIF strip) leaves them
     behind, and a --labels folder without decisions applies nothing; the report says so."""
