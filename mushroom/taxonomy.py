@@ -108,9 +108,11 @@ shown: "write Russula then the epithet, as in Boletus edulis" read as a contradi
 _BINOMIAL = re.compile(r"^([A-Z][a-z]+) ([a-z][a-z-]+)(?: (?:subsp\.|var\.|f\.) [a-z][a-z-]+)?$")
 
 _NOT_EPITHETS = frozenset({"sp", "spp", "ssp", "cf", "aff", "indet", "subsp", "var", "forma",
-                           "nov"})
-"""Abbreviations typed in an epithet's place ("Amanita sp", "Boletus cf", "Boletus edulis
-subsp. sp") that name no species or subspecies."""
+                           "nov", "spec", "species", "sect", "subsect", "subg", "ser", "agg",
+                           "group", "complex", "unknown", "unidentified", "undetermined"})
+"""Words typed in an epithet's place ("Amanita sp", "Boletus cf", "Boletus edulis subsp.
+sp", German usage's "Russula spec", a section's "Amanita sect", "Boletus unknown") that name
+no species or subspecies."""
 
 _QUALIFIERS = frozenset({"cf", "cf.", "aff", "aff.", "nr", "nr."})
 """Words an expert writes between genus and epithet to hedge ("Russula cf. emetica")."""

@@ -183,7 +183,8 @@ def test_a_malformed_name_is_shown_an_example_of_the_chosen_genus(genus):
 
 @pytest.mark.parametrize("typed, said", [
     *[(t, "vote for the genus only") for t in ["Amanita sp", "Amanita spp", "amanita cf",
-                                                "Amanita aff"]],
+                                                "Amanita aff", "Amanita spec", "Amanita sect",
+                                                "Amanita unknown", "Amanita muscaria group"]],
     *[(t, "subsp., var. or f.") for t in ["Amanita muscaria subsp. sp",
                                            "Amanita muscaria var. cf",
                                            "Amanita muscaria f. indet",
