@@ -306,3 +306,20 @@ def test_go_to_previous_and_forward_default_to_the_page_s_filters_in_python_too(
                                                                                  "path"]
     opened = moves.go_to(ctx, "alice", path, ahead[at("history")])
     assert opened[0] == second[0] and outside in opened[at("status")]
+
+
+def test_undo_or_reopen_with_nothing_left_keeps_the_photo_on_screen(review_app):
+    """With no decision left to withdraw or reopen, Undo and Reopen last jumped from the
+    photo on screen to the first of the queue, dropping the genus, species and note typed
+    on it and moving the expert's hold."""
+    bob = logged_in(review_app, "bob")
+    for _ in range(100):  # withdraw what earlier tests of this module left (the last test)
+        if bob.predict("All", "all", api_name="/review_undo")[9] == "Nothing to undo.":
+            break
+    shown = walk(bob, 2)
+    for endpoint, said in (("/review_undo", "Nothing to undo."),
+                           ("/review_reopen", "You have no decision to reopen.")):
+        out = bob.predict("All", "all", api_name=endpoint)
+        assert out[9] == said
+        assert out[0] == {"__type__": "update"} and out[7] == {"__type__": "update"}
+    assert bob.predict(api_name="/review_previous")[0] == shown[-2]  # the trail stayed put

@@ -100,9 +100,8 @@ def reopen(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
 
     user = require(user)
     last = last_in_force(ctx.labels_dir, user)
-    if last is None:
-        return render(ctx, user, None, filter_genus, mode, "You have no decision to reopen.",
-                      history)
+    if last is None:  # the photo on screen and what was typed on it stay
+        return unchanged("You have no decision to reopen.", history)
     stands = ("your note stays; a vote adds to it" if last.action == "note" else
               "your vote stands; a new one replaces it")
     return render(ctx, user, last.image_id, filter_genus, mode,
@@ -116,8 +115,8 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
 
     user = require(user)
     row = undo_last(ctx.labels_dir, user)
-    if row is None:
-        return render(ctx, user, None, filter_genus, mode, "Nothing to undo.", history)
+    if row is None:  # the photo on screen and what was typed on it stay
+        return unchanged("Nothing to undo.", history)
     undone = next((d for d in reversed(read_rows(ctx.labels_dir)) if d.row_id == row.undoes),
                   None)
     what = f" ({decision_words(undone)})" if undone is not None else ""
