@@ -246,6 +246,14 @@ MALFORMED = {  # id -> (endpoint, data, the refusal's pattern)
                                  r"character such as an emoji"),
     "lone surrogate in a list": ("identify_find", [[{"path": "/tmp/\udc00", **FILE_DATA}], 3],
                                  r"^A lone UTF-16 surrogate \(U\+DC00\) in photos:"),
+    # paths no file can have: resolving them in Gradio's upload check raised (ValueError,
+    # OSError) and answered a blank {"error": null}
+    "NUL byte in a path": ("identify", [{"path": "/tmp/a\x00.jpg", **FILE_DATA}, 3],
+                           r"^photo: A photo's path must be one that POST /gradio_api/upload"),
+    "find NUL byte in a path": ("identify_find", [[{"path": "\x00", **FILE_DATA}], 3],
+                                r"^photo 1: A photo's path must be one that POST"),
+    "explain name too long": ("explain", [{"path": "/tmp/" + "a" * 5000, **FILE_DATA},
+                                          *EXPLAIN], r"^photo: A photo's path must be one"),
 }
 
 

@@ -58,6 +58,8 @@ def _shape_problem(value: object, name: str, data_url: bool) -> str | None:
     if isinstance(path, str) and path:
         if is_http_url_like(path):
             return f"{name} is a URL, but {REMOTE}."
+        if not _could_be_a_file(path):
+            return f"{name}: {NOT_UPLOADED}"
         meta = value.get("meta")
         if not isinstance(meta, dict) or meta.get("_type") != "gradio.FileData":
             # Without the marker Gradio skips its was-it-uploaded check: refuse, or any
@@ -70,6 +72,24 @@ def _shape_problem(value: object, name: str, data_url: bool) -> str | None:
     if isinstance(url, str) and url:
         return f"{name} has no uploaded path and its url is not a data URL; {REMOTE}."
     return f"{name} must be {expected}; got a dict without a path or url."
+
+
+PATH_MAX, NAME_MAX = 4096, 255
+"""Linux's longest path and longest file name, in bytes."""
+
+
+def _could_be_a_file(path: str) -> bool:
+    """Whether any file can have ``path``: no NUL byte, no name or path past the limits.
+
+    Gradio's was-it-uploaded check resolves the path first, and a NUL byte (``ValueError``)
+    or a 5000-character name (``OSError``) there answered a blank ``{"error": null}`` and
+    logged a traceback.
+    """
+    if "\x00" in path:
+        return False
+    encoded = path.encode("utf-8", "surrogatepass")  # lone surrogates: refused before this
+    return len(encoded) < PATH_MAX and all(len(name) <= NAME_MAX
+                                           for name in encoded.split(b"/"))
 
 
 def check_photo(value: object) -> None:
