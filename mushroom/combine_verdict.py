@@ -112,7 +112,9 @@ def _possibly_poisonous(find: FindResult, classes: Sequence[str], verdict: Verdi
     disagree.
     """
     genus = verdict.genus
-    message = possibly_poisonous_message(genus, dict(zip(classes, find.probs)), "these photos")
+    # a find of one photo must read as /identify does for that photo, not "these photos"
+    subject = "this photo" if len(find.used) == 1 else "these photos"
+    message = possibly_poisonous_message(genus, dict(zip(classes, find.probs)), subject)
     others, named = _disputing(find, classes, genus, uncertain_top1)
     if not others:
         return message, verdict.notes, ()

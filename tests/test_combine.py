@@ -340,6 +340,19 @@ def test_a_photo_that_disputes_a_possibly_poisonous_edible_top_genus_is_named():
     assert agree.message.endswith("for these photos. Do not eat.")
 
 
+def test_a_find_of_one_photo_reads_as_identify_for_that_photo():
+    """/identify_find with one photo said "cannot rule out Amanita ... for these photos"
+    where /identify said "for this photo" for the very same photo."""
+    photo = peaked(BOLETUS, 0.8)
+    photo[AMANITA] += 0.1
+    photo /= photo.sum()
+    find = find_verdict(combine_find(photo[None], GENERA, 0.1), GENERA, 0.1)
+    alone = decide(dict(zip(GENERA, photo)), 0.1)
+    assert find.level == alone.level == "poisonous"
+    assert find.message == alone.message
+    assert find.message.endswith("for this photo. Do not eat.")
+
+
 def test_disagreement_needs_two_confident_recognized_distinct_photos():
     sure, lactarius = peaked(BOLETUS, 0.999), peaked(LACTARIUS, 0.96)
     cases = {  # photos, rejected, repeat_of
