@@ -33,6 +33,7 @@ from PIL import Image
 from mushroom.lru import LRU
 from mushroom.predict import Predictor
 from mushroom.superpixels import mean_fill, paired_masks, segment
+from mushroom.verdict import ranked_genera
 
 VIEW_SIZE = 224
 
@@ -248,11 +249,15 @@ def explain(predictor: Predictor, image: Image.Image, genus: str | None = None,
 def _label_of(predictor: Predictor, probs: np.ndarray, genus: str | None) -> int:
     """The class index to explain: ``genus``'s, or the model's top-1 when None.
 
+    The top-1 is the genus /identify names (:func:`~mushroom.verdict.ranked_genera`): on an
+    exact tie argmax took the first in class order, so "Predicted genus" explained Agaricus
+    beside a verdict naming Amanita.
+
     Raises:
         ValueError: ``genus`` is not one of the model's classes.
     """
     if genus is None:
-        return int(np.argmax(probs))
+        return predictor.classes.index(ranked_genera(dict(zip(predictor.classes, probs)))[0])
     if genus in predictor.classes:
         return predictor.classes.index(genus)
     raise ValueError(f"unknown genus {genus!r}; choose from {', '.join(predictor.classes)}")

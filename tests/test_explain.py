@@ -132,6 +132,22 @@ def test_cache_progress_and_genus_choice(tiny_checkpoint):
         lime.resolve_config("fast", 2001)
 
 
+def test_the_predicted_genus_on_an_exact_tie_is_the_one_identify_names():
+    """A photo without red gives the known-answer model nine equal logits: /identify's top_k
+    and verdict name Amanita (poisonous first on a tie), and so must "Predicted genus"."""
+    from mushroom.service import top_k
+    from mushroom.verdict import decide
+
+    predictor = known_answer_predictor()
+    plain = Image.new("RGB", (224, 224), (90, 120, 90))
+    probs = predictor.predict([plain]).probs[0]
+    assert np.all(probs == probs[0])  # the exact tie this is about
+    named = top_k(probs, predictor.classes, 1)[0]["genus"]
+    assert named == decide(dict(zip(GENERA, probs)), 0.3).genus == "Amanita"
+    exp = lime.explain(predictor, plain, None, lime.resolve_config("fast", 10), use_cache=False)
+    assert exp.genus == named
+
+
 def test_reference_progress_counts_all_its_batches(tiny_checkpoint):
     predictor = load_model(tiny_checkpoint)
     cfg = lime.resolve_config("reference", 60)
