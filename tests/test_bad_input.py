@@ -445,7 +445,7 @@ def test_without_pillow_heif_a_heic_photo_gets_the_clear_message(tmp_path):
     assert "not an image we can read" in out.stdout
 
 
-@pytest.mark.parametrize("k, shown", [(0, "0"), (10, "10"), ("abc", "'abc'"), (None, "None"),
+@pytest.mark.parametrize("k, shown", [(0, "0"), (10, "10"), ("abc", "'abc'"), (None, "null"),
                                       (2.5, "2.5"), (True, "true")])  # true had listed 1 genus
 def test_identify_refuses_a_k_outside_1_to_9(client, tmp_path, k, shown):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
@@ -460,6 +460,21 @@ def test_explain_refuses_more_samples_than_the_page_offers(client, tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     with pytest.raises(AppError, match="samples must be a whole number from 0 to 2000"):
         client.predict(handle_file(good), "Amanita", "fast", 10**12, api_name="/explain")
+
+
+@pytest.mark.parametrize("quality, shown", [(None, "null"), ("slow", "'slow'"), (5, "5")])
+def test_explain_names_a_bad_quality_as_sent(client, tmp_path, quality, shown):
+    # "unknown quality None": Python's spelling of JSON's null; and checked only after the
+    # photo, so a photo's refusal hid it
+    bad = write(tmp_path, "bad.jpg", b"not an image")
+    with pytest.raises(AppError, match=rf"^quality must be 'fast' or 'reference', not {shown}\.$"):
+        client.predict(handle_file(bad), "Amanita", quality, 0, api_name="/explain")
+
+
+def test_explain_takes_a_quality_in_any_case_as_it_takes_a_genus(client, tmp_path):
+    good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
+    assert Path(client.predict(handle_file(good), "amanita", " Fast", 10,
+                               api_name="/explain")).suffix == ".png"
 
 
 def test_bad_or_oversized_data_urls_get_a_clear_error():

@@ -166,10 +166,18 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
     except (TypeError, ValueError):
         number = float("nan")
     if not (low <= number <= high) or number != int(number):
-        sent = repr(clip(value)) if isinstance(value, str) else clip(value)  # "10", not "'10'"
-        sent = str(value).lower() if isinstance(value, bool) else sent  # as JSON spells it
-        raise UserError(f"{name} must be a whole number from {low} to {high}, not {sent}.")
+        raise UserError(f"{name} must be a whole number from {low} to {high}, "
+                        f"not {as_sent(value)}.")
     return int(number)
+
+
+def as_sent(value: object) -> str:
+    """An API value for a refusal, as JSON spells it (``null``, ``true``; Python's None and
+    True read as a bug to a phone's developer), a string quoted ("not '10'" would suggest a
+    number sent as text), all clipped."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    return repr(clip(value)) if isinstance(value, str) else clip(value)
 
 
 def chosen_genus(value: object, default: str) -> str | None:

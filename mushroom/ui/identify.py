@@ -15,9 +15,9 @@ import gradio as gr
 from PIL import Image
 
 from mushroom import service
-from mushroom.explain import MAX_SAMPLES
+from mushroom.explain import MAX_SAMPLES, PRESETS
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (IMAGE_BUTTONS, UserError, chosen_genus, close_error_toasts,
+from mushroom.ui import (IMAGE_BUTTONS, UserError, as_sent, chosen_genus, close_error_toasts,
                          drawn_as_the_model_sees_it, said, scratch_file, whole_number)
 from mushroom.ui.cards import error_card, render
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
@@ -74,6 +74,7 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
 
     samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
     genus = chosen_genus(genus, PREDICTED)
+    quality = chosen_quality(quality)
     image = decode_upload(photo)
     model = shared_model()
     if not service.recognizes(image, model):
@@ -88,6 +89,22 @@ def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
     except ValueError as err:
         raise UserError(str(err)) from err
     return heatmap.overlay(exp, image=image)
+
+
+def chosen_quality(value: object) -> str:
+    """An API argument naming an explanation preset, in any case (as a genus may be sent).
+
+    Checked with the other arguments, before the photo: it was checked last, so a
+    caller who sent ``null`` or "slow" with a photo the detector rejects was told only
+    about the photo, and after the model had run.
+
+    Raises:
+        UserError: naming the presets and the value as JSON spells it.
+    """
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in PRESETS:
+        return text
+    raise UserError(f"quality must be {' or '.join(map(repr, PRESETS))}, not {as_sent(value)}.")
 
 
 def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
