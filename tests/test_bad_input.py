@@ -358,6 +358,27 @@ def test_a_data_url_photo_is_still_identified(app):
     assert kind == "complete" and len(payload[0]["top_k"]) == 3
 
 
+def test_a_data_url_is_read_as_phones_encode_it(app):
+    """Android's Base64.DEFAULT wraps lines every 76 characters, NO_PADDING drops the "=",
+    URL_SAFE writes "-" and "_": each was refused as "not valid base64", though browsers read
+    all but the last in a data URL."""
+    import base64
+
+    data = jpeg_bytes(photo(size=(161, 121)))
+    std = base64.b64encode(data).decode()
+    assert std.endswith("=") and {"+", "/"} & set(std)  # so each variant differs from std
+    wrapped = "\n".join(std[i:i + 76] for i in range(0, len(std), 76)) + "\n"
+    for encoded in [wrapped, wrapped.replace("\n", "\r\n"), std.rstrip("="),
+                    base64.urlsafe_b64encode(data).decode()]:
+        url = "data:image/jpeg;base64," + encoded
+        kind, payload = call_raw(app, "identify", [{"url": url, **FILE_DATA}, 3])
+        assert kind == "complete", payload
+        assert payload[0]["top_k"] and payload[0]["verdict"]["level"]
+    message = refused_with(app, "identify", [{"url": "data:;base64," + std[:-3] + "*",
+                                              **FILE_DATA}, 3])
+    assert "not valid base64" in message
+
+
 def rss_mb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS"):

@@ -45,10 +45,30 @@ def _data_url_bytes(url: str) -> bytes:
         raise UserError(f"The photo is larger than {MAX_FILE_BYTES // 2**20} MB; send a smaller "
                        "copy (a phone's full-size photo is 2-12 MB).")
     try:
-        return base64.b64decode(encoded, validate=True)
+        return _forgiving_b64decode(encoded)
     except (binascii.Error, ValueError) as err:
         raise UserError("The photo's data URL is not valid base64: send "
                        "'data:image/jpeg;base64,' followed by the file in base64.") from err
+
+
+URL_SAFE = str.maketrans("-_", "+/")
+
+
+def _forgiving_b64decode(encoded: str) -> bytes:
+    """Base64 as phones' encoders write it, as browsers decode a data URL (WHATWG's
+    forgiving-base64): line breaks and missing ``=`` padding are accepted, and so is the
+    URL-safe alphabet (``-``, ``_``).
+
+    Android's ``Base64.DEFAULT`` breaks lines every 76 characters, ``NO_PADDING`` and
+    ``URL_SAFE`` are common flags, and the ``base64`` command wraps too: a strict decode
+    refused all of these photos as "not valid base64".
+
+    Raises:
+        binascii.Error: anything else outside the base64 alphabet, or a length no padding
+            can complete.
+    """
+    text = "".join(encoded.split()).translate(URL_SAFE)
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
 def photo_input(**kwargs) -> gr.Image:
