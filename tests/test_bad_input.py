@@ -339,6 +339,34 @@ def test_named_inputs_mistakes_are_4xx_not_500(app, name, body, code, start):
     assert "Traceback" not in app.log()[logged:] and app.alive()
 
 
+@pytest.mark.parametrize("route", ["call/identify", "call/v2/identify"])
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded",  # curl -d
+                                          "text/plain;charset=UTF-8"])  # fetch with a string
+def test_a_json_body_not_labelled_json_is_told_to_send_the_header(app, route, content_type):
+    import json
+    import urllib.error
+    import urllib.request
+
+    # a correct body came back 422 "Input should be a valid dictionary or object to extract
+    # fields from": nothing said that only the Content-Type header was missing
+    body = b'{"data": [null, 3]}' if route == "call/identify" else b'{"k": 3}'
+    request = urllib.request.Request(f"{app.url}gradio_api/{route}", body,
+                                     {"Content-Type": content_type})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 415
+    message = json.load(refused.value)["error"]
+    assert message.startswith(f"The request body is labelled {content_type.split(';')[0]}: "
+                              'send it as JSON, with the header "Content-Type: application/json"')
+    # a JSON body of the wrong shape keeps FastAPI's own 422
+    request = urllib.request.Request(f"{app.url}gradio_api/call/identify", b'{"data": 5}',
+                                     {"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 422 and "valid list" in json.load(refused.value)["detail"][0][
+        "msg"]
+
+
 def test_gradio_client_mistakes_get_the_same_clear_errors(client, tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     with pytest.raises(AppError, match=PHOTO_EXPECTED + ".*got a string"):

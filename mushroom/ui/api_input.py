@@ -9,7 +9,8 @@ developer reads what was wrong and what is expected, and the server never fetche
 The page sends uploaded FileData, which passes every check. A call to an endpoint that does
 not exist gets a 404 naming those that do (:func:`unknown_endpoint`), not Gradio's bare 500;
 so does one to a private step of the page (:class:`PrivateEndpoints`) and
-``/call/v2/<name>``, which also answers mismatched named inputs with a 422.
+``/call/v2/<name>``, which also answers mismatched named inputs with a 422. A body not
+labelled as JSON gets a 415 naming the header (:func:`body_not_json`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import re
 from collections.abc import Callable
 
 import gradio as gr
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from gradio.exceptions import InvalidPathError
 from gradio.route_utils import FnIndexInferError
 from starlette.responses import JSONResponse
@@ -216,6 +219,24 @@ async def named_call_refused(request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": message, "detail": message}, status_code=422)
 
 
+async def body_not_json(request, exc: RequestValidationError) -> JSONResponse:
+    """HTTP 415 naming the header, for a ``POST …/call/`` body not labelled as JSON.
+
+    ``curl -d`` labels its body a form, and JavaScript's ``fetch`` with a string body labels
+    it ``text/plain``: FastAPI then does not parse it, and a correct ``{"data": [...]}``
+    came back 422 "Input should be a valid dictionary or object to extract fields from",
+    which sends a developer to the body rather than the header. Other bodies keep FastAPI's
+    own 422.
+    """
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if not CALL.search(request.url.path) or not kind or "json" in kind.lower():
+        return await request_validation_exception_handler(request, exc)
+    message = (f"The request body is labelled {clip(kind)}: send it as JSON, with the header "
+               '"Content-Type: application/json" (curl: -H "Content-Type: application/json").')
+    return JSONResponse({"error": message, "detail": message}, status_code=415)
+
+
 EXCEPTION_HANDLERS = {FnIndexInferError: unknown_endpoint, KeyError: named_call_refused,
-                      TypeError: named_call_refused, ValueError: named_call_refused}
+                      TypeError: named_call_refused, ValueError: named_call_refused,
+                      RequestValidationError: body_not_json}
 """``app_kwargs["exception_handlers"]`` for ``demo.launch``."""
