@@ -367,6 +367,26 @@ def test_a_json_body_not_labelled_json_is_told_to_send_the_header(app, route, co
         "msg"]
 
 
+def test_an_upload_part_that_is_text_not_a_file_is_told_what_to_send(app):
+    import json
+    import urllib.error
+    import urllib.request
+
+    # formData.append("files", base64) in a phone app: a bare 500 and a traceback
+    logged = len(app.log())
+    body = (b'--xyz\r\nContent-Disposition: form-data; name="files"\r\n\r\n/9j/4AAQSkZJRg=='
+            b"\r\n--xyz--\r\n")
+    request = urllib.request.Request(f"{app.url}gradio_api/upload", body,
+                                     {"Content-Type": "multipart/form-data; boundary=xyz"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    message = json.load(refused.value)["error"]
+    assert message.startswith('Each "files" part of POST /gradio_api/upload must be a file')
+    assert "data:image/jpeg;base64" in message
+    assert "Traceback" not in app.log()[logged:] and app.alive()
+
+
 def test_gradio_client_mistakes_get_the_same_clear_errors(client, tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     with pytest.raises(AppError, match=PHOTO_EXPECTED + ".*got a string"):

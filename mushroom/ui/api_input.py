@@ -236,7 +236,26 @@ async def body_not_json(request, exc: RequestValidationError) -> JSONResponse:
     return JSONResponse({"error": message, "detail": message}, status_code=415)
 
 
+NOT_A_FILE = ('Each "files" part of POST /gradio_api/upload must be a file (curl: -F '
+              '"files=@photo.jpg"; a form: the file itself, with a file name), not text such '
+              "as a path or base64. To send a photo as text, pass it to the endpoint inline: "
+              '{"url": "data:image/jpeg;base64,..."}.')
+
+
+async def type_error_refused(request, exc: TypeError) -> JSONResponse:
+    """HTTP 400 for an upload whose "files" part is text, not a file; else
+    :func:`named_call_refused`.
+
+    An app that adds the photo's base64 or path to the form as a text field named "files"
+    got a bare 500 "Internal Server Error", and the log a traceback: Gradio's upload route
+    raises ``TypeError`` on such a part.
+    """
+    if request.url.path.rstrip("/").endswith("/upload") and "GradioUploadFile" in str(exc):
+        return JSONResponse({"error": NOT_A_FILE, "detail": NOT_A_FILE}, status_code=400)
+    return await named_call_refused(request, exc)
+
+
 EXCEPTION_HANDLERS = {FnIndexInferError: unknown_endpoint, KeyError: named_call_refused,
-                      TypeError: named_call_refused, ValueError: named_call_refused,
+                      TypeError: type_error_refused, ValueError: named_call_refused,
                       RequestValidationError: body_not_json}
 """``app_kwargs["exception_handlers"]`` for ``demo.launch``."""
