@@ -387,6 +387,30 @@ def test_an_upload_part_that_is_text_not_a_file_is_told_what_to_send(app):
     assert "Traceback" not in app.log()[logged:] and app.alive()
 
 
+@pytest.mark.parametrize("name", ["file", "photo"])
+def test_an_upload_whose_file_part_has_another_name_is_told_the_name(app, name):
+    import json
+    import urllib.error
+    import urllib.request
+
+    # answered 200 [], which a client indexes into and fails on, with no reason given
+    body = (f'--xyz\r\nContent-Disposition: form-data; name="{name}"; filename="a.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n").encode() + jpeg_bytes(photo()) + b"\r\n--xyz--\r\n"
+    request = urllib.request.Request(f"{app.url}gradio_api/upload", body,
+                                     {"Content-Type": "multipart/form-data; boundary=xyz"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    assert json.load(refused.value)["error"].startswith(
+        'The upload holds no part named "files": name each photo\'s form part "files"')
+    # the same file as "files" is stored and its path answered
+    request = urllib.request.Request(f"{app.url}gradio_api/upload",
+                                     body.replace(f'name="{name}"'.encode(), b'name="files"'),
+                                     {"Content-Type": "multipart/form-data; boundary=xyz"})
+    paths = json.load(urllib.request.urlopen(request, timeout=30))
+    assert len(paths) == 1 and paths[0].endswith("a.jpg")
+
+
 def test_gradio_client_mistakes_get_the_same_clear_errors(client, tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     with pytest.raises(AppError, match=PHOTO_EXPECTED + ".*got a string"):
