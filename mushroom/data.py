@@ -17,11 +17,13 @@ import pandas as pd
 from mushroom.config import DataConfig
 from mushroom.layout import (
     GENUS_OF_FOLDER,
+    folder_hint,
     genus_root_below,
     has_genus_folders,
     hidden,
     no_folder,
     under_hidden,
+    zip_hint,
 )
 from mushroom.split import (
     assign_splits,
@@ -69,7 +71,7 @@ class CleaningReport:
         if self.not_photos:  # a .jfif download or a linked folder would vanish unsaid
             lines.append(f"  skipped, not photos: {named(self.not_photos)}")
         if self.ignored_dirs:
-            lines.append(f"  ignored folders: {', '.join(self.ignored_dirs)}")
+            lines.append(f"  ignored folders: {', '.join(map(folder_hint, self.ignored_dirs))}")
         for key, value in self.relabels.items():
             lines.append(f"  labels: {key}: {value}")
         return "\n".join(lines)
@@ -142,8 +144,8 @@ def no_photos_message(data_dir: Path, report: CleaningReport) -> str:
         return (f"{message}; the genus folders are inside {inner.relative_to(data_dir).as_posix()}"
                 f"/: use {inner}")
     if report.ignored_dirs:
-        message += f" (found only {', '.join(report.ignored_dirs[:5])})"
-    return message
+        message += f" (found only {', '.join(map(folder_hint, report.ignored_dirs[:5]))})"
+    return message + zip_hint(data_dir)
 
 
 def file_id(path: Path) -> str:
@@ -183,8 +185,9 @@ def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFra
     """Scan and decode every photo; drop corrupt, tiny and exact-duplicate ones; group the rest."""
     from tqdm.auto import tqdm
 
-    rows = []
-    for rel, genus in tqdm(scan(data_dir, report), desc="reading photos", unit="img"):
+    rows, found = [], scan(data_dir, report)
+    # no bar for no photos: it would stand above the one-line refusal that follows
+    for rel, genus in tqdm(found, desc="reading photos", unit="img", disable=not found):
         facts = inspect(data_dir / rel, cfg)
         if facts == "corrupt":
             report.corrupt.append(rel)

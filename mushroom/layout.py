@@ -6,6 +6,8 @@ tab, the non-mushroom set of ``evaluate``).
 
 from __future__ import annotations
 
+import difflib
+import zipfile
 from pathlib import Path
 
 from mushroom.taxonomy import GENERA
@@ -34,10 +36,32 @@ def has_genus_folders(folder: Path) -> bool:
 
 
 def no_folder(data_dir: str | Path) -> FileNotFoundError:
-    """The error for a photo root that is not a folder: missing, or a file given by mistake."""
+    """The error for a photo root that is not a folder: missing, or a file given by mistake.
+
+    Kaggle's download is ``archive.zip``: given as ``--data`` unopened, it is named as a zip
+    to unpack, not just as "a file".
+    """
+    if zipfile.is_zipfile(data_dir):
+        return FileNotFoundError(f"data folder {data_dir} is a zip archive, not a folder: "
+                                 f"unzip it first and give the folder it unpacks to")
     if Path(data_dir).exists():
         return FileNotFoundError(f"data folder {data_dir} is a file, not a folder")
     return FileNotFoundError(f"data folder not found: {data_dir}")
+
+
+def folder_hint(name: str) -> str:
+    """``Bolettus (Boletus misspelt?)``: a folder that is no genus, with the genus it nearly
+    spells, so that a typo's photos are not left out unnoticed."""
+    close = difflib.get_close_matches(name.lower(), GENUS_OF_FOLDER, n=1, cutoff=0.75)
+    return f"{name} ({GENUS_OF_FOLDER[close[0]]} misspelt?)" if close else name
+
+
+def zip_hint(folder: Path) -> str:
+    """``"; it holds archive.zip: unzip it first"`` when ``folder`` holds a zip archive (a
+    download saved there and never unpacked), else ``""``."""
+    zips = sorted(p.name for p in folder.iterdir()
+                  if p.is_file() and not hidden(p) and p.suffix.lower() == ".zip")
+    return f"; it holds {', '.join(zips[:3])}: unzip it first" if zips else ""
 
 
 def genus_root_below(data_dir: Path, names: list[str]) -> Path | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 
 import pandas as pd
 import pytest
@@ -78,6 +79,28 @@ def test_a_file_given_as_the_data_folder_is_called_a_file(tmp_path, command):
     argv = [a.format(tmp=tmp_path) for a in command]
     status, _, stderr = run_cli(argv[0], "--data", str(photo), *argv[1:])
     assert status == 2 and stderr == f"error: data folder {photo} is a file, not a folder\n"
+
+
+@pytest.mark.parametrize("command", [["manifest", "--out", "{tmp}/m.csv"],
+                                     ["evaluate", "--out", "{tmp}/ev"],
+                                     ["review-queue", "--labels", "{tmp}/labels"]])
+def test_a_kaggle_zip_not_unpacked_is_named_as_a_zip_to_unzip(tiny_data, tmp_path, command):
+    """Kaggle's download is ``archive.zip``: given as --data, or saved into the --data folder
+    unopened, it was "a file, not a folder" or "no photos in genus folders", never a zip."""
+    archive = tmp_path / "dl" / "archive.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for photo in sorted(tiny_data.rglob("*.jpg"))[:3]:
+            zipped.write(photo, f"Mushrooms/{photo.relative_to(tiny_data)}")
+    argv = [a.format(tmp=tmp_path) for a in command]
+    status, _, stderr = run_cli(argv[0], "--data", str(archive), *argv[1:])
+    assert status == 2 and stderr == (f"error: data folder {archive} is a zip archive, not a "
+                                      "folder: unzip it first and give the folder it unpacks "
+                                      "to\n")
+    status, _, stderr = run_cli(argv[0], "--data", str(archive.parent), *argv[1:])
+    assert status == 2 and len(stderr.splitlines()) == 1
+    assert stderr.startswith(f"error: no photos in genus folders under {archive.parent}")
+    assert stderr.endswith("; it holds archive.zip: unzip it first\n")
 
 
 @pytest.mark.parametrize("command", [["margin", "--predictions", "{csv}"],
@@ -287,7 +310,7 @@ def test_manifest_warns_when_a_genus_folder_is_empty_or_misspelt(tiny_data, tmp_
     csv = tmp_path / "m.csv"
     status, stdout, stderr = run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))
     assert status == 0 and csv.is_file()  # a manifest for `evaluate` may lack genera
-    assert "ignored folders: Hygrocibe" in stdout
+    assert "ignored folders: Hygrocibe (Hygrocybe misspelt?)\n" in stdout  # its photos left out
     assert (f"warning: `train --manifest {csv}` will refuse it: cannot train: no training "
             "photos of Hygrocybe, Suillus (") in stderr
     (tiny_data / "Hygrocibe").rename(tiny_data / "Hygrocybe")
