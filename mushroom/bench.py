@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     from mushroom.predict import load_model
 
     model = args.model or service.model_path()
-    if not model.is_file():
+    if not model.exists():  # a folder goes on to load_model, which names it as one
         raise FileNotFoundError(f"no model at {model}; pass --model or set MUSHROOM_MODEL")
     threads = service.set_torch_threads()  # the app's setting, so timings match it
     predictor = load_model(model)  # a file that is no checkpoint fails before any work

@@ -110,6 +110,13 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
             architecture and classes.
     """
     path = Path(path)
+    if path.is_dir():  # a run folder given for its model.pt: "not found" would deny it exists
+        inside = path / "model.pt"
+        raise FileNotFoundError(f"checkpoint {path} is a folder, not a checkpoint file"
+                                + (f": give {inside}" if inside.is_file() else ""))
+    if path.parent.is_file():  # RUN/model.pt of a "run" that is the model.pt itself
+        raise FileNotFoundError(f"{path.parent} is a file, not a run folder: give the folder "
+                                f"that holds it ({path.parent.parent})")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:

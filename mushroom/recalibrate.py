@@ -33,6 +33,9 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     from mushroom.checkpoint import load_checkpoint
 
     out = Path(run_dir)
+    if out.is_file():  # the run's model.pt given for the run
+        raise FileNotFoundError(f"{out} is a file, not a run folder: give the folder that "
+                                f"holds it ({out.parent})")
     if not (out / "model.pt").is_file():  # a mistyped --run is not "a soup without outputs"
         raise FileNotFoundError(f"{out} is not a run folder: it has no model.pt")
     if data_dir is None and not (out / "outputs.npz").is_file():

@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     for flag, value, default in (("--oof", oof, DEFAULT_OOF),
                                  ("--model", args.model, DEFAULT_MODEL)):
         if value not in (None, str(default)) and not Path(value).is_file():  # no silent fallback
-            raise FileNotFoundError(f"{flag} {value}: no such file ('none' for no file)"
-                                    if flag == "--oof" else f"{flag} {value}: no such file")
+            what = "a folder, not a file" if Path(value).is_dir() else "no such file"
+            raise FileNotFoundError(f"{flag} {value}: {what} ('none' for no file)"
+                                    if flag == "--oof" else f"{flag} {value}: {what}")
     out = Path(args.out) if args.out else Path(args.labels) / CACHE_NAME
     for flag, folder in (("--labels", args.labels), ("--out", out.parent)):
         check_out_dir(folder, flag)  # now, not after every photo is scored

@@ -77,6 +77,9 @@ def get_predictor():
     path = model_path()
     with _lock:
         if str(path) not in _loaded:
+            if path.is_dir():  # a run folder: "no model at runs/X" would deny the run
+                raise ModelUnavailable(f"{path} is a folder, not a checkpoint file: set "
+                                       f"{MODEL_ENV} to the model.pt inside it.")
             if not path.is_file():
                 raise ModelUnavailable(
                     f"No model at {path}. Train and ship one (see README) or set {MODEL_ENV}.")

@@ -269,6 +269,48 @@ def test_evaluate_refuses_a_missing_model_before_scanning_the_photos(tiny_data, 
     assert status == 2 and stderr == f"error: checkpoint not found: {tmp_path / 'nope.pt'}\n"
 
 
+def test_a_run_folder_given_for_a_checkpoint_and_back_is_named_as_such(tiny_data, tmp_path,
+                                                                       tiny_checkpoint,
+                                                                       monkeypatch):
+    """``--model runs/X`` (the run folder) was "checkpoint not found: runs/X", and
+    ``--run runs/X/model.pt`` was "checkpoint not found: runs/X/model.pt/model.pt": both
+    deny a path the user can see, instead of naming the one to give."""
+    import shutil
+
+    from mushroom import served
+
+    run = tmp_path / "runs" / "X"
+    run.mkdir(parents=True)
+    model = run / "model.pt"
+    shutil.copy(tiny_checkpoint, model)
+    status, _, stderr = run_cli("evaluate", "--data", str(tiny_data), "--out",
+                                str(tmp_path / "o"), "--model", str(run))
+    assert status == 2 and stderr == (f"error: checkpoint {run} is a folder, not a checkpoint "
+                                      f"file: give {model}\n")
+    status, _, stderr = run_cli("review-queue", "--data", str(tiny_data), "--labels",
+                                str(tmp_path / "l"), "--model", str(run))
+    assert status == 2 and stderr == f"error: --model {run}: a folder, not a file\n"
+    folder_not_file = (f"error: {model} is a file, not a run folder: give the folder that "
+                       f"holds it ({run})\n")
+    for argv in (["calibrate", "--run", str(model)],
+                 ["soup", "--runs", str(model), str(run), "--out", str(tmp_path / "s")],
+                 ["rebalance", "--run", str(model), "--data", str(tiny_data)],
+                 ["distill", "--teachers", str(run), "--init", str(model), "--data",
+                  str(tiny_data), "--out", str(tmp_path / "d")]):
+        status, _, stderr = run_cli(*argv)
+        assert status == 2 and stderr == folder_not_file, argv
+    proc = subprocess.run([sys.executable, "-m", "mushroom.bench", "--model", str(run),
+                           "--skip-server", "--skip-lime"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)  # was "no model at runs/X; pass --model"
+    assert proc.returncode == 2 and proc.stderr.endswith(f"is a folder, not a checkpoint file: "
+                                                         f"give {model}\n"), proc.stderr
+    monkeypatch.setenv(served.MODEL_ENV, str(run))  # the app, pointed at the run folder
+    with pytest.raises(served.ModelUnavailable, match=f"^{run} is a folder, not a checkpoint "
+                                                      f"file: set {served.MODEL_ENV} to the "
+                                                      "model.pt inside it"):
+        served.get_predictor()
+
+
 def test_baseline_refuses_a_manifest_from_another_folder_before_the_features(tiny_data,
                                                                              tmp_path):
     csv = tmp_path / "m.csv"
