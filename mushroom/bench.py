@@ -194,19 +194,26 @@ def report(results: dict) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mushroom.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from mushroom.cli import Parser
+    from mushroom.config import at_least
+
+    parser = Parser(prog="python -m mushroom.bench", description=__doc__)
     parser.add_argument("--model", type=Path, default=None,
                         help="checkpoint (default: $MUSHROOM_MODEL or assets/model.pt)")
     parser.add_argument("--data", type=lambda s: Path(photo_root(s)), default=DEFAULT_DATA,
                         help="real photos, <Genus>/*.jpg (synthetic stand-ins when absent)")
-    parser.add_argument("--per-genus", type=int, default=3, help="photos per genus (9 genera)")
-    parser.add_argument("--repeats", type=int, default=100, help="timed /identify calls")
-    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "bench" / "lime_reference")
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench" / "bench.json")
+    # 0 photos or calls would end in a traceback from the percentiles of nothing
+    parser.add_argument("--per-genus", type=at_least(1), default=3,
+                        help="photos per genus (9 genera)")
+    parser.add_argument("--repeats", type=at_least(1), default=100,
+                        help="timed /identify calls")
+    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "bench" / "lime_reference",
+                        help="folder of cached reference explanations")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench" / "bench.json",
+                        help="JSON file for the results")
     parser.add_argument("--skip-server", action="store_true", help="no end-to-end timing")
     parser.add_argument("--skip-lime", action="store_true", help="no LIME timing/agreement")
-    parser.add_argument("--ceiling", type=int, default=0,
+    parser.add_argument("--ceiling", type=at_least(0), default=0,
                         help="rerun the reference with another seed on this many photos")
     return parser
 

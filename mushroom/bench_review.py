@@ -128,12 +128,18 @@ def bench_events(data: Path, labels_dir: Path, repeats: int) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mushroom.bench_review", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=ROOT / "runs" / "bench" / "review")
-    parser.add_argument("--photos", type=int, default=7000, help="queue size")
-    parser.add_argument("--rows", type=int, default=20000, help="decisions in the store")
-    parser.add_argument("--repeats", type=int, default=20, help="timed calls per event")
+    from mushroom.cli import Parser
+    from mushroom.config import at_least
+
+    parser = Parser(prog="python -m mushroom.bench_review", description=__doc__)
+    parser.add_argument("--root", type=Path, default=ROOT / "runs" / "bench" / "review",
+                        help="folder for the synthetic photos, queue and store")
+    # an empty queue or store would end in a traceback, not a timing
+    parser.add_argument("--photos", type=at_least(1), default=7000, help="queue size")
+    parser.add_argument("--rows", type=at_least(1), default=20000,
+                        help="decisions in the store")
+    parser.add_argument("--repeats", type=at_least(1), default=20,
+                        help="timed calls per event")
     return parser
 
 

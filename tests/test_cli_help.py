@@ -97,3 +97,24 @@ def test_the_max_images_help_says_how_many_photos_train_keeps():
         assert (capped.split == "train").sum() == int(kept), (cap, kept)
         assert (capped.split == "val").sum() == 5
     assert "at most" not in text
+
+
+@pytest.mark.parametrize("module", ["bench", "bench_review"])
+def test_the_benchmarks_explain_every_option_and_refuse_zero_counts(module):
+    """``python -m mushroom.bench`` and ``.bench_review``, run as the README shows: their
+    --cache, --out and --root had no help and no default said, and ``--repeats 0`` (or
+    ``--rows 0``, ``--per-genus 0``) ended in an IndexError traceback after the setup."""
+    import importlib
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    parser = importlib.import_module(f"mushroom.{module}").build_parser()
+    test_every_option_is_explained_with_its_default((module,), parser)
+    for flag in ("--repeats", "--per-genus") if module == "bench" else ("--repeats", "--rows"):
+        proc = subprocess.run([sys.executable, "-m", f"mushroom.{module}", flag, "0"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.stderr.splitlines()[-1].endswith(f"argument {flag}: must be at least 1, "
+                                                     "not 0"), proc.stderr
