@@ -23,7 +23,7 @@ from mushroom.layout import (
     hidden,
     no_folder,
     under_hidden,
-    zip_hint,
+    layout_hint,
 )
 from mushroom.split import (
     assign_splits,
@@ -145,7 +145,7 @@ def no_photos_message(data_dir: Path, report: CleaningReport) -> str:
                 f"/: use {inner}")
     if report.ignored_dirs:
         message += f" (found only {', '.join(map(folder_hint, report.ignored_dirs[:5]))})"
-    return message + zip_hint(data_dir)
+    return message + layout_hint(data_dir)
 
 
 def file_id(path: Path) -> str:

@@ -56,12 +56,18 @@ def folder_hint(name: str) -> str:
     return f"{name} ({GENUS_OF_FOLDER[close[0]]} misspelt?)" if close else name
 
 
-def zip_hint(folder: Path) -> str:
-    """``"; it holds archive.zip: unzip it first"`` when ``folder`` holds a zip archive (a
-    download saved there and never unpacked), else ``""``."""
+def layout_hint(folder: Path) -> str:
+    """What ``folder``, which holds no genus folder, is instead, as advice to append to the
+    refusal: a zip archive never unpacked, a genus folder itself (``--data photos/Amanita``),
+    or ``""``."""
     zips = sorted(p.name for p in folder.iterdir()
                   if p.is_file() and not hidden(p) and p.suffix.lower() == ".zip")
-    return f"; it holds {', '.join(zips[:3])}: unzip it first" if zips else ""
+    if zips:
+        return f"; it holds {', '.join(zips[:3])}: unzip it first"
+    if folder.name.lower() in GENUS_OF_FOLDER:
+        parent = folder.parent if folder.parent != Path(".") else folder.resolve().parent
+        return f"; {folder.name} is itself a genus folder: give the folder above it, {parent}"
+    return ""
 
 
 def genus_root_below(data_dir: Path, names: list[str]) -> Path | None:

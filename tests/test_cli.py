@@ -269,6 +269,16 @@ def test_evaluate_refuses_a_missing_model_before_scanning_the_photos(tiny_data, 
     assert status == 2 and stderr == f"error: checkpoint not found: {tmp_path / 'nope.pt'}\n"
 
 
+def test_a_genus_folder_given_as_the_data_folder_names_the_folder_above(tiny_data):
+    """``--data photos/Amanita`` (one genus, to evaluate it alone) said only "no photos in
+    genus folders under photos/Amanita", though the folder is full of photos."""
+    status, _, stderr = run_cli("evaluate", "--data", str(tiny_data / "Amanita"), "--out",
+                                str(tiny_data.parent / "ev"))
+    assert status == 2 and len(stderr.splitlines()) == 1
+    assert stderr.endswith(f"; Amanita is itself a genus folder: give the folder above it, "
+                           f"{tiny_data}\n"), stderr
+
+
 def test_a_run_folder_given_for_a_checkpoint_and_back_is_named_as_such(tiny_data, tmp_path,
                                                                        tiny_checkpoint,
                                                                        monkeypatch):
