@@ -45,7 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``evaluate`` subcommand."""
     p = sub.add_parser("evaluate", help="score a model on a <Genus>/*.jpg folder")
     add_data_flag(p)
-    p.add_argument("--out", required=True, help="folder for report.json, predictions.csv, png")
+    p.add_argument("--out", required=True,
+                   help="folder for report.json, predictions.csv, confusion_matrix.png and "
+                        "safety_report.json")
     p.add_argument("--model", default=None, help="checkpoint (default: assets/model.pt)")
     p.add_argument("--batch-size", type=at_least(1), default=32, help="photos per forward pass")
     p.add_argument("--workers", type=at_least(0), default=2, help="photo-decoding worker processes")

@@ -118,3 +118,11 @@ def test_the_benchmarks_explain_every_option_and_refuse_zero_counts(module):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert proc.stderr.splitlines()[-1].endswith(f"argument {flag}: must be at least 1, "
                                                      "not 0"), proc.stderr
+
+
+def test_evaluate_out_names_every_file_it_writes():
+    """"folder for report.json, predictions.csv, png": the README lists four files, the
+    safety report among them, and "png" named none."""
+    text = option_help(dict(ALL)[("evaluate",)], "--out")
+    for name in ("report.json", "predictions.csv", "confusion_matrix.png", "safety_report.json"):
+        assert name in text, text
