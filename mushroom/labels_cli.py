@@ -20,8 +20,11 @@ from mushroom.labels import existing_store
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``labels`` and its subcommands."""
     p = sub.add_parser("labels", help="expert label store: add, undo, retire-species, export, "
-                       "merge, hash-password")
-    cmds = p.add_subparsers(dest="labels_command", required=True)
+                       "merge, hash-password",
+                       description="The experts' label store (labels/README.md). `python -m "
+                                   "mushroom labels COMMAND --help` describes a command.")
+    # the metavar is what a bare `labels` names as missing (not "labels_command")
+    cmds = p.add_subparsers(dest="labels_command", required=True, metavar="COMMAND")
 
     _add_add_command(cmds)
 

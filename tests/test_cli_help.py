@@ -126,3 +126,17 @@ def test_evaluate_out_names_every_file_it_writes():
     text = option_help(dict(ALL)[("evaluate",)], "--out")
     for name in ("report.json", "predictions.csv", "confusion_matrix.png", "safety_report.json"):
         assert name in text, text
+
+
+def test_a_bare_labels_command_names_what_is_missing_in_the_user_s_words(capsys):
+    """``python -m mushroom labels`` said "the following arguments are required:
+    labels_command", a name from the code."""
+    from mushroom.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["labels"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "labels_command" not in err
+    assert err.endswith("error: the following arguments are required: COMMAND\n"), err
+    help_text = dict(ALL)[("labels",)].format_help()
+    assert "labels COMMAND --help" in help_text and "labels_command" not in help_text
