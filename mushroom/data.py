@@ -21,9 +21,9 @@ from mushroom.layout import (
     genus_root_below,
     has_genus_folders,
     hidden,
+    layout_hint,
     no_folder,
     under_hidden,
-    layout_hint,
 )
 from mushroom.split import (
     assign_splits,

@@ -1,4 +1,5 @@
-"""The photo root's layout: which folders are genera, which are a system's leftovers.
+"""The photo root's layout: which folders are genera, which are a system's leftovers, and
+what a root without genus folders is instead (a zip, one genus, a misspelt genus).
 
 Shared by every scan of a ``DIR/<Genus>/*.jpg`` folder (:mod:`mushroom.data`, the review
 tab, the non-mushroom set of ``evaluate``).
