@@ -318,3 +318,21 @@ def test_the_button_that_adds_photos_has_a_name_a_person_can_read(app, page, tmp
     add = page.locator("#find-photos").get_by_role("button", name="Add more photos", exact=True)
     assert add.is_visible() and add.get_attribute("title") == "Add more photos"
     assert page.locator("[aria-label='common.upload'], [title='common.upload']").count() == 0
+
+
+def test_identify_the_find_with_a_bad_photo_keeps_naming_it_in_place(app, page, tmp_path):
+    """Seen live: "Identify the find" with an unreadable photo in the list blanked the card
+    that named it and put the reason in a toast that fades, leaving the page blank."""
+    good, bad = tmp_path / "cap.jpg", tmp_path / "notes.jpg"
+    make_photo(GENERA.index("Boletus"), seed=36, size=(320, 240)).save(good, quality=92)
+    bad.write_text("not a photo at all\n")
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(good), str(bad)])
+    card = page.locator("#find-verdict .photo-error")
+    card.get_by_text("Photo 2 (notes.jpg)").wait_for(timeout=90_000)
+    page.click("#find-btn")
+    page.locator(".toast-body.error").first.wait_for(timeout=30_000)  # the API's refusal
+    card.get_by_text("Photo 2 (notes.jpg)").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # nothing blanks it again afterwards
+    assert "not an image we can read" in page.locator("#find-verdict").inner_text()
+    assert page.locator("#find-verdict .verdict").count() == 0

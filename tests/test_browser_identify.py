@@ -471,3 +471,21 @@ def test_every_tab_is_in_sight_on_a_small_phone(app, browser, width, height):
     page.get_by_role("tab", name="One find, several photos").click()
     page.locator("#find-photos").wait_for(timeout=10_000)
     context.close()
+
+
+def test_identify_on_a_bad_photo_keeps_saying_why_in_place(app, offline_page, tmp_path):
+    """Seen live: the Identify button on a photo that does not decode blanked the card that
+    said why, and put the reason in a toast that fades: the page was left saying nothing."""
+    page, _ = offline_page
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo at all\n")
+    page.goto(app.url, wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(bad))
+    card = page.locator("#verdict .photo-error")
+    card.get_by_text("not an image we can read").wait_for(timeout=60_000)
+    page.locator("#identify-btn").click()
+    page.locator(".toast-body.error").first.wait_for(timeout=30_000)  # the API's refusal
+    card.get_by_text("not an image we can read").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # nothing blanks it again afterwards
+    assert "not an image we can read" in page.locator("#verdict").inner_text()
+    assert page.locator("#verdict .verdict").count() == 0

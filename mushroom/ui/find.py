@@ -281,8 +281,13 @@ def _wire(photos, k, go, raw, label, card, table, gallery) -> None:
     # On change, not release, as on the Identify tab (arrow keys and Enter never release).
     k.change(identify_find_if_photos, [photos, k], outputs, api_name="find_relist",
              concurrency_id="model", trigger_mode="always_last", **private)  # no photos: blank
-    go.click(clear, None, outputs, api_name="find_clear", queue=False, **private
-             ).then(identify_find, [photos, k], raw, api_name="identify_find",
-                    concurrency_id="model", concurrency_limit=4, preprocess=False
-             ).success(render_find, [raw, photos], [label, card, table, gallery],
-                       api_name="find_render", queue=False, **private)
+    identifying = go.click(clear, None, outputs, api_name="find_clear", queue=False, **private
+                           ).then(identify_find, [photos, k], raw, api_name="identify_find",
+                                  concurrency_id="model", concurrency_limit=4,
+                                  preprocess=False)
+    identifying.success(render_find, [raw, photos], [label, card, table, gallery],
+                        api_name="find_render", queue=False, **private)
+    # A refusal ("Photo 2 (notes.jpg): ...") got only the API's toast, which fades, and the
+    # card that named the photo had been blanked: said in place again, as on upload.
+    identifying.failure(identify_find_if_photos, [photos, k], outputs,
+                        api_name="find_refused", concurrency_id="model", **private)

@@ -226,10 +226,14 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
                  ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
                         api_name="identify_on_change", concurrency_id="model", **private, **RAW)
     photo.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="clear_toasts", **private)
-    go.click(clear, None, outputs, api_name="clear", queue=False, **private
-             ).then(identify, [photo, k], raw, api_name="identify", concurrency_id="model",
-                    concurrency_limit=4, **RAW
-             ).success(render, raw, [label, card], api_name="render", queue=False, **private)
+    identifying = go.click(clear, None, outputs, api_name="clear", queue=False, **private
+                           ).then(identify, [photo, k], raw, api_name="identify",
+                                  concurrency_id="model", concurrency_limit=4, **RAW)
+    identifying.success(render, raw, [label, card], api_name="render", queue=False, **private)
+    # A refused photo (unreadable, expired) got only the API's toast, which fades: the card
+    # that said why had been blanked and the page was left saying nothing. Say it in place.
+    identifying.failure(identify_if_photo, [photo, k], [raw, label, card, photo],
+                        api_name="identify_refused", concurrency_id="model", **private, **RAW)
     # A new k re-lists the shown photo; with no photo yet (tabbing through the form) it is
     # not an error to report. On change, not release: the slider's arrow keys and the
     # number box's Enter never fire a release, and left "k = 6" above three genera.
