@@ -336,3 +336,27 @@ def test_identify_the_find_with_a_bad_photo_keeps_naming_it_in_place(app, page, 
     page.wait_for_timeout(1000)  # nothing blanks it again afterwards
     assert "not an image we can read" in page.locator("#find-verdict").inner_text()
     assert page.locator("#find-verdict .verdict").count() == 0
+
+
+def test_a_photo_removed_while_the_find_is_identified_gets_the_new_answer(app, page, tmp_path):
+    """Seen live: the unreadable photo removed while the find was still being identified
+    (a slow network, a busy server) left "No answer: Photo 2 (notes.jpg)" beside a list
+    without it: the new list's identification was dropped."""
+    from test_browser_identify import hold_first_call_with
+
+    good, bad = tmp_path / "cap.jpg", tmp_path / "notes.jpg"
+    make_photo(GENERA.index("Boletus"), seed=37, size=(320, 240)).save(good, quality=92)
+    bad.write_text("not a photo at all\n")
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-btn").wait_for(timeout=60_000)
+    held = hold_first_call_with(page, "notes.jpg")
+    page.locator("#find-photos input[type=file]").set_input_files([str(good), str(bad)])
+    while not held:
+        page.wait_for_timeout(100)
+    page.locator("#find-photos [aria-label='Remove this file']").nth(1).click()
+    page.wait_for_timeout(1000)
+    held[0].continue_()
+    page.locator("#find-verdict .verdict").wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)  # and the old list's answer does not land after it
+    assert "Combined from 1 of 1 photo" in page.locator("#find-verdict").inner_text()
+    assert page.locator("#find-verdict .photo-error").count() == 0

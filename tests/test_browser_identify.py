@@ -489,3 +489,42 @@ def test_identify_on_a_bad_photo_keeps_saying_why_in_place(app, offline_page, tm
     page.wait_for_timeout(1000)  # nothing blanks it again afterwards
     assert "not an image we can read" in page.locator("#verdict").inner_text()
     assert page.locator("#verdict .verdict").count() == 0
+
+
+def hold_first_call_with(page, name: str) -> list:
+    """Hold back the page's first queued call that sends file ``name`` (as a busy server or
+    a slow network would); returns the list that gets its route, to ``continue_()``."""
+    held: list = []
+
+    def route(r):
+        if held or name not in (r.request.post_data or ""):
+            r.continue_()
+        else:
+            held.append(r)
+
+    page.route("**/gradio_api/queue/join*", route)
+    return held
+
+
+def test_a_photo_changed_while_the_last_is_identified_gets_its_own_verdict(app, offline_page,
+                                                                            tmp_path):
+    """Seen live: a second photo chosen while the first was still being identified kept the
+    first photo's verdict beside it (an Amanita card by an Agaricus photo, and the reverse):
+    the second photo's identification was dropped."""
+    page, _ = offline_page
+    good, bad = tmp_path / "cap.jpg", tmp_path / "notes.jpg"
+    make_photo(GENERA.index("Agaricus"), seed=3, size=(240, 240)).save(good, quality=90)
+    bad.write_text("not a photo at all\n")
+    page.goto(app.url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    held = hold_first_call_with(page, "cap.jpg")
+    page.locator("#photo input[type=file]").set_input_files(str(good))
+    while not held:
+        page.wait_for_timeout(100)
+    page.locator("#photo input[type=file]").set_input_files(str(bad))
+    page.wait_for_timeout(1000)
+    held[0].continue_()
+    page.locator("#verdict .photo-error").get_by_text("not an image we can read").wait_for(
+        timeout=30_000)
+    page.wait_for_timeout(2000)  # and the first photo's answer does not land after it
+    assert page.locator("#verdict .verdict").count() == 0

@@ -273,9 +273,12 @@ def _wire(photos, k, go, raw, label, card, table, gallery) -> None:
     """Identify the find when its photos change, when k changes and on the button."""
     outputs = [raw, label, card, table, gallery]
     private = {"api_visibility": "private"}
+    # Photos changed (one removed) while the last list is still being identified: the new
+    # list's call was dropped ("once") and the old list's answer stayed; now it follows.
     photos.change(clear, None, outputs, api_name="find_clear_on_change", queue=False, **private
                   ).then(identify_find_if_photos, [photos, k], outputs,
-                         api_name="find_on_change", concurrency_id="model", **private)
+                         api_name="find_on_change", concurrency_id="model",
+                         trigger_mode="always_last", **private)
     photos.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="find_clear_toasts",
                   **private)
     # On change, not release, as on the Identify tab (arrow keys and Enter never release).

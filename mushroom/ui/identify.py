@@ -221,10 +221,15 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks. An
     # explanation still running is for the old photo: cancelled, or its heatmap would land
     # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
+    # A photo changed while the last one is still being identified: by default the new
+    # photo's call was dropped ("once") and the old photo's verdict stayed beside it. The
+    # new one runs as soon as the old one ends (cancelling the old one instead let its
+    # answer, still on its way, land after the new one's).
     photo.change(clear, None, outputs, api_name="clear_on_change", queue=False,
                  cancels=[explaining], **private
                  ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
-                        api_name="identify_on_change", concurrency_id="model", **private, **RAW)
+                        api_name="identify_on_change", concurrency_id="model",
+                        trigger_mode="always_last", **private, **RAW)
     photo.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="clear_toasts", **private)
     identifying = go.click(clear, None, outputs, api_name="clear", queue=False, **private
                            ).then(identify, [photo, k], raw, api_name="identify",
