@@ -221,10 +221,8 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks. An
     # explanation still running is for the old photo: cancelled, or its heatmap would land
     # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
-    # A photo changed while the last one is still being identified: by default the new
-    # photo's call was dropped ("once") and the old photo's verdict stayed beside it. The
-    # new one runs as soon as the old one ends (cancelling the old one instead let its
-    # answer, still on its way, land after the new one's).
+    # "always_last": a photo changed mid-call is identified next, not dropped ("once" left
+    # the old verdict beside it; cancelling let the old answer land after the new one).
     photo.change(clear, None, outputs, api_name="clear_on_change", queue=False,
                  cancels=[explaining], **private
                  ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
