@@ -115,8 +115,7 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
         raise FileNotFoundError(f"checkpoint {path} is a folder, not a checkpoint file"
                                 + (f": give {inside}" if inside.is_file() else ""))
     if path.parent.is_file():  # RUN/model.pt of a "run" that is the model.pt itself
-        raise FileNotFoundError(f"{path.parent} is a file, not a run folder: give the folder "
-                                f"that holds it ({path.parent.parent})")
+        raise not_a_run(path.parent)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
@@ -181,3 +180,10 @@ def _in_range(value: Any, probability: bool) -> bool:
     except (TypeError, ValueError):
         return False
     return math.isfinite(number) and number > 0 and (number <= 1 or not probability)
+
+
+def not_a_run(path: Path) -> FileNotFoundError:
+    """The error for a checkpoint file given where its run folder goes (``--run``,
+    ``--runs``, ``--teachers``, ``--init``)."""
+    return FileNotFoundError(f"{path} is a file, not a run folder: give the folder that "
+                             f"holds it ({path.parent})")

@@ -30,12 +30,11 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     photos, on the CPU, exactly as the app will see them (with ``calib``'s test-time views;
     ``calib.tta_sizes`` None keeps the checkpoint's).
     """
-    from mushroom.checkpoint import load_checkpoint
+    from mushroom.checkpoint import load_checkpoint, not_a_run
 
     out = Path(run_dir)
     if out.is_file():  # the run's model.pt given for the run
-        raise FileNotFoundError(f"{out} is a file, not a run folder: give the folder that "
-                                f"holds it ({out.parent})")
+        raise not_a_run(out)
     if not (out / "model.pt").is_file():  # a mistyped --run is not "a soup without outputs"
         raise FileNotFoundError(f"{out} is not a run folder: it has no model.pt")
     if data_dir is None and not (out / "outputs.npz").is_file():
