@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from mushroom.cli import add_data_flag
+from mushroom.config import at_least
 
 SIDE = 256  # shorter side of the copies in pixels (never enlarged)
 QUALITY = 75  # WebP quality
@@ -57,20 +58,21 @@ def compact(data: str, manifest: str, out: str, side: int = SIDE, quality: int =
             workers: int = 2) -> tuple[int, int]:
     """Copy every photo of ``manifest`` from ``data`` into ``out`` under the same path.
 
+    ``data`` is the photo root (``--data`` has already entered a wrapper folder).
+
     Returns:
         ``(photos written, bytes written)``.
     """
     from tqdm import tqdm
 
-    from mushroom.data import check_photos, photo_root, read_manifest
+    from mushroom.data import check_photos, read_manifest
 
-    root, dest = Path(photo_root(data)), Path(out)
+    root, dest = Path(data), Path(out)
     _check_out(root, dest)
     frame = read_manifest(manifest)
     check_photos(frame, root)
-    paths = list(frame["path"])
-    jobs = [(root / p, dest / p, side, quality) for p in paths]
-    with ProcessPoolExecutor(max(1, workers)) as pool:
+    jobs = [(root / p, dest / p, side, quality) for p in frame["path"]]
+    with ProcessPoolExecutor(workers) as pool:
         sizes = list(tqdm(pool.map(_job, jobs, chunksize=16), total=len(jobs),
                           desc="compact", unit="photo"))
     return len(sizes), sum(sizes)
@@ -87,17 +89,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_data_flag(p)
     p.add_argument("--manifest", required=True, help="manifest CSV whose photos to copy")
     p.add_argument("--out", required=True, help="folder for the copies (outside --data)")
-    p.add_argument("--side", type=int, default=SIDE,
+    p.add_argument("--side", type=at_least(32), default=SIDE,
                    help="shorter side of the copies in pixels; smaller photos keep theirs")
-    p.add_argument("--quality", type=int, default=QUALITY, help="WebP quality, 1-100")
-    p.add_argument("--workers", type=int, default=2, help="encoding processes")
+    p.add_argument("--quality", type=at_least(1), default=QUALITY, help="WebP quality, 1-100")
+    p.add_argument("--workers", type=at_least(1), default=2, help="encoding processes")
     p.set_defaults(func=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Check the values, write the copies and say how to train on them."""
-    if args.side < 32 or not 1 <= args.quality <= 100 or args.workers < 1:
-        raise ValueError("--side must be at least 32, --quality 1-100, --workers at least 1")
+    if args.quality > 100:
+        raise ValueError(f"--quality must be 1-100, not {args.quality}")
     n, size = compact(args.data, args.manifest, args.out, args.side, args.quality,
                       args.workers)
     print(f"wrote {n} copies to {args.out} ({size / 1e6:.1f} MB); train on them with "

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,13 @@ def probs_row(**genus_p: float) -> np.ndarray:
         row[GENERA.index(g)] = p
     row[row == 0] = (1 - row.sum()) / np.sum(row == 0)
     return row
+
+
+def run_module(*argv: str, hashseed: str = "0") -> subprocess.CompletedProcess:
+    """Run ``python -m mushroom ...`` as users do, from the repository root."""
+    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    return subprocess.run([sys.executable, "-m", "mushroom", *argv], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

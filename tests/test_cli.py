@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
@@ -10,17 +9,10 @@ import zipfile
 import pandas as pd
 import pytest
 
-from conftest import ROOT, make_photo, run_cli, write_tiny_dataset
+from conftest import ROOT, make_photo, run_cli, run_module, write_tiny_dataset
 from mushroom.cli import build_parser
 from mushroom.data import photo_root, read_manifest
 from mushroom.taxonomy import GENERA
-
-
-def run_module(*argv: str, hashseed: str = "0") -> subprocess.CompletedProcess:
-    """Run ``python -m mushroom ...`` as users do, from the repository root."""
-    env = {**os.environ, "PYTHONHASHSEED": hashseed}
-    return subprocess.run([sys.executable, "-m", "mushroom", *argv], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_manifest_writes_a_split_csv_and_prints_the_report(tiny_data, tmp_path):

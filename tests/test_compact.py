@@ -5,7 +5,7 @@ import hashlib
 import pandas as pd
 from PIL import Image
 
-from conftest import run_cli
+from conftest import run_cli, run_module
 from mushroom.data import check_photos, manifest_sha256, read_manifest
 
 
@@ -72,6 +72,8 @@ def test_a_manifest_of_other_photos_is_one_line(tiny_data, tmp_path):
                            "--out", str(tmp_path / "small"))
     assert code == 2 and "not under" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "small").exists()
-    code, _, err = run_cli("compact", "--data", str(tiny_data), "--manifest", str(manifest),
-                           "--out", str(tmp_path / "small"), "--quality", "0")
-    assert code == 2 and "--quality" in err
+    for quality in ("0", "101"):
+        proc = run_module("compact", "--data", str(tiny_data), "--manifest", str(manifest),
+                          "--out", str(tmp_path / "small"), "--quality", quality)
+        assert proc.returncode == 2 and "--quality" in proc.stderr
+        assert "Traceback" not in proc.stderr and not (tmp_path / "small").exists()
