@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 
 from mushroom.combine import MAX_PHOTOS
 from mushroom.ui import UserError, clip
-from mushroom.ui.api_photos import NOT_UPLOADED
+from mushroom.ui.api_photos import NOT_UPLOADED, is_data_url
 from mushroom.ui.api_values import check_text
 
 def checked(component: gr.components.Component,
@@ -124,7 +124,7 @@ def _forget_inline_photos(block_fn, state) -> None:
         props = config.get("props") if isinstance(config, dict) else None
         value = props.get("value") if isinstance(props, dict) else None
         url = value.get("url") if isinstance(value, dict) else None
-        if isinstance(url, str) and url.startswith("data:"):
+        if is_data_url(url):
             props["value"] = None
 
 

@@ -32,6 +32,12 @@ KINDS = {str: "a string", bool: "true/false", int: "a number", float: "a number"
          list: "a list", dict: "one file"}
 
 
+def is_data_url(value: object) -> bool:
+    """Whether ``value`` is a data URL: its scheme, like any URL's, in any case (RFC 2397,
+    RFC 3986), so "DATA:" and "Data:" are one too."""
+    return isinstance(value, str) and value[:5].lower() == "data:"
+
+
 def _kind(value: object) -> str:
     """'a string', 'a number'... for what a caller sent in place of a file."""
     return "null" if value is None else KINDS.get(type(value), f"a {type(value).__name__}")
@@ -67,7 +73,7 @@ def _shape_problem(value: object, name: str, data_url: bool) -> str | None:
             return (f'{name} must be {expected}; its "meta" is missing, so the server cannot '
                     "tell that the path was uploaded.")
         return None
-    if isinstance(url, str) and url.startswith("data:"):
+    if is_data_url(url):
         return None if data_url else f"{name}: send uploaded files here, not data URLs."
     if isinstance(url, str) and url:
         return f"{name} has no uploaded path and its url is not a data URL; {REMOTE}."

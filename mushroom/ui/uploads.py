@@ -15,7 +15,7 @@ from mushroom import service
 from mushroom.imageio import BadImage
 from mushroom.ui import MAX_FILE_BYTES, UserError, expired_message
 from mushroom.ui.api_input import checked
-from mushroom.ui.api_photos import check_photo
+from mushroom.ui.api_photos import check_photo, is_data_url
 
 Upload = str | bytes | dict | None
 """What the photo handlers take: a FileData dict from the page or API, a path, or bytes."""
@@ -33,7 +33,7 @@ def raw_upload(payload: Upload | Path) -> str | bytes | None:
         return str(payload)
     get = payload.get if isinstance(payload, dict) else lambda key: getattr(payload, key, None)
     url, path = get("url"), get("path")
-    if url and url.startswith("data:"):
+    if is_data_url(url):
         return _data_url_bytes(url)
     return path
 

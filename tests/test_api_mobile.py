@@ -1,0 +1,39 @@
+"""The HTTP API as a mobile app's developer calls it from the README, against the real app:
+raw HTTP (as curl or a phone's HTTP client) and gradio_client."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+from images import jpeg_bytes, photo
+from test_bad_input import EXPLAIN, FILE_DATA, call_raw
+
+
+def upload(app, *files: Path) -> list[str]:
+    """``POST /gradio_api/upload`` as the README's curl does: the server paths, in order."""
+    boundary = "mushroom-test-boundary"
+    body = b""
+    for file in files:
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
+                 f"filename=\"{file.name}\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+        body += file.read_bytes() + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{app.url}gradio_api/upload", body, {
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    return json.load(urllib.request.urlopen(request, timeout=30))
+
+
+@pytest.mark.parametrize("prefix", ["DATA:image/jpeg;base64,", "Data:image/jpeg;base64,",
+                                    "data:IMAGE/JPEG;BASE64,"])
+def test_a_data_url_is_read_in_any_case(app, prefix):
+    # A URL's scheme and a data URL's media type are case-insensitive (RFC 3986, RFC 2397):
+    # "DATA:" was refused as "its url is not a data URL".
+    url = prefix + base64.b64encode(jpeg_bytes(photo())).decode()
+    kind, payload = call_raw(app, "identify", [{"url": url, **FILE_DATA}, 3])
+    assert kind == "complete" and len(payload[0]["top_k"]) == 3, payload
+    kind, payload = call_raw(app, "explain", [{"url": url, **FILE_DATA}, *EXPLAIN])
+    assert kind == "complete" and payload[0]["path"].endswith(".png"), payload
