@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from images import jpeg_bytes, photo
-from test_bad_input import EXPLAIN, FILE_DATA, call_raw
+from test_bad_input import EXPLAIN, FILE_DATA, call_raw, refused_with
 
 
 def upload(app, *files: Path) -> list[str]:
@@ -37,3 +37,22 @@ def test_a_data_url_is_read_in_any_case(app, prefix):
     assert kind == "complete" and len(payload[0]["top_k"]) == 3, payload
     kind, payload = call_raw(app, "explain", [{"url": url, **FILE_DATA}, *EXPLAIN])
     assert kind == "complete" and payload[0]["path"].endswith(".png"), payload
+
+
+def test_a_folder_under_the_upload_folder_is_named_a_folder(app, tmp_path):
+    # Such a path passes Gradio's was-it-uploaded check: it was answered "No such file:
+    # <folder name>", as though a photo had been deleted.
+    file = tmp_path / "cap.jpg"
+    file.write_bytes(jpeg_bytes(photo()))
+    path = upload(app, file)[0]
+    folder = str(Path(path).parent)
+    for sent in (folder, folder + "/", str(Path(folder).parent)):
+        fd = {"path": sent, **FILE_DATA}
+        for endpoint, data in (("identify", [fd, 3]), ("explain", [fd, *EXPLAIN])):
+            message = refused_with(app, endpoint, data)
+            assert message.startswith("photo's path is a folder on the server, not a photo"), \
+                message
+        message = refused_with(app, "identify_find", [[{"path": path, **FILE_DATA}, fd], 3])
+        assert message.startswith("photo 2's path is a folder"), message
+    kind, payload = call_raw(app, "identify", [{"path": path, **FILE_DATA}, 3])
+    assert kind == "complete", payload

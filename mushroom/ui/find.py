@@ -21,10 +21,11 @@ from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_the_model_sees_it,
-                         expired_message, said, whole_number)
+                         said, whole_number)
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
 from mushroom.ui.cards import error_card, find_crop_note, is_wide, render
+from mushroom.ui.uploads import check_upload_path
 from mushroom.ui.identify import LEGEND, PREDICTED, explain, explain_in_place, shared_model
 from mushroom.percent import pct
 
@@ -81,8 +82,8 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
     paths = _paths(photos)
     if not paths:
         raise UserError(NO_PHOTOS)
-    if not all(Path(p).exists() for p in paths):  # swept after the upload TTL
-        raise UserError(expired_message())
+    for i, path in enumerate(paths, 1):
+        check_upload_path(path, f"photo {i}")
     try:
         return service.identify_find(paths, k, shared_model())
     except (BadImage, FileNotFoundError) as err:

@@ -90,13 +90,35 @@ RAW = {"preprocess": False}
 """Event settings for handlers that decode the photo themselves (see :func:`photo_input`)."""
 
 
+def check_upload_path(path: str, name: str = "photo") -> None:
+    """Refuse an upload path that no longer holds a file: swept, or a folder.
+
+    A folder inside the upload folder (the folder itself, or one of its per-upload folders:
+    the path POST /gradio_api/upload returned, cut at its last "/") passes Gradio's
+    was-it-uploaded check, and was then answered "No such file", as if a photo had gone.
+
+    Args:
+        path: an uploaded path that Gradio let through.
+        name: the input as the message names it ("photo", "photo 2").
+
+    Raises:
+        UserError: the photo was swept after the upload TTL, or the path is a folder.
+    """
+    if Path(path).is_dir():
+        raise UserError(f"{name}'s path is a folder on the server, not a photo: send the "
+                        "whole path POST /gradio_api/upload returned, which ends in the "
+                        "file's name.")
+    if not Path(path).exists():
+        raise UserError(expired_message())
+
+
 def decode_upload(source: Upload) -> Image.Image:
     """Decode an upload or raise the ``gr.Error`` the user sees."""
     source = raw_upload(source)
     if source is None:
         raise UserError(NO_PHOTO)
-    if isinstance(source, str) and not Path(source).exists():
-        raise UserError(expired_message())
+    if isinstance(source, str):
+        check_upload_path(source)
     try:
         return service.load_photo(source)
     except BadImage as err:
