@@ -31,6 +31,7 @@ from mushroom.combine import MAX_PHOTOS
 from mushroom.ui import UserError, clip
 from mushroom.ui.api_photos import NOT_UPLOADED, is_data_url
 from mushroom.ui.api_values import check_text
+from mushroom.ui.upload_parts import is_upload_route
 
 def checked(component: gr.components.Component,
             check: Callable[[object], None]) -> gr.components.Component:
@@ -250,7 +251,7 @@ async def type_error_refused(request, exc: TypeError) -> JSONResponse:
     got a bare 500 "Internal Server Error", and the log a traceback: Gradio's upload route
     raises ``TypeError`` on such a part.
     """
-    if request.url.path.rstrip("/").endswith("/upload") and "GradioUploadFile" in str(exc):
+    if is_upload_route(request.url.path) and "GradioUploadFile" in str(exc):
         return JSONResponse({"error": NOT_A_FILE, "detail": NOT_A_FILE}, status_code=400)
     return await named_call_refused(request, exc)
 

@@ -15,6 +15,12 @@ NO_FILES = ('The upload holds no part named "files": name each photo\'s form par
             '(curl: -F "files=@photo.jpg"); the answer lists their server paths in order.')
 
 
+def is_upload_route(path: str) -> bool:
+    """Whether a request path is Gradio's upload route (``…/gradio_api/upload``, after any
+    root path a proxy adds)."""
+    return path.rstrip("/").endswith("/upload")
+
+
 class NoFilesPart:
     """ASGI middleware: an upload answered with an empty list becomes a 400 saying why."""
 
@@ -23,7 +29,7 @@ class NoFilesPart:
 
     async def __call__(self, scope, receive, send):
         if (scope["type"] != "http" or scope["method"] != "POST"
-                or not scope["path"].rstrip("/").endswith("/upload")):
+                or not is_upload_route(scope["path"])):
             return await self.app(scope, receive, send)
         held = []  # the 200's start, until its body shows whether the list is empty
 
