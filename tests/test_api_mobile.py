@@ -56,3 +56,13 @@ def test_a_folder_under_the_upload_folder_is_named_a_folder(app, tmp_path):
         assert message.startswith("photo 2's path is a folder"), message
     kind, payload = call_raw(app, "identify", [{"path": path, **FILE_DATA}, 3])
     assert kind == "complete", payload
+
+
+@pytest.mark.parametrize("k, shown", [([None], "[null]"), ({"k": True}, '{"k": true}')])
+def test_a_list_or_object_sent_as_k_is_quoted_as_json(app, k, shown):
+    # It was quoted in Python's spelling ("not [None]", "not {'k': True}"), which a phone's
+    # developer reads as a server bug rather than as their own JSON.
+    url = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(photo())).decode()
+    message = refused_with(app, "identify", [{"url": url, **FILE_DATA}, k])
+    assert message == f"k (genera to list) must be a whole number from 1 to 9, not {shown}.", \
+        message

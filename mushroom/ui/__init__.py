@@ -174,9 +174,14 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
 def as_sent(value: object) -> str:
     """An API value for a refusal, as JSON spells it (``null``, ``true``; Python's None and
     True read as a bug to a phone's developer), a string quoted ("not '10'" would suggest a
-    number sent as text), all clipped."""
+    number sent as text), all clipped. A list or an object is JSON too: ``[null]`` had read
+    "[None]", and ``{"k": 3}`` "{'k': 3}"."""
     if value is None or isinstance(value, bool):
         return "null" if value is None else str(value).lower()
+    if isinstance(value, (list, dict)):
+        import json
+
+        return clip(json.dumps(value, ensure_ascii=False, default=str))
     return repr(clip(value)) if isinstance(value, str) else clip(value)
 
 
