@@ -66,3 +66,12 @@ def test_a_list_or_object_sent_as_k_is_quoted_as_json(app, k, shown):
     message = refused_with(app, "identify", [{"url": url, **FILE_DATA}, k])
     assert message == f"k (genera to list) must be a whole number from 1 to 9, not {shown}.", \
         message
+
+
+@pytest.mark.parametrize("genus, shown", [(["Amanita"], '["Amanita"]'), (5, "5"),
+                                          (True, "true")])
+def test_a_genus_that_is_not_text_is_quoted_as_sent(app, genus, shown):
+    # str() of the value was quoted: "Unknown genus \"['Amanita']\"", "Unknown genus 'True'".
+    url = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(photo())).decode()
+    message = refused_with(app, "explain", [{"url": url, **FILE_DATA}, genus, "fast", 10])
+    assert message.startswith(f"Unknown genus {shown}: send 'Predicted genus'"), message

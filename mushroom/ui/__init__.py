@@ -196,13 +196,16 @@ def chosen_genus(value: object, default: str) -> str | None:
     """
     from mushroom.taxonomy import GENERA, canonical_genus
 
-    text = "" if value is None else str(value).strip()
-    if text.casefold() in ("", default.casefold()):
+    if value is None:
         return None
-    genus = canonical_genus(text)
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and text.casefold() in ("", default.casefold()):
+        return None
+    genus = canonical_genus(text) if text else None
     if genus in GENERA:
         return genus
-    raise UserError(f"Unknown genus {clip(text)!r}: send {default!r} (the model's most "
+    # a list or a number as sent (["Amanita"], not "['Amanita']": Python's spelling)
+    raise UserError(f"Unknown genus {as_sent(value)}: send {default!r} (the model's most "
                     f"likely genus) or one of {', '.join(GENERA)}.")
 
 
