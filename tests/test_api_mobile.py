@@ -75,3 +75,13 @@ def test_a_genus_that_is_not_text_is_quoted_as_sent(app, genus, shown):
     url = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(photo())).decode()
     message = refused_with(app, "explain", [{"url": url, **FILE_DATA}, genus, "fast", 10])
     assert message.startswith(f"Unknown genus {shown}: send 'Predicted genus'"), message
+
+
+def test_a_data_url_beside_an_empty_path_is_read(app):
+    # A FileData type whose path defaults to "" (Swift, Kotlin): the call was refused with
+    # "A photo's path must be one that POST /gradio_api/upload returned".
+    url = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(photo())).decode()
+    kind, payload = call_raw(app, "identify", [{"path": "", "url": url, **FILE_DATA}, 3])
+    assert kind == "complete" and len(payload[0]["top_k"]) == 3, payload
+    kind, payload = call_raw(app, "explain", [{"path": "", "url": url, **FILE_DATA}, *EXPLAIN])
+    assert kind == "complete", payload

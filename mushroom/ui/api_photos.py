@@ -100,7 +100,7 @@ def _could_be_a_file(path: str) -> bool:
 
 def check_photo(value: object) -> None:
     """Refuse an API value for one photo that is not an upload (null passes: the handler
-    then says "upload a photo first").
+    then says "upload a photo first"); a data URL's empty ``path`` is dropped.
 
     Raises:
         UserError: naming what was wrong and what is expected.
@@ -108,6 +108,10 @@ def check_photo(value: object) -> None:
     problem = None if value is None else photo_problem(value)
     if problem:
         raise UserError(problem)
+    if isinstance(value, dict) and value.get("path") == "" and is_data_url(value.get("url")):
+        # A client's FileData type with an empty-string default (Swift, Kotlin): Gradio takes
+        # any string path for an upload and refused "" as not uploaded, beside a good data URL.
+        del value["path"]
 
 
 def check_photos(value: object) -> None:
