@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -85,3 +86,30 @@ def test_a_data_url_beside_an_empty_path_is_read(app):
     assert kind == "complete" and len(payload[0]["top_k"]) == 3, payload
     kind, payload = call_raw(app, "explain", [{"path": "", "url": url, **FILE_DATA}, *EXPLAIN])
     assert kind == "complete", payload
+
+
+def post(app, route: str, body: bytes, kind: str = "application/json") -> tuple[int, dict]:
+    """HTTP status and JSON body of a POST that is refused before any call starts."""
+    request = urllib.request.Request(f"{app.url}gradio_api/{route}", body, {"Content-Type": kind})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)
+
+
+@pytest.mark.parametrize("body, why", [
+    (b'{"data": {"url": "data:image/jpeg;base64,PHOTO"}}', "Input should be a valid list at "
+                                                          "body.data"),
+    (b"[1, 2]", "Input should be a valid dictionary"),
+    (b'{"data": [null, 3]', "it is not valid JSON (Expecting ',' delimiter, at character 18)"),
+], ids=["data an object", "a list", "cut short"])
+def test_a_body_of_the_wrong_shape_is_told_the_shape_and_not_echoed(app, body, why):
+    # FastAPI's 422 had no "error" (every other refusal has one) and echoed the value it
+    # refused: a photo sent in the wrong place came back whole, as base64.
+    body = body.replace(b"PHOTO", base64.b64encode(jpeg_bytes(photo())))
+    status, answer = post(app, "call/identify", body)
+    assert status == 422
+    assert answer["error"].startswith('The request body must be a JSON object {"data": [...]}')
+    assert why in answer["error"]
+    assert "/9j/" not in json.dumps(answer)  # a JPEG's base64 opening

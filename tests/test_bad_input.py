@@ -358,7 +358,7 @@ def test_a_json_body_not_labelled_json_is_told_to_send_the_header(app, route, co
     message = json.load(refused.value)["error"]
     assert message.startswith(f"The request body is labelled {content_type.split(';')[0]}: "
                               'send it as JSON, with the header "Content-Type: application/json"')
-    # a JSON body of the wrong shape keeps FastAPI's own 422
+    # a JSON body of the wrong shape is a 422 (test_api_mobile), its "detail" still FastAPI's
     request = urllib.request.Request(f"{app.url}gradio_api/call/identify", b'{"data": 5}',
                                      {"Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as refused:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 
 import gradio as gr
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from gradio.exceptions import InvalidPathError
@@ -230,11 +231,36 @@ async def body_not_json(request, exc: RequestValidationError) -> JSONResponse:
     own 422.
     """
     kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if not CALL.search(request.url.path) or not kind or "json" in kind.lower():
+    if not CALL.search(request.url.path):
         return await request_validation_exception_handler(request, exc)
+    if not kind or "json" in kind.lower():
+        return _bad_body(request, exc)
     message = (f"The request body is labelled {clip(kind)}: send it as JSON, with the header "
                '"Content-Type: application/json" (curl: -H "Content-Type: application/json").')
     return JSONResponse({"error": message, "detail": message}, status_code=415)
+
+
+def _bad_body(request, exc: RequestValidationError) -> JSONResponse:
+    """HTTP 422 for a JSON ``POST …/call/`` body of the wrong shape, with an ``error`` that
+    says which shape, like the app's other refusals.
+
+    FastAPI's own 422 had only a ``detail`` list, and each entry echoed the value it
+    refused: ``{"data": {"url": "data:..."}}`` (an object, not a list) sent a phone's
+    whole photo back as base64.
+    """
+    named = "/call/v2/" in request.url.path
+    shape = ('a JSON object of the named inputs ({"photo": ..., "k": 3})' if named
+             else 'a JSON object {"data": [...]}, the inputs in order')
+    details = jsonable_encoder([{k: v for k, v in e.items() if k not in ("input", "url")}
+                                for e in exc.errors()])
+    first = details[0] if details else {}
+    loc = first.get("loc", [])
+    if first.get("type") == "json_invalid":
+        why = f"it is not valid JSON ({first.get('ctx', {}).get('error')}, at character {loc[-1]})"
+    else:
+        why = f"{first.get('msg', 'not valid')} at {'.'.join(map(str, loc))}"
+    message = f"The request body must be {shape}: {why}."
+    return JSONResponse({"error": message, "detail": details}, status_code=422)
 
 
 NOT_A_FILE = ('Each "files" part of POST /gradio_api/upload must be a file (curl: -F '
