@@ -113,3 +113,17 @@ def test_a_body_of_the_wrong_shape_is_told_the_shape_and_not_echoed(app, body, w
     assert answer["error"].startswith('The request body must be a JSON object {"data": [...]}')
     assert why in answer["error"]
     assert "/9j/" not in json.dumps(answer)  # a JPEG's base64 opening
+
+
+@pytest.mark.parametrize("kind", ["application/json", "image/jpeg", ""])
+def test_an_upload_that_is_no_form_is_told_what_the_route_takes(app, kind):
+    # Gradio answered {"detail": "Invalid content type."}: an app posting the photo as JSON
+    # base64, or its raw bytes, was not told what to send instead.
+    body = (b'{"files": ["data:image/jpeg;base64,AAAA"]}' if "json" in kind
+            else jpeg_bytes(photo()))
+    status, answer = post(app, "upload", body, kind)
+    assert status == 400
+    assert answer["error"].startswith("POST /gradio_api/upload takes a multipart/form-data "
+                                      'body, each photo a file part named "files"'), answer
+    assert (f"this body is labelled {kind}." if kind else "this body is not labelled.") in \
+        answer["error"]
