@@ -10,6 +10,7 @@ benchmark serve the same app, and the helpers the tabs refuse bad input with
 from __future__ import annotations
 
 import html
+import json
 import os
 import shutil
 import tempfile
@@ -179,8 +180,6 @@ def as_sent(value: object) -> str:
     if value is None or isinstance(value, bool):
         return "null" if value is None else str(value).lower()
     if isinstance(value, (list, dict)):
-        import json
-
         return clip(json.dumps(value, ensure_ascii=False, default=str))
     return repr(clip(value)) if isinstance(value, str) else clip(value)
 
