@@ -125,7 +125,8 @@ def _rate(value: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Build or read the manifest, extract features, fit, score, write and print."""
-    from mushroom.data import build_manifest, check_photos, read_manifest
+    from mushroom.data import build_manifest
+    from mushroom.manifest import check_photos, read_manifest
     from mushroom.pipeline import write_json
 
     check_out_dir(args.out)  # refused now, not after the features of every photo

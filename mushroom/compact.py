@@ -65,7 +65,7 @@ def compact(data: str, manifest: str, out: str, side: int = SIDE, quality: int =
     """
     from tqdm import tqdm
 
-    from mushroom.data import check_photos, read_manifest
+    from mushroom.manifest import check_photos, read_manifest
 
     root, dest = Path(data), Path(out)
     _check_out(root, dest)

@@ -208,7 +208,7 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
     """
     import torch
 
-    from mushroom.data import read_manifest
+    from mushroom.manifest import read_manifest
     from mushroom.recalibrate import recalibrate
     from mushroom.soup import refuse_overwrite
 
@@ -241,7 +241,7 @@ def _train_loader(frame, data_dir: str, student, cfg: DistillConfig, device):
     Raises:
         FileNotFoundError: ``data_dir`` is missing, or lacks a photo of the manifest.
     """
-    from mushroom.data import check_photos
+    from mushroom.manifest import check_photos
     from mushroom.engine import balanced_sampler
     from mushroom.train import Loaders
 

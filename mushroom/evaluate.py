@@ -211,7 +211,8 @@ def photos_to_score(data: str, manifest: str | None, split: str | None) -> pd.Da
     Raises:
         ValueError: the split has no rows; FileNotFoundError: photos not under ``data``.
     """
-    from mushroom.data import build_manifest, check_photos, read_manifest
+    from mushroom.data import build_manifest
+    from mushroom.manifest import check_photos, read_manifest
 
     if manifest is None:
         frame, cleaning = build_manifest(data, split=False)

@@ -18,7 +18,8 @@ from mushroom import calibrate as cal
 from mushroom import prior
 from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
-from mushroom.data import build_manifest, cap_train, check_photos, manifest_sha256, read_manifest
+from mushroom.data import build_manifest
+from mushroom.manifest import cap_train, check_photos, manifest_sha256, read_manifest
 from mushroom.poison_rule import poison_flags, poison_probabilities
 from mushroom.split import check_genera
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX

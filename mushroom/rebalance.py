@@ -139,7 +139,7 @@ def rebalance(run_dir: str, data_dir: str, cfg: RebalanceConfig | None = None,
         The recalibrated run's report.
     """
     from mushroom.checkpoint import load_checkpoint, save_checkpoint
-    from mushroom.data import check_photos, read_manifest
+    from mushroom.manifest import check_photos, read_manifest
     from mushroom.prior import undo
     from mushroom.recalibrate import recalibrate
 

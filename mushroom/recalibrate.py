@@ -16,7 +16,7 @@ import pandas as pd
 
 from mushroom import prior
 from mushroom.config import CalibConfig, TrainConfig
-from mushroom.data import check_photos, read_manifest
+from mushroom.manifest import check_photos, read_manifest
 from mushroom.pipeline import finish, save_outputs
 
 

@@ -86,7 +86,7 @@ class Saver:
     Args:
         out: the run folder.
         cfg: the run's configuration (stored to identify the run).
-        manifest_hash: :func:`mushroom.data.manifest_sha256` of the run's manifest.
+        manifest_hash: :func:`mushroom.manifest.manifest_sha256` of the run's manifest.
         state: the interrupted run's state, for ``--resume``; None for a fresh run.
         started: when the run started (``time.time()``); a resumed run counts on from the
             time the interrupted one had recorded.
@@ -176,7 +176,7 @@ def open_run(out: Path, data: Path, cfg: TrainConfig, resume: bool, load_fresh,
     is written); else ``load_fresh()``'s manifest and a fresh state, said to replace one an
     unfinished run left (the command line asks for ``--overwrite`` first).
     """
-    from mushroom.data import manifest_sha256
+    from mushroom.manifest import manifest_sha256
 
     if resume:
         return reopen(out, data, cfg, manifest, labels_dir, log)
@@ -207,7 +207,7 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
         FileNotFoundError: no train_state.pt or manifest.csv in ``out``, or photos missing.
         ValueError: the state is unreadable, or the config or manifest differ from the run's.
     """
-    from mushroom.data import cap_train, check_photos, manifest_sha256, read_manifest
+    from mushroom.manifest import cap_train, check_photos, manifest_sha256, read_manifest
 
     path = out / STATE_NAME
     if not path.is_file():

@@ -10,7 +10,7 @@ import pytest
 
 from mushroom.baseline import baseline_reports
 from mushroom.config import CalibConfig
-from mushroom.data import read_manifest
+from mushroom.manifest import read_manifest
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 from conftest import REPORT_KEYS, ROOT
 

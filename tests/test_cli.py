@@ -11,7 +11,8 @@ import pytest
 
 from conftest import ROOT, make_photo, run_cli, run_module, write_tiny_dataset
 from mushroom.cli import build_parser
-from mushroom.data import photo_root, read_manifest
+from mushroom.data import photo_root
+from mushroom.manifest import read_manifest
 from mushroom.taxonomy import GENERA
 
 

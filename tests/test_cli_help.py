@@ -84,7 +84,7 @@ def test_the_max_images_help_says_how_many_photos_train_keeps():
     (one per genus). Each "N gives M" the help states is what the cap keeps."""
     import pandas as pd
 
-    from mushroom.data import cap_train
+    from mushroom.manifest import cap_train
     from mushroom.taxonomy import GENERA
 
     text = option_help(dict(ALL)[("train",)], "--max-images")

@@ -6,7 +6,7 @@ import pandas as pd
 from PIL import Image
 
 from conftest import run_cli, run_module
-from mushroom.data import check_photos, manifest_sha256, read_manifest
+from mushroom.manifest import check_photos, manifest_sha256, read_manifest
 
 
 def _digest(folder):

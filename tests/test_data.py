@@ -11,7 +11,8 @@ from PIL import Image
 
 from conftest import make_photo, write_tiny_dataset
 from mushroom.config import DataConfig
-from mushroom.data import MANIFEST_COLUMNS, build_manifest, manifest_sha256
+from mushroom.data import build_manifest
+from mushroom.manifest import MANIFEST_COLUMNS, manifest_sha256
 from mushroom.split import assign_splits
 from mushroom.taxonomy import GENERA
 

@@ -10,7 +10,8 @@ import torch
 from mushroom.checkpoint import load_checkpoint, save_checkpoint
 from mushroom.cli import main
 from mushroom.config import TrainConfig
-from mushroom.data import build_manifest, manifest_sha256
+from mushroom.data import build_manifest
+from mushroom.manifest import manifest_sha256
 from mushroom.distill import (
     distill_loss,
     ensemble_targets,

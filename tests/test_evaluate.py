@@ -197,7 +197,7 @@ def test_user_errors_exit_2_with_a_message(tmp_path, tiny_checkpoint, case):
 
 
 def test_a_manifest_split_is_scored_alone_for_margin(tiny_data, tmp_path, tiny_checkpoint):
-    from mushroom.data import read_manifest
+    from mushroom.manifest import read_manifest
 
     csv = tmp_path / "manifest.csv"
     assert run_cli("manifest", "--data", str(tiny_data), "--out", str(csv))[0] == 0

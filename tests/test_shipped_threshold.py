@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from mushroom.config import CalibConfig
-from mushroom.data import build_manifest, manifest_sha256
+from mushroom.data import build_manifest
+from mushroom.manifest import manifest_sha256
 from mushroom.evaluate import poison_flags, predict_frame
 from mushroom.poison_rule import poison_probabilities
 from mushroom.predict import load_model

@@ -1,0 +1,64 @@
+"""The manifest once built: its columns, reading its CSV back, its hash, its photos' presence
+and the training cap.
+
+:func:`mushroom.data.build_manifest` builds it from a photo folder; every command that takes
+``--manifest`` reads it through here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from mushroom.layout import no_folder
+from mushroom.taxonomy import GENERA
+
+MANIFEST_COLUMNS = ["path", "image_id", "genus", "folder_genus", "species", "split", "fold",
+                    "group", "width", "height", "label_source"]
+
+
+def manifest_sha256(frame: pd.DataFrame) -> str:
+    """Hash of the manifest's content, stored in checkpoints to tie a model to its data."""
+    return hashlib.sha256(frame[MANIFEST_COLUMNS].to_csv(index=False).encode()).hexdigest()
+
+
+def cap_train(frame: pd.DataFrame, cap: int | None) -> pd.DataFrame:
+    """``cap // len(GENERA)`` training rows per genus, at least one (a cap of 100 keeps 99, of
+    5 keeps 9: as ``train --max-images`` says); other splits whole."""
+    if not cap:
+        return frame
+    train = frame[frame.split == "train"].groupby("genus", group_keys=False).head(
+        max(1, cap // len(GENERA)))
+    return pd.concat([train, frame[frame.split != "train"]]).reset_index(drop=True)
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Load a manifest CSV written by ``python -m mushroom manifest``."""
+    try:
+        frame = pd.read_csv(path, dtype={"species": str, "group": str, "image_id": str},
+                            keep_default_na=False)
+    except pd.errors.EmptyDataError:  # an empty file: refused below, by its name
+        frame = pd.DataFrame()
+    missing = set(MANIFEST_COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path} is not a manifest: missing columns {sorted(missing)}")
+    return frame
+
+
+def check_photos(frame: pd.DataFrame, data_dir: str | Path) -> None:
+    """Make sure the manifest's photos are under ``data_dir`` before any work starts.
+
+    Raises:
+        FileNotFoundError: ``data_dir`` is missing, or some photos are not in it (a wrong
+            ``--data`` for this manifest otherwise fails deep inside a loader worker).
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise no_folder(data_dir)
+    missing = [p for p in frame["path"] if not (root / p).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(frame)} photos of the manifest are not under {data_dir} "
+            f"(first: {missing[0]}); pass the photo folder the manifest was built from")
