@@ -27,6 +27,13 @@ def store_rows(env: dict[str, str]) -> list[decision.Decision]:
     return labels.read_rows(env["MUSHROOM_LABELS"])
 
 
+def refused_save(client: Client, image_id: str, genus: str, species: str, match: str) -> None:
+    """Save ``genus`` and ``species`` for ``image_id``; the app must refuse it with an error
+    whose message matches ``match`` (a regular expression)."""
+    with pytest.raises(AppError, match=match):
+        client.predict(image_id, genus, species, "", "All", "all", api_name="/review_save")
+
+
 def reviewed(progress: str) -> tuple[int, int]:
     """(reviewed, total) from the progress line "Reviewed **r / t** ..."."""
     match = re.search(r"Reviewed \*\*(\d+) / (\d+)\*\*", progress)
@@ -159,9 +166,7 @@ def test_an_expert_relabels_votes_show_and_export_downloads(review_app, review_e
     bob.predict(image_id, "Amanita", "", "", "All", "all", api_name="/review_save")
     votes = bob.predict(image_id, "All", "all", api_name="/review_show")[4]
     assert {v[1] for v in votes["data"]} == {"alice", "bob"}  # every vote is shown
-    with pytest.raises(AppError, match="does not belong"):
-        bob.predict(image_id, "Amanita", "Boletus edulis", "", "All", "all",
-                    api_name="/review_save")
+    refused_save(bob, image_id, "Amanita", "Boletus edulis", "does not belong")
     exported = pd.read_csv(bob.predict(api_name="/review_export"), dtype=str,
                            keep_default_na=False).set_index("image_id")
     assert exported.loc[image_id, "genus"] == "Amanita"  # 1-1 tie goes to bob, the latest
@@ -716,8 +721,7 @@ def test_the_review_tab_takes_genus_names_in_any_case(review_app, review_env):
     assert "Cortinarius rubellus" in {value for _, value in box["choices"]}
     with pytest.raises(AppError, match="curated seed list"):  # got as far as the store
         alice.predict("cortinarius", "Cortinarius rubellus", api_name="/review_retire_species")
-    with pytest.raises(AppError, match="one of Agaricus, Amanita"):
-        alice.predict(image_id, "cortinarious", "", "", "All", "all", api_name="/review_save")
+    refused_save(alice, image_id, "cortinarious", "", "one of Agaricus, Amanita")
 
 
 def test_go_to_over_raw_http_refuses_a_lone_surrogate_naming_the_input(review_app):
@@ -755,12 +759,9 @@ def test_species_names_a_mycologist_types_are_kept_refused_or_explained(review_a
                   api_name="/review_save")
     assert store_rows(review_env)[-1].species == "Boletus edulis subsp. aereus"
     before = len(store_rows(review_env))
-    with pytest.raises(AppError, match="is not a binomial"):
-        alice.predict(image_id, "Russula", "Russula emetica subsp. sp", "", "All", "all",
-                      api_name="/review_save")
-    with pytest.raises(AppError, match="“cf.” hedges the name.*save “Russula emetica”"):
-        alice.predict(image_id, "Russula", "Russula cf. emetica", "", "All", "all",
-                      api_name="/review_save")
+    refused_save(alice, image_id, "Russula", "Russula emetica subsp. sp", "is not a binomial")
+    refused_save(alice, image_id, "Russula", "Russula cf. emetica",
+                 "“cf.” hedges the name.*save “Russula emetica”")
     assert len(store_rows(review_env)) == before
     offered = {v for _, v in alice.predict("Russula", api_name="/review_species_choices")[
         "choices"]}
@@ -774,14 +775,11 @@ def test_a_species_of_another_genus_says_to_choose_that_genus(review_app, review
     alice = logged_in(review_app, "alice")
     image_id = alice.predict("", "All", "all", api_name="/review_show")[0]
     before = len(store_rows(review_env))
-    with pytest.raises(AppError, match="“Boletus edulis” does not belong to genus Amanita: "
-                                       "choose the genus Boletus with it, or a species of "
-                                       "Amanita"):
-        alice.predict(image_id, "Amanita", "Boletus edulis", "", "All", "all",
-                      api_name="/review_save")
-    with pytest.raises(AppError, match="Pleurotus is none of the nine genera"):
-        alice.predict(image_id, "Amanita", "Pleurotus ostreatus", "", "All", "all",
-                      api_name="/review_save")
+    refused_save(alice, image_id, "Amanita", "Boletus edulis",
+                 "“Boletus edulis” does not belong to genus Amanita: choose the genus Boletus "
+                 "with it, or a species of Amanita")
+    refused_save(alice, image_id, "Amanita", "Pleurotus ostreatus",
+                 "Pleurotus is none of the nine genera")
     assert len(store_rows(review_env)) == before
 
 
