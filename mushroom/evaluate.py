@@ -144,7 +144,7 @@ def score(predictor: Predictor, frame: pd.DataFrame,
 
 def evaluate_frame(predictor: Predictor, root: str | Path, frame: pd.DataFrame,
                    batch_size: int = 32, workers: int = 0) -> tuple[dict, pd.DataFrame]:
-    """Predict and score manifest rows (training reuses this on its test split).
+    """Predict and score manifest rows in one call: what ``run`` does, without the files.
 
     Args:
         predictor: a loaded model.
