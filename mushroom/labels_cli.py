@@ -146,7 +146,7 @@ def run_export(args: argparse.Namespace) -> int:
                          "files are append-only; write the export elsewhere")
     check_csv_out(args.out)
     n = export_csv(args.labels, args.out)
-    print(f"wrote {args.out} ({n} photos)")
+    print(f"wrote {args.out} ({n} photo{'' if n == 1 else 's'})")
     return 0
 
 

@@ -231,6 +231,18 @@ def test_cli_relabel_reaches_the_next_manifest_and_its_report(tiny_data, tmp_pat
     assert "species labels: 1" in result.stdout
 
 
+def test_export_counts_one_photo_in_the_singular(photos, tmp_path):
+    """Seen running the README's bulk commands: "wrote consensus.csv (1 photos)"."""
+    store, out = tmp_path / "labels", tmp_path / "consensus.csv"
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    result = cli("labels", "export", "--labels", str(store), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"wrote {out} (1 photo)"
+    labels.record(store, photos, "Boletus/000.jpg", "alice", genus="Boletus")
+    result = cli("labels", "export", "--labels", str(store), "--out", str(out))
+    assert result.stdout.strip() == f"wrote {out} (2 photos)"
+
+
 def test_export_writes_one_consensus_row_per_photo(photos, tmp_path):
     store, out = tmp_path / "labels", tmp_path / "out" / "consensus.csv"
     for who, genus in (("alice", "Boletus"), ("bob", "Boletus"), ("carol", "Amanita")):
