@@ -91,14 +91,21 @@ def load_data(path: str | Path) -> Any:
 
 
 def load_failure(err: Exception) -> str:
-    """Why :func:`load_data` failed, in a few words: the type of error, or for a refused
-    pickle global the global it names ("it would load posix.system; nothing was run")."""
+    """Why :func:`load_data` failed, in a few words a user can act on: a refused pickle
+    global by name ("it would load posix.system; nothing was run"), an empty file, a cut-short
+    file, or a file that ``torch.save`` did not write. The error's type ends it, for a bug
+    report ("KeyError" alone had read as a bug in the app)."""
     import re
 
     found = re.search(r"GLOBAL ([\w.]+)", str(err))
     if found:
         return f"it would load {found.group(1)}, which is not data; nothing was run"
-    return type(err).__name__
+    kind = type(err).__name__
+    if isinstance(err, EOFError):
+        return f"the file is empty or cut short: {kind}"
+    if "zip archive" in str(err) or "central directory" in str(err):
+        return f"the file is cut short or damaged: {kind}"
+    return f"not a file that torch.save wrote: {kind}"
 
 
 def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
@@ -122,8 +129,10 @@ def load_checkpoint(path: str | Path) -> tuple[MushroomNet, dict[str, Any]]:
         ckpt = load_data(path)
     except Exception as err:  # pickle, zip, EOF and refused-global errors all mean "not ours"
         raise ValueError(f"{path} is not a Mushroom checkpoint ({load_failure(err)})") from err
-    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
-        raise ValueError(f"{path} is not a Mushroom checkpoint")
+    missing = [k for k in REQUIRED_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:  # another project's weights, or a bare state_dict saved by hand
+        raise ValueError(f"{path} is not a Mushroom checkpoint (a PyTorch file without "
+                         f"{', '.join(missing[:3])}{'…' if len(missing) > 3 else ''})")
     model = create_model(ckpt["arch"], len(ckpt["classes"]), pretrained=False,
                          adapter_dim=ckpt.get("adapter_dim", 256))
     try:

@@ -116,7 +116,8 @@ def test_missing_metadata_is_refused_before_writing(tmp_path, saved):
 def test_a_file_that_is_not_a_checkpoint_is_a_value_error(tmp_path):
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(3)}, other)
-    with pytest.raises(ValueError, match="not a Mushroom checkpoint"):
+    with pytest.raises(ValueError, match=r"not a Mushroom checkpoint \(a PyTorch file without "
+                                         r"arch, classes, input_size…\)"):
         load_checkpoint(other)
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "absent.pt")
@@ -125,8 +126,20 @@ def test_a_file_that_is_not_a_checkpoint_is_a_value_error(tmp_path):
 def test_random_bytes_are_a_value_error(tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"this is a text file, not a model\n" * 10)
-    with pytest.raises(ValueError, match=r"junk\.pt is not a Mushroom checkpoint \(\w+Error\)"):
+    with pytest.raises(ValueError, match=r"junk\.pt is not a Mushroom checkpoint \(not a file "
+                                         r"that torch\.save wrote: \w+Error\)"):
         load_checkpoint(junk)
+
+
+def test_an_empty_or_cut_short_checkpoint_says_so(tmp_path, saved):
+    """A download or copy that stopped part way is named as such, not as an error type."""
+    whole = saved[1].read_bytes()
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"\(the file is empty or cut short: EOFError\)"):
+        load_checkpoint(tmp_path / "empty.pt")
+    with pytest.raises(ValueError, match=r"\(the file is cut short or damaged: \w+Error\)"):
+        load_checkpoint(tmp_path / "cut.pt")
 
 
 def test_a_checkpoint_that_would_run_code_is_refused_unrun(tmp_path, saved):

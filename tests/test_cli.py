@@ -424,7 +424,8 @@ def test_bench_given_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_pat
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [f"error: {bad} is not a Mushroom checkpoint "
-                                                "(UnpicklingError)"]
+                                                "(not a file that torch.save wrote: "
+                                                "UnpicklingError)"]
     assert not out.parent.exists()  # refused before synthetic photos or results were written
 
 
