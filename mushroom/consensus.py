@@ -69,10 +69,30 @@ class Consensus:
         return sum(_outcome(v) == winner for v in self.votes) / len(self.votes)
 
 
+def undo_key(row: Decision) -> tuple[str, str, str]:
+    """What an undo row cancels, as (row id, expert, photo); for any other row, what an undo
+    must name to cancel it. An undo cancels only its own expert's row on its own photo: a
+    hand-written or merged undo naming another expert's vote must not withdraw it."""
+    return (row.undoes if row.action == "undo" else row.row_id), row.annotator, row.image_id
+
+
 def active_rows(rows: list[Decision]) -> list[Decision]:
     """Rows still in force: undo rows and the rows they cancel are dropped."""
-    undone = {r.undoes for r in rows if r.action == "undo"}
-    return [r for r in rows if r.action != "undo" and r.row_id not in undone]
+    undone = {undo_key(r) for r in rows if r.action == "undo"}
+    return [r for r in rows if r.action != "undo" and undo_key(r) not in undone]
+
+
+def stray_undos(rows: list[Decision]) -> list[Decision]:
+    """Undo rows that cancel nothing: no earlier row of their own expert on their own photo
+    has the row id they name (a hand edit, or another expert's vote named). Ignored."""
+    seen: set[tuple[str, str, str]] = set()
+    stray = []
+    for r in rows:
+        if r.action != "undo":
+            seen.add(undo_key(r))
+        elif undo_key(r) not in seen:
+            stray.append(r)
+    return stray
 
 
 def last_in_force(labels_dir: str | Path, annotator: str) -> Decision | None:
@@ -126,15 +146,14 @@ def photo_consensus(image_id: str, active: list[Decision]) -> Consensus | None:
 
 class Tally:
     """The consensus of a store as rows are appended: each new row recomputes only its
-    photo (and an undo, its target's photo), so a vote costs microseconds, not a pass over
-    the store, and leaves few new objects behind for the garbage collector."""
+    photo (an undo cancels only a row of its own photo), so a vote costs microseconds, not a
+    pass over the store, and leaves few new objects behind for the garbage collector."""
 
     def __init__(self):
         self.count = 0  # rows added so far
         self.last: Decision | None = None  # the latest of them
         self.groups: dict[str, list[Decision]] = defaultdict(list)  # every row, by photo
-        self.undone: set[str] = set()  # row ids cancelled by undo rows
-        self.photos_of: dict[str, tuple[str, ...]] = {}  # row id -> photos with such a row
+        self.undone: set[tuple[str, str, str]] = set()  # what undo rows cancel (undo_key)
         self.agreed: dict[str, Consensus] = {}  # replaced, never modified, by add()
 
     def extended_by(self, rows: list[Decision]) -> bool:
@@ -144,18 +163,16 @@ class Tally:
     def in_force(self, image_id: str) -> list[Decision]:
         """The photo's rows still in force, in file order (:func:`active_rows` of its rows)."""
         return [r for r in self.groups.get(image_id, ())
-                if r.action != "undo" and r.row_id not in self.undone]
+                if r.action != "undo" and undo_key(r) not in self.undone]
 
     def add(self, rows: list[Decision]) -> Tally:
         """Take in rows appended after those already added; returns itself."""
         touched: dict[str, None] = {}
         for r in rows:
             self.groups[r.image_id].append(r)
-            self.photos_of[r.row_id] = self.photos_of.get(r.row_id, ()) + (r.image_id,)
             touched[r.image_id] = None
-            if r.action == "undo":
-                self.undone.add(r.undoes)
-                touched.update(dict.fromkeys(self.photos_of.get(r.undoes, ())))
+            if r.action == "undo":  # it can only cancel a row of its own photo
+                self.undone.add(undo_key(r))
         agreed = dict(self.agreed)
         for image_id in touched:
             found = photo_consensus(image_id, self.in_force(image_id))

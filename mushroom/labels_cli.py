@@ -147,7 +147,22 @@ def run_export(args: argparse.Namespace) -> int:
     check_csv_out(args.out)
     n = export_csv(args.labels, args.out)
     print(f"wrote {args.out} ({n} photo{'' if n == 1 else 's'})")
+    _warn_stray_undos(args.labels)
     return 0
+
+
+def _warn_stray_undos(labels_dir: str) -> None:
+    """Name undo rows that cancel nothing (hand-written, or naming another expert's row):
+    the export ignored them, and whoever wrote them should know."""
+    from mushroom.consensus import stray_undos
+    from mushroom.labels import read_rows
+
+    stray = stray_undos(read_rows(labels_dir))
+    if stray:
+        first = stray[0]
+        print(f"warning: {len(stray)} undo row(s) cancel nothing and were ignored (an undo "
+              f"cancels only its own expert's earlier row on the same photo), e.g. "
+              f"{first.annotator}'s undo {first.row_id} on {first.path}", file=sys.stderr)
 
 
 def run_merge(args: argparse.Namespace) -> int:

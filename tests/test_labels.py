@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import write_tiny_dataset
+from conftest import run_cli, write_tiny_dataset
 from mushroom import consensus as cons
 from mushroom import decision, labels
 from mushroom import species as species_list
@@ -402,3 +403,43 @@ def test_one_expert_cannot_flood_a_photo_with_decisions(photos, store, monkeypat
 def test_a_decision_is_named_from_its_fields(genus, species, flags, expected):
     assert decision.infer_action(genus, species, flags, previous="Amanita",
                                  kept_species="Amanita muscaria") == expected
+
+
+def _hand_written_undo(store: Path, who: str, target: labels.Decision,
+                       image_id: str | None = None) -> None:
+    """Append an undo row as a script or a hand edit would, bypassing undo_last."""
+    row = decision.Decision(who, "undo", image_id or target.image_id, target.path,
+                            target.genus, target.genus, undoes=target.row_id,
+                            time="2026-01-01T00:00:00Z", row_id=uuid.uuid4().hex)
+    with open(store / labels.STORE_NAME, "ab") as f:
+        f.write(labels.row_line(row))
+
+
+def test_an_undo_cancels_only_its_own_experts_row_on_its_own_photo(photos, store):
+    alice = labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    mine = labels.record(store, photos, "Amanita/001.jpg", "mallory", genus="Amanita")
+    _hand_written_undo(store, "mallory", alice)  # someone else's vote: ignored
+    _hand_written_undo(store, "mallory", mine, image_id=alice.image_id)  # another photo's id
+    for agreed in (cons.consensus(labels.read_rows(store)), cons.current(store)):
+        assert [v.annotator for v in agreed[alice.image_id].votes] == ["alice"]
+        assert agreed[alice.image_id].genus == "Boletus"
+        assert [v.annotator for v in agreed[mine.image_id].votes] == ["mallory"]
+    assert [r.row_id for r in cons.rows_in_force(store, alice.image_id)] == [alice.row_id]
+    assert cons.last_in_force(store, "alice").row_id == alice.row_id
+    assert labels.undo_last(store, "alice").undoes == alice.row_id  # her own undo still works
+    assert alice.image_id not in cons.current(store)
+    assert [r.annotator for r in cons.stray_undos(labels.read_rows(store))] == ["mallory"] * 2
+
+
+def test_labels_export_warns_of_undo_rows_that_cancel_nothing(photos, store, tmp_path):
+    alice = labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    status, out, err = run_cli("labels", "export", "--labels", str(store),
+                               "--out", str(tmp_path / "a.csv"))
+    assert status == 0 and "warning" not in err
+    _hand_written_undo(store, "mallory", alice)
+    status, out, err = run_cli("labels", "export", "--labels", str(store),
+                               "--out", str(tmp_path / "b.csv"))
+    assert status == 0 and "wrote" in out
+    assert "warning: 1 undo row(s) cancel nothing" in err and "mallory's undo" in err
+    exported = pd.read_csv(tmp_path / "b.csv", dtype=str, keep_default_na=False)
+    assert exported["votes"].tolist() == ["alice: Boletus"]
