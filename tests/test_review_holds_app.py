@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import logged_in
+from conftest import PASSWORD, logged_in
 from mushroom import labels, review
 from mushroom.review_hold_board import HOLDS_NAME
 
@@ -241,3 +241,21 @@ def test_the_last_photo_left_held_by_another_is_not_said_to_have_others(tmp_path
     assert his[at("current")] == hers and "alice has this photo open" in his[at("label")]
     said = his[at("status")]
     assert "No photo left under your filters is free" in said and "other photo" not in said
+
+
+def test_signing_in_as_another_expert_frees_the_previous_experts_photo(review_app, review_env):
+    """One session signs in as Bob, opens a photo, then signs in as Alice without Log out
+    (a shared lab computer): Bob's hold goes with his sign-in, not ten minutes later."""
+    forget_holds(review_env)
+    shared = logged_in(review_app, "bob")
+    his = shared.predict("", *UNREVIEWED, api_name="/review_show")[0]
+    watcher = logged_in(review_app, "alice")
+    assert "**bob has this photo open**" in watcher.predict(his, api_name="/review_go_to")[2]
+    watcher.predict(queued(review_env)[-1], api_name="/review_go_to")  # alice looks elsewhere
+    shared.predict("alice", PASSWORD, api_name="/review_login")
+    assert "bob has this photo open" not in watcher.predict(his, api_name="/review_go_to")[2]
+    # signing in again as the same expert keeps that expert's own hold
+    shared.predict(his, api_name="/review_go_to")
+    shared.predict("alice", PASSWORD, api_name="/review_login")
+    watcher2 = logged_in(review_app, "bob")
+    assert "**alice has this photo open**" in watcher2.predict(his, api_name="/review_go_to")[2]

@@ -76,7 +76,7 @@ def _connect_session(ctx: h.ReviewContext, w: dict, outputs: list, one_tracker: 
     shown = [w["user"], w["current"], w["filter_genus"], w["mode"], w["history"]]
     swap = [w["user"], w["who"], w["login_box"], w["work"], w["logout"]]
     logged_in = gr.on([w["login"].click, w["password"].submit], bound(signin.login, ctx),
-                      [w["name"], w["password"]], swap, api_name="review_login",
+                      [w["name"], w["password"], w["user"]], swap, api_name="review_login",
                       show_progress_on=w["who"])
     logged_in.success(bound(draft.resume, ctx), [*shown, w["draft"]], outputs,
                       js=draft.RESUME_JS, api_name="review_open", api_visibility="undocumented",

@@ -44,14 +44,26 @@ def setup_notes(ctx: ReviewContext) -> str:
     return "\n".join(notes)
 
 
-def login(ctx: ReviewContext, name: str, password: str):
-    """Check a password; on success remember the expert in this session."""
+def login(ctx: ReviewContext, name: str, password: str, previous: str | None = None):
+    """Check a password; on success remember the expert in this session.
+
+    Args:
+        ctx: the tab's context.
+        name: the expert's login name.
+        password: their password.
+        previous: the expert this session was signed in as (another one may sign in over
+            them without Log out, on a shared computer): a new expert frees the photo the
+            previous one held in this tab, rather than leave it held for ten minutes.
+    """
     from mushroom.auth import authenticate
+    from mushroom.ui.review_holds import release
 
     try:
         user = authenticate(name, password)
     except PermissionError as err:
         raise UserError(str(err), title="Login refused") from err
+    if previous and previous != user:
+        release(ctx.labels_dir, previous)
     return (user, f"Signed in as **{user}**.", gr.update(visible=False), gr.update(visible=True),
             gr.update(visible=True))
 
