@@ -98,6 +98,7 @@ def locate(image: str, data: str | None) -> tuple[Path, str]:
 
 def run_add(args: argparse.Namespace) -> int:
     """Validate and append one decision."""
+    from mushroom.authority import split_authority
     from mushroom.labels import record
 
     if not (args.genus or args.species or args.flag or args.note.strip()):
@@ -107,6 +108,9 @@ def run_add(args: argparse.Namespace) -> int:
                  flags=tuple(args.flag), note=args.note, model_version=args.model_version)
     what = ",".join(row.flags) if row.flags else (row.species or row.genus)
     print(f"{row.action}: {row.path} [{row.image_id}] {row.previous_genus} -> {what}")
+    cited = split_authority(args.species)[1] if row.species else ""
+    if cited:
+        print(f"(author citation “{cited}” dropped: the species list keeps the bare name)")
     return 0
 
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mushroom.authority import RANKS as _RANKS, split_authority
+
 GENERA: tuple[str, ...] = (
     "Agaricus",
     "Amanita",
@@ -117,10 +119,6 @@ no species or subspecies."""
 _QUALIFIERS = frozenset({"cf", "cf.", "aff", "aff.", "nr", "nr."})
 """Words an expert writes between genus and epithet to hedge ("Russula cf. emetica")."""
 
-_RANKS = {"subsp.": "subsp.", "subsp": "subsp.", "ssp.": "subsp.", "ssp": "subsp.",
-          "var.": "var.", "var": "var.", "f.": "f.", "f": "f.", "fo.": "f.", "forma": "f."}
-"""The spellings of an infraspecific rank in use, and the one the list keeps (Index Fungorum's)."""
-
 _EPITHET = re.compile(r"^[a-z](?:[a-z]|-(?=[a-z])){1,39}$")
 """A new name's epithet: 2-40 letters, a hyphen only between two letters ("bursa-pastoris")."""
 
@@ -141,9 +139,11 @@ def canonical_species(species: str) -> str:
     any case, spelled as in :data:`GENERA` ("amanita  muscaria" -> "Amanita muscaria"), and a
     rank as Index Fungorum writes it ("ssp." -> "subsp.", "forma" -> "f.").
 
-    The epithets are left as typed: :func:`validate_species` holds them to lower case.
+    An author citation ("Amanita muscaria (L.) Lam.") is dropped: see
+    :func:`mushroom.authority.split_authority`. The epithets are left as typed:
+    :func:`validate_species` holds them to lower case.
     """
-    words = str(species).split()
+    words = split_authority(str(species))[0].split()
     if words and words[0].casefold() in _BY_KEY:
         words[0] = _BY_KEY[words[0].casefold()]
     if len(words) == 4 and words[2] in _RANKS:  # "Boletus edulis ssp. aereus" is subsp.

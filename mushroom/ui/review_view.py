@@ -205,6 +205,13 @@ def decision_words(d) -> str:
             "note": f"note added: “{md_text(d.note[:80])}”"}.get(d.action, d.action)
 
 
-def saved_text(d) -> str:
-    """The status line after a decision, in words: what was recorded on which photo."""
-    return f"Saved: {decision_words(d)} (`{d.path}`)."
+def saved_text(d, typed_species: str = "") -> str:
+    """The status line after a decision, in words: what was recorded on which photo, and
+    the author citation dropped from ``typed_species`` (the species as the expert typed it),
+    if it had one."""
+    from mushroom.authority import split_authority
+
+    cited = split_authority(typed_species)[1] if d.species else ""
+    dropped = (f" Author citation “{md_text(cited)}” dropped: the list keeps the bare name."
+               if cited else "")
+    return f"Saved: {decision_words(d)} (`{d.path}`).{dropped}"
