@@ -119,9 +119,9 @@ def run_undo(args: argparse.Namespace) -> int:
     from mushroom.labels import undo_last
 
     row = undo_last(existing_store(args.labels), args.annotator)
-    if row is None:
-        print(f"nothing to undo for {args.annotator}", file=sys.stderr)
-        return 1
+    if row is None:  # an error like any other: "error: ...", status 2
+        raise ValueError(f"nothing to undo for {args.annotator}: no decision of theirs is in "
+                         f"force in {args.labels}")
     print(f"undone: {row.path} [{row.image_id}]")
     return 0
 

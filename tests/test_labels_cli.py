@@ -549,3 +549,15 @@ def test_a_label_on_a_dropped_exact_duplicate_reaches_the_copy_kept(tmp_path):
     assert "labels: ignored, photo dropped by the cleaning (corrupt, too small, duplicate): 0" \
         in out
     assert "labels: genus corrections: 1" in out
+
+
+def test_undo_with_nothing_to_undo_is_an_error_like_the_others(photos, tmp_path):
+    store = tmp_path / "labels"
+    labels.record(store, photos, "Amanita/000.jpg", "alice", genus="Boletus")
+    done = cli("labels", "undo", "--labels", str(store), "--annotator", "alice")
+    assert done.returncode == 0 and "undone: Amanita/000.jpg" in done.stdout
+    for who in ("alice", "bob"):
+        again = cli("labels", "undo", "--labels", str(store), "--annotator", who)
+        assert again.returncode == 2
+        assert again.stderr == (f"error: nothing to undo for {who}: no decision of theirs is "
+                                f"in force in {store}\n")
