@@ -10,6 +10,7 @@ import re
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
+from mushroom.layout import misspelt
 from mushroom.taxonomy import GENERA, validate_species
 
 FLAGS = ("not_a_mushroom", "unusable")
@@ -106,7 +107,8 @@ def validate(d: Decision, strict: bool = True) -> Decision:
     safe_relpath(d.path)
     for name in ("previous_genus", "genus"):
         if getattr(d, name) not in GENERA:
-            raise ValueError(f"{name} {getattr(d, name)!r} must be one of {', '.join(GENERA)}")
+            raise ValueError(f"{name} {getattr(d, name)!r}{misspelt(getattr(d, name))} must be "
+                             f"one of {', '.join(GENERA)}")
     d.species = validate_species(d.genus, d.species, strict) if d.species.strip() else ""
     d.flags = _checked_flags(d)
     if d.action in ("flag", "note") and (d.genus != d.previous_genus or d.species):

@@ -53,8 +53,14 @@ def no_folder(data_dir: str | Path) -> FileNotFoundError:
 def folder_hint(name: str) -> str:
     """``Bolettus (Boletus misspelt?)``: a folder that is no genus, with the genus it nearly
     spells, so that a typo's photos are not left out unnoticed."""
-    close = difflib.get_close_matches(name.lower(), GENUS_OF_FOLDER, n=1, cutoff=0.75)
-    return f"{name} ({GENUS_OF_FOLDER[close[0]]} misspelt?)" if close else name
+    return name + misspelt(name)
+
+
+def misspelt(name: str) -> str:
+    """`` (Boletus misspelt?)`` when ``name`` nearly spells a genus, else ``""``: the hint
+    every refusal of a genus name adds (a folder, ``labels add --genus``, the Review tab)."""
+    close = difflib.get_close_matches(str(name).lower(), GENUS_OF_FOLDER, n=1, cutoff=0.75)
+    return f" ({GENUS_OF_FOLDER[close[0]]} misspelt?)" if close else ""
 
 
 def layout_hint(folder: Path) -> str:

@@ -216,9 +216,12 @@ def _other_genus(name: str, genus: str, named: str) -> str:
     """Why a species of another genus is refused, and what to do: in the Review tab, typing
     the species of a relabel and leaving the genus box at the photo's label is the usual
     cause."""
+    from mushroom.layout import misspelt  # which imports this module
+
     example = f"a species of {genus} (as in “{EXAMPLE_SPECIES[genus]}”)"
     fix = (f"choose the genus {named} with it, or {example}" if named in GENERA
-           else f"{named} is none of the nine genera ({', '.join(GENERA)}); name {example}")
+           else f"{named}{misspelt(named)} is none of the nine genera ({', '.join(GENERA)}); "
+           f"name {example}")
     return f"species “{name}” does not belong to genus {genus}: {fix}"
 
 

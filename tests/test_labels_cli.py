@@ -453,7 +453,8 @@ def test_genus_names_are_taken_in_any_case_and_stored_as_spelled_in_the_list(pho
         ("relabel", "Amanita", "Amanita muscaria"), ("confirm", "Amanita", "Amanita muscaria")]
     status, _, err = run_cli(*base, "--image", "Boletus/001.jpg", "--genus", "amanitaa",
                              "--annotator", "alice")
-    assert status == 2 and err == ("error: genus 'amanitaa' must be one of Agaricus, Amanita, "
+    assert status == 2 and err == ("error: genus 'amanitaa' (Amanita misspelt?) must be one "
+                                   "of Agaricus, Amanita, "
                                    "Boletus, Cortinarius, Entoloma, Hygrocybe, Lactarius, "
                                    "Russula, Suillus\n")
     assert len(labels.read_rows(store)) == 2

@@ -10,6 +10,7 @@ screen, the photo is shown again as it stands now, with the typed note kept.
 
 from __future__ import annotations
 
+from mushroom.layout import misspelt
 from mushroom.review_filters import MODES
 from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA, canonical_genus
@@ -43,7 +44,7 @@ def check_choice(kind: str, image_id: str | None, genus: str | None, species: st
     genus = canonical_genus(genus)  # typed into the box (or sent by a client) in any case
     if genus not in GENERA:
         raise UserError(f"Choose a genus to save (one of {', '.join(GENERA)}), not "
-                        f"{clip(genus)!r}.", title="Not saved")
+                        f"{clip(genus)!r}{misspelt(genus or '')}.", title="Not saved")
     if (species or "").strip():
         try:
             validate_species(genus, species)
