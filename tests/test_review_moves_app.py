@@ -326,3 +326,27 @@ def test_undo_or_reopen_with_nothing_left_keeps_the_photo_on_screen(review_app):
         assert out[9] == said
         assert out[0] == {"__type__": "update"} and out[7] == {"__type__": "update"}
     assert bob.predict(api_name="/review_previous")[0] == shown[-2]  # the trail stayed put
+
+
+def test_skipping_the_last_photo_left_says_it_comes_back(tmp_path):
+    """Skip on the only photo left under the filters (the others voted on, or open on
+    another expert's screen) showed that same photo again with a bare "Skipped.", which
+    read as a page that did nothing."""
+    from server import running_app
+
+    from mushroom.ui.review_handlers import SKIPPED_BACK
+
+    with running_app(review_setup(tmp_path, per_class=1)) as app:  # three photos
+        alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
+        a = alice.predict("", "All", "unreviewed", api_name="/review_show")[0]
+        b = bob.predict("", "All", "unreviewed", api_name="/review_show")[0]
+        c = alice.predict(a, "", "", "", "All", "unreviewed", api_name="/review_confirm")[0]
+        assert len({a, b, c}) == 3
+        again = alice.predict(c, "All", "unreviewed", api_name="/review_skip")  # b is bob's
+        assert again[0] == c and again[9].startswith(SKIPPED_BACK)
+        bob.predict(b, "", "", "", "All", "unreviewed", api_name="/review_confirm")
+        bob.predict(api_name="/review_logout")
+        again = alice.predict(c, "All", "unreviewed", api_name="/review_skip")  # c alone
+        assert again[0] == c and again[9] == SKIPPED_BACK
+        moved = alice.predict(c, "All", "all", api_name="/review_skip")  # "all" has more
+        assert moved[0] != c and moved[9] == "Skipped."

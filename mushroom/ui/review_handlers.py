@@ -268,4 +268,14 @@ def advance(ctx: ReviewContext, user: str, after: str, genus: str, mode: str, st
 def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str, mode: str,
          history: History | None = None):
     """Leave the photo for later and show the next one."""
-    return advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.", history)
+    out = advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.", history)
+    at = ITEM_OUTPUTS.index
+    if image_id and out[at("current")] == image_id:  # a bare "Skipped." read as stuck
+        out[at("status")] = out[at("status")].replace("Skipped.", SKIPPED_BACK, 1)
+    return out
+
+
+SKIPPED_BACK = ("Skipped, but it comes back: no other photo under your filters is waiting (the "
+                "rest are done, or open on another expert's screen). Vote on it, or change "
+                "the filters.")
+"""The status line when Skip hands out the very photo skipped: the last one left."""
