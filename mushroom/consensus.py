@@ -83,16 +83,10 @@ def active_rows(rows: list[Decision]) -> list[Decision]:
 
 
 def stray_undos(rows: list[Decision]) -> list[Decision]:
-    """Undo rows that cancel nothing: no earlier row of their own expert on their own photo
-    has the row id they name (a hand edit, or another expert's vote named). Ignored."""
-    seen: set[tuple[str, str, str]] = set()
-    stray = []
-    for r in rows:
-        if r.action != "undo":
-            seen.add(undo_key(r))
-        elif undo_key(r) not in seen:
-            stray.append(r)
-    return stray
+    """Undo rows that cancel nothing: no row of their own expert on their own photo has the
+    row id they name (a hand edit, or another expert's vote named). Ignored."""
+    targets = {undo_key(r) for r in rows if r.action != "undo"}
+    return [r for r in rows if r.action == "undo" and undo_key(r) not in targets]
 
 
 def last_in_force(labels_dir: str | Path, annotator: str) -> Decision | None:
