@@ -77,10 +77,19 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict,
     own = verdict.reasons if verdict.level == "poisonous" else ()
     # ...and the outvoted photos are named first already.
     named = {text for text, _ in outvoted}
-    extra = [r for r in find.flag_reasons
-             if not (own and r.startswith("combined")) and r not in named]
+    extra = [r for r in find.flag_reasons if not (own and r.startswith("combined"))
+             and r not in named and not r.startswith(_restated(find, own))]
     reasons = tuple(g for g, _ in outvoted) + disagree + tuple(own) + tuple(extra)
     return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons)
+
+
+def _restated(find: FindResult, own: tuple[str, ...]) -> tuple[str, ...]:
+    """The start of the per-photo P(poisonous) reason that ``own`` (decide's reasons for
+    the combined answer) already gives, or ``()``: a find that rests on one photo (the only
+    one, or the others repeat it or went unrecognized) has that photo's P(poisonous) as its
+    own, and a lone Amanita photo's reasons said it twice."""
+    sole = np.flatnonzero(find.used)
+    return (f"photo {sole[0] + 1}: P(poisonous genus) ",) if own and len(sole) == 1 else ()
 
 
 def _poisonous_top(find: FindResult, classes: Sequence[str], genus: str,

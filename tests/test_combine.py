@@ -434,3 +434,27 @@ def test_a_photo_poisonous_on_its_own_never_lets_the_find_be_edible(find_in, tau
                 if u and d.top1_probability >= top1}
         assert len(sure) <= 1  # photos that confidently disagree are not one answer
     assert "safe to eat" not in " ".join([verdict.message, *verdict.reasons]).lower()
+
+
+def test_a_find_resting_on_one_photo_gives_its_poison_reason_once():
+    """Seen with a real Amanita photo alone in a find: "P(poisonous) >99% is at or above the
+    threshold 1.2%" and "photo 1: P(poisonous genus) >99% is at or above 1.2%", the one
+    photo's P(poisonous) being the find's. The same holds when the other photos repeat it."""
+    amanita = peaked(AMANITA, 0.97)
+    cases = {"one photo": (amanita[None], None), "the same photo twice": (
+        np.stack([amanita, amanita]), [None, 0])}
+    for name, (photos, repeat_of) in cases.items():
+        verdict = find_verdict(combine_find(photos, GENERA, 0.1, repeat_of=repeat_of,
+                                            poison_head=np.full(len(photos), 0.9),
+                                            head_tau=0.5), GENERA, 0.1)
+        assert verdict.level == "poisonous", name
+        said = [r for r in verdict.reasons if "P(poisonous" in r]
+        assert len(said) == 1 + (repeat_of is not None), (name, verdict.reasons)
+        assert said[0].startswith("P(poisonous) 98% is at or above the threshold"), name
+        # the detector's own signal is not the P(poisonous) line: it stays
+        assert "photo 1: the poison detector gives 90% (threshold 50%)" in verdict.reasons
+    # two photos that each count keep their own lines: which of them fired matters
+    two = find_verdict(combine_find(np.stack([amanita, peaked(AMANITA, 0.9)]), GENERA, 0.1),
+                       GENERA, 0.1)
+    assert [r.split(":")[0] for r in two.reasons if ": P(poisonous genus)" in r] == [
+        "photo 1", "photo 2"]
