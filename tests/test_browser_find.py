@@ -360,3 +360,33 @@ def test_a_photo_removed_while_the_find_is_identified_gets_the_new_answer(app, p
     page.wait_for_timeout(2000)  # and the old list's answer does not land after it
     assert "Combined from 1 of 1 photo" in page.locator("#find-verdict").inner_text()
     assert page.locator("#find-verdict .photo-error").count() == 0
+
+
+def test_an_old_lists_late_answer_never_shows_beside_the_new_photos(app, page, tmp_path):
+    """Seen live: photos chosen while the list before was still being identified (a busy
+    Space) showed the old list's card until their own answer came."""
+    from test_browser_identify import card_text, card_texts, hold_calls_with, release, wait_held
+
+    first, old, new = tmp_path / "first.jpg", tmp_path / "old.jpg", tmp_path / "new.jpg"
+    make_photo(GENERA.index("Boletus"), seed=5, size=(240, 240)).save(first, quality=90)
+    old.write_bytes(first.read_bytes())
+    make_photo(GENERA.index("Amanita"), seed=6, size=(240, 240)).save(new, quality=90)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(first)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    old_text = card_text(page, "#find-verdict")
+    # Files added join the list: the new list holds old.jpg too, so new.jpg is looked for first
+    held = hold_calls_with(page, "new.jpg", "old.jpg")
+    page.locator("#find-photos input[type=file]").set_input_files([str(old)])
+    wait_held(page, held, "old.jpg")
+    assert card_text(page, "#find-verdict") == "Identifying these photos…"
+    page.locator("#find-photos input[type=file]").set_input_files([str(new)])
+    page.wait_for_timeout(1000)
+    release(held, "old.jpg")  # the old list's answer comes while the new one's waits
+    assert card_texts(page, 3, "#find-verdict") == {"Identifying these photos…"}
+    wait_held(page, held, "new.jpg")
+    release(held, "new.jpg")
+    page.locator("#find-verdict .verdict").wait_for(timeout=30_000)
+    new_text = card_text(page, "#find-verdict")
+    assert new_text != old_text
+    assert card_texts(page, 1, "#find-verdict") == {new_text}

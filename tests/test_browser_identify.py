@@ -8,6 +8,7 @@ The screenshot (``identify.png``) and the load time (``browser.json``) go to the
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -528,3 +529,110 @@ def test_a_photo_changed_while_the_last_is_identified_gets_its_own_verdict(app, 
         timeout=30_000)
     page.wait_for_timeout(2000)  # and the first photo's answer does not land after it
     assert page.locator("#verdict .verdict").count() == 0
+
+
+def hold_calls_with(page, *names: str) -> dict:
+    """Hold back the page's queued calls that send a file of ``names`` (as a busy server
+    would) until :func:`release`; returns name -> the routes held so far."""
+    held: dict = {}
+
+    def route(r):
+        data = r.request.post_data or ""
+        name = next((n for n in names if f"/{n}" in data), None)
+        if name is None or held.get(name) is None and name in held:
+            r.continue_()  # released: calls from now on go through
+        else:
+            held.setdefault(name, []).append(r)
+
+    page.route("**/gradio_api/queue/join*", route)
+    return held
+
+
+def release(held: dict, name: str) -> None:
+    """Let the calls held for ``name`` through, and the later ones too."""
+    for r in held[name]:
+        r.continue_()
+    held[name] = None
+
+
+def wait_held(page, held: dict, name: str) -> None:
+    """Wait until a call for ``name`` is held back by :func:`hold_calls_with`."""
+    for _ in range(300):
+        if held.get(name):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no call for {name}")
+
+
+def card_text(page, box: str = "#verdict") -> str:
+    """The verdict box's text, without the timer Gradio puts over a box being updated."""
+    return re.sub(r"^(processing \| )?[\d./]+s\n", "", page.locator(box).inner_text())
+
+
+def card_texts(page, seconds: float, box: str = "#verdict") -> set[str]:
+    """Every text the verdict box shows over ``seconds`` (sampled every 50 ms)."""
+    seen = set()
+    for _ in range(int(seconds * 20)):
+        seen.add(card_text(page, box))
+        page.wait_for_timeout(50)
+    return seen
+
+
+def two_verdicts(page, tmp_path) -> tuple[Path, Path, str]:
+    """Photos old.jpg and new.jpg whose cards differ, and old's card text (its own copy,
+    first.jpg, identified on the page, which is left showing that card)."""
+    first, old, new = tmp_path / "first.jpg", tmp_path / "old.jpg", tmp_path / "new.jpg"
+    make_photo(GENERA.index("Boletus"), seed=5, size=(240, 240)).save(first, quality=90)
+    old.write_bytes(first.read_bytes())
+    make_photo(GENERA.index("Amanita"), seed=6, size=(240, 240)).save(new, quality=90)
+    page.goto(page.app_url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    page.locator("#photo input[type=file]").set_input_files(str(first))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    return old, new, card_text(page)
+
+
+def test_an_old_photos_late_answer_never_shows_beside_the_new_photo(app, offline_page,
+                                                                     tmp_path):
+    """Seen live: a photo chosen while the one before was still being identified (a busy
+    Space) showed the old photo's card ("edible genus") until its own answer came."""
+    page, _ = offline_page
+    page.app_url = app.url
+    old, new, old_text = two_verdicts(page, tmp_path)
+    held = hold_calls_with(page, "old.jpg", "new.jpg")
+    page.locator("#photo input[type=file]").set_input_files(str(old))
+    wait_held(page, held, "old.jpg")
+    assert card_text(page) == "Identifying this photo…"
+    page.locator("#photo input[type=file]").set_input_files(str(new))
+    page.wait_for_timeout(1000)
+    release(held, "old.jpg")  # the old photo's answer comes while the new one's waits
+    seen = card_texts(page, 3)
+    assert old_text not in seen
+    assert seen == {"Identifying this photo…"}
+    wait_held(page, held, "new.jpg")
+    release(held, "new.jpg")
+    page.locator("#verdict .verdict").wait_for(timeout=30_000)
+    new_text = card_text(page)
+    assert new_text != old_text
+    assert card_texts(page, 1) == {new_text}
+
+
+def test_the_identify_buttons_late_answer_never_shows_beside_a_newer_photo(app, offline_page,
+                                                                           tmp_path):
+    """The button's answer for the photo shown when it was pressed landed after the newer
+    photo's own answer, and stayed there."""
+    page, _ = offline_page
+    page.app_url = app.url
+    old, new, old_text = two_verdicts(page, tmp_path)
+    page.locator("#photo input[type=file]").set_input_files(str(old))
+    page.get_by_text(old_text.splitlines()[0]).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    held = hold_calls_with(page, "old.jpg")
+    page.locator("#identify-btn").click()
+    wait_held(page, held, "old.jpg")
+    page.locator("#photo input[type=file]").set_input_files(str(new))
+    page.locator("#verdict .verdict").wait_for(timeout=30_000)
+    new_text = card_text(page)
+    assert new_text != old_text
+    release(held, "old.jpg")
+    assert card_texts(page, 3) == {new_text}

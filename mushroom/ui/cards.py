@@ -1,6 +1,7 @@
 """The HTML cards of an answer: the verdict (headline, prediction set, P(poisonous) against
-tau, reasons, notes), the crop note of a wide photo, and the card that says why a photo got
-no answer. Identify and Find draw every answer with these, from the API's JSON.
+tau, reasons, notes), the crop note of a wide photo, the card that says why a photo got
+no answer, and a find's per-photo table. Identify and Find draw every answer with these, from
+the API's JSON.
 """
 
 from __future__ import annotations
@@ -130,3 +131,35 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
         f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'
         f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>{numbers}'
         f'<ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
+
+
+LEVEL_WORDS = {"poisonous": "do not eat", "uncertain": "uncertain: do not eat",
+               "edible_genus": "has toxic species too", "not_recognized": "not recognized"}
+"""A photo's verdict level in a caption's few words (the API keeps the level codes)."""
+
+
+def photo_caption(i: int, result: dict) -> str:
+    """'Photo 2: Amanita 97%, poisonous' for the per-photo gallery and table."""
+    verdict = result["verdict"]
+    if not result["top_k"]:
+        return f"Photo {i}: not recognized (left out of the genus vote)"
+    top = result["top_k"][0]
+    return f"Photo {i}: {top['genus']} {pct(top['probability'])}, {LEVEL_WORDS[verdict['level']]}"
+
+
+def photo_table(result: dict) -> str:
+    """HTML table of each photo's own answer: top genus, set, verdict and P(poisonous)."""
+    esc = html.escape
+    rows = []
+    for i, photo in enumerate(result["photos"], 1):
+        pset = photo.get("prediction_set")
+        set_text = "n/a" if pset is None else ", ".join(pset) or "none plausible"
+        share = photo.get("centre_share")
+        crop = (f'<br><span class="crop-note">centre square only ({pct(share)} of the photo)'
+                '</span>' if is_wide(share) else "")
+        rows.append(f"<tr><td>{esc(photo_caption(i, photo))}{crop}</td><td>{esc(set_text)}</td>"
+                    f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
+    # in a box that scrolls sideways: on a narrow phone the last column would be cut off
+    return ('<div style="overflow-x:auto"><table class="find-photos"><tr><th>photo</th>'
+            f'<th>prediction set</th><th>P(poisonous genus)</th></tr>{"".join(rows)}'
+            '</table></div>')

@@ -10,7 +10,6 @@ with LIME, as on the Identify tab (API clients call ``/explain`` with that photo
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
@@ -24,10 +23,10 @@ from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_
                          said, whole_number)
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
-from mushroom.ui.cards import error_card, find_crop_note, is_wide, render
+from mushroom.ui.answers import asked_or_latest, is_for, pending_card, stamped
+from mushroom.ui.cards import error_card, find_crop_note, photo_caption, photo_table, render
 from mushroom.ui.uploads import check_upload_path
 from mushroom.ui.identify import LEGEND, PREDICTED, explain, explain_in_place, shared_model
-from mushroom.percent import pct
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
 """What the file picker offers. Browsers that do not know HEIC (Chromium on Linux) give it
@@ -90,38 +89,6 @@ def identify_find(photos: list | None, k: float = 3) -> dict:
         raise UserError(str(err)) from err
 
 
-LEVEL_WORDS = {"poisonous": "do not eat", "uncertain": "uncertain: do not eat",
-               "edible_genus": "has toxic species too", "not_recognized": "not recognized"}
-"""A photo's verdict level in a caption's few words (the API keeps the level codes)."""
-
-
-def photo_caption(i: int, result: dict) -> str:
-    """'Photo 2: Amanita 97%, poisonous' for the per-photo gallery and table."""
-    verdict = result["verdict"]
-    if not result["top_k"]:
-        return f"Photo {i}: not recognized (left out of the genus vote)"
-    top = result["top_k"][0]
-    return f"Photo {i}: {top['genus']} {pct(top['probability'])}, {LEVEL_WORDS[verdict['level']]}"
-
-
-def photo_table(result: dict) -> str:
-    """HTML table of each photo's own answer: top genus, set, verdict and P(poisonous)."""
-    esc = html.escape
-    rows = []
-    for i, photo in enumerate(result["photos"], 1):
-        pset = photo.get("prediction_set")
-        set_text = "n/a" if pset is None else ", ".join(pset) or "none plausible"
-        share = photo.get("centre_share")
-        crop = (f'<br><span class="crop-note">centre square only ({pct(share)} of the photo)'
-                '</span>' if is_wide(share) else "")
-        rows.append(f"<tr><td>{esc(photo_caption(i, photo))}{crop}</td><td>{esc(set_text)}</td>"
-                    f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
-    # in a box that scrolls sideways: on a narrow phone the last column would be cut off
-    return ('<div style="overflow-x:auto"><table class="find-photos"><tr><th>photo</th>'
-            f'<th>prediction set</th><th>P(poisonous genus)</th></tr>{"".join(rows)}'
-            '</table></div>')
-
-
 def render_find(result: dict | None, photos: list | None = None) -> tuple:
     """The /identify_find JSON -> (label, combined card, per-photo table, gallery)."""
     if not result:
@@ -139,14 +106,29 @@ def render_find(result: dict | None, photos: list | None = None) -> tuple:
     return label, card, photo_table(result), gallery or None
 
 
-def identify_find_if_photos(photos: list | None, k: float = 3) -> tuple:
-    """Identify a newly added set of photos for the page; blank outputs when cleared."""
-    if not photos:
-        return None, None, "", "", None
+def answer_for_page(photos: list | None, k: float = 3) -> dict:
+    """The find's answer for the page, (JSON, None) or (None, the card saying why there is
+    none), stamped with the photos and k it answers (see :mod:`mushroom.ui.answers`).
+
+    Drawn by :func:`show_answer`, not here: the gallery's thumbnails (decoded HEIC) would
+    be kept in the session's state.
+    """
+    result, refusal = None, None
     try:
-        result = identify_find(photos, k)
+        result = identify_find(photos, k) if photos else None
     except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
-        return None, None, error_card(said(err), "these photos", live=False), "", None
+        refusal = error_card(said(err), "these photos", live=False)
+    return stamped((result, refusal), tuple(_paths(photos)), k)
+
+
+def show_answer(answer: dict | None, photos: list | None, k: float) -> tuple:
+    """(JSON, label, card, table, gallery) of ``answer`` if it is for the photos and k
+    shown; else nothing changes (see :mod:`mushroom.ui.answers`)."""
+    if not is_for(answer, tuple(_paths(photos)), k):
+        return (gr.skip(),) * 5
+    result, refusal = answer["outputs"]
+    if refusal:
+        return None, None, refusal, "", None
     return (result, *render_find(result, photos))
 
 
@@ -204,9 +186,24 @@ def explain_photo_for_page(photos: list | None, which: str | None, genus: str = 
                             subject="the chosen photo")
 
 
-def clear() -> tuple[None, None, str, str, None]:
-    """Blank every output while new photos are analysed (no stale verdicts)."""
-    return None, None, "", "", None
+def pending(photos: list | None) -> tuple[None, None, str, str, None]:
+    """Blank every output as photos come in; the card says they are being identified."""
+    return None, None, pending_card("these photos") if _paths(photos) else "", "", None
+
+
+def asking(photos: list | None, k: float) -> tuple:
+    """The button's first step: :func:`pending`, and the photos and k it asks for."""
+    return *pending(photos), (tuple(_paths(photos)), k)
+
+
+def show_asked(result: dict | None, asked: tuple, answer: dict | None, photos: list | None,
+               k: float) -> tuple:
+    """The button's /identify_find JSON drawn, if the photos and k it asked for (``asked``)
+    are still shown; else the page's answer for those, or the JSON blanked (the newer
+    photos' answer is on its way, and their pending card stays)."""
+    return asked_or_latest(lambda: render_find(result, photos), asked,
+                           (tuple(_paths(photos)), k), answer,
+                           lambda: show_answer(answer, photos, k), 5)
 
 
 def build_find_tab() -> None:
@@ -273,25 +270,34 @@ def _explain_panel(photos: gr.File, raw: gr.JSON) -> None:
 def _wire(photos, k, go, raw, label, card, table, gallery) -> None:
     """Identify the find when its photos change, when k changes and on the button."""
     outputs = [raw, label, card, table, gallery]
+    answer, asked = gr.State(), gr.State()  # the page's answer; what the button asked for
     private = {"api_visibility": "private"}
+    model = {"concurrency_id": "model", **private}
+    show = {"fn": show_answer, "inputs": [answer, photos, k], "outputs": outputs,
+            "queue": False, "trigger_mode": "always_last", **private}
     # Photos changed (one removed) while the last list is still being identified: the new
-    # list's call was dropped ("once") and the old list's answer stayed; now it follows.
-    photos.change(clear, None, outputs, api_name="find_clear_on_change", queue=False, **private
-                  ).then(identify_find_if_photos, [photos, k], outputs,
-                         api_name="find_on_change", concurrency_id="model",
-                         trigger_mode="always_last", **private)
+    # list's call was dropped ("once") and the old list's answer stayed; now it follows, and
+    # the old list's answer is not shown meanwhile (see mushroom.ui.answers).
+    photos.change(pending, photos, outputs, api_name="find_clear_on_change", queue=False,
+                  **private
+                  ).then(answer_for_page, [photos, k], answer, api_name="find_on_change",
+                         trigger_mode="always_last", **model
+                  ).then(api_name="find_show_on_change", **show)
     photos.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="find_clear_toasts",
                   **private)
     # On change, not release, as on the Identify tab (arrow keys and Enter never release).
-    k.change(identify_find_if_photos, [photos, k], outputs, api_name="find_relist",
-             concurrency_id="model", trigger_mode="always_last", **private)  # no photos: blank
-    identifying = go.click(clear, None, outputs, api_name="find_clear", queue=False, **private
+    k.change(answer_for_page, [photos, k], answer, api_name="find_relist",
+             trigger_mode="always_last", **model  # no photos: blank
+             ).then(api_name="find_show_relist", **show)
+    identifying = go.click(asking, [photos, k], [*outputs, asked], api_name="find_clear",
+                           queue=False, **private
                            ).then(identify_find, [photos, k], raw, api_name="identify_find",
                                   concurrency_id="model", concurrency_limit=4,
                                   preprocess=False)
-    identifying.success(render_find, [raw, photos], [label, card, table, gallery],
-                        api_name="find_render", queue=False, **private)
+    identifying.success(show_asked, [raw, asked, answer, photos, k], outputs,
+                        api_name="find_render", queue=False, trigger_mode="always_last",
+                        **private)
     # A refusal ("Photo 2 (notes.jpg): ...") got only the API's toast, which fades, and the
     # card that named the photo had been blanked: said in place again, as on upload.
-    identifying.failure(identify_find_if_photos, [photos, k], outputs,
-                        api_name="find_refused", concurrency_id="model", **private)
+    identifying.failure(answer_for_page, [photos, k], answer, api_name="find_refused",
+                        **model).then(api_name="find_show_refused", **show)

@@ -19,6 +19,7 @@ from mushroom.explain import MAX_SAMPLES, PRESETS
 from mushroom.taxonomy import GENERA
 from mushroom.ui import (IMAGE_BUTTONS, UserError, as_sent, chosen_genus, close_error_toasts,
                          drawn_as_the_model_sees_it, said, scratch_file, whole_number)
+from mushroom.ui.answers import asked_or_latest, if_current, pending_card, stamped
 from mushroom.ui.cards import error_card, render
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
 
@@ -166,9 +167,40 @@ def drawable_copy(photo: str | bytes) -> str | None:
     return str(path)
 
 
-def clear() -> tuple[None, str, str, None, str]:
-    """Blank every output while a new photo is being analysed (no stale verdicts)."""
-    return None, "", "", None, ""
+def photo_key(photo: Upload) -> str | bytes | None:
+    """What tells the page's photos apart: the upload's path (None: no photo)."""
+    if isinstance(photo, dict):
+        return photo.get("path") or photo.get("url")
+    return getattr(photo, "path", photo)
+
+
+def pending(photo: Upload) -> tuple[None, str, str, None, str]:
+    """Blank every output as a photo comes in; the card says it is being identified."""
+    return None, "", pending_card() if photo is not None else "", None, ""
+
+
+def asking(photo: Upload, k: float) -> tuple:
+    """The Identify button's first step: :func:`pending`, and the photo and k it asks for."""
+    return *pending(photo), (photo_key(photo), k)
+
+
+def answer_for_page(photo: Upload, k: float = 3) -> dict:
+    """:func:`identify_if_photo`'s outputs, stamped with the photo and k they answer."""
+    return stamped(identify_if_photo(photo, k), photo_key(photo), k)
+
+
+def show_answer(answer: dict | None, photo: Upload, k: float) -> tuple:
+    """(JSON, label, card, photo box) of ``answer`` if it is for the photo and k shown."""
+    return if_current(answer, photo_key(photo), k, 4)
+
+
+def show_asked(result: dict | None, asked: tuple, answer: dict | None, photo: Upload,
+               k: float) -> tuple:
+    """The Identify button's /identify JSON on the card, if the photo and k it asked for
+    (``asked``) are still shown; else the page's answer for those, or the JSON blanked
+    (the newer photo's answer is on its way, and its pending card stays)."""
+    return asked_or_latest(lambda: (*render(result), gr.skip()), asked, (photo_key(photo), k),
+                           answer, lambda: answer["outputs"], 4)
 
 
 def build_identify_tab() -> None:
@@ -208,8 +240,13 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     previous photo's verdict, not even when the new one turns out to be unreadable.
     """
     outputs = [raw, label, card, heatmap, refusal]
+    shown = [raw, label, card, photo]
+    answer, asked = gr.State(), gr.State()  # the page's answer; what the button asked for
     private = {"api_visibility": "private"}
     lime = {"concurrency_id": "lime", "concurrency_limit": 1, **RAW}
+    model = {"concurrency_id": "model", **private, **RAW}
+    show = {"fn": show_answer, "inputs": [answer, photo, k], "outputs": shown, "queue": False,
+            "trigger_mode": "always_last", **private, **RAW}
     # API clients get /explain's refusals as errors; the page shows them in place (a toast
     # fades), so the button runs its own wrapper and /explain is an API-only endpoint.
     gr.on([], explain, [photo, *options], heatmap, api_name="explain", **lime)
@@ -223,22 +260,25 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
     # "always_last": a photo changed mid-call is identified next, not dropped ("once" left
     # the old verdict beside it; cancelling let the old answer land after the new one).
-    photo.change(clear, None, outputs, api_name="clear_on_change", queue=False,
-                 cancels=[explaining], **private
-                 ).then(identify_if_photo, [photo, k], [raw, label, card, photo],
-                        api_name="identify_on_change", concurrency_id="model",
-                        trigger_mode="always_last", **private, **RAW)
+    # Every model call's answer goes through show_answer: see mushroom.ui.answers.
+    photo.change(pending, photo, outputs, api_name="clear_on_change", queue=False,
+                 cancels=[explaining], **private, **RAW
+                 ).then(answer_for_page, [photo, k], answer, api_name="identify_on_change",
+                        trigger_mode="always_last", **model
+                 ).then(api_name="show_on_change", **show)
     photo.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="clear_toasts", **private)
-    identifying = go.click(clear, None, outputs, api_name="clear", queue=False, **private
+    identifying = go.click(asking, [photo, k], [*outputs, asked], api_name="clear",
+                           queue=False, **private, **RAW
                            ).then(identify, [photo, k], raw, api_name="identify",
                                   concurrency_id="model", concurrency_limit=4, **RAW)
-    identifying.success(render, raw, [label, card], api_name="render", queue=False, **private)
+    identifying.success(show_asked, [raw, asked, answer, photo, k], shown, api_name="render",
+                        queue=False, trigger_mode="always_last", **private, **RAW)
     # A refused photo (unreadable, expired) got only the API's toast, which fades: the card
     # that said why had been blanked and the page was left saying nothing. Say it in place.
-    identifying.failure(identify_if_photo, [photo, k], [raw, label, card, photo],
-                        api_name="identify_refused", concurrency_id="model", **private, **RAW)
+    identifying.failure(answer_for_page, [photo, k], answer, api_name="identify_refused",
+                        **model).then(api_name="show_refused", **show)
     # A new k re-lists the shown photo; with no photo yet (tabbing through the form) it is
     # not an error to report. On change, not release: the slider's arrow keys and the
     # number box's Enter never fire a release, and left "k = 6" above three genera.
-    k.change(identify_if_photo, [photo, k], [raw, label, card, photo], api_name="relist",
-             concurrency_id="model", trigger_mode="always_last", **private, **RAW)
+    k.change(answer_for_page, [photo, k], answer, api_name="relist",
+             trigger_mode="always_last", **model).then(api_name="show_relist", **show)

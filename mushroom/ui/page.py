@@ -76,11 +76,14 @@ document.addEventListener("change", (event) => {
 }, true);
 // On a phone the photo box fills the screen and the verdict lands below it. Bring a new
 // verdict card, or the message saying why there is none, into view when it appears off
-// screen (narrow screens only; desktop shows both).
+// screen (narrow screens only; desktop shows both). The card may also come as a new class
+// on the box's "Identifying this photo…" div, which Gradio patches in place, not anew.
 new MutationObserver((records) => {
   if (window.innerWidth > 768) return;
   const CARD = ".verdict, .photo-error";
-  for (const r of records) for (const n of r.addedNodes) {
+  const became = (r) => r.type === "attributes" && r.target.matches(CARD) &&
+    !(r.oldValue || "").split(" ").some((c) => c === "verdict" || c === "photo-error");
+  for (const r of records) for (const n of became(r) ? [r.target] : r.addedNodes) {
     const card = n instanceof Element &&
       (n.matches(CARD) ? n : n.querySelector && n.querySelector(CARD));
     if (!card || !card.closest("#verdict, #find-verdict")) continue;
@@ -90,7 +93,8 @@ new MutationObserver((records) => {
     }
     return;
   }
-}).observe(document.documentElement, {childList: true, subtree: true});
+}).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                      attributeFilter: ["class"], attributeOldValue: true});
 // The verdict boxes are live regions from the first render: an edible verdict's card came with
 // its own role=status, which many screen readers skip (they watch only regions already on the
 // page). One scheme for every level, assertive and atomic, the cards carrying no role: a
