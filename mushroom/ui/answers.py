@@ -49,6 +49,12 @@ def stamped(outputs: tuple, key: Any, k: Any) -> dict:
     return {"for": (key, k), "outputs": tuple(outputs)}
 
 
+def answered(answer: dict | None, key: Any, k: Any) -> bool:
+    """Whether ``answer`` answers ``key`` and ``k`` with a result (its first output), not a
+    refusal or a blank."""
+    return is_for(answer, key, k) and answer["outputs"][0] is not None
+
+
 def if_current(answer: dict | None, key: Any, k: Any, n: int) -> tuple:
     """``answer``'s outputs when it answers ``key`` and ``k`` (what the page shows now) and
     they are the page's outputs, else ``n`` skips: the pending card stays for the answer

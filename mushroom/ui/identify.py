@@ -19,7 +19,7 @@ from mushroom.explain import MAX_SAMPLES, PRESETS
 from mushroom.taxonomy import GENERA
 from mushroom.ui import (IMAGE_BUTTONS, UserError, as_sent, chosen_genus, close_error_toasts,
                          drawn_as_the_model_sees_it, said, scratch_file, whole_number)
-from mushroom.ui.answers import asked_or_latest, if_current, pending_card, stamped
+from mushroom.ui.answers import answered, asked_or_latest, if_current, pending_card, stamped
 from mushroom.ui.cards import error_card, render
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
 
@@ -184,8 +184,17 @@ def asking(photo: Upload, k: float) -> tuple:
     return *pending(photo), (photo_key(photo), k)
 
 
-def answer_for_page(photo: Upload, k: float = 3) -> dict:
-    """:func:`identify_if_photo`'s outputs, stamped with the photo and k they answer."""
+def answer_for_page(photo: Upload, k: float = 3, answer: dict | None = None):
+    """:func:`identify_if_photo`'s outputs, stamped with the photo and k they answer; or
+    nothing new when ``answer`` (the page's last) already answers them.
+
+    Gradio's photo box reports a photo that replaces another as changed twice, both times
+    with the new photo: each new photo went through the model twice, one call after the
+    other, doubling the load on a busy Space. A refusal is not kept: the same upload may
+    be answered once the model is in, or refused differently once swept.
+    """
+    if answered(answer, photo_key(photo), k):
+        return gr.skip()
     return stamped(identify_if_photo(photo, k), photo_key(photo), k)
 
 
@@ -263,7 +272,8 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     # Every model call's answer goes through show_answer: see mushroom.ui.answers.
     photo.change(pending, photo, outputs, api_name="clear_on_change", queue=False,
                  cancels=[explaining], **private, **RAW
-                 ).then(answer_for_page, [photo, k], answer, api_name="identify_on_change",
+                 ).then(answer_for_page, [photo, k, answer], answer,
+                        api_name="identify_on_change",
                         trigger_mode="always_last", **model
                  ).then(api_name="show_on_change", **show)
     photo.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="clear_toasts", **private)
@@ -280,5 +290,5 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     # A new k re-lists the shown photo; with no photo yet (tabbing through the form) it is
     # not an error to report. On change, not release: the slider's arrow keys and the
     # number box's Enter never fire a release, and left "k = 6" above three genera.
-    k.change(answer_for_page, [photo, k], answer, api_name="relist",
+    k.change(answer_for_page, [photo, k, answer], answer, api_name="relist",
              trigger_mode="always_last", **model).then(api_name="show_relist", **show)
