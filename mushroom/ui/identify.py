@@ -242,6 +242,21 @@ def build_identify_tab() -> None:
     _wire(photo, k, go, raw, label, card, (genus, quality, samples), why, heatmap, refusal)
 
 
+def _wire_explain(photo, options, why, heatmap, refusal):
+    """Connect /explain and the Explain button; returns the button's event (a new photo
+    cancels it)."""
+    private = {"api_visibility": "private"}
+    lime = {"concurrency_id": "lime", "concurrency_limit": 1, **RAW}
+    # API clients get /explain's refusals as errors; the page shows them in place (a toast
+    # fades), so the button runs its own wrapper and /explain is an API-only endpoint.
+    gr.on([], explain, [photo, *options], heatmap, api_name="explain", **lime)
+    return why.click(lambda: "", None, refusal, api_name="explain_start", queue=False,
+                     **private
+                     ).then(explain_for_page, [photo, *options], [heatmap, refusal],
+                            api_name="explain_page", show_progress_on=heatmap,
+                            **private, **lime)
+
+
 def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> None:
     """Connect the events; only /identify and /explain are public API endpoints.
 
@@ -252,18 +267,10 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     shown = [raw, label, card, photo]
     answer, asked = gr.State(), gr.State()  # the page's answer; what the button asked for
     private = {"api_visibility": "private"}
-    lime = {"concurrency_id": "lime", "concurrency_limit": 1, **RAW}
     model = {"concurrency_id": "model", **private, **RAW}
     show = {"fn": show_answer, "inputs": [answer, photo, k], "outputs": shown, "queue": False,
             "trigger_mode": "always_last", **private, **RAW}
-    # API clients get /explain's refusals as errors; the page shows them in place (a toast
-    # fades), so the button runs its own wrapper and /explain is an API-only endpoint.
-    gr.on([], explain, [photo, *options], heatmap, api_name="explain", **lime)
-    explaining = why.click(lambda: "", None, refusal, api_name="explain_start", queue=False,
-                           **private
-                           ).then(explain_for_page, [photo, *options], [heatmap, refusal],
-                                  api_name="explain_page", show_progress_on=heatmap,
-                                  **private, **lime)
+    explaining = _wire_explain(photo, options, why, heatmap, refusal)
     # Any new photo (file, camera, paste) identifies at once; a cleared one just blanks. An
     # explanation still running is for the old photo: cancelled, or its heatmap would land
     # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
