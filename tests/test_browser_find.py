@@ -390,3 +390,20 @@ def test_an_old_lists_late_answer_never_shows_beside_the_new_photos(app, page, t
     new_text = card_text(page, "#find-verdict")
     assert new_text != old_text
     assert card_texts(page, 1, "#find-verdict") == {new_text}
+
+
+def test_new_photos_close_gradios_refusal_of_a_file_that_is_no_image(app, page, tmp_path):
+    """A PDF and a text file added by mistake left "Invalid file type: doc.pdf" up beside
+    the verdict of the photos added next (a group of two never fades)."""
+    photo, pdf, notes = tmp_path / "cap.jpg", tmp_path / "doc.pdf", tmp_path / "notes.txt"
+    make_photo(GENERA.index("Boletus"), seed=47, size=(240, 240)).save(photo, quality=90)
+    pdf.write_bytes(b"%PDF-1.4\n")
+    notes.write_text("a note\n")
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos").wait_for(timeout=60_000)
+    page.locator("#find-photos input[type=file]").set_input_files([str(pdf), str(notes)])
+    page.locator(".toast-body.error").first.get_by_text("Invalid file type").first.wait_for(
+        timeout=10_000)
+    page.locator("#find-photos input[type=file]").set_input_files([str(photo)])
+    page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)

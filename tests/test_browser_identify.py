@@ -636,3 +636,23 @@ def test_the_identify_buttons_late_answer_never_shows_beside_a_newer_photo(app, 
     assert new_text != old_text
     release(held, "old.jpg")
     assert card_texts(page, 3) == {new_text}
+
+
+def test_a_new_photo_closes_gradios_refusal_of_a_file_that_is_no_image(app, offline_page,
+                                                                         tmp_path):
+    """Seen on a phone: a PDF and a text file picked by mistake left "Invalid file type:
+    doc.pdf" up beside the verdict of the photo picked next (a group of two never fades)."""
+    page, _ = offline_page
+    photo, pdf, notes = tmp_path / "cap.jpg", tmp_path / "doc.pdf", tmp_path / "notes.txt"
+    make_photo(GENERA.index("Boletus"), seed=46, size=(240, 240)).save(photo, quality=90)
+    pdf.write_bytes(b"%PDF-1.4\n")
+    notes.write_text("a note\n")
+    page.goto(app.url, wait_until="load")
+    page.locator("#photo").wait_for(timeout=60_000)
+    for wrong in (pdf, notes):
+        page.locator("#photo input[type=file]").set_input_files(str(wrong))
+    toast = page.locator(".toast-body.error")
+    toast.first.get_by_text("Invalid file type: notes.txt").wait_for(timeout=10_000)
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)

@@ -25,8 +25,9 @@ from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
 from mushroom.ui.answers import asked_or_latest, is_for, pending_card, stamped
 from mushroom.ui.cards import error_card, find_crop_note, photo_caption, photo_table, render
+from mushroom.ui.identify import (INVALID_TYPE, LEGEND, PREDICTED, explain, explain_in_place,
+                                   shared_model)
 from mushroom.ui.uploads import check_upload_path
-from mushroom.ui.identify import LEGEND, PREDICTED, explain, explain_in_place, shared_model
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
 """What the file picker offers. Browsers that do not know HEIC (Chromium on Linux) give it
@@ -41,9 +42,11 @@ NO_PHOTOS = "Add one or more photos of the mushroom first."
 
 # A refused Identify's toast (no photos yet, photos swept, a photo that does not decode) would
 # stay beside the verdict of the photos added next (Gradio never fades a toast group of two
-# messages): new photos close the error toasts that speak of the old ones.
-CLEAR_STALE_TOASTS = close_error_toasts("/%s|^Photo \\d/m" % "|".join(
-    re.escape(s) for s in (NO_PHOTOS, "is no longer on the server", "photos of the same mushroom")))
+# messages): new photos close the error toasts that speak of the old ones, Gradio's own
+# refusal of a file that is no image (a PDF: "Invalid file type: ...") included.
+CLEAR_STALE_TOASTS = close_error_toasts("/%s|^Photo \\d|%s/m" % ("|".join(
+    re.escape(s) for s in (NO_PHOTOS, "is no longer on the server", "photos of the same mushroom")),
+    INVALID_TYPE))
 
 
 def gallery_image(path: str):

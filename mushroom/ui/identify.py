@@ -24,13 +24,16 @@ from mushroom.ui.cards import error_card, render
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
 
 PREDICTED = "Predicted genus"
+INVALID_TYPE = "Invalid file types?: "  # (a regex) Gradio's toast for files a box refuses
 NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to explain: "
                       "photograph the cap, gills and stem close up.")
 # Identify refused for the photo shown (none yet, swept): the toast stayed up for seconds
 # beside the next photo's verdict. Line starts only: the find tab's own ("Photo 2 (...): ...")
 # are about other photos. Explain's refusals are a card in the heatmap's place instead.
-CLEAR_STALE_TOASTS = close_error_toasts("/^(%s)/m" % "|".join(re.escape(s) for s in (
-    NO_PHOTO, "This photo is no longer on the server")))
+# Gradio's own refusal of a file that is no image (a PDF: "Invalid file type: ...") stayed
+# up too, beside the verdict of the photo chosen next, when two made a group.
+CLEAR_STALE_TOASTS = close_error_toasts("/^(%s|%s)/m" % ("|".join(re.escape(s) for s in (
+    NO_PHOTO, "This photo is no longer on the server")), INVALID_TYPE))
 LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
           "stronger tint means a larger effect. *Fit* (0 to 1) says how much of the model's "
           "reaction to hidden regions the colours account for: below 0.5 the legend says "
