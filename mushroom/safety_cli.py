@@ -158,8 +158,8 @@ def format_safety(report: dict) -> str:
                      f"{_pct(entry['pass_rate_at_full_recall'])} (validation "
                      f"{_pct(entry['validation'])}); at shipped tau: recall "
                      f"{_pct(shipped.get('recall'))}, pass rate {_pct(shipped.get('pass_rate'))}")
-    lines.append(f"poison signal shipped: {poison['primary']}; better on these photos: "
-                 f"{poison['better_on_test']}")
+    better = poison["better_on_test"] or "n/a (needs poisonous and edible-genus photos)"
+    lines.append(f"poison signal shipped: {poison['primary']}; better on these photos: {better}")
     for key in ("with_sets", "without_sets"):
         v = report["verdicts"][key]
         lines.append(f"verdicts {key.replace('_', ' ')}: {v['levels']}; poisonous photos "

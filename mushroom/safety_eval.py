@@ -133,9 +133,12 @@ def poison_section(meta: dict, test: Any, labels: np.ndarray, classes: Sequence[
     shipped = {"rule": th.tau, "head": th.poison_head}
     out: dict[str, Any] = {"primary": thresholds.get("primary"), "n_poisonous": int(poison.sum()),
                            "n_edible": int((~poison).sum())}
+    # a pass rate at recall 1.0 needs both kinds of photo: without an edible-genus photo it
+    # is 0/0 (NaN, which strict JSON readers refuse) and no signal can be called better
+    comparable = poison.any() and (~poison).any()
     for signal, s in scores.items():
         entry: dict[str, Any] = {
-            "pass_rate_at_full_recall": pass_rate_at_full_recall(s, poison) if poison.any()
+            "pass_rate_at_full_recall": pass_rate_at_full_recall(s, poison) if comparable
             else None,
             "validation": (thresholds.get(signal) or {}).get("pass_rate")}
         tau = shipped[signal]

@@ -105,3 +105,29 @@ def test_a_mac_archive_of_nonmushroom_photos_scores_only_the_photos(tiny_checkpo
     (folder / ".thumbs" / names[0]).write_bytes((folder / names[0]).read_bytes())
     outputs, scored, skipped = predict_folder(load_model(tiny_checkpoint), folder)
     assert (scored, skipped) == (names, []) and len(outputs.probs) == 2
+
+
+@pytest.mark.parametrize("genera", [tuple(sorted(POISONOUS)), ("Boletus", "Russula")],
+                         ids=["poisonous-only", "edible-only"])
+def test_a_folder_of_one_safety_class_gives_valid_json_and_no_comparison(tiny_checkpoint,
+                                                                         tmp_path, genera):
+    """With no edible-genus (or no poisonous) photo there is no pass rate at recall 1.0 to
+    compare the signals on: the JSON must stay strict (no NaN, which JSON.parse refuses) and
+    the summary must say n/a, not print 'nan%' or call one signal better."""
+    photos = write_tiny_dataset(tmp_path / "photos", per_class=1, genera=genera)
+    out = tmp_path / "out"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        status = main(["evaluate", "--data", str(photos), "--out", str(out), "--model",
+                       str(tiny_checkpoint), "--nonmushroom", str(tmp_path / "photos" / genera[0]),
+                       "--workers", "0"])
+    assert status == 0
+    text = (out / "safety_report.json").read_text()
+    poison = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in safety_report"))[
+        "poison_signal"]
+    assert poison["rule"]["pass_rate_at_full_recall"] is None
+    assert poison["head"]["pass_rate_at_full_recall"] is None
+    assert poison["better_on_test"] is None
+    printed = stdout.getvalue()
+    assert "nan" not in printed.lower()
+    assert "better on these photos: n/a" in printed
