@@ -10,7 +10,7 @@ from mushroom.atomic import write_atomic
 from mushroom.cli import add_data_flag, check_csv_out
 from mushroom.config import DataConfig
 from mushroom.data import build_manifest
-from mushroom.split import check_genera
+from mushroom.split import check_genera, split_gaps
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     print(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
     print(f"wrote {out} ({len(frame)} rows)")
+    for warning in split_gaps(frame):
+        print(warning, file=sys.stderr)
     try:  # a manifest for `evaluate` may hold some genera only; one for `train` may not
         check_genera(frame)
     except ValueError as err:

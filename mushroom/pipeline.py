@@ -21,7 +21,7 @@ from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest
 from mushroom.manifest import cap_train, check_photos, manifest_sha256, read_manifest
 from mushroom.poison_rule import poison_flags, poison_probabilities
-from mushroom.split import check_genera
+from mushroom.split import check_genera, split_gaps
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 
 
@@ -38,6 +38,8 @@ def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: 
     check_genera(frame)  # before the run's manifest.csv is replaced
     frame.to_csv(out_dir / "manifest.csv", index=False)
     log(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
+    for warning in split_gaps(frame):
+        log(warning)
     return frame
 
 

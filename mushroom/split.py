@@ -147,13 +147,50 @@ def check_genera(frame: pd.DataFrame) -> None:
     folder would otherwise still yield a checkpoint, its tau fitted without that genus.
 
     Raises:
-        ValueError: names the genera with no training or (poisonous) validation photos.
+        ValueError: names the genera with no training or (poisonous) validation photos,
+            and how many photos a genus that has some has (too few, or too alike, to split).
     """
     split = {s: set(frame.loc[frame["split"] == s, "genus"]) for s in ("train", "val")}
     no_train = [g for g in GENERA if g not in split["train"]]
     no_val = [g for g in GENERA if g in POISONOUS and g not in split["val"]]
     gaps = ([f"no training photos of {', '.join(no_train)}"] if no_train else []) + (
         [f"no validation photos of the poisonous {', '.join(no_val)}"] if no_val else [])
-    if gaps:
-        raise ValueError(f"cannot train: {'; '.join(gaps)} (each of the nine genus folders, "
-                         f"{', '.join(GENERA)}, needs photos)")
+    if not gaps:
+        return
+    few = [_placed(frame, g) for g in GENERA if g in no_train + no_val
+           and (frame["genus"] == g).any()]
+    empty = [g for g in no_train if not (frame["genus"] == g).any()]
+    why = [f"{', '.join(few)}: the split keeps near-duplicates together, so each split needs "
+           "photos of other specimens"] if few else []
+    if empty:
+        why.append(f"each of the nine genus folders, {', '.join(GENERA)}, needs photos")
+    raise ValueError(f"cannot train: {'; '.join(gaps)} ({'; '.join(why)})")
+
+
+def split_gaps(frame: pd.DataFrame) -> list[str]:
+    """Warnings for genera with training photos but none in validation or test.
+
+    Too few or too alike photos (one near-duplicate group) all land in train; the run then
+    trains the genus but leaves it out of its validation or test metrics, and says nothing
+    else about it. A poisonous genus missing from validation is refused by
+    :func:`check_genera` instead.
+    """
+    warnings = []
+    for genus in GENERA:
+        splits = set(frame.loc[frame["genus"] == genus, "split"])
+        missing = [s for s in ("val", "test") if s not in splits]
+        if "train" in splits and missing and not (genus in POISONOUS and "val" in missing):
+            names = " or ".join({"val": "validation", "test": "test"}[s] for s in missing)
+            warnings.append(f"warning: {_placed(frame, genus)}: no {names} photos, so the "
+                            "run's metrics leave it out (add photos of other specimens)")
+    return warnings
+
+
+def _placed(frame: pd.DataFrame, genus: str) -> str:
+    """``Suillus has 2 photos in 2 near-duplicate groups, all in train``."""
+    rows = frame[frame["genus"] == genus]
+    n, groups = len(rows), rows["group"].nunique()
+    where = sorted(set(rows["split"]))
+    return (f"{genus} has {n} photo{'s' * (n != 1)} in {groups} near-duplicate "
+            f"group{'s' * (groups != 1)}, {'all in ' if len(where) == 1 else 'in '}"
+            f"{', '.join(where)}")
