@@ -193,10 +193,15 @@ def format_summary(report: dict) -> str:
         f"macro-F1 {report['macro_f1']:.3f}   ECE {report['ece']:.3f}",
         f"{'genus':<13}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}",
     ]
-    for genus, row in report["per_class"].items():
+    predicted = [sum(col) for col in zip(*report["confusion_matrix"])]
+    for (genus, row), n_pred in zip(report["per_class"].items(), predicted):
         mark = " *" if genus in POISONOUS else ""
-        lines.append(f"{genus:<13}{row['precision']:>10.3f}{row['recall']:>8.3f}"
-                     f"{row['f1']:>8.3f}{row['support']:>9d}{mark}")
+        # 0/0 is no score: a genus absent from the folder has no recall (0.000 would read
+        # as a model that misses it), one never predicted no precision
+        seen = row["support"] or n_pred
+        lines.append(f"{genus:<13}{_rate(row['precision'] if n_pred else None):>10}"
+                     f"{_rate(row['recall'] if row['support'] else None):>8}"
+                     f"{_rate(row['f1'] if seen else None):>8}{row['support']:>9d}{mark}")
     poison = report["poisonous"]
     n_poison = sum(r["support"] for g, r in report["per_class"].items() if g in POISONOUS)
     lines.append(f"poisonous (*) at tau={poison['threshold']:.4f}: recall "

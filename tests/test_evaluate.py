@@ -267,3 +267,22 @@ def test_shipped_model_on_real_photos(real_data, shipped_model, tmp_path):
     assert report["poisonous"]["threshold"] == pytest.approx(tau)
     assert report["accuracy"] > 0.5, report["accuracy"]
     assert "macro-F1" in stdout
+
+
+def test_a_genus_without_photos_prints_n_a_not_zero_recall(tmp_path, tiny_checkpoint):
+    """A folder of some genera only: a genus with no photo has no recall, and one never
+    predicted no precision; 0.000 would read as a model that fails that genus."""
+    root = write_tiny_dataset(tmp_path / "photos", per_class=2, genera=("Amanita", "Boletus"))
+    status, stdout, _ = run_cli("evaluate", "--data", str(root), "--out", str(tmp_path / "o"),
+                                "--model", str(tiny_checkpoint), "--workers", "0")
+    assert status == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    predicted = np.array(report["confusion_matrix"]).sum(axis=0)
+    rows = {line.split()[0]: line.split()[1:] for line in stdout.splitlines()
+            if line.split() and line.split()[0] in GENERA}
+    for i, genus in enumerate(GENERA):
+        precision, recall, f1, support = rows[genus][:4]
+        assert int(support) == report["per_class"][genus]["support"]
+        assert (recall == "n/a") == (int(support) == 0)
+        assert (precision == "n/a") == (predicted[i] == 0)
+        assert (f1 == "n/a") == (int(support) == 0 and predicted[i] == 0)
