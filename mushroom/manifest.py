@@ -17,6 +17,8 @@ from mushroom.taxonomy import GENERA
 
 MANIFEST_COLUMNS = ["path", "image_id", "genus", "folder_genus", "species", "split", "fold",
                     "group", "width", "height", "label_source"]
+SPLITS = ("train", "val", "test")
+"""The splits a manifest file holds (a scanned folder for ``evaluate`` is "all", never saved)."""
 
 
 def manifest_sha256(frame: pd.DataFrame) -> str:
@@ -44,6 +46,14 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     missing = set(MANIFEST_COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"{path} is not a manifest: missing columns {sorted(missing)}")
+    # a hand-edited genus would stop training deep inside on "x not in tuple", and a row
+    # whose split is misspelt would be neither trained on nor scored, unsaid
+    for column, allowed in (("genus", GENERA), ("split", SPLITS)):
+        bad = ~frame[column].isin(allowed)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise ValueError(f"{path} line {row + 2} ({frame['path'].iloc[row]}): {column} "
+                             f"{frame[column].iloc[row]!r} is not one of {', '.join(allowed)}")
     return frame
 
 
