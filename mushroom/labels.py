@@ -46,8 +46,11 @@ def existing_store(labels_dir: str | Path) -> Path:
     empty one (nor create it).
 
     Raises:
-        FileNotFoundError: no such folder.
+        FileNotFoundError: no such folder, or a file (the store's own ``decisions.jsonl``).
     """
+    if Path(labels_dir).is_file():  # labels/decisions.jsonl: "not found" would mislead
+        raise FileNotFoundError(f"{labels_dir} is a file: the label store is the folder "
+                                f"that holds it, {Path(labels_dir).parent}")
     if not Path(labels_dir).is_dir():
         raise FileNotFoundError(f"label store not found: {labels_dir} (a folder such as "
                                 "labels/)")

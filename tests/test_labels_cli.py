@@ -562,3 +562,17 @@ def test_undo_with_nothing_to_undo_is_an_error_like_the_others(photos, tmp_path)
         assert again.returncode == 2
         assert again.stderr == (f"error: nothing to undo for {who}: no decision of theirs is "
                                 f"in force in {store}\n")
+
+
+def test_labels_given_as_the_store_file_names_its_folder(tmp_path):
+    """``--labels labels/decisions.jsonl`` (the file, not its folder): "not found" would
+    mislead, the file is right there."""
+    root = write_tiny_dataset(tmp_path / "photos", per_class=1)
+    store = tmp_path / "labels"
+    store.mkdir()
+    (store / "decisions.jsonl").write_text("")
+    status, _, stderr = run_cli("manifest", "--data", str(root), "--labels",
+                                str(store / "decisions.jsonl"), "--out", str(tmp_path / "m.csv"))
+    assert status == 2
+    assert stderr == (f"error: {store / 'decisions.jsonl'} is a file: the label store is the "
+                      f"folder that holds it, {store}\n")
