@@ -57,6 +57,11 @@ class CleaningReport:
     not_photos: list[str] = field(default_factory=list)  # other files and linked folders
     relabels: dict[str, object] = field(default_factory=dict)  # labels: applied, ignored
 
+    @property
+    def dropped(self) -> list[str]:
+        """Every photo cleaning left out of the manifest."""
+        return self.corrupt + self.tiny + self.exact_duplicates + self.conflicting
+
     def summary(self) -> str:
         """Human-readable multi-line summary."""
         lines = [
@@ -248,8 +253,7 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     else:
         frame["split"], frame["fold"] = "all", -1
     if labels_dir is not None:
-        dropped = report.corrupt + report.tiny + report.exact_duplicates + report.conflicting
-        frame, report.relabels = apply_consensus(frame, labels_dir, dropped,
+        frame, report.relabels = apply_consensus(frame, labels_dir, report.dropped,
                                                  report.duplicate_of)
     report.kept = len(frame)
     frame = frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in split_gaps(frame):
         print(warning, file=sys.stderr)
     try:  # a manifest for `evaluate` may hold some genera only; one for `train` may not
-        check_genera(frame)
+        check_genera(frame, report.dropped)
     except ValueError as err:
         print(f"warning: `train --manifest {out}` will refuse it: {err}", file=sys.stderr)
     return 0

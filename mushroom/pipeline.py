@@ -28,14 +28,16 @@ from mushroom.taxonomy import GENERA, POISONOUS_INDEX
 def load_frame(data_dir: Path, out_dir: Path, data_cfg: DataConfig, labels_dir: str | None,
                manifest: str | None, cap: int | None, log=print) -> pd.DataFrame:
     """Build (or read) the manifest, optionally cap the training rows, save a copy."""
+    dropped: list[str] = []
     if manifest:
         frame = read_manifest(manifest)
         check_photos(frame, data_dir)
     else:
         frame, report = build_manifest(data_dir, data_cfg, labels_dir)
         log(report.summary())
+        dropped = report.dropped
     frame = cap_train(frame, cap)
-    check_genera(frame)  # before the run's manifest.csv is replaced
+    check_genera(frame, dropped)  # before the run's manifest.csv is replaced
     frame.to_csv(out_dir / "manifest.csv", index=False)
     log(frame.groupby(["genus", "split"]).size().unstack(fill_value=0).to_string())
     for warning in split_gaps(frame):

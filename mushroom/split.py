@@ -7,12 +7,15 @@ the review queue (:mod:`mushroom.review_near`) call them, so both group photos a
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mushroom.config import DataConfig
+from mushroom.layout import GENUS_OF_FOLDER
 from mushroom.taxonomy import GENERA, POISONOUS
 
 if TYPE_CHECKING:
@@ -139,12 +142,17 @@ def assign_splits(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
     return frame
 
 
-def check_genera(frame: pd.DataFrame) -> None:
+def check_genera(frame: pd.DataFrame, dropped: Sequence[str] = ()) -> None:
     """Refuse data that cannot make a safe model of the nine genera.
 
     A genus without training photos would keep an untrained output, and tau is only checked
     on poisonous genera that have validation photos: a missing (empty, misnamed) genus
     folder would otherwise still yield a checkpoint, its tau fitted without that genus.
+
+    Args:
+        frame: the manifest.
+        dropped: paths (``Genus/file``) of the photos cleaning dropped, so that a genus
+            folder whose files are all unreadable is not called empty.
 
     Raises:
         ValueError: names the genera with no training or (poisonous) validation photos,
@@ -159,9 +167,13 @@ def check_genera(frame: pd.DataFrame) -> None:
         return
     few = [_placed(frame, g) for g in GENERA if g in no_train + no_val
            and (frame["genus"] == g).any()]
+    lost = Counter(GENUS_OF_FOLDER.get(p.split("/")[0].lower()) for p in dropped)
     empty = [g for g in no_train if not (frame["genus"] == g).any()]
     why = [f"{', '.join(few)}: the split keeps near-duplicates together, so each split needs "
            "photos of other specimens"] if few else []
+    why += [f"{g}: its {lost[g]} " + ("photo was" if lost[g] == 1 else "photos were all")
+            + " dropped, see the cleaning report" for g in empty if lost[g]]
+    empty = [g for g in empty if not lost[g]]
     if empty:
         why.append(f"each of the nine genus folders, {', '.join(GENERA)}, needs photos")
     raise ValueError(f"cannot train: {'; '.join(gaps)} ({'; '.join(why)})")

@@ -58,3 +58,17 @@ def test_train_says_it_too_before_training(tmp_path):
     assert isinstance(frame, pd.DataFrame)
     assert any(line.startswith("warning: Suillus has 1 photo in 1 near-duplicate group, all "
                                "in train") for line in lines)
+
+
+def test_a_genus_whose_files_were_all_dropped_is_not_called_empty(tmp_path):
+    """Every Suillus file unreadable (a copy cut off): its folder is not empty, so the
+    refusal points at the cleaning report rather than asking for photos."""
+    root = write_tiny_dataset(tmp_path / "photos")
+    for photo in (root / "Suillus").iterdir():
+        photo.write_bytes(photo.read_bytes()[:200])
+    status, stdout, stderr = run_cli("train", "--data", str(root), "--out",
+                                     str(tmp_path / "run"), "--epochs", "1,0,0,0")
+    assert status == 2 and "corrupt/unreadable: 6 (Suillus/000.jpg" in stdout
+    assert stderr.splitlines()[-1] == ("error: cannot train: no training photos of Suillus "
+                                       "(Suillus: its 6 photos were all dropped, see the "
+                                       "cleaning report)")
