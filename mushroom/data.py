@@ -24,6 +24,7 @@ from mushroom.layout import (
     hidden,
     layout_hint,
     no_folder,
+    read_metadata,
     under_hidden,
 )
 from mushroom.manifest import MANIFEST_COLUMNS
@@ -179,10 +180,7 @@ def inspect(path: Path, cfg: DataConfig) -> dict | str:
 def load_metadata(data_dir: Path) -> pd.DataFrame | None:
     """Read the optional ``metadata.csv`` (file, genus, species_hint, near_duplicate_group...)."""
     path = data_dir / "metadata.csv"
-    if not path.is_file():
-        return None
-    meta = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return meta.set_index("file") if "file" in meta.columns else None
+    return read_metadata(path) if path.is_file() else None
 
 
 def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFrame:

@@ -10,8 +10,12 @@ from __future__ import annotations
 import difflib
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mushroom.taxonomy import GENERA
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GENUS_OF_FOLDER = {g.lower(): g for g in GENERA}
 """Folder name (lower-cased) -> genus: ``amanita/`` and ``AMANITA/`` are Amanita too."""
@@ -89,3 +93,32 @@ def genus_root_below(data_dir: Path, names: list[str]) -> Path | None:
         level = [d for parent in level for d in sorted(parent.iterdir())
                  if d.is_dir() and not hidden(d)]
     return None
+
+
+def read_metadata(path: Path) -> pd.DataFrame | None:
+    """The optional ``metadata.csv`` beside the genus folders, indexed by its ``file`` column;
+    None when it has no such column or is empty.
+
+    Raises:
+        ValueError: it cannot be read, or lists a file twice; the message names the file,
+            which the user never gave on the command line.
+    """
+    import pandas as pd
+
+    try:
+        meta = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:  # an empty file says nothing: as if it were absent
+        return None
+    except UnicodeDecodeError:
+        why = "not UTF-8 text (save it as CSV UTF-8)"
+    except pd.errors.ParserError as err:
+        why = str(err).strip().splitlines()[-1]
+    else:
+        if "file" not in meta.columns:
+            return None
+        twice = meta["file"][meta["file"].duplicated()]
+        if twice.empty:
+            return meta.set_index("file")
+        why = f"{twice.iloc[0]} is listed twice"
+    raise ValueError(f"cannot read {path} (optional: species hints and near-duplicate groups; "
+                     f"fix or remove it): {why}")
