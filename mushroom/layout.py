@@ -56,7 +56,15 @@ def no_folder(data_dir: str | Path) -> FileNotFoundError:
 
 def folder_hint(name: str) -> str:
     """``Bolettus (Boletus misspelt?)``: a folder that is no genus, with the genus it nearly
-    spells, so that a typo's photos are not left out unnoticed."""
+    spells, so that a typo's photos are not left out unnoticed; a genus with a stray space,
+    or a species folder (``Amanita muscaria``: sub-folders of a genus folder are read), is
+    named with what to rename or move."""
+    genus = GENUS_OF_FOLDER.get(name.strip().lower())
+    if genus:  # the space is invisible in the list: quote the name
+        return f"{name!r} (a space around {genus}: rename it {genus})"
+    first = GENUS_OF_FOLDER.get(name.split()[0].lower()) if name.split() else None
+    if first:
+        return f"{name} (a species of {first}: move it into {first}/, whose sub-folders are read)"
     return name + misspelt(name)
 
 
