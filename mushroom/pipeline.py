@@ -270,10 +270,14 @@ def save_outputs(out: Path, outs: dict, oof: dict | None) -> None:
     Without ``oof``, the out-of-fold files of an earlier ``--cv`` run in ``out`` are removed:
     they are another model's, and ``calibrate`` would fit this one's thresholds on them.
     """
-    np.savez_compressed(out / "outputs.npz", **{f"{s}_{k}": v for s, o in outs.items()
-                                                for k, v in o.items()})
+    from mushroom.atomic import write_atomic
+
+    # whole or not at all: a Ctrl-C or full disk mid-write must not leave a torn file that
+    # `calibrate` would read in place of the outputs
+    arrays = {f"{s}_{k}": v for s, o in outs.items() for k, v in o.items()}
+    write_atomic(out / "outputs.npz", lambda f: np.savez_compressed(f, **arrays))
     if oof is not None:
-        np.savez_compressed(out / "oof.npz", **oof)
+        write_atomic(out / "oof.npz", lambda f: np.savez_compressed(f, **oof))
         return
     for stale in ("oof.npz", "oof_predictions.csv"):
         (out / stale).unlink(missing_ok=True)

@@ -48,7 +48,8 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
         outs = recompute_outputs(model, frame, Path(data_dir), calib.tta())
     else:
         outs = load_outputs(out / "outputs.npz")
-    oof = dict(np.load(out / "oof.npz")) if (out / "oof.npz").exists() else None
+    oof = read_npz(out / "oof.npz", "remove it to calibrate without out-of-fold outputs, "
+                   "or train again with --cv") if (out / "oof.npz").exists() else None
     cfg = train_config(ckpt)
     old = json.loads((out / "train_report.json").read_text())
     keep = {k: ckpt[k] for k in ("soup_of", "name", "rebalance", "distillation") if k in ckpt}
@@ -93,12 +94,29 @@ def resolve_views(calib: CalibConfig, ckpt: dict, recompute: bool) -> CalibConfi
 
 def load_outputs(path: Path) -> dict:
     """``outputs.npz`` (written by :func:`mushroom.pipeline.save_outputs`) as {split: {field}}."""
-    saved = np.load(path)
+    saved = read_npz(path, f"run `calibrate --run {path.parent} --data PHOTOS` to predict "
+                           "them again")
     outs: dict = {}
-    for key in saved.files:
+    for key in saved:
         split, field = key.split("_", 1)
         outs.setdefault(split, {})[field] = saved[key]
     return outs
+
+
+def read_npz(path: Path, fix: str) -> dict:
+    """The arrays of a saved ``.npz``, read whole.
+
+    Raises:
+        ValueError: it is cut short or not an npz (a write stopped by an older version);
+            the message says ``fix``.
+    """
+    import zipfile
+
+    try:
+        with np.load(path) as saved:
+            return {key: saved[key] for key in saved.files}
+    except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        raise ValueError(f"{path} is damaged ({err}): {fix}") from err
 
 
 def recompute_outputs(model, frame: pd.DataFrame, data_dir: Path, tta=None) -> dict:
