@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 from calibrated import calibrated_checkpoint
 from conftest import CHROMIUM, corner_buttons, make_photo, refused_in_place
 from mushroom.taxonomy import GENERA
-from mushroom.ui.find import photo_caption
+from mushroom.ui.cards import photo_caption
 from images import rotated_webp
 from server import running_app
 

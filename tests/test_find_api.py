@@ -159,7 +159,7 @@ def test_photos_of_two_confident_edible_genera_disagree(real_data, shipped_model
 
 def test_find_tab_explains_only_a_photo_of_the_list(tmp_path):
     from mushroom.ui import UserError
-    from mushroom.ui.find import NO_PHOTOS, explain_photo, photo_choices
+    from mushroom.ui.find_explain import NO_PHOTOS, explain_photo, photo_choices
 
     photo = tmp_path / "cap.jpg"
     make_photo(0, seed=1).save(photo)
@@ -187,7 +187,7 @@ def test_find_tab_explanation_refusal_names_the_photo(tmp_path):
     """"No mushroom found in this photo" or "not an image" means little beside five photos;
     named like the find's own refusals, the page also closes it when that photo leaves."""
     from mushroom.ui import UserError
-    from mushroom.ui.find import explain_photo
+    from mushroom.ui.find_explain import explain_photo
 
     good, bad = tmp_path / "cap.jpg", tmp_path / "gills.jpg"
     make_photo(0, seed=1).save(good)
@@ -201,7 +201,7 @@ def test_a_photo_name_with_markup_is_escaped_once_in_toast_and_card(tmp_path):
     """The name goes into the refusal: escaped for the toast (which renders HTML and took
     "<b>" for a tag), and shown as named, not as "&amp;lt;b&amp;gt;", in the page's card."""
     from mushroom.ui import UserError
-    from mushroom.ui.find import explain_photo, explain_photo_for_page
+    from mushroom.ui.find_explain import explain_photo, explain_photo_for_page
 
     good, bad = tmp_path / "cap.jpg", tmp_path / "<b>gills & stem.jpg"
     make_photo(0, seed=1).save(good)
@@ -216,7 +216,7 @@ def test_a_photo_name_with_markup_is_escaped_once_in_toast_and_card(tmp_path):
 def test_page_explain_buttons_show_refusals_in_place(tmp_path):
     """The buttons' wrappers turn a refusal into a card in the heatmap's place (a toast
     faded and left a bare "Error" badge); /explain itself still raises for API clients."""
-    from mushroom.ui.find import explain_photo_for_page
+    from mushroom.ui.find_explain import explain_photo_for_page
     from mushroom.ui.identify import explain_for_page
 
     bad = tmp_path / "gills.jpg"

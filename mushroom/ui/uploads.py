@@ -123,3 +123,18 @@ def decode_upload(source: Upload) -> Image.Image:
         return service.load_photo(source)
     except BadImage as err:
         raise UserError(str(err)) from err
+
+
+def _file_path(item) -> str | None:
+    """A path from whatever ``gr.File`` hands over: a str, an object with ``.name``, or
+    (with ``preprocess=False``) the raw FileData dict."""
+    if item is None:
+        return None
+    if isinstance(item, dict):
+        return item.get("path")
+    return str(getattr(item, "name", item))
+
+
+def file_paths(photos: list | None) -> list[str]:
+    """The file paths of the photos a ``gr.File`` hands over, in order, gaps left out."""
+    return [p for p in map(_file_path, photos or []) if p]
