@@ -249,7 +249,7 @@ def _find_answer(predictor, find: FindResult, k: int, no_colour: bool) -> dict[s
     classes = predictor.classes
     verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)
     if no_colour:
-        verdict = without_colour(verdict)
+        verdict = without_colour(verdict, several=len(find.used) > 1)
     has_sets = predictor.meta.get("conformal") is not None
     return {
         "top_k": top_k(find.probs, classes, k) if find.recognized else [],

@@ -37,6 +37,10 @@ MESSAGES = {
                       "identification is given. Do not eat.",
 }
 
+NOT_RECOGNIZED_FIND = MESSAGES["not_recognized"].replace(
+    "This photo does not", "These photos do not")
+"""The ``not_recognized`` headline of a find of several photos, every one of them rejected."""
+
 NO_COLOUR = ("the photo has no colour; the model was trained on colour photos and colour "
              "helps tell genera apart: send a colour photo if you can")
 """The reason added to every verdict of a greyscale photo (the level never changes)."""
@@ -44,6 +48,10 @@ NO_COLOUR = ("the photo has no colour; the model was trained on colour photos an
 NO_COLOUR_NOT_RECOGNIZED = ("This photo has no colour, which may be why it was not "
                             "recognized: try a colour photo.")
 """Added to the ``not_recognized`` headline of a greyscale photo."""
+
+NO_COLOUR_NOT_RECOGNIZED_FIND = ("These photos have no colour, which may be why they were not "
+                                 "recognized: try colour photos.")
+"""Added to the ``not_recognized`` headline of a find of several greyscale photos."""
 
 
 UNCERTAIN_TOP1 = 0.55
@@ -220,11 +228,13 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = UN
     return without_colour(verdict) if greyscale else verdict
 
 
-def without_colour(verdict: Verdict) -> Verdict:
-    """``verdict`` for a greyscale photo: same level, plus why colour would have helped."""
+def without_colour(verdict: Verdict, several: bool = False) -> Verdict:
+    """``verdict`` for a greyscale photo (``several``: a find of several greyscale photos):
+    same level, plus why colour would have helped."""
     message = verdict.message
     if verdict.level == "not_recognized":
-        message = f"{message} {NO_COLOUR_NOT_RECOGNIZED}"
+        hint = NO_COLOUR_NOT_RECOGNIZED_FIND if several else NO_COLOUR_NOT_RECOGNIZED
+        message = f"{message} {hint}"
     return replace(verdict, message=message, reasons=(*verdict.reasons, NO_COLOUR))
 
 

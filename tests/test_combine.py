@@ -114,6 +114,19 @@ def test_all_photos_rejected_means_not_recognized():
     assert sum("still counted for safety" in r for r in verdict.reasons) == 2  # not dropped
 
 
+def test_a_find_of_several_unrecognized_photos_speaks_of_these_photos():
+    # "This photo does not look like the nine genera" under a find of three photos read as
+    # if only one of them had been looked at.
+    photos = np.stack([peaked(RUSSULA, 0.5)] * 3)
+    find = combine_find(photos, GENERA, 0.3, rejected=np.array([True, True, True]))
+    message = find_verdict(find, GENERA, 0.3).message
+    assert "These photos do not look like the nine genera" in message
+    assert "This photo" not in message and "do not eat" in message.lower()
+    one = combine_find(photos[:1], GENERA, 0.3, rejected=np.array([True]))
+    assert find_verdict(one, GENERA, 0.3).message == decide(
+        dict(zip(GENERA, photos[0])), 0.3, recognized=False).message  # as /identify says
+
+
 def test_poisonous_genus_in_the_find_set_makes_it_uncertain_and_empty_set_too():
     params = _conformal()
     # The gills photo leans to Russula but keeps Amanita in its set (a wider Amanita

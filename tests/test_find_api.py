@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -128,6 +129,22 @@ def test_non_mushroom_photo_is_not_recognized_by_the_shipped_model(shipped_model
     assert "no mushroom found" in result["verdict"]["message"].lower()
     assert result["top_k"] == [] and result["probabilities"] is None
     assert result["prediction_set"] == [] and result["recognized"] is False
+
+
+def test_a_find_of_grey_non_mushroom_photos_is_told_about_these_photos(shipped_model, tmp_path):
+    # Two grey gradients (no mushroom, no colour): the card under the find said "This photo
+    # does not look like..." and "This photo has no colour", as if one had been looked at.
+    ramp = np.tile(np.linspace(0, 255, 300).astype(np.uint8), (300, 1))
+    paths = []
+    for name, pixels in (("ramp.png", ramp), ("flipped.png", ramp[:, ::-1].T)):
+        Image.fromarray(np.stack([pixels] * 3, -1)).save(tmp_path / name)
+        paths.append(handle_file(str(tmp_path / name)))
+    with running_app({"MUSHROOM_MODEL": str(shipped_model)}) as app:
+        result = Client(app.url, verbose=False).predict(paths, api_name="/identify_find")
+    message = result["verdict"]["message"]
+    assert result["verdict"]["level"] == "not_recognized"
+    assert "These photos do not look like" in message and "These photos have no colour" in message
+    assert "This photo" not in message
 
 
 def test_photos_of_two_confident_edible_genera_disagree(real_data, shipped_model):

@@ -12,7 +12,7 @@ from test_verdict import distributions, one_hot
 
 from mushroom.imageio import is_greyscale
 from mushroom.taxonomy import GENERA
-from mushroom.verdict import MESSAGES, NO_COLOUR, decide
+from mushroom.verdict import MESSAGES, NO_COLOUR, decide, without_colour
 
 
 def colour() -> Image.Image:
@@ -68,3 +68,12 @@ def test_not_recognized_grey_photo_says_colour_may_be_why():
     assert v.level == "not_recognized"
     assert v.message.startswith(MESSAGES["not_recognized"])
     assert "no colour" in v.message and "may be why" in v.message
+
+
+def test_a_find_of_several_grey_photos_hears_of_these_photos():
+    v = decide(one_hot("Amanita", 0.99), 0.3, recognized=False)
+    several = without_colour(v, several=True)
+    assert several.message.endswith("These photos have no colour, which may be why they were "
+                                    "not recognized: try colour photos.")
+    assert without_colour(v).message == decide(one_hot("Amanita", 0.99), 0.3, recognized=False,
+                                                greyscale=True).message
