@@ -36,6 +36,11 @@ GREY_TOLERANCE = 6
 """Largest channel spread (max - min of R, G, B, out of 255) a greyscale pixel may show:
 a grey photo saved as an RGB JPEG comes back with channels a level or two apart."""
 
+TOO_DARK_TO_TELL = 32
+"""Brightest-channel level (out of 255) under which 95 % of a photo's pixels lie when it is
+too dark to tell colour from grey: a colour photo at 6 % of its brightness has its channels
+within :data:`GREY_TOLERANCE` because every level is small, and was told it had no colour."""
+
 GREY_CHECK_SIDE = 64
 """Side of the downscaled copy :func:`is_greyscale` looks at: cheap, and it averages away
 compression noise while a coloured region of any real size survives."""
@@ -126,7 +131,7 @@ def is_greyscale(img: Image.Image, tolerance: int = GREY_TOLERANCE) -> bool:
 
     Checked on a downscaled copy, so a few stray coloured pixels do not count as colour.
     Sepia and duotone photos have colour by this test, on purpose: only "no colour at all"
-    is claimed.
+    is claimed. So has an RGB photo too dark to tell (:data:`TOO_DARK_TO_TELL`).
 
     Args:
         img: a decoded image in any PIL mode (L, LA, I;16 are greyscale without a look).
@@ -137,4 +142,6 @@ def is_greyscale(img: Image.Image, tolerance: int = GREY_TOLERANCE) -> bool:
     small = to_rgb(img).copy()
     small.thumbnail((GREY_CHECK_SIDE, GREY_CHECK_SIDE), Image.Resampling.BOX)
     arr = np.asarray(small, dtype=np.int16)
+    if np.percentile(arr.max(axis=2), 95) < TOO_DARK_TO_TELL:
+        return False  # too dark to tell: "no colour" would send a colour photo's owner astray
     return int((arr.max(axis=2) - arr.min(axis=2)).max()) <= tolerance

@@ -84,6 +84,17 @@ def test_a_greyscale_photo_is_told_colour_helps_and_keeps_its_level(client, phot
     assert coloured["greyscale"] is False
 
 
+def test_a_very_dark_colour_photo_is_not_told_it_has_no_colour(client, tmp_path):
+    # A colour photo at 6 % brightness (dusk, no flash): "This photo has no colour... send a
+    # colour photo" told its owner to do what they had done.
+    dark = tmp_path / "dusk.png"
+    arr = np.asarray(make_photo(GENERA.index("Boletus"), seed=3, size=(200, 160)), np.float32)
+    Image.fromarray((arr * 0.06).astype(np.uint8)).save(dark)
+    result = client.predict(handle_file(str(dark)), api_name="/identify")
+    assert result["greyscale"] is False
+    assert not any("colour" in r for r in result["verdict"]["reasons"])
+
+
 def test_explain_returns_heatmap_for_chosen_genus(client, photo):
     out = client.predict(handle_file(str(photo)), "Amanita", "fast", 60, api_name="/explain")
     heatmap = np.asarray(Image.open(out).convert("RGB")).astype(int)

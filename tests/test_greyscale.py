@@ -77,3 +77,14 @@ def test_a_find_of_several_grey_photos_hears_of_these_photos():
                                     "not recognized: try colour photos.")
     assert without_colour(v).message == decide(one_hot("Amanita", 0.99), 0.3, recognized=False,
                                                 greyscale=True).message
+
+
+def test_a_very_dark_colour_photo_is_not_called_greyscale():
+    # A colour photo taken at dusk, at 6 % of its brightness: its channels sit within a few
+    # levels of each other only because every level is small. It was told "This photo has no
+    # colour ... try a colour photo", which it was; too dark to tell is no "no colour".
+    arr = np.asarray(colour(), dtype=np.float32)
+    assert not is_greyscale(Image.fromarray((arr * 0.06).astype(np.uint8)))
+    assert is_greyscale(Image.fromarray((np.asarray(colour().convert("L").convert("RGB"),
+                                                    dtype=np.float32) * 0.06).astype(np.uint8)
+                                        ).convert("L"))  # a truly grey file still is
