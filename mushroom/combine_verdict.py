@@ -19,7 +19,8 @@ from mushroom.combine import FindResult, looks_like, top_genera
 from mushroom.percent import pct
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import (MESSAGES, NOT_RECOGNIZED_FIND, UNCERTAIN_TOP1, Verdict, decide,
-                              genus_notes, possibly_poisonous_message)
+                              genus_notes, named_poisonous, notes_of,
+                              possibly_poisonous_message)
 
 NOT_ONE_MUSHROOM = ("They may not show the same mushroom: identify each photo on its own, or "
                     "add photos of this one mushroom only.")
@@ -121,18 +122,20 @@ def _possibly_poisonous(find: FindResult, classes: Sequence[str], verdict: Verdi
     A photo that confidently names another genus (Russula on photo 3, Boletus on the others)
     is said, as when the top genus is poisonous: "most likely Boletus" alone read as settled.
     The verdict stays poisonous; the notes are each named genus's, as for photos that
-    disagree.
+    disagree, the poisonous genus the headline warns of included.
     """
-    genus = verdict.genus
+    genus, probs = verdict.genus, dict(zip(classes, find.probs))
     # a find of one photo must read as /identify does for that photo, not "these photos"
     subject = "this photo" if len(find.used) == 1 else "these photos"
-    message = possibly_poisonous_message(genus, dict(zip(classes, find.probs)), subject)
+    message = possibly_poisonous_message(genus, probs, subject)
     others, named = _disputing(find, classes, genus, uncertain_top1)
+    warned = named_poisonous(probs)
+    notes = notes_of([genus, *others, *([warned] if warned else [])])
     if not others:
-        return message, verdict.notes, ()
+        return message, notes, ()
     message = (f"{message.removesuffix('. Do not eat.')}, and {named}. {NOT_ONE_MUSHROOM} "
                "Do not eat.")
-    return message, notes_of([genus, *others]), (_dispute_reason(named, genus),)
+    return message, notes, (_dispute_reason(named, genus),)
 
 
 def _disputing(find: FindResult, classes: Sequence[str], genus: str,
@@ -225,19 +228,3 @@ def _disagreeing_find(find: FindResult, classes: Sequence[str], uncertain_top1: 
     doubts = verdict.reasons if verdict.level == "uncertain" else ()
     return replace(verdict, level="uncertain", message=message, reasons=(reason, *doubts),
                    notes=notes_of([g for _, g, _ in sure]))
-
-
-def notes_of(genera: Sequence[str]) -> dict[str, str]:
-    """The notes of the genera a find's photos name, each text prefixed by its genus when
-    there are several ("Boletus: Many are edible... Russula: Many edible brittlegills...").
-
-    Photos that disagree are no settled genus: the combined top genus's notes alone would
-    read as the find's answer. The keys stay those of
-    :func:`~mushroom.verdict.genus_notes`, which API clients read.
-    """
-    named = list(dict.fromkeys(genera))
-    if len(named) == 1:
-        return genus_notes(named[0])
-    each = [(g, genus_notes(g)) for g in named]
-    return {key: " ".join(f"{g}: {notes[key]}" for g, notes in each if notes)
-            for key in ("edibility", "lookalikes")}

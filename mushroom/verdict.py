@@ -165,10 +165,16 @@ def possibly_poisonous_message(genus: str, probs: Mapping[str, float],
     "Likely a poisonous genus" next to "Boletus 98 %" reads as a contradiction; the rule
     that fired is that too much probability sits on the poisonous genera.
     """
-    risky = sorted((g for g in POISONOUS if g in probs), key=lambda g: -probs[g])
-    what = f"{risky[0]} or another poisonous genus" if risky else "a poisonous genus"
+    named = named_poisonous(probs)
+    what = f"{named} or another poisonous genus" if named else "a poisonous genus"
     return (f"Possibly poisonous: most likely {genus}, but the model cannot rule out "
             f"{what} for {subject}. Do not eat.")
+
+
+def named_poisonous(probs: Mapping[str, float]) -> str | None:
+    """The poisonous genus a "Possibly poisonous" headline names: the most probable one."""
+    risky = sorted((g for g in POISONOUS if g in probs), key=lambda g: -probs[g])
+    return risky[0] if risky else None
 
 
 def uncertain_message(genus: str, probs: Mapping[str, float], uncertain_top1: float,
@@ -252,8 +258,10 @@ def _apply_rules(probs: Mapping[str, float], tau: float, uncertain_top1: float,
     notes = genus_notes(genus)
     danger = _danger_reasons(probs, tau, genus, p_poison_head, poison_head_tau)
     if danger:
-        message = MESSAGES["poisonous"] if genus in POISONOUS or not _valid(probs) \
-            else possibly_poisonous_message(genus, probs)
+        likely = genus in POISONOUS or not _valid(probs)
+        message = MESSAGES["poisonous"] if likely else possibly_poisonous_message(genus, probs)
+        if not likely:  # the genus the headline warns of gets its notes too, not Russula's alone
+            notes = notes_of([genus, named_poisonous(probs) or genus])
         return Verdict("poisonous", message, genus=genus, reasons=tuple(danger), notes=notes,
                        **common)
     doubt = _doubt_reasons(probs, genus, uncertain_top1, prediction_set)
@@ -270,3 +278,19 @@ def genus_notes(genus: str) -> dict[str, str]:
     """Edibility range and dangerous lookalikes of ``genus`` (empty for unknown names)."""
     note = GENUS_NOTES.get(genus)
     return {"edibility": note.edibility, "lookalikes": note.lookalikes} if note else {}
+
+
+def notes_of(genera: Sequence[str]) -> dict[str, str]:
+    """The notes of several genera named on one card, each text prefixed by its genus when
+    there are several ("Boletus: Many are edible... Amanita: Contains the deadliest...").
+
+    One genus's notes alone read as the answer: a card that warns of Amanita under
+    "Many are edible (porcini)" must say what Amanita is too. The keys stay those of
+    :func:`genus_notes`, which API clients read.
+    """
+    named = list(dict.fromkeys(genera))
+    if len(named) == 1:
+        return genus_notes(named[0])
+    each = [(g, genus_notes(g)) for g in named]
+    return {key: " ".join(f"{g}: {notes[key]}" for g, notes in each if notes)
+            for key in ("edibility", "lookalikes")}

@@ -346,10 +346,12 @@ def test_a_photo_that_disputes_a_possibly_poisonous_edible_top_genus_is_named():
     assert "photo 3 looks like Russula (97%), not Boletus" in " ".join(verdict.reasons)
     assert verdict.notes["edibility"].startswith("Boletus: ") and "Russula: " in verdict.notes[
         "edibility"]
+    assert "Amanita: " in verdict.notes["edibility"]  # the genus the headline warns of, too
     assert "POSSIBLY POISONOUS" in verdict_card(verdict.to_dict())
     # without the Russula photo nothing disputes Boletus: the headline is as before
     agree = find_verdict(combine_find(photos[:2], GENERA, 0.1), GENERA, 0.1)
     assert agree.level == "poisonous" and "looks like" not in agree.message
+    assert "Amanita: " in agree.notes["lookalikes"]
     assert agree.message.endswith("for these photos. Do not eat.")
 
 

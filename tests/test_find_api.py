@@ -147,6 +147,25 @@ def test_a_find_of_grey_non_mushroom_photos_is_told_about_these_photos(shipped_m
     assert "This photo" not in message
 
 
+def test_a_possibly_poisonous_card_describes_the_genus_it_warns_of(real_data, shipped_model):
+    """"Most likely Russula, but the model cannot rule out Amanita" came with Russula's notes
+    alone ("Many edible brittlegills..."): nothing on the card said what Amanita is."""
+    from mushroom.taxonomy import GENUS_NOTES
+
+    with running_app({"MUSHROOM_MODEL": str(shipped_model)}) as app:
+        client = Client(app.url, verbose=False)
+        for path in sorted((real_data / "Russula").glob("*.jpg"))[:80]:
+            verdict = client.predict(handle_file(str(path)), 1, api_name="/identify")["verdict"]
+            if verdict["message"].startswith("Possibly poisonous: most likely Russula"):
+                break
+        else:
+            pytest.skip("no Russula photo the model calls possibly poisonous")
+    warned = verdict["message"].split("cannot rule out ")[1].split(" or ")[0]
+    assert verdict["notes"]["edibility"] == (f"Russula: {GENUS_NOTES['Russula'].edibility} "
+                                             f"{warned}: {GENUS_NOTES[warned].edibility}")
+    assert f"{warned}: {GENUS_NOTES[warned].lookalikes}" in verdict["notes"]["lookalikes"]
+
+
 def test_photos_of_two_confident_edible_genera_disagree(real_data, shipped_model):
     """A porcini photo and a brittlegill photo in one find are two mushrooms: the find said
     "Most likely Boletus" with both listed, an answer for neither photo."""

@@ -128,6 +128,19 @@ def test_poison_mass_at_tau_is_poisonous():
     assert decide(probs, tau + 1e-6).level == "edible_genus"
 
 
+def test_possibly_poisonous_card_gives_the_named_poisonous_genus_notes_too():
+    # "Most likely Russula, but the model cannot rule out Amanita" over Russula's notes
+    # alone ("Many edible brittlegills..."): the genus the forager is warned of got none.
+    probs = {g: 0.0 for g in GENERA}
+    probs.update({"Russula": 0.96, "Amanita": 0.03, "Entoloma": 0.01})
+    v = decide(probs, tau=0.0125)
+    assert v.level == "poisonous" and "cannot rule out Amanita" in v.message
+    russula, amanita = GENUS_NOTES["Russula"], GENUS_NOTES["Amanita"]
+    assert v.notes == {"edibility": f"Russula: {russula.edibility} Amanita: {amanita.edibility}",
+                       "lookalikes": f"Russula: {russula.lookalikes} "
+                                     f"Amanita: {amanita.lookalikes}"}
+
+
 def test_poisonous_top_genus_is_called_likely_poisonous():
     v = decide(one_hot("Cortinarius", 0.8), tau=0.3)
     assert v.level == "poisonous" and v.message.startswith("Likely a poisonous genus")
