@@ -656,3 +656,30 @@ def test_a_new_photo_closes_gradios_refusal_of_a_file_that_is_no_image(app, offl
     page.locator("#photo input[type=file]").set_input_files(str(photo))
     page.locator("#verdict .verdict").wait_for(timeout=60_000)
     page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
+
+
+def test_explain_clicked_again_while_running_explains_the_new_choice(app, offline_page,
+                                                                      tmp_path):
+    # A second click while the first explanation ran was dropped (Gradio's "once"): the
+    # heatmap stayed "supports Amanita" under a dropdown saying Boletus, with no sign why.
+    page, _ = offline_page
+    photo = tmp_path / "amanita.jpg"
+    make_photo(GENERA.index("Amanita"), seed=51, size=(320, 240)).save(photo, quality=92)
+    page.goto(app.url, wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    samples = page.locator("#explain-samples input[type=number]")
+    samples.fill("1000")
+    samples.press("Enter")
+    page.locator("#explain-btn").click()
+    tracker = page.locator("#heatmap [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # the first explanation is running
+    page.get_by_label("Genus to explain").click()
+    page.get_by_role("option", name="Boletus", exact=True).click()
+    samples.fill("0")
+    samples.press("Enter")
+    page.locator("#explain-btn").click()
+    page.wait_for_function(
+        "() => (document.querySelector('#heatmap img') || {}).alt?.includes('support Boletus')",
+        timeout=120_000)

@@ -96,7 +96,8 @@ def explain_panel(photos: gr.File, raw: gr.JSON) -> None:
                            ).then(explain_photo_for_page, [photos, which, genus, quality],
                                   [heatmap, refusal], api_name="find_explain",
                                   show_progress_on=heatmap, concurrency_id="lime",
-                                  concurrency_limit=1, **private)
+                                  concurrency_limit=1, trigger_mode="always_last",
+                                  **private)  # a click while one runs: see identify.py
     # a heatmap (or refusal) still on its way is of a photo that may have left the list
     photos.change(lambda files: (photo_choices(files), None, ""), photos,
                   [which, heatmap, refusal],

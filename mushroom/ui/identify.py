@@ -236,7 +236,7 @@ def build_identify_tab() -> None:
             quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
                                info="fast: a few seconds; reference: the study's 1000 samples")
             samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, precision=0,  # API: integer
-                                label="Samples (0 = preset)")
+                                label="Samples (0 = preset)", elem_id="explain-samples")
         why = gr.Button("Explain", elem_id="explain-btn")
         refusal = gr.HTML(elem_id="explain-refusal", padding=False)
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
@@ -257,6 +257,9 @@ def _wire_explain(photo, options, why, heatmap, refusal):
                      **private
                      ).then(explain_for_page, [photo, *options], [heatmap, refusal],
                             api_name="explain_page", show_progress_on=heatmap,
+                            # a click while one runs ("once" dropped it) explains the new
+                            # choice (genus, quality) once the running one is done
+                            trigger_mode="always_last",
                             **private, **lime)
 
 
