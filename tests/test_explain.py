@@ -306,7 +306,7 @@ def test_a_fit_from_too_few_samples_is_not_shown_as_trustworthy():
 def test_the_page_says_the_heatmap_covers_only_the_centre_square_the_model_sees():
     """A portrait photo's heatmap lost its top and bottom with no word why: users took the
     crop for a bug, and did not learn that the model never saw the cap cut off there."""
-    from mushroom.ui.identify import LEGEND
+    from mushroom.ui.explaining import LEGEND
 
     photo = red_patches_photo().resize((224, 448))  # portrait: the discs fill the middle
     exp = lime.explain(known_answer_predictor(), photo, "Agaricus", lime.PRESETS["fast"])

@@ -253,7 +253,7 @@ def test_page_explain_buttons_show_refusals_in_place(tmp_path):
     """The buttons' wrappers turn a refusal into a card in the heatmap's place (a toast
     faded and left a bare "Error" badge); /explain itself still raises for API clients."""
     from mushroom.ui.find_explain import explain_photo_for_page
-    from mushroom.ui.identify import explain_for_page
+    from mushroom.ui.explaining import explain_for_page
 
     bad = tmp_path / "gills.jpg"
     bad.write_bytes(b"not a photo at all")

@@ -109,6 +109,16 @@ class UserError(gr.Error):
         super().__init__(html.escape(message, quote=False), print_exception=False, **kwargs)
 
 
+def shared_model():
+    """The shared model, or the ``gr.Error`` saying that none is installed or usable."""
+    from mushroom import service
+
+    try:
+        return service.get_predictor()
+    except service.ModelUnavailable as err:
+        raise UserError(str(err)) from err
+
+
 def said(err: gr.Error) -> str:
     """What a refusal says, as plain text (a :class:`UserError`'s message is escaped HTML)."""
     return err.text if isinstance(err, UserError) else err.message

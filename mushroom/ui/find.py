@@ -20,13 +20,13 @@ from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
 from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_the_model_sees_it,
-                         said, whole_number)
+                         said, shared_model, whole_number)
 from mushroom.ui.answers import asked_or_latest, is_for, pending_card, stamped
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
 from mushroom.ui.cards import error_card, find_crop_note, photo_caption, photo_table, render
 from mushroom.ui.find_explain import NO_PHOTOS, explain_panel
-from mushroom.ui.identify import INVALID_TYPE, shared_model
+from mushroom.ui.identify import INVALID_TYPE
 from mushroom.ui.uploads import check_upload_path, file_paths
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]

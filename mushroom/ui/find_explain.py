@@ -15,7 +15,7 @@ import gradio as gr
 from mushroom.taxonomy import GENERA
 from mushroom.ui import IMAGE_BUTTONS, UserError, said, whole_number
 from mushroom.ui.cards import photo_caption
-from mushroom.ui.identify import LEGEND, PREDICTED, explain, explain_in_place
+from mushroom.ui.explaining import LEGEND, PREDICTED, explain, explain_in_place
 from mushroom.ui.uploads import file_paths
 
 NO_PHOTOS = "Add one or more photos of the mushroom first."

@@ -1,32 +1,29 @@
 """The Identify tab: a photo in; top-k genera, the verdict card and a LIME heatmap out.
 
 Its two events are the public API: ``/identify`` (photo, k -> the service's JSON) and
-``/explain`` (photo, genus, quality, samples -> heatmap image). Everything the tab shows is
+``/explain`` (photo, genus, quality, samples -> heatmap image; see
+:mod:`mushroom.ui.explaining`). Everything the tab shows is
 rendered from that JSON, so the page and API clients always see the same answer.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
 import gradio as gr
-from PIL import Image
 
 from mushroom import service
-from mushroom.explain import MAX_SAMPLES, PRESETS
+from mushroom.explain import MAX_SAMPLES
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (IMAGE_BUTTONS, UserError, as_sent, chosen_genus, close_error_toasts,
-                         drawn_as_the_model_sees_it, said, scratch_file, whole_number)
+from mushroom.ui import (IMAGE_BUTTONS, close_error_toasts, drawn_as_the_model_sees_it, said,
+                         scratch_file, shared_model, whole_number)
 from mushroom.ui.answers import answered, asked_or_latest, if_current, pending_card, stamped
 from mushroom.ui.cards import error_card, render
+from mushroom.ui.explaining import LEGEND, PREDICTED, explain, explain_for_page
 from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
 
-PREDICTED = "Predicted genus"
 INVALID_TYPE = "Invalid file types?: "  # (a regex) Gradio's toast for files a box refuses
-NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to explain: "
-                      "photograph the cap, gills and stem close up.")
 # Identify refused for the photo shown (none yet, swept): the toast stayed up for seconds
 # beside the next photo's verdict. Line starts only: the find tab's own ("Photo 2 (...): ...")
 # are about other photos. Explain's refusals are a card in the heatmap's place instead.
@@ -34,22 +31,6 @@ NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to 
 # up too, beside the verdict of the photo chosen next, when two made a group.
 CLEAR_STALE_TOASTS = close_error_toasts("/^(%s|%s)/m" % ("|".join(re.escape(s) for s in (
     NO_PHOTO, "This photo is no longer on the server")), INVALID_TYPE))
-LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
-          "stronger tint means a larger effect. *Fit* (0 to 1) says how much of the model's "
-          "reaction to hidden regions the colours account for: below 0.5 the legend says "
-          "to read them with caution, and it says when the fit rests on too few samples "
-          "(fewer than 3 per region) to be trusted. The heatmap covers the centre "
-          "square of the photo, the only part the model looks at: keep the mushroom in the "
-          "middle. Watch for heatmaps on grass or leaves: the model may be using the "
-          "background rather than the mushroom.")
-
-
-def shared_model():
-    """The shared model, or the ``gr.Error`` saying that none is installed or usable."""
-    try:
-        return service.get_predictor()
-    except service.ModelUnavailable as err:
-        raise UserError(str(err)) from err
 
 
 def identify(photo: Upload, k: float = 3) -> dict:
@@ -57,58 +38,6 @@ def identify(photo: Upload, k: float = 3) -> dict:
     k = whole_number(k, "k (genera to list)", 1, len(GENERA))
     image = decode_upload(photo)
     return service.identify(image, k, shared_model())
-
-
-def explain(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
-            samples: float = 0, progress=gr.Progress()) -> Image.Image:
-    """The /explain endpoint: photo -> LIME heatmap image (cyan supports, red opposes).
-
-    Args:
-        photo: the uploaded file.
-        genus: a genus to explain in any case, or "Predicted genus" for the model's top-1.
-        quality: "fast" (default, a few seconds) or "reference" (the study's 1000 samples).
-        samples: perturbed copies to score; 0 keeps the preset's number.
-
-    A photo the unfamiliar-photo detector rejects gets the :data:`NOTHING_TO_EXPLAIN` error,
-    as /identify lists no genus for it.
-    """
-    from mushroom import explain as lime
-    from mushroom.ui import heatmap
-    from mushroom.ui.cancel import watched
-
-    samples = whole_number(samples or 0, "samples", 0, MAX_SAMPLES)
-    genus = chosen_genus(genus, PREDICTED)
-    quality = chosen_quality(quality)
-    image = decode_upload(photo)
-    model = shared_model()
-    if not service.recognizes(image, model):
-        # The heatmap's legend would name a genus and its probability ("supports Agaricus
-        # (40%)") beside a card that says no identification is given.
-        raise UserError(NOTHING_TO_EXPLAIN)
-    try:
-        cfg = lime.resolve_config(quality, samples)
-        progress(0, desc="Segmenting the photo into superpixels")
-        exp = lime.explain(model, image, genus, cfg,
-                           progress=watched(lambda f, msg: progress(f, desc=msg)))
-    except ValueError as err:
-        raise UserError(str(err)) from err
-    return heatmap.overlay(exp, image=image)
-
-
-def chosen_quality(value: object) -> str:
-    """An API argument naming an explanation preset, in any case (as a genus may be sent).
-
-    Checked with the other arguments, before the photo: it was checked last, so a
-    caller who sent ``null`` or "slow" with a photo the detector rejects was told only
-    about the photo, and after the model had run.
-
-    Raises:
-        UserError: naming the presets and the value as JSON spells it.
-    """
-    text = value.strip().lower() if isinstance(value, str) else None
-    if text in PRESETS:
-        return text
-    raise UserError(f"quality must be {' or '.join(map(repr, PRESETS))}, not {as_sent(value)}.")
 
 
 def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
@@ -129,34 +58,6 @@ def identify_if_photo(photo: Upload, k: float = 3) -> tuple:
     except gr.Error as err:  # in the verdict's place, where it stays (a toast fades)
         return None, "", error_card(said(err), live=False), gr.skip()
     return (result, *render(result), gr.skip())
-
-
-def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
-    """``(fn(*args), alt)``, or ``(None, card)`` when ``fn`` refuses: the page's Explain.
-
-    ``alt`` is a hidden paragraph holding the heatmap's text alternative (or "").
-
-    As a toast, a refusal ("No mushroom found in this photo") faded within seconds and left
-    a bare "Error" badge in the heatmap's box; the card stays there until the next try.
-    """
-    try:
-        image = fn(*args)
-    except gr.Error as err:
-        return None, error_card(said(err), subject, "heatmap")
-    return image, heatmap_alt(image)
-
-
-def heatmap_alt(image) -> str:
-    """A hidden paragraph with ``image.info["alt"]``, the legend drawn into it, or "": the
-    page's script makes it the heatmap's alt (mushroom.ui.page.HEAD)."""
-    alt = getattr(image, "info", {}).get("alt")
-    return f'<p class="heatmap-alt" hidden>{html.escape(alt)}</p>' if alt else ""
-
-
-def explain_for_page(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
-                     samples: float = 0, progress=gr.Progress()) -> tuple:
-    """The Explain button: :func:`explain`'s (heatmap, "") or (None, why not)."""
-    return explain_in_place(explain, photo, genus, quality, samples, progress)
 
 
 def drawable_copy(photo: str | bytes) -> str | None:

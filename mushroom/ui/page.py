@@ -139,7 +139,7 @@ const ALT = {"photo": "The uploaded mushroom photo",
                              + "genus, red regions oppose it",
              "review-photo": "The photo under review", "find-gallery": "A photo of the find"};
 // A heatmap's legend (genus, probability, fit) is drawn into it: its alt is the legend as a
-// sentence, which Explain puts, hidden, in the refusal box above it (identify.explain_in_place)
+// sentence, which Explain puts, hidden, in the refusal box above it (explaining.explain_in_place)
 // or, on Review, in the caption under it (review_tools.explain_for_page).
 const LEGEND_TEXT = {"heatmap": "#explain-refusal .heatmap-alt",
                      "find-heatmap": "#find-explain-refusal .heatmap-alt",

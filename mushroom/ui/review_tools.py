@@ -45,7 +45,7 @@ def explain_for_page(ctx: ReviewContext, user: str | None, image_id: str,
     caption's place (a toast faded and left a bare "Error" in the heatmap's box). The
     caption also holds, hidden, the heatmap's text alternative (its legend as a sentence)."""
     from mushroom.ui.cards import error_card
-    from mushroom.ui.identify import heatmap_alt
+    from mushroom.ui.explaining import heatmap_alt
 
     try:
         image, caption = explain(ctx, user, image_id, progress)
