@@ -48,6 +48,11 @@ def existing_store(labels_dir: str | Path) -> Path:
     Raises:
         FileNotFoundError: no such folder, or a file (the store's own ``decisions.jsonl``).
     """
+    if zip_download(labels_dir):  # its folder is no store: the store is inside the zip
+        raise FileNotFoundError(f"{labels_dir} is a zip (a label store download): bring it "
+                                "into your store with `python -m mushroom labels merge "
+                                f"--labels labels/ --from {labels_dir}`, or unzip it and give "
+                                "the labels/ folder inside")
     if Path(labels_dir).is_file():  # labels/decisions.jsonl: "not found" would mislead
         raise FileNotFoundError(f"{labels_dir} is a file: the label store is the folder "
                                 f"that holds it, {Path(labels_dir).parent}")
@@ -55,6 +60,13 @@ def existing_store(labels_dir: str | Path) -> Path:
         raise FileNotFoundError(f"label store not found: {labels_dir} (a folder such as "
                                 "labels/)")
     return Path(labels_dir)
+
+
+def zip_download(path: str | Path) -> bool:
+    """Whether ``path`` is a zip file, as the Review tab's *Download label store* gives."""
+    import zipfile
+
+    return Path(path).is_file() and zipfile.is_zipfile(path)
 
 
 def read_rows(labels_dir: str | Path) -> list[Decision]:

@@ -65,7 +65,7 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path, dropped: Iterable[str] = 
     """
     rows = read_rows(labels_dir)
     if not rows:  # a --labels one folder off (a download's wrapper) must not pass for no votes
-        return frame, {"none": f"{labels_dir} holds no decision ({STORE_NAME} missing or empty)"}
+        return frame, {"none": no_decision(Path(labels_dir))}
     rows, copies = onto_kept(rows, duplicate_of or {}, frame)
     agreed = consensus(rows)
     frame, marks = _relabelled(frame, frame["image_id"].map(agreed.get))
@@ -73,6 +73,16 @@ def apply(frame: pd.DataFrame, labels_dir: str | Path, dropped: Iterable[str] = 
     kept = frame[~(marks["excluded"] | marks["tied"] | marks["near_out"])]
     kept = kept.reset_index(drop=True)
     return kept, _report(marks, kept, frame, agreed, set(dropped), copies)
+
+
+def no_decision(labels_dir: Path) -> str:
+    """The report's line for a store with no decision, naming the store inside the folder
+    a downloaded zip unzips into (``labels/`` within it), the likely one meant."""
+    line = f"{labels_dir} holds no decision ({STORE_NAME} missing or empty)"
+    inside = labels_dir / "labels"
+    if (inside / STORE_NAME).is_file():
+        line += f"; the store is its labels/ folder: give --labels {inside}"
+    return line
 
 
 def onto_kept(rows: list[Decision], duplicate_of: Mapping[str, str],
