@@ -6,7 +6,8 @@ The outcome with most votes wins — a genus, or "flagged" (not a mushroom / unu
 a tie goes to the tied outcome voted most recently. The species is then the majority among
 the winning genus's votes that name one, ties again to the most recent. A tied photo shows
 and exports that latest vote, but training holds it out until a further vote breaks the tie
-(:attr:`Consensus.tied`).
+(:attr:`Consensus.tied`); a species tie leaves its species empty there
+(:attr:`Consensus.species_tied`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ class Consensus:
         the label shown, but a further vote must settle it before training uses it."""
         counts = sorted(Counter(map(_outcome, self.votes)).values(), reverse=True)
         return len(counts) > 1 and counts[0] == counts[1]
+
+    @property
+    def species_tied(self) -> bool:
+        """True when the winning genus's votes that name a species name two or more equally
+        often: the latest is shown, but training leaves the species empty until a vote
+        settles it (as it holds out a tied genus)."""
+        named = Counter(v.species for v in self.votes
+                        if not v.flags and v.genus == self.genus and v.species)
+        counts = sorted(named.values(), reverse=True)
+        return not self.flags and len(counts) > 1 and counts[0] == counts[1]
 
     @property
     def agreement(self) -> float:

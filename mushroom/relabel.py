@@ -33,6 +33,7 @@ GONE = "ignored, photo no longer in the data folder"
 NOT_MUSHROOM = "near-duplicates of a photo flagged not_a_mushroom, dropped with it"
 FLAGGED_NEAR = ("near-duplicates of a flagged photo still in training (review them; only "
                 "not_a_mushroom drops its near-duplicates)")
+SPECIES_TIED = "species left empty (the species votes tie; a further vote settles it)"
 COPY = "on a dropped exact duplicate, applied to the copy kept (same pixels)"
 COPY_ASIDE = ("on a dropped exact duplicate, set aside: the copy kept has a label of its own "
               "that differs, which applies")
@@ -135,13 +136,15 @@ def _relabelled(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.DataFrame, dict
     tied = hit.map(lambda c: bool(c is not None and c.tied)) & ~excluded
     new_genus = hit.map(lambda c: c.genus if c is not None else None)
     corrected = reviewed & ~excluded & ~tied & (new_genus != frame["genus"])
-    species = hit.map(lambda c: c.species if c is not None else "")
+    species_tied = hit.map(lambda c: bool(c is not None and c.species_tied))
+    species = hit.map(lambda c: c.species if c is not None and not c.species_tied else "")
     frame.loc[corrected, "species"] = ""  # a hint from the old genus no longer applies
+    frame.loc[species_tied, "species"] = ""  # nor one the experts are split over
     frame.loc[reviewed, "genus"] = new_genus[reviewed]
     frame.loc[species != "", "species"] = species[species != ""]
     frame.loc[reviewed, "label_source"] = "expert"
     return frame, {"hit": hit, "reviewed": reviewed, "excluded": excluded, "tied": tied,
-                   "corrected": corrected, "species": species}
+                   "corrected": corrected, "species": species, "species_tied": species_tied}
 
 
 def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
@@ -155,6 +158,7 @@ def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
         "excluded (flagged)": int(excluded.sum()),
         TIED: int(tied.sum()),
         "species labels": int(((species != "") & ~excluded & ~tied).sum()),
+        SPECIES_TIED: listing(sorted(frame.loc[marks["species_tied"] & ~tied, "path"])),
         DISPUTED: sum(disputed(c) and not c.tied
                       for c in marks["hit"][marks["reviewed"] & ~excluded]),
         NEAR: listing(left_behind(kept, set(frame.loc[marks["corrected"], "image_id"]))),
