@@ -109,13 +109,13 @@ def keep_typed(ctx: ReviewContext, out: list, image_id: str | None, genus: str |
     ``image_id`` put back while that photo is still on screen; the status line says what
     became of them (``kept``, or discarded with the photo).
 
-    A genus counts as typed when it differs from the label the photo was shown with
-    (``seen``), so an untouched box takes the label as it stands now; a species when it
-    differs from the photo's own (which the box shows untouched).
+    A genus counts as typed when it is given and differs from the label the photo was shown
+    with (``seen``), so an untouched or empty box takes the label as it stands now; a
+    species when it differs from the photo's own (which the box shows untouched).
     """
     at = ITEM_OUTPUTS.index
     label = seen[1] if seen and seen[0] == image_id else (out[at("genus")] or {}).get("value")
-    typed_genus = genus is not None and genus != label
+    typed_genus = bool(genus) and genus != label  # an empty box (an API client's) chooses none
     shown = out[at("current")] == image_id
     own = ((out[at("species")] or {}).get("value") or "") if shown else ""
     typed_species = " ".join((species or "").split()) not in ("", own)
