@@ -166,6 +166,24 @@ def test_a_possibly_poisonous_card_describes_the_genus_it_warns_of(real_data, sh
     assert f"{warned}: {GENUS_NOTES[warned].lookalikes}" in verdict["notes"]["lookalikes"]
 
 
+def test_card_explains_a_warned_genus_outside_the_prediction_set(real_data, shipped_model):
+    """This Russula photo's headline warns of Amanita while its 95 % set is Russula,
+    Entoloma, Cortinarius: the card now says why, on /identify and on a find of it."""
+    from mushroom.ui.cards import render
+
+    photo = handle_file(str(real_data / "Russula" / "a15ea38a425d.jpg"))
+    with running_app({"MUSHROOM_MODEL": str(shipped_model)}) as app:
+        client = Client(app.url, verbose=False)
+        answers = [client.predict(photo, 3, api_name="/identify"),
+                   client.predict([photo], 3, api_name="/identify_find")]
+    for result in answers:
+        assert "cannot rule out Amanita" in result["verdict"]["message"]
+        assert "Amanita" not in result["prediction_set"]
+        assert result["verdict"]["level"] == "poisonous"
+        assert ("Amanita is outside this set, but P(poisonous genus) reaches its threshold"
+                in render(result)[1])
+
+
 def test_photos_of_two_confident_edible_genera_disagree(real_data, shipped_model):
     """A porcini photo and a brittlegill photo in one find are two mushrooms: the find said
     "Most likely Boletus" with both listed, an answer for neither photo."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -269,8 +270,6 @@ def test_genus_bars_print_the_card_numbers_never_a_bare_0_or_100_percent():
 
 
 def test_identify_page_prints_small_probabilities_and_keeps_the_json():
-    import re
-
     from mushroom.ui.cards import render
 
     probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.9975, "Entoloma": 0.0025}
@@ -305,6 +304,37 @@ def test_card_shows_p_poisonous_and_tau_with_the_digits_that_tell_them_apart():
     probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.98745, "Amanita": 0.01255}
     card = verdict_card(decide(probs, tau=0.0126).to_dict())
     assert "<b>1.255%</b> (flagged at &ge; 1.26%)" in card
+
+
+def test_card_says_why_the_headline_names_a_genus_outside_the_prediction_set():
+    """"Cannot rule out Amanita" above "Plausible genera: Russula, Entoloma, Cortinarius"
+    read as a contradiction: P(poisonous) >= tau is stricter than the 95 % set."""
+    from mushroom.ui.cards import outside_set, verdict_card
+
+    probs = {g: 0.0 for g in GENERA} | {"Russula": 0.966, "Amanita": 0.02, "Entoloma": 0.014}
+    verdict = decide(probs, tau=0.0125, prediction_set=["Russula", "Entoloma"]).to_dict()
+    assert "cannot rule out Amanita" in verdict["message"]
+    assert outside_set(verdict, ["Russula", "Entoloma"]) == ["Amanita"]
+    card = re.sub(r"<[^>]+>", "", verdict_card(verdict, ["Russula", "Entoloma"], 0.95))
+    assert ("of photos of each genus) Amanita is outside this set, but P(poisonous genus) "
+            "reaches its threshold (a stricter test than the set), so the headline names it "
+            "for safety.") in card
+    # inside the set, without sets, or an uncertain headline (it names set members only)
+    assert "outside this set" not in verdict_card(verdict, ["Russula", "Amanita"], 0.95)
+    assert "outside this set" not in verdict_card(verdict)
+    unsure = decide(probs, tau=0.5, prediction_set=["Russula", "Entoloma"]).to_dict()
+    assert unsure["level"] == "uncertain" and outside_set(unsure, ["Russula", "Entoloma"]) == []
+
+
+def test_set_note_names_the_poison_check_that_fired_when_p_poisonous_is_below_tau():
+    from mushroom.ui.cards import verdict_card
+
+    probs = {g: 0.0 for g in GENERA} | {"Boletus": 0.99, "Cortinarius": 0.01}
+    verdict = decide(probs, tau=0.3, prediction_set=["Boletus"], p_poison_head=0.9,
+                     poison_head_tau=0.5).to_dict()
+    card = verdict_card(verdict, ["Boletus"], 0.95)
+    assert "Cortinarius is outside this set, but a poison check fired (a stricter" in card
+    assert verdict["level"] == "poisonous"  # the note explains; the rule is untouched
 
 
 def test_an_empty_prediction_set_is_uncertain_inside_decide_itself():

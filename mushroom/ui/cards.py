@@ -7,8 +7,10 @@ the API's JSON.
 from __future__ import annotations
 
 import html
+import re
 
 from mushroom.percent import pct, pct_pair
+from mushroom.taxonomy import POISONOUS
 from mushroom.ui.bars import genus_bars
 from mushroom.verdict import MESSAGES
 
@@ -81,8 +83,42 @@ def find_crop_note(shares: list[tuple[str, float | None]]) -> str:
             'photo around it and try again.</p>')
 
 
-def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
-    """'Plausible genera: Russula, Lactarius' with its coverage, as HTML ('' without sets)."""
+def outside_set(verdict: dict, prediction_set: list[str] | None) -> list[str]:
+    """The poisonous genera a "poisonous" headline names that ``prediction_set`` leaves out,
+    in the headline's order ([] without sets).
+
+    P(poisonous) >= tau is deliberately stricter than the 95 % set: "cannot rule out
+    Amanita" above "Plausible genera: Russula, Entoloma, Cortinarius" read as a contradiction.
+    """
+    if verdict["level"] != "poisonous" or prediction_set is None:
+        return []
+    message = verdict["message"]
+    found = {g: re.search(rf"\b{g}\b", message) for g in POISONOUS if g not in prediction_set}
+    return sorted((g for g, m in found.items() if m), key=lambda g: found[g].start())
+
+
+def outside_note(genera: list[str], fired: bool = True) -> str:
+    """Why the headline names ``genera`` that the prediction set leaves out ('' for none).
+
+    ``fired``: P(poisonous) reached tau (else another poison check, stricter too, fired).
+    """
+    if not genera:
+        return ""
+    one = len(genera) == 1
+    why = ("P(poisonous genus) reaches its threshold" if fired
+           else "a poison check fired")
+    return (f"{' and '.join(genera)} {'is' if one else 'are'} outside this set, but {why} (a "
+            f"stricter test than the set), so the headline names {'it' if one else 'them'} "
+            "for safety.")
+
+
+def set_line(prediction_set: list[str] | None, coverage: float | None,
+             warned: list[str] | None = None, fired: bool = True) -> str:
+    """'Plausible genera: Russula, Lactarius' with its coverage, as HTML ('' without sets).
+
+    ``warned``: the poisonous genera the headline names outside the set (:func:`outside_set`),
+    said right after it; ``fired`` as for :func:`outside_note`.
+    """
     if prediction_set is None or coverage is None:
         return ""
     if not prediction_set:
@@ -90,9 +126,11 @@ def set_line(prediction_set: list[str] | None, coverage: float | None) -> str:
     else:
         noun = "genus" if len(prediction_set) == 1 else "genera"
         text = f"Plausible {noun}: {', '.join(prediction_set)}"
+    note = outside_note(warned or [], fired)
+    note = f' <span class="set-note">{html.escape(note)}</span>' if note else ""
     return (f'<p class="prediction-set" style="margin:4px 0"><b>{html.escape(text)}</b> '
             f'({coverage:.0%} prediction set: it holds the true genus for about '
-            f'{coverage:.0%} of photos of each genus)</p>')
+            f'{coverage:.0%} of photos of each genus){note}</p>')
 
 
 def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
@@ -112,8 +150,10 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     esc = html.escape
     p, tau = verdict["poison_probability"], verdict["threshold"]
     p_text, tau_text = pct_pair(p, tau)
+    warned = outside_set(verdict, prediction_set)
     numbers = (
-        f'{set_line(prediction_set, coverage)}<p style="margin:4px 0">P(poisonous genus) = '
+        f'{set_line(prediction_set, coverage, warned, p >= tau)}<p style="margin:4px 0">'
+        'P(poisonous genus) = '
         f'<b>{esc(p_text)}</b> (flagged at &ge; {esc(tau_text)}) <meter min="0" max="1" '
         f'low="{tau}" high="{tau}" optimum="0" value="{p}" aria-label="P(poisonous genus) '
         f'{esc(p_text)}, flagged at {esc(tau_text)} or more"></meter></p>')
