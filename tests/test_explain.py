@@ -268,7 +268,7 @@ def test_heatmap_legend_is_readable_on_a_phone_and_never_overlaps(genus, p, scor
 
 
 def test_the_legend_says_how_well_lime_fits_and_warns_when_it_fits_weakly():
-    """The fit (R^2) was computed and dropped: a heatmap whose colours account for a third
+    """The fit (R^2) was computed and dropped: a heatmap whose LIME fit explained a third
     of the model's behaviour (0.33 on a real Hygrocybe photo) looked as sure as one at 0.9."""
     assert heatmap.fit_note(0.78) == "Fit 0.78 of 1"
     assert heatmap.fit_note(0.33) == "Fit 0.33 of 1: weak, read with caution"
@@ -318,3 +318,20 @@ def test_the_page_says_the_heatmap_covers_only_the_centre_square_the_model_sees(
                         exp.top(1))
     assert np.abs(shown[untinted].astype(int) - middle[untinted]).mean() < 3
     assert "centre square of the photo" in LEGEND and "the only part the model" in LEGEND
+
+
+def test_the_legend_says_the_fit_covers_every_region_not_only_the_tinted_ones():
+    """The legend called Fit "how much of the model's reaction to hidden regions the colours
+    account for", but LIME fits all the regions and only the strongest few are tinted."""
+    from mushroom.ui.explaining import LEGEND
+
+    exp = lime.explain(known_answer_predictor(), red_patches_photo(), "Agaricus",
+                       lime.PRESETS["fast"])
+    size = heatmap.DISPLAY_SIZE
+    shown = np.asarray(heatmap.overlay(exp))[:size].astype(int)
+    base = np.asarray(Image.fromarray(exp.view).resize((size, size), Image.BICUBIC)).astype(int)
+    seg = np.asarray(Image.fromarray(exp.segments).resize((size, size), Image.NEAREST))
+    tinted = {int(r) for r in np.unique(seg) if np.median(np.abs(shown - base)[seg == r]) > 5}
+    assert len(tinted) == heatmap.TINTED < len(exp.weights)  # the fit covers more regions
+    assert f"The {heatmap.TINTED} strongest superpixels are tinted" in LEGEND
+    assert "simple model of all the regions" in LEGEND and "colours account for" not in LEGEND

@@ -14,15 +14,18 @@ from mushroom.explain import MAX_SAMPLES, PRESETS
 from mushroom.ui import (UserError, as_sent, chosen_genus, said, shared_model,
                          whole_number)
 from mushroom.ui.cards import error_card
+from mushroom.ui.heatmap import TINTED
 from mushroom.ui.uploads import Upload, decode_upload
 
 PREDICTED = "Predicted genus"
 NOTHING_TO_EXPLAIN = ("No mushroom found in this photo, so there is no genus to explain: "
                       "photograph the cap, gills and stem close up.")
-LEGEND = ("**Cyan** superpixels push the model towards the genus, **red** ones push it away; "
-          "stronger tint means a larger effect. *Fit* (0 to 1) says how much of the model's "
-          "reaction to hidden regions the colours account for: below 0.5 the legend says "
-          "to read them with caution, and it says when the fit rests on too few samples "
+LEGEND = (f"The {TINTED} strongest superpixels are tinted: **cyan** ones push the model "
+          "towards the genus, **red** ones push it away; stronger tint means a larger effect. "
+          "*Fit* (0 to 1) says how well LIME's simple model of all the regions, of which the "
+          "tinted ones are the strongest, reproduces the model's reaction to hiding them: "
+          "below 0.5 the legend says to read the colours with caution, and it says when the "
+          "fit rests on too few samples "
           "(fewer than 3 per region) to be trusted. The heatmap covers the centre "
           "square of the photo, the only part the model looks at: keep the mushroom in the "
           "middle. Watch for heatmaps on grass or leaves: the model may be using the "

@@ -16,8 +16,10 @@ from mushroom.percent import pct
 DISPLAY_SIZE = 448
 SUPPORT_RGB = (0, 230, 230)  # cyan
 OPPOSE_RGB = (230, 30, 30)  # red
-WEAK_FIT = 0.5  # below this R^2 the colours account for less than half of how the model's
-# answer moved as regions were hidden (0.33 on a real Hygrocybe photo; most score 0.6-0.8)
+TINTED = 8  # superpixels tinted: the strongest of the 28-50 regions LIME's fit covers
+WEAK_FIT = 0.5  # below this R^2 LIME's linear model of all the regions accounts for less
+# than half of how the model's answer moved as regions were hidden (0.33 on a real Hygrocybe
+# photo; most score 0.6-0.8)
 MIN_SAMPLES_PER_REGION = 3  # below this the fit is measured on the few samples it was fitted
 # to, and flatters: on three real photos (32-36 regions) 10-30 samples fit at 0.56-0.93 while
 # only 0-3 of their top-5 regions were the 320-sample default's; 100 samples shared 4 of 5.
@@ -48,7 +50,7 @@ def describe(exp: Explanation) -> str:
             f"regions oppose it. {exp_fit_note(exp)}.")
 
 
-def overlay(exp: Explanation, num_features: int = 8, image: Image.Image | None = None,
+def overlay(exp: Explanation, num_features: int = TINTED, image: Image.Image | None = None,
             size: int = DISPLAY_SIZE) -> Image.Image:
     """The explained view, ``size`` px square, with its ``num_features`` strongest superpixels
     tinted and outlined, plus a legend strip underneath; ``info["alt"]`` is :func:`describe`.
