@@ -2,13 +2,17 @@
 
 A full disk or a kill mid-write must never leave a truncated file that reads as a smaller
 valid one (a manifest ``train`` would learn from, a ``predictions.csv`` with rows missing):
-the target is the whole new file or its earlier version, untouched. Import-light (no torch).
+the target is the whole new file or its earlier version, untouched. :func:`staged_set`
+does the same for a set of files that belong together. Import-light (no torch).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,3 +60,58 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextmanager
+def staged_set(folder: str | Path, names: Sequence[str]) -> Iterator[Path]:
+    """Yield a hidden staging folder inside ``folder``; move the set in only if all went well.
+
+    A failure (a full disk, Ctrl-C) while the block writes leaves ``folder``'s earlier set
+    as it was, and a failed move puts it back, so ``folder`` never holds new files beside
+    old ones of the same set. A name the block did not write is removed from ``folder``.
+
+    Args:
+        folder: where the set lives; made if missing.
+        names: the file names that form the set.
+
+    Raises:
+        OSError: a write or move failed; the one-line message names the file in ``folder``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))  # same filesystem
+    try:
+        try:
+            yield stage
+        except OSError as err:  # name the file the user asked for, not the staging copy
+            failure = OSError(str(err).replace(str(stage), str(folder)))
+            failure.errno = err.errno
+            raise failure from err
+        _swap_in(stage, folder, names)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _swap_in(stage: Path, folder: Path, names: Sequence[str]) -> None:
+    """Move the old set aside into ``stage/old``, the new one in; undo all on failure."""
+    for name in names:  # a folder in a file's place would be moved aside and lost
+        if (folder / name).is_dir():
+            raise IsADirectoryError(f"cannot write {folder / name}: Is a directory")
+    aside = stage / "old"
+    aside.mkdir()
+    moved: list[str] = []
+    try:
+        for name in names:
+            if (folder / name).exists():
+                os.replace(folder / name, aside / name)
+            moved.append(name)
+        for name in names:
+            if (stage / name).exists():
+                os.replace(stage / name, folder / name)
+    except BaseException:
+        for name in moved:
+            (folder / name).unlink(missing_ok=True)
+            if (aside / name).exists():
+                os.replace(aside / name, folder / name)
+        raise
+    _fsync_folder(folder)

@@ -12,6 +12,8 @@ the model does not know are left out and counted. Writes to ``OUT_DIR``:
 - ``safety_report.json``: rejection, conformal coverage, poison head vs rule (see
   :mod:`mushroom.safety_cli`; ``--nonmushroom DIR`` picks the non-mushroom photos).
 
+The four replace the previous run's together or not at all (:func:`mushroom.atomic.staged_set`).
+
 A photo counts as flagged by the app's danger rules (:func:`poison_flags`), so the report's
 poisonous recall is what a forager would actually be shown.
 
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mushroom.atomic import write_atomic
+from mushroom.atomic import staged_set, write_atomic
 from mushroom.cli import add_data_flag, check_out_dir
 from mushroom.config import at_least
 from mushroom import metrics, poison_rule, safety_cli
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
     from mushroom.predict import Prediction, Predictor
 
 PREDICTION_COLUMNS = ["path", "true", "predicted", "p_poisonous", "top3", "flagged"]
+# One run's files: replaced together or not at all (see :func:`mushroom.atomic.staged_set`).
+OUTPUT_NAMES = ("report.json", "predictions.csv", "confusion_matrix.png",
+                safety_cli.REPORT_NAME)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -252,11 +257,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no usable photos of the model's genera in {args.data}")
     prediction = predict_frame(predictor, args.data, frame, args.batch_size, args.workers)
     report, table = score(predictor, frame, prediction)
-    # Further reports hook in here with the same inputs: (predictor, frame, prediction, out).
-    paths = write_outputs(args.out, report, table,
-                          f"{predictor.name} {predictor.version} on {Path(args.data).name}")
-    print(f"model {predictor.name} (version {predictor.version})")
-    print(format_summary(report))
-    paths.append(safety_cli.run(predictor, frame, prediction, args)[1])
-    print("wrote " + ", ".join(str(p) for p in paths))
+    # Staged, so a failed write never leaves this report beside the last run's predictions.
+    with staged_set(args.out, OUTPUT_NAMES) as stage:
+        # Further reports hook in here with (predictor, frame, prediction, stage).
+        write_outputs(stage, report, table,
+                      f"{predictor.name} {predictor.version} on {Path(args.data).name}")
+        print(f"model {predictor.name} (version {predictor.version})")
+        print(format_summary(report))
+        safety_cli.run(predictor, frame, prediction, args, out=stage)
+    print("wrote " + ", ".join(str(Path(args.out) / name) for name in OUTPUT_NAMES))
     return 0

@@ -87,7 +87,7 @@ def everyday_outputs(predictor: Predictor,
 
 
 def run(predictor: Predictor, frame: pd.DataFrame, prediction: Prediction,
-        args: argparse.Namespace) -> tuple[dict, Path]:
+        args: argparse.Namespace, out: str | Path | None = None) -> tuple[dict, Path]:
     """Build, write and print the safety report for already-predicted mushroom photos.
 
     Args:
@@ -95,6 +95,7 @@ def run(predictor: Predictor, frame: pd.DataFrame, prediction: Prediction,
         frame: the scored manifest rows (``path``, ``genus``), in prediction order.
         prediction: model outputs on those rows.
         args: the evaluate arguments (``out``, ``nonmushroom``).
+        out: the folder to write to instead of ``args.out`` (``evaluate``'s staging folder).
 
     Returns:
         ``(report, path of safety_report.json)``.
@@ -111,7 +112,7 @@ def run(predictor: Predictor, frame: pd.DataFrame, prediction: Prediction,
     labels = np.array([predictor.classes.index(g) for g in frame["genus"]], dtype=int)
     report = safety_report(predictor.meta, prediction, labels, everyday,
                            names=list(frame["path"]), everyday_names=everyday_names)
-    path = write_safety_report(Path(args.out) / REPORT_NAME, report)
+    path = write_safety_report(Path(out or args.out) / REPORT_NAME, report)
     print(format_safety(report))
     return report, path
 
