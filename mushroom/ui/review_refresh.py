@@ -68,12 +68,14 @@ APPLY_JS = """(tick, current, genus, mode, progress, votes, status, label) => {
     && tick.mode === mode;
   if (!fresh) return [progress, votes, status, label];
   return [tick.progress ?? progress, tick.votes ? {...votes, data: tick.votes} : votes,
-          tick.status ?? status,
+          tick.status != null && tick.header === label ? tick.status : status,
           tick.label != null && tick.label_shown === label ? tick.label : label];
 }"""
 """Browser side of a tick: (tick box, photo id, genus filter, mode filter, progress line,
 votes table, status line, header) -> the four page values, the tick's where it still
-applies (the header's only while the page shows the header the tick edited)."""
+applies (the header and status line only while the page shows the header the tick was
+computed for: a vote cast on this page while the tick ran shows the photo anew, and the
+tick's notice of that vote would hide its "Saved")."""
 
 
 def timer_for(user: str | None) -> gr.Timer:
@@ -109,7 +111,7 @@ def tick(ctx: ReviewContext, user: str | None, image_id: str | None, filter_genu
 
     out = {"image_id": image_id or "", "genus": filter_genus, "mode": mode,
            "progress": None, "votes": None, "status": None, "label": None,
-           "label_shown": None}
+           "label_shown": None, "header": label_shown or ""}
     queue = _queue(ctx, user)
     if queue is None:
         return out
@@ -180,8 +182,10 @@ def _photo_changes(ctx: ReviewContext, user: str, image_id: str, now: str,
 def notice(ctx: ReviewContext, user: str, image_id: str, now: str,
            seen: tuple[str, str] | None) -> str:
     """The status line's word that the photo's label is ``now``, no longer the one shown
-    (naming whose vote made it so), or "" when the label on screen still holds or ``user``'s
-    own vote changed it (their page moves on, or says so, by itself)."""
+    (naming whose vote made it so), or "" when the label on screen still holds. ``user``'s
+    own vote counts too: cast in another tab or through the API, it leaves this page on the
+    old label, whose Confirm is refused (a tick raced by this page's own vote is dropped in
+    the browser, see :data:`APPLY_JS`)."""
     from mushroom.consensus import rows_in_force
     from mushroom.decision import VOTES
 
@@ -192,9 +196,8 @@ def notice(ctx: ReviewContext, user: str, image_id: str, now: str,
         if r.action in VOTES and r.annotator not in counted:
             counted.add(r.annotator)
             if not r.flags and r.genus == now:
-                if r.annotator == user:
-                    return ""
-                who = f"{r.annotator}'s vote"
+                who = ("your vote from another tab or the API" if r.annotator == user
+                       else f"{r.annotator}'s vote")
                 break
     return (f"{NOTICE}: {who} changed this photo's label from {seen[1]} to {now}. Go to "
             f"`{image_id}` to see it as it stands; a Confirm or Save now would be refused.")
