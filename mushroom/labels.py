@@ -207,7 +207,8 @@ def _label_in_force(labels_dir: str | Path, image_id: str, rel_path: str,
     its folder. Call under the store lock.
 
     Raises:
-        ValueError: another expert's vote changed the genus from ``seen`` meanwhile.
+        ValueError: a vote cast elsewhere (another expert's, or this one's in another tab)
+            changed the genus from ``seen`` meanwhile.
     """
     from mushroom.consensus import current as current_consensus
 
@@ -215,8 +216,8 @@ def _label_in_force(labels_dir: str | Path, image_id: str, rel_path: str,
     # a genus folder may be named in any case ("amanita/"), as the data scan allows
     previous = current.genus if current else canonical_genus(PurePosixPath(rel_path).parts[0])
     if seen and seen != previous:
-        raise ValueError(f"the label changed from {seen} to {previous} (another expert's "
-                         "vote) while you had the photo open; look at it again")
+        raise ValueError(f"the label changed from {seen} to {previous} (a vote cast elsewhere)"
+                         " while you had the photo open; look at it again")
     return previous, current.species if current else ""
 
 

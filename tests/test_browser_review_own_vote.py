@@ -4,7 +4,7 @@ phone app through the API) on the photo her page shows.
 The page cannot follow it (the boxes she types in are hers), so its header keeps the label
 her *Confirm* refers to, as for another expert's vote, and the status line says the label
 changed: it stayed silent, leaving a header that no longer matched the votes under it and
-a Confirm that was then refused.
+a Confirm that was then refused as "another expert's vote" changing it.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ def test_a_relabel_from_another_tab_is_named_on_the_page(review_app, browser):
             "to Boletus" in page.inner_text("#review-status"))
     # the header counts the vote; its genus stays the label a Confirm here refers to
     assert page.inner_text("#review-label") == header.replace(" · 0 vote(s)", " · 1 vote(s)")
+    page.click("#review-confirm")  # refused, not as "another expert's vote"; shown anew
+    page.wait_for_function("() => document.querySelector('#review-label').innerText"
+                           ".startsWith('Boletus')", timeout=30_000)
+    assert page.inner_text("#review-status").startswith(
+        "Not saved: your vote from another tab or the API changed the label from Russula to "
+        "Boletus.")
     page.close()
 
 

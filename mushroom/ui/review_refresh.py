@@ -182,25 +182,31 @@ def _photo_changes(ctx: ReviewContext, user: str, image_id: str, now: str,
 def notice(ctx: ReviewContext, user: str, image_id: str, now: str,
            seen: tuple[str, str] | None) -> str:
     """The status line's word that the photo's label is ``now``, no longer the one shown
-    (naming whose vote made it so), or "" when the label on screen still holds. ``user``'s
-    own vote counts too: cast in another tab or through the API, it leaves this page on the
-    old label, whose Confirm is refused (a tick raced by this page's own vote is dropped in
-    the browser, see :data:`APPLY_JS`)."""
+    (naming whose vote made it so, :func:`changed_by`), or "" when the label on screen still
+    holds. ``user``'s own vote counts too: cast in another tab or through the API, it leaves
+    this page on the old label, whose Confirm is refused (a tick raced by this page's own
+    vote is dropped in the browser, see :data:`APPLY_JS`)."""
+    if not seen or seen[0] != image_id or seen[1] == now:
+        return ""
+    return (f"{NOTICE}: {changed_by(ctx, user, image_id, now)} changed this photo's label "
+            f"from {seen[1]} to {now}. Go to `{image_id}` to see it as it stands; a Confirm "
+            "or Save now would be refused.")
+
+
+def changed_by(ctx: ReviewContext, user: str, image_id: str, now: str) -> str:
+    """Whose vote made ``now`` the photo's label: "bob's vote", "your vote from another tab
+    or the API" (``user``'s own) or "a withdrawn vote"."""
     from mushroom.consensus import rows_in_force
     from mushroom.decision import VOTES
 
-    if not seen or seen[0] != image_id or seen[1] == now:
-        return ""
-    who, counted = "a withdrawn vote", set()
+    counted = set()
     for r in reversed(rows_in_force(ctx.labels_dir, image_id)):  # latest vote of each first
         if r.action in VOTES and r.annotator not in counted:
             counted.add(r.annotator)
             if not r.flags and r.genus == now:
-                who = ("your vote from another tab or the API" if r.annotator == user
-                       else f"{r.annotator}'s vote")
-                break
-    return (f"{NOTICE}: {who} changed this photo's label from {seen[1]} to {now}. Go to "
-            f"`{image_id}` to see it as it stands; a Confirm or Save now would be refused.")
+                return ("your vote from another tab or the API" if r.annotator == user
+                        else f"{r.annotator}'s vote")
+    return "a withdrawn vote"
 
 
 def _markdown(text: str) -> str:

@@ -132,10 +132,14 @@ def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note:
         return None
     if now == seen[1]:
         return None
+    from mushroom.ui.review_refresh import changed_by
+
     kept = " Your note is still in its box, not saved." if (note or "").strip() else ""
+    who = changed_by(ctx, user, image_id, now)
+    who = who if who.startswith("your ") else "another expert's vote"
     out = render(ctx, user, image_id, filter_genus, mode,
-                 f"**Not saved**: another expert's vote changed the label from {seen[1]} to "
-                 f"{now}. Here is the photo as it stands now.{kept}", history, keep="trail")
+                 f"**Not saved**: {who} changed the label from {seen[1]} to {now}. Here is "
+                 f"the photo as it stands now.{kept}", history, keep="trail")
     if kept:
         out[ITEM_OUTPUTS.index("note")] = note
     return out
