@@ -50,7 +50,7 @@ body:not(.dark) button[role=tab].selected::after {
   /* the column menu (sort, filter) took the header's room; the table is a few rows long */
   #review-votes .cell-menu-button { display: none !important; }
   /* The find's per-photo table: wide cell padding pushed its P(poisonous genus) column off
-     a 360 px screen; narrower ones scroll it sideways (find.photo_table). */
+     a 360 px screen; narrower ones scroll it sideways (cards.photo_table). */
   #find-table th, #find-table td { padding: 4px 5px !important; font-size: 13px !important; }
   #find-table table { margin: 0 !important; }
   /* Toasts drop from the top, where after a refused Save they covered the very genus and
