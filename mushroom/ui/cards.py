@@ -179,7 +179,7 @@ LEVEL_WORDS = {"poisonous": "do not eat", "uncertain": "uncertain: do not eat",
 
 
 def photo_caption(i: int, result: dict) -> str:
-    """'Photo 2: Amanita 97%, poisonous' for the per-photo gallery and table."""
+    """'Photo 2: Amanita 97%, do not eat' for the per-photo gallery and table."""
     verdict = result["verdict"]
     if not result["top_k"]:
         return f"Photo {i}: not recognized (left out of the genus vote)"

@@ -108,5 +108,6 @@ def heatmap_alt(image) -> str:
 
 def explain_for_page(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
                      samples: float = 0, progress=gr.Progress()) -> tuple:
-    """The Explain button: :func:`explain`'s (heatmap, "") or (None, why not)."""
+    """The Explain button: :func:`explain`'s (heatmap, its hidden text alternative)
+    or (None, why not): see :func:`explain_in_place`."""
     return explain_in_place(explain, photo, genus, quality, samples, progress)

@@ -70,7 +70,8 @@ def explain_photo(photos: list | None, which: str | None, genus: str = PREDICTED
 
 def explain_photo_for_page(photos: list | None, which: str | None, genus: str = PREDICTED,
                            quality: str = "fast", progress=gr.Progress()) -> tuple:
-    """The find's Explain button: :func:`explain_photo`'s (heatmap, "") or (None, why not)."""
+    """The find's Explain button: :func:`explain_photo`'s (heatmap, its hidden text
+    alternative) or (None, why not): see :func:`~mushroom.ui.explaining.explain_in_place`."""
     return explain_in_place(explain_photo, photos, which, genus, quality, progress,
                             subject="the chosen photo")
 
