@@ -350,3 +350,35 @@ def test_skipping_the_last_photo_left_says_it_comes_back(tmp_path):
         assert again[0] == c and again[9] == SKIPPED_BACK
         moved = alice.predict(c, "All", "all", api_name="/review_skip")  # "all" has more
         assert moved[0] != c and moved[9] == "Skipped."
+
+
+def test_a_stale_refusal_after_a_withdrawn_vote_blames_no_other_expert(tmp_path, monkeypatch):
+    """Alice relabels a photo, then withdraws that vote elsewhere (`labels undo`, another
+    tab); the page still shows her label. Its Confirm was refused as "another expert's
+    vote changed the label", though no one else had voted; the 15 s refresh said "a
+    withdrawn vote" for the same change."""
+    import gradio as gr
+
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui.review_refused import after_refusal
+
+    env = review_setup(tmp_path)
+    monkeypatch.setenv("MUSHROOM_EXPERTS", env["MUSHROOM_EXPERTS"])
+    store = Path(env["MUSHROOM_LABELS"])
+    ctx = h.ReviewContext(Path(env["MUSHROOM_REVIEW_DATA"]), store, Path("unused.pt"))
+    at, filters = h.ITEM_OUTPUTS.index, ("All", "all")
+    shown = h.render(ctx, "alice", None, *filters)
+    photo, folder_genus = shown[0], shown[at("seen")][1]
+    other = "Russula" if folder_genus != "Russula" else "Boletus"
+    h.act(ctx, "save", "alice", photo, other, "", "", *filters)
+    again = h.render(ctx, "alice", photo, *filters)  # her page, showing her label
+    assert again[at("seen")] == (photo, other)
+    labels.undo_last(store, "alice")  # withdrawn from elsewhere
+    with pytest.raises(gr.Error, match=f"label changed from {other} to {folder_genus}"):
+        h.act(ctx, "confirm", "alice", photo, "", "", "", *filters, again[at("seen")],
+              again[at("history")])
+    refused = after_refusal(ctx, "confirm", "alice", photo, other, "", "", again[at("seen")],
+                            again[at("history")], *filters)
+    assert refused[at("status")].startswith(
+        f"**Not saved**: a withdrawn vote changed the label from {other} to {folder_genus}."), \
+        refused[at("status")]
