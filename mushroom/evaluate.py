@@ -187,6 +187,7 @@ def write_outputs(out_dir: str | Path, report: dict, table: pd.DataFrame,
 
 
 def _rate(value: float | None) -> str:
+    """A score of the per-genus table to three places, or "n/a" for None (0/0)."""
     return "n/a" if value is None else f"{value:.3f}"
 
 
