@@ -2,9 +2,10 @@
 
 Shared pieces live here: the safety disclaimer every page shows, the ``?tab=`` address,
 the launch settings (queue, upload limit, upload TTL) so that ``app.py``, the tests and the
-benchmark serve the same app, and the helpers the tabs refuse bad input with
-(:class:`UserError`, :func:`whole_number`). The page's CSS, scripts and theme are in
-:mod:`mushroom.ui.page`.
+benchmark serve the same app, the helpers the tabs refuse bad input with
+(:class:`UserError`, :func:`whole_number`), and the model they share
+(:func:`shared_model`, refused in words when none is usable). The page's CSS, scripts and
+theme are in :mod:`mushroom.ui.page`.
 """
 
 from __future__ import annotations
