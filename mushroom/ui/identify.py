@@ -182,13 +182,11 @@ def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> Non
     # explanation still running is for the old photo: cancelled, or its heatmap would land
     # beside the new photo's verdict ("supports Amanita" next to a Boletus card).
     # "always_last": a photo changed mid-call is identified next, not dropped ("once" left
-    # the old verdict beside it; cancelling let the old answer land after the new one).
-    # Every model call's answer goes through show_answer: see mushroom.ui.answers.
+    # the old verdict beside it); answers are drawn by show_answer (mushroom.ui.answers).
     photo.change(pending, photo, outputs, api_name="clear_on_change", queue=False,
                  cancels=[explaining], **private, **RAW
                  ).then(answer_for_page, [photo, k, answer], answer,
-                        api_name="identify_on_change",
-                        trigger_mode="always_last", **model
+                        api_name="identify_on_change", trigger_mode="always_last", **model
                  ).then(api_name="show_on_change", **show)
     photo.change(None, None, None, js=CLEAR_STALE_TOASTS, api_name="clear_toasts", **private)
     identifying = go.click(asking, [photo, k], [*outputs, asked], api_name="clear",
