@@ -193,9 +193,11 @@ def notice(ctx: ReviewContext, user: str, image_id: str, now: str,
             "or Save now would be refused.")
 
 
-def changed_by(ctx: ReviewContext, user: str, image_id: str, now: str) -> str:
-    """Whose vote made ``now`` the photo's label: "bob's vote", "your vote from another tab
-    or the API" (``user``'s own) or "a withdrawn vote"."""
+def changed_by(ctx: ReviewContext, user: str, image_id: str, now: str,
+               named: bool = True) -> str:
+    """Whose vote made ``now`` the photo's label: "bob's vote" ("another expert's vote" when
+    not ``named``), "your vote from another tab or the API" (``user``'s own) or "a withdrawn
+    vote"."""
     from mushroom.consensus import rows_in_force
     from mushroom.decision import VOTES
 
@@ -204,8 +206,9 @@ def changed_by(ctx: ReviewContext, user: str, image_id: str, now: str) -> str:
         if r.action in VOTES and r.annotator not in counted:
             counted.add(r.annotator)
             if not r.flags and r.genus == now:
-                return ("your vote from another tab or the API" if r.annotator == user
-                        else f"{r.annotator}'s vote")
+                if r.annotator == user:
+                    return "your vote from another tab or the API"
+                return f"{r.annotator}'s vote" if named else "another expert's vote"
     return "a withdrawn vote"
 
 

@@ -135,9 +135,7 @@ def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note:
     from mushroom.ui.review_refresh import changed_by
 
     kept = " Your note is still in its box, not saved." if (note or "").strip() else ""
-    who = changed_by(ctx, user, image_id, now)
-    # "bob's vote" stays unnamed here; a withdrawn vote may be the expert's own
-    who = "another expert's vote" if who.endswith("'s vote") else who
+    who = changed_by(ctx, user, image_id, now, named=False)
     out = render(ctx, user, image_id, filter_genus, mode,
                  f"**Not saved**: {who} changed the label from {seen[1]} to {now}. Here is "
                  f"the photo as it stands now.{kept}", history, keep="trail")
