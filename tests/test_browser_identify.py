@@ -51,6 +51,32 @@ def offline_page(browser):
     context.close()
 
 
+VERDICT = "#verdict .verdict"
+
+
+def open_identify(page, url: str) -> None:
+    """Open the app at ``url`` and wait (60 s) until the Identify tab's warning shows."""
+    page.goto(url, wait_until="load")
+    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+
+
+def choose(page, photo: Path) -> None:
+    """Put ``photo`` in the Identify tab's photo box, as a forager picking it would."""
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+
+
+def upload(page, photo: Path, shows: str = VERDICT) -> None:
+    """Choose ``photo`` and wait (60 s) until ``shows`` (by default its verdict card) is up."""
+    choose(page, photo)
+    page.locator(shows).wait_for(timeout=60_000)
+
+
+def open_with_photo(page, url: str, photo: Path, shows: str = VERDICT) -> None:
+    """Open the app at ``url``, then :func:`upload` ``photo`` and wait for ``shows``."""
+    open_identify(page, url)
+    upload(page, photo, shows)
+
+
 def test_identify_then_explain_offline(app, offline_page, tmp_path, tiny_checkpoint,
                                         artifacts):
     from mushroom import service
@@ -62,12 +88,10 @@ def test_identify_then_explain_offline(app, offline_page, tmp_path, tiny_checkpo
     expected = service.identify(photo, 3, load_model(tiny_checkpoint))["verdict"]
 
     start = time.perf_counter()
-    page.goto(app.url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    open_identify(page, app.url)
     load_seconds = time.perf_counter() - start
 
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    upload(page, photo)
     verdict = page.locator("#verdict").inner_text()
     # the card shows the verdict the service gives this photo, not just any warning
     assert page.locator(f"#verdict .verdict-{expected['level']}").count() == 1
@@ -101,15 +125,12 @@ def test_a_new_photo_drops_the_explanation_still_running_for_the_old_one(app, of
     old, new = tmp_path / "old.jpg", tmp_path / "new.jpg"
     make_photo(GENERA.index("Amanita"), seed=41, size=(320, 240)).save(old, quality=92)
     make_photo(GENERA.index("Boletus"), seed=42, size=(320, 240)).save(new, quality=92)
-    page.goto(app.url, wait_until="load")
-    page.locator("#photo input[type=file]").set_input_files(str(old))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    open_with_photo(page, app.url, old)
     page.locator("#explain-btn").click()
     tracker = page.locator("#heatmap [data-testid=status-tracker]")
     page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
                            timeout=10_000)  # the explanation is running
-    page.locator("#photo input[type=file]").set_input_files(str(new))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    upload(page, new)
     # The tiny model's fast explanation takes a few seconds: its heatmap would be here by now.
     with pytest.raises(PlaywrightTimeout):
         page.locator("#heatmap img").wait_for(timeout=20_000)
@@ -121,11 +142,11 @@ def test_all_nine_genus_bars_line_up_despite_poison_tags(app, offline_page, tmp_
     page, _ = offline_page
     photo = tmp_path / "boletus.jpg"
     make_photo(GENERA.index("Boletus"), seed=5, size=(300, 300)).save(photo, quality=92)
-    page.goto(app.url, wait_until="load")
+    open_identify(page, app.url)
     k_box = page.locator("#identify-k input[type=number]")
     k_box.fill("9")
     k_box.press("Enter")
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    choose(page, photo)
     page.wait_for_function(
         "() => document.querySelectorAll('#topk [role=meter]').length === 9", timeout=60_000)
     assert page.locator("#topk .poison-tag").count() == 3  # Amanita, Cortinarius, Entoloma
@@ -143,9 +164,7 @@ def test_k_from_the_keyboard_relists_the_shown_photo(app, offline_page, tmp_path
     page, _ = offline_page
     photo = tmp_path / "photo.jpg"
     make_photo(GENERA.index("Hygrocybe"), seed=6, size=(240, 240)).save(photo, quality=90)
-    page.goto(app.url, wait_until="load")
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    open_with_photo(page, app.url, photo)
     bars = "n => document.querySelectorAll('#topk [role=meter]').length === n"
     page.wait_for_function(bars, arg=3, timeout=10_000)
     page.locator("#identify-k input[type=range]").focus()
@@ -180,10 +199,8 @@ def test_verdict_text_is_readable_in_light_and_dark_mode(app, offline_page, tmp_
     page, _ = offline_page
     photo = tmp_path / "photo.jpg"
     make_photo(GENERA.index("Boletus"), seed=8, size=(240, 240)).save(photo, quality=90)
-    page.goto(f"{app.url}?__theme={theme}", wait_until="load")
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    open_with_photo(page, f"{app.url}?__theme={theme}", photo)
     card = page.locator("#verdict .verdict")
-    card.wait_for(timeout=60_000)
     ratios = card.evaluate(CONTRAST_JS)
     assert len(ratios) >= 4  # title, message, numbers, reasons
     assert min(ratios) >= 4.5, ratios  # WCAG AA for body text on the card's background
@@ -201,10 +218,8 @@ def test_a_phone_is_scrolled_to_the_verdict_a_desktop_is_not(app, browser, tmp_p
                                   is_mobile=phone, has_touch=phone)
     try:
         page = context.new_page()
-        page.goto(app.url, wait_until="load")
-        page.locator("#photo input[type=file]").set_input_files(str(photo))
+        open_with_photo(page, app.url, photo)
         card = page.locator("#verdict .verdict")
-        card.wait_for(timeout=60_000)
         if phone:  # the photo box fills the screen: the card must be brought up to the top
             page.wait_for_function(
                 "() => Math.abs(document.querySelector('#verdict .verdict')"
@@ -225,9 +240,7 @@ def test_a_phone_is_scrolled_to_the_message_about_a_bad_photo(app, browser, tmp_
                                   has_touch=True)
     try:
         page = context.new_page()
-        page.goto(app.url, wait_until="load")
-        page.locator("#photo input[type=file]").set_input_files(str(bad))
-        page.locator("#verdict .photo-error").wait_for(timeout=60_000)
+        open_with_photo(page, app.url, bad, shows="#verdict .photo-error")
         page.wait_for_function(
             "() => { const box = document.querySelector('#verdict .photo-error')"
             ".getBoundingClientRect(); return box.top >= 0 && box.bottom <= innerHeight; }",
@@ -238,13 +251,12 @@ def test_a_phone_is_scrolled_to_the_message_about_a_bad_photo(app, browser, tmp_
 
 def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_path):
     page, _ = offline_page
-    page.goto(app.url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    open_identify(page, app.url)
     tiny = tmp_path / "tiny.png"
     from PIL import Image
 
     Image.new("RGB", (2, 2), (10, 200, 10)).save(tiny)
-    page.locator("#photo input[type=file]").set_input_files(str(tiny))
+    choose(page, tiny)
     # In the verdict's place, where it stays: a toast fades and left bare "Error" badges.
     page.locator("#verdict .photo-error").get_by_text("too small").wait_for(timeout=60_000)
     assert page.locator("#verdict .verdict").count() == 0  # no stale or made-up verdict
@@ -252,7 +264,7 @@ def test_bad_upload_shows_the_error_and_page_recovers(app, offline_page, tmp_pat
 
 def test_leaving_the_k_box_before_any_photo_is_not_an_error(app, offline_page):
     page, _ = offline_page
-    page.goto(app.url, wait_until="load")
+    open_identify(page, app.url)
     k_box = page.locator("#identify-k input[type=number]")
     k_box.fill("4")
     k_box.press("Tab")
@@ -267,13 +279,12 @@ def test_a_new_photo_closes_the_refusal_about_the_old_one(app, offline_page, tmp
     page, _ = offline_page
     photo = tmp_path / "cap.jpg"
     make_photo(GENERA.index("Boletus"), seed=45, size=(240, 240)).save(photo, quality=90)
-    page.goto(app.url, wait_until="load")
+    open_identify(page, app.url)
     page.locator("#identify-btn").click()
     toast = page.locator(".toast-body.error")
     toast.first.wait_for(timeout=10_000)
     assert "Upload or take a photo of the mushroom first." in toast.first.inner_text()
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    upload(page, photo)
     page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
 
 
@@ -290,8 +301,7 @@ def test_a_refused_explanation_says_why_in_the_heatmaps_place(app, offline_page,
     assert "No heatmap for this photo." in said
     assert "Upload or take a photo of the mushroom first." in said
     refusal = page.locator("#explain-refusal .photo-error")
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    upload(page, photo)
     assert refusal.count() == 0  # about the photo that is gone
     page.locator("#explain-btn").click()
     page.locator("#heatmap img").wait_for(timeout=120_000)
@@ -306,10 +316,8 @@ def test_a_bad_file_after_a_good_one_still_gets_the_clear_message(app, offline_p
     good, bad = tmp_path / "good.jpg", tmp_path / "bad.jpg"
     make_photo(GENERA.index("Russula"), seed=2, size=(240, 240)).save(good, quality=90)
     bad.write_bytes(b"\xff\xd8 this is not really a JPEG" * 50)
-    page.goto(app.url, wait_until="load")
-    page.locator("#photo input[type=file]").set_input_files(str(good))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
-    page.locator("#photo input[type=file]").set_input_files(str(bad))
+    open_with_photo(page, app.url, good)
+    choose(page, bad)
     page.get_by_text("not an image we can read").first.wait_for(timeout=60_000)
     assert page.locator("#verdict .verdict").count() == 0
 
@@ -331,9 +339,7 @@ def test_a_photo_swept_from_the_server_asks_for_a_new_upload(tiny_checkpoint, of
     env = {"MUSHROOM_MODEL": str(tiny_checkpoint), "MUSHROOM_UPLOAD_TTL_S": "8",
            "GRADIO_TEMP_DIR": str(tmp_path / "cache")}
     with running_app(env) as short_lived:
-        page.goto(short_lived.url, wait_until="load")
-        page.locator("#photo input[type=file]").set_input_files(str(photo))
-        page.locator("#verdict .verdict").wait_for(timeout=60_000)
+        open_with_photo(page, short_lived.url, photo)
         wait_until_swept(tmp_path / "cache", photo.name)
         page.locator("#identify-btn").click()
         page.get_by_text("no longer on the server").first.wait_for(timeout=60_000)
@@ -354,10 +360,7 @@ def test_iphone_heic_is_identified_not_dropped(app, offline_page, tmp_path):
     page, _ = offline_page
     photo = tmp_path / "IMG_1234.HEIC"
     make_photo(GENERA.index("Suillus"), seed=12, size=(320, 240)).save(photo, "HEIF")
-    page.goto(app.url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    open_with_photo(page, app.url, photo)
     assert "P(poisonous genus)" in page.locator("#verdict").inner_text()
     # Chromium cannot draw HEIC: the photo box shows a decoded JPEG copy, not a blank box,
     # and the verdict on the page is that copy's.
@@ -382,10 +385,7 @@ def test_a_rotated_webp_is_shown_upright_as_the_model_sees_it(app, offline_page,
     showed it sideways beside a verdict and heatmap of the upright photo."""
     page, _ = offline_page
     photo = rotated_webp(tmp_path / "cap.webp", "Amanita", 13)
-    page.goto(app.url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    open_with_photo(page, app.url, photo)
     shown = page.locator("#photo img").first
     page.wait_for_function("img => img.complete && img.naturalWidth > 0",
                            arg=shown.element_handle(), timeout=30_000)
@@ -400,10 +400,7 @@ def test_the_heatmap_has_no_share_button_to_post_the_photo_publicly(app, offline
     page, _ = offline_page
     photo = tmp_path / "cap.jpg"
     make_photo(GENERA.index("Boletus"), seed=14, size=(320, 240)).save(photo, quality=92)
-    page.goto(app.url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    open_with_photo(page, app.url, photo)
     page.locator("#explain-btn").click()
     page.locator("#heatmap img").wait_for(timeout=120_000)
     buttons = corner_buttons(page, "#heatmap")
@@ -418,13 +415,10 @@ def test_a_panorama_says_the_model_saw_only_its_centre_square(app, offline_page,
     wide, plain = tmp_path / "panorama.jpg", tmp_path / "cap.jpg"
     make_photo(GENERA.index("Amanita"), seed=15, size=(1500, 150)).save(wide, quality=92)
     make_photo(GENERA.index("Amanita"), seed=15, size=(320, 240)).save(plain, quality=92)
-    page.goto(app.url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
-    page.locator("#photo input[type=file]").set_input_files(str(wide))
-    page.locator("#verdict .crop-note").wait_for(timeout=60_000)
+    open_with_photo(page, app.url, wide, shows="#verdict .crop-note")
     assert ("The model looked only at the centre square of this photo (10% of it)"
             in page.locator("#verdict").inner_text())
-    page.locator("#photo input[type=file]").set_input_files(str(plain))  # 75%: no note
+    choose(page, plain)  # 75%: no note
     page.wait_for_function("() => !document.querySelector('#verdict .crop-note')",
                            timeout=30_000)  # cleared with the old verdict...
     page.locator("#verdict .verdict").wait_for(timeout=60_000)
@@ -480,8 +474,8 @@ def test_identify_on_a_bad_photo_keeps_saying_why_in_place(app, offline_page, tm
     page, _ = offline_page
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo at all\n")
-    page.goto(app.url, wait_until="load")
-    page.locator("#photo input[type=file]").set_input_files(str(bad))
+    open_identify(page, app.url)
+    choose(page, bad)
     card = page.locator("#verdict .photo-error")
     card.get_by_text("not an image we can read").wait_for(timeout=60_000)
     page.locator("#identify-btn").click()
@@ -516,13 +510,12 @@ def test_a_photo_changed_while_the_last_is_identified_gets_its_own_verdict(app, 
     good, bad = tmp_path / "cap.jpg", tmp_path / "notes.jpg"
     make_photo(GENERA.index("Agaricus"), seed=3, size=(240, 240)).save(good, quality=90)
     bad.write_text("not a photo at all\n")
-    page.goto(app.url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
+    open_identify(page, app.url)
     held = hold_first_call_with(page, "cap.jpg")
-    page.locator("#photo input[type=file]").set_input_files(str(good))
+    choose(page, good)
     while not held:
         page.wait_for_timeout(100)
-    page.locator("#photo input[type=file]").set_input_files(str(bad))
+    choose(page, bad)
     page.wait_for_timeout(1000)
     held[0].continue_()
     page.locator("#verdict .photo-error").get_by_text("not an image we can read").wait_for(
@@ -585,10 +578,7 @@ def two_verdicts(page, tmp_path) -> tuple[Path, Path, str]:
     make_photo(GENERA.index("Boletus"), seed=5, size=(240, 240)).save(first, quality=90)
     old.write_bytes(first.read_bytes())
     make_photo(GENERA.index("Amanita"), seed=6, size=(240, 240)).save(new, quality=90)
-    page.goto(page.app_url, wait_until="load")
-    page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
-    page.locator("#photo input[type=file]").set_input_files(str(first))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    open_with_photo(page, page.app_url, first)
     return old, new, card_text(page)
 
 
@@ -600,10 +590,10 @@ def test_an_old_photos_late_answer_never_shows_beside_the_new_photo(app, offline
     page.app_url = app.url
     old, new, old_text = two_verdicts(page, tmp_path)
     held = hold_calls_with(page, "old.jpg", "new.jpg")
-    page.locator("#photo input[type=file]").set_input_files(str(old))
+    choose(page, old)
     wait_held(page, held, "old.jpg")
     assert card_text(page) == "Identifying this photo…"
-    page.locator("#photo input[type=file]").set_input_files(str(new))
+    choose(page, new)
     page.wait_for_timeout(1000)
     release(held, "old.jpg")  # the old photo's answer comes while the new one's waits
     seen = card_texts(page, 3)
@@ -624,13 +614,13 @@ def test_the_identify_buttons_late_answer_never_shows_beside_a_newer_photo(app, 
     page, _ = offline_page
     page.app_url = app.url
     old, new, old_text = two_verdicts(page, tmp_path)
-    page.locator("#photo input[type=file]").set_input_files(str(old))
+    choose(page, old)
     page.get_by_text(old_text.splitlines()[0]).first.wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     held = hold_calls_with(page, "old.jpg")
     page.locator("#identify-btn").click()
     wait_held(page, held, "old.jpg")
-    page.locator("#photo input[type=file]").set_input_files(str(new))
+    choose(page, new)
     page.locator("#verdict .verdict").wait_for(timeout=30_000)
     new_text = card_text(page)
     assert new_text != old_text
@@ -650,11 +640,10 @@ def test_a_new_photo_closes_gradios_refusal_of_a_file_that_is_no_image(app, offl
     page.goto(app.url, wait_until="load")
     page.locator("#photo").wait_for(timeout=60_000)
     for wrong in (pdf, notes):
-        page.locator("#photo input[type=file]").set_input_files(str(wrong))
+        choose(page, wrong)
     toast = page.locator(".toast-body.error")
     toast.first.get_by_text("Invalid file type: notes.txt").wait_for(timeout=10_000)
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    upload(page, photo)
     page.wait_for_function("() => !document.querySelector('.toast-body.error')", timeout=5_000)
 
 
@@ -665,9 +654,7 @@ def test_explain_clicked_again_while_running_explains_the_new_choice(app, offlin
     page, _ = offline_page
     photo = tmp_path / "amanita.jpg"
     make_photo(GENERA.index("Amanita"), seed=51, size=(320, 240)).save(photo, quality=92)
-    page.goto(app.url, wait_until="load")
-    page.locator("#photo input[type=file]").set_input_files(str(photo))
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
+    open_with_photo(page, app.url, photo)
     samples = page.locator("#explain-samples input[type=number]")
     samples.fill("1000")
     samples.press("Enter")
