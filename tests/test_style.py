@@ -44,3 +44,12 @@ def test_tests_write_nothing_into_the_checkout():
             if any(_under_root(t, derived) for t in targets):
                 found.append(f"{path.name}:{node.lineno}")
     assert not found, f"writes under the repository root: {found}"
+
+
+def test_the_find_tab_does_not_depend_on_the_identify_tab():
+    """What both tabs need lives below them (``ui/uploads.py``, ``ui/cards.py``): the find
+    tab imported the Identify tab's module for one message pattern."""
+    done = subprocess.run([sys.executable, "-c", "import sys, mushroom.ui.find; "
+                           "sys.exit('mushroom.ui.identify' in sys.modules)"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:] or "mushroom.ui.find imports ui.identify"

@@ -26,8 +26,7 @@ from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
 from mushroom.ui.cards import error_card, find_crop_note, photo_caption, photo_table, render
 from mushroom.ui.find_explain import NO_PHOTOS, explain_panel
-from mushroom.ui.identify import INVALID_TYPE
-from mushroom.ui.uploads import check_upload_path, file_paths
+from mushroom.ui.uploads import INVALID_TYPE, check_upload_path, file_paths
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
 """What the file picker offers. Browsers that do not know HEIC (Chromium on Linux) give it

@@ -21,9 +21,9 @@ from mushroom.ui import (IMAGE_BUTTONS, close_error_toasts, drawn_as_the_model_s
 from mushroom.ui.answers import answered, asked_or_latest, if_current, pending_card, stamped
 from mushroom.ui.cards import error_card, render
 from mushroom.ui.explaining import LEGEND, PREDICTED, explain, explain_for_page
-from mushroom.ui.uploads import NO_PHOTO, RAW, Upload, decode_upload, photo_input, raw_upload
+from mushroom.ui.uploads import (INVALID_TYPE, NO_PHOTO, RAW, Upload, decode_upload, photo_input,
+                                 raw_upload)
 
-INVALID_TYPE = "Invalid file types?: "  # (a regex) Gradio's toast for files a box refuses
 # Identify refused for the photo shown (none yet, swept): the toast stayed up for seconds
 # beside the next photo's verdict. Line starts only: the find tab's own ("Photo 2 (...): ...")
 # are about other photos. Explain's refusals are a card in the heatmap's place instead.

@@ -20,6 +20,10 @@ from mushroom.ui.api_photos import check_photo, is_data_url
 Upload = str | bytes | dict | None
 """What the photo handlers take: a FileData dict from the page or API, a path, or bytes."""
 
+INVALID_TYPE = "Invalid file types?: "
+"""(A JavaScript regex) the start of Gradio's toast for files a photo box refuses (a PDF);
+the tabs close it once a photo is taken."""
+
 
 def raw_upload(payload: Upload | Path) -> str | bytes | None:
     """An image upload as its file path (or bytes, for data URLs), not decoded.
