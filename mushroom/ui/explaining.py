@@ -84,6 +84,16 @@ def chosen_quality(value: object) -> str:
     raise UserError(f"quality must be {' or '.join(map(repr, PRESETS))}, not {as_sent(value)}.")
 
 
+def quality_radio() -> gr.Radio:
+    """The Explain panels' LIME quality choice, one of :data:`mushroom.explain.PRESETS`.
+
+    Returns:
+        gr.Radio: "fast" (the default) or "reference", built in the current layout.
+    """
+    return gr.Radio(list(PRESETS), value="fast", label="Quality",
+                    info="fast: a few seconds; reference: the study's "
+                         f"{PRESETS['reference'].num_samples} samples")
+
 def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
     """``(fn(*args), alt)``, or ``(None, card)`` when ``fn`` refuses: the page's Explain.
 

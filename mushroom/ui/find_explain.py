@@ -15,7 +15,8 @@ import gradio as gr
 from mushroom.taxonomy import GENERA
 from mushroom.ui import IMAGE_BUTTONS, UserError, said, whole_number
 from mushroom.ui.cards import photo_caption
-from mushroom.ui.explaining import LEGEND, PREDICTED, explain, explain_in_place
+from mushroom.ui.explaining import (LEGEND, PREDICTED, explain, explain_in_place,
+                                    quality_radio)
 from mushroom.ui.uploads import file_paths
 
 NO_PHOTOS = "Add one or more photos of the mushroom first."
@@ -84,8 +85,7 @@ def explain_panel(photos: gr.File, raw: gr.JSON) -> None:
             which = gr.Dropdown([], label="Photo to explain", elem_id="find-which")
             genus = gr.Dropdown([PREDICTED, *GENERA], value=PREDICTED,
                                 label="Genus to explain (the photo's own top genus, or any)")
-            quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
-                               info="fast: a few seconds; reference: the study's 1000 samples")
+            quality = quality_radio()
         why = gr.Button("Explain this photo", elem_id="find-explain-btn")
         refusal = gr.HTML(elem_id="find-explain-refusal", padding=False)
         heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,

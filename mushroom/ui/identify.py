@@ -20,7 +20,8 @@ from mushroom.ui import (IMAGE_BUTTONS, close_error_toasts, drawn_as_the_model_s
                          scratch_file, shared_model, whole_number)
 from mushroom.ui.answers import answered, asked_or_latest, if_current, pending_card, stamped
 from mushroom.ui.cards import error_card, render
-from mushroom.ui.explaining import LEGEND, PREDICTED, explain, explain_for_page
+from mushroom.ui.explaining import (LEGEND, PREDICTED, explain, explain_for_page,
+                                    quality_radio)
 from mushroom.ui.uploads import (INVALID_TYPE, NO_PHOTO, RAW, Upload, decode_upload, photo_input,
                                  raw_upload)
 
@@ -134,8 +135,7 @@ def build_identify_tab() -> None:
     with gr.Accordion("Explain: which parts of the photo drove the answer (LIME)", open=True):
         with gr.Row():
             genus = gr.Dropdown([PREDICTED, *GENERA], value=PREDICTED, label="Genus to explain")
-            quality = gr.Radio(["fast", "reference"], value="fast", label="Quality",
-                               info="fast: a few seconds; reference: the study's 1000 samples")
+            quality = quality_radio()
             samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, precision=0,  # API: integer
                                 label="Samples (0 = preset)", elem_id="explain-samples")
         why = gr.Button("Explain", elem_id="explain-btn")
