@@ -33,6 +33,7 @@ import pandas as pd
 from mushroom.atomic import staged_set, write_atomic
 from mushroom.cli import add_data_flag, check_out_dir
 from mushroom.config import at_least
+from mushroom.manifest import SPLITS
 from mushroom import metrics, poison_rule, safety_cli
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import Thresholds
@@ -58,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=at_least(0), default=2, help="photo-decoding worker processes")
     p.add_argument("--manifest", default=None,
                    help="score this manifest's photos (under --data) instead of every photo")
-    p.add_argument("--split", choices=("train", "val", "test"), default=None,
+    p.add_argument("--split", choices=SPLITS, default=None,
                    help="with --manifest: only its rows of this split (e.g. val for `margin`)")
     safety_cli.add_arguments(p)
     p.set_defaults(func=run)

@@ -19,7 +19,8 @@ from mushroom import prior
 from mushroom.checkpoint import save_checkpoint
 from mushroom.config import CalibConfig, DataConfig, TrainConfig
 from mushroom.data import build_manifest
-from mushroom.manifest import cap_train, check_photos, manifest_sha256, read_manifest
+from mushroom.manifest import (SPLITS, cap_train, check_photos, manifest_sha256,
+                               read_manifest)
 from mushroom.poison_rule import poison_flags, poison_probabilities
 from mushroom.split import check_genera, split_gaps
 from mushroom.taxonomy import GENERA, POISONOUS_INDEX
@@ -154,7 +155,7 @@ def predict_splits(model, frame: pd.DataFrame, data_dir: Path, cfg: TrainConfig,
         cfg = dataclasses.replace(cfg, input_size=tta.frame_size)
     loaders = Loaders(data_dir, model, cfg, device)
     outs = {}
-    for split in ("train", "val", "test"):
+    for split in SPLITS:
         rows = frame[frame["split"] == split]
         if len(rows):
             outs[split] = evaluate(model, loaders.photos(rows, train=False), device, split, tta)
@@ -184,7 +185,7 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     log(f"device: {device}")
     model = seeded_model(cfg)
     loaders = Loaders(data, model, cfg, device)
-    split = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
+    split = {s: frame[frame["split"] == s] for s in SPLITS}
     model, history = fit(model, loaders, split["train"], split["val"], cfg, device, log, saver)
     outs = predict_splits(model, frame, data, cfg, device, calib.tta())
     keep = {"logit_adjustment": prior.adjust(model, outs, None, frame, calib.logit_adjust,
