@@ -13,6 +13,7 @@ import pandas as pd
 
 from mushroom import calibrate as cal
 from mushroom import prior
+from mushroom.atomic import staged_set
 from mushroom.config import TrainConfig
 from mushroom.taxonomy import GENERA
 
@@ -52,8 +53,15 @@ def oof_table(frame: pd.DataFrame, oof: dict) -> pd.DataFrame:
 
 def save_oof(out: Path, frame: pd.DataFrame, oof: dict, logit_adjustment) -> None:
     """Shift ``oof``'s logits by the run's logit adjustment (in place), as the shipped head
-    has it folded in, and write ``oof_predictions.csv`` and ``oof.npz`` into ``out``."""
+    has it folded in, and write ``oof_predictions.csv`` and ``oof.npz`` into ``out``.
+
+    The pair is written whole or not at all (:func:`~mushroom.atomic.staged_set`): a Ctrl-C
+    or a full disk mid-write leaves the earlier pair as it was, never a torn ``oof.npz`` or
+    a new table beside the old arrays.
+    """
     shift = prior.offset(logit_adjustment)
     oof["logits"] = oof["logits"] + shift.astype(oof["logits"].dtype)
-    oof_table(frame, oof).to_csv(out / "oof_predictions.csv", index=False)
-    np.savez_compressed(out / "oof.npz", **oof)
+    table = oof_table(frame, oof)
+    with staged_set(out, ("oof_predictions.csv", "oof.npz")) as stage:
+        table.to_csv(stage / "oof_predictions.csv", index=False)
+        np.savez_compressed(stage / "oof.npz", **oof)
