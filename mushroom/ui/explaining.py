@@ -1,5 +1,6 @@
 """Explaining a photo with LIME, for the Identify and Find tabs: the public ``/explain``
-endpoint, the page's in-place refusals, the heatmap's text alternative and its legend.
+endpoint, the page's in-place refusals, the heatmap's text alternative and its legend, and
+the parts both tabs' Explain panels share (the Quality choice, the heatmap and its legend).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from PIL import Image
 
 from mushroom import service
 from mushroom.explain import MAX_SAMPLES, PRESETS
-from mushroom.ui import (UserError, as_sent, chosen_genus, said, shared_model,
+from mushroom.ui import (IMAGE_BUTTONS, UserError, as_sent, chosen_genus, said, shared_model,
                          whole_number)
 from mushroom.ui.cards import error_card
 from mushroom.ui.heatmap import TINTED
@@ -93,6 +94,25 @@ def quality_radio() -> gr.Radio:
     return gr.Radio(list(PRESETS), value="fast", label="Quality",
                     info="fast: a few seconds; reference: the study's "
                          f"{PRESETS['reference'].num_samples} samples")
+
+def heatmap_panel(prefix: str = "") -> tuple[gr.HTML, gr.Image]:
+    """An Explain panel's output, built in the current layout: the card that says in place
+    why there is no heatmap, the heatmap, and its legend.
+
+    Both tabs build it here so they agree on the heatmap's buttons: it is the forager's
+    photo, so it offers no Share (:data:`mushroom.ui.IMAGE_BUTTONS`).
+
+    Args:
+        prefix: put before the elements' ids (``"find-"`` in the find tab).
+
+    Returns:
+        tuple[gr.HTML, gr.Image]: ``(refusal, heatmap)``.
+    """
+    refusal = gr.HTML(elem_id=f"{prefix}explain-refusal", padding=False)
+    heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
+                       buttons=IMAGE_BUTTONS, elem_id=f"{prefix}heatmap")
+    gr.Markdown(LEGEND)
+    return refusal, heatmap
 
 def explain_in_place(fn, *args, subject: str = "this photo") -> tuple:
     """``(fn(*args), alt)``, or ``(None, card)`` when ``fn`` refuses: the page's Explain.

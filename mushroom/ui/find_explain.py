@@ -13,9 +13,9 @@ from pathlib import Path
 import gradio as gr
 
 from mushroom.taxonomy import GENERA
-from mushroom.ui import IMAGE_BUTTONS, UserError, said, whole_number
+from mushroom.ui import UserError, said, whole_number
 from mushroom.ui.cards import photo_caption
-from mushroom.ui.explaining import (LEGEND, PREDICTED, explain, explain_in_place,
+from mushroom.ui.explaining import (PREDICTED, explain, explain_in_place, heatmap_panel,
                                     quality_radio)
 from mushroom.ui.uploads import file_paths
 
@@ -87,10 +87,7 @@ def explain_panel(photos: gr.File, raw: gr.JSON) -> None:
                                 label="Genus to explain (the photo's own top genus, or any)")
             quality = quality_radio()
         why = gr.Button("Explain this photo", elem_id="find-explain-btn")
-        refusal = gr.HTML(elem_id="find-explain-refusal", padding=False)
-        heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
-                           buttons=IMAGE_BUTTONS, elem_id="find-heatmap")
-        gr.Markdown(LEGEND)
+        refusal, heatmap = heatmap_panel("find-")
     private = {"api_visibility": "private"}
     explaining = why.click(lambda: "", None, refusal, api_name="find_explain_start",
                            queue=False, **private

@@ -16,11 +16,11 @@ import gradio as gr
 from mushroom import service
 from mushroom.explain import MAX_SAMPLES
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (IMAGE_BUTTONS, close_error_toasts, drawn_as_the_model_sees_it, said,
-                         scratch_file, shared_model, whole_number)
+from mushroom.ui import (close_error_toasts, drawn_as_the_model_sees_it, said, scratch_file,
+                         shared_model, whole_number)
 from mushroom.ui.answers import answered, asked_or_latest, if_current, pending_card, stamped
 from mushroom.ui.cards import error_card, render
-from mushroom.ui.explaining import (LEGEND, PREDICTED, explain, explain_for_page,
+from mushroom.ui.explaining import (PREDICTED, explain, explain_for_page, heatmap_panel,
                                     quality_radio)
 from mushroom.ui.uploads import (INVALID_TYPE, NO_PHOTO, RAW, Upload, decode_upload, photo_input,
                                  raw_upload)
@@ -139,10 +139,7 @@ def build_identify_tab() -> None:
             samples = gr.Slider(0, MAX_SAMPLES, value=0, step=10, precision=0,  # API: integer
                                 label="Samples (0 = preset)", elem_id="explain-samples")
         why = gr.Button("Explain", elem_id="explain-btn")
-        refusal = gr.HTML(elem_id="explain-refusal", padding=False)
-        heatmap = gr.Image(label="LIME heatmap", type="pil", format="png", interactive=False,
-                           buttons=IMAGE_BUTTONS, elem_id="heatmap")
-        gr.Markdown(LEGEND)
+        refusal, heatmap = heatmap_panel()
     _wire(photo, k, go, raw, label, card, (genus, quality, samples), why, heatmap, refusal)
 
 
