@@ -24,7 +24,7 @@ from starlette.middleware import Middleware  # noqa: E402
 from mushroom import service  # noqa: E402
 from mushroom.store_merge import seed_space_store  # noqa: E402
 from mushroom.ui import (  # noqa: E402
-    DISCLAIMER, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab)
+    DISCLAIMER, MAX_FILE_SIZE, QUEUE, delete_cache, open_tab, upload_ttl_s)
 from mushroom.ui.api_input import (  # noqa: E402
     EXCEPTION_HANDLERS, CheckedBlocks, PrivateEndpoints)
 from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
@@ -41,6 +41,12 @@ def ping() -> str:
     """A no-op endpoint: measures Gradio's own round trip (see ``python -m mushroom.bench``)."""
     return "pong"
 
+
+if __name__ == "__main__":  # a mistyped MUSHROOM_UPLOAD_TTL_S stops the app here, named,
+    try:  # not in a traceback through the Blocks below, which read it
+        upload_ttl_s()
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
 
 with CheckedBlocks(title="Mushroom: genus recognizer", analytics_enabled=False,
                    delete_cache=delete_cache()) as demo:

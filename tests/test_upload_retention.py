@@ -25,6 +25,24 @@ def test_ttl_defaults_to_six_hours_and_rejects_nonsense():
             upload_ttl_s({"MUSHROOM_UPLOAD_TTL_S": bad})
 
 
+def test_a_mistyped_ttl_stops_the_app_at_start_with_one_line(tmp_path):
+    """As a mistyped MUSHROOM_TORCH_THREADS does: "6h" had stopped `python app.py` with a
+    traceback through Gradio's Blocks, the reason on its last line."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "MUSHROOM_UPLOAD_TTL_S": "6h", "GRADIO_SERVER_PORT": "0",
+           "GRADIO_TEMP_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    why = "error: MUSHROOM_UPLOAD_TTL_S must be a whole number of seconds >= 1, not '6h'"
+    assert done.stderr.strip() == why, done.stderr
+    assert "Running on" not in done.stdout
+
+
 def test_scratch_files_prune_only_what_is_past_the_ttl(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     env = {"MUSHROOM_UPLOAD_TTL_S": "600"}
