@@ -395,6 +395,24 @@ def test_a_photo_that_stopped_decoding_says_so_instead_of_a_blank_box(tmp_path):
     assert "with **Unusable photo** or **Skip** it." in again[9] and "[b]" not in again[9]
 
 
+def test_a_photo_linked_from_outside_the_data_folder_says_so_instead_of_failing(tmp_path):
+    """A queue built over a folder of links (a curated subset of another photo folder) holds
+    photos the tab will not open: the link leads out of the data folder. The item says why
+    and how to go on; it had raised, and the page showed Gradio's bare "Error"."""
+    from mushroom.ui import review_handlers as h
+
+    ctx = handler_context(tmp_path)
+    first = h.render(ctx, "alice", None, "All", "all")
+    path = review.load_queue(ctx.cache, ctx.labels_dir).set_index("image_id").loc[first[0], "path"]
+    outside = tmp_path / "elsewhere.jpg"
+    (ctx.data_dir / path).rename(outside)
+    (ctx.data_dir / path).symlink_to(outside)
+    again = h.render(ctx, "alice", first[0], "All", "all")
+    assert again[0] == first[0] and again[1] is None
+    assert "outside the data folder" in again[9] and "**Skip**" in again[9], again[9]
+    assert path in again[9].replace("\\", "")  # names the photo
+
+
 def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(review_app, review_env):
     client = logged_in(review_app, "bob")
     first = client.predict("", "All", "all", api_name="/review_show")

@@ -123,10 +123,13 @@ def _shown(ctx: ReviewContext, queue: pd.DataFrame, image_id: str, progress: str
     from mushroom.review_near import near_text
 
     row = queue[queue["image_id"] == image_id].iloc[0]
-    shown = photo(ctx, row["path"])
-    if shown is None:  # changed on disk since the queue was built
-        status = (status + " " if status else "") + ("This photo no longer decodes: flag it "
-                                                     "with **Unusable photo** or **Skip** it.")
+    try:
+        shown = photo(ctx, row["path"])
+        why = "This photo no longer decodes: flag it with **Unusable photo** or **Skip** it."
+    except ValueError as err:  # a link out of the data folder: never opened, by design
+        shown, why = None, f"{md_text(str(err))}: it is not shown; **Skip** it."
+    if shown is None:  # changed on disk since the queue was built, or a link out
+        status = (status + " " if status else "") + why
     header = describe(row, holders, near_text(queue, image_id, md_text))
     return item_outputs(
         current=image_id, photo=shown, label=header, top3=top3(row),
