@@ -395,13 +395,16 @@ def test_a_photo_that_stopped_decoding_says_so_instead_of_a_blank_box(tmp_path):
     assert "with **Unusable photo** or **Skip** it." in again[9] and "[b]" not in again[9]
 
 
-def test_a_photo_linked_from_outside_the_data_folder_says_so_instead_of_failing(tmp_path):
+def test_a_photo_linked_from_outside_the_data_folder_says_so_instead_of_failing(tmp_path,
+                                                                                 monkeypatch):
     """A queue built over a folder of links (a curated subset of another photo folder) holds
-    photos the tab will not open: the link leads out of the data folder. The item says why
-    and how to go on; it had raised, and the page showed Gradio's bare "Error"."""
+    photos the tab will not open: the link leads out of the data folder. The item and LIME
+    say why and how to go on; both had raised, and the page showed Gradio's bare "Error"."""
+    from mushroom.ui import UserError
     from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_tools as tools
 
-    ctx = handler_context(tmp_path)
+    ctx = handler_context(tmp_path, monkeypatch, model=tmp_path / "never-loaded.pt")
     first = h.render(ctx, "alice", None, "All", "all")
     path = review.load_queue(ctx.cache, ctx.labels_dir).set_index("image_id").loc[first[0], "path"]
     outside = tmp_path / "elsewhere.jpg"
@@ -411,6 +414,8 @@ def test_a_photo_linked_from_outside_the_data_folder_says_so_instead_of_failing(
     assert again[0] == first[0] and again[1] is None
     assert "outside the data folder" in again[9] and "**Skip**" in again[9], again[9]
     assert path in again[9].replace("\\", "")  # names the photo
+    with pytest.raises(UserError, match="outside the data folder"):  # before any model
+        tools.explain(ctx, "alice", first[0], progress=lambda *args, **kwargs: None)
 
 
 def test_reopen_shows_the_last_decided_photo_without_withdrawing_the_vote(review_app, review_env):

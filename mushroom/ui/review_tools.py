@@ -29,7 +29,10 @@ def explain(ctx: ReviewContext, user: str | None, image_id: str, progress=gr.Pro
     require(user)
     row = queue_row(ctx, image_id)
     progress(0, desc="loading the model")
-    img = photo(ctx, row["path"])
+    try:
+        img = photo(ctx, row["path"])
+    except ValueError as err:  # a link out of the data folder, never opened (review_handlers)
+        raise UserError(str(err)) from err
     if img is None:
         raise UserError("This photo cannot be decoded.")
     model = predictor(ctx)
