@@ -64,18 +64,20 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict,
                     uncertain_top1: float) -> Verdict:
     """The "poisonous" verdict of a find, headlined by what fired (see :func:`find_verdict`)."""
     outvoted = _outvoted_poisonous(find, classes)
-    notes, disagree = verdict.notes, ()
+    notes, disagree, warned = verdict.notes, (), ()
     if verdict.genus in POISONOUS:
-        message, notes, disagree = _poisonous_top(find, classes, verdict.genus, uncertain_top1)
+        message, notes, disagree, warned = _poisonous_top(find, classes, verdict.genus,
+                                                          uncertain_top1)
     elif outvoted:
         message = (f"Possibly poisonous: {'; '.join(g for g, _ in outvoted)}, although the "
                    f"photos together point to {verdict.genus}. {NOT_ONE_MUSHROOM} Do not eat.")
         notes = notes_of([g for _, g in outvoted])  # the poisonous genera's, not porcini's
+        warned = poisonous_of([g for _, g in outvoted])
     elif verdict.level != "poisonous" and _only_unrecognized_fired(find):
         message = _unrecognized_poison_message(verdict.genus, find)
     else:
-        message, notes, disagree = _possibly_poisonous(find, classes, verdict,
-                                                       uncertain_top1)
+        message, notes, disagree, warned = _possibly_poisonous(find, classes, verdict,
+                                                               uncertain_top1)
     # decide() already said why the combined answer is poisonous; the combined signal in
     # flag_reasons would repeat it.
     own = verdict.reasons if verdict.level == "poisonous" else ()
@@ -84,7 +86,14 @@ def _poisonous_find(find: FindResult, classes: Sequence[str], verdict: Verdict,
     extra = [r for r in find.flag_reasons if not (own and r.startswith("combined"))
              and r not in named and not r.startswith(_restated(find, own))]
     reasons = tuple(g for g, _ in outvoted) + disagree + tuple(own) + tuple(extra)
-    return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons)
+    return replace(verdict, level="poisonous", message=message, notes=notes, reasons=reasons,
+                   warned_genera=warned)
+
+
+def poisonous_of(genera: Sequence[str]) -> tuple[str, ...]:
+    """The poisonous genera among ``genera``, each once, in their order: a headline's
+    ``warned_genera`` from the genera it names."""
+    return tuple(dict.fromkeys(g for g in genera if g in POISONOUS))
 
 
 def _restated(find: FindResult, own: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,9 +105,10 @@ def _restated(find: FindResult, own: tuple[str, ...]) -> tuple[str, ...]:
     return (f"photo {sole[0] + 1}: P(poisonous genus) ",) if own and len(sole) == 1 else ()
 
 
-def _poisonous_top(find: FindResult, classes: Sequence[str], genus: str,
-                   uncertain_top1: float) -> tuple[str, dict[str, str], tuple[str, ...]]:
-    """Headline, notes and extra reasons when the combined top genus is poisonous.
+def _poisonous_top(find: FindResult, classes: Sequence[str], genus: str, uncertain_top1: float
+                   ) -> tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """Headline, notes, extra reasons and the poisonous genera the headline names when the
+    combined top genus is poisonous.
 
     A photo that confidently names another genus (porcini on photo 2, Amanita on the
     others) is said: the photos may show two mushrooms, and "Likely a poisonous genus" alone
@@ -107,17 +117,18 @@ def _poisonous_top(find: FindResult, classes: Sequence[str], genus: str,
     """
     others, named = _disputing(find, classes, genus, uncertain_top1)
     if not others:
-        return MESSAGES["poisonous"], genus_notes(genus), ()
+        return MESSAGES["poisonous"], genus_notes(genus), (), ()
     message = (f"{MESSAGES['poisonous']} The photos together point to {genus}, but {named}. "
                f"{NOT_ONE_MUSHROOM} Treat the find as poisonous.")
     notes = notes_of([genus] + [g for g in others if g in POISONOUS])
-    return message, notes, (_dispute_reason(named, genus),)
+    return message, notes, (_dispute_reason(named, genus),), poisonous_of([genus, *others])
 
 
 def _possibly_poisonous(find: FindResult, classes: Sequence[str], verdict: Verdict,
-                        uncertain_top1: float) -> tuple[str, dict[str, str], tuple[str, ...]]:
-    """Headline, notes and extra reasons when ``verdict``'s edible genus leads the find
-    and a poison signal fired.
+                        uncertain_top1: float
+                        ) -> tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """Headline, notes, extra reasons and the poisonous genera the headline names when
+    ``verdict``'s edible genus leads the find and a poison signal fired.
 
     A photo that confidently names another genus (Russula on photo 3, Boletus on the others)
     is said, as when the top genus is poisonous: "most likely Boletus" alone read as settled.
@@ -132,10 +143,11 @@ def _possibly_poisonous(find: FindResult, classes: Sequence[str], verdict: Verdi
     warned = named_poisonous(probs)
     notes = notes_of([genus, *others, *([warned] if warned else [])])
     if not others:
-        return message, notes, ()
+        return message, notes, (), poisonous_of([warned] if warned else [])
     message = (f"{message.removesuffix('. Do not eat.')}, and {named}. {NOT_ONE_MUSHROOM} "
                "Do not eat.")
-    return message, notes, (_dispute_reason(named, genus),)
+    return (message, notes, (_dispute_reason(named, genus),),
+            poisonous_of([*([warned] if warned else []), *others]))
 
 
 def _disputing(find: FindResult, classes: Sequence[str], genus: str,
@@ -227,4 +239,5 @@ def _disagreeing_find(find: FindResult, classes: Sequence[str], uncertain_top1: 
     reason = f"the photos name different genera, each at or above {pct(uncertain_top1)}: {named}"
     doubts = verdict.reasons if verdict.level == "uncertain" else ()
     return replace(verdict, level="uncertain", message=message, reasons=(reason, *doubts),
-                   notes=notes_of([g for _, g, _ in sure]))
+                   notes=notes_of([g for _, g, _ in sure]),
+                   warned_genera=poisonous_of([g for _, g, _ in sure]))

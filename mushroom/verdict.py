@@ -22,7 +22,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
-
 from mushroom.percent import pct, pct_pair
 from mushroom.taxonomy import GENUS_NOTES, POISONOUS
 
@@ -91,11 +90,12 @@ class Verdict:
     top1_probability: float  # the top-1 genus's probability
     reasons: tuple[str, ...] = ()  # which rules fired, in plain words
     notes: dict[str, str] = field(default_factory=dict)  # edibility and lookalikes of the genus
+    warned_genera: tuple[str, ...] = ()  # the poisonous genera the message names, in its order
 
     def to_dict(self) -> dict:
         """JSON-ready dict (the ``verdict`` object of the /identify response)."""
         out = asdict(self)
-        out["reasons"] = list(self.reasons)
+        out["reasons"], out["warned_genera"] = list(self.reasons), list(self.warned_genera)
         return out
 
 
@@ -184,14 +184,23 @@ def uncertain_message(genus: str, probs: Mapping[str, float], uncertain_top1: fl
     "The model is not sure" beside "Lactarius >99%" reads as nonsense when the real reason
     is a poisonous genus inside the prediction set.
     """
-    risky = sorted(set(prediction_set or ()) & POISONOUS)
-    if not _valid(probs) or (prediction_set is not None and len(prediction_set) == 0):
-        return MESSAGES["uncertain"]
-    if probs[genus] >= uncertain_top1 and risky:
+    risky = uncertain_names(genus, probs, uncertain_top1, prediction_set)
+    if risky:
         return (f"Uncertain: most likely {genus} ({pct(probs[genus])}), but the model cannot "
                 f"rule out {' or '.join(risky)}. Treat it as poisonous: do not eat.")
+    if not _valid(probs) or (prediction_set is not None and len(prediction_set) == 0):
+        return MESSAGES["uncertain"]
     return (f"Uncertain: the model is not sure ({genus} only {pct(probs[genus])}). Treat it "
             "as poisonous: do not eat.")
+
+
+def uncertain_names(genus: str, probs: Mapping[str, float], uncertain_top1: float,
+                    prediction_set: Sequence[str] | None) -> tuple[str, ...]:
+    """The poisonous genera of the set that :func:`uncertain_message` names, or ()."""
+    if not _valid(probs) or (prediction_set is not None and len(prediction_set) == 0):
+        return ()
+    risky = sorted(set(prediction_set or ()) & POISONOUS)
+    return tuple(risky) if probs[genus] >= uncertain_top1 else ()
 
 
 def edible_genus_message(genus: str) -> str:
@@ -260,15 +269,17 @@ def _apply_rules(probs: Mapping[str, float], tau: float, uncertain_top1: float,
     if danger:
         likely = genus in POISONOUS or not _valid(probs)
         message = MESSAGES["poisonous"] if likely else possibly_poisonous_message(genus, probs)
+        warned = () if likely else tuple(filter(None, [named_poisonous(probs)]))
         if not likely:  # the genus the headline warns of gets its notes too, not Russula's alone
-            notes = notes_of([genus, named_poisonous(probs) or genus])
+            notes = notes_of([genus, *warned])
         return Verdict("poisonous", message, genus=genus, reasons=tuple(danger), notes=notes,
-                       **common)
+                       warned_genera=warned, **common)
     doubt = _doubt_reasons(probs, genus, uncertain_top1, prediction_set)
     if doubt:
         message = uncertain_message(genus, probs, uncertain_top1, prediction_set)
         return Verdict("uncertain", message, genus=genus, reasons=tuple(doubt), notes=notes,
-                       **common)
+                       warned_genera=uncertain_names(genus, probs, uncertain_top1,
+                                                     prediction_set), **common)
     return Verdict("edible_genus", edible_genus_message(genus), genus=genus, notes=notes,
                    reasons=(f"{genus} at {pct(probs[genus])}; P(poisonous) below the threshold",),
                    **common)

@@ -473,3 +473,18 @@ def test_a_find_resting_on_one_photo_gives_its_poison_reason_once():
                        GENERA, 0.1)
     assert [r.split(":")[0] for r in two.reasons if ": P(poisonous genus)" in r] == [
         "photo 1", "photo 2"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(finds(), st.floats(0.01, 1.0), st.floats(0.0, 1.0), st.booleans())
+def test_a_finds_warned_genera_are_the_poisonous_genera_its_headline_names(find_in, tau, top1,
+                                                                           sets):
+    """The find's headlines (an outvoted photo, a disputing photo...) name poisonous genera
+    of their own: the field the card and API clients read must follow each one."""
+    from test_verdict import named_in
+
+    probs, rejected, repeat_of = find_in
+    find = combine_find(probs, GENERA, tau, rejected=rejected, repeat_of=repeat_of,
+                        conformal=_conformal() if sets else None)
+    verdict = find_verdict(find, GENERA, tau, uncertain_top1=top1)
+    assert list(verdict.warned_genera) == named_in(verdict.message), verdict.message

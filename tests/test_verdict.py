@@ -215,7 +215,8 @@ def test_to_dict_has_api_fields():
     v = decide(one_hot("Entoloma", 0.9), 0.3)
     d = v.to_dict()
     assert set(d) == {"level", "message", "poison_probability", "threshold", "genus",
-                      "top1_probability", "reasons", "notes"}
+                      "top1_probability", "reasons", "notes", "warned_genera"}
+    assert d["warned_genera"] == []  # "Likely a poisonous genus" names none
     assert (d["level"], d["genus"], d["message"]) == ("poisonous", "Entoloma", v.message)
     assert (d["poison_probability"], d["threshold"]) == (pytest.approx(0.9 + 2 * 0.1 / 8), 0.3)
     assert d["reasons"] == list(v.reasons) and d["reasons"]
@@ -396,3 +397,33 @@ def test_a_tie_with_a_poisonous_genus_for_the_top_is_poisonous():
     assert poison_flags(np.array([list(probs.values())]), GENERA, 0.9).tolist() == [True]
     garbage = {g: math.nan for g in GENERA}  # all tied at "no value": no genus blamed
     assert decide(garbage, 0.3).level == "uncertain"
+
+
+def named_in(message: str) -> list[str]:
+    """The poisonous genera a headline names, in its order: what the card once parsed."""
+    found = {g: re.search(rf"\b{g}\b", message) for g in POISONOUS}
+    return sorted((g for g, m in found.items() if m), key=lambda g: found[g].start())
+
+
+@settings(max_examples=500, deadline=None)
+@given(outputs(), taus, top1s,
+       st.none() | st.lists(st.sampled_from(GENERA), max_size=len(GENERA), unique=True))
+def test_warned_genera_are_the_poisonous_genera_the_headline_names(raw, tau, uncertain_top1,
+                                                                   pset):
+    """The card and API clients read the field, not the prose: it must match the prose."""
+    v = decide(dict(zip(GENERA, raw)), tau, uncertain_top1=uncertain_top1, prediction_set=pset)
+    assert list(v.warned_genera) == named_in(v.message)
+    assert v.to_dict()["warned_genera"] == list(v.warned_genera)
+
+
+def test_the_card_reads_the_warned_genera_not_the_headline():
+    """A reworded (or translated) headline keeps the note: the card no longer parses text."""
+    from mushroom.ui.cards import verdict_card
+
+    probs = {g: 0.0 for g in GENERA} | {"Russula": 0.966, "Amanita": 0.02, "Entoloma": 0.014}
+    verdict = decide(probs, tau=0.0125, prediction_set=["Russula", "Entoloma"]).to_dict()
+    assert verdict["warned_genera"] == ["Amanita"]
+    reworded = {**verdict, "message": "Possibly poisonous: do not eat."}
+    assert "Amanita is outside this set" in verdict_card(reworded, ["Russula", "Entoloma"], 0.95)
+    assert "outside this set" not in verdict_card({**verdict, "warned_genera": []},
+                                                  ["Russula", "Entoloma"], 0.95)

@@ -7,10 +7,8 @@ the API's JSON.
 from __future__ import annotations
 
 import html
-import re
 
 from mushroom.percent import pct, pct_pair
-from mushroom.taxonomy import POISONOUS
 from mushroom.ui.bars import genus_bars
 from mushroom.verdict import MESSAGES
 
@@ -84,17 +82,15 @@ def find_crop_note(shares: list[tuple[str, float | None]]) -> str:
 
 
 def outside_set(verdict: dict, prediction_set: list[str] | None) -> list[str]:
-    """The poisonous genera a "poisonous" headline names that ``prediction_set`` leaves out,
-    in the headline's order ([] without sets).
+    """The poisonous genera a "poisonous" headline names (the verdict's ``warned_genera``)
+    that ``prediction_set`` leaves out, in the headline's order ([] without sets).
 
     P(poisonous) >= tau is deliberately stricter than the 95 % set: "cannot rule out
     Amanita" above "Plausible genera: Russula, Entoloma, Cortinarius" read as a contradiction.
     """
     if verdict["level"] != "poisonous" or prediction_set is None:
         return []
-    message = verdict["message"]
-    found = {g: re.search(rf"\b{g}\b", message) for g in POISONOUS if g not in prediction_set}
-    return sorted((g for g, m in found.items() if m), key=lambda g: found[g].start())
+    return [g for g in verdict.get("warned_genera") or [] if g not in prediction_set]
 
 
 def outside_note(genera: list[str], fired: bool = True) -> str:
