@@ -41,6 +41,7 @@ from mushroom.ood import is_unfamiliar
 from mushroom.served import (  # noqa: F401  the app, bench and tests use them from here
     MODEL_ENV, THREADS_ENV, ModelUnavailable, get_predictor, model_path, set_torch_threads,
     torch_threads, warm_up_in_background)
+from mushroom.set_note import with_outside_reason
 from mushroom.verdict import Thresholds, decide, ranked_genera, without_colour
 
 
@@ -127,6 +128,7 @@ def response(predictor, prediction, row: int, k: int = 3,
                      prediction_set=signals.prediction_set, recognized=signals.recognized,
                      p_poison_head=head, poison_head_tau=th.poison_head,
                      greyscale=signals.greyscale)
+    verdict = with_outside_reason(verdict, signals.prediction_set)
     body = {
         "top_k": top_k(prediction.probs[row], predictor.classes, k),
         "verdict": verdict.to_dict(),
@@ -251,12 +253,14 @@ def _find_answer(predictor, find: FindResult, k: int, no_colour: bool) -> dict[s
     if no_colour:
         verdict = without_colour(verdict, several=len(find.used) > 1)
     has_sets = predictor.meta.get("conformal") is not None
+    names = [classes[c] for c in find.prediction_set] if has_sets else None
+    verdict = with_outside_reason(verdict, names)
     return {
         "top_k": top_k(find.probs, classes, k) if find.recognized else [],
         "verdict": verdict.to_dict(),
         "model": {"name": predictor.name, "version": predictor.version},
         "probabilities": dict(zip(classes, map(float, find.probs))) if find.recognized else None,
-        "prediction_set": [classes[c] for c in find.prediction_set] if has_sets else None,
+        "prediction_set": names,
         "coverage": coverage(predictor),
         "recognized": find.recognized,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 
+from mushroom import set_note
 from mushroom.percent import pct, pct_pair
 from mushroom.ui.bars import genus_bars
 from mushroom.verdict import MESSAGES
@@ -83,29 +84,10 @@ def find_crop_note(shares: list[tuple[str, float | None]]) -> str:
 
 def outside_set(verdict: dict, prediction_set: list[str] | None) -> list[str]:
     """The poisonous genera a "poisonous" headline names (the verdict's ``warned_genera``)
-    that ``prediction_set`` leaves out, in the headline's order ([] without sets).
-
-    P(poisonous) >= tau is deliberately stricter than the 95 % set: "cannot rule out
-    Amanita" above "Plausible genera: Russula, Entoloma, Cortinarius" read as a contradiction.
-    """
-    if verdict["level"] != "poisonous" or prediction_set is None:
-        return []
-    return [g for g in verdict.get("warned_genera") or [] if g not in prediction_set]
-
-
-def outside_note(genera: list[str], fired: bool = True) -> str:
-    """Why the headline names ``genera`` that the prediction set leaves out ('' for none).
-
-    ``fired``: P(poisonous) reached tau (else another poison check, stricter too, fired).
-    """
-    if not genera:
-        return ""
-    one = len(genera) == 1
-    why = ("P(poisonous genus) reaches its threshold" if fired
-           else "a poison check fired")
-    return (f"{' and '.join(genera)} {'is' if one else 'are'} outside this set, but {why} (a "
-            f"stricter test than the set), so the headline names {'it' if one else 'them'} "
-            "for safety.")
+    that ``prediction_set`` leaves out, in the headline's order ([] without sets); see
+    :mod:`mushroom.set_note`."""
+    return set_note.outside_set(verdict["level"], verdict.get("warned_genera") or [],
+                                prediction_set)
 
 
 def set_line(prediction_set: list[str] | None, coverage: float | None,
@@ -113,7 +95,7 @@ def set_line(prediction_set: list[str] | None, coverage: float | None,
     """'Plausible genera: Russula, Lactarius' with its coverage, as HTML ('' without sets).
 
     ``warned``: the poisonous genera the headline names outside the set (:func:`outside_set`),
-    said right after it; ``fired`` as for :func:`outside_note`.
+    said right after it; ``fired`` as for :func:`mushroom.set_note.outside_note`.
     """
     if prediction_set is None or coverage is None:
         return ""
@@ -122,7 +104,7 @@ def set_line(prediction_set: list[str] | None, coverage: float | None,
     else:
         noun = "genus" if len(prediction_set) == 1 else "genera"
         text = f"Plausible {noun}: {', '.join(prediction_set)}"
-    note = outside_note(warned or [], fired)
+    note = set_note.outside_note(warned or [], fired)
     note = f' <span class="set-note">{html.escape(note)}</span>' if note else ""
     return (f'<p class="prediction-set" style="margin:4px 0"><b>{html.escape(text)}</b> '
             f'({coverage:.0%} prediction set: it holds the true genus for about '
@@ -147,6 +129,8 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     p, tau = verdict["poison_probability"], verdict["threshold"]
     p_text, tau_text = pct_pair(p, tau)
     warned = outside_set(verdict, prediction_set)
+    # the API's reasons carry the same note (mushroom.set_note): said once, after the set
+    said = set_note.outside_note(warned, p >= tau, set_note.IN_REASONS)
     numbers = (
         f'{set_line(prediction_set, coverage, warned, p >= tau)}<p style="margin:4px 0">'
         'P(poisonous genus) = '
@@ -156,7 +140,7 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     if verdict["level"] == "not_recognized":
         numbers = ""
     notes = verdict.get("notes") or {}
-    rows = [f"<li>{esc(r)}</li>" for r in verdict.get("reasons", [])]
+    rows = [f"<li>{esc(r)}</li>" for r in verdict.get("reasons", []) if not said or r != said]
     if notes:
         rows.append(f"<li><b>Edibility range:</b> {esc(notes['edibility'])}</li>")
         rows.append(f"<li><b>Dangerous lookalikes:</b> {esc(notes['lookalikes'])}</li>")
