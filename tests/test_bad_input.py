@@ -549,6 +549,33 @@ def test_identify_refuses_a_k_outside_1_to_9(client, tmp_path, k, shown):
         client.predict([handle_file(good)], k, api_name="/identify_find")
 
 
+@pytest.mark.parametrize("k, listed", [("3", 3), (" 2 ", 2), ("4.0", 4), ("+1e0", 1)])
+def test_k_sent_as_text_is_read_as_the_number_it_spells(client, tmp_path, k, listed):
+    """A phone's form field, or JSON built from one, sends "3": taken on purpose, as the
+    README says, on both endpoints (and for each photo of a find)."""
+    good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
+    assert len(client.predict(handle_file(good), k, api_name="/identify")["top_k"]) == listed
+    find = client.predict([handle_file(good)], k, api_name="/identify_find")
+    assert len(find["top_k"]) == len(find["photos"][0]["top_k"]) == listed
+
+
+@pytest.mark.parametrize("k", ["\uff13", "\u0663", "0_3", "0x3", "", "3 genera", "NaN"])
+def test_k_as_text_must_spell_a_number_as_json_does(client, tmp_path, k):
+    """Python's float() also reads full-width and Arabic-Indic digits and "0_3" (all 3): text
+    no JSON parser or phone reads as 3 was taken silently."""
+    good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
+    refusal = (r"^k \(genera to list\) must be a whole number from 1 to 9, "
+               rf"not {re.escape(repr(k))}\.$")
+    with pytest.raises(AppError, match=refusal):
+        client.predict(handle_file(good), k, api_name="/identify")
+    with pytest.raises(AppError, match=refusal):
+        client.predict([handle_file(good)], k, api_name="/identify_find")
+    if k:  # samples: the same rule ("" there is "", null or 0: the preset)
+        with pytest.raises(AppError, match="samples must be a whole number from 0 to 2000"):
+            client.predict(handle_file(good), "Amanita", "fast", k.replace("3", "30"),
+                           api_name="/explain")
+
+
 def test_explain_refuses_more_samples_than_the_page_offers(client, tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(photo()))
     with pytest.raises(AppError, match="samples must be a whole number from 0 to 2000"):

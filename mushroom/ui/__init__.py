@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -166,15 +167,22 @@ def clip(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+JSON_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A number as JSON or JavaScript's ``Number("+3")`` spells it, in ASCII digits."""
+
+
 def whole_number(value: object, name: str, low: int, high: int) -> int:
     """An API argument as an int in [low, high], or the ``gr.Error`` naming the valid range.
 
     Events with ``preprocess=False`` get the raw JSON value, so ``"abc"``, ``null`` or
     ``1e12`` arrive unchecked; sliders in the page never send them. JSON's ``true`` is no
-    number either, though Python's ``float(True)`` would make it k = 1.
+    number either, though Python's ``float(True)`` would make it k = 1. Text is read only
+    as a JSON number spelled in it (``"3"``, ``" 3 "``, ``"3.0"``): ``float`` also reads
+    ``"0_3"`` and full-width or Arabic-Indic digits, which no phone's parser reads as 3.
     """
+    text = isinstance(value, str) and not JSON_NUMBER.fullmatch(value.strip(" \t\n\r"))
     try:
-        number = float("nan") if isinstance(value, bool) else float(value)
+        number = float("nan") if isinstance(value, bool) or text else float(value)
     except (TypeError, ValueError):
         number = float("nan")
     if not (low <= number <= high) or number != int(number):
