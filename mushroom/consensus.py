@@ -4,7 +4,8 @@
 The rule: each expert's latest decision on a photo is their vote (an undo withdraws it).
 The outcome with most votes wins — a genus, or "flagged" (not a mushroom / unusable) — and
 a tie goes to the tied outcome voted most recently. The species is then the majority among
-the winning genus's votes that name one, ties again to the most recent. A tied photo shows
+the winning genus's votes that name one, ties again to the most recent; a vote naming an
+outvoted species disagrees with the outcome, as an outvoted genus does. A tied photo shows
 and exports that latest vote, but training holds it out until a further vote breaks the tie
 (:attr:`Consensus.tied`); a species tie leaves its species empty there
 (:attr:`Consensus.species_tied`).
@@ -75,9 +76,17 @@ class Consensus:
 
     @property
     def agreement(self) -> float:
-        """Share of votes that agree with the outcome."""
-        winner = "flag" if self.flags else self.genus
-        return sum(_outcome(v) == winner for v in self.votes) / len(self.votes)
+        """Share of votes that agree with the outcome: its genus (or flag) and, for a vote
+        naming a species, its species too. A genus-only vote agrees with any species; a
+        species the majority outvoted is a disagreement, as a genus would be (else a
+        species dispute showed 100% agreement, in no *disputed* list or report)."""
+        return sum(map(self._agrees, self.votes)) / len(self.votes)
+
+    def _agrees(self, vote: Decision) -> bool:
+        """Whether ``vote`` agrees with the outcome (see :attr:`agreement`)."""
+        if self.flags or vote.flags:
+            return bool(self.flags) and bool(vote.flags)
+        return vote.genus == self.genus and vote.species in ("", self.species)
 
 
 def undo_key(row: Decision) -> tuple[str, str, str]:

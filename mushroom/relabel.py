@@ -159,7 +159,7 @@ def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
         TIED: int(tied.sum()),
         "species labels": int(((species != "") & ~excluded & ~tied).sum()),
         SPECIES_TIED: listing(sorted(frame.loc[marks["species_tied"] & ~tied, "path"])),
-        DISPUTED: sum(disputed(c) and not c.tied
+        DISPUTED: sum(disputed(c) and not (c.tied or c.species_tied)  # no majority there
                       for c in marks["hit"][marks["reviewed"] & ~excluded]),
         NEAR: listing(left_behind(kept, set(frame.loc[marks["corrected"], "image_id"]))),
         NOT_MUSHROOM: listing(sorted(frame.loc[marks["near_out"], "path"])),
@@ -170,7 +170,8 @@ def _report(marks: dict, kept: pd.DataFrame, frame: pd.DataFrame,
 
 
 def disputed(c: Consensus) -> bool:
-    """Whether the photo's votes disagree (its label is the majority's)."""
+    """Whether the photo's votes disagree, on the genus or on the species (its label is the
+    majority's)."""
     return c.agreement < 1.0
 
 

@@ -85,3 +85,20 @@ def test_progress_counts_the_new_modes_and_empty_lists_say_why(voted):
     assert empty_text("needs a second opinion", "All").startswith(
         "No photo needs a second opinion")
     assert "reviewed" not in empty_text("unreviewed by me", "All")
+
+
+def test_a_species_dispute_is_disputed_in_the_tab(voted):
+    """Two experts who agree on the genus but not on the species disagree: the photo is in
+    *disputed* (a further vote settles its species, which training otherwise leaves empty)
+    and its header says so; a genus-only vote beside a species disagrees with nobody."""
+    from mushroom.ui.review_view import dispute
+
+    data, store = voted
+    labels.undo_last(store, "carol")  # her flag withdrawn: CONF unreviewed again
+    labels.record(store, data, CONF, "alice", genus="Boletus", species="Boletus edulis")
+    labels.record(store, data, CONF, "bob", genus="Boletus")  # no species: agrees
+    assert CONF not in paths(store, "disputed", "dave")
+    labels.record(store, data, CONF, "carol", genus="Boletus", species="Boletus reticulatus")
+    assert CONF in paths(store, "disputed", "dave")
+    row = review.load_queue(store / review.CACHE_NAME, store).set_index("path").loc[CONF]
+    assert "**disputed** (67% agree" in dispute(row)

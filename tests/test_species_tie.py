@@ -33,3 +33,33 @@ def test_tied_species_votes_leave_the_species_empty_and_are_reported(tmp_path):
     assert "labels: species labels: 1\n" in out
     assert ("labels: species left empty (the species votes tie; a further vote settles it): "
             "1: Amanita/000.jpg") in out
+
+
+def test_species_disputes_count_as_disputes_in_the_export_and_the_report(tmp_path):
+    """A species dispute a majority settled (2 muscaria, 1 pantherina) is a dispute like a
+    genus one: the export's agreement says 0.67, not 1.00, and the cleaning report counts it
+    among the disputed photos whose majority applies; a species tie shows 0.50 in the export
+    and is reported as left empty, not as settled by a majority."""
+    data = write_tiny_dataset(tmp_path / "photos", per_class=4)
+    store = tmp_path / "labels"
+    tied, settled, plain = (data / f"Amanita/00{i}.jpg" for i in range(3))
+    _vote(store, tied, "alice", "Amanita pantherina")
+    _vote(store, tied, "bob", "Amanita muscaria")
+    for who, species in (("alice", "Amanita pantherina"), ("bob", "Amanita muscaria"),
+                         ("carol", "Amanita muscaria")):
+        _vote(store, settled, who, species)
+    _vote(store, plain, "alice")  # a genus-only vote agrees with any species
+    _vote(store, plain, "bob", "Amanita muscaria")
+    status, _, err = run_cli("labels", "export", "--labels", str(store), "--out",
+                             str(tmp_path / "c.csv"))
+    assert status == 0, err
+    export = pd.read_csv(tmp_path / "c.csv", keep_default_na=False, dtype=str).set_index("path")
+    assert export.loc["Amanita/000.jpg", "agreement"] == "0.50"
+    assert export.loc["Amanita/001.jpg", ["species", "agreement"]].tolist() == [
+        "Amanita muscaria", "0.67"]
+    assert export.loc["Amanita/002.jpg", ["species", "agreement"]].tolist() == [
+        "Amanita muscaria", "1.00"]
+    status, out, err = run_cli("manifest", "--data", str(data), "--labels", str(store),
+                               "--out", str(tmp_path / "m.csv"))
+    assert status == 0, err
+    assert "labels: disputed (votes disagree; the majority applies): 1\n" in out

@@ -70,11 +70,13 @@ def with_votes(header: str, row) -> str:
 
 
 def dispute(row) -> str:
-    """" · **disputed**: ..." when the experts' votes disagree (the README's tie rule)."""
+    """" · **disputed**: ..." when the experts' votes disagree, on the genus or the species
+    (the README's tie rule)."""
     if float(row.get("agreement", 1.0)) >= 1.0:
         return ""
-    return (f" · **disputed** ({float(row['agreement']):.0%} agree; a tie shows the latest "
-            "vote but stays out of training): a further opinion settles it")
+    return (f" · **disputed** ({float(row['agreement']):.0%} agree, on the genus or the "
+            "species; a tie shows the latest vote, but training leaves the tied genus or "
+            "species out): a further opinion settles it")
 
 
 def top3(row) -> str:
