@@ -30,6 +30,9 @@ def test_disputed_and_second_opinion_modes_follow_the_votes(review_app, review_e
     assert "**1 disputed**" in disputed[8]
     again = bob.predict(split, "All", "disputed", api_name="/review_skip")
     assert again[0] == split  # the only disputed photo: skipping wraps round to it
+    # his vote is one side of the tie: voting again would only flip it, so say whose settles it
+    assert "Vote on it" not in again[9] and "your vote is already in it" in again[9], again[9]
+    assert "another expert's vote settles it" in again[9]
     assert show(bob, "disputed", genus="Boletus")[2].startswith(
         "No disputed photos in Boletus")  # bob's tie-break made it an Amanita
 

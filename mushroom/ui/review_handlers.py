@@ -274,11 +274,29 @@ def skip(ctx: ReviewContext, user: str | None, image_id: str, filter_genus: str,
     out = advance(ctx, require(user), image_id, filter_genus, mode, "Skipped.", history)
     at = ITEM_OUTPUTS.index
     if image_id and out[at("current")] == image_id:  # a bare "Skipped." read as stuck
-        out[at("status")] = out[at("status")].replace("Skipped.", SKIPPED_BACK, 1)
+        back = SKIPPED_BACK
+        if mode == "disputed" and _voted(ctx, user, image_id):
+            back = SKIPPED_BACK_DISPUTED
+        out[at("status")] = out[at("status")].replace("Skipped.", back, 1)
     return out
+
+
+def _voted(ctx: ReviewContext, user: str, image_id: str) -> bool:
+    """Whether ``user`` has a vote in force on ``image_id``."""
+    from mushroom.consensus import current
+
+    agreed = current(ctx.labels_dir).get(image_id)
+    return agreed is not None and any(v.annotator == user for v in agreed.votes)
 
 
 SKIPPED_BACK = ("Skipped, but it comes back: no other photo under your filters is waiting (the "
                 "rest are done, or open on another expert's screen). Vote on it, or change "
                 "the filters.")
 """The status line when Skip hands out the very photo skipped: the last one left."""
+
+SKIPPED_BACK_DISPUTED = ("Skipped, but it comes back: it is the only disputed photo left under "
+                         "your filters (the rest are settled, or open on another expert's "
+                         "screen), and your vote is already in it: another expert's vote "
+                         "settles it. Change the filters to go on.")
+""":data:`SKIPPED_BACK` in *Show: disputed* when the expert's own vote is one side of the
+dispute: voting again would only flip it, so "Vote on it" misled."""
