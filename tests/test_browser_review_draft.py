@@ -81,6 +81,33 @@ def test_a_draft_comes_back_only_to_its_own_expert(tmp_path, monkeypatch):
 
 
 
+def test_a_draft_is_what_was_typed_then_not_what_the_label_became_since(tmp_path, monkeypatch):
+    """The page keeps a draft of any photo on screen, typed on or not. Alice had Boletus/...
+    open untouched (the boxes held its label) when she was signed out; Bob then relabelled
+    it Amanita. Compared with the label as it now stands, her untouched boxes read as typed:
+    signing in again put "Boletus" in her genus box as her "restored" work, one click from a
+    vote she never chose. Measured against what the page showed her then, it is no draft;
+    while a genus she did type, which Bob's vote has since made the label, still comes back
+    for her own vote."""
+    from mushroom.review import load_queue
+    from mushroom.ui import review_draft as draft
+    from mushroom.ui.review_handlers import ITEM_OUTPUTS, render
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    data, at = ctx.data_dir, ITEM_OUTPUTS.index
+    first = render(ctx, "carol", None, "All", "all")[0]
+    row = load_queue(ctx.cache, ctx.labels_dir).set_index("image_id").drop(first).iloc[0]
+    labels.record(ctx.labels_dir, data, row["path"], "bob", genus="Suillus")
+    untouched = {"user": "alice", "image_id": row.name, "label": row["genus"],
+                 "shown_species": "", "genus": row["genus"], "species": "", "note": ""}
+    out = draft.resume(ctx, "alice", None, "All", "all", None, json.dumps(untouched))
+    assert "Restored" not in out[at("status")] and out[at("current")] == first
+    typed = {**untouched, "genus": "Suillus"}  # what she typed, now the label by bob's vote
+    out = draft.resume(ctx, "alice", None, "All", "all", None, json.dumps(typed))
+    assert out[at("current")] == row.name and "Restored" in out[at("status")]
+    assert out[at("genus")] == "Suillus"
+
+
 def test_a_draft_that_does_not_apply_decodes_no_photo_but_the_one_shown(tmp_path, monkeypatch):
     """A kept draft with nothing typed in it (its genus is the label in force) rendered its
     photo, decoded and held it, then threw that away and rendered the queue's first photo:

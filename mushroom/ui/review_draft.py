@@ -81,6 +81,8 @@ def typed(raw: str | None, user: str) -> dict | None:
         return None
     fields["note"] = fields["note"][:MAX_NOTE]
     fields["species"] = fields["species"][:200]
+    shown = draft.get("shown_species")  # absent from a draft kept by an older page
+    fields["shown_species"] = shown[:200] if isinstance(shown, str) else None
     return fields
 
 
@@ -122,8 +124,13 @@ def _row(ctx: ReviewContext, image_id: str):
 
 
 def _worth_restoring(found: dict, label: str, species: str) -> bool:
-    """Whether the draft holds typing: a note, or a genus or species other than the photo's
-    ``label`` and ``species`` as it now stands."""
+    """Whether the draft holds typing: a note, or a genus or species other than the label
+    the page showed when it was kept (else than the photo's ``label`` and ``species`` as it
+    now stands, for a draft that does not say). Not the label now: boxes left untouched on a
+    photo another vote has relabelled since are no work of the expert's, and a genus typed
+    that such a vote has made the label since still waits for the expert's own vote."""
+    if found["shown_species"] is not None and found["label"] in GENERA:
+        label, species = found["label"], found["shown_species"]
     return bool(found["note"].strip()) or found["species"].strip() != species or (
         found["genus"] in GENERA and found["genus"] != label)
 
