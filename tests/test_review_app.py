@@ -888,3 +888,30 @@ def test_a_stale_confirm_with_the_species_shown_says_the_label_changed(tmp_path,
                           seen)
     assert again[h.ITEM_OUTPUTS.index("status")].startswith(
         "**Not saved**: another expert's vote changed the label from Amanita to Russula")
+
+
+def test_a_stale_save_keeps_the_genus_and_species_chosen_in_their_boxes(tmp_path, monkeypatch):
+    """Seen with two browsers: Alice chose Boletus with a note while Bob relabelled the
+    photo Agaricus. Her Save was refused and the photo shown again as it stands, the note
+    kept, but her Boletus replaced by Agaricus: one more Save would have voted Agaricus with
+    her note. The name she chose stays in the boxes (a Save now votes for it, seen against
+    the new label); a refused Confirm still shows the label as it stands."""
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui.review_refused import after_refusal
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    shown = h.render(ctx, "alice", None, "Amanita", "all")
+    image_id, seen, at = shown[0], shown[-1], h.ITEM_OUTPUTS.index
+    h.act(ctx, "save", "bob", image_id, "Agaricus", "", "", "All", "all")
+    again = after_refusal(ctx, "save", "alice", image_id, "Boletus", "Boletus edulis",
+                          "pores?", seen)
+    assert again[at("seen")] == (image_id, "Agaricus")  # the photo as it stands now
+    assert again[at("genus")]["value"] == "Boletus" and again[at("note")] == "pores?"
+    assert again[at("species")]["value"] == "Boletus edulis"
+    assert "Boletus edulis" in again[at("status")]
+    h.act(ctx, "save", "alice", image_id, again[at("genus")]["value"],
+          again[at("species")]["value"], "pores?", "All", "all", again[at("seen")])
+    assert labels.read_rows(ctx.labels_dir)[-1].species == "Boletus edulis"
+    confirmed = after_refusal(ctx, "confirm", "bob", image_id, "Amanita", "", "",
+                              (image_id, "Amanita"))
+    assert confirmed[at("genus")]["value"] == "Boletus"  # alice's vote now ties, latest wins

@@ -99,7 +99,8 @@ def after_refusal(ctx: ReviewContext, kind: str, user: str | None, image_id: str
         return _status_only(f"**Not saved.** {reason[:1].upper()}{reason[1:]}.{kept}", history)
     except StoreError:  # the refusal's own toast names the row to fix
         return _status_only(f"**Not saved.** {ELSEWHERE}.{kept}", history)
-    again = show_if_stale(ctx, kind, user, image_id, note, seen, history, filter_genus, mode)
+    again = show_if_stale(ctx, kind, user, image_id, note, seen, history, filter_genus, mode,
+                          chosen=(genus, species))
     return again if again is not None else _status_only(f"**Not saved.** {ELSEWHERE}.{kept}",
                                                         history)
 
@@ -116,12 +117,15 @@ def shown_label(ctx: ReviewContext, image_id: str, seen: tuple[str, str] | None
 
 def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note: str | None,
                   seen: tuple[str, str] | None, history: History | None = None,
-                  filter_genus: str = "All", mode: str = MODES[0]) -> list | None:
+                  filter_genus: str = "All", mode: str = MODES[0],
+                  chosen: tuple[str | None, str | None] = (None, None)) -> list | None:
     """When another expert's vote changed the label on screen since ``seen``, the photo as it
     stands now, so that what the refusal asks ("look at it again") is what the page shows,
-    with the expert's typed note kept in its box; None otherwise. The photo stays even when
-    that vote took it out of the filters (the status line then says so). Notes and flags
-    are never refused for a label change (saying so would give the wrong reason)."""
+    with the expert's typed note kept in its box, and for a Save the genus and species
+    ``chosen`` in theirs (a Save now votes for them; replaced by the new label, one more
+    Save voted for it with the note); None otherwise. The photo stays even when that vote
+    took it out of the filters (the status line then says so). Notes and flags are never
+    refused for a label change (saying so would give the wrong reason)."""
     if kind not in VOTES or not seen or seen[0] != image_id:
         return None
     from mushroom.labels import StoreError
@@ -141,6 +145,27 @@ def show_if_stale(ctx: ReviewContext, kind: str, user: str, image_id: str, note:
                  f"the photo as it stands now.{kept}", history, keep="trail")
     if kept:
         out[ITEM_OUTPUTS.index("note")] = note
+    return _keep_choice(ctx, out, chosen) if kind == "save" else out
+
+
+def _keep_choice(ctx: ReviewContext, out: list, chosen: tuple[str | None, str | None]) -> list:
+    """``out`` (a refused Save's photo shown again) with the genus and species the expert
+    chose back in their boxes, and the status line naming them, when they differ from the
+    label now shown (``check_choice`` has passed: the genus is one of the nine)."""
+    import gradio as gr
+
+    from mushroom.taxonomy import canonical_species
+    from mushroom.ui.review_handlers import species_update
+
+    at = ITEM_OUTPUTS.index
+    genus, species = canonical_genus(chosen[0]), canonical_species(chosen[1] or "")
+    row = queue_row(ctx, out[at("current")])
+    if genus not in GENERA or (genus, species) == (row["genus"], row["species"] or ""):
+        return out
+    out[at("genus")] = gr.update(value=genus)
+    out[at("species")] = species_update(ctx, genus, species)
+    out[at("status")] += (f" What you chose, {md_text(species or genus)}, is still in the boxes:"
+                          " Save votes for it.")
     return out
 
 
