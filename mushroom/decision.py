@@ -11,7 +11,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
 from mushroom.layout import misspelt
-from mushroom.taxonomy import GENERA, validate_species
+from mushroom.taxonomy import GENERA, INVISIBLE as _INVISIBLE, validate_species
 
 FLAGS = ("not_a_mushroom", "unusable")
 VOTES = ("confirm", "relabel", "flag")  # actions that count towards the consensus
@@ -20,12 +20,6 @@ MAX_NOTE = 2000
 _ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$")
 _IMAGE_ID = re.compile(r"^[0-9a-f]{16}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-# Invisible characters that change how the text around them reads: bidi embeddings,
-# overrides and isolates (an unclosed U+202E reversed the rest of the line: "“‮evil”
-# (`Amanita/000.jpg`)." on the status line, and every later expert's note in the export's
-# notes cell), and zero-width spaces, word joiners and BOMs that hide inside words. ZWJ and
-# ZWNJ stay: scripts and emoji need them.
-_INVISIBLE = re.compile("[\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -134,16 +134,23 @@ def canonical_genus(name: str | None) -> str | None:
     return _BY_KEY.get(str(name).strip().casefold(), name)
 
 
+# Invisible characters that notes and species names drop: bidi embeddings, overrides and
+# isolates (an unclosed U+202E reverses the rest of a status line or export cell), and
+# zero-width spaces, word joiners and BOMs hiding in words. ZWJ, ZWNJ stay (scripts, emoji).
+INVISIBLE = re.compile("[\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
 def canonical_species(species: str) -> str:
     """``species`` with its whitespace collapsed, its first word, when it names a genus in
     any case, spelled as in :data:`GENERA` ("amanita  muscaria" -> "Amanita muscaria"), and a
     rank as Index Fungorum writes it ("ssp." -> "subsp.", "forma" -> "f.").
 
-    An author citation ("Amanita muscaria (L.) Lam.") is dropped: see
+    Invisible characters (:data:`INVISIBLE`, pasted with a name from a web page) go. An
+    author citation ("Amanita muscaria (L.) Lam.") is dropped: see
     :func:`mushroom.authority.split_authority`. The epithets are left as typed:
     :func:`validate_species` holds them to lower case.
     """
-    words = split_authority(str(species))[0].split()
+    words = split_authority(INVISIBLE.sub("", str(species)))[0].split()
     if words and words[0].casefold() in _BY_KEY:
         words[0] = _BY_KEY[words[0].casefold()]
     if len(words) == 4 and words[2] in _RANKS:  # "Boletus edulis ssp. aereus" is subsp.

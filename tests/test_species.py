@@ -240,3 +240,17 @@ def test_a_hedged_name_is_refused_saying_what_to_save_instead(photos, store, typ
     assert "save “Amanita pantherina” if the photo shows it" in said
     assert f"write “{hedge} pantherina” in the note" in said
     assert labels.read_rows(store) == []
+
+
+def test_invisible_characters_pasted_with_a_name_are_dropped_not_echoed():
+    """A name copied from a web page often carries a zero-width space or a bidi mark: it
+    was refused as "not a binomial" although it reads exactly as one, and the refusal
+    echoed an unclosed U+202E, which reverses the rest of the message (notes drop these
+    characters already)."""
+    from mushroom.taxonomy import validate_species
+
+    assert validate_species("Boletus", "Boletus edulis\u200b") == "Boletus edulis"
+    assert validate_species("Boletus", "\ufeffBoletus\u2060 edulis\u202e") == "Boletus edulis"
+    with pytest.raises(ValueError) as err:
+        validate_species("Boletus", "Boletus \u202eEDULIS")
+    assert "\u202e" not in str(err.value) and "Boletus EDULIS" in str(err.value)
