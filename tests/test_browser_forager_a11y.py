@@ -1,0 +1,55 @@
+"""Debian Chromium checks what ``test_browser_a11y`` leaves out of the forager's tabs, as a
+screen reader or low-vision user would meet it: the API response panel's text contrast
+(WCAG 1.4.3) and the verdict card's title as a heading to jump to (1.3.1).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import CHROMIUM, make_photo
+from mushroom.taxonomy import GENERA
+from test_browser_a11y import TEXT_CONTRAST_JS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+def identified(page, url: str, tmp_path, theme: str = "light", tab: str = "identify") -> None:
+    """Open ``tab`` and let it answer a photo (two on the find tab)."""
+    photos = []
+    for seed, genus in enumerate(("Russula", "Amanita")):
+        path = tmp_path / f"{genus}.jpg"
+        make_photo(GENERA.index(genus), seed=seed, size=(240, 240)).save(path, quality=90)
+        photos.append(str(path))
+    box, verdict = ("#photo", "#verdict") if tab == "identify" else ("#find-photos",
+                                                                     "#find-verdict")
+    page.goto(f"{url}?tab={tab}&__theme={theme}", wait_until="load")
+    page.locator(f"{box} input[type=file]").set_input_files(
+        photos[0] if tab == "identify" else photos)
+    page.locator(f"{verdict} .verdict").wait_for(timeout=60_000)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("tab", ["identify", "find"])
+def test_the_api_response_panel_reads_at_4_5_to_1(app, page, tmp_path, theme, tab):
+    """Seen live: opened, the JSON's keys, strings and commas were 2.1-2.9:1 on white, and
+    its numbers 4.1:1 in dark mode (Gradio's syntax colours are one set for both themes)."""
+    identified(page, app.url, tmp_path, theme, tab)
+    page.get_by_role("button", name=re.compile("API response")).first.click()
+    panel = page.locator("[data-testid=json]:visible").first
+    panel.locator(".json-node .key").first.wait_for()
+    ratios = panel.evaluate(TEXT_CONTRAST_JS)
+    low = sorted({(text[:20], round(r, 2)) for text, r in ratios if r < 4.5})
+    assert len(ratios) > 50 and not low, low
