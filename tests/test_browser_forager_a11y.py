@@ -53,3 +53,17 @@ def test_the_api_response_panel_reads_at_4_5_to_1(app, page, tmp_path, theme, ta
     ratios = panel.evaluate(TEXT_CONTRAST_JS)
     low = sorted({(text[:20], round(r, 2)) for text, r in ratios if r < 4.5})
     assert len(ratios) > 50 and not low, low
+
+
+@pytest.mark.parametrize("tab", ["identify", "find"])
+def test_the_verdict_and_the_genus_list_are_headings_to_jump_to(app, page, tmp_path, tab):
+    """A screen reader user lists or jumps by headings (H) to skip the form: the card's bold
+    title ("POISONOUS GENUS LIKELY: do not eat") and the genus list's were plain text, and
+    the page's only heading was its name at the top."""
+    identified(page, app.url, tmp_path, tab=tab)
+    verdict = "#verdict" if tab == "identify" else "#find-verdict"
+    title = page.locator(f"{verdict} .verdict > :first-child").inner_text()
+    headings = page.get_by_role("heading", level=2)
+    assert headings.filter(has_text=title).count() == 1, headings.all_inner_texts()
+    genera = page.get_by_role("heading", level=2, name=re.compile("^Most likely genera"))
+    assert genera.count() == 1, headings.all_inner_texts()

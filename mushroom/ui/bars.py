@@ -49,5 +49,7 @@ def genus_bars(probs: list[tuple[str, float]], title: str) -> str:
             f'<div class="genus-bar" style="display:contents">'
             f'<span class="genus">{esc(genus)}{tag}</span>{bar(genus, float(p))}'
             f'<span class="p" style="text-align:right">{esc(pct(float(p)))}</span></div>')
-    return (f'<div class="genus-bars"><div style="font-weight:600;margin-bottom:4px">'
+    # the title is a heading, as the verdict card's (screen readers jump by headings)
+    return (f'<div class="genus-bars"><div role="heading" aria-level="2" '
+            f'style="font-weight:600;margin-bottom:4px">'
             f'{esc(title)}</div><div style="{GRID}">{"".join(rows)}</div></div>')

@@ -148,7 +148,9 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
     return (
         f'<div class="verdict verdict-{esc(verdict["level"])}" style="background:{background};'
         f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
-        f'<div style="font-size:1.3em;font-weight:700">{esc(title)}</div>'
+        # a heading, looks unchanged: screen reader users jump by headings past the form
+        f'<div role="heading" aria-level="2" style="font-size:1.3em;font-weight:700">'
+        f'{esc(title)}</div>'
         f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>{numbers}'
         f'<ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
 
