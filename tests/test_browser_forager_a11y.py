@@ -1,16 +1,21 @@
 """Debian Chromium checks what ``test_browser_a11y`` leaves out of the forager's tabs, as a
 screen reader or low-vision user would meet it: the API response panel's text contrast
-(WCAG 1.4.3) and the verdict card's title as a heading to jump to (1.3.1).
+(WCAG 1.4.3), the verdict card's title as a heading to jump to (1.3.1), and a heatmap whose
+meaning is not carried by colour alone (1.4.1).
 """
 
 from __future__ import annotations
 
+import io
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import CHROMIUM, make_photo
 from mushroom.taxonomy import GENERA
+from mushroom.ui import heatmap
 from test_browser_a11y import TEXT_CONTRAST_JS
 
 pytestmark = [
@@ -67,3 +72,20 @@ def test_the_verdict_and_the_genus_list_are_headings_to_jump_to(app, page, tmp_p
     assert headings.filter(has_text=title).count() == 1, headings.all_inner_texts()
     genera = page.get_by_role("heading", level=2, name=re.compile("^Most likely genera"))
     assert genera.count() == 1, headings.all_inner_texts()
+
+
+def test_the_heatmap_shown_tells_opposing_regions_apart_without_colour(app, page, tmp_path):
+    """Cyan supports, red opposes: in greyscale (colour blindness) only the shade differed,
+    and a tint's shade depends on the photo under it. The served heatmap's "opposes it"
+    swatch is hatched, as its regions are (test_explain), and the page's legend says so."""
+    identified(page, app.url, tmp_path)
+    page.locator("#explain-btn").click()
+    page.locator("#heatmap img").wait_for(timeout=60_000)
+    shown = page.request.get(page.locator("#heatmap img").get_attribute("src")).body()
+    image = np.asarray(Image.open(io.BytesIO(shown)).convert("RGB")).astype(int)
+    strip = image[heatmap.DISPLAY_SIZE:]
+    ys, xs = np.nonzero(np.abs(strip - heatmap.OPPOSE_RGB).sum(axis=2) < 30)
+    swatch = strip[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    assert (swatch.min(axis=2) > 230).mean() > 0.1  # white stripes across the red
+    legend = page.get_by_text("strongest superpixels are tinted").inner_text()
+    assert "red, hatched ones push it away" in legend, legend

@@ -335,3 +335,26 @@ def test_the_legend_says_the_fit_covers_every_region_not_only_the_tinted_ones():
     assert len(tinted) == heatmap.TINTED < len(exp.weights)  # the fit covers more regions
     assert f"The {heatmap.TINTED} strongest superpixels are tinted" in LEGEND
     assert "simple model of all the regions" in LEGEND and "colours account for" not in LEGEND
+
+
+def test_opposing_regions_differ_from_supporting_ones_without_colour():
+    """WCAG 1.4.1: cyan and red were the only difference between a region that supports the
+    genus and one that opposes it, lost in greyscale (a colour-blind user, a grey print) where
+    a light red tint on a dark cap matched a cyan one on dark soil. Opposing regions, and the
+    legend's swatch for them, are hatched."""
+    size = heatmap.DISPLAY_SIZE
+    segments = np.zeros((224, 224), np.int32)
+    segments[:, 112:] = 1  # left half supports, right half opposes, equally strongly
+    view = np.full((224, 224, 3), 60, np.uint8)
+    exp = lime.Explanation("Russula", 0.9, np.array([1.0, -1.0]), segments, view, 0.8,
+                           lime.PRESETS["fast"], 1.0)
+    out = np.asarray(heatmap.overlay(exp, num_features=2).convert("L")).astype(int)
+    inner = slice(20, size - 20)  # away from the white outlines
+    support, oppose = out[inner, 20:size // 2 - 20], out[inner, size // 2 + 20:size - 20]
+    assert support.std() < 3 < 40 < oppose.std()  # flat tint vs stripes
+    strip = np.asarray(heatmap._with_legend(Image.fromarray(view).resize((size, size)),
+                                            legend_exp()))[size:].astype(int)
+    for rgb, hatched in ((heatmap.SUPPORT_RGB, False), (heatmap.OPPOSE_RGB, True)):
+        ys, xs = np.nonzero(np.abs(strip - rgb).sum(axis=2) < 30)
+        swatch = strip[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        assert ((swatch.min(axis=2) > 230).mean() > 0.1) == hatched, rgb

@@ -1,7 +1,8 @@
 """The LIME heatmap image: the photo with its strongest superpixels tinted, and a legend.
 
 Cyan superpixels raise the explained genus's probability, red ones lower it (the study's
-colours); the tint's strength follows the weight. The legend is drawn into the image, so
+colours), hatched so that colour is not the only difference; the tint's strength follows
+the weight. The legend is drawn into the image, so
 API clients of /explain get it too, fit score included: how far to trust the colours.
 """
 
@@ -16,6 +17,9 @@ from mushroom.percent import pct
 DISPLAY_SIZE = 448
 SUPPORT_RGB = (0, 230, 230)  # cyan
 OPPOSE_RGB = (230, 30, 30)  # red
+HATCH = 8  # px between the white diagonal stripes over opposing regions and their swatch:
+# with colour alone, a light red tint on a dark cap and a cyan one on dark soil looked the same
+# in greyscale (colour blindness, a grey print; WCAG 1.4.1)
 TINTED = 8  # superpixels tinted: the strongest of the 28-50 regions LIME's fit covers
 WEAK_FIT = 0.5  # below this R^2 LIME's linear model of all the regions accounts for less
 # than half of how the model's answer moved as regions were hidden (0.33 on a real Hygrocybe
@@ -73,9 +77,25 @@ def overlay(exp: Explanation, num_features: int = TINTED, image: Image.Image | N
     out = base * (1 - a) + colour[seg] * a
     edges = find_boundaries(np.where(np.isin(seg, top), seg, -1), mode="inner")
     out[edges] = 255
+    out[np.isin(seg, [i for i in top if exp.weights[i] < 0]) & stripes(seg.shape)] = 255
     drawn = _with_legend(Image.fromarray(out.astype(np.uint8)), exp)
     drawn.info["alt"] = describe(exp)  # for the page's <img alt>; PNG files drop it
     return drawn
+
+
+def stripes(shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of ``shape``'s first two axes: 2-px diagonal stripes every HATCH px."""
+    rows, cols = np.indices(shape[:2])
+    return (rows + cols) % HATCH < 2
+
+
+def _swatch(rgb: tuple[int, int, int], side: int) -> Image.Image:
+    """A ``side`` px legend square of ``rgb``, hatched as the regions are for OPPOSE_RGB."""
+    square = np.empty((side, side, 3), np.uint8)
+    square[:] = rgb
+    if rgb == OPPOSE_RGB:
+        square[stripes(square.shape)] = 255
+    return Image.fromarray(square)
 
 
 def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:
@@ -100,7 +120,7 @@ def _with_legend(img: Image.Image, exp: Explanation) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     for (rgb, text), (x, dy) in zip(items, places):
         y = img.height + 6 + dy
-        draw.rectangle((x, y + 2, x + size, y + size + 2), fill=rgb)
+        canvas.paste(_swatch(rgb, size + 1), (round(x), y + 2))
         draw.text((x + size + 8, y), text, fill=(0, 0, 0), font=font)
     draw.text((8, img.height + 6 + places[-1][1] + line), exp_fit_note(exp), fill=(0, 0, 0),
               font=font)
