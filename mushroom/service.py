@@ -175,20 +175,23 @@ def load_find(sources: Sequence[str | Path | bytes | Image.Image]) -> list[Image
     """Decode 1-5 uploads of one find.
 
     Raises:
-        BadImage: no photo, too many, or one is unusable (the message names which one).
+        BadImage: no photo, too many, or some are unusable (the message names each one:
+            a forager fixing them one per try made a round trip per bad photo).
     """
     sources = [s for s in sources if s is not None]
     if not 1 <= len(sources) <= MAX_PHOTOS:
         raise BadImage(f"Give 1 to {MAX_PHOTOS} photos of the same mushroom "
                        f"(cap, gills, stem, base); got {len(sources)}.")
-    photos = []
+    photos, bad = [], []
     for i, source in enumerate(sources, 1):
         try:
             photos.append(load_photo(source))
         except BadImage as err:
             # The page lists the photos by file name, not number: name the file too
             name = f" ({Path(source).name})" if isinstance(source, (str, Path)) else ""
-            raise BadImage(f"Photo {i}{name}: {err}") from err
+            bad.append(f"Photo {i}{name}: {err}")
+    if bad:
+        raise BadImage(" ".join(bad))
     return photos
 
 

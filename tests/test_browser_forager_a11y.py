@@ -1,7 +1,8 @@
 """Debian Chromium checks what ``test_browser_a11y`` leaves out of the forager's tabs, as a
 screen reader or low-vision user would meet it: the API response panel's text contrast
 (WCAG 1.4.3), the verdict card's title as a heading to jump to (1.3.1), and a heatmap whose
-meaning is not carried by colour alone (1.4.1).
+meaning is not carried by colour alone (1.4.1); and a find of several bad photos, named all at
+once rather than one per try.
 """
 
 from __future__ import annotations
@@ -89,3 +90,22 @@ def test_the_heatmap_shown_tells_opposing_regions_apart_without_colour(app, page
     assert (swatch.min(axis=2) > 230).mean() > 0.1  # white stripes across the red
     legend = page.get_by_text("strongest superpixels are tinted").inner_text()
     assert "red, hatched ones push it away" in legend, legend
+
+
+def test_a_find_with_several_bad_photos_names_every_one_at_once(app, page, tmp_path):
+    """Seen live with five photos, four of them bad: the card named only the first ("Photo 2
+    (tiny.jpg): too small"); removed, the next try named photo 3, and so on, a round trip
+    per bad photo for a forager on a phone in the woods."""
+    good, tiny, text = tmp_path / "cap.jpg", tmp_path / "tiny.jpg", tmp_path / "notes.jpg"
+    make_photo(GENERA.index("Boletus"), seed=3, size=(240, 240)).save(good, quality=90)
+    make_photo(GENERA.index("Boletus"), seed=4, size=(10, 10)).save(tiny, quality=90)
+    text.write_text("not a photo\n" * 20)
+    page.goto(f"{app.url}?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files(
+        [str(good), str(tiny), str(text)])
+    card = page.locator("#find-verdict .photo-error")
+    card.wait_for(timeout=60_000)
+    said = card.inner_text()
+    assert "Photo 2 (tiny.jpg): " in said and "too small" in said, said
+    assert "Photo 3 (notes.jpg): " in said and "not an image" in said, said
+    assert "Photo 1" not in said, said
