@@ -149,8 +149,8 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
         f'<div class="verdict verdict-{esc(verdict["level"])}" style="background:{background};'
         f'border:3px solid {border};border-radius:10px;padding:12px 16px;color:#111">'
         # a heading, looks unchanged: screen reader users jump by headings past the form
-        f'<div role="heading" aria-level="2" style="font-size:1.3em;font-weight:700">'
-        f'{esc(title)}</div>'
+        f'<h2 style="font-size:1.3em;font-weight:700;margin:0;padding:0;line-height:1.3">'
+        f'{esc(title)}</h2>'
         f'<p style="font-size:1.1em;margin:6px 0">{esc(verdict["message"])}</p>{numbers}'
         f'<ul style="margin:4px 0 0 18px">{"".join(rows)}</ul></div>')
 
