@@ -295,7 +295,7 @@ def test_card_title_says_possibly_when_an_edible_genus_leads(top, title):
     verdict = decide(probs, tau=0.01)
     assert verdict.level == "poisonous"
     card = verdict_card(verdict.to_dict())
-    assert f">{title}: do not eat</div>" in card
+    assert f">{title}: do not eat</h2>" in card
     assert ("POISONOUS GENUS LIKELY" in card) == (top == "Amanita")
 
 
