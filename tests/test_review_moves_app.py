@@ -334,7 +334,7 @@ def test_skipping_the_last_photo_left_says_it_comes_back(tmp_path):
     read as a page that did nothing."""
     from server import running_app
 
-    from mushroom.ui.review_handlers import SKIPPED_BACK
+    from mushroom.ui.review_view import SKIPPED_BACK
 
     with running_app(review_setup(tmp_path, per_class=1)) as app:  # three photos
         alice, bob = logged_in(app, "alice"), logged_in(app, "bob")

@@ -18,8 +18,9 @@ from mushroom.review_nav import History
 from mushroom.taxonomy import GENERA, canonical_genus
 from mushroom.ui import UserError, clip
 from mushroom.ui.review_context import ReviewContext
-from mushroom.ui.review_view import (describe, empty_text, kept_text, md_text, progress_text,
-                                      saved_text, top3, votes_table)
+from mushroom.ui.review_view import (SKIPPED_BACK, SKIPPED_BACK_DISPUTED, describe, empty_text,
+                                      kept_text, md_text, progress_text, saved_text, top3,
+                                      votes_table)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -287,16 +288,3 @@ def _voted(ctx: ReviewContext, user: str, image_id: str) -> bool:
 
     agreed = current(ctx.labels_dir).get(image_id)
     return agreed is not None and any(v.annotator == user for v in agreed.votes)
-
-
-SKIPPED_BACK = ("Skipped, but it comes back: no other photo under your filters is waiting (the "
-                "rest are done, or open on another expert's screen). Vote on it, or change "
-                "the filters.")
-"""The status line when Skip hands out the very photo skipped: the last one left."""
-
-SKIPPED_BACK_DISPUTED = ("Skipped, but it comes back: it is the only disputed photo left under "
-                         "your filters (the rest are settled, or open on another expert's "
-                         "screen), and your vote is already in it: another expert's vote "
-                         "settles it. Change the filters to go on.")
-""":data:`SKIPPED_BACK` in *Show: disputed* when the expert's own vote is one side of the
-dispute: voting again would only flip it, so "Vote on it" misled."""

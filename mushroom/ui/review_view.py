@@ -217,3 +217,16 @@ def saved_text(d, typed_species: str = "") -> str:
     dropped = (f" Author citation “{md_text(cited)}” dropped: the list keeps the bare name."
                if cited else "")
     return f"Saved: {decision_words(d)} (`{d.path}`).{dropped}"
+
+
+SKIPPED_BACK = ("Skipped, but it comes back: no other photo under your filters is waiting (the "
+                "rest are done, or open on another expert's screen). Vote on it, or change "
+                "the filters.")
+"""The status line when Skip hands out the very photo skipped: the last one left."""
+
+SKIPPED_BACK_DISPUTED = ("Skipped, but it comes back: it is the only disputed photo left under "
+                         "your filters (the rest are settled, or open on another expert's "
+                         "screen), and your vote is already in it: another expert's vote "
+                         "settles it. Change the filters to go on.")
+""":data:`SKIPPED_BACK` in *Show: disputed* when the expert's own vote is one side of the
+dispute: voting again would only flip it, so "Vote on it" misled."""
