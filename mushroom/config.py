@@ -25,6 +25,7 @@ class DataConfig:
     min_side: int = 64  # photos whose shorter side is below this are dropped as too small
     max_pixels: int = 40_000_000  # larger photos are refused (decompression-bomb guard)
     phash_distance: int = 6  # perceptual hashes within this Hamming distance are near-duplicates
+    keep_split: str | None = None  # earlier manifest whose photos keep their split (--keep-split)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from mushroom.layout import (
     read_metadata,
     under_hidden,
 )
-from mushroom.manifest import MANIFEST_COLUMNS
+from mushroom.manifest import MANIFEST_COLUMNS, SPLITS, read_kept_split
 from mushroom.split import (
     assign_splits,
     drop_exact_duplicates,
@@ -57,6 +57,7 @@ class CleaningReport:
     ignored_dirs: list[str] = field(default_factory=list)  # folders that are not one of GENERA
     not_photos: list[str] = field(default_factory=list)  # other files and linked folders
     relabels: dict[str, object] = field(default_factory=dict)  # labels: applied, ignored
+    kept_split: dict[str, object] = field(default_factory=dict)  # --keep-split: new, gone
 
     @property
     def dropped(self) -> list[str]:
@@ -79,6 +80,15 @@ class CleaningReport:
             lines.append(f"  ignored folders: {', '.join(map(folder_hint, self.ignored_dirs))}")
         for key, value in self.relabels.items():
             lines.append(f"  labels: {key}: {value}")
+        if self.kept_split:  # a photo gone from test leaves the test set smaller: say where
+            kept = self.kept_split
+            lines.append(f"  splits kept from {kept['from']}; new photos: "
+                         + ", ".join(f"{s} {n}" for s, n in kept["new"].items())
+                         + "; gone since: " + ", ".join(f"{s} {named(p, 3)}"
+                                                       for s, p in kept["gone"].items()))
+            if kept["apart"]:
+                lines.append("  warning: near-duplicates in two splits (new photos join groups "
+                             f"{kept['from']} placed apart): {named(kept['apart'], 3)}")
         return "\n".join(lines)
 
 
@@ -225,7 +235,8 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
 
     Args:
         data_dir: the photo root.
-        cfg: cleaning and split settings.
+        cfg: cleaning and split settings; with ``cfg.keep_split`` (an earlier manifest) its
+            photos keep their split and fold, and the report says which of them are gone.
         labels_dir: expert label store (optional); its consensus corrects genera, excludes
             flagged photos, holds out photos whose votes tie and adds species (see
             :func:`mushroom.relabel.apply`).
@@ -242,17 +253,32 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
         from mushroom.labels import apply_consensus, existing_store, read_rows
 
         read_rows(existing_store(labels_dir))
+    old = read_kept_split(cfg.keep_split, cfg.n_folds) if split and cfg.keep_split else None
     report = CleaningReport()
     frame = clean(data_dir, cfg, report)
     if frame.empty:
         raise ValueError(no_photos_message(data_dir, report))
     if split:  # on the folder labels: a relabel or a flag must not move any other photo
-        frame = assign_splits(frame, cfg)  # (a test photo moved to train taints test metrics)
+        frame = assign_splits(frame, cfg, old)  # (a test photo moved to train taints test metrics)
     else:
         frame["split"], frame["fold"] = "all", -1
     if labels_dir is not None:
         frame, report.relabels = apply_consensus(frame, labels_dir, report.dropped,
                                                  report.duplicate_of)
     report.kept = len(frame)
+    if old is not None:
+        report.kept_split = kept_split_report(cfg.keep_split, old, frame)
     frame = frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
     return frame, report
+
+
+def kept_split_report(name: str, old: pd.DataFrame, frame: pd.DataFrame) -> dict[str, object]:
+    """The photos new since the kept manifest ``old`` (count per split), those of ``old`` no
+    longer in ``frame`` (deleted, now unreadable or flagged; paths per split), and the first
+    photo of each group in two splits (it kept photos ``old`` had placed apart)."""
+    apart = frame.groupby("group")["split"].transform("nunique") > 1
+    same = frame["path"].isin(old["path"]) | frame["image_id"].isin(old["image_id"])
+    gone = old[~old["path"].isin(frame["path"]) & ~old["image_id"].isin(frame["image_id"])]
+    return {"from": name, "new": {s: int((frame.loc[~same, "split"] == s).sum()) for s in SPLITS},
+            "gone": {s: sorted(gone.loc[gone["split"] == s, "path"]) for s in SPLITS},
+            "apart": sorted(frame[apart].sort_values("path").drop_duplicates("group")["path"])}

@@ -57,6 +57,42 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def read_kept_split(path: str | Path, n_folds: int) -> pd.DataFrame:
+    """Read the earlier manifest that ``--keep-split`` names, refusing one it cannot keep.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a folder, binary or not a manifest, a path listed twice, or a ``fold``
+            that is not -1 on test rows and 0..``n_folds``-1 on the others.
+    """
+    flag = f"--keep-split {path}"
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{flag}: no such file")
+    if Path(path).is_dir():
+        raise ValueError(f"{flag} is a folder; give the manifest CSV of the earlier run")
+    try:
+        old = read_manifest(path)
+    except UnicodeDecodeError:
+        raise ValueError(f"{flag}: not a text (CSV) file") from None
+    except pd.errors.ParserError as err:  # its text runs over several lines
+        raise ValueError(f"{flag}: not a readable CSV ({str(err).strip().splitlines()[0]})"
+                         ) from None
+    except ValueError as err:  # it names the file
+        raise ValueError(f"--keep-split: {err}") from None
+    twice = old["path"][old["path"].duplicated()]
+    if len(twice):
+        raise ValueError(f"{flag}: {twice.iloc[0]} is listed twice (not a manifest this "
+                         "package wrote)")
+    fold = pd.to_numeric(old["fold"], errors="coerce")
+    bad = ~((old["split"] == "test") & (fold == -1) | (old["split"] != "test")
+            & fold.between(0, n_folds - 1) & (fold % 1 == 0))
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise ValueError(f"{flag} line {row + 2} ({old['path'].iloc[row]}): fold "
+                         f"{str(old['fold'].iloc[row])!r} is not -1 (test) or 0..{n_folds - 1}")
+    return old.assign(fold=fold.astype(int))
+
+
 def check_photos(frame: pd.DataFrame, data_dir: str | Path) -> None:
     """Make sure the manifest's photos are under ``data_dir`` before any work starts.
 

@@ -1,4 +1,5 @@
-"""``python -m mushroom manifest --data DIR [--labels DIR] --out manifest.csv``."""
+"""``python -m mushroom manifest --data DIR [--labels DIR] [--keep-split OLD.csv] --out
+manifest.csv``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from mushroom.config import DataConfig
 from mushroom.data import build_manifest
 from mushroom.split import check_genera, split_gaps
 
+KEEP_SPLIT_HELP = ("an earlier manifest (e.g. the last run's manifest.csv): its photos keep "
+                   "their split and fold, a new near-duplicate of one joins it, and only new "
+                   "groups are drawn (with --seed), so no photo moves between the splits")
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``manifest`` subcommand."""
@@ -20,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", default=None, help="expert label store to apply (labels/)")
     p.add_argument("--out", required=True, help="manifest CSV to write")
     p.add_argument("--seed", type=int, default=DataConfig.seed, help="split seed")
+    p.add_argument("--keep-split", default=None, metavar="OLD.csv", help=KEEP_SPLIT_HELP)
     p.set_defaults(func=run)
 
 
@@ -29,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails before the scan
     check_csv_out(out)
-    frame, report = build_manifest(args.data, DataConfig(seed=args.seed), args.labels)
+    cfg = DataConfig(seed=args.seed, keep_split=args.keep_split)
+    frame, report = build_manifest(args.data, cfg, args.labels)
     # whole or untouched: a full disk must not leave a truncated manifest that reads as a
     # smaller valid one (`train --manifest` would train on it)
     write_atomic(out, lambda f: frame.to_csv(f, index=False))

@@ -92,7 +92,7 @@ def near_duplicate_groups(hashes: np.ndarray, max_distance: int,
 
 
 def grouped_stratified_assign(genus: pd.Series, group: pd.Series, fractions: dict[str, float],
-                              seed: int) -> pd.Series:
+                              seed: int, fixed: pd.Series | None = None) -> pd.Series:
     """Assign whole groups to buckets so each genus is split close to ``fractions``.
 
     Groups are shuffled with ``seed`` and, genus by genus, the next group goes to the bucket
@@ -100,9 +100,14 @@ def grouped_stratified_assign(genus: pd.Series, group: pd.Series, fractions: dic
 
     Args:
         genus: genus of each photo.
-        group: group id of each photo; a group never straddles two buckets.
+        group: group id of each photo; a group never straddles two buckets (unless ``fixed``
+            already placed its photos apart).
         fractions: bucket name -> share of photos.
         seed: random seed; the same inputs and seed give the same assignment.
+        fixed: optional bucket of each photo already placed (NaN where not), aligned with
+            ``genus``: these keep theirs, the rest of their group joins them (see
+            :func:`_pinned`), and they count towards the targets, so that only groups with
+            no placed photo are drawn, towards what the genus still lacks.
 
     Returns:
         Bucket name per photo, aligned with ``genus``.
@@ -112,31 +117,80 @@ def grouped_stratified_assign(genus: pd.Series, group: pd.Series, fractions: dic
     sizes = frame.groupby("group").size()
     group_genus = frame.groupby("group")["genus"].agg(lambda g: g.value_counts().sort_index()
                                                       .idxmax())
-    bucket_of: dict[object, str] = {}
+    bucket_of = _pinned(frame["group"], fixed)
+    placed = frame["group"].map(bucket_of) if fixed is None else \
+        pd.Series(fixed.values).fillna(frame["group"].map(bucket_of))
+    filled_of = placed.groupby(frame["group"].map(group_genus)).value_counts()
     for g in sorted(group_genus.unique()):
         groups = sorted(group_genus.index[group_genus == g], key=str)
         groups = [groups[k] for k in rng.permutation(len(groups))]
         total = sizes[groups].sum()
-        filled = {b: 0 for b in fractions}
-        for grp in groups:
+        filled = {b: int(filled_of.get((g, b), 0)) for b in fractions}
+        for grp in (grp for grp in groups if grp not in bucket_of):
             deficit = {b: fractions[b] * total - filled[b] for b in fractions}
             best = max(fractions, key=lambda b: (deficit[b], fractions[b]))
             bucket_of[grp] = best
             filled[best] += sizes[grp]
-    return pd.Series([bucket_of[g] for g in group.values], index=genus.index)
+    return pd.Series([bucket_of[g] for g in group.values], index=genus.index).where(
+        placed.isna().to_numpy(), placed.to_numpy())
 
 
-def assign_splits(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
-    """Add ``split`` (train/val/test) and ``fold`` (0..n_folds-1, -1 for test) columns."""
+def _pinned(group: pd.Series, fixed: pd.Series | None) -> dict[object, str]:
+    """Group -> bucket of each group holding placed photos: where most of them are (a tie,
+    possible only when new photos join groups placed apart: the first bucket by name)."""
+    if fixed is None:
+        return {}
+    placed = pd.DataFrame({"group": group.values, "bucket": fixed.values}).dropna()
+    counts = placed.value_counts().reset_index(name="n").sort_values(
+        ["n", "bucket"], ascending=[False, True]).drop_duplicates("group")
+    return dict(zip(counts["group"], counts["bucket"].astype(str)))
+
+
+def kept_from(frame: pd.DataFrame, old: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each photo's split and fold in an earlier manifest ``old`` (``manifest --keep-split``).
+
+    A photo is matched by its path under the photo root, else by its content (``image_id``:
+    the same file renamed or moved).
+
+    Returns:
+        Split and fold (as text) per row of ``frame``; NaN for a photo ``old`` lacks.
+    """
+    columns = {}
+    for column in ("split", "fold"):
+        values = old[column].astype(str)
+        by_id = pd.Series(values.to_numpy(), index=old["image_id"]).groupby(level=0).first()
+        columns[column] = frame["path"].map(pd.Series(values.to_numpy(), index=old["path"])) \
+            .fillna(frame["image_id"].map(by_id))
+    return columns["split"], columns["fold"]
+
+
+def assign_splits(frame: pd.DataFrame, cfg: DataConfig,
+                  old: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add ``split`` (train/val/test) and ``fold`` (0..n_folds-1, -1 for test) columns.
+
+    With ``old`` (an earlier manifest, ``cfg.keep_split``) every photo it placed keeps its
+    split and fold, and only near-duplicate groups it has no photo of are drawn.
+
+    Raises:
+        ValueError: ``old`` shares no photo with ``frame`` (built from another photo folder).
+    """
     frame = frame.copy()
+    kept_split = kept_fold = None
+    if old is not None:
+        kept_split, kept_fold = kept_from(frame, old)
+        if len(old) and kept_split.isna().all():
+            raise ValueError(f"--keep-split {cfg.keep_split}: none of its {len(old)} photos is "
+                             "in this photo folder (by path under it, or by content): was it "
+                             "built from another --data?")
     train_frac = 1.0 - cfg.val_frac - cfg.test_frac
     frame["split"] = grouped_stratified_assign(
         frame["genus"], frame["group"],
-        {"train": train_frac, "val": cfg.val_frac, "test": cfg.test_frac}, cfg.seed)
+        {"train": train_frac, "val": cfg.val_frac, "test": cfg.test_frac}, cfg.seed, kept_split)
     pool = frame["split"] != "test"
     folds = grouped_stratified_assign(
         frame.loc[pool, "genus"], frame.loc[pool, "group"],
-        {str(k): 1.0 / cfg.n_folds for k in range(cfg.n_folds)}, cfg.seed + 1)
+        {str(k): 1.0 / cfg.n_folds for k in range(cfg.n_folds)}, cfg.seed + 1,
+        None if kept_fold is None else kept_fold[pool])
     frame["fold"] = -1
     frame.loc[pool, "fold"] = folds.astype(int)
     return frame

@@ -12,6 +12,7 @@ import sys
 from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
 from mushroom.config import (CalibConfig, DataConfig, TrainConfig, add_calib_flags, at_least,
                              calib_from_flags)
+from mushroom.manifest_cli import KEEP_SPLIT_HELP
 from mushroom.taxonomy import GENERA
 
 ARCH_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "mobilenet_v2",
@@ -31,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", default=None, help="expert label store to apply (labels/)")
     p.add_argument("--manifest", default=None,
                    help="manifest CSV to use instead of scanning --data")
+    p.add_argument("--keep-split", default=None, metavar="OLD.csv",
+                   help=f"{KEEP_SPLIT_HELP} (see `manifest --keep-split`)")
     p.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
     _add_recipe_flags(p)
     p.add_argument("--tta", default=None,
@@ -107,8 +110,8 @@ def run_cli(args: argparse.Namespace) -> int:
     views = parse(args.tta)
     calib = CalibConfig(tta_sizes=views.sizes if views else ())
     try:
-        run(args.data, args.out, cfg, calib, labels_dir=args.labels, manifest=args.manifest,
-            resume=args.resume)
+        run(args.data, args.out, cfg, calib, DataConfig(keep_split=args.keep_split),
+            labels_dir=args.labels, manifest=args.manifest, resume=args.resume)
     except (KeyboardInterrupt, OSError):  # Ctrl-C, or a full disk, hours into the run
         from pathlib import Path
 
@@ -135,6 +138,10 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         raise ValueError("--labels is not applied to a --manifest, which keeps the labels it "
                          "was built with: build it with `python -m mushroom manifest --labels "
                          f"{args.labels}`, or give --labels without --manifest")
+    if args.manifest and args.keep_split:
+        raise ValueError("--keep-split is not applied to a --manifest, which keeps its own split: "
+                         f"build it with `python -m mushroom manifest --keep-split "
+                         f"{args.keep_split}`, or give --keep-split without --manifest")
     if args.cv and args.cv != DataConfig.n_folds:
         raise ValueError(f"--cv must be {DataConfig.n_folds} (the manifest's folds), or 0 for "
                          f"no cross-validation; not {args.cv}")
