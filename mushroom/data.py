@@ -87,8 +87,9 @@ class CleaningReport:
                          + "; gone since: " + ", ".join(f"{s} {named(p, 3)}"
                                                        for s, p in kept["gone"].items()))
             if kept["apart"]:
-                lines.append("  warning: near-duplicates in two splits (new photos join groups "
-                             f"{kept['from']} placed apart): {named(kept['apart'], 3)}")
+                lines.append(f"  warning: near-duplicates left in two splits ({kept['from']} "
+                             "placed apart photos now grouped, by a new photo or metadata.csv):"
+                             f" {named(kept['apart'], 3)}")
         return "\n".join(lines)
 
 

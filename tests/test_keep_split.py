@@ -69,6 +69,33 @@ def test_deleting_a_test_photo_moves_no_other_photo(base, photos, tmp_path):
     assert "new photos: train 0, val 0, test 0" in stdout
 
 
+def test_near_duplicates_the_old_manifest_placed_apart_stay_apart_and_are_named(base,
+                                                                               tmp_path):
+    old = read_manifest(base[1])
+    near = old["path"] == "Amanita/000_near.jpg"
+    other = {"train": "val", "val": "train", "test": "train"}[old.loc[near, "split"].iloc[0]]
+    old.loc[near, ["split", "fold"]] = other, 0  # as if grouped only since: a new photo between
+    old.to_csv(tmp_path / "apart.csv", index=False)
+    kept, stdout = manifest(base[0], tmp_path / "kept.csv", "--keep-split",
+                            str(tmp_path / "apart.csv"))
+    pd.testing.assert_frame_equal(placed(kept), placed(old))  # kept, though apart
+    assert "warning: near-duplicates left in two splits" in stdout
+    assert stdout.split("two splits")[1].split("\n")[0].endswith(": 1 (Amanita/000.jpg)")
+
+
+def test_a_photo_flagged_through_labels_is_named_gone_from_its_split(base, tmp_path):
+    from mushroom import labels
+
+    old = read_manifest(base[1])
+    alone = old.groupby("group")["path"].transform("size") == 1  # near-duplicates go with it
+    flagged = old[(old["split"] == "val") & alone]["path"].iloc[0]
+    labels.record(tmp_path / "labels", base[0], flagged, "alice", flags=("not_a_mushroom",))
+    kept, stdout = manifest(base[0], tmp_path / "kept.csv", "--keep-split", str(base[1]),
+                            "--labels", str(tmp_path / "labels"))
+    pd.testing.assert_frame_equal(placed(kept), placed(old).drop(flagged))
+    assert f"gone since: train 0, val 1 ({flagged}), test 0" in stdout
+
+
 def test_a_near_duplicate_of_a_test_photo_joins_it_in_test(base, photos, tmp_path):
     old = read_manifest(base[1])
     originals = {}
