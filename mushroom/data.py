@@ -228,6 +228,13 @@ def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFra
     return frame
 
 
+def _check_store(labels_dir: str | Path) -> None:
+    """Refuse a missing or hand-broken label store (before any photo is read)."""
+    from mushroom.labels import existing_store, read_rows
+
+    read_rows(existing_store(labels_dir))
+
+
 def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
                    labels_dir: str | Path | None = None,
                    split: bool = True) -> tuple[pd.DataFrame, CleaningReport]:
@@ -251,19 +258,18 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     if not data_dir.is_dir():
         raise no_folder(data_dir)
     if labels_dir is not None:  # a missing or hand-broken store is refused before the scan
-        from mushroom.labels import apply_consensus, existing_store, read_rows
-
-        read_rows(existing_store(labels_dir))
+        _check_store(labels_dir)
     old = read_kept_split(cfg.keep_split, cfg.n_folds) if split and cfg.keep_split else None
     report = CleaningReport()
     frame = clean(data_dir, cfg, report)
     if frame.empty:
         raise ValueError(no_photos_message(data_dir, report))
-    if split:  # on the folder labels: a relabel or a flag must not move any other photo
-        frame = assign_splits(frame, cfg, old)  # (a test photo moved to train taints test metrics)
-    else:
-        frame["split"], frame["fold"] = "all", -1
+    # split on the folder's labels: a relabel or a flag must not move any other photo (a test
+    # photo moved to train taints test metrics)
+    frame = assign_splits(frame, cfg, old) if split else frame.assign(split="all", fold=-1)
     if labels_dir is not None:
+        from mushroom.labels import apply_consensus
+
         frame, report.relabels = apply_consensus(frame, labels_dir, report.dropped,
                                                  report.duplicate_of)
     report.kept = len(frame)

@@ -91,6 +91,16 @@ def near_duplicate_groups(hashes: np.ndarray, max_distance: int,
     return np.array([find(i) for i in range(n)])
 
 
+def _fill(groups: list, sizes: pd.Series, fractions: dict[str, float], total: int,
+          filled: dict[str, int], bucket_of: dict) -> None:
+    """Give each of ``groups``, in order, to the bucket furthest below its target count."""
+    for grp in groups:
+        deficit = {b: fractions[b] * total - filled[b] for b in fractions}
+        best = max(fractions, key=lambda b: (deficit[b], fractions[b]))
+        bucket_of[grp] = best
+        filled[best] += sizes[grp]
+
+
 def grouped_stratified_assign(genus: pd.Series, group: pd.Series, fractions: dict[str, float],
                               seed: int, fixed: pd.Series | None = None) -> pd.Series:
     """Assign whole groups to buckets so each genus is split close to ``fractions``.
@@ -126,11 +136,8 @@ def grouped_stratified_assign(genus: pd.Series, group: pd.Series, fractions: dic
         groups = [groups[k] for k in rng.permutation(len(groups))]
         total = sizes[groups].sum()
         filled = {b: int(filled_of.get((g, b), 0)) for b in fractions}
-        for grp in (grp for grp in groups if grp not in bucket_of):
-            deficit = {b: fractions[b] * total - filled[b] for b in fractions}
-            best = max(fractions, key=lambda b: (deficit[b], fractions[b]))
-            bucket_of[grp] = best
-            filled[best] += sizes[grp]
+        _fill([grp for grp in groups if grp not in bucket_of], sizes, fractions, total, filled,
+              bucket_of)
     return pd.Series([bucket_of[g] for g in group.values], index=genus.index).where(
         placed.isna().to_numpy(), placed.to_numpy())
 
