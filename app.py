@@ -34,6 +34,7 @@ from mushroom.ui.page import HEAD, theme  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
 from mushroom.ui.retention import start_sweeper  # noqa: E402
 from mushroom.ui.review_keys import KEY_HINTS  # noqa: E402
+from mushroom.ui.slow_clients import BodyDeadline  # noqa: E402
 from mushroom.ui.upload_parts import NoFilesPart  # noqa: E402
 
 
@@ -75,7 +76,8 @@ if __name__ == "__main__":
     if seeded:
         print(seeded)
     demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS, theme=theme(),  # Gradio 6
-                app_kwargs={"middleware": [Middleware(JsonBodyLimit),
+                app_kwargs={"middleware": [Middleware(BodyDeadline),  # outermost: all reads
+                                           Middleware(JsonBodyLimit),
                                            Middleware(PrivateEndpoints),
                                            Middleware(NoFilesPart)],
                             "exception_handlers": EXCEPTION_HANDLERS})

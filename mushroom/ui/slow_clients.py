@@ -1,0 +1,107 @@
+"""A time limit on reading request bodies, and a quiet line for a client that hangs up.
+
+Uvicorn sets no time limit on a request's body: a client sending an upload a byte a second
+(slow loris) kept its connection, a coroutine and an open temporary file for as long as
+it liked, and a few thousand such clients would use up the server's file descriptors. The
+rule here is Apache's ``mod_reqtimeout`` (``body=20,MinRate=500``): a body gets
+:data:`BODY_GRACE_S` seconds, plus one more for every :data:`BODY_MIN_RATE` bytes that
+arrive, and only time spent waiting on the client counts. A phone on a poor line (tens of
+kB/s) never comes near it; a body that misses it is answered 408.
+
+A client that hangs up halfway through its body made Starlette raise ``ClientDisconnect``,
+which Uvicorn logged as a 40-line traceback: one line says it instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from starlette.requests import ClientDisconnect
+
+BODY_GRACE_S = 20.0
+"""Seconds a request body may take before it must keep up :data:`BODY_MIN_RATE`."""
+
+BODY_MIN_RATE = 500
+"""Bytes a second a body must average after the grace (each 500 bytes buy a second)."""
+
+TOO_SLOW = (f"The request body arrived too slowly (under {BODY_MIN_RATE} bytes a second once "
+            f"{BODY_GRACE_S:.0f} s had passed) and was cut off: send it again on a better "
+            "connection.")
+
+
+class BodyDeadline:
+    """ASGI middleware: a body that trickles in is cut off with 408; a client that hangs up
+    mid-body gets one log line, not a traceback."""
+
+    def __init__(self, app, grace_s: float = BODY_GRACE_S, min_rate: int = BODY_MIN_RATE):
+        self.app, self.grace_s, self.min_rate = app, grace_s, min_rate
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        body = _Body(receive, self.grace_s, self.min_rate)
+        answered = refused = False  # a response has started; it is the 408
+
+        async def sending(message):
+            nonlocal answered, refused
+            if body.timed_out and not answered:  # whatever the app says of the cut-off body
+                answered = refused = True  # (FastAPI: 400 "error parsing the body"), the
+                return await _refuse(send)  # client is told why instead
+            if not refused:
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+
+        try:
+            await self.app(scope, body.receive, sending)
+        except ClientDisconnect:
+            if body.complete:  # the answer could not be sent: nobody is left to tell
+                return
+        if body.timed_out:
+            print(f"request body cut off after {body.received} bytes: it arrived too slowly "
+                  f"({scope['method']} {scope['path']})", flush=True)
+            if not answered:
+                await sending({"type": "http.response.start"})
+        elif body.hung_up:
+            print(f"a client hung up after sending {body.received} bytes of its request body "
+                  f"({scope['method']} {scope['path']})", flush=True)
+
+
+class _Body:
+    """A request's ``receive``, with the deadline above while the body is still arriving."""
+
+    def __init__(self, receive, grace_s: float, min_rate: int):
+        self._receive, self.min_rate = receive, min_rate
+        self.budget = grace_s  # seconds the client may still keep the app waiting
+        self.received, self.complete, self.timed_out, self.hung_up = 0, False, False, False
+
+    async def receive(self) -> dict:
+        """The next message; ``http.disconnect`` once the body has run out of time."""
+        if self.complete:  # past the body, receive() waits for a disconnect: no limit
+            return await self._receive()
+        if self.timed_out:
+            return {"type": "http.disconnect"}
+        start = time.monotonic()
+        try:
+            message = await asyncio.wait_for(self._receive(), max(self.budget, 0.0))
+        except asyncio.TimeoutError:
+            self.timed_out = True
+            return {"type": "http.disconnect"}  # the app stops reading as for a hang-up
+        chunk = len(message.get("body", b""))
+        self.received += chunk
+        self.budget += chunk / self.min_rate - (time.monotonic() - start)
+        self.complete = message["type"] == "http.request" and not message.get("more_body")
+        self.hung_up = message["type"] == "http.disconnect"
+        return message
+
+
+async def _refuse(send) -> None:
+    """Answer 408 with :data:`TOO_SLOW`, as JSON like the app's other refusals, and close:
+    the rest of the body is never read."""
+    body = json.dumps({"error": TOO_SLOW, "detail": TOO_SLOW}).encode()
+    await send({"type": "http.response.start", "status": 408,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
