@@ -63,7 +63,7 @@ class BodyDeadline:
                   f"({scope['method']} {scope['path']})", flush=True)
             if not answered:
                 await sending({"type": "http.response.start"})
-        elif body.hung_up:
+        elif body.hung_up and _has_body(scope):  # not a stream's reader closing early
             print(f"a client hung up after sending {body.received} bytes of its request body "
                   f"({scope['method']} {scope['path']})", flush=True)
 
@@ -94,6 +94,13 @@ class _Body:
         self.complete = message["type"] == "http.request" and not message.get("more_body")
         self.hung_up = message["type"] == "http.disconnect"
         return message
+
+
+def _has_body(scope) -> bool:
+    """Whether the request declares a body (a length above 0, or chunks)."""
+    headers = dict(scope["headers"])
+    return headers.get(b"content-length", b"0") not in (b"0", b"") or \
+        b"transfer-encoding" in headers
 
 
 async def _refuse(send) -> None:
