@@ -60,12 +60,12 @@ class BodyDeadline:
                 return
         if body.timed_out:
             print(f"request body cut off after {body.received} bytes: it arrived too slowly "
-                  f"({scope['method']} {scope['path']})", flush=True)
+                  f"({_named(scope)})", flush=True)
             if not answered:
                 await sending({"type": "http.response.start"})
         elif body.hung_up and _has_body(scope):  # not a stream's reader closing early
             print(f"a client hung up after sending {body.received} bytes of its request body "
-                  f"({scope['method']} {scope['path']})", flush=True)
+                  f"({_named(scope)})", flush=True)
 
 
 class _Body:
@@ -94,6 +94,12 @@ class _Body:
         self.complete = message["type"] == "http.request" and not message.get("more_body")
         self.hung_up = message["type"] == "http.disconnect"
         return message
+
+
+def _named(scope) -> str:
+    """The request's method and path for a log line: escaped and clipped, as a path with
+    ``%0A`` in it would otherwise write a line of the caller's choosing."""
+    return f"{scope['method']} {scope['path'][:200]}".encode("unicode_escape").decode()
 
 
 def _has_body(scope) -> bool:
