@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -60,15 +61,63 @@ def open_identify(page, url: str) -> None:
     page.get_by_text("Never eat a wild mushroom").wait_for(timeout=60_000)
 
 
+def app_calls(page) -> Counter:
+    """The page's calls to the app's events, counted from the first :func:`choose` on it:
+    ``("sent", api_name)`` as a request leaves, ``("answered", api_name)`` once its response
+    is in (for a queued event's ``queue/join``: once it has joined)."""
+    if not hasattr(page, "app_calls"):
+        names = dict(page.evaluate(
+            "() => gradio_config.dependencies.map(d => [d.id, d.api_name])"))
+        counts: Counter = Counter()
+
+        def event(request) -> str | None:
+            if not re.search(r"/gradio_api/(run/predict|queue/join)", request.url):
+                return None  # uploads, files, the event stream
+            try:
+                return names.get(json.loads(request.post_data or "")["fn_index"])
+            except (ValueError, KeyError, TypeError):
+                return None
+
+        page.on("request", lambda r: counts.update([("sent", event(r))]))
+        page.on("requestfinished", lambda r: counts.update([("answered", event(r))]))
+        page.app_calls = counts
+    return page.app_calls
+
+
 def choose(page, photo: Path) -> None:
     """Put ``photo`` in the Identify tab's photo box, as a forager picking it would."""
+    app_calls(page)  # from now on: what the choice starts is counted
     page.locator("#photo input[type=file]").set_input_files(str(photo))
 
 
+def settle(page, timeout: float = 60) -> None:
+    """Wait (at most ``timeout`` s) until every identification a photo change sent has been
+    followed by its answer's show step, answered.
+
+    The photo box reports a photo that replaces another as changed twice: the second
+    change's call runs after the first one's answer is on the page, and a test that moved on
+    then held or answered the wrong call (the timeouts under load).
+    """
+    counts, deadline = app_calls(page), time.monotonic() + timeout
+    while counts["answered", "show_on_change"] < counts["sent", "identify_on_change"]:
+        assert time.monotonic() < deadline, f"the page's calls never settled: {counts}"
+        page.wait_for_timeout(50)
+
+
 def upload(page, photo: Path, shows: str = VERDICT) -> None:
-    """Choose ``photo`` and wait (60 s) until ``shows`` (by default its verdict card) is up."""
+    """Choose ``photo`` and wait (60 s) until ``shows`` (by default its verdict card) is up,
+    drawn since the choice, and the page's calls have settled (:func:`settle`).
+
+    What matched ``shows`` before the choice is marked stale first: the page replaces the
+    old card only once the choice's first event answers, and under load a wait for the
+    selector alone found the old photo's card, still up (Gradio patches the box in place, and
+    any redraw drops the mark).
+    """
+    page.evaluate("s => document.querySelectorAll(s).forEach(e => e.dataset.stale = '')",
+                  shows)
     choose(page, photo)
-    page.locator(shows).wait_for(timeout=60_000)
+    page.locator(f"{shows}:not([data-stale])").wait_for(timeout=60_000)
+    settle(page)
 
 
 def open_with_photo(page, url: str, photo: Path, shows: str = VERDICT) -> None:
@@ -418,11 +467,8 @@ def test_a_panorama_says_the_model_saw_only_its_centre_square(app, offline_page,
     open_with_photo(page, app.url, wide, shows="#verdict .crop-note")
     assert ("The model looked only at the centre square of this photo (10% of it)"
             in page.locator("#verdict").inner_text())
-    choose(page, plain)  # 75%: no note
-    page.wait_for_function("() => !document.querySelector('#verdict .crop-note')",
-                           timeout=30_000)  # cleared with the old verdict...
-    page.locator("#verdict .verdict").wait_for(timeout=60_000)
-    time.sleep(1)  # ...and the new verdict has none
+    upload(page, plain)  # 75%: no note
+    time.sleep(1)  # the new verdict has none
     assert page.locator("#verdict .crop-note").count() == 0
 
 
@@ -592,6 +638,7 @@ def test_an_old_photos_late_answer_never_shows_beside_the_new_photo(app, offline
     held = hold_calls_with(page, "old.jpg", "new.jpg")
     choose(page, old)
     wait_held(page, held, "old.jpg")
+    page.locator("#verdict .verdict-pending").wait_for(timeout=10_000)
     assert card_text(page) == "Identifying this photo…"
     choose(page, new)
     page.wait_for_timeout(1000)
@@ -614,14 +661,14 @@ def test_the_identify_buttons_late_answer_never_shows_beside_a_newer_photo(app, 
     page, _ = offline_page
     page.app_url = app.url
     old, new, old_text = two_verdicts(page, tmp_path)
-    choose(page, old)
-    page.get_by_text(old_text.splitlines()[0]).first.wait_for(timeout=30_000)
-    page.wait_for_timeout(500)
+    # old's own answer, with no call for it left (first.jpg's card, the same text, was up
+    # already: a wait for that text moved on at once, and held the change's call instead)
+    upload(page, old)
+    assert card_text(page) == old_text
     held = hold_calls_with(page, "old.jpg")
     page.locator("#identify-btn").click()
     wait_held(page, held, "old.jpg")
-    choose(page, new)
-    page.locator("#verdict .verdict").wait_for(timeout=30_000)
+    upload(page, new)  # a card drawn since: the old photo's, still up, matched under load
     new_text = card_text(page)
     assert new_text != old_text
     release(held, "old.jpg")
