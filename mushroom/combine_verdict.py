@@ -16,11 +16,11 @@ from dataclasses import replace
 import numpy as np
 
 from mushroom.combine import FindResult, looks_like, top_genera
+from mushroom.genus_notes import genus_notes, notes_of
 from mushroom.percent import pct
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import (MESSAGES, NOT_RECOGNIZED_FIND, UNCERTAIN_TOP1, Verdict, decide,
-                              genus_notes, named_poisonous, notes_of,
-                              possibly_poisonous_message)
+                              named_poisonous, possibly_poisonous_message)
 
 NOT_ONE_MUSHROOM = ("They may not show the same mushroom: identify each photo on its own, or "
                     "add photos of this one mushroom only.")

@@ -22,8 +22,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from mushroom.genus_notes import genus_notes, notes_of
 from mushroom.percent import pct, pct_pair
-from mushroom.taxonomy import GENUS_NOTES, POISONOUS
+from mushroom.taxonomy import POISONOUS
 
 LEVELS = ("poisonous", "uncertain", "edible_genus", "not_recognized")
 """Every verdict level; all but ``edible_genus`` mean "do not eat"."""
@@ -283,25 +284,3 @@ def _apply_rules(probs: Mapping[str, float], tau: float, uncertain_top1: float,
     return Verdict("edible_genus", edible_genus_message(genus), genus=genus, notes=notes,
                    reasons=(f"{genus} at {pct(probs[genus])}; P(poisonous) below the threshold",),
                    **common)
-
-
-def genus_notes(genus: str) -> dict[str, str]:
-    """Edibility range and dangerous lookalikes of ``genus`` (empty for unknown names)."""
-    note = GENUS_NOTES.get(genus)
-    return {"edibility": note.edibility, "lookalikes": note.lookalikes} if note else {}
-
-
-def notes_of(genera: Sequence[str]) -> dict[str, str]:
-    """The notes of several genera named on one card, each text prefixed by its genus when
-    there are several ("Boletus: Many are edible... Amanita: Contains the deadliest...").
-
-    One genus's notes alone read as the answer: a card that warns of Amanita under
-    "Many are edible (porcini)" must say what Amanita is too. The keys stay those of
-    :func:`genus_notes`, which API clients read.
-    """
-    named = list(dict.fromkeys(genera))
-    if len(named) == 1:
-        return genus_notes(named[0])
-    each = [(g, genus_notes(g)) for g in named]
-    return {key: " ".join(f"{g}: {notes[key]}" for g, notes in each if notes)
-            for key in ("edibility", "lookalikes")}

@@ -244,7 +244,7 @@ def test_a_photo_whose_top_genus_is_poisonous_warns_even_below_tau():
 def test_outvoted_poisonous_photos_of_two_genera_give_the_notes_of_both():
     """The card named photo 1's Amanita and photo 2's Cortinarius in its headline but gave
     only Amanita's notes, as if the find were an Amanita; never porcini's, outvoting both."""
-    from mushroom.verdict import genus_notes
+    from mushroom.genus_notes import genus_notes
 
     tau, cortinarius = 0.5, GENERA.index("Cortinarius")
     amanita = _top1_amanita_below(tau)
@@ -284,8 +284,8 @@ def test_the_card_of_photos_that_disagree_gives_the_notes_of_each_genus_named():
     """The card's "Edibility range" and "Dangerous lookalikes" were the combined top genus's
     (porcini's "Many are edible") under "The photos disagree: ... Boletus ..., ... Russula",
     as if the find were settled on Boletus."""
+    from mushroom.genus_notes import genus_notes
     from mushroom.ui.cards import verdict_card
-    from mushroom.verdict import genus_notes
 
     photos = np.stack([peaked(BOLETUS, 0.999), peaked(RUSSULA, 0.97), peaked(BOLETUS, 0.9)])
     verdict = find_verdict(combine_find(photos, GENERA, 0.3), GENERA, 0.3)
@@ -301,8 +301,8 @@ def test_the_card_of_photos_that_disagree_gives_the_notes_of_each_genus_named():
 def test_a_photo_that_disputes_a_poisonous_top_genus_is_named_and_the_find_stays_poisonous():
     """Two Amanita photos and a confident porcini photo gave "Likely a poisonous genus: do not
     eat." alone, as if the photos agreed: the forager was not told photo 3 names Boletus."""
+    from mushroom.genus_notes import genus_notes
     from mushroom.ui.cards import verdict_card
-    from mushroom.verdict import genus_notes
 
     photos = np.stack([peaked(AMANITA, 0.99), peaked(AMANITA, 0.95), peaked(BOLETUS, 0.97)])
     verdict = find_verdict(combine_find(photos, GENERA, 0.3), GENERA, 0.3)

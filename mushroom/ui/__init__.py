@@ -49,39 +49,6 @@ def open_tab(request: gr.Request):
     return gr.Tabs(selected=tab) if tab in TABS else gr.skip()
 
 
-DRAWABLE = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".bmp"}
-"""File endings every browser draws; other photos (HEIC in Chromium, TIFF) are shown as a
-decoded copy, or they would sit in the page as a blank box."""
-
-ORIENTATION = 0x0112
-"""The EXIF orientation tag (1: upright as stored)."""
-
-UPRIGHT_AS_IS = {".jpg", ".jpeg"}
-"""Endings whose EXIF orientation every browser applies. Chromium draws a WebP as stored,
-so a WebP tagged "rotate 90" showed sideways while the model, and the heatmap, saw it
-upright."""
-
-
-def drawn_as_the_model_sees_it(path: str | Path) -> bool:
-    """Whether browsers show ``path`` as the model sees it: a type they draw, upright.
-
-    Anything else (HEIC in Chromium, a non-JPEG with an EXIF rotation) is shown as an
-    upright decoded copy instead. Only the header is read.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    suffix = Path(path).suffix.lower()
-    if suffix not in DRAWABLE:
-        return False
-    if suffix in UPRIGHT_AS_IS:
-        return True
-    try:
-        with Image.open(path) as image:
-            return image.getexif().get(ORIENTATION, 1) in (0, 1)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
-        return True  # not for this check to refuse: the decoder says what is wrong with it
-
-
 IMAGE_BUTTONS = ["fullscreen", "download"]
 """The corner buttons of the heatmaps, the find's gallery and the Review tab's photo: Gradio's
 default "share" would post the forager's photo (the gallery's: the upload itself, EXIF GPS

@@ -19,14 +19,15 @@ from mushroom import service
 from mushroom.combine import MAX_PHOTOS
 from mushroom.imageio import BadImage
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, drawn_as_the_model_sees_it,
-                         said, shared_model, whole_number)
+from mushroom.ui import (IMAGE_BUTTONS, UserError, close_error_toasts, said, shared_model,
+                         whole_number)
 from mushroom.ui.answers import asked_or_latest, is_for, pending_card, stamped
 from mushroom.ui.api_input import checked
 from mushroom.ui.api_photos import check_photos
 from mushroom.ui.cards import error_card, find_crop_note, photo_caption, photo_table, render
 from mushroom.ui.find_explain import NO_PHOTOS, explain_panel
-from mushroom.ui.uploads import INVALID_TYPE, check_upload_path, file_paths
+from mushroom.ui.uploads import (INVALID_TYPE, check_upload_path, drawn_as_the_model_sees_it,
+                                 file_paths)
 
 PHOTO_TYPES = ["image", ".heic", ".heif", ".avif"]
 """What the file picker offers. Browsers that do not know HEIC (Chromium on Linux) give it

@@ -16,14 +16,13 @@ import gradio as gr
 from mushroom import service
 from mushroom.explain import MAX_SAMPLES
 from mushroom.taxonomy import GENERA
-from mushroom.ui import (close_error_toasts, drawn_as_the_model_sees_it, said, scratch_file,
-                         shared_model, whole_number)
+from mushroom.ui import close_error_toasts, said, scratch_file, shared_model, whole_number
 from mushroom.ui.answers import answered, asked_or_latest, if_current, pending_card, stamped
 from mushroom.ui.cards import error_card, render
 from mushroom.ui.explaining import (PREDICTED, explain, explain_for_page, heatmap_panel,
                                     quality_radio)
-from mushroom.ui.uploads import (INVALID_TYPE, NO_PHOTO, RAW, Upload, decode_upload, photo_input,
-                                 raw_upload)
+from mushroom.ui.uploads import (INVALID_TYPE, NO_PHOTO, RAW, Upload, decode_upload,
+                                 drawn_as_the_model_sees_it, photo_input, raw_upload)
 
 # Identify refused for the photo shown (none yet, swept): the toast stayed up for seconds
 # beside the next photo's verdict. Line starts only: the find tab's own ("Photo 2 (...): ...")

@@ -1,5 +1,6 @@
 """Photo uploads as the Identify tab's events receive them: undecoded, checked, decoded
-with a message a forager understands (corrupt, too large, expired, not base64).
+with a message a forager understands (corrupt, too large, expired, not base64); and whether
+a browser shows one as the model sees it (:func:`drawn_as_the_model_sees_it`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import binascii
 from pathlib import Path
 
 import gradio as gr
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from mushroom import service
 from mushroom.imageio import BadImage
@@ -23,6 +24,37 @@ Upload = str | bytes | dict | None
 INVALID_TYPE = "Invalid file types?: "
 """(A JavaScript regex) the start of Gradio's toast for files a photo box refuses (a PDF);
 the tabs close it once a photo is taken."""
+
+
+DRAWABLE = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".bmp"}
+"""File endings every browser draws; other photos (HEIC in Chromium, TIFF) are shown as a
+decoded copy, or they would sit in the page as a blank box."""
+
+ORIENTATION = 0x0112
+"""The EXIF orientation tag (1: upright as stored)."""
+
+UPRIGHT_AS_IS = {".jpg", ".jpeg"}
+"""Endings whose EXIF orientation every browser applies. Chromium draws a WebP as stored,
+so a WebP tagged "rotate 90" showed sideways while the model, and the heatmap, saw it
+upright."""
+
+
+def drawn_as_the_model_sees_it(path: str | Path) -> bool:
+    """Whether browsers show ``path`` as the model sees it: a type they draw, upright.
+
+    Anything else (HEIC in Chromium, a non-JPEG with an EXIF rotation) is shown as an
+    upright decoded copy instead. Only the header is read.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in DRAWABLE:
+        return False
+    if suffix in UPRIGHT_AS_IS:
+        return True
+    try:
+        with Image.open(path) as image:
+            return image.getexif().get(ORIENTATION, 1) in (0, 1)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return True  # not for this check to refuse: the decoder says what is wrong with it
 
 
 def raw_upload(payload: Upload | Path) -> str | bytes | None:
