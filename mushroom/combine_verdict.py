@@ -19,8 +19,9 @@ from mushroom.combine import FindResult, looks_like, top_genera
 from mushroom.genus_notes import genus_notes, notes_of
 from mushroom.percent import pct
 from mushroom.taxonomy import POISONOUS
-from mushroom.verdict import (MESSAGES, NOT_RECOGNIZED_FIND, UNCERTAIN_TOP1, Verdict, decide,
-                              named_poisonous, possibly_poisonous_message)
+from mushroom.verdict import (MESSAGES, NOT_RECOGNIZED_FIND, NOT_RECOGNIZED_FIND_REASON,
+                              UNCERTAIN_TOP1, Verdict, decide, named_poisonous,
+                              possibly_poisonous_message)
 
 NOT_ONE_MUSHROOM = ("They may not show the same mushroom: identify each photo on its own, or "
                     "add photos of this one mushroom only.")
@@ -44,9 +45,10 @@ def find_verdict(find: FindResult, classes: Sequence[str], tau: float,
         uniform = {c: 1.0 / len(classes) for c in classes}
         verdict = decide(uniform, tau, recognized=False)
         # "This photo does not look like..." under three photos read as if one was looked at
-        message = NOT_RECOGNIZED_FIND if len(find.used) > 1 else verdict.message
-        verdict = replace(verdict, message=message,
-                          reasons=verdict.reasons + tuple(find.flag_reasons))
+        if len(find.used) > 1:
+            verdict = replace(verdict, message=NOT_RECOGNIZED_FIND,
+                              reasons=(NOT_RECOGNIZED_FIND_REASON,))
+        verdict = replace(verdict, reasons=verdict.reasons + tuple(find.flag_reasons))
     else:
         names = [classes[c] for c in find.prediction_set] if find.has_sets else None
         verdict = decide(dict(zip(classes, map(float, find.probs))), tau,

@@ -41,6 +41,12 @@ NOT_RECOGNIZED_FIND = MESSAGES["not_recognized"].replace(
     "This photo does not", "These photos do not")
 """The ``not_recognized`` headline of a find of several photos, every one of them rejected."""
 
+NOT_RECOGNIZED_REASON = "the photo is unlike the photos the model was trained on"
+"""The reason of a ``not_recognized`` verdict."""
+
+NOT_RECOGNIZED_FIND_REASON = "none of these photos is like the photos the model was trained on"
+"""The reason of a ``not_recognized`` find of several photos, every one of them rejected."""
+
 NO_COLOUR = ("the photo has no colour; the model was trained on colour photos and colour "
              "helps tell genera apart: send a colour photo if you can")
 """The reason added to every verdict of a greyscale photo (the level never changes)."""
@@ -263,7 +269,7 @@ def _apply_rules(probs: Mapping[str, float], tau: float, uncertain_top1: float,
                   top1_probability=float(probs[genus]))
     if not recognized:
         return Verdict("not_recognized", MESSAGES["not_recognized"], genus=None,
-                       reasons=("the photo is unlike the photos the model was trained on",),
+                       reasons=(NOT_RECOGNIZED_REASON,),
                        **common)
     notes = genus_notes(genus)
     danger = _danger_reasons(probs, tau, genus, p_poison_head, poison_head_tau)

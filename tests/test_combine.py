@@ -127,6 +127,25 @@ def test_a_find_of_several_unrecognized_photos_speaks_of_these_photos():
         dict(zip(GENERA, photos[0])), 0.3, recognized=False).message  # as /identify says
 
 
+def test_a_find_of_several_unrecognized_photos_gives_its_reason_for_these_photos():
+    """Under "These photos do not look like the nine genera" the reasons, on the card too,
+    still said "the photo is unlike the photos the model was trained on"."""
+    from mushroom.ui.cards import verdict_card
+    from mushroom.verdict import NOT_RECOGNIZED_FIND_REASON, NOT_RECOGNIZED_REASON
+
+    photos = np.stack([peaked(RUSSULA, 0.5), peaked(AMANITA, 0.9)])
+    verdict = find_verdict(combine_find(photos, GENERA, 0.3, rejected=np.array([True, True])),
+                           GENERA, 0.3)
+    assert verdict.reasons[0] == NOT_RECOGNIZED_FIND_REASON
+    assert "still counted for safety" in verdict.reasons[1]  # photo 2's Amanita, kept
+    card = verdict_card(verdict.to_dict())
+    assert "none of these photos is like the photos the model was trained on" in card
+    assert "the photo is" not in card and "the photo is" not in " ".join(verdict.reasons)
+    one = find_verdict(combine_find(photos[:1], GENERA, 0.3, rejected=np.array([True])),
+                       GENERA, 0.3)
+    assert one.reasons == (NOT_RECOGNIZED_REASON,)  # one photo: as /identify says
+
+
 def test_poisonous_genus_in_the_find_set_makes_it_uncertain_and_empty_set_too():
     params = _conformal()
     # The gills photo leans to Russula but keeps Amanita in its set (a wider Amanita

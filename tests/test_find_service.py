@@ -20,7 +20,7 @@ from mushroom.imageio import BadImage
 from mushroom.ood import fit_detector
 from mushroom.predict import Prediction
 from mushroom.taxonomy import GENERA
-from mushroom.verdict import NO_COLOUR
+from mushroom.verdict import NO_COLOUR, NOT_RECOGNIZED_FIND_REASON, NOT_RECOGNIZED_REASON
 
 C, DIM = len(GENERA), 32
 
@@ -176,6 +176,9 @@ def test_a_find_of_only_unfamiliar_photos_is_not_recognized(stub):
     find = service.identify_find([photo((0, 0, 255))] * 2, predictor=stub)
     assert find["verdict"]["level"] == "not_recognized"
     assert find["top_k"] == [] and find["prediction_set"] == [] and find["recognized"] is False
+    # of these photos, not "the photo is unlike the photos the model was trained on"
+    assert find["verdict"]["reasons"][0] == NOT_RECOGNIZED_FIND_REASON
+    assert [p["verdict"]["reasons"] for p in find["photos"]] == [[NOT_RECOGNIZED_REASON]] * 2
 
 
 @pytest.mark.parametrize("count", [0, 6])
