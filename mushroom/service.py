@@ -18,8 +18,9 @@ Safety signals beyond the genus probabilities plug in through :func:`assess`, on
 :class:`Signals` per photo: the checkpoint's unfamiliar-photo detector (``meta["ood"]``,
 :mod:`mushroom.ood`) and its conformal thresholds (``meta["conformal"]``,
 :mod:`mushroom.conformal`). A checkpoint without them recognizes every photo and has no sets
-(``prediction_set`` and ``coverage`` are None). :func:`identify_find` combines 1-5 photos
-of one find with :mod:`mushroom.combine`.
+(``prediction_set`` and ``coverage`` are None); an unrecognized photo has an empty set and
+no ``coverage``. :func:`identify_find` combines 1-5 photos of one find with
+:mod:`mushroom.combine`.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ def assess(predictor, prediction,
            photos: Sequence[Image.Image] | None = None) -> list[Signals]:
     """Safety signals for every row of ``prediction``: detector verdict and conformal set.
 
-    A rejected photo gets an empty set: the coverage guarantee holds for mushroom photos of
-    the nine genera, not for photos the model does not recognize. ``photos`` (the decoded
+    A rejected photo gets an empty set and no ``coverage`` (None): the coverage guarantee
+    holds for mushroom photos of the nine genera, not for photos the model does not
+    recognize, and "0.95" beside its empty set read as a claim. ``photos`` (the decoded
     images, in row order) adds whether each one is greyscale; None leaves that out.
     """
     rej = rejected(predictor, prediction)
@@ -98,7 +100,8 @@ def assess(predictor, prediction,
         names = None if members is None else [predictor.classes[c] for c in members]
         if is_rejected and names is not None:
             names = []
-        extra = {"prediction_set": names, "coverage": coverage(predictor),
+        extra = {"prediction_set": names,
+                 "coverage": None if is_rejected else coverage(predictor),
                  "recognized": not bool(is_rejected)}
         if photos is not None:  # a mobile client may show its own "use colour" hint
             extra["greyscale"] = no_colour
@@ -264,6 +267,6 @@ def _find_answer(predictor, find: FindResult, k: int, no_colour: bool) -> dict[s
         "model": {"name": predictor.name, "version": predictor.version},
         "probabilities": dict(zip(classes, map(float, find.probs))) if find.recognized else None,
         "prediction_set": names,
-        "coverage": coverage(predictor),
+        "coverage": coverage(predictor) if find.recognized else None,  # as for one photo
         "recognized": find.recognized,
     }

@@ -117,6 +117,21 @@ def test_unfamiliar_photo_is_not_recognized_and_names_no_genus(stub):
     assert not any(g in result["verdict"]["message"] for g in GENERA)
 
 
+def test_an_unrecognized_answer_claims_no_coverage(stub):
+    """"coverage": 0.95 sat beside the empty set of a photo the model does not recognize,
+    which a phone showed as a 95 % set of no genus: no set, no coverage (None)."""
+    assert service.identify(photo((0, 0, 255)), predictor=stub)["coverage"] is None
+    nothing = service.identify_find([photo((0, 0, 255))] * 2, predictor=stub)
+    assert nothing["coverage"] is None and [p["coverage"] for p in nothing["photos"]] == [None] * 2
+    # the placeholders README tells clients to ignore: an even spread, whatever the photos show
+    verdict = nothing["verdict"]
+    assert (verdict["poison_probability"], verdict["top1_probability"]) == pytest.approx(
+        (3 / 9, 1 / 9))
+    mixed = service.identify_find([photo((200, 150, 90)), photo((0, 0, 255))], predictor=stub)
+    assert mixed["recognized"] is True and mixed["coverage"] == pytest.approx(0.95)
+    assert [p["coverage"] for p in mixed["photos"]] == [pytest.approx(0.95), None]
+
+
 def test_a_rejected_greyscale_photo_says_the_missing_colour_may_be_why(stub):
     result = service.identify(photo((128, 128, 128)), predictor=stub)
     assert result["verdict"]["level"] == "not_recognized"
