@@ -12,6 +12,7 @@ from mushroom.combine_verdict import NOT_ONE_MUSHROOM, find_verdict
 from mushroom.conformal import fit_mondrian
 from mushroom.taxonomy import GENERA, POISONOUS
 from mushroom.verdict import decide, poison_probability
+from test_verdict import named_in
 
 RUSSULA, AMANITA, LACTARIUS, BOLETUS = (GENERA.index(g) for g in (
     "Russula", "Amanita", "Lactarius", "Boletus"))
@@ -500,7 +501,6 @@ def test_a_finds_warned_genera_are_the_poisonous_genera_its_headline_names(find_
                                                                            sets):
     """The find's headlines (an outvoted photo, a disputing photo...) name poisonous genera
     of their own: the field the card and API clients read must follow each one."""
-    from test_verdict import named_in
 
     probs, rejected, repeat_of = find_in
     find = combine_find(probs, GENERA, tau, rejected=rejected, repeat_of=repeat_of,

@@ -111,6 +111,17 @@ def set_line(prediction_set: list[str] | None, coverage: float | None,
             f'{coverage:.0%} of photos of each genus){note}</p>')
 
 
+def _poison_line(verdict: dict) -> str:
+    """P(poisonous genus) against tau, in words and as a meter."""
+    esc = html.escape
+    p, tau = verdict["poison_probability"], verdict["threshold"]
+    p_text, tau_text = pct_pair(p, tau)
+    return ('<p style="margin:4px 0">P(poisonous genus) = '
+            f'<b>{esc(p_text)}</b> (flagged at &ge; {esc(tau_text)}) <meter min="0" max="1" '
+            f'low="{tau}" high="{tau}" optimum="0" value="{p}" aria-label="P(poisonous genus) '
+            f'{esc(p_text)}, flagged at {esc(tau_text)} or more"></meter></p>')
+
+
 def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
                  coverage: float | None = None) -> str:
     """HTML for the verdict: headline, prediction set, P(poisonous) against tau, reasons, notes.
@@ -126,19 +137,12 @@ def verdict_card(verdict: dict, prediction_set: list[str] | None = None,
         # poisonous top genus one photo disputes says so after that headline: still likely.)
         title = POSSIBLY_POISONOUS
     esc = html.escape
-    p, tau = verdict["poison_probability"], verdict["threshold"]
-    p_text, tau_text = pct_pair(p, tau)
     warned = outside_set(verdict, prediction_set)
+    flagged = verdict["poison_probability"] >= verdict["threshold"]
     # the API's reasons carry the same note (mushroom.set_note): said once, after the set
-    said = set_note.outside_note(warned, p >= tau, set_note.IN_REASONS)
-    numbers = (
-        f'{set_line(prediction_set, coverage, warned, p >= tau)}<p style="margin:4px 0">'
-        'P(poisonous genus) = '
-        f'<b>{esc(p_text)}</b> (flagged at &ge; {esc(tau_text)}) <meter min="0" max="1" '
-        f'low="{tau}" high="{tau}" optimum="0" value="{p}" aria-label="P(poisonous genus) '
-        f'{esc(p_text)}, flagged at {esc(tau_text)} or more"></meter></p>')
-    if verdict["level"] == "not_recognized":
-        numbers = ""
+    said = set_note.outside_note(warned, flagged, set_note.IN_REASONS)
+    numbers = "" if verdict["level"] == "not_recognized" else (
+        set_line(prediction_set, coverage, warned, flagged) + _poison_line(verdict))
     notes = verdict.get("notes") or {}
     rows = [f"<li>{esc(r)}</li>" for r in verdict.get("reasons", []) if not said or r != said]
     if notes:
