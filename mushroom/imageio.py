@@ -78,8 +78,7 @@ def open_image(source: str | Path | bytes | Image.Image, max_pixels: int = MAX_P
     img = source if isinstance(source, Image.Image) else _open(source)
     width, height = img.size
     if width * height > max_pixels:
-        raise BadImage(f"The image is too large ({width}x{height} pixels); the limit is "
-                       f"{max_pixels // 1_000_000} megapixels: send a smaller copy.")
+        raise BadImage(too_large(width, height, max_pixels))
     if min(width, height) < min_side:
         raise BadImage(f"The image is too small ({width}x{height} pixels); at least "
                        f"{min_side} on each side is needed: send the full-size photo, not a "
@@ -119,11 +118,49 @@ def _open(source: str | Path | bytes) -> Image.Image:
     except CORRUPT as err:  # a known format whose header or metadata does not parse
         raise BadImage("The image file is truncated or corrupt.") from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        # PIL refuses before reading the size out: say what it checked (a 200 MP phone
-        # photo got "far too large to process", with no limit and nothing to do about it)
-        raise BadImage(f"The image is too large (over {Image.MAX_IMAGE_PIXELS // 1_000_000} "
-                       f"megapixels); the limit is {MAX_PIXELS // 1_000_000} megapixels: "
-                       "send a smaller copy.") from err
+        # PIL refuses past its own limit (89 MP) and keeps the size to itself: a 144 MP
+        # photo was told "over 89 megapixels", neither its size nor the app's limit
+        raise BadImage(too_large(*_header_size(fh), MAX_PIXELS)) from err
+
+
+def too_large(width: int, height: int, max_pixels: int) -> str:
+    """The refusal of a ``width`` x ``height`` photo over ``max_pixels``, for users.
+
+    Args:
+        width: the photo's width in pixels (0 when unknown).
+        height: its height in pixels (0 when unknown).
+        max_pixels: the limit it is over.
+
+    Returns:
+        A message naming the photo's size and the limit.
+    """
+    size = (f"{width} \u00d7 {height} px, {width * height / 1e6:.0f} megapixels"
+            if width and height else f"over {max_pixels // 1_000_000} megapixels")
+    return (f"The image is too large ({size}); the limit is {max_pixels // 1_000_000} "
+            "megapixels: send a smaller copy.")
+
+
+def _header_size(fh: io.BytesIO) -> tuple[int, int]:
+    """Width and height from the header alone, as the format's reader finds them.
+
+    ``Image.open`` hides them when it refuses a decompression bomb; the readers it tries
+    (``Image.OPEN``, in ``Image.ID`` order) are asked directly, which reads no pixel.
+
+    Returns:
+        ``(width, height)``, or ``(0, 0)`` when no reader takes the header.
+    """
+    prefix = fh.getvalue()[:16]
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        accepted = not accept or accept(prefix)  # a str is a reason it was not taken
+        if not accepted or isinstance(accepted, str):
+            continue
+        try:
+            fh.seek(0)
+            return factory(fh, "").size
+        except (*CORRUPT, IndexError, TypeError):
+            continue
+    return 0, 0
 
 
 def is_greyscale(img: Image.Image, tolerance: int = GREY_TOLERANCE) -> bool:

@@ -58,8 +58,8 @@ REFUSED = {  # name -> (file bytes, expected message)
     "truncated.jpg": (jpeg_bytes(photo((400, 300)))[:2500], "truncated or corrupt"),
     "corrupt.jpg": (jpeg_bytes(photo())[:200] + bytes(range(256)) * 40,
                     "truncated or corrupt|not an image"),
-    "bomb.png": (decompression_bomb(), r"too large \(over 89 megapixels\); the limit is 40 "
-                                       "megapixels: send a smaller copy"),
+    "bomb.png": (decompression_bomb(), r"too large \(20000 × 20000 px, 400 megapixels\); the "
+                                       "limit is 40 megapixels: send a smaller copy"),
     "tiny.png": (None, "too small"),
     "fake.heic": (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 400, "not an image|truncated or corrupt"),
     "profile-bomb.png": (metadata_bomb(), "truncated or corrupt"),
@@ -79,6 +79,20 @@ def test_bad_files_get_a_clear_error(client, tmp_path, name):
         client.predict(handle_file(write(tmp_path, name, data)), api_name="/identify")
 
 
+
+
+def test_a_huge_photo_is_refused_with_its_own_size_and_the_apps_limit(client, tmp_path):
+    """A 144 MP photo was refused as "over 89 megapixels": Pillow's own bomb limit, neither
+    the photo's size nor the app's; on /identify and on each photo of /identify_find."""
+    buf = io.BytesIO()
+    Image.new("1", (12000, 12000)).save(buf, "PNG", optimize=True)
+    huge = write(tmp_path, "huge.png", buf.getvalue())
+    told = r"too large \(12000 × 12000 px, 144 megapixels\); the limit is 40 megapixels"
+    with pytest.raises(AppError, match=told):
+        client.predict(handle_file(huge), api_name="/identify")
+    ok = write(tmp_path, "ok.jpg", jpeg_bytes(photo((96, 64))))
+    with pytest.raises(AppError, match="(?i)photo 2.*" + told):
+        client.predict([handle_file(ok), handle_file(huge)], 3, api_name="/identify_find")
 
 
 def test_a_thumbnail_smaller_than_any_training_photo_is_told_to_send_the_full_size(
