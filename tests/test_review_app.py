@@ -313,6 +313,28 @@ def test_a_vote_on_a_label_another_expert_changed_meanwhile_is_refused(tmp_path,
     assert actions == ["relabel", "relabel (replaced)", "relabel"]  # Alice counts once
 
 
+def test_the_saved_line_says_what_a_species_vote_changed(tmp_path, monkeypatch):
+    """A species added to a Russula photo was announced "relabelled Russula → Russula
+    emetica", and a species replaced named the old genus, not the species in force."""
+    from mushroom.ui import review_handlers as h
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    shown = h.render(ctx, "alice", None, "Russula", "all")
+    image_id = shown[0]
+
+    def saved(user: str, genus: str, species: str) -> str:
+        seen = h.render(ctx, user, image_id, "All", "all")[-1]
+        return h.act(ctx, "save", user, image_id, genus, species, "", "All", "all", seen)[9]
+
+    said = saved("alice", "Russula", "Russula emetica")
+    path = labels.read_rows(ctx.labels_dir)[-1].path
+    assert said == f"Saved: species set: Russula emetica (`{path}`)."
+    said = saved("alice", "Russula", "Russula cyanoxantha")  # her vote replaced
+    assert said == f"Saved: species changed: Russula emetica → Russula cyanoxantha (`{path}`)."
+    said = saved("alice", "Amanita", "")
+    assert said == f"Saved: relabelled Russula cyanoxantha → Amanita (`{path}`)."
+
+
 def test_only_a_refused_vote_on_a_relabelled_photo_shows_it_again(tmp_path, monkeypatch):
     """The .failure step after a refused button: Confirm/Save refused because Bob relabelled
     the photo re-render it with his label and keep Alice's typed note; a refused note or

@@ -235,7 +235,7 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
                    **fields)
     except ValueError as err:
         raise UserError(str(err), title="Not saved") from err
-    status = saved_text(d, species if kind == "save" else "")
+    status = saved_text(d, species if kind == "save" else "", before=row["species"])
     if kind == "note":  # stays on the photo, even one opened outside the filters
         from mushroom.ui.review_tools import keep_typed  # which imports this module
 

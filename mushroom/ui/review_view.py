@@ -199,24 +199,33 @@ def _where(genus: str) -> str:
     return f" in {genus}" if genus not in ("", "All") else ""
 
 
-def decision_words(d) -> str:
-    """A decision in words, e.g. "relabelled Boletus → Russula emetica"."""
+def decision_words(d, before: str = "") -> str:
+    """A decision in words, e.g. "relabelled Boletus → Russula emetica".
+
+    Args:
+        d: the decision (a :class:`mushroom.decision.Decision`).
+        before: the species in force before it ("" when none or unknown): a relabel
+            within one genus sets or changes only the species, and says so.
+    """
+    if d.action == "relabel" and d.genus == d.previous_genus:
+        return (f"species changed: {before} → {d.species}" if before
+                else f"species set: {d.species}")
     return {"confirm": f"confirmed {d.species or d.genus}",
-            "relabel": f"relabelled {d.previous_genus} → {d.species or d.genus}",
+            "relabel": f"relabelled {before or d.previous_genus} → {d.species or d.genus}",
             "flag": "flagged as " + " and ".join(f.replace("_", " ") for f in d.flags),
             "note": f"note added: “{md_text(d.note[:80])}”"}.get(d.action, d.action)
 
 
-def saved_text(d, typed_species: str = "") -> str:
+def saved_text(d, typed_species: str = "", before: str = "") -> str:
     """The status line after a decision, in words: what was recorded on which photo, and
     the author citation dropped from ``typed_species`` (the species as the expert typed it),
-    if it had one."""
+    if it had one; ``before`` is the species in force before it (see :func:`decision_words`)."""
     from mushroom.authority import split_authority
 
     cited = split_authority(typed_species)[1] if d.species else ""
     dropped = (f" Author citation “{md_text(cited)}” dropped: the list keeps the bare name."
                if cited else "")
-    return f"Saved: {decision_words(d)} (`{d.path}`).{dropped}"
+    return f"Saved: {decision_words(d, before)} (`{d.path}`).{dropped}"
 
 
 SKIPPED_BACK = ("Skipped, but it comes back: no other photo under your filters is waiting (the "
