@@ -148,7 +148,7 @@ def canonical_species(species: str) -> str:
     Invisible characters (:data:`INVISIBLE`, pasted with a name from a web page) go. An
     author citation ("Amanita muscaria (L.) Lam.") is dropped: see
     :func:`mushroom.authority.split_authority`. The epithets are left as typed:
-    :func:`validate_species` holds them to lower case.
+    :func:`validate_species` holds them to lower-case ASCII letters.
     """
     words = split_authority(INVISIBLE.sub("", str(species)))[0].split()
     if words and words[0].casefold() in _BY_KEY:
@@ -198,15 +198,26 @@ def validate_species(genus: str, species: str, strict: bool = True) -> str:
     if not match or (strict and {match.group(2), words[-1]} & _NOT_EPITHETS):
         # no "<epithet>" placeholder: the page's toast shows messages as HTML and drops it
         raise ValueError(f"species “{name[:60]}” is not a binomial: write “{genus}” then the "
-                         f"epithet in lower case, as in “{EXAMPLE_SPECIES[genus]}”, and after "
-                         "it a rank (subsp., var. or f.) and its epithet if needed; leave it "
-                         "empty to vote for the genus only (no “sp.”)")
+                         f"epithet {_epithet_rule(words)}, as in “{EXAMPLE_SPECIES[genus]}”, "
+                         "and after it a rank (subsp., var. or f.) and its epithet if needed; "
+                         "leave it empty to vote for the genus only (no “sp.”)")
     if match.group(1) != genus:
         raise ValueError(_other_genus(name, genus, match.group(1)))
     if strict and not all(_EPITHET.match(e) for e in name.split()[1:] if not e.endswith(".")):
         raise ValueError(f"{name[:60]!r}: each epithet must be 2-40 lowercase letters, with a "
                          "hyphen only between two letters")
     return name
+
+
+def _epithet_rule(words: list[str]) -> str:
+    """The rule the epithets in ``words`` (genus first) break, for a refusal: "édulis" was
+    told "in lower case", which it is."""
+    odd = re.search(r"[^a-z.-]", " ".join(words[1:]).lower().replace(" ", ""))
+    if odd and not odd.group().isascii():  # an accent, a Turkish "ı", a full-width letter
+        return f"in plain ASCII letters a-z (“{odd.group()}” is not one)"
+    if odd:
+        return f"in letters a-z only (“{odd.group()}” is not one)"
+    return "in lower case"
 
 
 def _refuse_hedged(name: str, words: list[str]) -> None:

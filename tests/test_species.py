@@ -181,6 +181,22 @@ def test_a_malformed_name_is_shown_an_example_of_the_chosen_genus(genus):
     assert validate_species(genus, example) == example and example in seed
 
 
+@pytest.mark.parametrize("typed, rule", [
+    ("Boletus édulis", "in plain ASCII letters a-z (“é” is not one"),
+    ("Boletus edulis var. réticulatus", "in plain ASCII letters a-z (“é” is not one"),
+    ("Boletus edulıs", "in plain ASCII letters a-z (“ı” is not one"),
+    ("Boletus edulis2", "in letters a-z only (“2” is not one"),
+    ("Boletus Edulis", "in lower case"),
+])
+def test_a_refused_epithet_is_told_the_rule_it_broke(typed, rule):
+    """"Boletus édulis" was told to write "the epithet in lower case", which it is: the
+    rule it broke is plain ASCII letters."""
+    with pytest.raises(ValueError, match="is not a binomial") as refused:
+        validate_species("Boletus", typed)
+    assert f"write “Boletus” then the epithet {rule}" in str(refused.value)
+    assert "lower case" not in str(refused.value) or rule == "in lower case"
+
+
 @pytest.mark.parametrize("typed, said", [
     *[(t, "vote for the genus only") for t in ["Amanita sp", "Amanita spp", "amanita cf",
                                                 "Amanita aff", "Amanita spec", "Amanita sect",
