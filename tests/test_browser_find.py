@@ -254,7 +254,7 @@ def test_removing_a_photo_closes_the_refusal_to_explain_it(app, page, tmp_path):
     assert "Photo 2 (gills.jpg): " in refused_in_place(
         page, "#find-explain-btn", "#find-explain-refusal .photo-error", "#find-heatmap")
     refusal = page.locator("#find-explain-refusal .photo-error")
-    page.locator("#find-photos button[aria-label='Remove this file']").nth(1).click()
+    page.locator("#find-photos button[aria-label='Remove gills.jpg']").click()
     page.locator("#find-verdict .verdict").wait_for(timeout=90_000)
     assert refusal.count() == 0
 
@@ -295,7 +295,7 @@ def test_a_finger_that_slightly_misses_the_x_still_removes_the_photo(app, browse
     """Seen on a phone: the x that removes a photo from the find is 7 x 20 px, so a tap a
     few pixels off it did nothing (or opened the download link beside it)."""
     context, page = find_on_a_phone(app, browser, tmp_path, "Suillus", (61, 62))
-    x = page.locator("#find-photos button[aria-label='Remove this file']").first
+    x = page.locator("#find-photos button[aria-label='Remove view0.jpg']")
     x.scroll_into_view_if_needed()
     box = x.bounding_box()
     # 10 px left of its centre and 12 px below: inside a 35 x 44 px target, clear of the link
@@ -353,7 +353,7 @@ def test_a_photo_removed_while_the_find_is_identified_gets_the_new_answer(app, p
     page.locator("#find-photos input[type=file]").set_input_files([str(good), str(bad)])
     while not held:
         page.wait_for_timeout(100)
-    page.locator("#find-photos [aria-label='Remove this file']").nth(1).click()
+    page.locator("#find-photos [aria-label='Remove notes.jpg']").click()
     page.wait_for_timeout(1000)
     held[0].continue_()
     page.locator("#find-verdict .verdict").wait_for(timeout=60_000)

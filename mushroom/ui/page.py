@@ -40,7 +40,7 @@ body:not(.dark) button[role=tab].selected::after {
    a blank band the height of a line between them. */
 #explain-refusal:not(:has(.photo-error)), #find-explain-refusal:not(:has(.photo-error)) {
   display: none !important; }
-/* The find's "Remove this file" x is 7 px wide, and a finger that misses it lands on the
+/* The find's "Remove <file>" x is 7 px wide, and a finger that misses it lands on the
    download link beside it: a transparent margin makes a 35 x 44 px target, layout unchanged. */
 #find-photos .label-clear-button { position: relative; }
 #find-photos .label-clear-button::after { content: ""; position: absolute; inset: -12px -14px; }
@@ -142,6 +142,18 @@ new MutationObserver(() => {
   }
 }).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
                                       attributeFilter: ["aria-label"]});
+// Gradio names every file's x in a list "Remove this file": with several photos in the find a
+// screen reader heard one name for all. Name each by its row's file; Gradio reuses rows when
+// one is removed, so the names follow every change of the list's text too.
+new MutationObserver(() => {
+  for (const b of document.querySelectorAll(".file-preview .label-clear-button")) {
+    const row = b.closest("tr");
+    const part = (c) => (row && row.querySelector(c) || {}).textContent || "";
+    const file = (part(".stem") + part(".ext")).trim();
+    const name = file ? `Remove ${file}` : "Remove this file";
+    if (b.getAttribute("aria-label") !== name) b.setAttribute("aria-label", name);
+  }
+}).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
 // Gradio renders every image with alt="": screen readers skip the photo and the heatmap.
 // Name them by the box they sit in.
 const ALT = {"photo": "The uploaded mushroom photo",
