@@ -95,6 +95,16 @@ def test_a_huge_photo_is_refused_with_its_own_size_and_the_apps_limit(client, tm
         client.predict([handle_file(ok), handle_file(huge)], 3, api_name="/identify_find")
 
 
+def test_the_identify_tab_says_how_large_a_bomb_sized_photo_is(tmp_path):
+    """The page's Identify box first asks whether the browser draws the photo upright, with
+    Pillow's own open: a 400 MP PNG raised its DecompressionBombError there, and the page
+    showed a bare "Error" instead of the photo's size and the limit."""
+    from mushroom.ui.identify import identify_if_photo
+
+    card = identify_if_photo(write(tmp_path, "bomb.png", decompression_bomb()))[2]
+    assert "too large (20000 × 20000 px, 400 megapixels); the limit is 40 megapixels" in card
+
+
 def test_a_thumbnail_smaller_than_any_training_photo_is_told_to_send_the_full_size(
         client, tmp_path):
     """A 48x32 thumbnail (a chat app's preview) was answered "not recognized: no mushroom

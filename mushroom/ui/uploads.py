@@ -53,7 +53,8 @@ def drawn_as_the_model_sees_it(path: str | Path) -> bool:
     try:
         with Image.open(path) as image:
             return image.getexif().get(ORIENTATION, 1) in (0, 1)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
+            Image.DecompressionBombError):  # a 400 MP PNG: the page showed a bare "Error"
         return True  # not for this check to refuse: the decoder says what is wrong with it
 
 
