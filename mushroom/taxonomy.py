@@ -44,61 +44,6 @@ POISONOUS_INDEX: list[int] = poisonous_index(GENERA)
 """Positions of the poisonous genera in ``GENERA``."""
 
 
-@dataclass(frozen=True)
-class GenusNote:
-    """What a forager should know about a genus.
-
-    Attributes:
-        edibility: the range of edibility inside the genus, in one sentence.
-        lookalikes: dangerous confusions, in one sentence.
-    """
-
-    edibility: str
-    lookalikes: str
-
-
-GENUS_NOTES: dict[str, GenusNote] = {
-    "Agaricus": GenusNote(
-        "Includes choice edibles (field and horse mushrooms) but also the toxic yellow stainer "
-        "(A. xanthodermus).",
-        "White Agaricus are confused with deadly white Amanita (destroying angel, death cap): "
-        "Amanita has white gills, a volva at the base and never pink-to-brown gills.",
-    ),
-    "Amanita": GenusNote(
-        "Contains the deadliest mushrooms known (death cap, destroying angels, panther cap).",
-        "Mistaken for Agaricus, Russula, Volvariella and puffballs at the button stage.",
-    ),
-    "Boletus": GenusNote(
-        "Many are edible (porcini) but some are bitter or toxic (e.g. Rubroboletus satanas).",
-        "Red-pored or blue-staining boletes can be toxic; check pore colour and staining.",
-    ),
-    "Cortinarius": GenusNote(
-        "Contains deadly species (C. rubellus, C. orellanus) whose kidney damage shows days later.",
-        "Brown Cortinarius are confused with Lactarius, Tricholoma and other brown gilled "
-        "mushrooms.",
-    ),
-    "Entoloma": GenusNote(
-        "Many species are poisonous (E. sinuatum causes severe gastrointestinal poisoning).",
-        "Confused with edible Clitocybe nebularis, the St George's mushroom and the miller.",
-    ),
-    "Hygrocybe": GenusNote(
-        "Mostly small waxcaps of little culinary value; some are mildly toxic.",
-        "Small orange-red species resemble toxic Cortinarius and Entoloma.",
-    ),
-    "Lactarius": GenusNote(
-        "Some edible milkcaps (L. deliciosus), many acrid or toxic (L. torminosus).",
-        "Brown milkcaps are confused with deadly Cortinarius: Lactarius exudes milk when cut.",
-    ),
-    "Russula": GenusNote(
-        "Many edible brittlegills, several emetic (R. emetica) and a few dangerous species.",
-        "Green or white Russula are confused with the deadly death cap (Amanita phalloides).",
-    ),
-    "Suillus": GenusNote(
-        "Mostly edible slippery jacks, but some cause digestive upsets (the slimy cap skin too).",
-        "Few deadly lookalikes, but boletes with red pores are a different, risky group.",
-    ),
-}
-
 EXAMPLE_SPECIES = {"Agaricus": "Agaricus campestris", "Amanita": "Amanita muscaria",
                    "Boletus": "Boletus edulis", "Cortinarius": "Cortinarius rubellus",
                    "Entoloma": "Entoloma sinuatum", "Hygrocybe": "Hygrocybe coccinea",

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mushroom.poison_rule import poison_flags, poison_probabilities
-from mushroom.taxonomy import GENERA, GENUS_NOTES, POISONOUS
+from mushroom.genus_notes import GENUS_NOTES
+from mushroom.taxonomy import GENERA, POISONOUS
 from mushroom.percent import pct, pct_pair
 from mushroom.verdict import LEVELS, UNCERTAIN_TOP1, Thresholds, decide, poison_probability
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mushroom.taxonomy import GENUS_NOTES
+from mushroom.genus_notes import GENUS_NOTES
 
 _MARKUP = re.compile(r"([\\`*_\[\]<>&~:])")
 FLAGGED = " · flagged: "
