@@ -24,16 +24,19 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from mushroom.lru import LRU
-from mushroom.predict import Predictor
 from mushroom.superpixels import mean_fill, paired_masks, segment
 from mushroom.verdict import ranked_genera
+
+if TYPE_CHECKING:  # the page imports this module's settings as the app starts: torch costs
+    import torch  # seconds there, so it is imported where a photo is explained
+
+    from mushroom.predict import Predictor
 
 VIEW_SIZE = 224
 
@@ -95,6 +98,9 @@ def view_of(image: Image.Image, size: int = VIEW_SIZE) -> np.ndarray:
 
 def _to_model(predictor: Predictor, images: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 3, H, W) floats in [0, 1] -> normalized model input at ``size`` px."""
+    import torch
+    import torch.nn.functional as F
+
     if images.shape[-1] != size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True,
                                align_corners=False)
@@ -106,6 +112,8 @@ def _to_model(predictor: Predictor, images: torch.Tensor, size: int) -> torch.Te
 def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int,
            cfg: LimeConfig, progress: Progress | None) -> np.ndarray:
     """Probabilities (at ``cfg.temperature``) for every chunk of copies, with progress."""
+    import torch
+
     out = []
     for i, chunk in enumerate(chunks):
         batch = _to_model(predictor, chunk, cfg.model_size)
@@ -121,6 +129,9 @@ def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int,
 
 def _to_tensor(image: np.ndarray, size: int) -> torch.Tensor:
     """uint8 (H, W, 3) -> float (1, 3, size, size) in [0, 1], antialiased."""
+    import torch
+    import torch.nn.functional as F
+
     t = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0  # copies: views are read-only
     if t.shape[-1] == size:
         return t
@@ -130,6 +141,9 @@ def _to_tensor(image: np.ndarray, size: int) -> torch.Tensor:
 def _fast_samples(predictor: Predictor, view: np.ndarray, segments: np.ndarray, cfg: LimeConfig,
                   progress: Progress | None) -> tuple[np.ndarray, np.ndarray]:
     """Paired masks and their probabilities; copies are built at ``cfg.model_size`` directly."""
+    import torch
+    import torch.nn.functional as F
+
     masks = paired_masks(cfg.num_samples, int(segments.max()) + 1, cfg.seed, cfg.paired)
     small = torch.from_numpy(segments)[None, None].float()
     small = F.interpolate(small, size=(cfg.model_size,) * 2, mode="nearest")[0, 0].long()
@@ -158,6 +172,7 @@ def _lime_fit(masks: np.ndarray, probs: np.ndarray, label: int, seed: int):
 def _lime_image_weights(predictor: Predictor, view: np.ndarray, segments: np.ndarray,
                         label: int, cfg: LimeConfig, progress: Progress | None):
     """The study's path: ``lime_image.explain_instance`` unchanged, copies scored at 224 px."""
+    import torch
     from lime import lime_image
 
     n_batches = -(-cfg.num_samples // cfg.batch_size)

@@ -7,14 +7,19 @@ its failure modes: zoom (random resized crop), perspective and cutout (random er
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
 from PIL import Image
-from torchvision.transforms import v2 as T
+
+if TYPE_CHECKING:  # torch costs seconds to import: the app imports to_rgb at start, no torch
+    from torchvision.transforms import v2 as T
 
 
 def train_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> T.Compose:
     """Augmenting transform for training photos (PIL in, normalized tensor out)."""
+    import torch
+    from torchvision.transforms import v2 as T
+
     return T.Compose([
         T.PILToTensor(),
         T.RandomResizedCrop(size, scale=(0.35, 1.0), ratio=(0.75, 1.333), antialias=True),
@@ -30,6 +35,9 @@ def train_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> T
 
 def eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> T.Compose:
     """Deterministic transform: shorter side to ``size``, centre crop, normalize."""
+    import torch
+    from torchvision.transforms import v2 as T
+
     return T.Compose([
         T.PILToTensor(),
         T.Resize(size, antialias=True),

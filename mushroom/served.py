@@ -31,7 +31,7 @@ class ModelUnavailable(RuntimeError):
 
 def model_path() -> Path:
     """Where the app's model lives: ``$MUSHROOM_MODEL`` or the shipped ``assets/model.pt``."""
-    from mushroom.predict import DEFAULT_MODEL
+    from mushroom.paths import DEFAULT_MODEL
 
     return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
 

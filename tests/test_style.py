@@ -53,3 +53,14 @@ def test_the_find_tab_does_not_depend_on_the_identify_tab():
                            "sys.exit('mushroom.ui.identify' in sys.modules)"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:] or "mushroom.ui.find imports ui.identify"
+
+
+def test_importing_the_app_loads_no_torch():
+    """``import app`` builds the page only: torch (and torchvision, which pulls in
+    torch._dynamo) took 2-3 s and ~780 MB of the import; the model's warm-up thread, started
+    at launch, imports them instead, so the server listens sooner after a Space restarts."""
+    done = subprocess.run([sys.executable, "-c", "import sys, app; heavy = [m for m in "
+                           "('torch', 'torchvision', 'mushroom.predict') if m in sys.modules]; "
+                           "print(heavy); sys.exit(bool(heavy))"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]

@@ -42,7 +42,7 @@ def context_from_env(storage: Path | None = None) -> ReviewContext:
     """
     from mushroom.data import photo_root
     from mushroom.paths import space_storage
-    from mushroom.predict import DEFAULT_MODEL
+    from mushroom.paths import DEFAULT_MODEL
 
     storage = storage or space_storage()
     default_data = ROOT.parent / "shared" / "data" / "mushrooms"
