@@ -100,7 +100,6 @@ def _to_model(predictor: Predictor, images: torch.Tensor, size: int) -> torch.Te
     """(B, 3, H, W) floats in [0, 1] -> normalized model input at ``size`` px."""
     import torch
     import torch.nn.functional as F
-
     if images.shape[-1] != size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True,
                                align_corners=False)
@@ -113,7 +112,6 @@ def _score(predictor: Predictor, chunks: Iterable[torch.Tensor], n_chunks: int,
            cfg: LimeConfig, progress: Progress | None) -> np.ndarray:
     """Probabilities (at ``cfg.temperature``) for every chunk of copies, with progress."""
     import torch
-
     out = []
     for i, chunk in enumerate(chunks):
         batch = _to_model(predictor, chunk, cfg.model_size)
@@ -131,7 +129,6 @@ def _to_tensor(image: np.ndarray, size: int) -> torch.Tensor:
     """uint8 (H, W, 3) -> float (1, 3, size, size) in [0, 1], antialiased."""
     import torch
     import torch.nn.functional as F
-
     t = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0  # copies: views are read-only
     if t.shape[-1] == size:
         return t
@@ -143,7 +140,6 @@ def _fast_samples(predictor: Predictor, view: np.ndarray, segments: np.ndarray, 
     """Paired masks and their probabilities; copies are built at ``cfg.model_size`` directly."""
     import torch
     import torch.nn.functional as F
-
     masks = paired_masks(cfg.num_samples, int(segments.max()) + 1, cfg.seed, cfg.paired)
     small = torch.from_numpy(segments)[None, None].float()
     small = F.interpolate(small, size=(cfg.model_size,) * 2, mode="nearest")[0, 0].long()
