@@ -150,7 +150,7 @@ def test_a_find_of_grey_non_mushroom_photos_is_told_about_these_photos(shipped_m
 def test_a_possibly_poisonous_card_describes_the_genus_it_warns_of(real_data, shipped_model):
     """"Most likely Russula, but the model cannot rule out Amanita" came with Russula's notes
     alone ("Many edible brittlegills..."): nothing on the card said what Amanita is."""
-    from mushroom.taxonomy import GENUS_NOTES
+    from mushroom.genus_notes import GENUS_NOTES
 
     with running_app({"MUSHROOM_MODEL": str(shipped_model)}) as app:
         client = Client(app.url, verbose=False)
