@@ -87,6 +87,11 @@ def test_the_server_deletes_uploaded_photos_after_the_ttl(tiny_checkpoint, tmp_p
            "MUSHROOM_UPLOAD_TTL_S": "2"}
     with running_app(env) as app:
         client = Client(app.url, verbose=False)
+        # the model loads after the server listens: a first call that waited for it could
+        # outlast the 2-s TTL, and the photo would be swept before it is looked for
+        warm = tmp_path / "warm-up.jpg"
+        make_photo(GENERA.index("Amanita"), seed=4, size=(200, 160)).save(warm, quality=90)
+        assert client.predict(handle_file(str(warm)), api_name="/identify")["top_k"]
         assert client.predict(handle_file(str(photo)), api_name="/identify")["top_k"]
         kept = list(cache.rglob("secret-spot.jpg"))
         assert kept, "the upload should be on disk while it is fresh"
