@@ -70,8 +70,13 @@ async def _refuse(receive, send, pending: bool) -> None:
         if message["type"] != "http.request":
             return  # the client went away
         pending = message.get("more_body", False)
-    body = json.dumps({"error": TOO_LARGE, "detail": TOO_LARGE}).encode()
-    await send({"type": "http.response.start", "status": 413,
+    await send_refusal(send, 413, TOO_LARGE)
+
+
+async def send_refusal(send, status: int, message: str) -> None:
+    """Answer ``status`` with ``message`` as JSON, like the app's other refusals, and close."""
+    body = json.dumps({"error": message, "detail": message}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})

@@ -15,10 +15,11 @@ which Uvicorn logged as a 40-line traceback: one line says it instead.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 from starlette.requests import ClientDisconnect
+
+from mushroom.ui.body_limit import send_refusal
 
 BODY_GRACE_S = 20.0
 """Seconds a request body may take before it must keep up :data:`BODY_MIN_RATE`."""
@@ -112,9 +113,4 @@ def _has_body(scope) -> bool:
 async def _refuse(send) -> None:
     """Answer 408 with :data:`TOO_SLOW`, as JSON like the app's other refusals, and close:
     the rest of the body is never read."""
-    body = json.dumps({"error": TOO_SLOW, "detail": TOO_SLOW}).encode()
-    await send({"type": "http.response.start", "status": 408,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+    await send_refusal(send, 408, TOO_SLOW)
