@@ -21,7 +21,7 @@ from mushroom.percent import pct
 from mushroom.taxonomy import POISONOUS
 from mushroom.verdict import (MESSAGES, NOT_RECOGNIZED_FIND, NOT_RECOGNIZED_FIND_REASON,
                               UNCERTAIN_TOP1, Verdict, decide, named_poisonous,
-                              possibly_poisonous_message)
+                              possibly_poisonous_message, without_colour)
 
 NOT_ONE_MUSHROOM = ("They may not show the same mushroom: identify each photo on its own, or "
                     "add photos of this one mushroom only.")
@@ -203,6 +203,21 @@ def _unrecognized_poison_message(genus: str, find: FindResult) -> str:
     return (f"Possibly poisonous: {_photos(recognized, 'points', 'point')} to {genus}, but "
             f"{_photos(fired, 'is', 'are')} not recognized and could show a poisonous "
             "mushroom (a volva or bulb close-up can look unfamiliar). Do not eat.")
+
+
+def without_colour_find(verdict: Verdict, grey: Sequence[bool]) -> Verdict:
+    """``verdict`` of a find whose answer rests on colourless photos (``grey``: whether each
+    photo is greyscale): :func:`mushroom.verdict.without_colour`, whose reason names the
+    colourless photos ("photos 1 and 3 have no colour; ...") when the find has several.
+
+    "the photo has no colour" under three photos read as if one had been looked at.
+    """
+    if len(grey) == 1:
+        return without_colour(verdict)
+    which = _photos(np.flatnonzero(np.asarray(grey, dtype=bool)), "has", "have")
+    reason = (f"{which} no colour; the model was trained on colour photos and colour helps "
+              "tell genera apart: send colour photos if you can")
+    return without_colour(verdict, several=True, reason=reason)
 
 
 def _photos(indices: np.ndarray, one: str, several: str) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from mushroom.combine import MAX_PHOTOS, FindResult, combine_find, repeats
-from mushroom.combine_verdict import find_verdict
+from mushroom.combine_verdict import find_verdict, without_colour_find
 from mushroom.conformal import prediction_sets
 from mushroom.imageio import BadImage, is_greyscale, open_image
 from mushroom.ood import is_unfamiliar
@@ -43,7 +43,7 @@ from mushroom.served import (  # noqa: F401  the app, bench and tests use them f
     MODEL_ENV, THREADS_ENV, ModelUnavailable, get_predictor, model_path, set_torch_threads,
     torch_threads, warm_up_in_background)
 from mushroom.set_note import with_outside_reason
-from mushroom.verdict import Thresholds, decide, ranked_genera, without_colour
+from mushroom.verdict import Thresholds, decide, ranked_genera
 
 
 @dataclass
@@ -208,8 +208,8 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
     genus combination: neither an unrecognized photo nor a repeat of an earlier one) and
     ``n_photos``; ``greyscale`` says that the answer rests on colourless photos only (every
     used photo, or every photo when none was used), and then the verdict says colour would
-    help. Any poison signal of any photo makes the find
-    "poisonous" (see :mod:`mushroom.combine`).
+    help, naming the colourless photos of a find of several. Any poison signal of any photo
+    makes the find "poisonous" (see :mod:`mushroom.combine`).
 
     Raises:
         BadImage: see :func:`load_find`.
@@ -221,8 +221,9 @@ def identify_find(sources: Sequence[str | Path | bytes | Image.Image], k: int = 
     signals = assess(predictor, prediction, photos)
     find = _combine(predictor, prediction, photos, signals)
     no_colour = _colourless(signals, find.used)
+    grey = [s.greyscale for s in signals] if no_colour else None
     return {
-        **_find_answer(predictor, find, k, no_colour),
+        **_find_answer(predictor, find, k, grey),
         "greyscale": no_colour,
         "used": [bool(u) for u in find.used],
         "n_photos": len(signals),
@@ -250,14 +251,15 @@ def _colourless(signals: list[Signals], used: np.ndarray) -> bool:
     return all([g for g, u in zip(grey, used) if u] or grey)
 
 
-def _find_answer(predictor, find: FindResult, k: int, no_colour: bool) -> dict[str, Any]:
-    """The /identify keys of the find's combined answer; its verdict says colour would help
-    when ``no_colour``."""
+def _find_answer(predictor, find: FindResult, k: int,
+                 grey: list[bool] | None) -> dict[str, Any]:
+    """The /identify keys of the find's combined answer; its verdict says colour would help,
+    naming the colourless photos, when ``grey`` (each photo's greyscale flag) is given."""
     th = Thresholds.from_meta(predictor.meta)
     classes = predictor.classes
     verdict = find_verdict(find, classes, th.tau, th.uncertain_top1)
-    if no_colour:
-        verdict = without_colour(verdict, several=len(find.used) > 1)
+    if grey is not None:
+        verdict = without_colour_find(verdict, grey)
     has_sets = predictor.meta.get("conformal") is not None
     names = [classes[c] for c in find.prediction_set] if has_sets else None
     verdict = with_outside_reason(verdict, names)

@@ -250,14 +250,14 @@ def decide(probs: Mapping[str, float], tau: float, *, uncertain_top1: float = UN
     return without_colour(verdict) if greyscale else verdict
 
 
-def without_colour(verdict: Verdict, several: bool = False) -> Verdict:
+def without_colour(verdict: Verdict, several: bool = False, reason: str = NO_COLOUR) -> Verdict:
     """``verdict`` for a greyscale photo (``several``: a find of several greyscale photos):
-    same level, plus why colour would have helped."""
+    same level, plus why colour would have helped (``reason``: a find's names its photos)."""
     message = verdict.message
     if verdict.level == "not_recognized":
         hint = NO_COLOUR_NOT_RECOGNIZED_FIND if several else NO_COLOUR_NOT_RECOGNIZED
         message = f"{message} {hint}"
-    return replace(verdict, message=message, reasons=(*verdict.reasons, NO_COLOUR))
+    return replace(verdict, message=message, reasons=(*verdict.reasons, reason))
 
 
 def _apply_rules(probs: Mapping[str, float], tau: float, uncertain_top1: float,

@@ -145,6 +145,9 @@ def test_a_find_of_grey_non_mushroom_photos_is_told_about_these_photos(shipped_m
     assert result["verdict"]["level"] == "not_recognized"
     assert "These photos do not look like" in message and "These photos have no colour" in message
     assert "This photo" not in message
+    reasons = result["verdict"]["reasons"]
+    assert reasons[-1].startswith("photos 1 and 2 have no colour; the model was trained on")
+    assert not any(r.startswith("the photo") for r in reasons)  # as if one were looked at
 
 
 def test_a_possibly_poisonous_card_describes_the_genus_it_warns_of(real_data, shipped_model):

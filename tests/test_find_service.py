@@ -153,14 +153,19 @@ def test_a_find_of_only_colourless_photos_is_told_colour_helps(stub):
     grey, rejected_grey = photo((240, 240, 240)), photo((128, 128, 128))
     find = service.identify_find([grey, rejected_grey], predictor=stub)
     assert find["used"] == [True, False] and find["greyscale"] is True
-    assert NO_COLOUR in find["verdict"]["reasons"]
     assert find["verdict"]["level"] == "poisonous"  # the note never calms it
+    # "the photo has no colour" under two photos read as if one had been looked at
+    assert find["verdict"]["reasons"][-1] == NO_COLOUR.replace(
+        "the photo has", "photos 1 and 2 have").replace("a colour photo", "colour photos")
     # A colour photo that is not used (rejected) does not give the grey one colour.
     mixed = service.identify_find([grey, photo((0, 0, 255))], predictor=stub)
     assert mixed["used"] == [True, False] and mixed["greyscale"] is True
+    assert mixed["verdict"]["reasons"][-1].startswith("photo 1 has no colour; the model was")
+    assert NO_COLOUR not in mixed["verdict"]["reasons"]
     alone = service.identify_find([rejected_grey], predictor=stub)
     assert alone["verdict"]["level"] == "not_recognized" and alone["greyscale"] is True
     assert "no colour" in alone["verdict"]["message"]
+    assert NO_COLOUR in alone["verdict"]["reasons"]  # one photo: "the photo" is right
 
 
 def test_one_poisonous_looking_photo_makes_the_find_warn(stub):
