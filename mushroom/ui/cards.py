@@ -173,6 +173,24 @@ def photo_caption(i: int, result: dict) -> str:
     return f"Photo {i}: {top['genus']} {pct(top['probability'])}, {LEVEL_WORDS[verdict['level']]}"
 
 
+UNRECOGNIZED_POISON = "photo not recognized: not an identification, but still counted for safety"
+"""Under an unrecognized photo's P(poisonous genus) in a find's table: the number still counts
+for safety (a volva close-up may look unfamiliar), but beside a genus table it read as one."""
+
+
+def _recognized(photo: dict) -> bool:
+    """Whether the detector recognized a photo of a find (its ``recognized``, else top_k)."""
+    return bool(photo.get("recognized", bool(photo["top_k"])))
+
+
+def _poison_cell(photo: dict) -> str:
+    """A photo's P(poisonous genus) cell; an unrecognized photo's says what the number is."""
+    p = pct(photo["verdict"]["poison_probability"])
+    if _recognized(photo):
+        return p
+    return f'{p}<br><span class="not-recognized">{html.escape(UNRECOGNIZED_POISON)}</span>'
+
+
 def photo_table(result: dict) -> str:
     """HTML table of each photo's own answer: top genus, set, verdict and P(poisonous)."""
     esc = html.escape
@@ -180,11 +198,13 @@ def photo_table(result: dict) -> str:
     for i, photo in enumerate(result["photos"], 1):
         pset = photo.get("prediction_set")
         set_text = "n/a" if pset is None else ", ".join(pset) or "none plausible"
+        if not _recognized(photo):  # "none plausible" read as a judgement of the genera
+            set_text = "none: not recognized"
         share = photo.get("centre_share")
         crop = (f'<br><span class="crop-note">centre square only ({pct(share)} of the photo)'
                 '</span>' if is_wide(share) else "")
         rows.append(f"<tr><td>{esc(photo_caption(i, photo))}{crop}</td><td>{esc(set_text)}</td>"
-                    f"<td>{pct(photo['verdict']['poison_probability'])}</td></tr>")
+                    f"<td>{_poison_cell(photo)}</td></tr>")
     # in a box that scrolls sideways: on a narrow phone the last column would be cut off
     return ('<div style="overflow-x:auto"><table class="find-photos"><tr><th>photo</th>'
             f'<th>prediction set</th><th>P(poisonous genus)</th></tr>{"".join(rows)}'
