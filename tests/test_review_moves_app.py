@@ -308,6 +308,23 @@ def test_go_to_previous_and_forward_default_to_the_page_s_filters_in_python_too(
     assert opened[0] == second[0] and outside in opened[at("status")]
 
 
+def test_undo_names_the_species_its_decision_replaced(review_app):
+    """After Undo the status line said "relabelled Russula → Amanita" and "species set:
+    Russula cyanoxantha" of votes that had replaced Russula emetica, Russula cyanoxantha: the
+    species in force before the withdrawn vote, named as Save names it."""
+    alice = logged_in(review_app, "alice")
+    image_id = alice.predict("Russula/002.jpg", api_name="/review_go_to")[0]
+    for genus, species in (("Russula", "Russula emetica"), ("Russula", "Russula cyanoxantha"),
+                           ("Amanita", "")):
+        alice.predict(image_id, genus, species, "", "All", "all", api_name="/review_save")
+    said = [alice.predict("All", "all", api_name="/review_undo") for _ in range(3)]
+    assert [out[0] for out in said] == [image_id] * 3
+    assert [out[9].split(" on `")[0] for out in said] == [
+        "Undone: your latest decision (relabelled Russula cyanoxantha → Amanita)",
+        "Undone: your latest decision (species changed: Russula emetica → Russula cyanoxantha)",
+        "Undone: your latest decision (species set: Russula emetica)"]
+
+
 def test_undo_or_reopen_with_nothing_left_keeps_the_photo_on_screen(review_app):
     """With no decision left to withdraw or reopen, Undo and Reopen last jumped from the
     photo on screen to the first of the queue, dropping the genus, species and note typed

@@ -117,9 +117,27 @@ def undo(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     row = undo_last(ctx.labels_dir, user)
     if row is None:  # the photo on screen and what was typed on it stay
         return unchanged("Nothing to undo.", history)
-    undone = next((d for d in reversed(read_rows(ctx.labels_dir)) if d.row_id == row.undoes),
-                  None)
-    what = f" ({decision_words(undone)})" if undone is not None else ""
+    what = _undone_words(read_rows(ctx.labels_dir), row)
     return render(ctx, user, row.image_id, filter_genus, mode,
                   f"Undone: your latest decision{what} on `{row.path}` (shown again).", history,
                   keep="detour")
+
+
+def _undone_words(rows: list, undo_row) -> str:
+    """" (species changed: Russula emetica → Russula cyanoxantha)": the decision ``undo_row``
+    withdrew, in :func:`~mushroom.ui.review_view.decision_words` as Save says it, or "".
+
+    A decision row keeps the genus it replaced but not the species, so the species in force
+    on the photo just before it is worked out from the rows written before it: without it
+    the line said "relabelled Russula → Amanita" of a vote that had replaced a species.
+    """
+    from mushroom.consensus import active_rows, photo_consensus
+
+    at = next((i for i, d in enumerate(rows) if d.row_id == undo_row.undoes
+               and d.annotator == undo_row.annotator), None)
+    if at is None:
+        return ""
+    undone = rows[at]
+    earlier = [d for d in active_rows(rows[:at]) if d.image_id == undone.image_id]
+    before = photo_consensus(undone.image_id, earlier)
+    return f" ({decision_words(undone, before.species if before else '')})"
