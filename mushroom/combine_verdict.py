@@ -4,7 +4,8 @@
 poison signal of any photo makes the find "poisonous", headlined by what fired (a photo the
 others outvote, or a photo the detector did not recognize), photos that confidently name
 different genera make an otherwise edible answer "uncertain" (a find is one mushroom) with
-the notes of each genus named, and a repeated photo is named as counted once. Pure numpy;
+the notes of each genus named, a repeated photo is named as counted once, and a find whose
+answer rests on colourless photos names them (:func:`without_colour_find`). Pure numpy;
 no torch, no UI.
 """
 
