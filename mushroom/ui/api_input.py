@@ -10,7 +10,8 @@ The page sends uploaded FileData, which passes every check. A call to an endpoin
 not exist gets a 404 naming those that do (:func:`unknown_endpoint`), not Gradio's bare 500;
 so does one to a private step of the page (:class:`PrivateEndpoints`) and
 ``/call/v2/<name>``, which also answers mismatched named inputs with a 422. A body not
-labelled as JSON gets a 415 naming the header (:func:`body_not_json`).
+labelled as JSON gets a 415 naming the header (:func:`body_not_json`); the framework's other
+refusals get the same ``error`` from :mod:`mushroom.ui.refusals`.
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ from collections.abc import Callable
 
 import gradio as gr
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from gradio.exceptions import InvalidPathError
 from gradio.route_utils import FnIndexInferError
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from mushroom.combine import MAX_PHOTOS
 from mushroom.ui import UserError, clip
 from mushroom.ui.api_photos import NOT_UPLOADED, is_data_url
 from mushroom.ui.api_values import check_text
+from mushroom.ui.refusals import http_refused
 from mushroom.ui.upload_parts import is_upload_route
 
 def checked(component: gr.components.Component,
@@ -227,13 +229,11 @@ async def body_not_json(request, exc: RequestValidationError) -> JSONResponse:
     ``curl -d`` labels its body a form, and JavaScript's ``fetch`` with a string body labels
     it ``text/plain``: FastAPI then does not parse it, and a correct ``{"data": [...]}``
     came back 422 "Input should be a valid dictionary or object to extract fields from",
-    which sends a developer to the body rather than the header. Other bodies keep FastAPI's
-    own 422.
+    which sends a developer to the body rather than the header. Other requests get
+    FastAPI's 422 with an ``error`` (:func:`_bad_body`).
     """
     kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if not CALL.search(request.url.path):
-        return await request_validation_exception_handler(request, exc)
-    if not kind or "json" in kind.lower():
+    if not CALL.search(request.url.path) or not kind or "json" in kind.lower():
         return _bad_body(request, exc)
     message = (f"The request body is labelled {clip(kind)}: send it as JSON, with the header "
                '"Content-Type: application/json" (curl: -H "Content-Type: application/json").')
@@ -246,11 +246,13 @@ def _bad_body(request, exc: RequestValidationError) -> JSONResponse:
 
     FastAPI's own 422 had only a ``detail`` list, and each entry echoed the value it
     refused: ``{"data": {"url": "data:..."}}`` (an object, not a list) sent a phone's
-    whole photo back as base64.
+    whole photo back as base64. Gradio's other routes (``/queue/join``) are named instead.
     """
     named = "/call/v2/" in request.url.path
     shape = ('a JSON object of the named inputs ({"photo": ..., "k": 3})' if named
              else 'a JSON object {"data": [...]}, the inputs in order')
+    lead = (f"The request body must be {shape}" if CALL.search(request.url.path)
+            else f"The request does not fit {request.method} {clip(request.url.path)}")
     details = jsonable_encoder([{k: v for k, v in e.items() if k not in ("input", "url")}
                                 for e in exc.errors()])
     first = details[0] if details else {}
@@ -259,7 +261,7 @@ def _bad_body(request, exc: RequestValidationError) -> JSONResponse:
         why = f"it is not valid JSON ({first.get('ctx', {}).get('error')}, at character {loc[-1]})"
     else:
         why = f"{first.get('msg', 'not valid')} at {'.'.join(map(str, loc))}"
-    message = f"The request body must be {shape}: {why}."
+    message = f"{lead}: {why}."
     return JSONResponse({"error": message, "detail": details}, status_code=422)
 
 
@@ -284,5 +286,5 @@ async def type_error_refused(request, exc: TypeError) -> JSONResponse:
 
 EXCEPTION_HANDLERS = {FnIndexInferError: unknown_endpoint, KeyError: named_call_refused,
                       TypeError: type_error_refused, ValueError: named_call_refused,
-                      RequestValidationError: body_not_json}
+                      RequestValidationError: body_not_json, HTTPException: http_refused}
 """``app_kwargs["exception_handlers"]`` for ``demo.launch``."""

@@ -73,9 +73,17 @@ async def _refuse(receive, send, pending: bool) -> None:
     await send_refusal(send, 413, TOO_LARGE)
 
 
-async def send_refusal(send, status: int, message: str) -> None:
-    """Answer ``status`` with ``message`` as JSON, like the app's other refusals, and close."""
-    body = json.dumps({"error": message, "detail": message}).encode()
+async def send_refusal(send, status: int, message: str, detail: str | None = None) -> None:
+    """Answer ``status`` with ``message`` as JSON, like the app's other refusals, and close.
+
+    Args:
+        send: the ASGI send of the request refused.
+        status: the HTTP status.
+        message: the ``error``: what was wrong, in words.
+        detail: the ``detail``, when a framework's own wording goes there; else ``message``.
+    """
+    body = json.dumps({"error": message, "detail": message if detail is None else detail})
+    body = body.encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),
