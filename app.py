@@ -31,7 +31,7 @@ from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.page import HEAD, theme  # noqa: E402
-from mushroom.ui.refusals import PlainTextRefusals  # noqa: E402
+from mushroom.ui.refusals import EndedStreams, PlainTextRefusals  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
 from mushroom.ui.retention import start_sweeper  # noqa: E402
 from mushroom.ui.review_keys import KEY_HINTS  # noqa: E402
@@ -79,6 +79,7 @@ if __name__ == "__main__":
     demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS, theme=theme(),  # Gradio 6
                 app_kwargs={"middleware": [Middleware(BodyDeadline),  # outermost: all reads
                                            Middleware(PlainTextRefusals),
+                                           Middleware(EndedStreams),
                                            Middleware(JsonBodyLimit),
                                            Middleware(PrivateEndpoints),
                                            Middleware(NoFilesPart)],

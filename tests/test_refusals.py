@@ -90,3 +90,14 @@ def test_every_refusal_is_json_with_an_error_naming_what_was_wrong(app, case):
     if status == 405:  # HTTP's Allow header still lists the methods the route takes
         assert headers["Allow"] == "POST", headers
     assert "Traceback" not in app.log()
+
+
+def test_an_unknown_event_ids_stream_ends_cleanly(app):
+    # Gradio sent the error block, then raised inside the stream: the chunked body was cut
+    # off (http.client: IncompleteRead, a phone: "unexpected end of stream") and the log
+    # got a 60-line traceback per request, which anyone could repeat with a GET.
+    logged = len(app.log())
+    status, headers, raw = answer(app, "GET", "call/identify/no-such-event", None, None)
+    assert status == 200 and headers["Content-Type"].startswith("text/event-stream")
+    assert raw == b'event: error\ndata: "404: Not Found"\n\n'
+    assert "Traceback" not in app.log()[logged:] and app.alive()

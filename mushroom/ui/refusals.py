@@ -8,6 +8,7 @@ mistyped route ``{"detail": "Not Found"}``, a heatmap past its TTL ``{"detail": 
 allowed: …"}``; and Gradio's upload route answered a malformed form or a photo over the limit
 in plain text. :func:`http_refused` (an exception handler) and :class:`PlainTextRefusals`
 (middleware) add the ``error``, keeping the status, ``detail`` and headers (405's ``Allow``).
+:class:`EndedStreams` ends the result stream of an unknown event id, which Gradio cut off.
 """
 
 from __future__ import annotations
@@ -123,3 +124,37 @@ def _plain_message(scope, status: int, text: str) -> str:
         return (f"A file in the upload is larger than {MAX_FILE_BYTES // 2**20} MB, the limit "
                 "for a photo: send a smaller copy (phone photos are 2-12 MB).")
     return f"The upload could not be read as a form ({clip(text, 200)}): {SEND_A_FORM}"
+
+
+class EndedStreams:
+    """ASGI middleware: a result stream that Gradio ends by raising is closed properly.
+
+    ``GET /gradio_api/call/<name>/<event_id>`` with an id the server does not hold (a typo,
+    an event from before a restart) sends ``event: error`` / ``data: "404: Not Found"``, then
+    raises the 404 inside the stream it already began: the body was cut off mid-chunk, which
+    a phone's HTTP client reads as a broken connection, and the log got a traceback.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        streaming = False  # an event stream has begun, and has not ended
+
+        async def sending(message):
+            nonlocal streaming
+            if message["type"] == "http.response.start":
+                kind = dict(message.get("headers", [])).get(b"content-type", b"")
+                streaming = kind.startswith(b"text/event-stream")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                streaming = False
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except RuntimeError as err:  # Starlette's "...but response already started."
+            if not (streaming and isinstance(err.__cause__, HTTPException)):
+                raise
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
