@@ -13,6 +13,7 @@ environment variables (``MUSHROOM_MODEL``, ``MUSHROOM_EXPERTS``...) on top of th
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -41,6 +42,7 @@ class RunningApp:
     url: str  # base URL, e.g. http://127.0.0.1:51234/
     process: subprocess.Popen  # the ``python app.py`` process
     log_path: Path  # its stdout and stderr
+    tmp_dir: Path  # its own TMPDIR (removed when it stops)
 
     def alive(self) -> bool:
         """True while the process runs and the page still answers."""
@@ -73,13 +75,17 @@ def running_app(env: dict[str, str] | None = None, startup_timeout: float = 180.
         RuntimeError: the app exited or did not answer in time (its log is in the message).
     """
     port = free_port()
+    # a <tmp> of its own: apps running side by side (pytest -n 2) must not sweep each
+    # other's uploads and scratch files in a shared <tmp>/mushroom-* by the TTL of one of them
+    own_tmp = tempfile.mkdtemp(prefix="mushroom-app-tmp-")
     full_env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **(env or {})}
+                "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "TMPDIR": own_tmp,
+                **(env or {})}
     log_file = tempfile.NamedTemporaryFile("w+b", prefix="mushroom-app-", suffix=".log",
                                            delete=False)
     proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=full_env,
                             stdout=log_file, stderr=subprocess.STDOUT)
-    app = RunningApp(f"http://127.0.0.1:{port}/", proc, Path(log_file.name))
+    app = RunningApp(f"http://127.0.0.1:{port}/", proc, Path(log_file.name), Path(own_tmp))
     try:
         _wait_until_up(app, startup_timeout)
         yield app
@@ -94,6 +100,7 @@ def running_app(env: dict[str, str] | None = None, startup_timeout: float = 180.
         # one per launched app: a full run would leave hundreds in <tmp> (a failed start
         # already carries the log's tail in its RuntimeError)
         app.log_path.unlink(missing_ok=True)
+        shutil.rmtree(own_tmp, ignore_errors=True)
 
 
 def _wait_until_up(app: RunningApp, timeout: float) -> None:

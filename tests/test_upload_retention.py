@@ -150,4 +150,5 @@ def test_uploads_go_to_a_cache_folder_of_the_apps_own(tiny_checkpoint, tmp_path)
 def test_a_test_server_leaves_no_log_file_behind(tiny_checkpoint):
     with running_app({"MUSHROOM_MODEL": str(tiny_checkpoint)}) as app:
         assert app.alive() and app.log_path.is_file()
-    assert not app.log_path.exists()
+        assert (app.tmp_dir / "mushroom-gradio").is_dir()  # the app's cache is in its own <tmp>
+    assert not app.log_path.exists() and not app.tmp_dir.exists()
