@@ -180,7 +180,7 @@ def run(data_dir: str, out_dir: str, cfg: TrainConfig, calib: CalibConfig | None
     data, out = Path(data_dir), Path(out_dir)
     frame, saver = open_run(out, data, cfg, resume, lambda: load_frame(
         data, out, data_cfg, labels_dir, manifest, cfg.max_train_images, log), manifest,
-        labels_dir, log)
+        labels_dir, log, data_cfg.keep_split)
     device = pick_device(cfg.device)
     log(f"device: {device}")
     model = seeded_model(cfg)

@@ -169,7 +169,7 @@ def _show(key: str, value) -> str:
 
 def open_run(out: Path, data: Path, cfg: TrainConfig, resume: bool, load_fresh,
              manifest: str | None, labels_dir: str | None,
-             log=print) -> tuple[pd.DataFrame, Saver]:
+             log=print, keep_split: str | None = None) -> tuple[pd.DataFrame, Saver]:
     """The run's manifest and the :class:`Saver` its fit uses; makes the run folder.
 
     With ``resume`` the interrupted run's (see :func:`reopen`, which refuses before anything
@@ -179,7 +179,7 @@ def open_run(out: Path, data: Path, cfg: TrainConfig, resume: bool, load_fresh,
     from mushroom.manifest import manifest_sha256
 
     if resume:
-        return reopen(out, data, cfg, manifest, labels_dir, log)
+        return reopen(out, data, cfg, manifest, labels_dir, log, keep_split)
     out.mkdir(parents=True, exist_ok=True)
     if (out / STATE_NAME).is_file():  # only with --overwrite, see mushroom.cli.check_run_out
         log(f"{out / STATE_NAME} (an unfinished run's progress) will be overwritten by this "
@@ -197,11 +197,24 @@ def cv_was_asked(model: Path) -> bool:
         return False
 
 
+def nothing_to_resume(out: Path) -> FileNotFoundError:
+    """The refusal of ``--resume`` in a folder without train_state.pt, saying why if known."""
+    why = ""
+    if (out / "model.pt").is_file():
+        why = " (model.pt is written: the run finished training)"
+    if why and not (out / "oof.npz").is_file() and cv_was_asked(out / "model.pt"):
+        why = f" ({FOLDS_STOPPED})"
+    return FileNotFoundError(f"--resume: nothing to resume in {out}: no {STATE_NAME}{why}")
+
+
 def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
-           labels_dir: str | None, log=print) -> tuple[pd.DataFrame, Saver]:
+           labels_dir: str | None, log=print,
+           keep_split: str | None = None) -> tuple[pd.DataFrame, Saver]:
     """The interrupted run in ``out``: its manifest and state, checked against this command.
 
-    Nothing is written here, so a refusal leaves the folder as it was.
+    Nothing is written here, so a refusal leaves the folder as it was. ``keep_split`` (an
+    earlier manifest, ``--keep-split``) is not drawn from again: the run's manifest must
+    already keep its split (see :func:`split_moves`).
 
     Raises:
         FileNotFoundError: no train_state.pt or manifest.csv in ``out``, or photos missing.
@@ -211,12 +224,7 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
 
     path = out / STATE_NAME
     if not path.is_file():
-        why = ""
-        if (out / "model.pt").is_file():
-            why = " (model.pt is written: the run finished training)"
-        if why and not (out / "oof.npz").is_file() and cv_was_asked(out / "model.pt"):
-            why = f" ({FOLDS_STOPPED})"
-        raise FileNotFoundError(f"--resume: nothing to resume in {out}: no {STATE_NAME}{why}")
+        raise nothing_to_resume(out)
     state = load_state(path)
     frame = read_manifest(out / "manifest.csv")
     problems = config_changes(state["train_config"], dataclasses.asdict(cfg))
@@ -225,6 +233,8 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
     if manifest and manifest_sha256(cap_train(read_manifest(manifest), cfg.max_train_images)) \
             != state["manifest_sha256"]:
         problems.append(f"manifest (--manifest {manifest} is not the run's)")
+    if keep_split:
+        problems += split_moves(frame, keep_split)
     if problems:
         raise ValueError(f"--resume: {out} holds a run started with other settings: "
                          f"{'; '.join(problems)}. Give the flags it was started with, or drop "
@@ -233,8 +243,33 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
     if labels_dir:
         log(f"--labels {labels_dir}: not applied again; the run's manifest.csv holds the labels "
             "it started with")
+    if keep_split:
+        log(f"--keep-split {keep_split}: the run's manifest.csv keeps its split (checked)")
     log(describe(state, cfg.stages))
     return frame, Saver(out, cfg, state["manifest_sha256"], state)
+
+
+def split_moves(frame: pd.DataFrame, keep_split: str) -> list[str]:
+    """``--keep-split``'s difference from the run's manifest ``frame``, as a
+    :func:`config_changes` entry: the photos of the earlier manifest it places in another
+    split or fold (none: the run keeps its split, and the resume may go on).
+
+    Raises:
+        FileNotFoundError, ValueError: ``keep_split`` is no manifest that can be kept
+            (:func:`mushroom.manifest.read_kept_split`).
+    """
+    from mushroom.config import DataConfig
+    from mushroom.manifest import read_kept_split
+    from mushroom.split import kept_from
+
+    old_split, old_fold = kept_from(frame, read_kept_split(keep_split, DataConfig.n_folds))
+    kept = old_split.notna()
+    moved = kept & ((frame["split"] != old_split) | (frame["fold"].astype(str) != old_fold))
+    if kept.any() and not moved.any():
+        return []
+    why = (f"{int(moved.sum())} of its photos are in another split or fold, e.g. "
+           f"{frame['path'][moved].iloc[0]}") if moved.any() else "it shares no photo with it"
+    return [f"split (--keep-split {keep_split} is not the run's manifest.csv's: {why})"]
 
 
 def describe(state: dict, stages: list[Stage]) -> str:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -158,6 +159,8 @@ def test_resume_inside_the_cached_stages_redraws_the_feature_cache(stopped, data
      "1-head:1,2-adapter:2,3-upper-half:2,4-all:3)"),
     ("manifest", [], "manifest ("),
     ("--manifest", [], "is not the run's"),
+    ("--keep-split", [], "--keep-split"),
+    ("config", ["--arch", "mobilenet_v2"], "arch (was 'efficientnet_lite0', now 'mobilenet_v2')"),
     ("state", [], "nothing to resume in"),
     ("torn state", [], "is not a readable training state"),
 ])
@@ -173,6 +176,10 @@ def test_resume_refuses_another_run_and_changes_nothing(stopped, data, tmp_path,
         lines = (out / "manifest.csv").read_text().splitlines(keepends=True)
         other.write_text("".join(lines[:-1]))
         flags = ["--manifest", str(other)]
+    if change == "--keep-split":  # an earlier manifest that placed one of the run's photos apart
+        old = moved_to_test(pd.read_csv(out / "manifest.csv", dtype=str, keep_default_na=False))
+        old.to_csv(tmp_path / "old.csv", index=False)
+        flags = ["--keep-split", str(tmp_path / "old.csv")]
     if change == "state":
         (out / resume.STATE_NAME).unlink()
     if change == "torn state":
@@ -182,6 +189,31 @@ def test_resume_refuses_another_run_and_changes_nothing(stopped, data, tmp_path,
     status, _, stderr = run_cli(*train_cmd(data, out, "--resume", *flags))
     assert status == 2 and message in stderr, stderr
     assert snapshot(out) == before
+
+
+def moved_to_test(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its first training photo placed in test instead."""
+    first = frame.index[frame["split"] == "train"][0]
+    frame.loc[first, ["split", "fold"]] = ["test", "-1"]
+    return frame
+
+
+def test_resume_keeps_a_split_its_manifest_already_keeps(stopped, data, tmp_path):
+    """``--keep-split`` given again on resume (as the run was started) is checked, not dropped:
+    the run's manifest keeps the earlier manifest's split, so the resume goes on."""
+    out = tmp_path / "run"
+    shutil.copytree(stopped, out)
+    kept = tmp_path / "kept.csv"
+    shutil.copy(out / "manifest.csv", kept)
+    cfg = TrainConfig(workers=0, batch_size=16)
+    cfg.stages = [dataclasses.replace(s, epochs=int(e))
+                  for s, e in zip(cfg.stages, EPOCHS.split(","))]
+    said = []
+    frame, _ = resume.reopen(out, data, cfg, None, None, said.append, keep_split=str(kept))
+    assert len(frame) and any(f"--keep-split {kept}" in line for line in said), said
+    with pytest.raises(ValueError, match="--keep-split"):
+        moved_to_test(frame.astype(str)).to_csv(kept, index=False)
+        resume.reopen(out, data, cfg, None, None, said.append, keep_split=str(kept))
 
 
 def test_a_torn_write_never_replaces_the_last_good_state(tmp_path, monkeypatch):
