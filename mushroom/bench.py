@@ -31,6 +31,7 @@ from mushroom.data import photo_root
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mushrooms"
+LIME_CACHE = ROOT / "runs" / "bench" / "lime_reference"
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
@@ -200,15 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m mushroom.bench", description=__doc__)
     parser.add_argument("--model", type=Path, default=None,
                         help="checkpoint (default: $MUSHROOM_MODEL or assets/model.pt)")
-    parser.add_argument("--data", type=lambda s: Path(photo_root(s)), default=DEFAULT_DATA,
-                        help="real photos, <Genus>/*.jpg (synthetic stand-ins when absent)")
+    parser.add_argument("--data", type=lambda s: Path(photo_root(s)), default=None,
+                        help=f"real photos, <Genus>/*.jpg (default: {DEFAULT_DATA}, synthetic "
+                             "stand-ins when it is absent)")
     # 0 photos or calls would end in a traceback from the percentiles of nothing
     parser.add_argument("--per-genus", type=at_least(1), default=3,
                         help="photos per genus (9 genera)")
     parser.add_argument("--repeats", type=at_least(1), default=100,
                         help="timed /identify calls")
-    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "bench" / "lime_reference",
-                        help="folder of cached reference explanations")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help=f"folder of cached reference explanations (default: {LIME_CACHE})")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench" / "bench.json",
                         help="JSON file for the results")
     parser.add_argument("--skip-server", action="store_true", help="no end-to-end timing")
@@ -225,6 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(run, build_parser().parse_args(argv))
 
 
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that the other flags would leave unused.
+
+    Raises:
+        ValueError: ``--ceiling`` or ``--cache`` beside ``--skip-lime``.
+    """
+    for flag, value in (("--ceiling", args.ceiling), ("--cache", args.cache)):
+        if args.skip_lime and value:
+            raise ValueError(f"{flag} is for the LIME timing, which --skip-lime skips: drop one "
+                             "of them")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the benchmarks, print the summary and write the JSON.
 
@@ -234,12 +248,17 @@ def run(args: argparse.Namespace) -> int:
     from mushroom import service
     from mushroom.predict import load_model
 
+    check_flags(args)
     model = args.model or service.model_path()
     if not model.exists():  # a folder goes on to load_model, which names it as one
         raise FileNotFoundError(f"no model at {model}; pass --model or set MUSHROOM_MODEL")
     threads = service.set_torch_threads()  # the app's setting, so timings match it
     predictor = load_model(model)  # a file that is no checkpoint fails before any work
-    photos = pick_photos(args.data, args.per_genus)
+    photos = pick_photos(args.data or DEFAULT_DATA, args.per_genus)
+    if args.data and not photos:  # stand-ins are for the default folder's absence only
+        raise ValueError(f"--data {args.data} holds no <Genus>/*.jpg photos to time: give the "
+                         "photo folder, or leave --data out (synthetic stand-ins when the "
+                         "default folder is absent)")
     real = bool(photos)
     photos = photos or synthetic_photos(9 * args.per_genus, args.out.parent / "synthetic")
     results = {"model": str(model), "photos": f"{len(photos)} {'real' if real else 'synthetic'}",
@@ -248,7 +267,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_server:
         results["server"] = bench_server(model, photos, args.repeats)
     if not args.skip_lime:
-        results["lime"] = bench_lime(predictor, photos, _digest(model), args.cache, args.ceiling)
+        results["lime"] = bench_lime(predictor, photos, _digest(model), args.cache or LIME_CACHE,
+                                     args.ceiling)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(report(results))

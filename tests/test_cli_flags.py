@@ -1,0 +1,37 @@
+"""A flag the command line accepts is never silently ignored: where a combination of flags
+leaves one unused, the command refuses it in one line (exit 2) naming the flag and what to
+do instead. (``train --resume`` with other settings: ``test_resume.py``.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def bench(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mushroom.bench", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_bench_refuses_lime_flags_beside_skip_lime(tmp_path):
+    out = tmp_path / "bench" / "bench.json"
+    for flag, value in (("--ceiling", "2"), ("--cache", str(tmp_path / "lime"))):
+        proc = bench("--skip-server", "--skip-lime", flag, value, "--out", str(out))
+        assert proc.returncode == 2 and proc.stderr.splitlines() == [
+            f"error: {flag} is for the LIME timing, which --skip-lime skips: drop one of "
+            "them"], proc.stderr
+    assert not out.parent.exists()
+
+
+def test_bench_refuses_a_data_folder_with_no_photos_instead_of_synthetic_ones(tmp_path):
+    empty = tmp_path / "photos"
+    (empty / "Amanita").mkdir(parents=True)
+    out = tmp_path / "bench" / "bench.json"
+    proc = bench("--data", str(empty), "--skip-server", "--skip-lime", "--out", str(out))
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        f"error: --data {empty} holds no <Genus>/*.jpg photos to time: give the photo folder, "
+        "or leave --data out (synthetic stand-ins when the default folder is absent)"
+    ], proc.stderr
+    assert not out.parent.exists()
