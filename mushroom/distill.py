@@ -50,7 +50,8 @@ class DistillConfig:
     temperature: float = option(2.0, "softening of teacher and student genus logits")
     mixup: bool = option(True, "mix photo pairs (per-photo weight ~ U(0, 1)); the teachers "
                                "label the mix")
-    ce_weight: float = option(0.0, "extra cross-entropy on the true genus (unmixed batches only)")
+    ce_weight: float = option(0.0, "extra cross-entropy on the true genus (unmixed batches: "
+                                    "needs --no-mixup)")
     poison_loss_weight: float = option(TrainConfig.poison_loss_weight,
                                        "weight of the poison head's soft binary "
                                        "cross-entropy, as in training")
@@ -291,5 +292,8 @@ def run_cli(args: argparse.Namespace) -> int:
     cfg = config_from_flags(DistillConfig, args)
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.temperature <= 0:
         raise ValueError("--epochs and --batch-size must be at least 1, --temperature above 0")
+    if cfg.ce_weight and cfg.mixup:  # else accepted and silently unused
+        raise ValueError("--ce-weight is added on unmixed batches only, and --mixup mixes every "
+                         "batch: add --no-mixup, or drop --ce-weight")
     distill(args.teachers, args.init, args.data, args.out, cfg, calib_from_flags(args))
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 
 
 def bench(*argv: str) -> subprocess.CompletedProcess:
@@ -35,3 +35,18 @@ def test_bench_refuses_a_data_folder_with_no_photos_instead_of_synthetic_ones(tm
         "or leave --data out (synthetic stand-ins when the default folder is absent)"
     ], proc.stderr
     assert not out.parent.exists()
+
+
+def test_distill_refuses_a_cross_entropy_weight_that_mixup_would_leave_unused(tiny_data,
+                                                                                tmp_path):
+    """``--ce-weight`` is added on unmixed batches only; ``--mixup`` (the default) mixes every
+    batch, so the weight would train nothing."""
+    argv = ["distill", "--teachers", str(tmp_path / "a"), "--init", str(tmp_path / "a"),
+            "--data", str(tiny_data), "--out", str(tmp_path / "student"), "--ce-weight", "0.3"]
+    status, stdout, stderr = run_cli(*argv)
+    assert status == 2 and stderr == (
+        "error: --ce-weight is added on unmixed batches only, and --mixup mixes every batch: "
+        "add --no-mixup, or drop --ce-weight\n"), stderr
+    assert not (tmp_path / "student").exists()
+    status, _, stderr = run_cli(*argv, "--no-mixup")  # goes on, to the missing teacher
+    assert status == 2 and "--ce-weight" not in stderr, stderr
