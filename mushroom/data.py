@@ -228,11 +228,25 @@ def clean(data_dir: Path, cfg: DataConfig, report: CleaningReport) -> pd.DataFra
     return frame
 
 
-def _check_store(labels_dir: str | Path) -> None:
-    """Refuse a missing or hand-broken label store (before any photo is read)."""
+def _check_inputs(data_dir: Path, labels_dir: str | Path | None) -> None:
+    """Refuse a missing photo folder, then a missing or hand-broken label store, before any
+    photo is read."""
     from mushroom.labels import existing_store, read_rows
 
-    read_rows(existing_store(labels_dir))
+    if not data_dir.is_dir():
+        raise no_folder(data_dir)
+    if labels_dir is not None:
+        read_rows(existing_store(labels_dir))
+
+
+def _apply_labels(frame: pd.DataFrame, labels_dir: str | Path,
+                  report: CleaningReport) -> pd.DataFrame:
+    """The label store's consensus applied to ``frame``; its account goes in ``report``."""
+    from mushroom.labels import apply_consensus
+
+    frame, report.relabels = apply_consensus(frame, labels_dir, report.dropped,
+                                             report.duplicate_of)
+    return frame
 
 
 def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
@@ -255,10 +269,7 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     """
     cfg = cfg or DataConfig()
     data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise no_folder(data_dir)
-    if labels_dir is not None:  # a missing or hand-broken store is refused before the scan
-        _check_store(labels_dir)
+    _check_inputs(data_dir, labels_dir)
     old = read_kept_split(cfg.keep_split, cfg.n_folds) if split and cfg.keep_split else None
     report = CleaningReport()
     frame = clean(data_dir, cfg, report)
@@ -268,10 +279,7 @@ def build_manifest(data_dir: str | Path, cfg: DataConfig | None = None,
     # photo moved to train taints test metrics)
     frame = assign_splits(frame, cfg, old) if split else frame.assign(split="all", fold=-1)
     if labels_dir is not None:
-        from mushroom.labels import apply_consensus
-
-        frame, report.relabels = apply_consensus(frame, labels_dir, report.dropped,
-                                                 report.duplicate_of)
+        frame = _apply_labels(frame, labels_dir, report)
     report.kept = len(frame)
     if old is not None:
         report.kept_split = kept_split_report(cfg.keep_split, old, frame)
