@@ -32,8 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", default=None, help="expert label store to apply (labels/)")
     p.add_argument("--manifest", default=None,
                    help="manifest CSV to use instead of scanning --data")
+    # --seed here seeds training; the manifest train builds keeps manifest's default split seed
+    seed = f"drawn with the split seed {DataConfig.seed} (not --seed: `manifest --seed` picks one)"
     p.add_argument("--keep-split", default=None, metavar="OLD.csv",
-                   help=f"{KEEP_SPLIT_HELP} (see `manifest --keep-split`)")
+                   help=KEEP_SPLIT_HELP.replace("drawn (with --seed)", seed)
+                   + " (see `manifest --keep-split`)")
     p.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
     _add_recipe_flags(p)
     p.add_argument("--tta", default=None,

@@ -50,3 +50,18 @@ def test_distill_refuses_a_cross_entropy_weight_that_mixup_would_leave_unused(ti
     assert not (tmp_path / "student").exists()
     status, _, stderr = run_cli(*argv, "--no-mixup")  # goes on, to the missing teacher
     assert status == 2 and "--ce-weight" not in stderr, stderr
+
+
+def test_train_help_does_not_say_its_seed_draws_the_kept_split():
+    """``train --seed`` seeds training only: new photos beside a ``--keep-split`` are drawn
+    with the split seed, as ``manifest`` draws them by default; the help said ``--seed``."""
+    from mushroom.config import DataConfig
+
+    proc = subprocess.run([sys.executable, "-m", "mushroom", "train", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    text = " ".join(proc.stdout.split())
+    assert "(with --seed)" not in text
+    assert f"drawn with the split seed {DataConfig.seed} (not --seed" in text, text
+    proc = subprocess.run([sys.executable, "-m", "mushroom", "manifest", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert "(with --seed)" in " ".join(proc.stdout.split())
