@@ -23,13 +23,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", required=True, help="label store folder (labels/)")
     p.add_argument("--model", default=str(DEFAULT_MODEL),
                    help="checkpoint that scores photos (default: the shipped assets/model.pt)")
-    p.add_argument("--oof", default=str(DEFAULT_OOF),
+    p.add_argument("--oof", default=None,
                    help="out-of-fold probabilities CSV, preferred when present; 'none': score "
-                        "every photo with --model (default: assets/oof_predictions.csv)")
+                        "every photo with --model (default: assets/oof_predictions.csv, the "
+                        "shipped model's: refused beside another --model)")
     p.add_argument("--out", default=None, help=f"cache file (default: LABELS/{CACHE_NAME})")
     p.add_argument("--batch-size", type=at_least(1), default=QueueConfig.batch_size,
                    help="photos per forward pass")
     p.set_defaults(func=run)
+
+
+def check_shipped_oof(model: str) -> None:
+    """Refuse the shipped out-of-fold file (the default ``--oof``) beside another model: it
+    would score every photo it covers, leaving ``--model`` next to nothing to score.
+
+    Raises:
+        ValueError: ``model`` is a file whose content is not the shipped model's.
+    """
+    import filecmp
+
+    from mushroom.paths import DEFAULT_MODEL
+
+    if not Path(model).is_file() or (DEFAULT_MODEL.is_file()
+                                     and filecmp.cmp(model, DEFAULT_MODEL, shallow=False)):
+        return
+    raise ValueError(f"--model {model} is not the shipped model, whose out-of-fold "
+                     f"probabilities ({DEFAULT_OOF}, the default --oof) would score the photos "
+                     "they cover: give --oof none to score every photo with --model, or --oof "
+                     "with its own out-of-fold CSV")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,13 +60,15 @@ def run(args: argparse.Namespace) -> int:
     from mushroom.labels import read_store
     from mushroom.paths import DEFAULT_MODEL
 
-    oof = None if args.oof.lower() == "none" else args.oof
+    oof = None if args.oof and args.oof.lower() == "none" else args.oof or str(DEFAULT_OOF)
     for flag, value, default in (("--oof", oof, DEFAULT_OOF),
                                  ("--model", args.model, DEFAULT_MODEL)):
         if value not in (None, str(default)) and not Path(value).is_file():  # no silent fallback
             what = "a folder, not a file" if Path(value).is_dir() else "no such file"
             raise FileNotFoundError(f"{flag} {value}: {what} ('none' for no file)"
                                     if flag == "--oof" else f"{flag} {value}: {what}")
+    if args.oof is None:
+        check_shipped_oof(args.model)
     out = Path(args.out) if args.out else Path(args.labels) / CACHE_NAME
     for flag, folder in (("--labels", args.labels), ("--out", out.parent)):
         check_out_dir(folder, flag)  # now, not after every photo is scored

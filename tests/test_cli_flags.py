@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, write_tiny_dataset
 
 
 def bench(*argv: str) -> subprocess.CompletedProcess:
@@ -65,3 +65,30 @@ def test_train_help_does_not_say_its_seed_draws_the_kept_split():
     proc = subprocess.run([sys.executable, "-m", "mushroom", "manifest", "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert "(with --seed)" in " ".join(proc.stdout.split())
+
+
+def test_review_queue_refuses_the_shipped_oof_beside_another_model(tmp_path, tiny_checkpoint):
+    """The default ``--oof`` holds the shipped model's out-of-fold probabilities and is
+    preferred where it covers a photo (on the real photos 1,818 of 2,137), so ``--model``
+    scored almost nothing, unsaid."""
+    import shutil
+
+    from mushroom.paths import DEFAULT_MODEL
+    from mushroom.review import DEFAULT_OOF
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=1, genera=("Amanita",))
+    argv = ["review-queue", "--data", str(data), "--labels", str(tmp_path / "labels")]
+    status, _, stderr = run_cli(*argv, "--model", str(tiny_checkpoint))
+    assert status == 2 and stderr == (
+        f"error: --model {tiny_checkpoint} is not the shipped model, whose out-of-fold "
+        f"probabilities ({DEFAULT_OOF}, the default --oof) would score the photos they cover: "
+        "give --oof none to score every photo with --model, or --oof with its own "
+        "out-of-fold CSV\n"), stderr
+    assert not (tmp_path / "labels").exists()
+    status, stdout, stderr = run_cli(*argv, "--model", str(tiny_checkpoint), "--oof", "none")
+    assert status == 0 and "predicted: 1" in stdout, stderr
+    shipped = tmp_path / "copy" / "model.pt"  # the shipped model under another name is fine
+    shipped.parent.mkdir()
+    shutil.copy(DEFAULT_MODEL, shipped)
+    status, stdout, stderr = run_cli(*argv, "--model", str(shipped))
+    assert status == 0 and "photos: 1" in stdout, stderr
