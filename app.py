@@ -35,7 +35,7 @@ from mushroom.ui.refusals import EndedStreams, PlainTextRefusals  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
 from mushroom.ui.retention import start_sweeper  # noqa: E402
 from mushroom.ui.review_keys import KEY_HINTS  # noqa: E402
-from mushroom.ui.slow_clients import BodyDeadline  # noqa: E402
+from mushroom.ui.slow_clients import BodyDeadline, body_grace_s  # noqa: E402
 from mushroom.ui.upload_parts import NoFilesPart  # noqa: E402
 
 
@@ -69,6 +69,7 @@ demo.queue(**QUEUE)
 if __name__ == "__main__":
     try:  # a mistyped MUSHROOM_TORCH_THREADS stops the app here, named, not at /identify
         service.torch_threads()
+        body_grace_s()  # and a mistyped MUSHROOM_BODY_GRACE_S, not at the first request
     except ValueError as err:
         raise SystemExit(f"error: {err}") from None
     service.warm_up_in_background()

@@ -4,9 +4,10 @@ Uvicorn sets no time limit on a request's body: a client sending an upload a byt
 (slow loris) kept its connection, a coroutine and an open temporary file for as long as
 it liked, and a few thousand such clients would use up the server's file descriptors. The
 rule here is Apache's ``mod_reqtimeout`` (``body=20,MinRate=500``): a body gets
-:data:`BODY_GRACE_S` seconds, plus one more for every :data:`BODY_MIN_RATE` bytes that
-arrive, and only time spent waiting on the client counts. A phone on a poor line (tens of
-kB/s) never comes near it; a body that misses it is answered 408.
+:data:`BODY_GRACE_S` seconds (or ``$MUSHROOM_BODY_GRACE_S``), plus one more for every
+:data:`BODY_MIN_RATE` bytes that arrive, and only time spent waiting on the client counts.
+A phone on a poor line (tens of kB/s) never comes near it; a body that misses it is
+answered 408.
 
 A client that hangs up halfway through its body made Starlette raise ``ClientDisconnect``,
 which Uvicorn logged as a 40-line traceback: one line says it instead.
@@ -15,6 +16,8 @@ which Uvicorn logged as a 40-line traceback: one line says it instead.
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import time
 
 from starlette.requests import ClientDisconnect
@@ -22,22 +25,47 @@ from starlette.requests import ClientDisconnect
 from mushroom.ui.body_limit import send_refusal
 
 BODY_GRACE_S = 20.0
-"""Seconds a request body may take before it must keep up :data:`BODY_MIN_RATE`."""
+"""Seconds a request body may take before it must keep up :data:`BODY_MIN_RATE`, unless
+:data:`GRACE_ENV` says otherwise."""
+
+GRACE_ENV = "MUSHROOM_BODY_GRACE_S"
+"""Environment variable: the grace in seconds (a server for very poor lines may want more)."""
 
 BODY_MIN_RATE = 500
 """Bytes a second a body must average after the grace (each 500 bytes buy a second)."""
 
-TOO_SLOW = (f"The request body arrived too slowly (under {BODY_MIN_RATE} bytes a second once "
-            f"{BODY_GRACE_S:.0f} s had passed) and was cut off: send it again on a better "
-            "connection.")
+
+def body_grace_s(env: dict | None = None) -> float:
+    """``$MUSHROOM_BODY_GRACE_S``, else :data:`BODY_GRACE_S`.
+
+    Raises:
+        ValueError: the variable is set but is not a number of seconds >= 1.
+    """
+    raw = ((os.environ if env is None else env).get(GRACE_ENV) or "").strip()
+    if not raw:
+        return BODY_GRACE_S
+    try:
+        grace = float(raw)
+    except ValueError:
+        grace = math.nan
+    if not grace >= 1 or math.isinf(grace):  # NaN fails the first test
+        raise ValueError(f"{GRACE_ENV} must be a number of seconds >= 1, not {raw!r}")
+    return grace
+
+
+def too_slow(grace_s: float) -> str:
+    """What a client whose body missed the deadline is told."""
+    return (f"The request body arrived too slowly (under {BODY_MIN_RATE} bytes a second once "
+            f"{grace_s:g} s had passed) and was cut off: send it again on a better connection.")
 
 
 class BodyDeadline:
     """ASGI middleware: a body that trickles in is cut off with 408; a client that hangs up
     mid-body gets one log line, not a traceback."""
 
-    def __init__(self, app, grace_s: float = BODY_GRACE_S, min_rate: int = BODY_MIN_RATE):
-        self.app, self.grace_s, self.min_rate = app, grace_s, min_rate
+    def __init__(self, app, grace_s: float | None = None, min_rate: int = BODY_MIN_RATE):
+        self.app, self.min_rate = app, min_rate
+        self.grace_s = body_grace_s() if grace_s is None else grace_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -49,7 +77,7 @@ class BodyDeadline:
             nonlocal answered, refused
             if body.timed_out and not answered:  # whatever the app says of the cut-off body
                 answered = refused = True  # (FastAPI: 400 "error parsing the body"), the
-                return await _refuse(send)  # client is told why instead
+                return await _refuse(send, self.grace_s)  # client is told why instead
             if not refused:
                 answered = answered or message["type"] == "http.response.start"
                 await send(message)
@@ -110,7 +138,7 @@ def _has_body(scope) -> bool:
         b"transfer-encoding" in headers
 
 
-async def _refuse(send) -> None:
-    """Answer 408 with :data:`TOO_SLOW`, as JSON like the app's other refusals, and close:
+async def _refuse(send, grace_s: float) -> None:
+    """Answer 408 with :func:`too_slow`, as JSON like the app's other refusals, and close:
     the rest of the body is never read."""
-    await send_refusal(send, 408, TOO_SLOW)
+    await send_refusal(send, 408, too_slow(grace_s))
