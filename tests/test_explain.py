@@ -178,13 +178,20 @@ def test_overlay_tints_supporting_cyan_and_opposing_red():
     assert np.abs(out[:size][untouched] - base[untouched]).mean() < 25
 
 
-def test_bench_command_reports_lime_and_latency(tiny_checkpoint, tmp_path, capsys):
+def test_bench_command_reports_lime_and_latency(tiny_checkpoint, tmp_path, capsys,
+                                                monkeypatch):
     """``python -m mushroom.bench`` end to end on one photo (no server: that is tested apart)."""
     import json
+    from dataclasses import replace
 
     from conftest import make_photo
     from mushroom import bench
 
+    # The reference's own engine and settings but 100 samples, not 1000: what is checked
+    # here is the bench's plumbing (timings, agreement, the cache), not the reference's
+    # quality, and its 1000 samples were most of this test's minute.
+    monkeypatch.setitem(lime.PRESETS, "reference",
+                        replace(lime.PRESETS["reference"], num_samples=100))
     folder = tmp_path / "photos" / "Amanita"
     folder.mkdir(parents=True)
     make_photo(GENERA.index("Amanita"), seed=2, size=(240, 200)).save(folder / "a.jpg")
