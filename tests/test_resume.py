@@ -22,7 +22,10 @@ from mushroom.predict import load_model
 from conftest import ROOT, Hostile, make_photo, run_cli, write_tiny_dataset
 
 EPOCHS = "1,2,2,2"
-FLAGS = ["--epochs", EPOCHS, "--workers", "0", "--batch-size", "16"]
+# 64-pixel inputs: resuming does not depend on the side, and the network's passes cost a
+# twelfth of the backbone's default 224 (most of these runs' time on a CPU)
+SIDE = 64
+FLAGS = ["--epochs", EPOCHS, "--workers", "0", "--batch-size", "16", "--input-size", str(SIDE)]
 
 
 class Stop(Exception):
@@ -82,7 +85,7 @@ def stopped(data, tmp_path_factory) -> Path:
     from mushroom.pipeline import run
 
     out = tmp_path_factory.mktemp("stopped") / "run"
-    cfg = TrainConfig(workers=0, batch_size=16)
+    cfg = TrainConfig(workers=0, batch_size=16, input_size=SIDE)
     cfg.stages = [dataclasses.replace(s, epochs=int(e))
                   for s, e in zip(cfg.stages, EPOCHS.split(","))]
 
