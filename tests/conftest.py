@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -273,3 +274,43 @@ def refused_in_place(page, button: str, card: str, box: str) -> str:
 def corner_buttons(page, selector: str) -> list[str]:
     """The names of the buttons in a component's corner (aria-label)."""
     return [b.get_attribute("aria-label") for b in page.locator(f"{selector} button").all()]
+
+
+def watch_images(page, selector: str) -> None:
+    """From now on, record in the page every distinct ``src`` an image matching ``selector``
+    shows (read them with :func:`images_seen`): a heatmap that landed and was then replaced
+    is still counted."""
+    page.evaluate("""(selector) => {
+        const seen = window.imagesSeen = window.imagesSeen || {};
+        seen[selector] = [];
+        const note = () => {
+            const img = document.querySelector(selector);
+            if (img && img.src && !seen[selector].includes(img.src)) seen[selector].push(img.src);
+        };
+        new MutationObserver(note).observe(document.body, {subtree: true, childList: true,
+                                                           attributes: true});
+    }""", selector)
+
+
+def images_seen(page, selector: str) -> list[str]:
+    """The ``src`` values :func:`watch_images` recorded for ``selector``, in order."""
+    return page.evaluate("(selector) => window.imagesSeen[selector]", selector)
+
+
+def calls_sent(page, api_name: str) -> list:
+    """A list that gets an entry each time the page sends a queued call of ``api_name``
+    (a click Gradio drops because the last one is still pending sends none)."""
+    index = page.evaluate("(name) => gradio_config.dependencies.find(d => d.api_name === name)"
+                          ".id", api_name)
+    sent: list = []
+
+    def note(request) -> None:
+        if "/gradio_api/queue/join" in request.url:
+            try:
+                if json.loads(request.post_data or "")["fn_index"] == index:
+                    sent.append(request.url)
+            except (ValueError, KeyError, TypeError):
+                pass  # not a call's join
+
+    page.on("request", note)
+    return sent
