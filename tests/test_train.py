@@ -61,13 +61,20 @@ def test_train_cli_end_to_end(tiny_data, tmp_path):
     assert pred.probs.shape == (1, 9) and np.isclose(pred.probs.sum(), 1.0, atol=1e-5)
     assert predictor.poison_threshold == ckpt["poison_threshold"]
 
-    # calibrate: a doubled margin doubles tau on the same saved outputs (below max_tau)...
+    # calibrate: a doubled margin doubles tau on the same saved outputs, for each signal
+    # whose tau sat inside (min_tau, max_tau / 2); the shipped poison_threshold alone could
+    # be the fixed veto (the head primary) and check nothing...
     calibrate = [sys.executable, "-m", "mushroom", "calibrate", "--run", str(out)]
     done = subprocess.run(calibrate + ["--margin", str(2 * CalibConfig.margin)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    tau = torch.load(out / "model.pt", weights_only=False)["poison_threshold"]
-    assert tau == pytest.approx(min(2 * ckpt["poison_threshold"], CalibConfig.max_tau), rel=1e-4)
+    doubled = torch.load(out / "model.pt", weights_only=False)["thresholds"]
+    inside = [s for s in ("rule", "head")
+              if CalibConfig.min_tau < ckpt["thresholds"][s]["tau"] < CalibConfig.max_tau / 2]
+    assert inside, ckpt["thresholds"]
+    for signal in inside:
+        assert doubled[signal]["tau"] == pytest.approx(2 * ckpt["thresholds"][signal]["tau"],
+                                                       rel=1e-4), signal
     # ...and with --data it first re-predicts every split from the saved fp16 checkpoint,
     # which is the network training predicted them with too: the app's (fp16, folded).
     before = dict(np.load(out / "outputs.npz"))
