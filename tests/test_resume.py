@@ -208,7 +208,7 @@ def test_resume_keeps_a_split_its_manifest_already_keeps(stopped, data, tmp_path
     shutil.copytree(stopped, out)
     kept = tmp_path / "kept.csv"
     shutil.copy(out / "manifest.csv", kept)
-    cfg = TrainConfig(workers=0, batch_size=16)
+    cfg = TrainConfig(workers=0, batch_size=16, input_size=SIDE)
     cfg.stages = [dataclasses.replace(s, epochs=int(e))
                   for s, e in zip(cfg.stages, EPOCHS.split(","))]
     said = []
