@@ -13,9 +13,12 @@ from mushroom.config import DataConfig
 from mushroom.data import build_manifest
 from mushroom.split import check_genera, split_gaps
 
-KEEP_SPLIT_HELP = ("an earlier manifest (e.g. the last run's manifest.csv): its photos keep "
-                   "their split and fold, a new near-duplicate of one joins it, and only new "
-                   "groups are drawn (with --seed), so no photo moves between the splits")
+
+def keep_split_help(drawn: str = "drawn (with --seed)") -> str:
+    """``--keep-split``'s help, saying how new groups are ``drawn`` (train words it apart)."""
+    return ("an earlier manifest (e.g. the last run's manifest.csv): its photos keep their "
+            "split and fold, a new near-duplicate of one joins it, and only new groups are "
+            f"{drawn}, so no photo moves between the splits")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", default=None, help="expert label store to apply (labels/)")
     p.add_argument("--out", required=True, help="manifest CSV to write")
     p.add_argument("--seed", type=int, default=DataConfig.seed, help="split seed")
-    p.add_argument("--keep-split", default=None, metavar="OLD.csv", help=KEEP_SPLIT_HELP)
+    p.add_argument("--keep-split", default=None, metavar="OLD.csv", help=keep_split_help())
     p.set_defaults(func=run)
 
 

@@ -12,7 +12,7 @@ import sys
 from mushroom.cli import add_data_flag, add_overwrite_flag, check_run_out
 from mushroom.config import (CalibConfig, DataConfig, TrainConfig, add_calib_flags, at_least,
                              calib_from_flags)
-from mushroom.manifest_cli import KEEP_SPLIT_HELP
+from mushroom.manifest_cli import keep_split_help
 from mushroom.taxonomy import GENERA
 
 ARCH_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "mobilenet_v2",
@@ -35,8 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     # --seed here seeds training; the manifest train builds keeps manifest's default split seed
     seed = f"drawn with the split seed {DataConfig.seed} (not --seed: `manifest --seed` picks one)"
     p.add_argument("--keep-split", default=None, metavar="OLD.csv",
-                   help=KEEP_SPLIT_HELP.replace("drawn (with --seed)", seed)
-                   + " (see `manifest --keep-split`)")
+                   help=keep_split_help(seed) + " (see `manifest --keep-split`)")
     p.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
     _add_recipe_flags(p)
     p.add_argument("--tta", default=None,
