@@ -314,3 +314,19 @@ def calls_sent(page, api_name: str) -> list:
 
     page.on("request", note)
     return sent
+
+
+def wait_until_cancelled(page, box: str, timeout: int = 60_000) -> None:
+    """Wait until the progress shown over ``box`` is gone: Gradio has finished cancelling
+    the event that ran there.
+
+    Gradio's page drops a click on a button whose last call is still pending, and a
+    cancelled call stays pending until the server has answered the cancel request (a
+    round trip that takes seconds on a loaded machine), even after the next photo shows.
+    An expert who clicks in that window sees the spinner vanish and clicks again; a test
+    that clicked there would wait forever for a heatmap never asked for.
+    """
+    page.wait_for_function("(box) => { const t = document.querySelector("
+                           "box + ' [data-testid=status-tracker]');"
+                           " return !t || t.classList.contains('hide'); }", arg=box,
+                           timeout=timeout)

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 
 from conftest import (CHROMIUM, corner_buttons, images_seen, make_photo, refused_in_place,
-                      watch_images)
+                      wait_until_cancelled, watch_images)
 from mushroom.taxonomy import GENERA
 from images import rotated_webp
 from server import running_app
@@ -187,6 +187,7 @@ def test_a_new_photo_drops_the_explanation_still_running_for_the_old_one(app, of
     page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
                            timeout=10_000)  # the explanation is running
     upload(page, new)
+    wait_until_cancelled(page, "#heatmap")  # else the next click is dropped (conftest)
     # The new photo's own explanation is not blocked. LIME runs one at a time, first come
     # first served, and a click while one runs waits for it: the old photo's heatmap, had
     # it not been dropped, would have been shown before this one (no fixed wait for it).

@@ -15,7 +15,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from conftest import (PASSWORD, calls_sent, corner_buttons, images_seen, refused_in_place,
-                      watch_images)
+                      wait_until_cancelled, watch_images)
 from mushroom import labels, review
 
 pytestmark = pytest.mark.browser
@@ -360,6 +360,7 @@ def test_moving_on_drops_the_explanation_still_running_for_the_last_photo(review
     page.locator("#review-skip").click()
     page.wait_for_function("(first) => !document.querySelector('#review-label').innerText"
                            ".includes(first)", arg=first, timeout=60_000)
+    wait_until_cancelled(page, "#review-lime")  # else the next click is dropped (conftest)
     page.locator("#review-explain").click()  # this photo's own explanation still comes
     page.locator("#review-lime img").wait_for(timeout=120_000)
     # LIME runs one at a time, first come first served: the last photo's heatmap, had it
