@@ -13,6 +13,7 @@ environment variables (``MUSHROOM_MODEL``, ``MUSHROOM_EXPERTS``...) on top of th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,7 +40,7 @@ def free_port() -> int:
 class RunningApp:
     """Handle on a launched app."""
 
-    url: str  # base URL, e.g. http://127.0.0.1:51234/
+    url: str  # base URL, e.g. http://127.0.0.1:51234/, where the app says it listens
     process: subprocess.Popen  # the ``python app.py`` process
     log_path: Path  # its stdout and stderr
     tmp_dir: Path  # its own TMPDIR (removed when it stops)
@@ -104,11 +105,20 @@ def running_app(env: dict[str, str] | None = None, startup_timeout: float = 180.
 
 
 def _wait_until_up(app: RunningApp, timeout: float) -> None:
+    """Wait until the app says where it listens and answers there; ``app.url`` becomes it.
+
+    The port asked for is only a wish: ``free_port`` finds a port free at that moment, and
+    with tests side by side (pytest -n 2) another worker's app can bind it first. Gradio
+    then serves on another port and prints that one, while the port asked for answers with
+    the other app (seen: a test read the Review tab of another worker's app).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if app.process.poll() is not None:
             raise RuntimeError(f"app exited with {app.process.returncode}:\n{app.log()[-3000:]}")
-        if _answers(app.url, timeout=2.0):
+        said = re.search(r"Running on local URL: +(http://[^\s,]+)", app.log())
+        if said and _answers(said.group(1).rstrip("/") + "/", timeout=2.0):
+            app.url = said.group(1).rstrip("/") + "/"
             return
         time.sleep(0.3)
     raise RuntimeError(f"app did not answer within {timeout:.0f} s:\n{app.log()[-3000:]}")
