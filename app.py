@@ -67,11 +67,8 @@ with CheckedBlocks(title="Mushroom: genus recognizer", analytics_enabled=False,
 demo.queue(**QUEUE)
 
 if __name__ == "__main__":
-    try:  # a mistyped MUSHROOM_TORCH_THREADS stops the app here, named, not at /identify
-        service.torch_threads()
-        body_grace_s()  # and a mistyped MUSHROOM_BODY_GRACE_S, not at the first request
-    except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
+    service.torch_threads()  # a mistyped MUSHROOM_TORCH_THREADS is named here, at start,
+    body_grace_s()  # and a mistyped MUSHROOM_BODY_GRACE_S: each then serves on its default
     service.warm_up_in_background()
     start_sweeper(demo)  # uploads an earlier, killed run left behind: Gradio forgets them
     seeded = seed_space_store()  # a Space's persistent store takes in labels/'s decisions

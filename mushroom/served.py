@@ -15,6 +15,8 @@ from typing import Any
 
 from PIL import Image
 
+from mushroom.settings import env_number
+
 MODEL_ENV = "MUSHROOM_MODEL"
 THREADS_ENV = "MUSHROOM_TORCH_THREADS"
 
@@ -52,19 +54,12 @@ def set_torch_threads() -> int:
 
 
 def torch_threads(env: dict | None = None) -> int:
-    """``$MUSHROOM_TORCH_THREADS`` as a number of threads (default 1).
+    """``$MUSHROOM_TORCH_THREADS`` as a number of threads from 1 to 64 (default 1).
 
-    ``app.py`` reads it before serving: a typo found at the first /identify would fail every
-    request with Gradio's bare "Error" and a traceback in the log.
-
-    Raises:
-        ValueError: the variable is set but is not a whole number from 1 to 64.
+    ``app.py`` reads it before serving, so a value that is not one ("two") is reported on
+    stderr at start (:func:`mushroom.settings.env_number`) and one thread used.
     """
-    raw = ((os.environ if env is None else env).get(THREADS_ENV) or "1").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 64:
-        raise ValueError(f"{THREADS_ENV} must be a whole number of threads from 1 to 64, "
-                         f"not {raw!r}")
-    return int(raw)
+    return env_number(env, THREADS_ENV, 1, kind=int, minimum=1, maximum=64, unit="threads")
 
 
 def get_predictor():

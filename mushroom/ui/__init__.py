@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -21,6 +20,8 @@ import uuid
 from pathlib import Path
 
 import gradio as gr
+
+from mushroom.settings import env_number
 
 DISCLAIMER = (
     "**Never eat a wild mushroom because an app said so.** This model recognizes 9 genera "
@@ -201,16 +202,20 @@ stay on the server's disk; default six hours."""
 DEFAULT_UPLOAD_TTL_S = 6 * 3600
 
 
+MAX_UPLOAD_TTL_S = 10**9
+"""The longest TTL taken (about 31 years): 10**400 s overflowed the sweep's float arithmetic."""
+
+
 def upload_ttl_s(env: dict | None = None) -> int:
     """Seconds uploads are kept: ``$MUSHROOM_UPLOAD_TTL_S``, else six hours.
 
     Raises:
-        ValueError: the variable is set but is not a whole number of seconds >= 1.
+        ValueError: the variable is set but is not a whole number of seconds from 1 to
+            :data:`MAX_UPLOAD_TTL_S`. Strict, unlike the other settings: the default could
+            keep photos longer than the operator asked for.
     """
-    raw = (os.environ if env is None else env).get(UPLOAD_TTL_ENV) or str(DEFAULT_UPLOAD_TTL_S)
-    if not raw.strip().isdigit() or int(raw) < 1:
-        raise ValueError(f"{UPLOAD_TTL_ENV} must be a whole number of seconds >= 1, not {raw!r}")
-    return int(raw)
+    return env_number(env, UPLOAD_TTL_ENV, DEFAULT_UPLOAD_TTL_S, kind=int, minimum=1,
+                      maximum=MAX_UPLOAD_TTL_S, unit="seconds", strict=True)
 
 
 def delete_cache(env: dict | None = None) -> tuple[int, int]:

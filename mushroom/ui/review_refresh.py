@@ -23,12 +23,11 @@ under the next photo.
 from __future__ import annotations
 
 import inspect
-import os
-import warnings
 from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from mushroom.settings import env_number
 from mushroom.ui import UserError
 from mushroom.ui.review_handlers import ReviewContext, require
 from mushroom.ui.review_view import md_text, progress_text, votes_table, with_votes
@@ -47,20 +46,11 @@ NOTICE = "**Label changed meanwhile**"
 
 def refresh_seconds() -> float:
     """The tick interval: ``MUSHROOM_REVIEW_REFRESH_S`` (read when the tab is built; tests
-    set a short one) or :data:`REFRESH_S`; a value that is not a positive number is ignored
-    with a warning."""
-    raw = os.environ.get("MUSHROOM_REVIEW_REFRESH_S", "").strip()
-    if not raw:
-        return REFRESH_S
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        warnings.warn(f"MUSHROOM_REVIEW_REFRESH_S={raw!r} is not a positive number of seconds:"
-                      f" refreshing every {REFRESH_S:g} s", stacklevel=2)
-        return REFRESH_S
-    return seconds
+    set a short one) or :data:`REFRESH_S`; a value that is not a number of seconds from 0.1
+    to a day is reported on stderr and :data:`REFRESH_S` used (a browser runs a timer
+    longer than 24.8 days at once, over and over)."""
+    return env_number(None, "MUSHROOM_REVIEW_REFRESH_S", REFRESH_S, minimum=0.1,
+                      maximum=86400, unit="seconds")
 
 
 APPLY_JS = """(tick, current, genus, mode, progress, votes, status, label) => {

@@ -16,12 +16,11 @@ which Uvicorn logged as a 40-line traceback: one line says it instead.
 from __future__ import annotations
 
 import asyncio
-import math
-import os
 import time
 
 from starlette.requests import ClientDisconnect
 
+from mushroom.settings import env_number
 from mushroom.ui.body_limit import send_refusal
 
 BODY_GRACE_S = 20.0
@@ -35,22 +34,16 @@ BODY_MIN_RATE = 500
 """Bytes a second a body must average after the grace (each 500 bytes buy a second)."""
 
 
-def body_grace_s(env: dict | None = None) -> float:
-    """``$MUSHROOM_BODY_GRACE_S``, else :data:`BODY_GRACE_S`.
+MAX_GRACE_S = 86400.0
+"""The longest grace taken (a day): longer is no limit at all."""
 
-    Raises:
-        ValueError: the variable is set but is not a number of seconds >= 1.
-    """
-    raw = ((os.environ if env is None else env).get(GRACE_ENV) or "").strip()
-    if not raw:
-        return BODY_GRACE_S
-    try:
-        grace = float(raw)
-    except ValueError:
-        grace = math.nan
-    if not grace >= 1 or math.isinf(grace):  # NaN fails the first test
-        raise ValueError(f"{GRACE_ENV} must be a number of seconds >= 1, not {raw!r}")
-    return grace
+
+def body_grace_s(env: dict | None = None) -> float:
+    """``$MUSHROOM_BODY_GRACE_S``, else :data:`BODY_GRACE_S`: a value that is not a number
+    of seconds from 1 to :data:`MAX_GRACE_S` is reported on stderr and the default used
+    (:func:`mushroom.settings.env_number`)."""
+    return env_number(env, GRACE_ENV, BODY_GRACE_S, minimum=1, maximum=MAX_GRACE_S,
+                      unit="seconds")
 
 
 def too_slow(grace_s: float) -> str:
