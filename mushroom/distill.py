@@ -210,7 +210,7 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
     import torch
 
     from mushroom.manifest import read_manifest
-    from mushroom.recalibrate import recalibrate
+    from mushroom.recalibrate import recalibrate, refuse_unused_oof_flag
     from mushroom.soup import refuse_overwrite
 
     refuse_overwrite([init, *teacher_runs], out_dir)
@@ -220,6 +220,7 @@ def distill(teacher_runs: list[str], init: str, data_dir: str, out_dir: str,
     torch.manual_seed(cfg.seed)
     teachers, teacher_meta = load_teachers(teacher_runs)
     student, meta = make_student(init, device)
+    refuse_unused_oof_flag(init, calib)  # the student gets the init's oof.npz: say it now
     if meta["manifest_sha256"] != teacher_meta["manifest_sha256"]:
         raise ValueError("the student's run and the teachers use different manifests")
     if any(t.cfg.mean != student.cfg.mean or t.cfg.std != student.cfg.std for t in teachers):

@@ -141,11 +141,12 @@ def rebalance(run_dir: str, data_dir: str, cfg: RebalanceConfig | None = None,
     from mushroom.checkpoint import load_checkpoint, save_checkpoint
     from mushroom.manifest import check_photos, read_manifest
     from mushroom.prior import undo
-    from mushroom.recalibrate import recalibrate
+    from mushroom.recalibrate import recalibrate, refuse_unused_oof_flag
 
     cfg = cfg or RebalanceConfig()
     run = Path(run_dir)
     model, meta = load_checkpoint(run / "model.pt")
+    refuse_unused_oof_flag(run, calib)  # before model.pt is replaced, not at the end
     undo(model, meta)  # retrain the raw head; recalibration picks alpha again
     model.float().eval()
     frame = read_manifest(run / "manifest.csv")

@@ -37,6 +37,7 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
         raise not_a_run(out)
     if not (out / "model.pt").is_file():  # a mistyped --run is not "a soup without outputs"
         raise FileNotFoundError(f"{out} is not a run folder: it has no model.pt")
+    refuse_unused_oof_flag(out, calib)
     if data_dir is None and not (out / "outputs.npz").is_file():
         raise FileNotFoundError(f"{out} has no saved outputs of its own (a soup or a fresh "
                                 "student): pass --data <photos> so calibration predicts them")
@@ -59,6 +60,23 @@ def recalibrate(run_dir: str, calib: CalibConfig | None = None, data_dir: str | 
     save_outputs(out, outs, oof)
     return finish(out, model, cfg, calib, frame, outs, oof, old["history"],
                   ckpt["metrics"].get("train_seconds", 0.0), log, keep)
+
+
+def refuse_unused_oof_flag(run: str | Path, calib: CalibConfig | None) -> None:
+    """Refuse ``--oof-sets-only`` for a run that has no out-of-fold outputs to act on.
+
+    Recalibrated as if the flag were absent, such a run got none of the wider rare-genus
+    sets the flag is asked for, unsaid. ``rebalance`` and ``distill`` call this before they
+    write anything, as their recalibration comes last.
+
+    Raises:
+        ValueError: ``calib`` keeps out-of-fold outputs out of tau and ``run`` has no
+            ``oof.npz``.
+    """
+    if calib is not None and not calib.tau_from_oof and not (Path(run) / "oof.npz").exists():
+        raise ValueError(f"--oof-sets-only keeps out-of-fold outputs out of tau, and {run} has "
+                         "none (no oof.npz: `train --cv` writes it; `soup` copies its first run's, "
+                         "`distill` its --init's): drop --oof-sets-only")
 
 
 def train_config(ckpt: dict) -> TrainConfig:

@@ -157,6 +157,7 @@ def run_cli(args: argparse.Namespace) -> int:
     """Make the soup and say what it still needs."""
     check_run_out(args.out, args.overwrite)
     out = make_soup(args.runs, args.out)
+    flag = " --oof-sets-only" if (Path(out) / "oof.npz").exists() else ""  # else refused
     print(f"wrote {out}/model.pt; calibrate it on its own predictions next:\n"
-          f"  python -m mushroom calibrate --run {out} --data <photos> --oof-sets-only")
+          f"  python -m mushroom calibrate --run {out} --data <photos>{flag}")
     return 0

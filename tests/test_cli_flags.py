@@ -92,3 +92,33 @@ def test_review_queue_refuses_the_shipped_oof_beside_another_model(tmp_path, tin
     shutil.copy(DEFAULT_MODEL, shipped)
     status, stdout, stderr = run_cli(*argv, "--model", str(shipped))
     assert status == 0 and "photos: 1" in stdout, stderr
+
+
+def test_oof_sets_only_is_refused_for_a_run_with_no_out_of_fold_outputs(tmp_path,
+                                                                         tiny_checkpoint):
+    """``--oof-sets-only`` keeps a run's ``oof.npz`` out of tau; a run without one (trained
+    without --cv, or a soup of such runs) was recalibrated as if the flag were absent, and
+    the sets it was meant to widen were not, unsaid. ``rebalance`` is refused before it
+    replaces the run's model.pt, ``distill`` before it trains."""
+    import shutil
+
+    data = write_tiny_dataset(tmp_path / "photos", per_class=2)
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(tiny_checkpoint, run / "model.pt")
+    assert run_cli("manifest", "--data", str(data), "--out", str(run / "manifest.csv"))[0] == 0
+    before = (run / "model.pt").read_bytes()
+    why = (f"--oof-sets-only keeps out-of-fold outputs out of tau, and {run} has none (no "
+           "oof.npz: `train --cv` writes it; `soup` copies its first run's, `distill` its "
+           "--init's): drop --oof-sets-only\n")
+    files = sorted(run.iterdir())
+    for argv in (["calibrate", "--run", str(run), "--data", str(data)],
+                 ["rebalance", "--run", str(run), "--data", str(data)],
+                 ["distill", "--teachers", str(run), "--init", str(run), "--data", str(data),
+                  "--out", str(tmp_path / "student"), "--input-size", "64"]):
+        status, _, stderr = run_cli(*argv, "--oof-sets-only")
+        assert status == 2 and stderr == "error: " + why, (argv, stderr)
+        assert (run / "model.pt").read_bytes() == before and sorted(run.iterdir()) == files
+    assert not (tmp_path / "student").exists()
+    status, _, stderr = run_cli("calibrate", "--run", str(run))  # goes on, to the outputs
+    assert status == 2 and "has no saved outputs of its own" in stderr, stderr

@@ -137,3 +137,24 @@ def test_soup_cli_replaces_an_earlier_soup_only_with_overwrite(tmp_path):
     assert run_cli("soup", "--runs", str(r1), str(r3), "--out", str(out), "--overwrite")[0] == 0
     _, meta = load_checkpoint(out / "model.pt")
     assert meta["soup_of"] == [str(r1), str(r3)]
+
+
+def test_soup_suggests_oof_sets_only_only_for_a_soup_with_out_of_fold_outputs(tmp_path):
+    """A soup of runs trained without --cv has no oof.npz, and ``calibrate --oof-sets-only``
+    refuses such a run: the command ``soup`` prints must be one that runs."""
+    import numpy as np
+
+    from conftest import run_cli
+
+    (r1, _), (r2, _) = _run(tmp_path, "a", 1), _run(tmp_path, "b", 2)
+    status, stdout, _ = run_cli("soup", "--runs", str(r1), str(r2), "--out",
+                                str(tmp_path / "plain"))
+    assert status == 0 and stdout.splitlines()[-1] == (
+        f"  python -m mushroom calibrate --run {tmp_path / 'plain'} --data <photos>")
+    np.savez_compressed(r1 / "oof.npz", logits=np.zeros((2, 9)), targets=np.zeros(2),
+                        index=np.arange(2))
+    status, stdout, _ = run_cli("soup", "--runs", str(r1), str(r2), "--out",
+                                str(tmp_path / "cv"))
+    assert status == 0 and stdout.splitlines()[-1] == (
+        f"  python -m mushroom calibrate --run {tmp_path / 'cv'} --data <photos> "
+        "--oof-sets-only")
