@@ -74,6 +74,21 @@ def model_key(model_path: str | Path, predictor) -> str:
     return f"{predictor.name} {predictor.version} {digest}"
 
 
+def shipped_oof_fits(model: str | Path) -> bool:
+    """Whether :data:`DEFAULT_OOF` may score photos beside ``model``.
+
+    They are the shipped model's out-of-fold probabilities and are preferred wherever they
+    cover a photo, so beside another model (another content, whatever its path) they would
+    leave it next to nothing to score. A missing ``model`` takes them: nothing else scores.
+    """
+    import filecmp
+
+    from mushroom.paths import DEFAULT_MODEL
+
+    return not Path(model).is_file() or (DEFAULT_MODEL.is_file() and
+                                         filecmp.cmp(model, DEFAULT_MODEL, shallow=False))
+
+
 def read_oof(path: str | Path | None) -> pd.DataFrame | None:
     """Out-of-fold probabilities indexed by image id, or None when there is no file."""
     if path is None or not Path(path).is_file():

@@ -11,7 +11,7 @@ from pathlib import Path
 from mushroom.cli import add_data_flag, check_out_dir
 from mushroom.config import at_least
 from mushroom.review import (CACHE_NAME, DEFAULT_OOF, TIER_NAMES, QueueConfig, build_queue,
-                             load_queue)
+                             load_queue, shipped_oof_fits)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,12 +40,7 @@ def check_shipped_oof(model: str) -> None:
     Raises:
         ValueError: ``model`` is a file whose content is not the shipped model's.
     """
-    import filecmp
-
-    from mushroom.paths import DEFAULT_MODEL
-
-    if not Path(model).is_file() or (DEFAULT_MODEL.is_file()
-                                     and filecmp.cmp(model, DEFAULT_MODEL, shallow=False)):
+    if shipped_oof_fits(model):  # the Review tab's Build queue applies the same rule
         return
     raise ValueError(f"--model {model} is not the shipped model, whose out-of-fold "
                      f"probabilities ({DEFAULT_OOF}, the default --oof) would score the photos "

@@ -621,6 +621,39 @@ def test_build_queue_keeps_the_photo_on_screen_and_what_was_typed_on_it(tmp_path
     assert "What you had typed on the photo you had open was discarded" in gone[at("status")]
 
 
+def test_build_queue_never_scores_with_the_shipped_oof_beside_another_model(
+        tmp_path, monkeypatch, tiny_checkpoint, real_data, shipped_model):
+    """``review-queue`` refuses the shipped out-of-fold file beside another --model; the
+    button took it beside the tab's model ($MUSHROOM_MODEL) whatever that was, so the shipped
+    model's probabilities scored every photo they cover and the served model the rest.
+    The button has no --oof to give: with another model it scores every photo itself."""
+    import shutil
+
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_tools as tools
+
+    at = h.ITEM_OUTPUTS.index
+    ctx = handler_context(tmp_path, monkeypatch, model=tiny_checkpoint)
+    for path in pd.read_csv(review.DEFAULT_OOF)["path"].head(2):  # real photos it scores
+        (ctx.data_dir / path).parent.mkdir(exist_ok=True)
+        shutil.copy(real_data / path, ctx.data_dir / path)
+    status = tools.build(ctx, "alice", "All", "all", progress=NoBar())[at("status")]
+    assert status.startswith("Queue built: 5 photos (0 scored out-of-fold, 0 by this model "
+                             "in an earlier build, 5 newly by this model;"), status
+    assert status.endswith(f" The shipped out-of-fold probabilities ({review.DEFAULT_OOF.name})"
+                           " were not used: they are the shipped model's, and this tab scores "
+                           f"with {tiny_checkpoint}."), status
+    queue = review.load_queue(ctx.cache, ctx.labels_dir)
+    assert (queue["source"] == "model").all()
+    shipped = tmp_path / "copy" / "model.pt"  # the shipped model under another name
+    shipped.parent.mkdir()
+    shutil.copy(shipped_model, shipped)
+    ctx.model_path = shipped
+    status = tools.build(ctx, "alice", "All", "all", progress=NoBar())[at("status")]
+    assert status.startswith("Queue built: 5 photos (2 scored out-of-fold,"), status
+    assert "were not used" not in status
+
+
 def test_build_queue_through_the_page_s_api_keeps_what_was_typed(tmp_path, tiny_checkpoint):
     # Its own app: a rebuild rescores the queue other tests of this module rely on.
     from server import running_app

@@ -81,17 +81,22 @@ def build(ctx: ReviewContext, user: str | None, filter_genus: str, mode: str,
     """(Re)compute the queue cache with the current model, showing progress. The photo on
     screen (``image_id``) stays, with the genus, species and note typed on it, while it is
     in the queue; else the first photo that matches the filters."""
-    from mushroom.review import DEFAULT_OOF, build_queue
+    from mushroom.review import DEFAULT_OOF, build_queue, shipped_oof_fits
 
     user = require(user)
     if ctx.data_dir is None or not ctx.data_dir.is_dir():
         raise UserError("No photo folder configured (MUSHROOM_REVIEW_DATA).")
+    oof = DEFAULT_OOF if shipped_oof_fits(ctx.model_path) else None  # as review-queue rules
     try:
-        counts = build_queue(ctx.data_dir, ctx.cache, ctx.model_path, DEFAULT_OOF, ctx.cfg,
+        counts = build_queue(ctx.data_dir, ctx.cache, ctx.model_path, oof, ctx.cfg,
                              progress=lambda it: progress.tqdm(it, desc="scoring photos"))
     except (OSError, ValueError) as err:  # OSError: e.g. a read-only store for queue.csv
         raise UserError(str(err)) from err
     status = built_text(counts)
+    if oof is None and DEFAULT_OOF.is_file():
+        status += (f" The shipped out-of-fold probabilities ({DEFAULT_OOF.name}) were not "
+                   f"used: they are the shipped model's, and this tab scores with "
+                   f"{ctx.model_path}.")
     out = render(ctx, user, image_id or None, filter_genus, mode, status, history,
                  keep="same")
     return keep_typed(ctx, out, image_id, genus, species, note, seen)
