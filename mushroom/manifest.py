@@ -108,3 +108,27 @@ def check_photos(frame: pd.DataFrame, data_dir: str | Path) -> None:
         raise FileNotFoundError(
             f"{len(missing)} of {len(frame)} photos of the manifest are not under {data_dir} "
             f"(first: {missing[0]}); pass the photo folder the manifest was built from")
+
+
+def unused_photos_note(frame: pd.DataFrame, data_dir: str | Path) -> str | None:
+    """What a resumed run says of the photos under ``data_dir`` its manifest does not hold.
+
+    A resumed run trains on its ``manifest.csv``: photos added to ``--data`` since it
+    started were left out unsaid. Paths only (a scan, no decoding or hashing), so photos
+    the cleaning dropped when the manifest was built (duplicates, unreadable) count too.
+
+    Returns:
+        str | None: one line naming how many, the first, and how to use them; None when
+            every photo found is in ``frame``.
+    """
+    from mushroom.data import CleaningReport, scan
+
+    known = set(frame["path"])
+    unused = [path for path, _ in scan(Path(data_dir), CleaningReport()) if path not in known]
+    if not unused:
+        return None
+    return (f"{len(unused)} photo{'s' * (len(unused) > 1)} under {data_dir} "
+            f"{'are' if len(unused) > 1 else 'is'} not in the run's manifest.csv (added since "
+            f"the run started, or left out when it was built; first: {unused[0]}): a resumed "
+            "run trains on its manifest only; to train on them, start afresh (--overwrite "
+            "instead of --resume)")

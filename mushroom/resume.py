@@ -220,7 +220,8 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
         FileNotFoundError: no train_state.pt or manifest.csv in ``out``, or photos missing.
         ValueError: the state is unreadable, or the config or manifest differ from the run's.
     """
-    from mushroom.manifest import cap_train, check_photos, manifest_sha256, read_manifest
+    from mushroom.manifest import (
+        cap_train, check_photos, manifest_sha256, read_manifest, unused_photos_note)
 
     path = out / STATE_NAME
     if not path.is_file():
@@ -240,6 +241,9 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
                          f"{'; '.join(problems)}. Give the flags it was started with, or drop "
                          "--resume to start over")
     check_photos(frame, data)
+    note = None if manifest else unused_photos_note(frame, data)  # --manifest chose its photos
+    if note:
+        log(note)
     if labels_dir:
         log(f"--labels {labels_dir}: not applied again; the run's manifest.csv holds the labels "
             "it started with")

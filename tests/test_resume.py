@@ -219,6 +219,34 @@ def test_resume_keeps_a_split_its_manifest_already_keeps(stopped, data, tmp_path
         resume.reopen(out, data, cfg, None, None, said.append, keep_split=str(kept))
 
 
+def test_resume_says_which_photos_under_data_it_does_not_train_on(stopped, data, tmp_path):
+    """Photos added to --data since the run started were left out of a resumed run unsaid
+    (its manifest.csv is what it trains on); photos gone from it are refused, as before."""
+    out, photos = tmp_path / "run", tmp_path / "photos"
+    shutil.copytree(stopped, out)
+    shutil.copytree(data, photos)
+    cfg = TrainConfig(workers=0, batch_size=16, input_size=SIDE)
+    cfg.stages = [dataclasses.replace(s, epochs=int(e))
+                  for s, e in zip(cfg.stages, EPOCHS.split(","))]
+    said = []
+    resume.reopen(out, photos, cfg, None, None, said.append)
+    assert not [line for line in said if "not in the run's manifest" in line], said
+    for k, genus in enumerate(("Amanita", "Boletus")):
+        make_photo(k, seed=900 + k).save(photos / genus / f"new{k}.jpg")
+    said = []
+    resume.reopen(out, photos, cfg, None, None, said.append)
+    assert (f"2 photos under {photos} are not in the run's manifest.csv (added since the run "
+            "started, or left out when it was built; first: Amanita/new0.jpg): a resumed run "
+            "trains on its manifest only; to train on them, start afresh (--overwrite instead "
+            "of --resume)") in said, said
+    said = []  # --manifest names the photos the run uses: the others are left out by choice
+    resume.reopen(out, photos, cfg, str(out / "manifest.csv"), None, said.append)
+    assert not [line for line in said if "not in the run's manifest" in line], said
+    (photos / pd.read_csv(out / "manifest.csv")["path"].iloc[0]).unlink()
+    with pytest.raises(FileNotFoundError, match="photos of the manifest are not under"):
+        resume.reopen(out, photos, cfg, None, None, said.append)
+
+
 def test_a_torn_write_never_replaces_the_last_good_state(tmp_path, monkeypatch):
     path = tmp_path / resume.STATE_NAME
     resume.save_atomic({"format": resume.FORMAT_VERSION, "epoch": 1}, path)
