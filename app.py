@@ -29,6 +29,7 @@ from mushroom.ui.api_input import (  # noqa: E402
     EXCEPTION_HANDLERS, CheckedBlocks, PrivateEndpoints)
 from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
+from mushroom.ui.held_clicks import HELD_CLICKS  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
 from mushroom.ui.page import HEAD, theme  # noqa: E402
 from mushroom.ui.refusals import EndedStreams, PlainTextRefusals  # noqa: E402
@@ -74,7 +75,8 @@ if __name__ == "__main__":
     seeded = seed_space_store()  # a Space's persistent store takes in labels/'s decisions
     if seeded:
         print(seeded)
-    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS, theme=theme(),  # Gradio 6
+    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS + HELD_CLICKS,
+                theme=theme(),  # Gradio 6
                 app_kwargs={"middleware": [Middleware(BodyDeadline),  # outermost: all reads
                                            Middleware(PlainTextRefusals),
                                            Middleware(EndedStreams),

@@ -298,8 +298,9 @@ def images_seen(page, selector: str) -> list[str]:
 
 
 def calls_sent(page, api_name: str) -> list:
-    """A list that gets an entry each time the page sends a queued call of ``api_name``
-    (a click Gradio drops because the last one is still pending sends none)."""
+    """A list that gets an entry, the inputs sent (``data``), each time the page sends a
+    queued call of ``api_name`` (a click Gradio drops because the last one is still pending
+    sends none)."""
     index = page.evaluate("(name) => gradio_config.dependencies.find(d => d.api_name === name)"
                           ".id", api_name)
     sent: list = []
@@ -307,8 +308,9 @@ def calls_sent(page, api_name: str) -> list:
     def note(request) -> None:
         if "/gradio_api/queue/join" in request.url:
             try:
-                if json.loads(request.post_data or "")["fn_index"] == index:
-                    sent.append(request.url)
+                call = json.loads(request.post_data or "")
+                if call["fn_index"] == index:
+                    sent.append(call["data"])
             except (ValueError, KeyError, TypeError):
                 pass  # not a call's join
 
@@ -324,9 +326,45 @@ def wait_until_cancelled(page, box: str, timeout: int = 60_000) -> None:
     cancelled call stays pending until the server has answered the cancel request (a
     round trip that takes seconds on a loaded machine), even after the next photo shows.
     An expert who clicks in that window sees the spinner vanish and clicks again; a test
-    that clicked there would wait forever for a heatmap never asked for.
+    that clicked there would wait forever for a heatmap never asked for. (The app's page now
+    holds such a click until the cancel is done, mushroom.ui.held_clicks, which tests with
+    :func:`hold_cancels` check; the drop tests wait here, so that they test the drop alone.)
     """
     page.wait_for_function("(box) => { const t = document.querySelector("
                            "box + ' [data-testid=status-tracker]');"
                            " return !t || t.classList.contains('hide'); }", arg=box,
                            timeout=timeout)
+
+
+
+def hold_cancels(page) -> None:
+    """Hold each of the page's requests to ``/gradio_api/cancel`` until
+    :func:`release_cancels`, as a loaded Space or a phone network would for seconds: Gradio's
+    page cancels an event only once that request is answered, and until then it drops a
+    click that starts the event again (see :func:`wait_until_cancelled`).
+
+    Call it before the page is opened: the hold goes under the page's own ``fetch``, which
+    the page's scripts may wrap (mushroom.ui.held_clicks), as the network's would. The
+    page's ``window.cancelsSent`` counts the cancels asked for.
+    """
+    page.add_init_script("""(() => {
+        const send = window.fetch, held = [];
+        window.cancelsSent = 0;
+        window.holdCancels = true;
+        window.releaseCancels = () => {
+            window.holdCancels = false;
+            held.splice(0).forEach((go) => go());
+        };
+        window.fetch = (...args) => {
+            const url = String((args[0] && args[0].url) || args[0]);
+            if (!url.includes("/gradio_api/cancel")) return send(...args);
+            window.cancelsSent += 1;
+            if (!window.holdCancels) return send(...args);
+            return new Promise((go) => held.push(go)).then(() => send(...args));
+        };
+    })()""")
+
+
+def release_cancels(page) -> None:
+    """Send the cancels :func:`hold_cancels` held, and from now on each as it comes."""
+    page.evaluate("() => window.releaseCancels()")

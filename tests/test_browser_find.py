@@ -13,7 +13,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 from calibrated import calibrated_checkpoint
-from conftest import CHROMIUM, corner_buttons, make_photo, refused_in_place
+from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, images_seen,
+                      make_photo, refused_in_place, release_cancels, watch_images)
 from mushroom.taxonomy import GENERA
 from mushroom.ui.cards import photo_caption
 from images import rotated_webp
@@ -237,6 +238,44 @@ def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page
     page.wait_for_function("() => !document.querySelector('#find-heatmap img')",
                            timeout=10_000)
     assert app.alive()
+
+
+def test_explain_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_lost(
+        app, page, tmp_path):
+    """Another photo chosen cancels the explanation of the one before; Gradio's page
+    dropped a click on Explain until the server had answered that cancel (seconds on a
+    loaded Space). The click is now held and sent once the cancel is done, once."""
+    hold_cancels(page)
+    landscape, portrait = tmp_path / "cap.jpg", tmp_path / "stem.jpg"
+    make_photo(GENERA.index("Russula"), seed=71, size=(320, 240)).save(landscape, quality=92)
+    make_photo(GENERA.index("Russula"), seed=72, size=(240, 320)).save(portrait, quality=92)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(landscape),
+                                                                   str(portrait)])
+    wait_for_answers(page)
+    watch_images(page, "#find-heatmap img")
+    sent = calls_sent(page, "find_explain")
+    page.click("#find-explain-btn")  # photo 1
+    tracker = page.locator("#find-heatmap [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # its explanation is running
+    page.locator("#find-which").click()
+    page.get_by_role("option", name=re.compile(r"^Photo 2 \(stem\.jpg\)")).click()
+    page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)
+    page.click("#find-explain-btn")  # while the cancel is on its way
+    page.wait_for_timeout(500)
+    assert len(sent) == 1  # not sent yet: Gradio still holds photo 1's as pending
+    release_cancels(page)
+    page.wait_for_function(
+        "() => document.querySelector('#find-heatmap img')?.naturalWidth"
+        " && !document.querySelector('#find-heatmap [data-testid=status-tracker]:not(.hide)')",
+        timeout=120_000)
+    page.wait_for_timeout(2000)  # no second explanation follows this one
+    assert [data[1].split(" (")[0] for data in sent] == ["Photo 1", "Photo 2"]
+    assert len(images_seen(page, "#find-heatmap img")) == 1
+    width, height = page.locator("#find-heatmap img").evaluate(
+        "img => [img.naturalWidth, img.naturalHeight]")
+    assert height > width  # photo 2's shape
 
 
 def test_removing_a_photo_closes_the_refusal_to_explain_it(app, page, tmp_path):

@@ -16,8 +16,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import (CHROMIUM, corner_buttons, images_seen, make_photo, refused_in_place,
-                      wait_until_cancelled, watch_images)
+from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, images_seen,
+                      make_photo, refused_in_place, release_cancels, wait_until_cancelled,
+                      watch_images)
 from mushroom.taxonomy import GENERA
 from images import rotated_webp
 from server import running_app
@@ -195,6 +196,38 @@ def test_a_new_photo_drops_the_explanation_still_running_for_the_old_one(app, of
     page.wait_for_function(
         "() => (document.querySelector('#heatmap img') || {}).alt?.includes('support Boletus')",
         timeout=120_000)
+    assert len(images_seen(page, "#heatmap img")) == 1
+
+
+def test_explain_clicked_while_the_old_photo_s_is_still_being_cancelled_is_not_lost(
+        app, offline_page, tmp_path):
+    # Gradio's page dropped a click on Explain until the server had answered the cancel of
+    # the old photo's explanation (seconds on a loaded Space): the old spinner vanished and
+    # no heatmap came. The click is now held and sent once the cancel is done, once.
+    page, _ = offline_page
+    hold_cancels(page)
+    old, new = tmp_path / "old.jpg", tmp_path / "new.jpg"
+    make_photo(GENERA.index("Amanita"), seed=51, size=(320, 240)).save(old, quality=92)
+    make_photo(GENERA.index("Boletus"), seed=52, size=(320, 240)).save(new, quality=92)
+    open_with_photo(page, app.url, old)
+    watch_images(page, "#heatmap img")
+    sent = calls_sent(page, "explain_page")
+    explain_genus(page, "Amanita")
+    tracker = page.locator("#heatmap [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # the explanation is running
+    upload(page, new)
+    assert page.evaluate("() => window.cancelsSent") > 0  # and its cancel is on its way
+    explain_genus(page, "Boletus")
+    page.wait_for_timeout(500)
+    assert len(sent) == 1  # not sent yet: Gradio still holds the old photo's as pending
+    release_cancels(page)
+    page.wait_for_function(
+        "() => (document.querySelector('#heatmap img') || {}).alt?.includes('support Boletus')"
+        " && !document.querySelector('#heatmap [data-testid=status-tracker]:not(.hide)')",
+        timeout=120_000)
+    page.wait_for_timeout(2000)  # no second explanation follows this one
+    assert [data[1] for data in sent] == ["Amanita", "Boletus"]
     assert len(images_seen(page, "#heatmap img")) == 1
 
 

@@ -14,8 +14,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from conftest import (PASSWORD, calls_sent, corner_buttons, images_seen, refused_in_place,
-                      wait_until_cancelled, watch_images)
+from conftest import (PASSWORD, calls_sent, corner_buttons, hold_cancels, images_seen,
+                      refused_in_place, release_cancels, wait_until_cancelled, watch_images)
 from mushroom import labels, review
 
 pytestmark = pytest.mark.browser
@@ -28,8 +28,11 @@ def review_env(review_env: dict[str, str]) -> dict[str, str]:
     return {**review_env, "MUSHROOM_REVIEW_REFRESH_S": str(REFRESH_S)}
 
 
-def open_review(browser, url: str):
+def open_review(browser, url: str, held_cancels: bool = False):
+    """The Review tab; with ``held_cancels``, its cancels held (conftest.hold_cancels)."""
     page = browser.new_page(viewport={"width": 1280, "height": 1500})
+    if held_cancels:
+        hold_cancels(page)
     page.goto(url)
     page.get_by_role("tab", name="Review").click()
     page.wait_for_selector("#review-login", state="visible")
@@ -369,6 +372,41 @@ def test_moving_on_drops_the_explanation_still_running_for_the_last_photo(review
     # as a click on a button whose last call is still pending is.
     assert len(sent) == 2
     assert len(images_seen(page, "#review-lime img")) == 1
+    page.close()
+
+
+def test_lime_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_lost(review_app,
+                                                                                   browser):
+    """Gradio's page dropped a click on LIME until the server had answered the cancel of
+    the last photo's explanation (seconds on a loaded Space): the old spinner vanished and
+    no heatmap came. The click now explains the photo on screen, once, when the cancel is
+    done, and the last photo's heatmap is still dropped."""
+    page = open_review(browser, review_app.url, held_cancels=True)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    first = go_to(page, "Amanita/001.jpg")  # explained by no other test: not in the cache
+    watch_images(page, "#review-lime img")
+    sent = calls_sent(page, "review_explain_page")
+    page.locator("#review-explain").click()
+    tracker = page.locator("#review-lime [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # the explanation is running
+    page.locator("#review-skip").click()
+    second = wait_for_other_photo(page, first)
+    page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)
+    page.locator("#review-explain").click()  # while the cancel is on its way
+    page.locator("#review-label").click()  # out of any text box: "l" is LIME's key
+    page.keyboard.press("l")  # asked twice: still one explanation
+    page.wait_for_timeout(500)
+    assert len(sent) == 1  # not sent yet: Gradio still holds the last photo's as pending
+    release_cancels(page)
+    page.wait_for_function("() => document.querySelector('#review-lime img')"
+                           " && !document.querySelector('#review-lime [data-testid=status-"
+                           "tracker]:not(.hide)')", timeout=120_000)
+    page.wait_for_timeout(2000)  # no second explanation follows the first
+    assert [data[1] for data in sent] == [first, second]
+    assert len(images_seen(page, "#review-lime img")) == 1
+    assert shown_id(page) == second
     page.close()
 
 
