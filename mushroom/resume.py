@@ -220,8 +220,7 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
         FileNotFoundError: no train_state.pt or manifest.csv in ``out``, or photos missing.
         ValueError: the state is unreadable, or the config or manifest differ from the run's.
     """
-    from mushroom.manifest import (
-        cap_train, check_photos, manifest_sha256, read_manifest, unused_photos_note)
+    from mushroom.manifest import cap_train, check_photos, manifest_sha256, read_manifest
 
     path = out / STATE_NAME
     if not path.is_file():
@@ -241,6 +240,17 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
                          f"{'; '.join(problems)}. Give the flags it was started with, or drop "
                          "--resume to start over")
     check_photos(frame, data)
+    _say_what_stays(frame, data, manifest, labels_dir, keep_split, log)
+    log(describe(state, cfg.stages))
+    return frame, Saver(out, cfg, state["manifest_sha256"], state)
+
+
+def _say_what_stays(frame: pd.DataFrame, data: Path, manifest: str | None,
+                    labels_dir: str | None, keep_split: str | None, log) -> None:
+    """Tell which of this command's inputs the resumed run does not take up again: new
+    photos under ``data``, ``--labels``; and that ``--keep-split`` was checked."""
+    from mushroom.manifest import unused_photos_note
+
     note = None if manifest else unused_photos_note(frame, data)  # --manifest chose its photos
     if note:
         log(note)
@@ -249,8 +259,6 @@ def reopen(out: Path, data: Path, cfg: TrainConfig, manifest: str | None,
             "it started with")
     if keep_split:
         log(f"--keep-split {keep_split}: the run's manifest.csv keeps its split (checked)")
-    log(describe(state, cfg.stages))
-    return frame, Saver(out, cfg, state["manifest_sha256"], state)
 
 
 def split_moves(frame: pd.DataFrame, keep_split: str) -> list[str]:
