@@ -100,9 +100,11 @@ def test_expert_relabels_a_photo_with_a_species(review_app, review_env, browser,
     text(page, "review-note").press_sequentially("white gills, red cap, crumbly")
     page.locator("#review-label").click()  # leave the text box, then use the shortcut
     page.keyboard.press("r")
+    # the Save's answer shows the next photo (a refresh tick may bring the new progress
+    # line before it: waiting for that read the status line too early)
     page.wait_for_function(
-        f"() => !document.querySelector('#review-progress').innerText.includes("
-        f"'Reviewed {before[0]} /')", timeout=60_000)
+        f"() => !document.querySelector('#review-label').innerText.includes('{image_id}')",
+        timeout=60_000)
     assert progress(page) == (before[0] + 1, before[1])
     assert "Saved: relabel" in page.inner_text("#review-status")
     page.wait_for_timeout(1000)  # let the next photo finish rendering

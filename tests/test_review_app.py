@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -751,6 +753,89 @@ def test_a_refresh_names_the_experts_own_vote_cast_elsewhere(tmp_path, monkeypat
     h.act(ctx, "save", "bob", image_id, "Russula", "", "", "All", "all")
     ticked = refresh.tick(ctx, "alice", image_id, "All", "all", seen, "", [], "")
     assert ticked["status"].startswith("**Label changed meanwhile**: bob's vote")
+
+
+def test_a_tick_between_this_tab_s_vote_and_its_answer_names_no_change(review_app, review_env):
+    """A tick of Alice's page that runs after her Save there is stored but before the Save
+    answers (so the photo and label it was computed for are the ones the vote referred to)
+    must not tell her that her own vote "from another tab" changed the label: the Save's
+    answer is on its way and moves the page on. Under load it did, and landed first. Holding
+    the hold board's lock here keeps the Save waiting after it stored the vote (the next
+    photo is handed out under that lock), so the tick runs in that gap every time. A tick
+    of her other tab in the same gap still names her vote."""
+    import time
+
+    from filelock import FileLock
+
+    from mushroom.review_hold_board import HOLDS_NAME, LOCK_S
+
+    alice, _, image_id, shown = unvoted_photo_open(review_app, review_env)
+    other_tab = logged_in(review_app, "alice")
+    other_tab.predict(image_id, "All", "all", api_name="/review_show")
+    label = shown[5]["value"]
+    new = "Amanita" if label != "Amanita" else "Boletus"
+    page = (shown[8], shown[4], shown[9], shown[2])  # progress, votes, status, header shown
+    before = len(store_rows(review_env))
+    with FileLock(str(Path(review_env["MUSHROOM_LABELS"]) / HOLDS_NAME) + ".lock"):
+        save = alice.submit(image_id, new, "", "", "All", "all", api_name="/review_save")
+        while len(store_rows(review_env)) == before:  # stored; the Save now waits for the lock
+            time.sleep(0.01)
+        stored = time.monotonic()
+        ticks = [tab.submit(image_id, "All", "all", *page, api_name="/review_tick")
+                 for tab in (alice, other_tab)]
+        assert time.monotonic() - stored < LOCK_S / 2, "too slow to tick inside the gap"
+        own, elsewhere = (job.result(timeout=60) for job in ticks)
+    assert save.result(timeout=60)[0] != image_id  # the Save's answer moves the page on
+    assert own["votes"][0][1:4] == ["alice", "relabel", new]  # the tick saw the vote...
+    assert own["status"] is None  # ...and leaves the status line to the Save's answer
+    assert elsewhere["status"].startswith(
+        f"**Label changed meanwhile**: your vote from another tab or the API changed this "
+        f"photo's label from {label} to {new}.")
+
+
+@contextmanager
+def page_session(session_hash: str):
+    """Handlers called inside run as in the page session ``session_hash`` (a tab)."""
+    from gradio.context import LocalContext
+
+    token = LocalContext.request.set(SimpleNamespace(session_hash=session_hash))
+    try:
+        yield
+    finally:
+        LocalContext.request.reset(token)
+
+
+def test_a_tab_s_own_vote_quiets_its_ticks_only_until_it_shows_a_photo_anew(tmp_path,
+                                                                            monkeypatch):
+    """A tick of Alice's tab that still holds the ``seen`` her vote there was cast with (the
+    vote's answer has not landed) says nothing of that vote; her other tab's tick names it;
+    and once the tab shows a photo anew, even with the same label (a Confirm, then the
+    photo again), a later change is named again."""
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_refresh as refresh
+
+    ctx = handler_context(tmp_path, monkeypatch)
+    with page_session("alice-tab"):
+        shown = h.render(ctx, "alice", None, "All", "all")
+        image_id, seen = shown[0], shown[-1]
+        other = "Amanita" if seen[1] != "Amanita" else "Boletus"
+        h.act(ctx, "save", "alice", image_id, other, "", "", "All", "all", seen)
+        ticked = refresh.tick(ctx, "alice", image_id, "All", "all", seen, "", [], "")
+        assert ticked["votes"][0][1:4] == ["alice", "relabel", other]
+        assert ticked["status"] is None
+    with page_session("alice-phone"):  # an equal (image id, label) of her other tab
+        ticked = refresh.tick(ctx, "alice", image_id, "All", "all", tuple(seen), "", [], "")
+        assert ticked["status"].startswith("**Label changed meanwhile**: your vote from "
+                                           "another tab or the API changed")
+    with page_session("alice-tab"):
+        seen = h.render(ctx, "alice", None, "All", "all", after=image_id)[-1]
+        h.act(ctx, "confirm", "alice", seen[0], seen[1], "", "", "All", "all", seen)
+        again = h.render(ctx, "alice", seen[0], "All", "all", keep="trail")[-1]
+        assert again == seen
+        h.act(ctx, "save", "bob", seen[0], "Russula" if seen[1] != "Russula" else "Amanita",
+              "", "", "All", "all")
+        ticked = refresh.tick(ctx, "alice", seen[0], "All", "all", again, "", [], "")
+        assert ticked["status"].startswith("**Label changed meanwhile**: bob's vote")
 
 
 def test_the_refresh_interval_comes_from_the_environment(monkeypatch, capsys):

@@ -217,6 +217,7 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     any other photo (an API client names photos by id) has no shown label to check.
     """
     from mushroom.labels import record
+    from mushroom.ui.review_refresh import voting
     from mushroom.ui.review_refused import check_choice, check_confirm, shown_label
 
     user = require(user)
@@ -227,12 +228,11 @@ def act(ctx: ReviewContext, kind: str, user: str | None, image_id: str, genus: s
     fields = {"confirm": {"genus": row["genus"]}, "save": {"genus": genus, "species": species},
               "not_a_mushroom": {"flags": ("not_a_mushroom",)},
               "unusable": {"flags": ("unusable",)}, "note": {}}[kind]
+    shown = seen if kind in VOTES and seen and seen[0] == image_id else None
     try:
-        d = record(ctx.labels_dir, ctx.data_dir, row["path"], user, note=note or "",
-                   model_version=row["model"],
-                   seen=seen[1] if kind in VOTES and seen and seen[0] == image_id
-                   else None,
-                   **fields)
+        with voting(shown):  # this page's ticks meanwhile must not report it as elsewhere's
+            d = record(ctx.labels_dir, ctx.data_dir, row["path"], user, note=note or "",
+                       model_version=row["model"], seen=shown[1] if shown else None, **fields)
     except ValueError as err:
         raise UserError(str(err), title="Not saved") from err
     status = saved_text(d, species if kind == "save" else "", before=row["species"])

@@ -23,6 +23,8 @@ under the next photo.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import gradio as gr
@@ -42,6 +44,51 @@ shows well before they decide, while each signed-in page costs the server one ch
 
 NOTICE = "**Label changed meanwhile**"
 """How the tick's notice starts on the status line (so a later tick can take it back)."""
+
+
+_VOTED: dict[str, tuple[str, str]] = {}
+"""Each page session (:func:`~mushroom.ui.review_holds.tab_key`) -> the ``seen`` its latest
+vote was cast with: the very object its session state holds until the page shows a photo
+anew (Gradio hands a ``gr.State`` value to every event by reference, and each showing of
+a photo makes a new one), so an equal ``seen`` shown again later is not mistaken for it."""
+VOTED_TABS = 10_000
+"""Sessions :data:`_VOTED` remembers at most (the oldest are forgotten first)."""
+
+
+@contextmanager
+def voting(seen: tuple[str, str] | None) -> Iterator[None]:
+    """Around this page session's vote on the photo and label ``seen`` (None: a vote on no
+    photo shown): until the page shows a photo anew, its ticks leave the status line alone.
+    A tick that runs after the vote is stored and before its answer lands still has
+    ``seen``, and would put a notice of this very vote, "from another tab", on the page
+    before the vote's "Saved" (a loaded server). Set before the vote is stored, so no tick
+    finds the vote without it; taken back when the vote fails, so a notice of another
+    expert's vote is not held back."""
+    from mushroom.ui.review_holds import this_tab
+
+    tab = this_tab()
+    if not tab or not seen:  # a direct call, or nothing shown: no page to keep quiet
+        yield
+        return
+    before = _VOTED.pop(tab, None)
+    _VOTED[tab] = seen
+    while len(_VOTED) > VOTED_TABS:
+        _VOTED.pop(next(iter(_VOTED)), None)
+    try:
+        yield
+    except BaseException:
+        _VOTED.pop(tab, None)
+        if before is not None:
+            _VOTED[tab] = before
+        raise
+
+
+def _own_vote(seen: tuple[str, str] | None) -> bool:
+    """Whether this page session voted with the ``seen`` it still holds (see :func:`voting`):
+    the page has not shown a photo anew since, so the vote's answer has not landed."""
+    from mushroom.ui.review_holds import this_tab
+
+    return seen is not None and _VOTED.get(this_tab()) is seen
 
 
 def refresh_seconds() -> float:
@@ -161,6 +208,8 @@ def _photo_changes(ctx: ReviewContext, user: str, image_id: str, now: str,
     votes = votes_table(ctx.labels_dir, image_id)
     if votes != [row for row in (votes_shown or []) if any(row)]:
         out["votes"] = votes
+    if _own_vote(seen):  # its answer, on its way, says "Saved" and moves the page on
+        return out
     status = _markdown(notice(ctx, user, image_id, now, seen))
     if status and status != (status_shown or ""):
         out["status"] = status
@@ -175,7 +224,8 @@ def notice(ctx: ReviewContext, user: str, image_id: str, now: str,
     (naming whose vote made it so, :func:`changed_by`), or "" when the label on screen still
     holds. ``user``'s own vote counts too: cast in another tab or through the API, it leaves
     this page on the old label, whose Confirm is refused (a tick raced by this page's own
-    vote is dropped in the browser, see :data:`APPLY_JS`)."""
+    vote says nothing of it: one computed before the vote's answer, see :func:`voting`,
+    and one landing after it, dropped in the browser, see :data:`APPLY_JS`)."""
     if not seen or seen[0] != image_id or seen[1] == now:
         return ""
     return (f"{NOTICE}: {changed_by(ctx, user, image_id, now)} changed this photo's label "
