@@ -368,3 +368,57 @@ def hold_cancels(page) -> None:
 def release_cancels(page) -> None:
     """Send the cancels :func:`hold_cancels` held, and from now on each as it comes."""
     page.evaluate("() => window.releaseCancels()")
+
+
+def watch_completions(page) -> None:
+    """Record, in the page, the dependency (``fn_index``) of each queued call whose result
+    the server has sent (``process_completed``), read with :func:`wait_until_completed`: a
+    call whose cancel :func:`hold_cancels` holds may still finish, and its result then
+    reaches the page while the page is cancelling it.
+
+    Call it before the page is opened (as :func:`hold_cancels`): it tees the page's
+    ``/queue/join`` answers (which event is which call) and ``/queue/data`` stream.
+    """
+    page.add_init_script("""(() => {
+        const send = window.fetch, calls = {}, decoder = new TextDecoder();
+        window.completedFns = [];
+        const note = (line) => {
+            if (!line.startsWith("data:")) return;
+            try {
+                const msg = JSON.parse(line.slice(5));
+                if (msg.msg === "process_completed" && msg.event_id in calls)
+                    window.completedFns.push(calls[msg.event_id]);
+            } catch (err) { /* a heartbeat or a partial line */ }
+        };
+        window.fetch = (...args) => {
+            const url = String((args[0] && args[0].url) || args[0]);
+            const reply = send(...args);
+            if (url.includes("/queue/join")) {
+                const fn = JSON.parse(args[1].body).fn_index;
+                reply.then((r) => r.clone().json()).then((j) => { calls[j.event_id] = fn; },
+                                                          () => {});
+            } else if (url.includes("/queue/data")) {
+                reply.then(async (r) => {
+                    const reader = r.clone().body.getReader();
+                    let text = "";
+                    for (;;) {
+                        const {done, value} = await reader.read();
+                        if (done) return;
+                        text += decoder.decode(value, {stream: true});
+                        const lines = text.split("\\n");
+                        text = lines.pop();
+                        lines.forEach(note);
+                    }
+                }, () => {});
+            }
+            return reply;
+        };
+    })()""")
+
+
+def wait_until_completed(page, api_name: str, timeout: int = 120_000) -> None:
+    """Wait until the server has sent the page a result of ``api_name``'s call (see
+    :func:`watch_completions`)."""
+    page.wait_for_function("(name) => window.completedFns.includes(gradio_config.dependencies"
+                           ".find(d => d.api_name === name).id)", arg=api_name,
+                           timeout=timeout)

@@ -14,7 +14,8 @@ from gradio_client import Client, handle_file
 
 from calibrated import calibrated_checkpoint
 from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, images_seen,
-                      make_photo, refused_in_place, release_cancels, watch_images)
+                      make_photo, refused_in_place, release_cancels, wait_until_completed,
+                      watch_completions, watch_images)
 from mushroom.taxonomy import GENERA
 from mushroom.ui.cards import photo_caption
 from images import rotated_webp
@@ -468,3 +469,40 @@ def test_explain_clicked_again_while_running_explains_the_new_choice(app, page, 
     page.wait_for_function(
         "() => (document.querySelector('#find-heatmap img') || {}).alt?.includes("
         "'support Russula')", timeout=120_000)
+
+
+def test_the_last_photo_s_explanation_that_finishes_while_cancelled_is_never_shown(
+        app, page, tmp_path):
+    """An explanation done on the server before its cancel got there (a slow network)
+    still reached the page, which drew photo 1's heatmap with photo 2 chosen."""
+    hold_cancels(page)
+    watch_completions(page)
+    landscape, portrait = tmp_path / "cap.jpg", tmp_path / "stem.jpg"
+    make_photo(GENERA.index("Amanita"), seed=81, size=(320, 240)).save(landscape, quality=92)
+    make_photo(GENERA.index("Amanita"), seed=82, size=(240, 320)).save(portrait, quality=92)
+    page.goto(app.url + "?tab=find", wait_until="load")
+    page.locator("#find-photos input[type=file]").set_input_files([str(landscape),
+                                                                   str(portrait)])
+    wait_for_answers(page)
+    watch_images(page, "#find-heatmap img")
+    page.click("#find-explain-btn")  # photo 1
+    tracker = page.locator("#find-heatmap [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # its explanation is running
+    page.locator("#find-which").click()
+    page.get_by_role("option", name=re.compile(r"^Photo 2 \(stem\.jpg\)")).click()
+    page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)  # held
+    wait_until_completed(page, "find_explain")  # photo 1's heatmap reached the page
+    page.wait_for_timeout(1000)
+    release_cancels(page)
+    page.wait_for_timeout(1000)
+    assert images_seen(page, "#find-heatmap img") == []
+    page.click("#find-explain-btn")  # photo 2's own explanation is shown
+    page.wait_for_function(
+        "() => document.querySelector('#find-heatmap img')?.naturalWidth"
+        " && !document.querySelector('#find-heatmap [data-testid=status-tracker]:not(.hide)')",
+        timeout=120_000)
+    assert len(images_seen(page, "#find-heatmap img")) == 1
+    width, height = page.locator("#find-heatmap img").evaluate(
+        "img => [img.naturalWidth, img.naturalHeight]")
+    assert height > width  # photo 2's shape

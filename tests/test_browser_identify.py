@@ -18,6 +18,7 @@ import pytest
 
 from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, images_seen,
                       make_photo, refused_in_place, release_cancels, wait_until_cancelled,
+                      wait_until_completed, watch_completions,
                       watch_images)
 from mushroom.taxonomy import GENERA
 from images import rotated_webp
@@ -228,6 +229,36 @@ def test_explain_clicked_while_the_old_photo_s_is_still_being_cancelled_is_not_l
         timeout=120_000)
     page.wait_for_timeout(2000)  # no second explanation follows this one
     assert [data[1] for data in sent] == ["Amanita", "Boletus"]
+    assert len(images_seen(page, "#heatmap img")) == 1
+
+
+def test_an_old_photo_s_explanation_that_finishes_while_cancelled_is_never_shown(
+        app, offline_page, tmp_path):
+    # An explanation done on the server before its cancel got there (a slow network, a
+    # cached one) still reached the page, which drew it beside the new photo's verdict.
+    page, _ = offline_page
+    hold_cancels(page)
+    watch_completions(page)
+    old, new = tmp_path / "old.jpg", tmp_path / "new.jpg"
+    make_photo(GENERA.index("Amanita"), seed=61, size=(320, 240)).save(old, quality=92)
+    make_photo(GENERA.index("Boletus"), seed=62, size=(320, 240)).save(new, quality=92)
+    open_with_photo(page, app.url, old)
+    watch_images(page, "#heatmap img")
+    explain_genus(page, "Amanita")
+    tracker = page.locator("#heatmap [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # the explanation is running
+    upload(page, new)
+    assert page.evaluate("() => window.cancelsSent") > 0  # its cancel is held
+    wait_until_completed(page, "explain_page")  # and the old heatmap reached the page
+    page.wait_for_timeout(1000)
+    release_cancels(page)
+    page.wait_for_timeout(1000)
+    assert images_seen(page, "#heatmap img") == []
+    explain_genus(page, "Boletus")  # the new photo's own explanation is shown
+    page.wait_for_function(
+        "() => (document.querySelector('#heatmap img') || {}).alt?.includes('support Boletus')",
+        timeout=120_000)
     assert len(images_seen(page, "#heatmap img")) == 1
 
 

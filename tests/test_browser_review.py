@@ -15,7 +15,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from conftest import (PASSWORD, calls_sent, corner_buttons, hold_cancels, images_seen,
-                      refused_in_place, release_cancels, wait_until_cancelled, watch_images)
+                      refused_in_place, release_cancels, wait_until_cancelled,
+                      wait_until_completed, watch_completions, watch_images)
 from mushroom import labels, review
 
 pytestmark = pytest.mark.browser
@@ -29,10 +30,12 @@ def review_env(review_env: dict[str, str]) -> dict[str, str]:
 
 
 def open_review(browser, url: str, held_cancels: bool = False):
-    """The Review tab; with ``held_cancels``, its cancels held (conftest.hold_cancels)."""
+    """The Review tab; with ``held_cancels``, its cancels held (conftest.hold_cancels) and
+    its calls' results watched (conftest.watch_completions)."""
     page = browser.new_page(viewport={"width": 1280, "height": 1500})
     if held_cancels:
         hold_cancels(page)
+        watch_completions(page)
     page.goto(url)
     page.get_by_role("tab", name="Review").click()
     page.wait_for_selector("#review-login", state="visible")
@@ -408,6 +411,33 @@ def test_lime_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_los
     page.wait_for_timeout(2000)  # no second explanation follows the first
     assert [data[1] for data in sent] == [first, second]
     assert len(images_seen(page, "#review-lime img")) == 1
+    assert shown_id(page) == second
+    page.close()
+
+
+def test_the_last_photo_s_explanation_that_finishes_while_cancelled_is_never_shown(
+        review_app, browser):
+    """A heatmap done on the server before its cancel got there (a slow network, a cached
+    one) still reached the page, which drew it, and its caption, on the next photo."""
+    page = open_review(browser, review_app.url, held_cancels=True)
+    log_in(page, "bob")
+    wait_for_photo(page)
+    first = go_to(page, "Amanita/002.jpg")  # explained by no other test: not in the cache
+    watch_images(page, "#review-lime img")
+    page.locator("#review-explain").click()
+    tracker = page.locator("#review-lime [data-testid=status-tracker]")
+    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
+                           timeout=10_000)  # the explanation is running
+    page.locator("#review-skip").click()
+    second = wait_for_other_photo(page, first)
+    page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)  # held
+    note = page.locator("#review-lime-note").inner_text()
+    wait_until_completed(page, "review_explain_page")  # the last photo's reached the page
+    page.wait_for_timeout(1000)
+    release_cancels(page)
+    page.wait_for_timeout(1000)
+    assert images_seen(page, "#review-lime img") == []
+    assert page.locator("#review-lime-note").inner_text() == note  # no caption of it
     assert shown_id(page) == second
     page.close()
 

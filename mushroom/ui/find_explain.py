@@ -14,6 +14,7 @@ import gradio as gr
 
 from mushroom.taxonomy import GENERA
 from mushroom.ui import UserError, said, whole_number
+from mushroom.ui.answers import if_current, stamped
 from mushroom.ui.cards import photo_caption
 from mushroom.ui.explaining import (PREDICTED, explain, explain_in_place, heatmap_panel,
                                     quality_radio)
@@ -77,6 +78,26 @@ def explain_photo_for_page(photos: list | None, which: str | None, genus: str = 
                             subject="the chosen photo")
 
 
+def chosen_path(photos: list | None, which: str | None) -> str | None:
+    """The file of the photo chosen to explain (``which``), or None when there is none."""
+    paths, number = file_paths(photos), photo_number(which)
+    return paths[number - 1] if number and number <= len(paths) else None
+
+
+def explain_stamped(photos: list | None, which: str | None, genus: str = PREDICTED,
+                    quality: str = "fast", progress=gr.Progress()) -> dict:
+    """The page's LIME run: :func:`explain_photo_for_page`'s outputs, stamped with the
+    file explained, for :func:`show_explained`."""
+    return stamped(explain_photo_for_page(photos, which, genus, quality, progress),
+                   chosen_path(photos, which), None)
+
+
+def show_explained(explained: dict | None, photos: list | None, which: str | None) -> tuple:
+    """(heatmap, alt or refusal) of ``explained`` if it is of the photo now chosen, else
+    skips: by file, as a relabelled choice ("Photo 2 (...): Amanita 97%") is the same."""
+    return if_current(explained, chosen_path(photos, which), None, 2)
+
+
 def explain_panel(photos: gr.File, raw: gr.JSON) -> None:
     """One photo of the find through LIME; new photos cancel and blank it."""
     with gr.Accordion("Explain one photo: which parts of it drove the answer (LIME)",
@@ -89,13 +110,19 @@ def explain_panel(photos: gr.File, raw: gr.JSON) -> None:
         why = gr.Button("Explain this photo", elem_id="find-explain-btn")
         refusal, heatmap = heatmap_panel("find-")
     private = {"api_visibility": "private"}
+    explained = gr.State()  # the last heatmap, and the file it is of
     explaining = why.click(lambda: "", None, refusal, api_name="find_explain_start",
                            queue=False, **private
-                           ).then(explain_photo_for_page, [photos, which, genus, quality],
-                                  [heatmap, refusal], api_name="find_explain",
+                           ).then(explain_stamped, [photos, which, genus, quality],
+                                  explained, api_name="find_explain",
                                   show_progress_on=heatmap, concurrency_id="lime",
                                   concurrency_limit=1, trigger_mode="always_last",
                                   **private)  # a click while one runs: see identify.py
+    # Drawn only while its photo is chosen: one done before the cancel below reached the
+    # server still came back, and was drawn beside another photo (see identify.py)
+    explaining.then(show_explained, [explained, photos, which], [heatmap, refusal],
+                    queue=False, api_name="find_explain_show", show_progress="hidden",
+                    **private)
     # a heatmap (or refusal) still on its way is of a photo that may have left the list
     photos.change(lambda files: (photo_choices(files), None, ""), photos,
                   [which, heatmap, refusal],

@@ -142,22 +142,41 @@ def build_identify_tab() -> None:
     _wire(photo, k, go, raw, label, card, (genus, quality, samples), why, heatmap, refusal)
 
 
+def explain_stamped(photo: Upload, genus: str = PREDICTED, quality: str = "fast",
+                    samples: float = 0, progress=gr.Progress()) -> dict:
+    """The Explain button's LIME run: :func:`explain_for_page`'s (heatmap, alt) or (None,
+    refusal), stamped with the photo explained, for :func:`show_explained`."""
+    return stamped(explain_for_page(photo, genus, quality, samples, progress),
+                   photo_key(photo), None)
+
+
+def show_explained(explained: dict | None, photo: Upload) -> tuple:
+    """(heatmap, alt or refusal) of ``explained`` if it is of the photo shown, else skips."""
+    return if_current(explained, photo_key(photo), None, 2)
+
+
 def _wire_explain(photo, options, why, heatmap, refusal):
     """Connect /explain and the Explain button; returns the button's event (a new photo
     cancels it)."""
     private = {"api_visibility": "private"}
     lime = {"concurrency_id": "lime", "concurrency_limit": 1, **RAW}
+    explained = gr.State()  # the last heatmap, and the photo it is of
     # API clients get /explain's refusals as errors; the page shows them in place (a toast
     # fades), so the button runs its own wrapper and /explain is an API-only endpoint.
     gr.on([], explain, [photo, *options], heatmap, api_name="explain", **lime)
-    return why.click(lambda: "", None, refusal, api_name="explain_start", queue=False,
-                     **private
-                     ).then(explain_for_page, [photo, *options], [heatmap, refusal],
-                            api_name="explain_page", show_progress_on=heatmap,
-                            # a click while one runs ("once" dropped it) explains the new
-                            # choice (genus, quality) once the running one is done
-                            trigger_mode="always_last",
-                            **private, **lime)
+    explaining = why.click(lambda: "", None, refusal, api_name="explain_start", queue=False,
+                           **private
+                           ).then(explain_stamped, [photo, *options], explained,
+                                  api_name="explain_page", show_progress_on=heatmap,
+                                  # a click while one runs ("once" dropped it) explains the
+                                  # new choice (genus, quality) once the running one is done
+                                  trigger_mode="always_last",
+                                  **private, **lime)
+    # Drawn only beside the photo it is of: a heatmap done before a new photo's cancel
+    # reached the server still came back, and was drawn beside the new photo's verdict.
+    explaining.then(show_explained, [explained, photo], [heatmap, refusal], queue=False,
+                    api_name="explain_show", show_progress="hidden", **private, **RAW)
+    return explaining
 
 
 def _wire(photo, k, go, raw, label, card, options, why, heatmap, refusal) -> None:

@@ -147,9 +147,12 @@ def _connect_tools(ctx: h.ReviewContext, w: dict, one_tracker: dict) -> None:
     # API clients get refusals as errors; the page shows them in the caption's place
     gr.on([], bound(tools.explain, ctx), [w["user"], w["current"]], [w["lime"], w["lime_note"]],
           api_name="review_explain", **lime)
-    explaining = w["explain"].click(bound(tools.explain_for_page, ctx), [w["user"], w["current"]],
-                                    [w["lime"], w["lime_note"]], api_name="review_explain_page",
+    explained = gr.State()  # the last heatmap and caption, shown only on the photo they are of
+    explaining = w["explain"].click(bound(tools.explain_stamped, ctx), [w["user"], w["current"]],
+                                    explained, api_name="review_explain_page",
                                     api_visibility="private", show_progress_on=w["lime"], **lime)
+    explaining.then(tools.show_explained, [explained, w["current"]], [w["lime"], w["lime_note"]],
+                    api_name="review_explain_show", **tools.PLACE)
     # A heatmap still on its way is for the photo the expert left: it would land on the next
     w["current"].change(None, None, None, cancels=[explaining], api_name="review_drop_lime",
                         api_visibility="private")

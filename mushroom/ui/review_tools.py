@@ -9,6 +9,7 @@ import gradio as gr
 
 from mushroom.review_nav import History
 from mushroom.ui import UserError, said, scratch_file
+from mushroom.ui.answers import if_current, stamped
 from mushroom.ui.review_handlers import (ITEM_OUTPUTS, ReviewContext, photo, queue_row, render,
                                          require, species_update)
 
@@ -55,6 +56,24 @@ def explain_for_page(ctx: ReviewContext, user: str | None, image_id: str,
     except gr.Error as err:
         return None, error_card(said(err), "this photo", "heatmap")
     return image, f"{caption}\n\n{heatmap_alt(image)}"
+
+
+PLACE = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+"""Settings of the step that shows :func:`show_explained`'s heatmap: at once, with no
+progress of its own (the LIME run's shows over the heatmap box)."""
+
+
+def explain_stamped(ctx: ReviewContext, user: str | None, image_id: str,
+                    progress=gr.Progress()) -> dict:
+    """The LIME button's run: :func:`explain_for_page`'s (heatmap, caption), stamped with
+    the photo explained, for :func:`show_explained`."""
+    return stamped(explain_for_page(ctx, user, image_id, progress), image_id, None)
+
+
+def show_explained(explained: dict | None, image_id: str | None) -> tuple:
+    """(heatmap, caption) of ``explained`` if it is of the photo shown (``image_id``), else
+    skips: a heatmap done before the cancel of it reached the server still comes back."""
+    return if_current(explained, image_id, None, 2)
 
 
 def predictor(ctx: ReviewContext):
