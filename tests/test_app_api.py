@@ -190,7 +190,8 @@ def test_api_endpoints_are_public_and_ui_plumbing_is_not(client):
     assert {"/identify", "/identify_find", "/explain", "/ping"} <= set(named)
     assert not {"/clear", "/clear_photo", "/render", "/review_tick", "/review_tick_apply",
                 "/review_open", "/open_tab", "/explain_page", "/explain_start",
-                "/find_explain", "/find_explain_start"} & set(named)
+                "/find_explain", "/find_explain_start", "/explain_show", "/find_explain_show",
+                "/review_explain_show", "/review_explain_page"} & set(named)
     assert client.predict(api_name="/ping") == "pong"
 
 

@@ -283,3 +283,23 @@ def test_page_explain_buttons_show_refusals_in_place(tmp_path):
     assert "No heatmap for this photo." in card and "Upload or take a photo" in card
     heatmap, card = explain_photo_for_page([str(bad)], "Photo 1 (gills.jpg)")
     assert heatmap is None and "Photo 1 (gills.jpg): " in card and "not an image" in card
+
+
+def test_a_heatmap_is_shown_only_while_its_photo_is_chosen(tmp_path):
+    """The page's explanation is stamped with the file it explains: shown while that file is
+    chosen (its choice relabelled with the find's answer or not), skipped once another is."""
+    import gradio as gr
+
+    from mushroom.ui.find_explain import explain_stamped, show_explained
+
+    cap, stem = tmp_path / "cap.jpg", tmp_path / "stem.jpg"
+    for path in (cap, stem):
+        path.write_bytes(b"not a photo at all")  # a refusal: no model needed
+    photos = [str(cap), str(stem)]
+    explained = explain_stamped(photos, "Photo 2 (stem.jpg)")
+    shown = show_explained(explained, photos, "Photo 2 (stem.jpg): Amanita 97%, do not eat")
+    assert shown[0] is None and "Photo 2 (stem.jpg): " in shown[1]
+    skipped = show_explained(explained, photos, "Photo 1 (cap.jpg)")
+    assert all(isinstance(s, type(gr.skip())) for s in skipped)
+    assert all(isinstance(s, type(gr.skip())) for s in show_explained(explained, [str(cap)],
+                                                                     "Photo 2 (stem.jpg)"))
