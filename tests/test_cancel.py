@@ -21,13 +21,17 @@ def test_outside_a_queued_event_nothing_is_watched():
 
 @pytest.fixture
 def slow_app():
-    """A real queued Gradio app whose event decodes for a second before LIME starts, as
-    /explain decodes the photo and runs the detector first; it records the steps it runs."""
-    started, steps, ended = threading.Event(), [], []
+    """A real queued Gradio app whose event "decodes" before LIME starts, as /explain
+    decodes the photo and runs the detector first, until the test sets ``decoded`` (the
+    test's cancel has been answered by then); it records the steps it runs."""
+    started, decoded, steps, ended = threading.Event(), threading.Event(), [], []
 
     def slow(text: str) -> str:
         started.set()
-        time.sleep(1.0)  # the photo is decoded and checked: no progress is reported yet
+        # the photo is decoded and checked: no progress is reported yet. Until the test says
+        # so, not for a fixed second: a cancel's round trip took longer on a loaded machine
+        # (CI's two cores), LIME began first and the test saw steps it had not asked for.
+        decoded.wait(30)
         try:
             step = watched(lambda fraction, message: None)
             for i in range(20):  # LIME's batches of copies
@@ -46,7 +50,7 @@ def slow_app():
     demo.queue()
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:
-        yield url, started, steps, ended
+        yield url, started, decoded, steps, ended
     finally:
         demo.close()
 
@@ -54,10 +58,11 @@ def slow_app():
 def test_an_event_cancelled_before_its_explanation_starts_stops_there(slow_app):
     # Gradio frees the slot of a cancelled event at once; an explanation that went on
     # unwatched would run beside the next one (seen: 79 at once in the one-at-a-time slot).
-    url, started, steps, ended = slow_app
+    url, started, decoded, steps, ended = slow_app
     job = Client(url, verbose=False).submit("photo", api_name="/slow")
     assert started.wait(30)
-    job.cancel()  # while it still decodes
+    job.cancel()  # while it still decodes; it returns once the server has answered
+    decoded.set()
     deadline = time.monotonic() + 10
     while not ended and time.monotonic() < deadline:
         time.sleep(0.05)
