@@ -451,21 +451,24 @@ def test_new_photos_close_gradios_refusal_of_a_file_that_is_no_image(app, page, 
 
 def test_explain_clicked_again_while_running_explains_the_new_choice(app, page, tmp_path):
     # As on the Identify tab, a second click while the first explanation ran was dropped.
+    from test_browser_identify import hold_first_call_of, wait_until_held
+
     photo = tmp_path / "cap.jpg"
     make_photo(GENERA.index("Boletus"), seed=61, size=(320, 240)).save(photo, quality=92)
     page.goto(app.url + "?tab=find", wait_until="load")
     page.locator("#find-photos input[type=file]").set_input_files([str(photo)])
     wait_for_answers(page)
-    panel = page.locator("#find-explain")
-    panel.get_by_text("reference", exact=True).click()  # 1000 samples: slow enough
+    # held on its way (a busy server), as on the Identify tab: the page counts it pending
+    held = hold_first_call_of(page, "find_explain")
     page.click("#find-explain-btn")
+    wait_until_held(page, held)
     tracker = page.locator("#find-heatmap [data-testid=status-tracker]")
     page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the first explanation is running
-    panel.get_by_text("fast", exact=True).click()
+                           timeout=10_000)  # the first explanation is pending
     page.get_by_label("Genus to explain (the photo's own top genus, or any)").click()
     page.get_by_role("option", name="Russula", exact=True).click()
     page.click("#find-explain-btn")
+    held[0].continue_()
     page.wait_for_function(
         "() => (document.querySelector('#find-heatmap img') || {}).alt?.includes("
         "'support Russula')", timeout=120_000)

@@ -622,6 +622,37 @@ def hold_first_call_with(page, name: str) -> list:
     return held
 
 
+def hold_first_call_of(page, api_name: str) -> list:
+    """Hold back the page's first queued call of the event ``api_name`` (as a busy server
+    would: the page counts it as pending all along); returns the list that gets its route,
+    to ``continue_()``."""
+    index = page.evaluate("(name) => gradio_config.dependencies.find(d => d.api_name === name)"
+                          ".id", api_name)
+    held: list = []
+
+    def route(r):
+        try:
+            fn = json.loads(r.request.post_data or "")["fn_index"]
+        except (ValueError, KeyError, TypeError):
+            fn = None  # not a call's join
+        if held or fn != index:
+            r.continue_()
+        else:
+            held.append(r)
+
+    page.route("**/gradio_api/queue/join*", route)
+    return held
+
+
+def wait_until_held(page, held: list) -> None:
+    """Wait (30 s) until :func:`hold_first_call_of` holds its call."""
+    for _ in range(300):
+        if held:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the call was never sent")
+
+
 def test_a_photo_changed_while_the_last_is_identified_gets_its_own_verdict(app, offline_page,
                                                                             tmp_path):
     """Seen live: a second photo chosen while the first was still being identified kept the
@@ -777,18 +808,19 @@ def test_explain_clicked_again_while_running_explains_the_new_choice(app, offlin
     photo = tmp_path / "amanita.jpg"
     make_photo(GENERA.index("Amanita"), seed=51, size=(320, 240)).save(photo, quality=92)
     open_with_photo(page, app.url, photo)
-    samples = page.locator("#explain-samples input[type=number]")
-    samples.fill("1000")
-    samples.press("Enter")
+    # The first explanation is held on its way (a busy server): pending on the page until
+    # the second click is in. (It was 1000 samples, "slow enough", and the test then waited
+    # for them too: over 2 min at a load of 15 on CI's two cores.)
+    held = hold_first_call_of(page, "explain_page")
     page.locator("#explain-btn").click()
+    wait_until_held(page, held)
     tracker = page.locator("#heatmap [data-testid=status-tracker]")
     page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the first explanation is running
+                           timeout=10_000)  # the first explanation is pending
     page.get_by_label("Genus to explain").click()
     page.get_by_role("option", name="Boletus", exact=True).click()
-    samples.fill("0")
-    samples.press("Enter")
     page.locator("#explain-btn").click()
+    held[0].continue_()
     page.wait_for_function(
         "() => (document.querySelector('#heatmap img') || {}).alt?.includes('support Boletus')",
         timeout=120_000)
