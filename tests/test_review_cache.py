@@ -130,7 +130,11 @@ def test_the_review_benchmark_times_every_event_and_keeps_its_store(tmp_path, ca
     from mushroom import bench_review
 
     args = ["--root", str(tmp_path), "--photos", "30", "--rows", "40", "--repeats", "2"]
+    experts = os.environ.get("MUSHROOM_EXPERTS")
     assert bench_review.main(args) == 0
+    # its expert is for the timed calls only: it had configured experts in every app this
+    # test process launched afterwards (test_hf_oauth saw another app's Review tab)
+    assert os.environ.get("MUSHROOM_EXPERTS") == experts
     store = tmp_path / "labels_30x40"
     built = (store / "queue.csv").stat().st_mtime_ns
     assert len(labels.read_rows(store)) == 40
