@@ -318,6 +318,14 @@ def calls_sent(page, api_name: str) -> list:
     return sent
 
 
+def wait_until_running(page, box: str, timeout: int = 10_000) -> None:
+    """Wait until progress shows over ``box``: the event that draws there is running."""
+    page.wait_for_function("(box) => { const t = document.querySelector("
+                           "box + ' [data-testid=status-tracker]');"
+                           " return t && !t.classList.contains('hide'); }", arg=box,
+                           timeout=timeout)
+
+
 def wait_until_cancelled(page, box: str, timeout: int = 60_000) -> None:
     """Wait until the progress shown over ``box`` is gone: Gradio has finished cancelling
     the event that ran there.

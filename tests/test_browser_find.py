@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 from calibrated import calibrated_checkpoint
 from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, images_seen,
                       make_photo, refused_in_place, release_cancels, wait_until_completed,
-                      watch_completions, watch_images)
+                      wait_until_running, watch_completions, watch_images)
 from mushroom.taxonomy import GENERA
 from mushroom.ui.cards import photo_caption
 from images import rotated_webp
@@ -257,9 +257,7 @@ def test_explain_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_
     watch_images(page, "#find-heatmap img")
     sent = calls_sent(page, "find_explain")
     page.click("#find-explain-btn")  # photo 1
-    tracker = page.locator("#find-heatmap [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # its explanation is running
+    wait_until_running(page, "#find-heatmap")  # its explanation is running
     page.locator("#find-which").click()
     page.get_by_role("option", name=re.compile(r"^Photo 2 \(stem\.jpg\)")).click()
     page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)
@@ -462,9 +460,7 @@ def test_explain_clicked_again_while_running_explains_the_new_choice(app, page, 
     held = hold_first_call_of(page, "find_explain")
     page.click("#find-explain-btn")
     wait_until_held(page, held)
-    tracker = page.locator("#find-heatmap [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the first explanation is pending
+    wait_until_running(page, "#find-heatmap")  # the first explanation is pending
     page.get_by_label("Genus to explain (the photo's own top genus, or any)").click()
     page.get_by_role("option", name="Russula", exact=True).click()
     page.click("#find-explain-btn")
@@ -489,9 +485,7 @@ def test_the_last_photo_s_explanation_that_finishes_while_cancelled_is_never_sho
     wait_for_answers(page)
     watch_images(page, "#find-heatmap img")
     page.click("#find-explain-btn")  # photo 1
-    tracker = page.locator("#find-heatmap [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # its explanation is running
+    wait_until_running(page, "#find-heatmap")  # its explanation is running
     page.locator("#find-which").click()
     page.get_by_role("option", name=re.compile(r"^Photo 2 \(stem\.jpg\)")).click()
     page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)  # held

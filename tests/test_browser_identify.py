@@ -18,7 +18,7 @@ import pytest
 
 from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, images_seen,
                       make_photo, refused_in_place, release_cancels, wait_until_cancelled,
-                      wait_until_completed, watch_completions,
+                      wait_until_completed, wait_until_running, watch_completions,
                       watch_images)
 from mushroom.taxonomy import GENERA
 from images import rotated_webp
@@ -185,9 +185,7 @@ def test_a_new_photo_drops_the_explanation_still_running_for_the_old_one(app, of
     open_with_photo(page, app.url, old)
     watch_images(page, "#heatmap img")
     explain_genus(page, "Amanita")
-    tracker = page.locator("#heatmap [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the explanation is running
+    wait_until_running(page, "#heatmap")  # the explanation is running
     upload(page, new)
     wait_until_cancelled(page, "#heatmap")  # else the next click is dropped (conftest)
     # The new photo's own explanation is not blocked. LIME runs one at a time, first come
@@ -214,9 +212,7 @@ def test_explain_clicked_while_the_old_photo_s_is_still_being_cancelled_is_not_l
     watch_images(page, "#heatmap img")
     sent = calls_sent(page, "explain_page")
     explain_genus(page, "Amanita")
-    tracker = page.locator("#heatmap [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the explanation is running
+    wait_until_running(page, "#heatmap")  # the explanation is running
     upload(page, new)
     assert page.evaluate("() => window.cancelsSent") > 0  # and its cancel is on its way
     explain_genus(page, "Boletus")
@@ -245,9 +241,7 @@ def test_an_old_photo_s_explanation_that_finishes_while_cancelled_is_never_shown
     open_with_photo(page, app.url, old)
     watch_images(page, "#heatmap img")
     explain_genus(page, "Amanita")
-    tracker = page.locator("#heatmap [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the explanation is running
+    wait_until_running(page, "#heatmap")  # the explanation is running
     upload(page, new)
     assert page.evaluate("() => window.cancelsSent") > 0  # its cancel is held
     wait_until_completed(page, "explain_page")  # and the old heatmap reached the page
@@ -814,9 +808,7 @@ def test_explain_clicked_again_while_running_explains_the_new_choice(app, offlin
     held = hold_first_call_of(page, "explain_page")
     page.locator("#explain-btn").click()
     wait_until_held(page, held)
-    tracker = page.locator("#heatmap [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the first explanation is pending
+    wait_until_running(page, "#heatmap")  # the first explanation is pending
     page.get_by_label("Genus to explain").click()
     page.get_by_role("option", name="Boletus", exact=True).click()
     page.locator("#explain-btn").click()

@@ -16,7 +16,7 @@ from gradio_client.exceptions import AppError
 
 from conftest import (PASSWORD, calls_sent, corner_buttons, hold_cancels, images_seen,
                       refused_in_place, release_cancels, wait_until_cancelled,
-                      wait_until_completed, watch_completions, watch_images)
+                      wait_until_completed, wait_until_running, watch_completions, watch_images)
 from mushroom import labels, review
 
 pytestmark = pytest.mark.browser
@@ -362,9 +362,7 @@ def test_moving_on_drops_the_explanation_still_running_for_the_last_photo(review
     watch_images(page, "#review-lime img")
     sent = calls_sent(page, "review_explain_page")
     page.locator("#review-explain").click()
-    tracker = page.locator("#review-lime [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the explanation is running
+    wait_until_running(page, "#review-lime")  # the explanation is running
     page.locator("#review-skip").click()
     page.wait_for_function("(first) => !document.querySelector('#review-label').innerText"
                            ".includes(first)", arg=first, timeout=60_000)
@@ -393,9 +391,7 @@ def test_lime_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_los
     watch_images(page, "#review-lime img")
     sent = calls_sent(page, "review_explain_page")
     page.locator("#review-explain").click()
-    tracker = page.locator("#review-lime [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the explanation is running
+    wait_until_running(page, "#review-lime")  # the explanation is running
     page.locator("#review-skip").click()
     second = wait_for_other_photo(page, first)
     page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)
@@ -425,9 +421,7 @@ def test_the_last_photo_s_explanation_that_finishes_while_cancelled_is_never_sho
     first = go_to(page, "Amanita/002.jpg")  # explained by no other test: not in the cache
     watch_images(page, "#review-lime img")
     page.locator("#review-explain").click()
-    tracker = page.locator("#review-lime [data-testid=status-tracker]")
-    page.wait_for_function("t => !t.classList.contains('hide')", arg=tracker.element_handle(),
-                           timeout=10_000)  # the explanation is running
+    wait_until_running(page, "#review-lime")  # the explanation is running
     page.locator("#review-skip").click()
     second = wait_for_other_photo(page, first)
     page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)  # held
