@@ -31,6 +31,7 @@ from mushroom.ui.body_limit import JsonBodyLimit  # noqa: E402
 from mushroom.ui.find import build_find_tab  # noqa: E402
 from mushroom.ui.held_clicks import HELD_CLICKS  # noqa: E402
 from mushroom.ui.identify import build_identify_tab  # noqa: E402
+from mushroom.ui.leaving import LEAVING  # noqa: E402
 from mushroom.ui.page import HEAD, theme  # noqa: E402
 from mushroom.ui.refusals import EndedStreams, PlainTextRefusals  # noqa: E402
 from mushroom.ui.review import build_review_tab  # noqa: E402
@@ -75,7 +76,7 @@ if __name__ == "__main__":
     seeded = seed_space_store()  # a Space's persistent store takes in labels/'s decisions
     if seeded:
         print(seeded)
-    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS + HELD_CLICKS,
+    demo.launch(max_file_size=MAX_FILE_SIZE, head=HEAD + KEY_HINTS + HELD_CLICKS + LEAVING,
                 theme=theme(),  # Gradio 6
                 app_kwargs={"middleware": [Middleware(BodyDeadline),  # outermost: all reads
                                            Middleware(PlainTextRefusals),

@@ -318,6 +318,30 @@ def calls_sent(page, api_name: str) -> list:
     return sent
 
 
+def event_left_pending(page) -> None:
+    """Leave one of the page's events pending, as a busy server would: a refused login on
+    the Review tab (opened here) whose answer stream (``queue/data``) is held back."""
+    held: list = []
+
+    def route(r):
+        if held:
+            r.continue_()
+        else:
+            held.append(r)
+
+    page.get_by_role("tab", name="Review").click()
+    page.route("**/gradio_api/queue/data*", route)
+    # While another event is pending (the page's load events, on a busy machine) the answer
+    # comes on the stream already open and nothing is held: try again once it is answered.
+    for _ in range(20):
+        page.locator("#review-login").click()
+        for _ in range(30):
+            if held:
+                return
+            page.wait_for_timeout(100)
+    raise AssertionError("no login's answer was ever held back")
+
+
 def wait_until_running(page, box: str, timeout: int = 10_000) -> None:
     """Wait until progress shows over ``box``: the event that draws there is running."""
     page.wait_for_function("(box) => { const t = document.querySelector("

@@ -1,0 +1,53 @@
+"""Leaving the page in real Chromium while an event is pending (:mod:`mushroom.ui.leaving`).
+
+Gradio's page closes its connection when a navigation starts; the pending event then fails
+and the page, finding the server still there, reloads itself about 2 s later. A navigation
+slower than that was cancelled (the Hugging Face sign-in: ``test_browser_hf_signin.py``).
+The page now waits before that reload, and still reloads (which heals the connection Gradio
+closed) when the navigation never replaces it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import event_left_pending
+from mushroom.ui.leaving import LEAVE_GRACE_MS
+
+pytestmark = pytest.mark.browser
+
+
+def _same_page(page) -> bool:
+    """Whether the page is still the document the test marked (False once it reloaded)."""
+    try:
+        return page.evaluate("() => window.__marked === true")
+    except Exception:  # noqa: BLE001 (the context went away with a reload in progress)
+        return False
+
+
+def test_a_navigation_that_never_lands_leaves_the_page_working_after_the_grace(browser, app):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(app.url)
+        page.get_by_role("tab", name="Identify").wait_for(timeout=60_000)
+        event_left_pending(page)
+        page.evaluate("() => { window.__marked = true; }")
+        # A "204 No Content" answer: the browser starts leaving, then stays on the page.
+        page.route("**/nowhere", lambda route: route.fulfill(status=204))
+        page.evaluate("() => { window.location.assign('/nowhere'); }")
+        page.wait_for_timeout(8_000)  # Gradio alone reloaded the page after about 2 s
+        assert _same_page(page), "the page reloaded while it was leaving"
+        for _ in range(int(LEAVE_GRACE_MS / 1000) + 60):
+            if not _same_page(page):
+                break
+            page.wait_for_timeout(1_000)
+        else:
+            raise AssertionError("the page Gradio closed was never reloaded")
+        page.wait_for_load_state()
+        page.unroute("**/gradio_api/queue/data*")
+        page.get_by_role("tab", name="Review").click()
+        page.locator("#review-login").click()  # answered again: the page works
+        page.get_by_text("experts are configured", exact=False).first.wait_for(timeout=60_000)
+    finally:
+        context.close()
