@@ -13,17 +13,18 @@ page's events was still pending (its load events on a busy server); so did a slo
 
 Gradio adds the page's ``<head>`` after its own listener, and ``window`` calls its listeners
 in the order they were added, capturing or not (Chromium), so the close cannot be stopped.
-:data:`LEAVING`, a script for the ``<head>``, holds back the page's "is the server back?"
-requests instead, for :data:`LEAVE_GRACE_MS` after a ``beforeunload``: a navigation that
-commits in that time replaces the page as it should; one that never does (a cancelled or
-failed load, a download) gets the old reload after it, which heals the page Gradio closed.
+:data:`LEAVING`, a script for the ``<head>``, answers the page's "is the server back?"
+requests "no" instead, for :data:`LEAVE_GRACE_MS` after a ``beforeunload`` (Gradio asks
+again every 2 s): a navigation that commits in that time replaces the page as it should;
+one that never does (a cancelled or failed load, a download) gets the old reload after it,
+which heals the page Gradio closed.
 A page restored from the back-forward cache asks at once.
 """
 
 from __future__ import annotations
 
 LEAVE_GRACE_MS = 30_000
-"""How long after the page starts leaving its reconnect checks wait (ms)."""
+"""How long after the page starts leaving its reconnect checks fail (ms)."""
 
 LEAVING = """<script>
 (() => {
@@ -39,13 +40,15 @@ LEAVING = """<script>
     } catch (e) { return false; }
   };
   const fetchBefore = window.fetch;
-  window.fetch = async function (input, init) {
-    if (reconnectCheck(input)) {
-      while (leaving()) await new Promise((done) => setTimeout(done, 250));
+  window.fetch = function (input, init) {
+    // Answered "no server" (Gradio then asks again 2 s later): held instead, every check
+    // piled up would be let go at once, and each would reload the page, cancelling the last.
+    if (reconnectCheck(input) && leaving()) {
+      return Promise.reject(new TypeError("the page is leaving"));
     }
     return fetchBefore.call(this, input, init);
   };
 })();
 </script>
 """ % {"grace": LEAVE_GRACE_MS}
-"""Page script: reconnect checks wait while the page is leaving (see the module's doc)."""
+"""Page script: reconnect checks fail while the page is leaving (see the module's doc)."""
