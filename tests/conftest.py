@@ -318,19 +318,27 @@ def calls_sent(page, api_name: str) -> list:
     return sent
 
 
-def event_left_pending(page) -> None:
-    """Leave one of the page's events pending, as a busy server would: a refused login on
-    the Review tab (opened here) whose answer stream (``queue/data``) is held back."""
+def hold_first(page, url_glob: str, wanted=lambda request: True) -> list:
+    """Hold back the page's first request to ``url_glob`` that ``wanted(request)`` accepts
+    (as a busy server or a slow network would); returns the list that gets its route, to
+    ``continue_()``. Every other request goes through."""
     held: list = []
 
     def route(r):
-        if held:
+        if held or not wanted(r.request):
             r.continue_()
         else:
             held.append(r)
 
+    page.route(url_glob, route)
+    return held
+
+
+def event_left_pending(page) -> None:
+    """Leave one of the page's events pending, as a busy server would: a refused login on
+    the Review tab (opened here) whose answer stream (``queue/data``) is held back."""
     page.get_by_role("tab", name="Review").click()
-    page.route("**/gradio_api/queue/data*", route)
+    held = hold_first(page, "**/gradio_api/queue/data*")
     # While another event is pending (the page's load events, on a busy machine) the answer
     # comes on the stream already open and nothing is held: try again once it is answered.
     for _ in range(20):

@@ -16,10 +16,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, images_seen,
-                      make_photo, refused_in_place, release_cancels, wait_until_cancelled,
-                      wait_until_completed, wait_until_running, watch_completions,
-                      watch_images)
+from conftest import (CHROMIUM, calls_sent, corner_buttons, hold_cancels, hold_first,
+                      images_seen, make_photo, refused_in_place, release_cancels,
+                      wait_until_cancelled, wait_until_completed, wait_until_running,
+                      watch_completions, watch_images)
 from mushroom.taxonomy import GENERA
 from images import rotated_webp
 from server import running_app
@@ -604,16 +604,8 @@ def test_identify_on_a_bad_photo_keeps_saying_why_in_place(app, offline_page, tm
 def hold_first_call_with(page, name: str) -> list:
     """Hold back the page's first queued call that sends file ``name`` (as a busy server or
     a slow network would); returns the list that gets its route, to ``continue_()``."""
-    held: list = []
-
-    def route(r):
-        if held or name not in (r.request.post_data or ""):
-            r.continue_()
-        else:
-            held.append(r)
-
-    page.route("**/gradio_api/queue/join*", route)
-    return held
+    return hold_first(page, "**/gradio_api/queue/join*",
+                      lambda request: name in (request.post_data or ""))
 
 
 def hold_first_call_of(page, api_name: str) -> list:
@@ -622,20 +614,14 @@ def hold_first_call_of(page, api_name: str) -> list:
     to ``continue_()``."""
     index = page.evaluate("(name) => gradio_config.dependencies.find(d => d.api_name === name)"
                           ".id", api_name)
-    held: list = []
 
-    def route(r):
+    def wanted(request) -> bool:
         try:
-            fn = json.loads(r.request.post_data or "")["fn_index"]
+            return json.loads(request.post_data or "")["fn_index"] == index
         except (ValueError, KeyError, TypeError):
-            fn = None  # not a call's join
-        if held or fn != index:
-            r.continue_()
-        else:
-            held.append(r)
+            return False  # not a call's join
 
-    page.route("**/gradio_api/queue/join*", route)
-    return held
+    return hold_first(page, "**/gradio_api/queue/join*", wanted)
 
 
 def wait_until_held(page, held: list) -> None:
