@@ -42,6 +42,12 @@ def test_a_navigation_that_never_lands_leaves_the_page_working_after_the_grace(b
         page.route("**/nowhere", lambda route: route.fulfill(status=204))
         left = time.monotonic()
         page.evaluate("() => { window.location.assign('/nowhere'); }")
+        # Gradio's own "connection lost" toast (shown at once, for a few seconds) is not shown
+        # on the way out: it told an expert waiting for the sign-in provider the app had broken.
+        page.get_by_text("Connection to the server was lost").first.wait_for(
+            state="attached", timeout=10_000)  # if not, Gradio's words changed: see leaving.py
+        shown = page.locator('[data-testid="toast-body"]:visible').all_text_contents()
+        assert not [t for t in shown if "Connection" in t], shown
         page.wait_for_timeout(8_000)  # Gradio alone reloaded the page after about 2 s
         assert _same_page(page), "the page reloaded while it was leaving"
         deadline = left + LEAVE_GRACE_MS / 1000 + 90

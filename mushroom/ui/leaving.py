@@ -19,6 +19,11 @@ again every 2 s): a navigation that commits in that time replaces the page as it
 one that never does (a cancelled or failed load, a download) gets the old reload after it,
 which heals the page Gradio closed.
 A page restored from the back-forward cache asks at once.
+
+While it leaves, the page also hides Gradio's "Connection to the server was lost" (and
+"Connection errored out") toasts: they are Gradio's own doing, not the server's, and they
+sat on the old page for as long as the provider took to answer, telling the expert who had
+just pressed "Sign in" that the app was broken (the browser's own loading sign is what shows).
 """
 
 from __future__ import annotations
@@ -29,9 +34,23 @@ LEAVE_GRACE_MS = 30_000
 LEAVING = """<script>
 (() => {
   let leftAt = -Infinity;
-  window.addEventListener("beforeunload", () => { leftAt = Date.now(); });
-  window.addEventListener("pageshow", (event) => { if (event.persisted) leftAt = -Infinity; });
   const leaving = () => Date.now() - leftAt < %(grace)d;
+  const closedByGradio = ["Connection to the server was lost", "Connection errored out"];
+  const hideClosedToasts = () => {
+    if (!leaving()) { toasts.disconnect(); return; }
+    document.querySelectorAll('[data-testid="toast-body"]').forEach((toast) => {
+      if (closedByGradio.some((text) => (toast.textContent || "").includes(text))) {
+        (toast.closest(".toast-item") || toast).style.display = "none";
+      }
+    });
+  };
+  // Its callbacks run before the next paint, so a hidden toast is never drawn.
+  const toasts = new MutationObserver(hideClosedToasts);
+  window.addEventListener("beforeunload", () => {
+    leftAt = Date.now();
+    toasts.observe(document.body, {subtree: true, childList: true, characterData: true});
+  });
+  window.addEventListener("pageshow", (event) => { if (event.persisted) leftAt = -Infinity; });
   const reconnectCheck = (input) => {
     try {
       // Gradio's client passes a URL object; a Request has .url; both print as the address
