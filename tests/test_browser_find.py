@@ -241,15 +241,14 @@ def test_any_photo_of_the_find_can_be_explained_and_new_photos_drop_it(app, page
     assert app.alive()
 
 
-def test_explain_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_lost(
-        app, page, tmp_path):
-    """Another photo chosen cancels the explanation of the one before; Gradio's page
-    dropped a click on Explain until the server had answered that cancel (seconds on a
-    loaded Space). The click is now held and sent once the cancel is done, once."""
+def _choose_photo_2_while_photo_1_explains(app, page, tmp_path, genus: str, seed: int) -> list:
+    """Open a find of two photos (cap.jpg, stem.jpg), explain photo 1, and choose photo 2
+    while that runs; photo 1's cancel is held (:func:`conftest.hold_cancels`) on its way.
+    Returns the :func:`conftest.calls_sent` list of ``find_explain`` calls."""
     hold_cancels(page)
     landscape, portrait = tmp_path / "cap.jpg", tmp_path / "stem.jpg"
-    make_photo(GENERA.index("Russula"), seed=71, size=(320, 240)).save(landscape, quality=92)
-    make_photo(GENERA.index("Russula"), seed=72, size=(240, 320)).save(portrait, quality=92)
+    make_photo(GENERA.index(genus), seed=seed, size=(320, 240)).save(landscape, quality=92)
+    make_photo(GENERA.index(genus), seed=seed + 1, size=(240, 320)).save(portrait, quality=92)
     page.goto(app.url + "?tab=find", wait_until="load")
     page.locator("#find-photos input[type=file]").set_input_files([str(landscape),
                                                                    str(portrait)])
@@ -261,6 +260,15 @@ def test_explain_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_
     page.locator("#find-which").click()
     page.get_by_role("option", name=re.compile(r"^Photo 2 \(stem\.jpg\)")).click()
     page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)
+    return sent
+
+
+def test_explain_clicked_while_the_last_photo_s_is_still_being_cancelled_is_not_lost(
+        app, page, tmp_path):
+    """Another photo chosen cancels the explanation of the one before; Gradio's page
+    dropped a click on Explain until the server had answered that cancel (seconds on a
+    loaded Space). The click is now held and sent once the cancel is done, once."""
+    sent = _choose_photo_2_while_photo_1_explains(app, page, tmp_path, "Russula", seed=71)
     page.click("#find-explain-btn")  # while the cancel is on its way
     page.wait_for_timeout(500)
     assert len(sent) == 1  # not sent yet: Gradio still holds photo 1's as pending
@@ -474,21 +482,8 @@ def test_the_last_photo_s_explanation_that_finishes_while_cancelled_is_never_sho
         app, page, tmp_path):
     """An explanation done on the server before its cancel got there (a slow network)
     still reached the page, which drew photo 1's heatmap with photo 2 chosen."""
-    hold_cancels(page)
     watch_completions(page)
-    landscape, portrait = tmp_path / "cap.jpg", tmp_path / "stem.jpg"
-    make_photo(GENERA.index("Amanita"), seed=81, size=(320, 240)).save(landscape, quality=92)
-    make_photo(GENERA.index("Amanita"), seed=82, size=(240, 320)).save(portrait, quality=92)
-    page.goto(app.url + "?tab=find", wait_until="load")
-    page.locator("#find-photos input[type=file]").set_input_files([str(landscape),
-                                                                   str(portrait)])
-    wait_for_answers(page)
-    watch_images(page, "#find-heatmap img")
-    page.click("#find-explain-btn")  # photo 1
-    wait_until_running(page, "#find-heatmap")  # its explanation is running
-    page.locator("#find-which").click()
-    page.get_by_role("option", name=re.compile(r"^Photo 2 \(stem\.jpg\)")).click()
-    page.wait_for_function("() => window.cancelsSent > 0", timeout=10_000)  # held
+    _choose_photo_2_while_photo_1_explains(app, page, tmp_path, "Amanita", seed=81)
     wait_until_completed(page, "find_explain")  # photo 1's heatmap reached the page
     page.wait_for_timeout(1000)
     release_cancels(page)
