@@ -733,6 +733,21 @@ def test_a_refresh_keeps_the_headers_vote_count_and_dispute_in_step(review_app, 
     assert ticked["label"] == tab.predict(image_id, "All", "all", api_name="/review_show")[2]
 
 
+def _alice_relabels_her_photo_and_ticks(ctx) -> tuple:
+    """Alice opens a photo, votes another genus for it and her page ticks with the ``seen``
+    it was shown with; returns (image id, seen, the genus voted, the tick's answer)."""
+    from mushroom.ui import review_handlers as h
+    from mushroom.ui import review_refresh as refresh
+
+    shown = h.render(ctx, "alice", None, "All", "all")
+    image_id, seen = shown[0], shown[-1]
+    other = "Amanita" if seen[1] != "Amanita" else "Boletus"
+    h.act(ctx, "save", "alice", image_id, other, "", "", "All", "all", seen)
+    ticked = refresh.tick(ctx, "alice", image_id, "All", "all", seen, "", [], "")
+    assert ticked["votes"][0][1:4] == ["alice", "relabel", other]
+    return image_id, seen, other, ticked
+
+
 def test_a_refresh_names_the_experts_own_vote_cast_elsewhere(tmp_path, monkeypatch):
     """Alice's own vote from another tab or the API leaves this page on the old label: the
     tick says so, as for Bob's vote (a tick raced by a vote on this page is dropped in the
@@ -741,12 +756,7 @@ def test_a_refresh_names_the_experts_own_vote_cast_elsewhere(tmp_path, monkeypat
     from mushroom.ui import review_refresh as refresh
 
     ctx = handler_context(tmp_path, monkeypatch)
-    shown = h.render(ctx, "alice", None, "All", "all")
-    image_id, seen = shown[0], shown[-1]
-    other = "Amanita" if seen[1] != "Amanita" else "Boletus"
-    h.act(ctx, "save", "alice", image_id, other, "", "", "All", "all", seen)
-    ticked = refresh.tick(ctx, "alice", image_id, "All", "all", seen, "", [], "")
-    assert ticked["votes"][0][1:4] == ["alice", "relabel", other]
+    image_id, seen, other, ticked = _alice_relabels_her_photo_and_ticks(ctx)
     assert ticked["status"].startswith("**Label changed meanwhile**: your vote from another "
                                        f"tab or the API changed this photo's label from "
                                        f"{seen[1]} to {other}")
@@ -816,12 +826,7 @@ def test_a_tab_s_own_vote_quiets_its_ticks_only_until_it_shows_a_photo_anew(tmp_
 
     ctx = handler_context(tmp_path, monkeypatch)
     with page_session("alice-tab"):
-        shown = h.render(ctx, "alice", None, "All", "all")
-        image_id, seen = shown[0], shown[-1]
-        other = "Amanita" if seen[1] != "Amanita" else "Boletus"
-        h.act(ctx, "save", "alice", image_id, other, "", "", "All", "all", seen)
-        ticked = refresh.tick(ctx, "alice", image_id, "All", "all", seen, "", [], "")
-        assert ticked["votes"][0][1:4] == ["alice", "relabel", other]
+        image_id, seen, other, ticked = _alice_relabels_her_photo_and_ticks(ctx)
         assert ticked["status"] is None
     with page_session("alice-phone"):  # an equal (image id, label) of her other tab
         ticked = refresh.tick(ctx, "alice", image_id, "All", "all", tuple(seen), "", [], "")
