@@ -36,13 +36,23 @@ def train_cmd(data: Path, out: Path, *extra: str) -> list[str]:
     return ["train", "--data", str(data), "--out", str(out), *FLAGS, *extra]
 
 
+def train_process(argv: list[str], stderr) -> subprocess.Popen:
+    """``python -m mushroom *argv`` in a child process (one torch thread, as
+    :func:`one_thread` gives this one) whose stdout is read line by line; Ctrl-C (SIGINT)
+    reaches it as it would a command typed in a terminal, even when these tests run from a
+    background job, which starts with SIGINT ignored (``cmd &`` in a script, ``nohup``):
+    Python then installs no KeyboardInterrupt and the run went on to the end."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mushroom", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=stderr, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def stopped_after_first_photo_epoch(data: Path, out: Path, sig: int, stderr) -> subprocess.Popen:
-    """``train`` in a child process (one torch thread, as :func:`one_thread` gives this
-    one), sent ``sig`` right after its first photo-stage epoch; its stdout is read up to
-    there, ``stderr`` is where its stderr goes."""
-    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *train_cmd(data, out)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=stderr, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
+    """``train`` in a :func:`train_process`, sent ``sig`` right after its first photo-stage
+    epoch; its stdout is read up to there, ``stderr`` is where its stderr goes."""
+    proc = train_process(train_cmd(data, out), stderr)
     for line in proc.stdout:
         if line.startswith("stage=3-upper-half epoch=1"):
             proc.send_signal(sig)
@@ -322,9 +332,7 @@ def test_ctrl_c_in_the_cv_folds_says_they_do_not_resume_and_what_does(data, tmp_
     out = tmp_path / "run"
     cmd = ["train", "--data", str(data), "--out", str(out), "--epochs", "1,0,0,0",
            "--workers", "0", "--batch-size", "16", "--cv", "5"]
-    proc = subprocess.Popen([sys.executable, "-m", "mushroom", *cmd], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
+    proc = train_process(cmd, subprocess.PIPE)
     for line in proc.stdout:
         if line.startswith("--- CV fold 1/5"):  # model.pt is written, the state is gone
             proc.send_signal(signal.SIGINT)
