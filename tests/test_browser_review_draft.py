@@ -15,11 +15,33 @@ import pytest
 
 from conftest import logged_in
 from mushroom import labels
+from mushroom.ui.review_draft import KEY
 from test_browser_review import choose, go_to, log_in, shown_id, text, wait_for_photo
 from test_review_app import handler_context
 
 pytestmark = pytest.mark.browser
 NOTE = "volva at the base, white gills: check the spore print"
+
+
+def choose_once_listed(page, elem_id: str, value: str) -> None:
+    """Choose ``value`` in a dropdown once its list offers it: the species list follows the
+    genus (a server round trip), and its answer, landing after a typed species, reset it."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=value, exact=True).wait_for(state="attached",
+                                                               timeout=60_000)
+    choose(page, elem_id, value)
+
+
+def wait_until_draft_kept(page) -> None:
+    """Wait until the tab's draft (kept every second) holds what the boxes hold now."""
+    page.wait_for_function("""(key) => {
+        let draft = null;
+        try { draft = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) {}
+        const value = (sel) => document.querySelector(sel)?.value ?? "";
+        return draft !== null && draft.genus === value("#review-genus input")
+            && draft.species === value("#review-species input")
+            && draft.note === value("#review-note textarea");
+    }""", arg=KEY, timeout=30_000)
 
 
 def test_typed_work_comes_back_after_a_reload_signed_the_expert_out(review_app, review_env,
@@ -31,10 +53,9 @@ def test_typed_work_comes_back_after_a_reload_signed_the_expert_out(review_app, 
     wait_for_photo(page)
     image_id = go_to(page, "Boletus/001.jpg")
     choose(page, "review-genus", "Amanita")
-    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
-    choose(page, "review-species", "Amanita phalloides")
+    choose_once_listed(page, "review-species", "Amanita phalloides")
     text(page, "review-note").fill(NOTE)
-    page.wait_for_timeout(2000)
+    wait_until_draft_kept(page)
     page.reload()  # what Gradio does when its connection comes back
     page.wait_for_selector("#review-login", state="visible")
     who = page.inner_text("#review-who")
@@ -136,12 +157,17 @@ def test_a_draft_that_does_not_apply_decodes_no_photo_but_the_one_shown(tmp_path
               if Path(p).is_relative_to(ctx.data_dir)]
     assert photos == [first["path"]]
 
-def reload_notice(page) -> str:
-    """Reload the page as Gradio does on a dropped connection; return the sign-in line."""
-    page.wait_for_timeout(2000)  # the draft is kept every second
+def reload_notice(page, announced: bool) -> str:
+    """Reload the page as Gradio does on a dropped connection, once the draft is kept; return
+    the sign-in line, once it says "You were signed out" when ``announced`` (the page's load
+    event writes it), else after a second."""
+    wait_until_draft_kept(page)
     page.reload()
     page.wait_for_selector("#review-login", state="visible")
-    page.wait_for_timeout(1000)  # the notice is written by the page's load event
+    if announced:
+        page.get_by_text("You were signed out").wait_for(timeout=30_000)
+    else:
+        page.wait_for_timeout(1000)  # no sign to wait for: under load this may pass early
     return page.inner_text("#review-who")
 
 
@@ -160,12 +186,12 @@ def test_the_reloaded_page_announces_a_species_typed_alone(review_app, browser):
     wait_for_photo(page)
     assert go_to(page, "Russula/000.jpg") == named
     assert page.locator("#review-species input").input_value() == "Russula emetica"
-    assert "You were signed out" not in reload_notice(page)  # nothing typed
+    assert "You were signed out" not in reload_notice(page, announced=False)  # nothing typed
     log_in(page, "alice")
     wait_for_photo(page)
     image_id = go_to(page, "Boletus/002.jpg")
     choose(page, "review-species", "Boletus edulis")
-    who = reload_notice(page)
+    who = reload_notice(page, announced=True)
     assert "You were signed out" in who and "alice" in who, who
     log_in(page, "alice")
     page.wait_for_function("() => document.querySelector('#review-status')?.innerText"
