@@ -68,6 +68,18 @@ def choose(page, elem_id: str, value: str) -> None:
     page.locator("body").click(position={"x": 5, "y": 5})  # blur: the value is committed
 
 
+def choose_genus(page, genus: str) -> None:
+    """Choose the photo's genus and wait until the species list has followed it (a server
+    round trip whose answer, landing after a species was typed, would reset the species):
+    the list then offers a species of ``genus``, and is closed again."""
+    choose(page, "review-genus", genus)
+    page.locator("#review-species input").click()
+    page.get_by_role("option", name=re.compile(rf"^{genus} ")).first.wait_for(
+        state="attached", timeout=60_000)
+    page.locator("#review-species input").press("Escape")
+    page.locator("body").click(position={"x": 5, "y": 5})
+
+
 def test_visitor_cannot_submit_reviews(review_app, review_env, browser):
     before = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
     page = open_review(browser, review_app.url)
@@ -96,8 +108,7 @@ def test_expert_relabels_a_photo_with_a_species(review_app, review_env, browser,
     before = progress(page)
     label = page.inner_text("#review-label")
     image_id = re.search(r"id ([0-9a-f]{16})", label).group(1)
-    choose(page, "review-genus", "Russula")
-    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
+    choose_genus(page, "Russula")
     choose(page, "review-species", "Russula emetica")
     # typed key by key: c, r, b, s, u, l would be shortcuts outside a text box
     text(page, "review-note").press_sequentially("white gills, red cap, crumbly")

@@ -16,20 +16,12 @@ import pytest
 from conftest import logged_in
 from mushroom import labels
 from mushroom.ui.review_draft import KEY
-from test_browser_review import choose, go_to, log_in, shown_id, text, wait_for_photo
+from test_browser_review import (choose, choose_genus, go_to, log_in, shown_id, text,
+                                 wait_for_photo)
 from test_review_app import handler_context
 
 pytestmark = pytest.mark.browser
 NOTE = "volva at the base, white gills: check the spore print"
-
-
-def choose_once_listed(page, elem_id: str, value: str) -> None:
-    """Choose ``value`` in a dropdown once its list offers it: the species list follows the
-    genus (a server round trip), and its answer, landing after a typed species, reset it."""
-    page.locator(f"#{elem_id} input").click()
-    page.get_by_role("option", name=value, exact=True).wait_for(state="attached",
-                                                               timeout=60_000)
-    choose(page, elem_id, value)
 
 
 def wait_until_draft_kept(page) -> None:
@@ -52,8 +44,8 @@ def test_typed_work_comes_back_after_a_reload_signed_the_expert_out(review_app, 
     log_in(page, "alice")
     wait_for_photo(page)
     image_id = go_to(page, "Boletus/001.jpg")
-    choose(page, "review-genus", "Amanita")
-    choose_once_listed(page, "review-species", "Amanita phalloides")
+    choose_genus(page, "Amanita")
+    choose(page, "review-species", "Amanita phalloides")
     text(page, "review-note").fill(NOTE)
     wait_until_draft_kept(page)
     page.reload()  # what Gradio does when its connection comes back

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import logged_in
 from mushroom import labels
-from test_browser_review import choose, go_to, log_in, shown_id, text, wait_for_photo
+from test_browser_review import (choose, choose_genus, go_to, log_in, shown_id, text,
+                                 wait_for_photo)
 
 pytestmark = pytest.mark.browser
 REFRESH_S = 0.25  # ticks all through this module, so that clicks race them
@@ -58,8 +59,7 @@ def test_a_refused_save_says_why_and_keeps_what_was_typed(review_app, review_env
     page.click("#review-add-note")
     wait_for_status(page, "Saved: note added")
     rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
-    choose(page, "review-genus", "Russula")
-    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
+    choose_genus(page, "Russula")
     choose(page, "review-species", "Russula emetica x")
     text(page, "review-note").fill("cap peels halfway")
     page.click("#review-save")
@@ -149,8 +149,7 @@ def test_remove_from_list_asks_for_a_confirmation_that_anything_else_cancels(rev
     button = page.locator("#review-retire-species")
 
     def arm(name: str) -> None:
-        choose(page, "review-genus", "Amanita")
-        page.wait_for_timeout(1500)  # the species list follows the genus
+        choose_genus(page, "Amanita")
         choose(page, "review-species", name)
         button.click()
         wait_for_status(page, f"Remove “{name}” from every expert's Amanita species list?")
@@ -225,8 +224,7 @@ def test_on_a_phone_a_refused_save_toast_leaves_the_genus_and_species_boxes_clea
     page = open_review(browser, review_app.url, errors, 390, 844)
     log_in(page, "alice")
     wait_for_photo(page)
-    choose(page, "review-genus", "Russula")
-    page.wait_for_timeout(1500)  # the species list follows the genus
+    choose_genus(page, "Russula")
     choose(page, "review-species", "Russula emetica x")
     page.locator("#review-genus").evaluate("(e) => e.scrollIntoView({block: 'start'})")
     page.click("#review-save")  # just below: clicking it scrolls nothing
@@ -308,8 +306,7 @@ def test_a_refusal_toast_shows_the_typed_species_whole(review_app, browser):
     page = open_review(browser, review_app.url, errors)
     log_in(page, "bob")
     wait_for_photo(page)
-    choose(page, "review-genus", "Amanita")
-    page.wait_for_timeout(1500)  # the species list follows the genus (a server round trip)
+    choose_genus(page, "Amanita")
     choose(page, "review-species", "Amanita <volva> & co")
     page.click("#review-save")
     status = wait_for_status(page, "Not saved")
@@ -385,8 +382,7 @@ def test_c_pressed_after_choosing_another_genus_saves_nothing(review_app, review
     image_id = wait_for_photo(page)
     label = page.locator("#review-genus input").input_value()
     other = "Amanita" if label != "Amanita" else "Boletus"
-    choose(page, "review-genus", other)
-    page.wait_for_timeout(1000)  # the species list follows the genus (a server round trip)
+    choose_genus(page, other)
     rows = len(labels.read_rows(review_env["MUSHROOM_LABELS"]))
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("c")
