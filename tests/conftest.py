@@ -442,7 +442,10 @@ def watch_completions(page) -> None:
                     const reader = r.clone().body.getReader();
                     let text = "";
                     for (;;) {
-                        const {done, value} = await reader.read();
+                        let chunk;
+                        try { chunk = await reader.read(); }
+                        catch (err) { return; }  // the page closed the stream (a reload)
+                        const {done, value} = chunk;
                         if (done) return;
                         text += decoder.decode(value, {stream: true});
                         const lines = text.split("\\n");
