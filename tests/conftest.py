@@ -459,9 +459,19 @@ def watch_completions(page) -> None:
     })()""")
 
 
-def wait_until_completed(page, api_name: str, timeout: int = 120_000) -> None:
-    """Wait until the server has sent the page a result of ``api_name``'s call (see
+COMPLETED_JS = ("window.completedFns.filter((fn) => fn === gradio_config.dependencies"
+                ".find((d) => d.api_name === name).id).length")
+"""How many results of the call ``name`` the page has had (see :func:`watch_completions`)."""
+
+
+def completions(page, api_name: str) -> int:
+    """How many results of ``api_name``'s call the server has sent the page so far (see
     :func:`watch_completions`)."""
-    page.wait_for_function("(name) => window.completedFns.includes(gradio_config.dependencies"
-                           ".find(d => d.api_name === name).id)", arg=api_name,
-                           timeout=timeout)
+    return page.evaluate("(name) => " + COMPLETED_JS, api_name)
+
+
+def wait_until_completed(page, api_name: str, timeout: int = 120_000, after: int = 0) -> None:
+    """Wait until the server has sent the page more than ``after`` results of ``api_name``'s
+    call (see :func:`watch_completions`; :func:`completions` counts them)."""
+    page.wait_for_function("([name, after]) => " + COMPLETED_JS + " > after",
+                           arg=[api_name, after], timeout=timeout)

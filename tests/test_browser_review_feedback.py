@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import logged_in, watch_completions
+from conftest import completions, logged_in, wait_until_completed, watch_completions
 from mushroom import labels
 from test_browser_review import (choose, choose_genus, go_to, log_in, shown_id, text,
                                  wait_for_photo)
@@ -30,7 +30,7 @@ def review_env(review_env: dict[str, str]) -> dict[str, str]:
 
 def open_review(browser, url: str, errors: list, width: int = 1280, height: int = 900):
     """The Review tab in a new page of ``width`` x ``height`` (a phone below 500) whose console
-    errors go to ``errors`` and whose calls' results are watched (``answers_of``)."""
+    errors go to ``errors`` and whose calls' results are watched (conftest.completions)."""
     phone = width < 500
     page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone,
                             has_touch=phone)
@@ -40,16 +40,6 @@ def open_review(browser, url: str, errors: list, width: int = 1280, height: int 
     page.goto(url + "?tab=review")
     page.wait_for_selector("#review-login", state="visible")
     return page
-
-
-ANSWERS_JS = ("window.completedFns.filter((fn) => fn === gradio_config.dependencies"
-              ".find((d) => d.api_name === name).id).length")
-"""How many results of the call ``name`` the page has had (see conftest.watch_completions)."""
-
-
-def answers_of(page, api_name: str) -> int:
-    """How many results of ``api_name``'s call the page has had so far."""
-    return page.evaluate("(name) => " + ANSWERS_JS, api_name)
 
 
 def wait_for_status(page, words: str) -> str:
@@ -95,12 +85,11 @@ def test_shortcuts_work_after_a_click_on_a_show_filter(review_app, browser):
     page = open_review(browser, review_app.url, errors)
     log_in(page, "bob")
     first = wait_for_photo(page)
-    filtered = answers_of(page, "review_filter")
+    filtered = completions(page, "review_filter")
     page.locator("#review-mode").get_by_label("all", exact=True).click()
     # the filter event shows the queue again: its answer landing after the shortcut's would
     # bring the first photo back
-    page.wait_for_function("([name, before]) => " + ANSWERS_JS + " > before",
-                           arg=["review_filter", filtered], timeout=60_000)
+    wait_until_completed(page, "review_filter", timeout=60_000, after=filtered)
     assert page.evaluate("() => document.activeElement.type") == "radio"
     page.keyboard.press("s")
     page.wait_for_function(
