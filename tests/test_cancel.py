@@ -34,6 +34,9 @@ def slow_app():
         decoded.wait(30)
         try:
             step = watched(lambda fraction, message: None)
+            # explain() segments the photo and predicts it before its first progress
+            # report: only the check inside watched() itself can spare that work
+            steps.append("superpixels")
             for i in range(20):  # LIME's batches of copies
                 step(i / 20, "scoring")
                 steps.append(i)
