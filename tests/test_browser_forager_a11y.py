@@ -75,6 +75,24 @@ def test_the_verdict_and_the_genus_list_are_headings_to_jump_to(app, page, tmp_p
     assert genera.count() == 1, headings.all_inner_texts()
 
 
+def test_bold_text_is_drawn_in_one_font(app, page, tmp_path):
+    """Seen in a screenshot: "POSSIBLY POISONOUS" with a small, thin B. Gradio 6.31's Source
+    Sans Pro SemiBold file holds a few dozen glyphs (of the letters only A and B), so every
+    bold word mixed that font with the system's sans, two shapes and sizes in one word.
+    Chromium names the fonts it drew each element's text with."""
+    identified(page, app.url, tmp_path)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    for selector in ("h1", "#verdict .verdict h2", "#verdict .verdict b"):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        drawn = {(f["postScriptName"], f["isCustomFont"]) for f in fonts}
+        assert len(drawn) == 1 and all(custom for _, custom in drawn), (selector, fonts)
+        assert fonts[0]["postScriptName"].endswith("-Bold"), (selector, fonts)
+
+
 def test_the_heatmap_shown_tells_opposing_regions_apart_without_colour(app, page, tmp_path):
     """Cyan supports, red opposes: in greyscale (colour blindness) only the shade differed,
     and a tint's shade depends on the photo under it. The served heatmap's "opposes it"

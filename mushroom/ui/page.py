@@ -205,8 +205,19 @@ def theme() -> gr.themes.Base:
     The default's primary buttons put white on orange-500 (2.8:1) and its hints, slider
     ends and footer in a light grey (1.9:1); one shade darker (lighter in dark mode) fixes
     both without changing the look.
+
+    Its fonts come in regular and bold (700) rather than the default's regular and
+    semibold (600): Gradio 6.31 ships Source Sans Pro and IBM Plex Mono SemiBold as
+    subsets of a few dozen glyphs (no letter but A and B), so every bold word was drawn in
+    two fonts, its A and B from Source Sans and the rest from the system's sans
+    ("POSSIBLY" with a small B). The Bold files hold the whole alphabet; a 600 asks for
+    the nearest heavier face, 700.
     """
-    return gr.themes.Default().set(
+    font = [gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
+            "ui-sans-serif", "system-ui", "sans-serif"]
+    mono = [gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700)),
+            "ui-monospace", "Consolas", "monospace"]
+    return gr.themes.Default(font=font, font_mono=mono).set(
         button_primary_background_fill="*primary_700",
         button_primary_background_fill_hover="*primary_800",
         button_primary_background_fill_dark="*primary_700",
