@@ -208,10 +208,10 @@ def theme() -> gr.themes.Base:
 
     Its fonts come in regular and bold (700) rather than the default's regular and
     semibold (600): Gradio 6.31 ships Source Sans Pro and IBM Plex Mono SemiBold as
-    subsets of a few dozen glyphs (no letter but A and B), so every bold word was drawn in
-    two fonts, its A and B from Source Sans and the rest from the system's sans
-    ("POSSIBLY" with a small B). The Bold files hold the whole alphabet; a 600 asks for
-    the nearest heavier face, 700.
+    subsets of a few dozen glyphs (of the letters only A and B, or a and b), so every bold
+    word was drawn in two fonts, its A and B from Source Sans and the rest from the
+    system's sans ("POSSIBLY" with a small B). The Bold files hold the whole alphabet; a
+    600 asks for the nearest heavier face, 700.
     """
     font = [gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
             "ui-sans-serif", "system-ui", "sans-serif"]
