@@ -45,26 +45,31 @@ def _same_page(page) -> bool:
         return False
 
 
+def _open_with_events_pending(page, url: str) -> None:
+    """Open the app with every answer stream held, so that its load events stay pending.
+
+    Holding only the stream a sign-in opened (``conftest.event_left_pending``) left nothing
+    pending in about one run in three: its answer could come on a stream opened before.
+    """
+    held: list = []
+    page.route("**/gradio_api/queue/data*", lambda route: held.append(route))
+    page.goto(url)
+    page.get_by_role("tab", name="Identify").wait_for(timeout=60_000)
+    for _ in range(600):
+        if held:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the page's load events opened no answer stream in 60 s")
+
+
 def test_a_navigation_that_never_lands_leaves_the_page_working_after_the_grace(browser, app):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     checks: list[float] = []  # when the page asked whether the server was back
     page.on("request", lambda r: checks.append(time.monotonic())
             if r.url.endswith("/gradio_api/app_id") else None)
-    # Every answer stream held from the start: the page's load events stay pending. Holding
-    # only the stream a sign-in opened (conftest.event_left_pending) left nothing pending in
-    # about one run in three: its answer could come on a stream opened before the hold.
-    held: list = []
-    page.route("**/gradio_api/queue/data*", lambda route: held.append(route))
     try:
-        page.goto(app.url)
-        page.get_by_role("tab", name="Identify").wait_for(timeout=60_000)
-        page.wait_for_function("() => document.readyState === 'complete'")
-        for _ in range(600):
-            if held:
-                break
-            page.wait_for_timeout(100)
-        assert held, "the page's load events opened no answer stream in 60 s"
+        _open_with_events_pending(page, app.url)
         page.evaluate("() => { window.__marked = true; }")
         page.evaluate(WATCH_LOST_TOASTS_JS)
         # A "204 No Content" answer: the browser starts leaving, then stays on the page.
